@@ -1,0 +1,161 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/faultline/faultline/dashboards"
+	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/transform"
+)
+
+// Config is the whole configuration: file, then FAULTLINE_* environment,
+// then flags (each overriding the one before). Every key has a default;
+// faultline.example.yaml documents them all.
+type Config struct {
+	DB        string              `mapstructure:"db"`
+	Log       LogConfig           `mapstructure:"log"`
+	Kafka     ingest.KafkaConfig  `mapstructure:"kafka"`
+	Ingest    ingest.Config       `mapstructure:"ingest"`
+	Transform transform.Config    `mapstructure:"transform"`
+	Topology  map[string][]string `mapstructure:"topology"`
+	Query     queries.Config      `mapstructure:"query"`
+	Serve     dashboards.Config   `mapstructure:"serve"`
+}
+
+// LogConfig configures log/slog.
+type LogConfig struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+	Format string `mapstructure:"format"` // auto (text on a terminal, JSON otherwise), text, json
+}
+
+func defaultConfig() Config {
+	return Config{
+		DB:        "faultline.duckdb",
+		Log:       LogConfig{Level: "info", Format: "auto"},
+		Kafka:     ingest.DefaultKafkaConfig(),
+		Ingest:    ingest.DefaultConfig(),
+		Transform: transform.DefaultConfig(),
+		Topology:  map[string][]string{},
+		Query:     queries.DefaultConfig(),
+		Serve:     dashboards.DefaultConfig(),
+	}
+}
+
+// Validate checks every section and reports all problems at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DB == "" {
+		errs = append(errs, errors.New("db: empty is not allowed: name a DuckDB file such as faultline.duckdb"))
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log.level: %q is not allowed: use debug, info, warn or error", c.Log.Level))
+	}
+	switch c.Log.Format {
+	case "auto", "text", "json":
+	default:
+		errs = append(errs, fmt.Errorf("log.format: %q is not allowed: use auto, text or json", c.Log.Format))
+	}
+	errs = append(errs, c.Kafka.Validate(), c.Ingest.Validate(), c.Transform.Validate(), c.Query.Validate(), c.Serve.Validate())
+	return errors.Join(errs...)
+}
+
+// newViper returns a viper with a default for every key of Config, reading
+// FAULTLINE_* environment variables (FAULTLINE_KAFKA_GROUP for kafka.group).
+func newViper() *viper.Viper {
+	v := viper.New()
+	setDefaults(v, "", reflect.ValueOf(defaultConfig()))
+	v.SetEnvPrefix("FAULTLINE")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	return v
+}
+
+// setDefaults walks a config struct and registers each leaf as a viper
+// default, so every key is known to env lookup and to `faultline config`.
+func setDefaults(v *viper.Viper, prefix string, rv reflect.Value) {
+	rt := rv.Type()
+	for i := range rt.NumField() {
+		tag := rt.Field(i).Tag.Get("mapstructure")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		key := tag
+		if prefix != "" {
+			key = prefix + "." + tag
+		}
+		f := rv.Field(i)
+		if f.Kind() == reflect.Struct && f.Type().String() != "time.Time" {
+			setDefaults(v, key, f)
+			continue
+		}
+		v.SetDefault(key, f.Interface())
+	}
+}
+
+// loadConfig reads the file (explicit path, or faultline.yaml if present),
+// applies env and bound flags, decodes strictly and validates.
+func loadConfig(v *viper.Viper, path string) (Config, error) {
+	switch {
+	case path != "":
+		v.SetConfigFile(path)
+		if err := v.ReadInConfig(); err != nil {
+			if _, statErr := os.Stat(path); statErr != nil {
+				return Config{}, usageError{fmt.Errorf("config file %s: %w (check the --config path)", path, statErr)}
+			}
+			return Config{}, usageError{fmt.Errorf("config file %s: %w (fix the YAML; see faultline.example.yaml)", path, err)}
+		}
+	default:
+		if _, err := os.Stat("faultline.yaml"); err == nil {
+			v.SetConfigFile("faultline.yaml")
+			if err := v.ReadInConfig(); err != nil {
+				return Config{}, usageError{fmt.Errorf("config file faultline.yaml: %w (fix the YAML; see faultline.example.yaml)", err)}
+			}
+		}
+	}
+	var cfg Config
+	if err := v.UnmarshalExact(&cfg); err != nil {
+		return Config{}, usageError{fmt.Errorf("configuration: %w (see faultline.example.yaml for every key)", err)}
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, usageError{fmt.Errorf("invalid configuration:\n%w", err)}
+	}
+	return cfg, nil
+}
+
+// bindFlags binds each named flag to a config key; a flag set on the command
+// line overrides file and environment.
+func bindFlags(v *viper.Viper, fs *pflag.FlagSet, keys map[string]string) {
+	for flag, key := range keys {
+		if f := fs.Lookup(flag); f != nil {
+			if err := v.BindPFlag(key, f); err != nil {
+				panic(err) // programming error: flag names are constants
+			}
+		}
+	}
+}
+
+// secretKeys are masked by `faultline config`.
+var secretKeys = []string{"password", "token", "secret"}
+
+func masked(key string, val any) any {
+	last := key[strings.LastIndex(key, ".")+1:]
+	for _, s := range secretKeys {
+		if strings.Contains(last, s) {
+			if str, ok := val.(string); ok && str == "" {
+				return ""
+			}
+			return "********"
+		}
+	}
+	return val
+}

@@ -1,0 +1,66 @@
+// Package store owns the DuckDB file: opening it, creating and migrating the
+// schema, and the exactly-once sink that commits a batch of events, dead
+// letters and source offsets in one transaction.
+package store
+
+import (
+	"context"
+	"database/sql"
+	_ "embed"
+	"fmt"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+//go:embed schema.sql
+var schemaSQL string
+
+// SchemaVersion is the version schema.sql creates.
+const SchemaVersion = 1
+
+// DB is an open faultline DuckDB file.
+type DB struct {
+	*sql.DB
+	Connector *duckdb.Connector
+	Path      string
+}
+
+// Open opens (creating if needed) the DuckDB file at path and migrates its
+// schema. path "" opens an in-memory database.
+func Open(ctx context.Context, path string) (*DB, error) {
+	c, err := duckdb.NewConnector(path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open duckdb %q: %w (is another faultline process using this file? DuckDB allows one process per file)", path, err)
+	}
+	db := &DB{DB: sql.OpenDB(c), Connector: c, Path: path}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM schema_version").Scan(&n); err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if n == 0 {
+		if _, err := db.ExecContext(ctx, "INSERT INTO schema_version VALUES (?)", SchemaVersion); err != nil {
+			return fmt.Errorf("record schema version: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close closes the database and its connector.
+func (db *DB) Close() error {
+	err := db.DB.Close()
+	if cerr := db.Connector.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

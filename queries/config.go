@@ -1,0 +1,33 @@
+package queries
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config limits analyst SQL and says where a running server is.
+type Config struct {
+	Timeout     time.Duration `mapstructure:"timeout"`      // per statement
+	MaxRows     int           `mapstructure:"max_rows"`     // rows returned at most
+	MemoryLimit string        `mapstructure:"memory_limit"` // DuckDB memory_limit for analyst queries, e.g. "1GB"
+	Server      string        `mapstructure:"server"`       // URL of a running faultline serve; "" opens the file
+	Token       string        `mapstructure:"token"`        // bearer token for Server
+}
+
+// DefaultConfig returns the defaults for the query section.
+func DefaultConfig() Config {
+	return Config{Timeout: 30 * time.Second, MaxRows: 10000, MemoryLimit: "2GB"}
+}
+
+// Validate names every invalid key, its value and what is allowed.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("query.timeout: %s is not allowed: must be a positive duration such as 30s", c.Timeout))
+	}
+	if c.MaxRows <= 0 {
+		errs = append(errs, fmt.Errorf("query.max_rows: %d is not allowed: must be positive", c.MaxRows))
+	}
+	return errors.Join(errs...)
+}
