@@ -1,0 +1,97 @@
+package queries
+
+import "time"
+
+// This file is the contract between the correlation engine and its users
+// (faultline query, reports, dashboards). Field names mirror the SQL result
+// columns of the named queries.
+
+// Window bounds a query in time: Since inclusive, Until exclusive. A zero
+// bound is open.
+type Window struct {
+	Since time.Time
+	Until time.Time
+}
+
+// Incident groups spikes across services that belong together.
+type Incident struct {
+	ID               string    `json:"incident_id"` // stable: derived from onset minute and first service
+	Onset            time.Time `json:"onset"`
+	Peak             time.Time `json:"peak"`
+	Recovery         time.Time `json:"recovery"` // zero while ongoing
+	Ongoing          bool      `json:"ongoing"`
+	Services         []string  `json:"services"` // in order of onset
+	Regions          []string  `json:"regions"`
+	PeakErrorsPerMin int64     `json:"peak_errors_per_min"`
+	TotalErrors      int64     `json:"total_errors"`
+}
+
+// Suspect is one ranked change for an incident, with its evidence.
+type Suspect struct {
+	IncidentID  string             `json:"incident_id"`
+	Rank        int                `json:"rank"`
+	EventID     string             `json:"event_id"`
+	Time        time.Time          `json:"time"`
+	Source      string             `json:"source"`
+	Service     string             `json:"service"`
+	Operation   string             `json:"operation"`
+	Resource    string             `json:"resource"`
+	Actor       string             `json:"actor"`
+	Region      string             `json:"region"`
+	AccountID   string             `json:"account_id"`
+	ChangeType  string             `json:"change_type"`
+	RiskClass   string             `json:"risk_class"`
+	LeadMinutes float64            `json:"lead_minutes"` // onset minus change time
+	Score       float64            `json:"score"`        // 0..1
+	Components  map[string]float64 `json:"components"`   // each weighted part of the score
+	Evidence    string             `json:"evidence"`     // the score in words
+}
+
+// CascadeStep is one service in the order the incident reached it.
+type CascadeStep struct {
+	IncidentID       string    `json:"incident_id"`
+	Order            int       `json:"order"` // 1 = first to break
+	Service          string    `json:"service"`
+	Region           string    `json:"region"`
+	Onset            time.Time `json:"onset"`
+	PeakErrorsPerMin int64     `json:"peak_errors_per_min"`
+	Errors           int64     `json:"errors"`
+	Via              []string  `json:"via"` // services it depends on that broke before it (topology edges)
+}
+
+// RegionShare is one region's share of an incident's (or the window's) errors and changes.
+type RegionShare struct {
+	IncidentID  string  `json:"incident_id"` // "" for the whole window
+	Region      string  `json:"region"`
+	Errors      int64   `json:"errors"`
+	Changes     int64   `json:"changes"`
+	ErrorShare  float64 `json:"error_share"`
+	ChangeShare float64 `json:"change_share"`
+	Warning     string  `json:"warning"` // set when the incident is confined to one region
+}
+
+// ChangeFailure is the change failure rate for one value of a dimension.
+type ChangeFailure struct {
+	Dimension string  `json:"dimension"` // operation, service, actor or change_type
+	Value     string  `json:"value"`
+	Changes   int64   `json:"changes"`
+	Failed    int64   `json:"failed"` // changes followed by an incident they are a top-3 suspect of
+	Rate      float64 `json:"rate"`
+}
+
+// SeriesPoint is the error count of one service and region in one minute.
+type SeriesPoint struct {
+	Service string    `json:"service"`
+	Region  string    `json:"region"`
+	Minute  time.Time `json:"minute"`
+	Errors  int64     `json:"errors"`
+	Events  int64     `json:"events"`
+}
+
+// Table is a generic result: what ad-hoc SQL and named queries return to
+// the CLI and the HTTP API.
+type Table struct {
+	Columns   []string `json:"columns"`
+	Rows      [][]any  `json:"rows"`
+	Truncated bool     `json:"truncated"` // the row cap was reached
+}
