@@ -80,6 +80,7 @@ type state struct {
 	index    int32 // next Lineage.Index
 	attrs    attrWriter
 	ws       bool // the value being decoded may hold whitespace to compact
+	level    int  // envelope nesting of the bytes being decoded
 }
 
 func (s *state) lineage() Lineage {
@@ -148,6 +149,9 @@ func isZlib(b []byte) bool {
 // UTF-8 policy, then decodes the JSON values inside. compressedSize is the
 // size of the original compressed input, for the ratio limit.
 func (s *state) bytes(b []byte, compressedSize, level int) {
+	saved := s.level
+	s.level = level
+	defer func() { s.level = saved }()
 	t := b[skipWS(b, 0):]
 	if len(t) == 0 {
 		if level == 0 {
