@@ -44,8 +44,8 @@ func TestConfigChangeDetails(t *testing.T) {
 	r := decode(t, d, FormatAuto, readSample(t, "events/powertools-awsConfigRuleConfigurationChanged.json"))
 	e := r.Events[0]
 	if e.Resource != "arn:aws:ec2:us-east-1:0123456789012:instance/i-042dd005362091826" || e.Region != "us-east-1" || e.AccountID != "0123456789012" ||
-		e.EventID != "config-i-042dd005362091826-1682607791636" || e.ChangeType != ChangeNetworking || e.RiskClass != RiskMedium {
-		t.Fatalf("%+v", e)
+		e.EventID != "config-i-042dd005362091826-1682607791636" || e.ChangeType != ChangeCompute || e.RiskClass != RiskMedium {
+		t.Fatalf("%s %s %s %s %s %s", e.Resource, e.Region, e.AccountID, e.EventID, e.ChangeType, e.RiskClass)
 	}
 	if !strings.Contains(e.Message, "Configuration.InstanceType t2.micro -> t2.medium") || !strings.Contains(e.Attributes, `"changedProperties"`) || !strings.Contains(e.Attributes, `"relationships"`) {
 		t.Fatalf("message %q attributes %.200s", e.Message, e.Attributes)
