@@ -75,7 +75,7 @@ func readAll(t *testing.T, addr, topic string) []kafka.Message {
 
 type expected struct {
 	key, value, file string
-	index        int64
+	index            int64
 }
 
 // expect lists what producing files should send, from the splitter.
