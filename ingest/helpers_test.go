@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -54,11 +56,6 @@ func produce(t testing.TB, addrs []string, recs []rec) {
 	}
 }
 
-// appRecord is one application error event as JSON.
-func appRecord(i int) []byte {
-	return fmt.Appendf(nil, `{"time":"2025-10-20T07:12:%02d.120Z","service":"checkout","level":"error","message":"timeout %d","error.type":"DynamoDBTimeout","region":"us-east-1"}`, i%60, i)
-}
-
 func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("FAULTLINE_TEST_LOG") != "" {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -106,4 +103,32 @@ func runCtx(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// ctRecord is a CloudTrail record whose eventID is id.
+func ctRecord(id string, i int) []byte {
+	return fmt.Appendf(nil, `{"eventVersion":"1.10","eventID":%q,"eventTime":"2024-05-14T12:%02d:%02dZ","eventSource":"ec2.amazonaws.com","eventName":"ModifyInstanceAttribute","awsRegion":"us-east-1","recipientAccountId":"123456789012","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::123456789012:assumed-role/deployer/ci"},"requestParameters":{"instanceId":"i-%06d"},"readOnly":false,"managementEvent":true,"eventType":"AwsApiCall"}`, id, (i/60)%60, i%60, i)
+}
+
+func gzipBytes(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func writeFile(t testing.TB, path string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

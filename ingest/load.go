@@ -1,14 +1,10 @@
 package ingest
 
 import (
-	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -242,8 +238,10 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w", path, err)
 	}
-	h := sha256.Sum256(raw)
-	fp := fmt.Sprintf("%d:%x", len(raw), h[:16])
+	if int64(len(raw)) > o.MaxFileBytes {
+		raw = raw[:o.MaxFileBytes] // fingerprinted and dead-lettered below
+	}
+	fp := fileFingerprint(raw)
 	source := "file:" + path
 	next, storedFP, ok, err := db.FilePosition(ctx, source)
 	if err != nil {
@@ -258,65 +256,83 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 	var mtime time.Time
 	if fi, err := os.Stat(path); err == nil {
 		mtime = fi.ModTime()
+		if fi.Size() > o.MaxFileBytes {
+			dl := deadFile(transform.ReasonTooLarge, fmt.Sprintf("%s is %d bytes, over the %d byte file limit; split it", path, fi.Size(), o.MaxFileBytes), raw, o)
+			return sendFile(ctx, p, in, st, path, fp, replace, start, dl)
+		}
 	}
-	records, dl := fileRecords(path, raw, o)
-	if st != fileReloaded && ok && start >= int64(len(records)) {
-		return fileUnchanged, nil
-	}
-	for i := start; i < int64(len(records)); i++ {
-		n, err := p.acquire(ctx, int64(len(records[i])))
+	// Records are numbered 0, 1, 2... in the order SplitFile yields them; the
+	// stored position is the number of records committed.
+	var k int64
+	sent := false
+	err = transform.SplitFile(raw, int(o.MaxFileBytes), func(pos transform.RecordPos, rec []byte) error {
+		i := k
+		k++
+		if i < start {
+			return nil
+		}
+		n, err := p.acquire(ctx, int64(len(rec)))
 		if err != nil {
-			return st, err
+			return err
 		}
 		res := &transform.Result{}
-		lin := transform.Lineage{File: path, Offset: i}
-		if dl != nil {
-			d := *dl
-			d.Lineage = lin
-			res.DeadLetters = append(res.DeadLetters, d)
-		} else {
-			dec.Decode(transform.Input{Format: o.Format, Value: records[i], Time: mtime, Lineage: lin}, time.Now(), res)
-		}
+		dec.Decode(transform.Input{Format: o.Format, Value: rec, Time: mtime,
+			Lineage: transform.Lineage{File: path, Offset: pos.Index}}, time.Now(), res)
 		it := item{source: source, next: i + 1, fingerprint: fp, label: "file", res: res, raw: n}
-		if i == start {
+		if !sent {
 			it.replace = replace
+			sent = true
 		}
 		select {
 		case in <- it:
+			return nil
 		case <-ctx.Done():
 			p.release(n)
-			return st, ctx.Err()
+			return ctx.Err()
 		}
+	})
+	switch {
+	case errors.Is(err, transform.ErrSplitDecompress):
+		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompress, fmt.Sprintf("%s: %v (the file is damaged; fetch it again)", path, err), raw, o))
+	case errors.Is(err, transform.ErrSplitDecompressLimit):
+		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompressLimit, fmt.Sprintf("%s: %v (over %d bytes; split the file)", path, err, o.MaxFileBytes), raw, o))
+	case err != nil:
+		return st, err
+	}
+	if k == 0 { // empty or whitespace only: kept visible as a dead letter
+		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonEmpty, path+" is empty", raw, o))
+	}
+	if !sent && st != fileReloaded {
+		return fileUnchanged, nil
 	}
 	return st, nil
 }
 
-var gzipMagic = []byte{0x1f, 0x8b}
+// fileFingerprint identifies a file's content: "size:sha256 prefix".
+func fileFingerprint(raw []byte) string {
+	h := sha256.Sum256(raw)
+	return fmt.Sprintf("%d:%x", len(raw), h[:16])
+}
 
-// fileRecords decompresses a gzip file and splits it into records: the
-// elements of a JSON array, the elements of a {"Records":[...]} document
-// (CloudTrail S3 files), each value of concatenated JSON or NDJSON, or else
-// each non-empty line. A file that cannot be decompressed is one record
-// that becomes a dead letter (returned as dl).
-func fileRecords(path string, raw []byte, o LoadOptions) ([][]byte, *transform.DeadLetter) {
-	data := raw
-	if bytes.HasPrefix(raw, gzipMagic) {
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
-		var out []byte
-		if err == nil {
-			out, err = io.ReadAll(io.LimitReader(zr, o.MaxFileBytes+1))
-		}
-		switch {
-		case err != nil:
-			return [][]byte{raw}, deadFile(transform.ReasonDecompress, fmt.Sprintf("gunzip %s: %v (the file is damaged; fetch it again)", path, err), raw, o)
-		case int64(len(out)) > o.MaxFileBytes:
-			return [][]byte{raw}, deadFile(transform.ReasonDecompressLimit, fmt.Sprintf("%s decompresses to more than %d bytes; split it", path, o.MaxFileBytes), raw, o)
-		}
-		data = out
-	} else if int64(len(raw)) > o.MaxFileBytes {
-		return [][]byte{raw}, deadFile(transform.ReasonTooLarge, fmt.Sprintf("%s is larger than %d bytes; split it", path, o.MaxFileBytes), raw, o)
+// sendFile commits a whole file as one dead letter (record 0).
+func sendFile(ctx context.Context, p *pipeline, in chan<- item, st fileState, path, fp, replace string, start int64, dl *transform.DeadLetter) (fileState, error) {
+	if start > 0 && replace == "" {
+		return fileUnchanged, nil // already committed
 	}
-	return splitRecords(data), nil
+	dl.Lineage = transform.Lineage{File: path}
+	n, err := p.acquire(ctx, int64(dl.RawSize))
+	if err != nil {
+		return st, err
+	}
+	it := item{source: "file:" + path, next: 1, fingerprint: fp, replace: replace, label: "file",
+		res: &transform.Result{DeadLetters: []transform.DeadLetter{*dl}}, raw: n}
+	select {
+	case in <- it:
+		return st, nil
+	case <-ctx.Done():
+		p.release(n)
+		return st, ctx.Err()
+	}
 }
 
 func deadFile(reason, msg string, raw []byte, o LoadOptions) *transform.DeadLetter {
@@ -324,92 +340,5 @@ func deadFile(reason, msg string, raw []byte, o LoadOptions) *transform.DeadLett
 	if max := o.Transform.DeadLetterMaxRawBytes; max > 0 && len(keep) > max {
 		keep = keep[:max]
 	}
-	return &transform.DeadLetter{Reason: reason, Message: msg, Format: o.Format, Raw: keep, RawSize: len(raw)}
-}
-
-// splitRecords splits decompressed file content into records (see
-// fileRecords). It never fails: what does not parse as JSON is split by
-// lines, and the decoder dead-letters the bad lines.
-func splitRecords(data []byte) [][]byte {
-	trimmed := bytes.TrimSpace(data)
-	if len(trimmed) == 0 {
-		return [][]byte{trimmed}
-	}
-	switch trimmed[0] {
-	case '[':
-		if recs, ok := splitArray(trimmed); ok {
-			return recs
-		}
-	case '{':
-		var doc struct {
-			Records json.RawMessage `json:"Records"`
-		}
-		if json.Valid(trimmed) {
-			if json.Unmarshal(trimmed, &doc) == nil && len(doc.Records) > 0 && doc.Records[0] == '[' {
-				if recs, ok := splitArray(doc.Records); ok {
-					return recs
-				}
-			}
-			return [][]byte{trimmed}
-		}
-		if recs, ok := splitValues(trimmed); ok {
-			return recs
-		}
-	}
-	return splitLines(trimmed)
-}
-
-// splitArray returns the elements of a JSON array.
-func splitArray(b []byte) ([][]byte, bool) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	if t, err := d.Token(); err != nil || t != json.Delim('[') {
-		return nil, false
-	}
-	var out [][]byte
-	for d.More() {
-		var v json.RawMessage
-		if err := d.Decode(&v); err != nil {
-			return nil, false
-		}
-		out = append(out, v)
-	}
-	if _, err := d.Token(); err != nil {
-		return nil, false
-	}
-	if len(out) == 0 {
-		return [][]byte{b}, true // an empty array: one record, the decoder says what it is
-	}
-	return out, true
-}
-
-// splitValues splits concatenated JSON values (NDJSON, pretty-printed
-// concatenations, several CloudWatch payloads back to back).
-func splitValues(b []byte) ([][]byte, bool) {
-	d := json.NewDecoder(bytes.NewReader(b))
-	var out [][]byte
-	for {
-		var v json.RawMessage
-		err := d.Decode(&v)
-		if errors.Is(err, io.EOF) {
-			return out, len(out) > 0
-		}
-		if err != nil {
-			return nil, false
-		}
-		out = append(out, v)
-	}
-}
-
-// splitLines returns the non-empty lines of b (slices of b).
-func splitLines(b []byte) [][]byte {
-	var out [][]byte
-	for line := range bytes.SplitSeq(b, []byte{'\n'}) {
-		if line = bytes.TrimSpace(line); len(line) > 0 {
-			out = append(out, line)
-		}
-	}
-	if len(out) == 0 {
-		return [][]byte{b}
-	}
-	return out
+	return &transform.DeadLetter{Reason: reason, Message: msg, Format: o.Format, Raw: append([]byte(nil), keep...), RawSize: len(raw)}
 }
