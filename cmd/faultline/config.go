@@ -32,6 +32,8 @@ type Config struct {
 	Serve     dashboards.Config   `mapstructure:"serve"`
 	Broker    broker.Config       `mapstructure:"broker"`
 	Produce   produce.Config      `mapstructure:"produce"`
+	// Correlation tunes spikes, incidents and the suspect score (queries).
+	Correlation queries.CorrelationConfig `mapstructure:"correlation"`
 }
 
 // LogConfig configures log/slog.
@@ -52,6 +54,8 @@ func defaultConfig() Config {
 		Serve:     dashboards.DefaultConfig(),
 		Broker:    broker.DefaultConfig(),
 		Produce:   produce.DefaultConfig(),
+		// correlation: spikes, incidents, suspect score.
+		Correlation: queries.DefaultCorrelationConfig(),
 	}
 }
 
@@ -79,6 +83,7 @@ func (c Config) Validate() error {
 		c.Serve.Validate(),
 		c.Broker.Validate(),
 		c.Produce.Validate(),
+		c.Correlation.Validate(),
 	)
 	return errors.Join(errs...)
 }
