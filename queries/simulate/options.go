@@ -92,7 +92,9 @@ func allDigits(s string) bool {
 // or for "random" one family chosen by the seed.
 func ResolveFamily(name string, seed int64) (string, error) {
 	if name == FamilyRandom {
-		x := uint64(seed)*0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019
+		x := uint64(seed) + 0x9E3779B97F4A7C15 // splitmix64
+		x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
+		x = (x ^ x>>27) * 0x94D049BB133111EB
 		x ^= x >> 31
 		return Families[x%uint64(len(Families))], nil
 	}

@@ -410,7 +410,7 @@ func (s *Scenario) planCascade(r *rnd, root string, first []string, onset, end t
 				t := ad.Onset.Add(hops[sv.name])
 				cur, ok := aff[sv.name]
 				if !ok {
-					aff[sv.name] = &AffectedService{Service: sv.name, Region: main, Onset: t, Depth: ad.Depth + 1, Via: []string{}, PeakRate: ad.PeakRate * r.uniform(0.4, 0.8)}
+					aff[sv.name] = &AffectedService{Service: sv.name, Region: main, Onset: t, Depth: ad.Depth + 1, Via: []string{}, PeakRate: max(ad.PeakRate*r.uniform(0.4, 0.8), 8) + 3*sv.baseErr}
 					changed = true
 				} else if t.Before(cur.Onset) {
 					cur.Onset, cur.Depth = t, ad.Depth+1
@@ -423,12 +423,17 @@ func (s *Scenario) planCascade(r *rnd, root string, first []string, onset, end t
 	if limit := end.Add(-3 * time.Minute); recovery.After(limit) {
 		recovery = limit
 	}
-	for _, a := range aff {
+	for _, sv := range s.services { // fixed order: the draws must not depend on map order
+		a, ok := aff[sv.name]
+		if !ok {
+			continue
+		}
 		a.Onset = a.Onset.Truncate(time.Millisecond)
-		sv := s.service(a.Service)
-		for _, d := range sv.deps {
-			if ad, ok := aff[d]; ok && ad.Onset.Before(a.Onset) {
-				a.Via = append(a.Via, d)
+		if !slices.Contains(first, a.Service) {
+			for _, d := range sv.deps {
+				if ad, ok := aff[d]; ok && ad.Onset.Before(a.Onset) {
+					a.Via = append(a.Via, d)
+				}
 			}
 		}
 		sort.Strings(a.Via)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -21,16 +20,17 @@ type Manifest struct {
 	Truth    string         `json:"truth"`    // path of truth.json
 	Files    []ManifestFile `json:"files"`
 	Records  map[string]int `json:"records"`  // per format: CloudTrail records, log events, app lines, EventBridge events
-	Payloads map[string]int `json:"payloads"` // per format: files or payloads holding them
+	Messages map[string]int `json:"messages"` // per format: what EachMessage yields (a CloudWatch message is one payload)
 	Bytes    int64          `json:"bytes"`
 }
 
 // ManifestFile is one input file, relative to Manifest.Dir.
 type ManifestFile struct {
-	Path    string `json:"path"`
-	Format  string `json:"format"`
-	Records int    `json:"records"`
-	Bytes   int64  `json:"bytes"`
+	Path     string `json:"path"`
+	Format   string `json:"format"`
+	Records  int    `json:"records"`
+	Messages int    `json:"messages"`
+	Bytes    int64  `json:"bytes"`
 }
 
 // Files per format, relative to the data directory.
@@ -52,8 +52,8 @@ func (s *Scenario) WriteDir(dir string) (Manifest, error) {
 			return Manifest{}, fmt.Errorf("create output directory: %w", err)
 		}
 	}
-	man := Manifest{Dir: dir, DataDir: data, Truth: filepath.Join(dir, "truth.json"), Records: map[string]int{}, Payloads: map[string]int{}}
-	w := &fileWriter{s: s, dir: dir, man: &man, names: newRnd(s.Seed, 3), buckets: map[ctBucket][]json.RawMessage{}}
+	man := Manifest{Dir: dir, DataDir: data, Truth: filepath.Join(dir, "truth.json"), Records: map[string]int{}, Messages: map[string]int{}}
+	w := &fileWriter{s: s, dir: dir, man: &man, names: newRnd(s.Seed, 3), buckets: map[ctBucket][]json.RawMessage{}, cwBuckets: map[ctBucket]*cwFile{}}
 	appPath := filepath.Join(data, dirApp, "app-events.ndjson")
 	f, err := os.Create(appPath)
 	if err != nil {
@@ -62,7 +62,7 @@ func (s *Scenario) WriteDir(dir string) (Manifest, error) {
 	w.app = bufio.NewWriterSize(f, 1<<20)
 	werr := s.walk(w.minute)
 	if werr == nil {
-		werr = w.flushCT(time.Time{})
+		werr = errors.Join(w.flushCW(time.Time{}), w.flushCT(time.Time{}))
 	}
 	if err := w.app.Flush(); err != nil && werr == nil {
 		werr = fmt.Errorf("write %s: %w", appPath, err)
@@ -73,7 +73,7 @@ func (s *Scenario) WriteDir(dir string) (Manifest, error) {
 	if werr != nil {
 		return Manifest{}, werr
 	}
-	w.addFile(appPath, "app", w.appLines)
+	w.addFile(appPath, "app", w.appLines, w.appLines)
 	sort.Slice(man.Files, func(i, j int) bool { return man.Files[i].Path < man.Files[j].Path })
 	truth, err := json.MarshalIndent(s.Truth, "", "  ")
 	if err != nil {
@@ -98,27 +98,27 @@ type ctBucket struct {
 }
 
 type fileWriter struct {
-	s        *Scenario
-	dir      string
-	man      *Manifest
-	names    *rnd // file name randomness, separate from the events
-	buckets  map[ctBucket][]json.RawMessage
-	app      *bufio.Writer
-	gz       gz
-	appLines int
-	seq      int
+	s         *Scenario
+	dir       string
+	man       *Manifest
+	names     *rnd // file name randomness, separate from the events
+	buckets   map[ctBucket][]json.RawMessage
+	cwBuckets map[ctBucket]*cwFile
+	app       *bufio.Writer
+	gz        gz
+	appLines  int
 }
 
-func (w *fileWriter) addFile(path, format string, records int) {
+func (w *fileWriter) addFile(path, format string, records, messages int) {
 	st, err := os.Stat(path)
 	var n int64
 	if err == nil {
 		n = st.Size()
 	}
 	rel, _ := filepath.Rel(w.dir, path)
-	w.man.Files = append(w.man.Files, ManifestFile{Path: filepath.ToSlash(rel), Format: format, Records: records, Bytes: n})
+	w.man.Files = append(w.man.Files, ManifestFile{Path: filepath.ToSlash(rel), Format: format, Records: records, Messages: messages, Bytes: n})
 	w.man.Records[format] += records
-	w.man.Payloads[format]++
+	w.man.Messages[format] += messages
 	w.man.Bytes += n
 }
 
@@ -138,26 +138,75 @@ func (w *fileWriter) minute(m *minuteOut) error {
 		if err := os.WriteFile(p, append(bytes.Clone(it.raw), '\n'), 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", p, err)
 		}
-		w.addFile(p, "awsevents", 1)
+		w.addFile(p, "awsevents", 1, 1)
 	}
 	for _, it := range m.cw {
-		w.seq++
-		p := it.payload
-		group := strings.ReplaceAll(strings.TrimPrefix(p.LogGroup, "/"), "/", "_")
-		if p.MessageType == "CONTROL_MESSAGE" {
-			group = "_control"
+		z, err := w.gz.compress(mustJSON(it.payload))
+		if err != nil {
+			return fmt.Errorf("compress payload: %w", err)
 		}
-		path := filepath.Join(data, dirCloudWatch, it.region, group, fmt.Sprintf("%s_%06d.json.gz", it.at.UTC().Format("20060102T1504Z"), w.seq))
-		if err := w.gz.writeFile(path, mustJSON(p)); err != nil {
-			return err
+		b := ctBucket{region: it.region, start: it.at.UTC().Truncate(5 * time.Minute)}
+		fb := w.cwBuckets[b]
+		if fb == nil {
+			fb = &cwFile{}
+			w.cwBuckets[b] = fb
 		}
-		w.addFile(path, "cloudwatch", len(p.LogEvents))
+		fb.data = append(fb.data, z...)
+		fb.payloads++
+		fb.events += len(it.payload.LogEvents)
 	}
 	for _, it := range m.ct {
 		b := ctBucket{region: it.rec.AWSRegion, start: it.at.UTC().Truncate(5 * time.Minute)}
 		w.buckets[b] = append(w.buckets[b], it.raw)
 	}
+	if err := w.flushCW(m.t.Add(time.Minute)); err != nil {
+		return err
+	}
 	return w.flushCT(m.t.Add(time.Minute))
+}
+
+// cwFile is a Kinesis Data Firehose style S3 object: the subscription
+// payloads of one region and 5 minutes, each gzipped, concatenated.
+type cwFile struct {
+	data     []byte
+	payloads int
+	events   int
+}
+
+// flushCW writes every CloudWatch buffer that ends at or before now (all of
+// them when now is zero), in a fixed order.
+func (w *fileWriter) flushCW(now time.Time) error {
+	var ready []ctBucket
+	for b := range w.cwBuckets {
+		if now.IsZero() || !b.start.Add(5*time.Minute).After(now) {
+			ready = append(ready, b)
+		}
+	}
+	sortBuckets(ready)
+	for _, b := range ready {
+		f := w.cwBuckets[b]
+		delete(w.cwBuckets, b)
+		delivered := b.start.Add(5*time.Minute + w.names.dur(time.Second, time.Minute))
+		name := fmt.Sprintf("faultline-cwl-%s-1-%s-%s.gz", b.region, delivered.Format("2006-01-02-15-04-05"), w.names.uuid())
+		path := filepath.Join(w.dir, "data", dirCloudWatch, b.region, delivered.Format("2006/01/02/15"), name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("create directory for %s: %w", path, err)
+		}
+		if err := os.WriteFile(path, f.data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+		w.addFile(path, "cloudwatch", f.events, f.payloads)
+	}
+	return nil
+}
+
+func sortBuckets(bs []ctBucket) {
+	sort.Slice(bs, func(i, j int) bool {
+		if !bs[i].start.Equal(bs[j].start) {
+			return bs[i].start.Before(bs[j].start)
+		}
+		return bs[i].region < bs[j].region
+	})
 }
 
 // flushCT writes every CloudTrail bucket that ends at or before now (all of
@@ -169,12 +218,7 @@ func (w *fileWriter) flushCT(now time.Time) error {
 			ready = append(ready, b)
 		}
 	}
-	sort.Slice(ready, func(i, j int) bool {
-		if !ready[i].start.Equal(ready[j].start) {
-			return ready[i].start.Before(ready[j].start)
-		}
-		return ready[i].region < ready[j].region
-	})
+	sortBuckets(ready)
 	acct := w.s.Opts.Account
 	for _, b := range ready {
 		recs := w.buckets[b]
@@ -194,7 +238,7 @@ func (w *fileWriter) flushCT(now time.Time) error {
 		if err := w.gz.writeFile(path, buf.Bytes()); err != nil {
 			return err
 		}
-		w.addFile(path, "cloudtrail", len(recs))
+		w.addFile(path, "cloudtrail", len(recs), len(recs))
 	}
 	return nil
 }
@@ -233,7 +277,10 @@ func (z *gz) compress(data []byte) ([]byte, error) {
 		z.zw.Reset(&buf)
 	}
 	_, err := z.zw.Write(data)
-	return buf.Bytes(), errors.Join(err, z.zw.Close())
+	if err = errors.Join(err, z.zw.Close()); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // Message is one Kafka message of a scenario. Time is when it would
