@@ -28,6 +28,8 @@ type Config struct {
 	Topology  map[string][]string `mapstructure:"topology"`
 	Query     queries.Config      `mapstructure:"query"`
 	Serve     dashboards.Config   `mapstructure:"serve"`
+	// Correlation tunes spikes, incidents and the suspect score (queries).
+	Correlation queries.CorrelationConfig `mapstructure:"correlation"`
 }
 
 // LogConfig configures log/slog.
@@ -46,6 +48,8 @@ func defaultConfig() Config {
 		Topology:  map[string][]string{},
 		Query:     queries.DefaultConfig(),
 		Serve:     dashboards.DefaultConfig(),
+		// correlation: spikes, incidents, suspect score.
+		Correlation: queries.DefaultCorrelationConfig(),
 	}
 }
 
@@ -66,6 +70,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log.format: %q is not allowed: use auto, text or json", c.Log.Format))
 	}
 	errs = append(errs, c.Kafka.Validate(), c.Ingest.Validate(), c.Transform.Validate(), c.Query.Validate(), c.Serve.Validate())
+	errs = append(errs, c.Correlation.Validate())
 	return errors.Join(errs...)
 }
 
