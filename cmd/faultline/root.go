@@ -55,6 +55,7 @@ kafka.group), then flags; each overrides the one before.`,
 		newLoadCmd(a),
 		newQueryCmd(a),
 		newSimulateCmd(a),
+		newEvalCmd(a),
 	)
 	return root
 }
