@@ -56,6 +56,8 @@ kafka.group), then flags; each overrides the one before.`,
 		newIngestCmd(a),
 		newLoadCmd(a),
 		newQueryCmd(a),
+		newSimulateCmd(a),
+		newEvalCmd(a),
 	)
 	return root
 }
