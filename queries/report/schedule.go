@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -221,6 +222,10 @@ func (s *Scheduler) post(ctx context.Context, w Webhook, body []byte, contentTyp
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redact(ue.URL) // the error is logged; keep tokens out
+		}
 		return 0, err
 	}
 	defer resp.Body.Close()
