@@ -53,6 +53,7 @@ kafka.group), then flags; each overrides the one before.`,
 		newConfigCmd(a),
 		newBrokerCmd(a),
 		newProduceCmd(a),
+		newReportCmd(a),
 	)
 	return root
 }

@@ -84,7 +84,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 }
 
 func (s *Scheduler) loop(ctx context.Context, sc Schedule, spec cron.Schedule) {
-	last := s.now()
+	last := s.now().UTC() // cron times are UTC unless the spec starts with CRON_TZ=
 	for {
 		next := spec.Next(last)
 		if next.IsZero() {
@@ -96,7 +96,7 @@ func (s *Scheduler) loop(ctx context.Context, sc Schedule, spec cron.Schedule) {
 		}
 		// Times missed while a slow report ran are skipped, not queued.
 		last = next
-		if now := s.now(); now.After(last) {
+		if now := s.now().UTC(); now.After(last) {
 			last = now
 		}
 		path, err := s.Fire(ctx, sc, next)
