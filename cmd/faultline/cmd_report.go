@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -66,7 +65,7 @@ it, or use the reports that serve writes on its schedules. docs/reports.md.`,
 			if !slices.Contains(report.Formats, format) {
 				return usageError{fmt.Errorf("--format %q is not supported: use md, html or json", format)}
 			}
-			db, err := openReportDB(ctx, a.cfg.DB)
+			db, err := openExisting(ctx, a.cfg.DB)
 			if err != nil {
 				return err
 			}
@@ -111,7 +110,7 @@ it, or use the reports that serve writes on its schedules. docs/reports.md.`,
 
 // engine is the correlation engine over db with the configured topology.
 func (a *app) engine(db *store.DB) *queries.Engine {
-	return queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), a.cfg.Topology)
+	return queries.NewEngine(db.DB, a.cfg.Correlation, a.cfg.Topology)
 }
 
 // NewReportScheduler returns the scheduler faultline serve runs for the
@@ -129,7 +128,7 @@ func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, 
 		if sc.Name != name {
 			continue
 		}
-		db, err := openReportDB(ctx, a.cfg.DB)
+		db, err := openExisting(ctx, a.cfg.DB)
 		if err != nil {
 			return err
 		}
@@ -166,14 +165,14 @@ func formatFromExt(path string) string {
 // reportWindow parses --since/--until; since defaults to 24 hours before
 // until, until to now.
 func reportWindow(since, until string, now time.Time) (queries.Window, error) {
-	u, err := parseReportTime(until, now)
+	u, err := parseWhen(until, now)
 	if err != nil {
 		return queries.Window{}, fmt.Errorf("--until: %w", err)
 	}
 	if u.IsZero() {
 		u = now
 	}
-	s, err := parseReportTime(since, now)
+	s, err := parseWhen(since, now)
 	if err != nil {
 		return queries.Window{}, fmt.Errorf("--since: %w", err)
 	}
@@ -184,51 +183,4 @@ func reportWindow(since, until string, now time.Time) (queries.Window, error) {
 		return queries.Window{}, fmt.Errorf("--until %s is not after --since %s", u.Format(time.RFC3339), s.Format(time.RFC3339))
 	}
 	return queries.Window{Since: s, Until: u}, nil
-}
-
-// parseReportTime parses RFC 3339, a date, "now", or -<n>{s,m,h,d} relative
-// to now; "" gives the zero time.
-func parseReportTime(s string, now time.Time) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	switch {
-	case s == "":
-		return time.Time{}, nil
-	case s == "now":
-		return now, nil
-	case strings.HasPrefix(s, "-"):
-		num := strings.TrimPrefix(s, "-")
-		if d, ok := strings.CutSuffix(num, "d"); ok {
-			var n int
-			if _, err := fmt.Sscanf(d, "%d", &n); err == nil && fmt.Sprint(n) == d && n >= 0 {
-				return now.Add(-time.Duration(n) * 24 * time.Hour), nil
-			}
-		} else if d, err := time.ParseDuration(num); err == nil && d >= 0 {
-			return now.Add(-d), nil
-		}
-	default:
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02"} {
-			if t, err := time.Parse(layout, s); err == nil {
-				return t.UTC(), nil
-			}
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2025-10-20T07:00:00Z), a date (2025-10-20), now, or a relative time like -24h, -30m, -7d", s)
-}
-
-// openReportDB opens a DuckDB file that must already exist.
-func openReportDB(ctx context.Context, path string) (*store.DB, error) {
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("database %s does not exist: load events first (faultline load / faultline ingest) or pass --db FILE", path)
-		}
-		return nil, fmt.Errorf("database %s: %w", path, err)
-	}
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		if strings.Contains(strings.ToLower(err.Error()), "lock") {
-			return nil, fmt.Errorf("database %s is in use by another process (DuckDB allows one process per file): stop faultline serve/ingest, or read the reports serve writes on its schedules: %w", path, err)
-		}
-		return nil, err
-	}
-	return db, nil
 }

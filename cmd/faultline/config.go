@@ -34,6 +34,8 @@ type Config struct {
 	Broker    broker.Config       `mapstructure:"broker"`
 	Produce   produce.Config      `mapstructure:"produce"`
 	Reports   report.Config       `mapstructure:"reports"`
+	// Correlation tunes spikes, incidents and the suspect score (queries).
+	Correlation queries.CorrelationConfig `mapstructure:"correlation"`
 }
 
 // LogConfig configures log/slog.
@@ -55,6 +57,8 @@ func defaultConfig() Config {
 		Broker:    broker.DefaultConfig(),
 		Produce:   produce.DefaultConfig(),
 		Reports:   report.DefaultConfig(),
+		// correlation: spikes, incidents, suspect score.
+		Correlation: queries.DefaultCorrelationConfig(),
 	}
 }
 
@@ -83,6 +87,7 @@ func (c Config) Validate() error {
 		c.Broker.Validate(),
 		c.Reports.Validate(),
 		c.Produce.Validate(),
+		c.Correlation.Validate(),
 	)
 	return errors.Join(errs...)
 }

@@ -54,6 +54,7 @@ kafka.group), then flags; each overrides the one before.`,
 		newBrokerCmd(a),
 		newProduceCmd(a),
 		newReportCmd(a),
+		newQueryCmd(a),
 	)
 	return root
 }
