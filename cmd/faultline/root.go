@@ -54,7 +54,10 @@ kafka.group), then flags; each overrides the one before.`,
 		newBrokerCmd(a),
 		newProduceCmd(a),
 		newReportCmd(a),
+		newIngestCmd(a),
+		newLoadCmd(a),
 		newQueryCmd(a),
+		newSimulateCmd(a),
 	)
 	return root
 }
