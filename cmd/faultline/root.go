@@ -51,7 +51,14 @@ kafka.group), then flags; each overrides the one before.`,
 	pf.String("log-format", "", "auto, text or json (config key log.format)")
 	root.AddCommand(
 		newConfigCmd(a),
+		newBrokerCmd(a),
+		newProduceCmd(a),
+		newReportCmd(a),
+		newIngestCmd(a),
+		newLoadCmd(a),
 		newQueryCmd(a),
+		newSimulateCmd(a),
+		newEvalCmd(a),
 	)
 	return root
 }
@@ -72,7 +79,7 @@ func (a *app) setup(cmd *cobra.Command) error {
 		return err
 	}
 	a.cfg = cfg
-	a.log = newLogger(a.stderr, cfg.Log)
+	a.log = newLogger(cmd.ErrOrStderr(), cfg.Log)
 	return nil
 }
 
