@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 )
 
 // candidate is one row of sql/candidates.sql: a change near an incident with
@@ -236,7 +237,7 @@ func (e *Engine) rankAll(ctx context.Context, w Window) ([]Suspect, error) {
 		return nil, err
 	}
 	g := newGraph(edges)
-	cands, err := readCandidates(ctx, s)
+	cands, err := e.readCandidates(ctx, s, incidents)
 	if err != nil {
 		return nil, err
 	}
@@ -278,13 +279,64 @@ func (e *Engine) rankAll(ctx context.Context, w Window) ([]Suspect, error) {
 	return out, nil
 }
 
-func readCandidates(ctx context.Context, s *session) ([]candidate, error) {
-	rows, err := s.query(ctx, "candidates", sqlText("candidates"), nil)
+// candidateBatch is a set of incidents close in time whose candidates are
+// read with one query, bounded to the times they need.
+type candidateBatch struct {
+	ids                            []string
+	chgFrom, chgTo, errFrom, errTo time.Time
+}
+
+// batches groups incidents (in onset order) whose look-back windows lie
+// within half an hour of each other.
+func (e *Engine) batches(incidents []Incident, until time.Time) []candidateBatch {
+	var out []candidateBatch
+	for _, in := range incidents {
+		cf, ct := in.Onset.Add(-e.cfg.Lookback), in.Onset.Add(time.Minute)
+		ef, et := in.Onset, in.Recovery
+		if in.Ongoing || et.IsZero() {
+			et = until
+		}
+		if n := len(out); n > 0 && !cf.After(out[n-1].chgTo.Add(30*time.Minute)) {
+			b := &out[n-1]
+			b.ids = append(b.ids, in.ID)
+			b.chgTo = maxTime(b.chgTo, ct)
+			b.errTo = maxTime(b.errTo, et)
+			continue
+		}
+		out = append(out, candidateBatch{ids: []string{in.ID}, chgFrom: cf, chgTo: ct, errFrom: ef, errTo: et})
+	}
+	return out
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Incident) ([]candidate, error) {
+	var out []candidate
+	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	for _, b := range e.batches(incidents, s.until) {
+		var err error
+		out, err = readCandidateBatch(ctx, s, out, map[string]any{
+			"incident_ids": b.ids, "chg_from": ts(b.chgFrom), "chg_to": ts(b.chgTo),
+			"err_from": ts(b.errFrom), "err_to": ts(b.errTo),
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func readCandidateBatch(ctx context.Context, s *session, out []candidate, params map[string]any) ([]candidate, error) {
+	rows, err := s.query(ctx, "candidates", sqlText("candidates"), params)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []candidate
 	for rows.Next() {
 		var c candidate
 		var src, svc, op, res, actor, region, acct, ctype, risk *string

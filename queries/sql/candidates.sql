@@ -23,25 +23,42 @@
 --                    (dns, auth, network, load_balancer, throttling), if any
 --   symptom_share    share of the broken series' errors in the first
 --                    $rate_min minutes of the incident that are of that class
+--
+-- The Go side runs this for a batch of incidents at a time ($incident_ids)
+-- with tight time bounds ($chg_from..$chg_to for changes, $err_from..$err_to
+-- for errors), so DuckDB skips every row group outside them.
 WITH chg AS (
     SELECT event_id, time, source,
            coalesce(service, '(none)') AS service, operation,
            coalesce(region, 'global')  AS region,
            account_id, resource, actor,
-           coalesce(change_type, CASE WHEN source = 'health' THEN 'provider' END) AS change_type,
-           coalesce(risk_class,  CASE WHEN source = 'health' THEN 'critical' END) AS risk_class,
+           change_type, risk_class,
            epoch_ms(time) / 60000.0    AS tm,
            epoch_ms(time) // 60000     AS cm
     FROM events
-    WHERE (kind = 'change' OR (source = 'health' AND kind = 'error'))
-      AND time >= CAST($cand_from AS TIMESTAMPTZ)
-      AND time <  CAST($until AS TIMESTAMPTZ)
+    WHERE kind = 'change'
+      AND time >= CAST($chg_from AS TIMESTAMPTZ)
+      AND time <  CAST($chg_to AS TIMESTAMPTZ)
+    UNION ALL
+    SELECT event_id, time, source, coalesce(service, '(none)'), operation, coalesce(region, 'global'),
+           account_id, resource, actor, coalesce(change_type, 'provider'), coalesce(risk_class, 'critical'),
+           epoch_ms(time) / 60000.0, epoch_ms(time) // 60000
+    FROM events
+    WHERE kind = 'error' AND source = 'health'
+      AND time >= CAST($chg_from AS TIMESTAMPTZ)
+      AND time <  CAST($chg_to AS TIMESTAMPTZ)
+),
+batch AS (
+    SELECT * FROM incidents WHERE list_contains(CAST($incident_ids AS VARCHAR[]), incident_id)
+),
+batch_series AS (
+    SELECT * FROM incident_series WHERE list_contains(CAST($incident_ids AS VARCHAR[]), incident_id)
 ),
 -- each incident's look-back minutes, so that changes join on equal minutes
 -- (a hash join) instead of a range condition
 lookback AS (
     SELECT incident_id, onset_m, services, regions, onset_m - r.k AS cm
-    FROM incidents, range(0, $lookback_min + 1) r(k)
+    FROM batch, range(0, $lookback_min + 1) r(k)
 ),
 pairs AS (
     SELECT l.incident_id, l.onset_m, l.services, l.regions, c.*
@@ -59,12 +76,12 @@ inc_errors AS (
              WHEN regexp_matches(x, 'bad gateway|service unavailable|gateway timeout|unhealthy|no healthy|target|\b50[234]\b') THEN 'load_balancer'
              WHEN regexp_matches(x, 'connection refused|connection reset|timed out|timeout|deadline exceeded|unreachable|no route to host|broken pipe') THEN 'network'
            END AS symptom
-    FROM incident_series s
+    FROM batch_series s
     JOIN (SELECT *, lower(coalesce(error_code, '') || ' ' || coalesce(message, '')) AS x
           FROM events
           WHERE kind = 'error'
-            AND time >= CAST($cand_from AS TIMESTAMPTZ)
-            AND time <  CAST($until AS TIMESTAMPTZ)) e
+            AND time >= CAST($err_from AS TIMESTAMPTZ)
+            AND time <  CAST($err_to AS TIMESTAMPTZ)) e
       ON coalesce(e.service, '(none)') = s.service
      AND coalesce(e.region, 'global') = s.region
      AND epoch_ms(e.time) // 60000 BETWEEN s.start_m AND s.end_m
@@ -97,7 +114,7 @@ pair_symptom AS (
 ),
 firsts AS (
     SELECT incident_id, service, min(start_m) AS start_m
-    FROM incident_series GROUP BY ALL
+    FROM batch_series GROUP BY ALL
 ),
 spread AS (
     SELECT p.incident_id, p.event_id,
@@ -110,7 +127,7 @@ spread AS (
 -- earliest candidate's before-window to the latest after-window
 inc_minutes AS (
     SELECT b.incident_id, s.m, sum(s.errors) AS errors
-    FROM (SELECT DISTINCT incident_id, service, region, onset_m FROM incident_series) b
+    FROM (SELECT DISTINCT incident_id, service, region, onset_m FROM batch_series) b
     JOIN series s ON s.service = b.service AND s.region = b.region
                  AND s.m >= b.onset_m - $lookback_min - $rate_min
                  AND s.m <  b.onset_m + $rate_min
