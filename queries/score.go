@@ -237,7 +237,7 @@ func (e *Engine) rankAll(ctx context.Context, w Window) ([]Suspect, error) {
 		return nil, err
 	}
 	g := newGraph(edges)
-	cands, err := e.readCandidates(ctx, s, incidents)
+	cands, err := e.readCandidates(ctx, s, incidents, g)
 	if err != nil {
 		return nil, err
 	}
@@ -315,14 +315,35 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Incident) ([]candidate, error) {
+func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Incident, g graph) ([]candidate, error) {
 	var out []candidate
 	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	byID := map[string]Incident{}
+	for _, in := range incidents {
+		byID[in.ID] = in
+	}
 	for _, b := range e.batches(incidents, s.until) {
+		// distance from each incident's nearest broken service to every
+		// service reachable from them
+		dInc, dSvc, dDist := []string{}, []string{}, []int64{}
+		for _, id := range b.ids {
+			best := map[string]int{}
+			for _, svc := range byID[id].Services {
+				for t, d := range g.distances(svc, e.cfg.MaxDistance) {
+					if old, ok := best[t]; !ok || d < old {
+						best[t] = d
+					}
+				}
+			}
+			for t, d := range best {
+				dInc, dSvc, dDist = append(dInc, id), append(dSvc, t), append(dDist, int64(d))
+			}
+		}
 		var err error
 		out, err = readCandidateBatch(ctx, s, out, map[string]any{
 			"incident_ids": b.ids, "chg_from": ts(b.chgFrom), "chg_to": ts(b.chgTo),
 			"err_from": ts(b.errFrom), "err_to": ts(b.errTo),
+			"d_incident": dInc, "d_service": dSvc, "d_dist": dDist,
 		})
 		if err != nil {
 			return nil, err
