@@ -1,0 +1,9 @@
+//go:build integration
+
+package integration
+
+import "testing"
+
+func TestSmoke(t *testing.T) {
+	brokers(t)
+}
