@@ -125,7 +125,7 @@ group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
 PROPS
 cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
-java -Xmx256m -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" -Dkafka.logfile="$work/format.log" \
+java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" -Dkafka.logfile="$work/format.log" \
   -cp "$libs/*" kafka.tools.StorageTool format --cluster-id "$cluster_id" --config "$work/server.properties" \
   >"$work/format.out" 2>&1 || { cat "$work/format.out" >&2; die "formatting the KRaft storage failed"; }
 

@@ -44,7 +44,7 @@ start() {
   [[ -f $log ]] && before=$(grep -c 'Kafka Server started' "$log" || true)
   # Small heap: the machine is shared. exec so the pid is java's.
   (
-    exec java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
+    exec java -Xms256m -Xmx768m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
       -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logfile="$log" \
       -cp "$libs/*" kafka.Kafka "$dir/server.properties" \
       >>"$dir/broker.out" 2>&1

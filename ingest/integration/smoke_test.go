@@ -1,9 +1,0 @@
-//go:build integration
-
-package integration
-
-import "testing"
-
-func TestSmoke(t *testing.T) {
-	brokers(t)
-}
