@@ -104,7 +104,7 @@ var (
 // SplitFile, which returns it unchanged.
 func SplitFile(data []byte, maxDecompressed int, yield func(pos RecordPos, rec []byte) error) error {
 	var gz bool
-	if isGzip(data) {
+	if splitIsGzip(data) {
 		var err error
 		data, err = splitGunzip(data, maxDecompressed)
 		if err != nil {
@@ -116,8 +116,8 @@ func SplitFile(data []byte, maxDecompressed int, yield func(pos RecordPos, rec [
 	return s.split()
 }
 
-// isGzip reports whether b starts with the gzip magic bytes.
-func isGzip(b []byte) bool {
+// splitIsGzip reports whether b starts with the gzip magic bytes.
+func splitIsGzip(b []byte) bool {
 	return len(b) >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8
 }
 

@@ -28,7 +28,7 @@ func splitAll(t testing.TB, data []byte, maxDecompressed int) ([]splitRec, error
 	return out, err
 }
 
-func gzipBytes(t testing.TB, b []byte) []byte {
+func splitGzipBytes(t testing.TB, b []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -96,7 +96,7 @@ func TestSplitFile(t *testing.T) {
 			for _, compress := range []bool{false, true} {
 				in := []byte(tc.in)
 				if compress {
-					in = gzipBytes(t, in)
+					in = splitGzipBytes(t, in)
 				}
 				got, err := splitAll(t, in, 1<<20)
 				if err != nil {
@@ -202,14 +202,14 @@ func TestSplitFileFixtures(t *testing.T) {
 }
 
 func TestSplitFileGzipErrors(t *testing.T) {
-	big := gzipBytes(t, []byte("["+strings.Repeat(`{"a":1},`, 1000)+`{"a":1}]`))
+	big := splitGzipBytes(t, []byte("["+strings.Repeat(`{"a":1},`, 1000)+`{"a":1}]`))
 	if _, err := splitAll(t, big, 100); !errors.Is(err, ErrSplitDecompressLimit) {
 		t.Errorf("over the limit: err = %v, want ErrSplitDecompressLimit", err)
 	}
 	if got, err := splitAll(t, big, 0); err != nil || len(got) != 1001 {
 		t.Errorf("no limit: %d records, err %v; want 1001, nil", len(got), err)
 	}
-	exact := gzipBytes(t, []byte(`{"a":1}`))
+	exact := splitGzipBytes(t, []byte(`{"a":1}`))
 	if got, err := splitAll(t, exact, 7); err != nil || len(got) != 1 {
 		t.Errorf("at the limit: %d records, err %v; want 1, nil", len(got), err)
 	}
@@ -218,7 +218,7 @@ func TestSplitFileGzipErrors(t *testing.T) {
 		t.Errorf("truncated gzip: err = %v, want ErrSplitDecompress", err)
 	}
 	// Two gzip members back to back are one stream.
-	two := append(gzipBytes(t, []byte("{\"a\":1}\n")), gzipBytes(t, []byte("{\"b\":2}\n"))...)
+	two := append(splitGzipBytes(t, []byte("{\"a\":1}\n")), splitGzipBytes(t, []byte("{\"b\":2}\n"))...)
 	got, err := splitAll(t, two, 1<<20)
 	if err != nil || len(got) != 2 || got[1].Rec != `{"b":2}` {
 		t.Errorf("multi-member gzip: %+v, %v", got, err)

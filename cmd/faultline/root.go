@@ -53,6 +53,8 @@ kafka.group), then flags; each overrides the one before.`,
 		newConfigCmd(a),
 		newBrokerCmd(a),
 		newProduceCmd(a),
+		newIngestCmd(a),
+		newLoadCmd(a),
 	)
 	return root
 }
