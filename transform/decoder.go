@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -20,8 +21,9 @@ import (
 // Decoder decodes Inputs into events. It is safe for concurrent use: it
 // holds only configuration.
 type Decoder struct {
-	cfg Config
-	cat *catalogue
+	cfg  Config
+	cat  *catalogue
+	pool sync.Pool // *state, reused for its attribute buffer
 }
 
 // NewDecoder validates cfg and returns a Decoder.
@@ -41,7 +43,19 @@ const maxUnwrap = 4
 // record. observed is stamped as every event's ObservedTime. Decode does
 // not retain in.Value after it returns.
 func (d *Decoder) Decode(in Input, observed time.Time, out *Result) {
-	s := &state{d: d, in: &in, observed: observed.UTC(), out: out, format: in.Format, ws: true}
+	s, _ := d.pool.Get().(*state)
+	if s == nil {
+		s = &state{}
+	}
+	*s = state{d: d, in: &in, observed: observed.UTC(), out: out, format: in.Format, ws: true, attrs: attrWriter{buf: s.attrs.buf[:0]}}
+	defer func() {
+		buf := s.attrs.buf
+		*s = state{} // keep nothing of in or out
+		if cap(buf) <= 1<<20 {
+			s.attrs.buf = buf[:0]
+		}
+		d.pool.Put(s)
+	}()
 	if s.format == "" {
 		s.format = FormatAuto
 	}
@@ -52,7 +66,7 @@ func (d *Decoder) Decode(in Input, observed time.Time, out *Result) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			s.dead(ReasonInternal, in.Value, fmt.Sprintf("decoder bug (%v) while decoding this record; it was kept as a dead letter, please report it with this raw value. %s", r, firstLine(string(debug.Stack()))))
+			s.dead(ReasonInternal, in.Value, fmt.Sprintf("decoder bug (%v at %s) while decoding this record; it was kept as a dead letter, please report it with this raw value", r, panicSite(debug.Stack())))
 		}
 	}()
 	if len(in.Value) > d.cfg.MaxMessageBytes {
@@ -62,11 +76,22 @@ func (d *Decoder) Decode(in Input, observed time.Time, out *Result) {
 	s.bytes(in.Value, len(in.Value), 0)
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+// panicSite returns the first stack frame inside this package below the
+// panic, as "function file:line".
+func panicSite(stack []byte) string {
+	lines := strings.Split(string(stack), "\n")
+	seenPanic := false
+	for i := 0; i+1 < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(l, "panic(") {
+			seenPanic = true
+			continue
+		}
+		if seenPanic && strings.Contains(l, "/transform.") {
+			return l + " " + strings.TrimSpace(lines[i+1])
+		}
 	}
-	return s
+	return "unknown"
 }
 
 // state is the per-call decoding state.
@@ -472,7 +497,8 @@ func detect(v []byte) Format {
 		case "source":
 			has.source, source = true, val
 		}
-		return true
+		// A CloudTrail record: nothing below can change the answer.
+		return !(has.eventVersion && has.eventSource && !has.records && !has.detailType)
 	})
 	switch {
 	case has.awslogs, has.messageType:
