@@ -341,7 +341,11 @@ func (s *state) sequence(b []byte) {
 			continue
 		}
 		s.ws = ws
-		s.value(b[i:end], s.format)
+		v := b[i:end]
+		if bytes.Contains(v, []byte(`\ud`)) || bytes.Contains(v, []byte(`\uD`)) {
+			v = fixSurrogates(v)
+		}
+		s.value(v, s.format)
 		s.ws = true
 		i = end
 	}
@@ -413,6 +417,55 @@ func (s *state) salvage(b []byte) bool {
 	}
 	s.dead(ReasonInvalidJSON, b[i:], fmt.Sprintf("CloudTrail file is truncated or corrupt after %d complete records (which were decoded); the rest is kept here", len(good)))
 	return true
+}
+
+// fixSurrogates replaces \u escapes of lone UTF-16 surrogates in validated
+// JSON with \ufffd, so that attributes stay valid for strict JSON readers
+// (DuckDB's JSON functions). Escaped surrogate pairs are kept.
+func fixSurrogates(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		if b[i] != '\\' {
+			out = append(out, b[i])
+			i++
+			continue
+		}
+		if b[i+1] != 'u' {
+			out = append(out, b[i], b[i+1])
+			i += 2
+			continue
+		}
+		r := hex4(b[i+2 : i+6])
+		switch {
+		case r >= 0xd800 && r < 0xdc00 && i+12 <= len(b) && b[i+6] == '\\' && b[i+7] == 'u' &&
+			hex4(b[i+8:i+12]) >= 0xdc00 && hex4(b[i+8:i+12]) < 0xe000:
+			out = append(out, b[i:i+12]...)
+			i += 12
+		case r >= 0xd800 && r < 0xe000:
+			out = append(out, `\ufffd`...)
+			i += 6
+		default:
+			out = append(out, b[i:i+6]...)
+			i += 6
+		}
+	}
+	return out
+}
+
+func hex4(h []byte) rune {
+	var r rune
+	for _, c := range h {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c-'a') + 10
+		case c >= 'A' && c <= 'F':
+			r |= rune(c-'A') + 10
+		}
+	}
+	return r
 }
 
 // jsonError dead-letters raw after a scan error.

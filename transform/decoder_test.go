@@ -81,6 +81,17 @@ func TestInvalidUTF8Replaced(t *testing.T) {
 	}
 }
 
+func TestLoneSurrogatesReplaced(t *testing.T) {
+	d := newTestDecoder(t, nil)
+	r := decode(t, d, FormatApp, []byte(`{"service":"a","x":"\ud800 and \uDC00","ok":"\ud83d\ude00","esc":"\\ud800"}`))
+	if len(r.Events) != 1 {
+		t.Fatalf("%+v", r)
+	}
+	if want := `{"x":"\ufffd and \ufffd","ok":"\ud83d\ude00","esc":"\\ud800"}`; r.Events[0].Attributes != want {
+		t.Fatalf("attributes %s, want %s", r.Events[0].Attributes, want)
+	}
+}
+
 func TestDeadLetterRawCappedWithLineage(t *testing.T) {
 	d := newTestDecoder(t, func(c *Config) { c.MaxMessageBytes = 100; c.DeadLetterMaxRawBytes = 10 })
 	var r Result
