@@ -166,8 +166,10 @@ var (
 
 func isGzip(b []byte) bool { return bytes.HasPrefix(b, gzipMagic) }
 
+// isZlib recognises a zlib header: deflate, window <= 32K, no preset
+// dictionary, valid check bits.
 func isZlib(b []byte) bool {
-	return len(b) >= 2 && b[0]&0x0f == 8 && b[0]>>4 <= 7 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0
+	return len(b) >= 2 && b[0]&0x0f == 8 && b[0]>>4 <= 7 && b[1]&0x20 == 0 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0
 }
 
 // bytes decodes raw bytes: decompresses, base64-decodes and enforces the
@@ -177,23 +179,31 @@ func (s *state) bytes(b []byte, compressedSize, level int) {
 	saved := s.level
 	s.level = level
 	defer func() { s.level = saved }()
+	orig := b // what a dead letter keeps: the record as received
+	if level > 0 {
+		orig = s.in.Value
+	}
 	t := b[skipWS(b, 0):]
 	if len(t) == 0 {
 		if level == 0 {
-			s.dead(ReasonEmpty, b, "record is empty; nothing to decode (check the producer)")
+			s.dead(ReasonEmpty, orig, "record is empty; nothing to decode (check the producer)")
 		} else {
-			s.dead(ReasonEmpty, b, "payload is empty after unwrapping; nothing to decode (check the producer)")
+			s.dead(ReasonEmpty, orig, "payload is empty after unwrapping; nothing to decode (check the producer)")
 		}
 		return
 	}
 	if level > maxUnwrap {
-		s.dead(ReasonInvalidJSON, b, "too many nested envelopes (compression/base64); the record is not in a supported format")
+		s.dead(ReasonInvalidJSON, orig, "too many nested envelopes (compression/base64); the record is not in a supported format")
 		return
 	}
 	if isGzip(t) || isZlib(t) {
 		plain, reason, msg := s.decompress(t, compressedSize)
+		if reason == ReasonDecompress && len(plain) == 0 && !isGzip(t) && utf8.Valid(t) {
+			// Text that merely starts like a zlib header ("x^..."): not compressed.
+			goto text
+		}
 		if reason != "" {
-			s.dead(reason, b, msg)
+			s.dead(reason, orig, msg)
 			if reason != ReasonDecompress || len(plain) == 0 {
 				return
 			}
@@ -203,9 +213,10 @@ func (s *state) bytes(b []byte, compressedSize, level int) {
 		s.bytes(plain, compressedSize, level+1)
 		return
 	}
+text:
 	if !utf8.Valid(t) {
 		if s.d.cfg.InvalidUTF8 == "reject" {
-			s.dead(ReasonInvalidUTF8, b, "record is not valid UTF-8 and transform.invalid_utf8 is \"reject\"; fix the producer's encoding or set invalid_utf8: replace")
+			s.dead(ReasonInvalidUTF8, orig, "record is not valid UTF-8 and transform.invalid_utf8 is \"reject\"; fix the producer's encoding or set invalid_utf8: replace")
 			return
 		}
 		t = bytes.ToValidUTF8(t, []byte("\uFFFD"))
@@ -220,11 +231,11 @@ func (s *state) bytes(b []byte, compressedSize, level int) {
 		}
 		if s.format == FormatApp || s.format == FormatAuto {
 			if looksBase64(t) {
-				s.dead(ReasonBadBase64, b, "record looks like base64 but does not decode; check the producer's encoding")
+				s.dead(ReasonBadBase64, orig, "record looks like base64 but does not decode; check the producer's encoding")
 				return
 			}
 		}
-		s.dead(ReasonInvalidJSON, b, fmt.Sprintf("record is neither JSON, base64 nor gzip/zlib (starts with %q); check the topic's or file's format", preview(t)))
+		s.dead(ReasonInvalidJSON, orig, fmt.Sprintf("record is neither JSON, base64 nor gzip/zlib (starts with %q); check the topic's or file's format", preview(t)))
 	}
 }
 

@@ -50,6 +50,8 @@ func TestLimitsAndPolicies(t *testing.T) {
 		{"bad base64", nil, FormatAuto, []byte("QUJD$$$$RUZH"), 0, ReasonInvalidJSON},
 		{"base64 of garbage", nil, FormatCloudWatch, []byte(base64.StdEncoding.EncodeToString([]byte("hello world, not json"))), 0, ReasonInvalidJSON},
 		{"unknown format", nil, Format("xml"), []byte(`{}`), 0, ReasonUnknownFormat},
+		{"text that looks like a zlib header", nil, FormatAuto, []byte("x^ marks the spot"), 0, ReasonInvalidJSON},
+		{"text starting with x and a space", nil, FormatApp, []byte("x = 1"), 0, ReasonInvalidJSON},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,6 +80,15 @@ func TestInvalidUTF8Replaced(t *testing.T) {
 	r := decode(t, d, FormatApp, []byte(`{"service":"api","message":"bad `+"\xff"+` bytes","extra":"`+"\xc3"+`"}`))
 	if len(r.Events) != 1 || r.Events[0].Message != "bad \uFFFD bytes" || !utf8.ValidString(r.Events[0].Attributes) {
 		t.Fatalf("%+v", r.Events)
+	}
+}
+
+func TestDeadLetterKeepsTheRecordAsReceived(t *testing.T) {
+	d := newTestDecoder(t, nil)
+	in := []byte(base64.StdEncoding.EncodeToString([]byte("hello world, not json")))
+	r := decode(t, d, FormatCloudWatch, in)
+	if len(r.DeadLetters) != 1 || string(r.DeadLetters[0].Raw) != string(in) {
+		t.Fatalf("%+v", r.DeadLetters)
 	}
 }
 
