@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -607,10 +608,7 @@ func parseTime(s string) (time.Time, bool) {
 			return t.UTC(), true
 		}
 	}
-	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		return epochTime(n)
-	}
-	return time.Time{}, false
+	return epochText(s)
 }
 
 var timeLayouts = []string{
@@ -635,7 +633,8 @@ func epochTime(n float64) (time.Time, bool) {
 	case n <= 0:
 		return time.Time{}, false
 	case n < 1e11:
-		return time.Unix(0, int64(n*1e9)).UTC(), true
+		sec := math.Floor(n)
+		return time.Unix(int64(sec), int64((n-sec)*1e9)).UTC(), true
 	case n < 1e14:
 		return time.UnixMilli(int64(n)).UTC(), true
 	case n < 1e17:
@@ -654,7 +653,25 @@ func timeValue(raw []byte) (time.Time, bool) {
 	if raw[0] == '"' {
 		return parseTime(str(raw))
 	}
-	n, err := strconv.ParseFloat(string(raw), 64)
+	return epochText(string(raw))
+}
+
+// epochText reads epoch seconds/ms/us/ns text; integers exactly.
+func epochText(s string) (time.Time, bool) {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		switch {
+		case i <= 0:
+			return time.Time{}, false
+		case i < 1e11:
+			return time.Unix(i, 0).UTC(), true
+		case i < 1e14:
+			return time.UnixMilli(i).UTC(), true
+		case i < 1e17:
+			return time.UnixMicro(i).UTC(), true
+		}
+		return time.Unix(0, i).UTC(), true
+	}
+	n, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		return time.Time{}, false
 	}

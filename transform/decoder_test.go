@@ -245,3 +245,35 @@ func TestPanicSite(t *testing.T) {
 		t.Fatalf("panic site %q", site)
 	}
 }
+
+func TestEpochTimes(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"1715688000":          time.Unix(1715688000, 0),
+		"1715688000.5":        time.Unix(1715688000, 5e8),
+		"1715688000123":       time.UnixMilli(1715688000123),
+		"1715688000123456":    time.UnixMicro(1715688000123456),
+		"1715688000123456789": time.Unix(0, 1715688000123456789),
+		"99999999999":         time.Unix(99999999999, 0),
+	} {
+		got, ok := timeValue([]byte(in))
+		if !ok || !got.Equal(want) {
+			t.Errorf("timeValue(%s) = %v %v, want %v", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"0", "-5", "1e400", `"yesterday"`, "null"} {
+		if _, ok := timeValue([]byte(in)); ok {
+			t.Errorf("timeValue(%s) accepted", in)
+		}
+	}
+	for in, want := range map[string]time.Time{
+		"2024-02-17T11:53:08.431+0000":  time.Date(2024, 2, 17, 11, 53, 8, 431e6, time.UTC),
+		"Thu, 26 Jan 2023 13:19:03 GMT": time.Date(2023, 1, 26, 13, 19, 3, 0, time.UTC),
+		"2024-05-14 12:00:00":           time.Date(2024, 5, 14, 12, 0, 0, 0, time.UTC),
+		"2024-05-14T14:00:00+02:00":     time.Date(2024, 5, 14, 12, 0, 0, 0, time.UTC),
+	} {
+		got, ok := parseTime(in)
+		if !ok || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("parseTime(%q) = %v %v, want %v", in, got, ok, want)
+		}
+	}
+}
