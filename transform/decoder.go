@@ -105,8 +105,9 @@ type state struct {
 	format   Format
 	index    int32 // next Lineage.Index
 	attrs    attrWriter
-	ws       bool // the value being decoded may hold whitespace to compact
-	level    int  // envelope nesting of the bytes being decoded
+	ws       bool   // the value being decoded may hold whitespace to compact
+	level    int    // envelope nesting of the bytes being decoded
+	envelope []byte // EventBridge envelope members of the CloudTrail record being decoded
 }
 
 func (s *state) lineage() Lineage {
