@@ -51,6 +51,8 @@ kafka.group), then flags; each overrides the one before.`,
 	pf.String("log-format", "", "auto, text or json (config key log.format)")
 	root.AddCommand(
 		newConfigCmd(a),
+		newBrokerCmd(a),
+		newProduceCmd(a),
 		newIngestCmd(a),
 		newLoadCmd(a),
 	)
@@ -73,7 +75,7 @@ func (a *app) setup(cmd *cobra.Command) error {
 		return err
 	}
 	a.cfg = cfg
-	a.log = newLogger(a.stderr, cfg.Log)
+	a.log = newLogger(cmd.ErrOrStderr(), cfg.Log)
 	return nil
 }
 
