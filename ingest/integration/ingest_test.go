@@ -178,11 +178,12 @@ func TestIngestSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	topic := newTopic(t, 4)
 	dbPath := filepath.Join(dir, "crash.duckdb")
-	const total = 8000
+	const total = 20000
 	runFaultline(t, "produce", "--brokers", brokerAddr(t), "--topic", topic, appEvents(t, dir, "crash", 0, total/2))
 	env := []string{"FAULTLINE_TEST_COMMIT_DELAY=25ms", "FAULTLINE_INGEST_BATCH_MAX_EVENTS=250"}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
-	kills := 0
+	kills, progressed := 0, 0
+	var stored []int64
 	for i := range 12 {
 		if i == 6 {
 			runFaultline(t, "produce", "--brokers", brokerAddr(t), "--topic", topic, appEvents(t, dir, "crash", total/2, total/2))
@@ -194,10 +195,21 @@ func TestIngestSIGKILL(t *testing.T) {
 				t.Fatalf("run %d: %v\n%s", i, err, p.stderr)
 			}
 			p.done <- err
-		case <-time.After(time.Duration(1500+rng.IntN(2000)) * time.Millisecond):
+		case <-time.After(time.Duration(300+rng.IntN(1500)) * time.Millisecond):
 			p.signal(t, syscall.SIGKILL)
 			kills++
 		}
+		db := openStore(t, dbPath)
+		n := queryInt(t, db, `SELECT count(*) FROM events`)
+		db.Close()
+		if len(stored) == 0 || n > stored[len(stored)-1] {
+			progressed++
+		}
+		stored = append(stored, n)
+	}
+	t.Logf("events stored after each run: %v", stored)
+	if progressed < 4 {
+		t.Errorf("only %d runs stored anything new: the kills did not land mid-stream", progressed)
 	}
 	runIngest(t, env, "--db", dbPath, "--brokers", brokerAddr(t), "--group", topic+"-final", "--topic", topic+"=app")
 	t.Logf("%d of 12 runs killed", kills)
