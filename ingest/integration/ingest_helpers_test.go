@@ -187,3 +187,33 @@ func checkExactlyOnce(t *testing.T, db *store.DB, topic, prefix string, n int) {
 		t.Errorf("%s: %d Kafka positions stored more than once", topic, dup)
 	}
 }
+
+// waitGroupMembers waits until group is stable with n members that each
+// have partitions assigned.
+func waitGroupMembers(t *testing.T, group string, n int, d time.Duration) {
+	t.Helper()
+	client := &kafka.Client{Addr: kafka.TCP(brokerAddr(t)), Timeout: 10 * time.Second}
+	deadline := time.Now().Add(d)
+	last := ""
+	for time.Now().Before(deadline) {
+		resp, err := client.DescribeGroups(t.Context(), &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
+		if err == nil && len(resp.Groups) == 1 && resp.Groups[0].Error == nil {
+			g := resp.Groups[0]
+			withParts := 0
+			for _, m := range g.Members {
+				for _, tp := range m.MemberAssignments.Topics {
+					if len(tp.Partitions) > 0 {
+						withParts++
+						break
+					}
+				}
+			}
+			last = fmt.Sprintf("state %s, %d members, %d with partitions", g.GroupState, len(g.Members), withParts)
+			if g.GroupState == "Stable" && len(g.Members) == n && withParts == n {
+				return
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("group %s did not become stable with %d members within %s (last: %s)", group, n, d, last)
+}

@@ -239,6 +239,7 @@ func TestIngestConsumerGroup(t *testing.T) {
 	env := []string{"FAULTLINE_KAFKA_SESSION_TIMEOUT=6s"}
 	a := startIngest(t, env, "--db", dbA, "--brokers", brokerAddr(t), "--group", group, "--topic", topic+"=app")
 	b := startIngest(t, env, "--db", dbB, "--brokers", brokerAddr(t), "--group", group, "--topic", topic+"=app")
+	waitGroupMembers(t, group, 2, 2*time.Minute) // both own partitions before any data
 	produceChunk(0)
 	waitGroupCaughtUp(t, group, topic, parts, 3*time.Minute)
 	produceChunk(1)
@@ -253,7 +254,7 @@ func TestIngestConsumerGroup(t *testing.T) {
 	nB := queryInt(t, B, `SELECT count(*) FROM events`)
 	partsA := queryInt(t, A, `SELECT count(DISTINCT src_partition) FROM events`)
 	t.Logf("process A stored %d events from %d partitions before it was killed, B %d", nA, partsA, nB)
-	if nA == 0 || partsA == parts {
+	if nA == 0 || partsA >= parts {
 		t.Errorf("A stored %d events from %d of %d partitions: the two processes did not share the partitions", nA, partsA, parts)
 	}
 	// Each file on its own: no position twice.
