@@ -118,7 +118,7 @@ func (s *Server) incidentDetail(ctx context.Context, id string) (IncidentDetail,
 	tl := queries.Window{Since: inc.Onset.Add(-time.Hour), Until: w.Until}
 	if tl.Until.IsZero() {
 		tl.Until = inc.Peak.Add(time.Hour)
-		if b, err := s.store.bounds(ctx); err == nil && b.Last.After(tl.Until) {
+		if b, err := s.list.bounds(ctx); err == nil && b.Last.After(tl.Until) {
 			tl.Until = b.Last.Add(time.Minute)
 		}
 	}
@@ -127,7 +127,7 @@ func (s *Server) incidentDetail(ctx context.Context, id string) (IncidentDetail,
 		return d, fmt.Errorf("read error series: %w", err)
 	}
 	d.Series = filterBy(series, func(p queries.SeriesPoint) bool { return slices.Contains(inc.Services, p.Service) })
-	if d.Changes, err = s.store.changes(ctx, tl, ChangeFilter{}, 500); err != nil {
+	if d.Changes, err = s.list.changes(ctx, tl, ChangeFilter{}, 500); err != nil {
 		return d, err
 	}
 	d.Window = wj(tl)
@@ -146,12 +146,12 @@ func filterBy[T any](xs []T, keep func(T) bool) []T {
 
 func (s *Server) ingestHealth(ctx context.Context) (IngestHealth, error) {
 	h := IngestHealth{Running: s.ingesting()}
-	b, err := s.store.bounds(ctx)
+	b, err := s.list.bounds(ctx)
 	if err != nil {
 		return h, err
 	}
 	h.Events, h.FirstEvent, h.LastEvent = b.Events, b.First, b.Last
-	if h.Offsets, err = s.store.offsets(ctx); err != nil {
+	if h.Offsets, err = s.list.offsets(ctx); err != nil {
 		return h, err
 	}
 	lags := s.lagFromMetrics()
@@ -160,7 +160,7 @@ func (s *Server) ingestHealth(ctx context.Context) (IngestHealth, error) {
 			h.Offsets[i].Lag = &l
 		}
 	}
-	if h.DeadLetterReasons, h.RecentDeadLetters, err = s.store.deadLetters(ctx, 20); err != nil {
+	if h.DeadLetterReasons, h.RecentDeadLetters, err = s.list.deadLetters(ctx, 20); err != nil {
 		return h, err
 	}
 	for _, r := range h.DeadLetterReasons {
@@ -294,7 +294,7 @@ func (s *Server) apiChanges(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch, err := s.store.changes(r.Context(), v.Window, v.Filter, v.Limit)
+	ch, err := s.list.changes(r.Context(), v.Window, v.Filter, v.Limit)
 	if err != nil {
 		return nil, err
 	}
@@ -318,7 +318,7 @@ func (s *Server) services(ctx context.Context, w queries.Window) ([]Service, []E
 	if err != nil {
 		return nil, nil, fmt.Errorf("find incidents: %w", err)
 	}
-	return s.store.services(ctx, w, s.topology, incs)
+	return s.list.services(ctx, w, s.topology, incs)
 }
 
 func (s *Server) apiIngest(r *http.Request) (any, error) { return s.ingestHealth(r.Context()) }

@@ -122,12 +122,12 @@ func (s *Server) overviewPage(r *http.Request, pd *pageData) error {
 	series = filterBy(series, func(p queries.SeriesPoint) bool {
 		return (v.Service == "" || p.Service == v.Service) && (v.Region == "" || p.Region == v.Region)
 	})
-	changes, err := s.store.changes(ctx, v.Window, ChangeFilter{Service: v.Service, Region: v.Region}, 500)
+	changes, err := s.list.changes(ctx, v.Window, ChangeFilter{Service: v.Service, Region: v.Region}, 500)
 	if err != nil {
 		return err
 	}
 	d.Changes = len(changes)
-	d.Chart = seriesChart(series, changes, v.Window, "Errors per minute per service, with changes")
+	d.Chart = seriesChart(series, changes, v.Window, "Errors per minute per service, with changes", "")
 	if d.Ingest, err = s.ingestHealth(ctx); err != nil {
 		return err
 	}
@@ -153,10 +153,15 @@ func (s *Server) incidentPage(r *http.Request, pd *pageData) error {
 		return err
 	}
 	w := queries.Window{Since: det.Window.Since, Until: det.Window.Until}
+	var top *queries.Suspect
+	emphasis := ""
+	if len(det.Suspects) > 0 {
+		top, emphasis = &det.Suspects[0], det.Suspects[0].EventID
+	}
 	pd.Data = incidentData{
 		IncidentDetail: det,
-		Timeline:       seriesChart(det.Series, det.Changes, w, "Errors per minute of the incident's services, with changes"),
-		CascadeChart:   cascadeChart(det.Cascade, det.Incident),
+		Timeline:       seriesChart(det.Series, det.Changes, w, "Errors per minute of the incident's services, with changes", emphasis),
+		CascadeChart:   cascadeChart(det.Cascade, det.Incident, top),
 	}
 	return nil
 }
@@ -176,10 +181,10 @@ func (s *Server) changesPage(r *http.Request, pd *pageData) error {
 	}
 	var d changesData
 	d.Limit = v.Limit
-	if d.Changes, err = s.store.changes(ctx, v.Window, v.Filter, v.Limit); err != nil {
+	if d.Changes, err = s.list.changes(ctx, v.Window, v.Filter, v.Limit); err != nil {
 		return err
 	}
-	if d.Facets, err = s.store.changeFacets(ctx, v.Window); err != nil {
+	if d.Facets, err = s.list.changeFacets(ctx, v.Window); err != nil {
 		return err
 	}
 	pd.Data = d

@@ -109,7 +109,7 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 		v.Window.Until = v.Window.Since.Add(v.Range)
 	default:
 		if v.Window.Until.IsZero() {
-			b, err := s.store.bounds(ctx)
+			b, err := s.list.bounds(ctx)
 			if err != nil {
 				return v, err
 			}

@@ -49,7 +49,7 @@ type Server struct {
 	cfg       Config
 	engine    Engine
 	sandbox   Sandbox
-	store     store
+	list      listing
 	topology  map[string][]string
 	registry  *prometheus.Registry
 	ingesting func() bool
@@ -69,7 +69,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg: o.Config, engine: o.Engine, sandbox: o.Sandbox, store: store{o.DB},
+		cfg: o.Config, engine: o.Engine, sandbox: o.Sandbox, list: listing{o.DB},
 		topology: o.Topology, registry: o.Registry, ingesting: o.Ingesting, log: o.Log, now: o.Now,
 	}
 	if s.log == nil {
@@ -134,7 +134,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/services", s.api(s.apiServices))
 	mux.HandleFunc("GET /api/ingest", s.api(s.apiIngest))
 	mux.HandleFunc("POST /api/query", s.api(s.apiQuery))
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s: see docs/api.md", r.Method, r.URL.Path))
 	})
 

@@ -119,9 +119,9 @@ type Bounds struct {
 
 // store runs the dashboards' own read-only listing SQL (changes, services,
 // ingest positions, dead letters) on the faultline DuckDB file.
-type store struct{ db *sql.DB }
+type listing struct{ db *sql.DB }
 
-func (s store) bounds(ctx context.Context) (Bounds, error) {
+func (s listing) bounds(ctx context.Context) (Bounds, error) {
 	var b Bounds
 	var first, last sql.NullTime
 	if err := s.db.QueryRowContext(ctx, sqlBounds).Scan(&first, &last, &b.Events); err != nil {
@@ -131,7 +131,7 @@ func (s store) bounds(ctx context.Context) (Bounds, error) {
 	return b, nil
 }
 
-func (s store) changes(ctx context.Context, w queries.Window, f ChangeFilter, limit int) ([]Change, error) {
+func (s listing) changes(ctx context.Context, w queries.Window, f ChangeFilter, limit int) ([]Change, error) {
 	since, until := sqlWindow(w)
 	rows, err := s.db.QueryContext(ctx, sqlChanges, since, until, f.Service, f.Operation, f.Actor, f.Region, f.ChangeType, f.RiskClass, limit)
 	if err != nil {
@@ -152,7 +152,7 @@ func (s store) changes(ctx context.Context, w queries.Window, f ChangeFilter, li
 }
 
 // changeFacets returns the distinct values of each filter dimension.
-func (s store) changeFacets(ctx context.Context, w queries.Window) (map[string][]string, error) {
+func (s listing) changeFacets(ctx context.Context, w queries.Window) (map[string][]string, error) {
 	since, until := sqlWindow(w)
 	rows, err := s.db.QueryContext(ctx, sqlChangeFacets, since, until)
 	if err != nil {
@@ -172,7 +172,7 @@ func (s store) changeFacets(ctx context.Context, w queries.Window) (map[string][
 
 // services joins per-service counts, configured and observed dependencies
 // and the incidents of the window into the topology with current state.
-func (s store) services(ctx context.Context, w queries.Window, topology map[string][]string, incidents []queries.Incident) ([]Service, []Edge, error) {
+func (s listing) services(ctx context.Context, w queries.Window, topology map[string][]string, incidents []queries.Incident) ([]Service, []Edge, error) {
 	since, until := sqlWindow(w)
 	byName := map[string]*Service{}
 	get := func(name string) *Service {
@@ -266,7 +266,7 @@ func (s store) services(ctx context.Context, w queries.Window, topology map[stri
 	return out, edges, nil
 }
 
-func (s store) offsets(ctx context.Context) ([]Offset, error) {
+func (s listing) offsets(ctx context.Context) ([]Offset, error) {
 	rows, err := s.db.QueryContext(ctx, sqlOffsets)
 	if err != nil {
 		return nil, fmt.Errorf("read ingest positions: %w", err)
@@ -284,7 +284,7 @@ func (s store) offsets(ctx context.Context) ([]Offset, error) {
 	return out, rows.Err()
 }
 
-func (s store) deadLetters(ctx context.Context, limit int) ([]DeadLetterReason, []DeadLetter, error) {
+func (s listing) deadLetters(ctx context.Context, limit int) ([]DeadLetterReason, []DeadLetter, error) {
 	rows, err := s.db.QueryContext(ctx, sqlDeadLetterReasons)
 	if err != nil {
 		return nil, nil, fmt.Errorf("count dead letters: %w", err)
