@@ -313,12 +313,17 @@ func (s *Server) apiServices(r *http.Request) (any, error) {
 	return map[string]any{"window": wj(v.Window), "services": svcs, "edges": edges}, nil
 }
 
-func (s *Server) services(ctx context.Context, w queries.Window) ([]Service, []Edge, error) {
+func (s *Server) services(ctx context.Context, w queries.Window) ([]Service, []queries.Edge, error) {
 	incs, err := s.engine.Incidents(ctx, w)
 	if err != nil {
 		return nil, nil, fmt.Errorf("find incidents: %w", err)
 	}
-	return s.list.services(ctx, w, s.topology, incs)
+	edges, err := s.engine.Topology(ctx, w)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read topology: %w", err)
+	}
+	svcs, err := s.list.services(ctx, w, edges, incs)
+	return svcs, nonNil(edges), err
 }
 
 func (s *Server) apiIngest(r *http.Request) (any, error) { return s.ingestHealth(r.Context()) }
@@ -369,7 +374,7 @@ func (s *Server) runSQL(ctx context.Context, sql string) (queries.Table, error) 
 	if strings.TrimSpace(sql) == "" {
 		return queries.Table{}, badRequest("sql: empty: write a SELECT such as SELECT count(*) FROM events")
 	}
-	t, err := s.sandbox.Query(ctx, sql)
+	t, err := s.sandbox.SQL(ctx, sql)
 	if err != nil {
 		if ctx.Err() != nil {
 			return queries.Table{}, ctx.Err()

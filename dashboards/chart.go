@@ -132,13 +132,20 @@ func maxTime(a, b time.Time) time.Time {
 
 // topologyChart lays services out in columns by dependency depth (callers
 // left, what they depend on right), red when spiking, green when healthy.
-func topologyChart(svcs []Service, edges []Edge) template.HTML {
+func topologyChart(svcs []Service, edges []queries.Edge) template.HTML {
 	if len(svcs) == 0 {
 		return ""
 	}
+	// One arrow per pair: solid when configured, dashed when only inferred.
+	type pair struct{ from, to string }
+	origins := map[pair][]string{}
 	deps := map[string][]string{}
 	for _, e := range edges {
-		deps[e.From] = append(deps[e.From], e.To)
+		k := pair{e.From, e.To}
+		if origins[k] == nil {
+			deps[e.From] = append(deps[e.From], e.To)
+		}
+		origins[k] = append(origins[k], e.Origin)
 	}
 	// depth = longest chain of dependencies below a service (cycles cut).
 	depth := map[string]int{}
@@ -184,14 +191,19 @@ func topologyChart(svcs []Service, edges []Edge) template.HTML {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart topology-chart" viewBox="0 0 %d %d" role="img" aria-label="service topology" xmlns="http://www.w3.org/2000/svg"><title>Service topology</title>`, width, height)
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0 0 L10 5 L0 10 z" fill="#666"/></marker></defs>`)
-	for _, e := range edges {
-		p, q := pos[e.From], pos[e.To]
-		dash := ""
-		if e.Origin == "events" {
-			dash = ` stroke-dasharray="5 4"`
+	keys := make([]pair, 0, len(origins))
+	for k := range origins {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b pair) int { return strings.Compare(a.from+"\x00"+a.to, b.from+"\x00"+b.to) })
+	for _, k := range keys {
+		p, q := pos[k.from], pos[k.to]
+		dash := ` stroke-dasharray="5 4"`
+		if slices.Contains(origins[k], "config") {
+			dash = ""
 		}
 		fmt.Fprintf(&b, `<line class="edge" data-from="%s" data-to="%s" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#666"%s marker-end="url(#arrow)"><title>%s depends on %s (%s)</title></line>`,
-			esc(e.From), esc(e.To), p[0]+nodeW, p[1]+nodeH/2, q[0], q[1]+nodeH/2, dash, esc(e.From), esc(e.To), e.Origin)
+			esc(k.from), esc(k.to), p[0]+nodeW, p[1]+nodeH/2, q[0], q[1]+nodeH/2, dash, esc(k.from), esc(k.to), esc(strings.Join(origins[k], ", ")))
 	}
 	for _, s := range svcs {
 		p := pos[s.Name]

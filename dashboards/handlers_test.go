@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/faultline/faultline/queries"
 )
 
 func decode[T any](t *testing.T, body string) T {
@@ -77,7 +80,7 @@ func TestAPIIncidents(t *testing.T) {
 		Window    windowJSON        `json:"window"`
 		Incidents []IncidentSummary `json:"incidents"`
 	}](t, body)
-	if len(got.Incidents) != 1 || got.Incidents[0].ID != fixIncident.ID {
+	if len(got.Incidents) != 1 || got.Incidents[0].ID != f.incID {
 		t.Fatalf("incidents = %+v", got.Incidents)
 	}
 	if ts := got.Incidents[0].TopSuspect; ts == nil || ts.EventID != rootCause || ts.Rank != 1 {
@@ -96,13 +99,16 @@ func TestAPIIncidents(t *testing.T) {
 
 func TestAPIIncidentDetail(t *testing.T) {
 	f := newFixture(t, nil)
-	resp, body := f.get(t, "/api/incidents/"+fixIncident.ID)
+	resp, body := f.get(t, "/api/incidents/"+f.incID)
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 	d := decode[IncidentDetail](t, body)
-	if len(d.Suspects) != 2 || d.Suspects[0].EventID != rootCause || d.Suspects[1].EventID != decoy {
-		t.Errorf("suspects not ranked root cause first: %+v", d.Suspects)
+	if len(d.Suspects) < 2 || d.Suspects[0].EventID != rootCause || d.Suspects[0].Rank != 1 || d.Suspects[0].Evidence == "" {
+		t.Errorf("suspects not ranked root cause first with evidence: %+v", d.Suspects)
+	}
+	if !slices.ContainsFunc(d.Suspects[1:], func(s queries.Suspect) bool { return s.EventID == decoy }) {
+		t.Errorf("the decoy is not ranked below the root cause: %+v", d.Suspects)
 	}
 	var order []string
 	for _, c := range d.Cascade {
@@ -136,10 +142,10 @@ func TestAPIListsAndFilters(t *testing.T) {
 		path  string
 		check func(t *testing.T, body string)
 	}{
-		{"/api/suspects?incident=" + fixIncident.ID, func(t *testing.T, body string) {
-			s := decode[struct{ Suspects []json.RawMessage }](t, body)
-			if len(s.Suspects) != 2 {
-				t.Errorf("suspects = %d, want 2", len(s.Suspects))
+		{"/api/suspects?incident=" + f.incID, func(t *testing.T, body string) {
+			s := decode[struct{ Suspects []queries.Suspect }](t, body)
+			if len(s.Suspects) < 2 || s.Suspects[0].IncidentID != f.incID {
+				t.Errorf("suspects = %+v, want at least 2 of %s", s.Suspects, f.incID)
 			}
 		}},
 		{"/api/suspects?incident=other", func(t *testing.T, body string) {
@@ -147,7 +153,7 @@ func TestAPIListsAndFilters(t *testing.T) {
 				t.Errorf("want an empty list: %s", body)
 			}
 		}},
-		{"/api/cascade?incident=" + fixIncident.ID, func(t *testing.T, body string) {
+		{"/api/cascade?incident=" + f.incID, func(t *testing.T, body string) {
 			if n := strings.Count(body, `"order"`); n != 3 {
 				t.Errorf("cascade steps = %d, want 3", n)
 			}
@@ -204,7 +210,7 @@ func TestAPIListsAndFilters(t *testing.T) {
 		{"/api/services", func(t *testing.T, body string) {
 			s := decode[struct {
 				Services []Service
-				Edges    []Edge
+				Edges    []queries.Edge
 			}](t, body)
 			state := map[string]string{}
 			for _, sv := range s.Services {
@@ -220,8 +226,11 @@ func TestAPIListsAndFilters(t *testing.T) {
 			for _, e := range s.Edges {
 				edges = append(edges, e.From+">"+e.To+":"+e.Origin)
 			}
-			if got := strings.Join(edges, " "); got != "checkout>payments:config+events payments>dynamodb:config+events" {
-				t.Errorf("edges = %s", got)
+			got := strings.Join(edges, " ")
+			for _, want := range []string{"checkout>payments:config", "payments>dynamodb:config", "checkout>payments:peer_service"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("edges %s lack %s", got, want)
+				}
 			}
 		}},
 		{"/api/ingest", func(t *testing.T, body string) {
@@ -302,9 +311,12 @@ func TestAPIQuery(t *testing.T) {
 		want              string
 	}{
 		{"sql", "application/json", `{"sql": "SELECT service, count(*) AS n FROM errors GROUP BY service ORDER BY service"}`, 200, `"checkout"`},
-		{"named", "application/json", `{"name": "errors_by_service"}`, 200, `"errors"`},
+		{"named", "application/json", `{"name": "incidents"}`, 200, `"incident_id"`},
 		{"row cap", "application/json", `{"sql": "SELECT * FROM range(1000)"}`, 200, `"truncated": true`},
-		{"sandbox refusal", "application/json", `{"sql": "SELECT * FROM read_csv('/etc/passwd')"}`, 400, `read_csv`},
+		{"sandbox refuses files", "application/json", `{"sql": "SELECT * FROM read_csv('/etc/passwd')"}`, 400, `refused by the analyst SQL sandbox`},
+		{"sandbox refuses settings", "application/json", `{"sql": "SET memory_limit = '100GB'"}`, 400, `refused by the analyst SQL sandbox`},
+		{"sandbox refuses writes", "application/json", `{"sql": "DELETE FROM events"}`, 400, `refused by the analyst SQL sandbox`},
+		{"sandbox refuses two statements", "application/json", `{"sql": "SELECT 1; SELECT 2"}`, 400, `refused by the analyst SQL sandbox`},
 		{"bad sql", "application/json", `{"sql": "SELEC 1"}`, 400, `syntax error`},
 		{"unknown named", "application/json", `{"name": "nope"}`, 400, `named query \"nope\"`},
 		{"both", "application/json", `{"sql": "SELECT 1", "name": "x"}`, 400, "either sql or name"},
@@ -342,16 +354,16 @@ func TestPages(t *testing.T) {
 		code int
 		want []string
 	}{
-		{"/", 200, []string{`id="incidents"`, fixIncident.ID, "ReplaceRoute", "alice", "<svg", "Errors per minute per service", "invalid_json", "kafka:app-errors"}},
+		{"/", 200, []string{`id="incidents"`, f.incID, "ReplaceRoute", "alice", "<svg", "Errors per minute per service", "invalid_json", "kafka:app-errors"}},
 		{"/?service=payments", 200, []string{`value="payments"`, "<svg"}},
-		{"/incidents/" + fixIncident.ID, 200, []string{`id="suspects"`, `data-rank="1" data-event-id="chg-root"`, "Cascade: the order services broke", `id="cascade"`, "confined to us-east-1", "suspect #1: ReplaceRoute"}},
+		{"/incidents/" + f.incID, 200, []string{`id="suspects"`, `data-rank="1" data-event-id="chg-root"`, "Cascade: the order services broke", `id="cascade"`, "confined to us-east-1", "suspect #1: ReplaceRoute"}},
 		{"/incidents/unknown", 404, []string{`incident &#34;unknown&#34; not found`}},
 		{"/changes", 200, []string{`id="changes"`, `data-event-id="chg-root"`, `data-event-id="chg-decoy"`, `<datalist id="f-actor">`}},
 		{"/changes?actor=alice", 200, []string{`data-event-id="chg-root"`}},
 		{"/services", 200, []string{`id="services"`, `data-service="checkout" data-state="spiking"`, `data-service="search" data-state="healthy"`, "topology-chart"}},
 		{"/console", 200, []string{`<form id="console" method="get" action="/console">`, "FROM errors"}},
 		{"/console?sql=SELECT+service%2C+count(*)+AS+n+FROM+errors+GROUP+BY+service+ORDER+BY+service", 200, []string{`id="result"`, "<th>n</th>", "<td>checkout</td>", "4 rows"}},
-		{"/console?sql=SELECT+*+FROM+read_csv('x')", 400, []string{`id="error"`, "read_csv", "is not allowed"}},
+		{"/console?sql=SELECT+*+FROM+read_csv('x')", 400, []string{`id="error"`, "refused by the analyst SQL sandbox", "read_csv(&#39;x&#39;)"}},
 		{"/console?sql=SELECT+*+FROM+range(1000)", 200, []string{"truncated at the row cap", "50 rows"}},
 	}
 	for _, tc := range cases {
@@ -374,7 +386,7 @@ func TestPages(t *testing.T) {
 		})
 	}
 	// The suspects table lists the root cause before the decoy.
-	_, body := f.get(t, "/incidents/"+fixIncident.ID)
+	_, body := f.get(t, "/incidents/"+f.incID)
 	if i, j := strings.Index(body, `data-event-id="chg-root"`), strings.Index(body, `data-event-id="chg-decoy"`); i < 0 || j < 0 || i > j {
 		t.Errorf("root cause at %d, decoy at %d: want the root cause first", i, j)
 	}

@@ -193,7 +193,7 @@ func (s *Server) changesPage(r *http.Request, pd *pageData) error {
 
 type servicesData struct {
 	Services []Service
-	Edges    []Edge
+	Edges    []queries.Edge
 	Graph    template.HTML
 }
 

@@ -31,8 +31,6 @@ type Options struct {
 	Engine  Engine  // correlation (queries.Engine)
 	Sandbox Sandbox // analyst SQL (queries' sandbox)
 	DB      *sql.DB // the faultline DuckDB file, for the dashboards' own listing SQL
-	// Topology is the configured service dependencies (config key topology).
-	Topology map[string][]string
 	// Registry is served on /metrics and receives the HTTP metrics; pass
 	// ingest's registry when ingest runs in the same process. nil = a new
 	// registry with the Go and process collectors.
@@ -50,7 +48,6 @@ type Server struct {
 	engine    Engine
 	sandbox   Sandbox
 	list      listing
-	topology  map[string][]string
 	registry  *prometheus.Registry
 	ingesting func() bool
 	log       *slog.Logger
@@ -70,7 +67,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, engine: o.Engine, sandbox: o.Sandbox, list: listing{o.DB},
-		topology: o.Topology, registry: o.Registry, ingesting: o.Ingesting, log: o.Log, now: o.Now,
+		registry: o.Registry, ingesting: o.Ingesting, log: o.Log, now: o.Now,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -16,6 +16,7 @@ type Engine interface {
 	Regions(ctx context.Context, w queries.Window) ([]queries.RegionShare, error)
 	ChangeFailureRate(ctx context.Context, w queries.Window) ([]queries.ChangeFailure, error)
 	Series(ctx context.Context, w queries.Window) ([]queries.SeriesPoint, error)
+	Topology(ctx context.Context, w queries.Window) ([]queries.Edge, error)
 	Named(ctx context.Context, name string, w queries.Window) (queries.Table, error)
 }
 
@@ -23,13 +24,5 @@ type Engine interface {
 // extensions or settings (queries' sandbox). A refusal or a bad statement is
 // returned as an error the caller may show to the user as it is.
 type Sandbox interface {
-	Query(ctx context.Context, sql string) (queries.Table, error)
-}
-
-// SandboxFunc adapts a function to Sandbox.
-type SandboxFunc func(ctx context.Context, sql string) (queries.Table, error)
-
-// Query calls f.
-func (f SandboxFunc) Query(ctx context.Context, sql string) (queries.Table, error) {
-	return f(ctx, sql)
+	SQL(ctx context.Context, query string) (queries.Table, error)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -26,7 +27,6 @@ var (
 	sqlChanges           = mustSQL("changes")
 	sqlChangeFacets      = mustSQL("change_facets")
 	sqlServices          = mustSQL("services")
-	sqlEdges             = mustSQL("edges")
 	sqlOffsets           = mustSQL("offsets")
 	sqlDeadLetterReasons = mustSQL("dead_letter_reasons")
 	sqlDeadLetters       = mustSQL("dead_letters")
@@ -71,13 +71,6 @@ type Service struct {
 	LastError    time.Time `json:"last_error,omitzero"`
 	DependsOn    []string  `json:"depends_on"`
 	Incidents    []string  `json:"incidents"` // incidents in the window this service took part in
-}
-
-// Edge is one dependency of the topology.
-type Edge struct {
-	From   string `json:"from"`
-	To     string `json:"to"`
-	Origin string `json:"origin"` // "config", "events" or "config+events"
 }
 
 // Offset is where ingest stands on one source partition.
@@ -170,9 +163,9 @@ func (s listing) changeFacets(ctx context.Context, w queries.Window) (map[string
 	return out, rows.Err()
 }
 
-// services joins per-service counts, configured and observed dependencies
+// services joins per-service counts, the topology's dependencies
 // and the incidents of the window into the topology with current state.
-func (s listing) services(ctx context.Context, w queries.Window, topology map[string][]string, incidents []queries.Incident) ([]Service, []Edge, error) {
+func (s listing) services(ctx context.Context, w queries.Window, edges []queries.Edge, incidents []queries.Incident) ([]Service, error) {
 	since, until := sqlWindow(w)
 	byName := map[string]*Service{}
 	get := func(name string) *Service {
@@ -185,7 +178,7 @@ func (s listing) services(ctx context.Context, w queries.Window, topology map[st
 	}
 	rows, err := s.db.QueryContext(ctx, sqlServices, since, until)
 	if err != nil {
-		return nil, nil, fmt.Errorf("list services: %w", err)
+		return nil, fmt.Errorf("list services: %w", err)
 	}
 	for rows.Next() {
 		var name string
@@ -193,7 +186,7 @@ func (s listing) services(ctx context.Context, w queries.Window, topology map[st
 		var last sql.NullTime
 		if err := rows.Scan(&name, &events, &errs, &changes, &last, &recent); err != nil {
 			rows.Close()
-			return nil, nil, fmt.Errorf("list services: %w", err)
+			return nil, fmt.Errorf("list services: %w", err)
 		}
 		sv := get(name)
 		sv.Events, sv.Errors, sv.Changes, sv.RecentErrors = events, errs, changes, recent
@@ -203,51 +196,16 @@ func (s listing) services(ctx context.Context, w queries.Window, topology map[st
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("list services: %w", err)
+		return nil, fmt.Errorf("list services: %w", err)
 	}
 
-	origin := map[[2]string]string{}
-	for from, tos := range topology {
-		for _, to := range tos {
-			origin[[2]string{from, to}] = "config"
+	for _, e := range edges {
+		get(e.To)
+		sv := get(e.From)
+		if !slices.Contains(sv.DependsOn, e.To) {
+			sv.DependsOn = append(sv.DependsOn, e.To)
 		}
 	}
-	rows, err = s.db.QueryContext(ctx, sqlEdges, since, until)
-	if err != nil {
-		return nil, nil, fmt.Errorf("list service dependencies: %w", err)
-	}
-	for rows.Next() {
-		var from, to string
-		var n int64
-		if err := rows.Scan(&from, &to, &n); err != nil {
-			rows.Close()
-			return nil, nil, fmt.Errorf("list service dependencies: %w", err)
-		}
-		k := [2]string{from, to}
-		if origin[k] == "config" {
-			origin[k] = "config+events"
-		} else {
-			origin[k] = "events"
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("list service dependencies: %w", err)
-	}
-	edges := make([]Edge, 0, len(origin))
-	for k, o := range origin {
-		edges = append(edges, Edge{From: k[0], To: k[1], Origin: o})
-		get(k[1])
-		sv := get(k[0])
-		sv.DependsOn = append(sv.DependsOn, k[1])
-	}
-	sort.Slice(edges, func(i, j int) bool {
-		if edges[i].From != edges[j].From {
-			return edges[i].From < edges[j].From
-		}
-		return edges[i].To < edges[j].To
-	})
-
 	for _, inc := range incidents {
 		for _, name := range inc.Services {
 			sv := get(name)
@@ -263,7 +221,7 @@ func (s listing) services(ctx context.Context, w queries.Window, topology map[st
 		out = append(out, *sv)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, edges, nil
+	return out, nil
 }
 
 func (s listing) offsets(ctx context.Context) ([]Offset, error) {
