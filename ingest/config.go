@@ -16,6 +16,13 @@ type KafkaConfig struct {
 	Topics   []TopicConfig `mapstructure:"topics"`
 	TLS      TLSConfig     `mapstructure:"tls"`
 	SASL     SASLConfig    `mapstructure:"sasl"`
+	// FetchMaxWait bounds how long a fetch waits for new data (with
+	// MinBytes 1, so low-volume topics never look stuck).
+	FetchMaxWait time.Duration `mapstructure:"fetch_max_wait"`
+	// FetchMaxBytes caps one fetch response per partition.
+	FetchMaxBytes int `mapstructure:"fetch_max_bytes"`
+	// SessionTimeout: a member that stops heartbeating for this long loses its partitions.
+	SessionTimeout time.Duration `mapstructure:"session_timeout"`
 }
 
 // TopicConfig names a topic and the format of its messages.
@@ -49,11 +56,19 @@ type Config struct {
 	AllowDataLoss    bool          `mapstructure:"allow_data_loss"`
 	ExitWhenCaughtUp bool          `mapstructure:"exit_when_caught_up"`
 	MetricsListen    string        `mapstructure:"metrics_listen"`
+	// ProgressInterval is how often progress and lag are logged (0 = never).
+	ProgressInterval time.Duration `mapstructure:"progress_interval"`
+	// RetryMaxBackoff caps the exponential backoff between retries while
+	// brokers are unreachable or a commit fails.
+	RetryMaxBackoff time.Duration `mapstructure:"retry_max_backoff"`
 }
 
 // DefaultKafkaConfig returns the defaults for the kafka section.
 func DefaultKafkaConfig() KafkaConfig {
-	return KafkaConfig{Brokers: []string{"127.0.0.1:9092"}, Group: "faultline", ClientID: "faultline"}
+	return KafkaConfig{
+		Brokers: []string{"127.0.0.1:9092"}, Group: "faultline", ClientID: "faultline",
+		FetchMaxWait: 500 * time.Millisecond, FetchMaxBytes: 16 << 20, SessionTimeout: 30 * time.Second,
+	}
 }
 
 // DefaultConfig returns the defaults for the ingest section.
@@ -64,6 +79,8 @@ func DefaultConfig() Config {
 		BatchMaxWait:     time.Second,
 		MaxInflightBytes: 256 << 20,
 		MetricsListen:    "",
+		ProgressInterval: 10 * time.Second,
+		RetryMaxBackoff:  30 * time.Second,
 	}
 }
 
@@ -77,6 +94,21 @@ func (c KafkaConfig) Validate() error {
 		if _, err := transform.ParseFormat(t.Format); err != nil {
 			errs = append(errs, fmt.Errorf("kafka.topics[%d].format: %w", i, err))
 		}
+	}
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("kafka.brokers: empty is not allowed: list at least one host:port"))
+	}
+	if c.Group == "" {
+		errs = append(errs, errors.New("kafka.group: empty is not allowed: name the consumer group, e.g. faultline"))
+	}
+	if c.FetchMaxWait <= 0 {
+		errs = append(errs, fmt.Errorf("kafka.fetch_max_wait: %s is not allowed: must be a positive duration such as 500ms", c.FetchMaxWait))
+	}
+	if c.FetchMaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("kafka.fetch_max_bytes: %d is not allowed: must be positive", c.FetchMaxBytes))
+	}
+	if c.SessionTimeout < time.Second {
+		errs = append(errs, fmt.Errorf("kafka.session_timeout: %s is not allowed: must be at least 1s", c.SessionTimeout))
 	}
 	switch c.SASL.Mechanism {
 	case "", "plain", "scram-sha-256", "scram-sha-512":
@@ -100,6 +132,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxInflightBytes < c.BatchMaxBytes {
 		errs = append(errs, fmt.Errorf("ingest.max_inflight_bytes: %d is not allowed: must be at least ingest.batch_max_bytes (%d)", c.MaxInflightBytes, c.BatchMaxBytes))
+	}
+	if c.ProgressInterval < 0 {
+		errs = append(errs, fmt.Errorf("ingest.progress_interval: %s is not allowed: use 0 (off) or a positive duration", c.ProgressInterval))
+	}
+	if c.RetryMaxBackoff < 100*time.Millisecond {
+		errs = append(errs, fmt.Errorf("ingest.retry_max_backoff: %s is not allowed: must be at least 100ms", c.RetryMaxBackoff))
 	}
 	return errors.Join(errs...)
 }

@@ -68,6 +68,7 @@ const (
 	ReasonBadTimestamp    = "bad_timestamp"
 	ReasonBadBase64       = "bad_base64"
 	ReasonEmpty           = "empty"
+	ReasonInternal        = "internal_error" // a decoder bug caught by recover; the record is kept
 )
 
 // Result collects what one or more Decode calls produced. Reset reuses it.

@@ -51,6 +51,8 @@ kafka.group), then flags; each overrides the one before.`,
 	pf.String("log-format", "", "auto, text or json (config key log.format)")
 	root.AddCommand(
 		newConfigCmd(a),
+		newIngestCmd(a),
+		newLoadCmd(a),
 	)
 	return root
 }

@@ -61,6 +61,10 @@ CREATE TABLE IF NOT EXISTS ingest_offsets (
     updated_at  TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (source, part)
 );
+-- Files only: identifies the content that next_offset refers to
+-- ("size:sha256"); a different fingerprint means the file changed and is
+-- reloaded from the start (see docs/ingest.md).
+ALTER TABLE ingest_offsets ADD COLUMN IF NOT EXISTS fingerprint VARCHAR;
 
 CREATE OR REPLACE VIEW changes AS SELECT * FROM events WHERE kind = 'change';
 CREATE OR REPLACE VIEW errors  AS SELECT * FROM events WHERE kind = 'error';

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/transform"
+)
+
+// commitDelayEnv widens the commit window for the crash test (test only).
+const commitDelayEnv = "FAULTLINE_TEST_COMMIT_DELAY"
+
+func newIngestCmd(a *app) *cobra.Command {
+	var topics []string
+	cmd := &cobra.Command{
+		Use:   "ingest",
+		Short: "Stream Kafka topics into the DuckDB file, exactly once",
+		Long: `ingest consumes the configured topics (kafka.topics, or --topic NAME=FORMAT)
+with a consumer group, decodes every message with the topic's format and
+commits events, dead letters and the next offset of each partition in one
+DuckDB transaction. It resumes from the offsets stored in DuckDB, so a crash
+at any instant neither loses nor duplicates events. See docs/ingest.md.
+
+Formats: auto, cloudtrail, cloudwatch, awsevents, app, otlp.`,
+		Example: `  faultline ingest --brokers localhost:9092 --topic cloudtrail=cloudtrail --topic app-errors=app
+  faultline ingest --db outage.duckdb --exit-when-caught-up     # batch run: stop once caught up
+  faultline ingest --metrics-listen :9464                       # /metrics and /healthz
+  faultline ingest --allow-data-loss                            # skip messages deleted by retention`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			kc := a.cfg.Kafka
+			if len(topics) > 0 {
+				kc.Topics = nil
+				for _, t := range topics {
+					name, format, ok := strings.Cut(t, "=")
+					if !ok || name == "" {
+						return usageError{fmt.Errorf("--topic %q: want NAME=FORMAT, e.g. --topic app-errors=app", t)}
+					}
+					if _, err := transform.ParseFormat(format); err != nil {
+						return usageError{fmt.Errorf("--topic %q: %w", t, err)}
+					}
+					kc.Topics = append(kc.Topics, ingest.TopicConfig{Name: name, Format: format})
+				}
+			}
+			if len(kc.Topics) == 0 {
+				return usageError{errors.New("no topics to consume: pass --topic NAME=FORMAT or set kafka.topics in the config file")}
+			}
+			var delay time.Duration
+			if s := os.Getenv(commitDelayEnv); s != "" {
+				d, err := time.ParseDuration(s)
+				if err != nil {
+					return usageError{fmt.Errorf("%s=%q: %w", commitDelayEnv, s, err)}
+				}
+				delay = d
+			}
+			ctx := cmd.Context()
+			db, err := store.Open(ctx, a.cfg.DB)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+			health := &ingest.Health{}
+			opts := ingest.Options{
+				Kafka: kc, Config: a.cfg.Ingest, Transform: a.cfg.Transform, DB: db,
+				Logger: a.log, Registerer: reg, Health: health, CommitDelay: delay,
+			}
+			return runWithMetrics(ctx, a, reg, health, func(ctx context.Context) error { return ingest.Run(ctx, opts) })
+		},
+	}
+	f := cmd.Flags()
+	f.StringSlice("brokers", nil, "Kafka bootstrap brokers, comma separated (config kafka.brokers)")
+	f.StringArrayVar(&topics, "topic", nil, "topic to consume as NAME=FORMAT, repeatable (replaces kafka.topics)")
+	f.String("group", "", "consumer group (config kafka.group)")
+	f.Bool("exit-when-caught-up", false, "exit 0 once every assigned partition is committed up to its high watermark at assignment (config ingest.exit_when_caught_up)")
+	f.Bool("allow-data-loss", false, "when retention deleted unread messages, skip them with a warning instead of stopping (config ingest.allow_data_loss)")
+	f.String("metrics-listen", "", "serve /metrics and /healthz on this address, e.g. :9464 (config ingest.metrics_listen)")
+	a.bind(cmd, map[string]string{
+		"brokers": "kafka.brokers", "group": "kafka.group", "exit-when-caught-up": "ingest.exit_when_caught_up",
+		"allow-data-loss": "ingest.allow_data_loss", "metrics-listen": "ingest.metrics_listen",
+	})
+	return cmd
+}
+
+// runWithMetrics runs fn and, if ingest.metrics_listen is set, the metrics
+// and health endpoint beside it until fn returns.
+func runWithMetrics(ctx context.Context, a *app, reg *prometheus.Registry, h *ingest.Health, fn func(context.Context) error) error {
+	addr := a.cfg.Ingest.MetricsListen
+	if addr == "" {
+		return fn(ctx)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	sctx, stopServe := context.WithCancel(gctx)
+	g.Go(func() error { return ingest.Serve(sctx, addr, ingest.Handler(reg, h), a.log) })
+	g.Go(func() error {
+		defer stopServe()
+		return fn(gctx)
+	})
+	return g.Wait()
+}

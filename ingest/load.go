@@ -1,0 +1,344 @@
+package ingest
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/transform"
+)
+
+// LoadOptions configure LoadPaths.
+type LoadOptions struct {
+	Format    transform.Format // auto detects each record's family
+	Config    Config           // batching and in-flight budget
+	Transform transform.Config
+	Logger    *slog.Logger
+	Metrics   *Metrics // nil: unregistered metrics
+	Health    *Health
+	Allocator memory.Allocator
+	Sink      Sink // nil: a DuckDB sink on db
+	// MaxFileBytes caps a file's (decompressed) size; a larger file is one
+	// dead letter. Files are read whole into memory. 0 = 1 GiB.
+	MaxFileBytes int64
+	// Progress, if set, is called after each file is read (not yet
+	// necessarily committed) with the files done, the files to do and what
+	// was committed so far. It runs on LoadPaths' goroutine.
+	Progress func(done, total int, committed Totals)
+}
+
+// LoadSummary is what LoadPaths did.
+type LoadSummary struct {
+	Files          int // files found (digests included)
+	FilesLoaded    int // read and loaded (new, resumed or reloaded)
+	FilesUnchanged int // already fully loaded with the same content: skipped
+	FilesReloaded  int // loaded before with different content: old rows replaced
+	DigestFiles    int // CloudTrail digest files: recognised, not loaded
+	Totals
+	Seconds float64
+}
+
+// EventsPerSecond is Events / Seconds.
+func (s LoadSummary) EventsPerSecond() float64 {
+	if s.Seconds <= 0 {
+		return 0
+	}
+	return float64(s.Events) / s.Seconds
+}
+
+// LoadPaths loads files and directories (walked recursively, including the
+// CloudTrail S3 layout AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD/)
+// into db, idempotently: every file's position ("file:<absolute path>",
+// the next record) and content fingerprint are stored in the same
+// transaction as its events, so loading a file again adds nothing, an
+// interrupted load resumes where it stopped, and a file whose content
+// changed is reloaded (its earlier rows are deleted in the same
+// transaction as the first batch of its new rows).
+func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions) (LoadSummary, error) {
+	t0 := time.Now()
+	var sum LoadSummary
+	if o.Format == "" {
+		o.Format = transform.FormatAuto
+	}
+	if _, err := transform.ParseFormat(string(o.Format)); err != nil {
+		return sum, err
+	}
+	if err := o.Config.Validate(); err != nil {
+		return sum, err
+	}
+	if o.MaxFileBytes <= 0 {
+		o.MaxFileBytes = 1 << 30
+	}
+	dec, err := transform.NewDecoder(o.Transform)
+	if err != nil {
+		return sum, err
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(nil)
+	}
+	files, digests, err := listFiles(paths)
+	if err != nil {
+		return sum, err
+	}
+	sum.Files, sum.DigestFiles = len(files)+len(digests), len(digests)
+	sink := o.Sink
+	if sink == nil {
+		s, err := db.NewSink(ctx)
+		if err != nil {
+			return sum, err
+		}
+		defer s.Close()
+		sink = s
+	}
+	p := newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Health)
+	in := make(chan item, 256)
+	pctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	pipeErr := make(chan error, 1)
+	go func() {
+		err := p.run(context.WithoutCancel(ctx), in)
+		if err != nil {
+			stop(err)
+		}
+		pipeErr <- err
+	}()
+	var readErr error
+	for i, f := range files {
+		if pctx.Err() != nil {
+			break
+		}
+		st, err := loadFile(pctx, db, dec, p, in, f, o)
+		if err != nil {
+			if pctx.Err() == nil {
+				readErr = err
+			}
+			break
+		}
+		switch st {
+		case fileUnchanged:
+			sum.FilesUnchanged++
+		case fileReloaded:
+			sum.FilesReloaded++
+			sum.FilesLoaded++
+			log.Warn("file changed since it was loaded; replacing its rows", "file", f)
+		default:
+			sum.FilesLoaded++
+		}
+		if o.Progress != nil {
+			o.Progress(i+1, len(files), p.Totals())
+		}
+	}
+	close(in)
+	perr := <-pipeErr
+	sum.Totals = p.Totals()
+	sum.Seconds = time.Since(t0).Seconds()
+	if perr != nil {
+		return sum, perr
+	}
+	if readErr != nil {
+		return sum, readErr
+	}
+	if ctx.Err() != nil {
+		return sum, fmt.Errorf("load interrupted (what was committed stays; run the same load again to resume): %w", ctx.Err())
+	}
+	return sum, nil
+}
+
+// isDigest recognises CloudTrail digest files by their S3 layout or name.
+func isDigest(path string) bool {
+	p := filepath.ToSlash(path)
+	return strings.Contains(p, "/CloudTrail-Digest/") || strings.Contains(filepath.Base(p), "_CloudTrail-Digest_")
+}
+
+// listFiles expands directories (sorted, hidden entries skipped) and
+// separates CloudTrail digest files.
+func listFiles(paths []string) (files, digests []string, err error) {
+	seen := map[string]bool{}
+	add := func(p string) error {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return err
+		}
+		if seen[abs] {
+			return nil
+		}
+		seen[abs] = true
+		if isDigest(abs) {
+			digests = append(digests, abs)
+		} else {
+			files = append(files, abs)
+		}
+		return nil
+	}
+	for _, root := range paths {
+		st, err := os.Stat(root)
+		if err != nil {
+			return nil, nil, fmt.Errorf("load %s: %w", root, err)
+		}
+		if !st.IsDir() {
+			if err := add(root); err != nil {
+				return nil, nil, err
+			}
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if p != root && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				found = append(found, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("walk %s: %w", root, err)
+		}
+		sort.Strings(found)
+		for _, p := range found {
+			if err := add(p); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return files, digests, nil
+}
+
+type fileState int
+
+const (
+	fileNew fileState = iota
+	fileUnchanged
+	fileReloaded
+)
+
+func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipeline, in chan<- item, path string, o LoadOptions) (fileState, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(raw)) > o.MaxFileBytes {
+		raw = raw[:o.MaxFileBytes] // fingerprinted and dead-lettered below
+	}
+	fp := fileFingerprint(raw)
+	source := "file:" + path
+	next, storedFP, ok, err := db.FilePosition(ctx, source)
+	if err != nil {
+		return 0, err
+	}
+	st, start, replace := fileNew, int64(0), ""
+	if ok && storedFP != fp {
+		st, replace = fileReloaded, path
+	} else if ok {
+		start = next
+	}
+	var mtime time.Time
+	if fi, err := os.Stat(path); err == nil {
+		mtime = fi.ModTime()
+		if fi.Size() > o.MaxFileBytes {
+			dl := deadFile(transform.ReasonTooLarge, fmt.Sprintf("%s is %d bytes, over the %d byte file limit; split it", path, fi.Size(), o.MaxFileBytes), raw, o)
+			return sendFile(ctx, p, in, st, path, fp, replace, start, dl)
+		}
+	}
+	// Records are numbered 0, 1, 2... in the order SplitFile yields them; the
+	// stored position is the number of records committed.
+	var k int64
+	sent := false
+	err = transform.SplitFile(raw, int(o.MaxFileBytes), func(pos transform.RecordPos, rec []byte) error {
+		i := k
+		k++
+		if i < start {
+			return nil
+		}
+		n, err := p.acquire(ctx, int64(len(rec)))
+		if err != nil {
+			return err
+		}
+		res := &transform.Result{}
+		dec.Decode(transform.Input{Format: o.Format, Value: rec, Time: mtime,
+			Lineage: transform.Lineage{File: path, Offset: pos.Index}}, time.Now(), res)
+		it := item{source: source, next: i + 1, fingerprint: fp, label: "file", res: res, raw: n}
+		if !sent {
+			it.replace = replace
+			sent = true
+		}
+		select {
+		case in <- it:
+			return nil
+		case <-ctx.Done():
+			p.release(n)
+			return ctx.Err()
+		}
+	})
+	switch {
+	case errors.Is(err, transform.ErrSplitDecompress):
+		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompress, fmt.Sprintf("%s: %v (the file is damaged; fetch it again)", path, err), raw, o))
+	case errors.Is(err, transform.ErrSplitDecompressLimit):
+		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompressLimit, fmt.Sprintf("%s: %v (over %d bytes; split the file)", path, err, o.MaxFileBytes), raw, o))
+	case err != nil:
+		return st, err
+	}
+	if k == 0 { // empty or whitespace only: kept visible as a dead letter
+		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonEmpty, path+" is empty", raw, o))
+	}
+	if !sent && st != fileReloaded {
+		return fileUnchanged, nil
+	}
+	return st, nil
+}
+
+// fileFingerprint identifies a file's content: "size:sha256 prefix".
+func fileFingerprint(raw []byte) string {
+	h := sha256.Sum256(raw)
+	return fmt.Sprintf("%d:%x", len(raw), h[:16])
+}
+
+// sendFile commits a whole file as one dead letter (record 0).
+func sendFile(ctx context.Context, p *pipeline, in chan<- item, st fileState, path, fp, replace string, start int64, dl *transform.DeadLetter) (fileState, error) {
+	if start > 0 && replace == "" {
+		return fileUnchanged, nil // already committed
+	}
+	dl.Lineage = transform.Lineage{File: path}
+	n, err := p.acquire(ctx, int64(dl.RawSize))
+	if err != nil {
+		return st, err
+	}
+	it := item{source: "file:" + path, next: 1, fingerprint: fp, replace: replace, label: "file",
+		res: &transform.Result{DeadLetters: []transform.DeadLetter{*dl}}, raw: n}
+	select {
+	case in <- it:
+		return st, nil
+	case <-ctx.Done():
+		p.release(n)
+		return st, ctx.Err()
+	}
+}
+
+func deadFile(reason, msg string, raw []byte, o LoadOptions) *transform.DeadLetter {
+	keep := raw
+	if max := o.Transform.DeadLetterMaxRawBytes; max > 0 && len(keep) > max {
+		keep = keep[:max]
+	}
+	return &transform.DeadLetter{Reason: reason, Message: msg, Format: o.Format, Raw: append([]byte(nil), keep...), RawSize: len(raw)}
+}

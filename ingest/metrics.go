@@ -1,0 +1,123 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Metrics are ingest's Prometheus metrics. Create them once per registry
+// with NewMetrics and share them between Run and LoadPaths.
+type Metrics struct {
+	EventsIn        *prometheus.CounterVec // by source (kafka topic or "file")
+	RecordsIn       prometheus.Counter     // raw records (messages, file records)
+	BytesIn         prometheus.Counter     // raw bytes read
+	DeadLetters     *prometheus.CounterVec // by reason
+	ControlMessages prometheus.Counter
+	Skipped         prometheus.Counter
+	Batches         prometheus.Counter
+	CommitSeconds   prometheus.Histogram
+	CommitRetries   prometheus.Counter
+	Lag             *prometheus.GaugeVec // by topic, partition: high watermark - committed next offset
+	InflightBytes   prometheus.Gauge     // raw bytes read and not yet committed
+}
+
+// NewMetrics creates the metrics and registers them with reg (nil: not
+// registered, e.g. in tests and benchmarks).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		EventsIn:        prometheus.NewCounterVec(prometheus.CounterOpts{Name: "faultline_ingest_events_total", Help: "Normalized events committed to DuckDB."}, []string{"source"}),
+		RecordsIn:       prometheus.NewCounter(prometheus.CounterOpts{Name: "faultline_ingest_records_total", Help: "Raw records (Kafka messages, file records) committed."}),
+		BytesIn:         prometheus.NewCounter(prometheus.CounterOpts{Name: "faultline_ingest_bytes_total", Help: "Raw bytes of the committed records."}),
+		DeadLetters:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "faultline_ingest_dead_letters_total", Help: "Records stored as dead letters, by reason."}, []string{"reason"}),
+		ControlMessages: prometheus.NewCounter(prometheus.CounterOpts{Name: "faultline_ingest_control_messages_total", Help: "CloudWatch CONTROL_MESSAGE payloads skipped."}),
+		Skipped:         prometheus.NewCounter(prometheus.CounterOpts{Name: "faultline_ingest_skipped_total", Help: "Records recognised and intentionally not loaded (CloudTrail digests)."}),
+		Batches:         prometheus.NewCounter(prometheus.CounterOpts{Name: "faultline_ingest_batches_total", Help: "Batches committed."}),
+		CommitSeconds:   prometheus.NewHistogram(prometheus.HistogramOpts{Name: "faultline_ingest_commit_seconds", Help: "Latency of one batch transaction.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 15)}),
+		CommitRetries:   prometheus.NewCounter(prometheus.CounterOpts{Name: "faultline_ingest_commit_retries_total", Help: "Batch commits retried after an error."}),
+		Lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "faultline_ingest_lag_messages", Help: "High watermark minus the committed next offset, per partition."}, []string{"topic", "partition"}),
+		InflightBytes:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "faultline_ingest_inflight_bytes", Help: "Raw bytes read and not yet committed (bounded by ingest.max_inflight_bytes)."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.EventsIn, m.RecordsIn, m.BytesIn, m.DeadLetters, m.ControlMessages, m.Skipped,
+			m.Batches, m.CommitSeconds, m.CommitRetries, m.Lag, m.InflightBytes)
+	}
+	return m
+}
+
+// Health reports whether ingest is making progress: the last commit
+// succeeded. Run updates it; /healthz reads it.
+type Health struct {
+	mu      sync.Mutex
+	lastErr error
+	lastOK  time.Time
+}
+
+func (h *Health) set(err error) {
+	if h == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.lastErr = err
+	if err == nil {
+		h.lastOK = time.Now()
+	}
+}
+
+// Check returns the last commit error, or nil.
+func (h *Health) Check() error {
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lastErr
+}
+
+// Handler serves /metrics from g and /healthz from h (200 "ok", or 503 with
+// the last commit error). `faultline serve` mounts the same handlers.
+func Handler(g prometheus.Gatherer, h *Health) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := h.Check(); err != nil {
+			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	return mux
+}
+
+// Serve listens on addr and serves handler until ctx is done.
+func Serve(ctx context.Context, addr string, handler http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics listener on %s: %w (check ingest.metrics_listen)", addr, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("serving metrics", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		if e := <-errc; !errors.Is(e, http.ErrServerClosed) {
+			err = errors.Join(err, e)
+		}
+		return err
+	}
+}

@@ -1,0 +1,324 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/transform"
+)
+
+// Sink commits a batch atomically: its events, dead letters and positions
+// are all stored or none is. *store.Sink is the DuckDB implementation.
+// Commit must not retain b or anything in it after it returns.
+type Sink interface {
+	Commit(ctx context.Context, b *store.Batch) error
+}
+
+// item is one raw record, decoded, on its way into a batch. Sources send
+// items in position order per (source, part).
+type item struct {
+	source      string // "kafka:<topic>" or "file:<abs path>"
+	part        int32
+	next        int64  // position after this record
+	fingerprint string // files only
+	replace     string // file whose stored rows are deleted first (a changed file)
+	label       string // events_total source label
+	res         *transform.Result
+	raw         int64 // raw bytes; the same amount is held in the in-flight budget
+	barrier     chan struct{}
+}
+
+type pending struct {
+	batch    store.Batch
+	pos      map[[2]any]int // (source, part) -> index in batch.Positions
+	events   int
+	records  int
+	raw      int64
+	labels   map[string]int
+	reasons  map[string]int
+	control  int
+	skipped  int
+	barriers []chan struct{}
+}
+
+// Totals are what a pipeline committed.
+type Totals struct {
+	Records         int64
+	Bytes           int64
+	Events          int64
+	DeadLetters     map[string]int64 // by reason
+	ControlMessages int64
+	Skipped         int64
+	Batches         int64
+}
+
+// DeadLetterTotal sums DeadLetters.
+func (t Totals) DeadLetterTotal() int64 {
+	var n int64
+	for _, v := range t.DeadLetters {
+		n += v
+	}
+	return n
+}
+
+// pipeline batches items and commits them to the sink on one committer
+// goroutine, releasing the in-flight budget after each commit.
+type pipeline struct {
+	cfg      Config
+	sink     Sink
+	mem      memory.Allocator
+	m        *Metrics
+	log      *slog.Logger
+	health   *Health
+	budget   *semaphore.Weighted
+	onCommit func([]store.Position) // called on the committer goroutine after each commit
+
+	mu     sync.Mutex
+	totals Totals
+}
+
+func newPipeline(cfg Config, sink Sink, mem memory.Allocator, m *Metrics, log *slog.Logger, h *Health) *pipeline {
+	if mem == nil {
+		mem = memory.NewGoAllocator()
+	}
+	return &pipeline{cfg: cfg, sink: sink, mem: mem, m: m, log: log, health: h,
+		budget: semaphore.NewWeighted(int64(cfg.MaxInflightBytes)), totals: Totals{DeadLetters: map[string]int64{}}}
+}
+
+// acquire takes n bytes of the in-flight budget, blocking while it is used
+// up (backpressure). A record larger than the whole budget takes all of it.
+func (p *pipeline) acquire(ctx context.Context, n int64) (int64, error) {
+	n = min(n, int64(p.cfg.MaxInflightBytes))
+	if err := p.budget.Acquire(ctx, n); err != nil {
+		return 0, err
+	}
+	p.m.InflightBytes.Add(float64(n))
+	return n, nil
+}
+
+func (p *pipeline) release(n int64) {
+	p.budget.Release(n)
+	p.m.InflightBytes.Sub(float64(n))
+}
+
+// Totals returns what has been committed so far.
+func (p *pipeline) Totals() Totals {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := p.totals
+	t.DeadLetters = make(map[string]int64, len(p.totals.DeadLetters))
+	for k, v := range p.totals.DeadLetters {
+		t.DeadLetters[k] = v
+	}
+	return t
+}
+
+// run batches and commits until in is closed and everything read from it is
+// committed, or a commit fails for good, or ctx is done.
+func (p *pipeline) run(ctx context.Context, in <-chan item) error {
+	out := make(chan *pending, 1)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		defer close(out)
+		return p.batch(gctx, in, out)
+	})
+	g.Go(func() error { return p.commitLoop(gctx, out) })
+	return g.Wait()
+}
+
+func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pending) error {
+	b := transform.NewBuilder(p.mem)
+	defer b.Release()
+	var cur *pending
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	start := func() {
+		if cur == nil {
+			cur = &pending{pos: map[[2]any]int{}, labels: map[string]int{}, reasons: map[string]int{}}
+			timer.Reset(p.cfg.BatchMaxWait)
+		}
+	}
+	flush := func() error {
+		if cur == nil {
+			return nil
+		}
+		timer.Stop()
+		if b.Len() > 0 {
+			cur.batch.Events = b.NewRecordBatch()
+		}
+		pb := cur
+		cur = nil
+		select {
+		case out <- pb:
+			return nil
+		case <-ctx.Done():
+			if pb.batch.Events != nil {
+				pb.batch.Events.Release()
+			}
+			return ctx.Err()
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+			if err := flush(); err != nil {
+				return err
+			}
+		case it, ok := <-in:
+			if !ok {
+				return flush()
+			}
+			start()
+			if it.barrier != nil {
+				cur.barriers = append(cur.barriers, it.barrier)
+				if err := flush(); err != nil {
+					return err
+				}
+				continue
+			}
+			p.add(cur, b, &it)
+			if cur.events >= p.cfg.BatchMaxEvents || cur.raw >= int64(p.cfg.BatchMaxBytes) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+func (p *pipeline) add(cur *pending, b *transform.Builder, it *item) {
+	if it.replace != "" {
+		cur.batch.ReplaceFiles = append(cur.batch.ReplaceFiles, it.replace)
+	}
+	if it.res != nil {
+		for i := range it.res.Events {
+			b.Append(&it.res.Events[i])
+		}
+		cur.events += len(it.res.Events)
+		cur.labels[it.label] += len(it.res.Events)
+		for _, d := range it.res.DeadLetters {
+			cur.reasons[d.Reason]++
+		}
+		cur.batch.DeadLetters = append(cur.batch.DeadLetters, it.res.DeadLetters...)
+		cur.control += it.res.ControlMessages
+		cur.skipped += it.res.Skipped
+	}
+	key := [2]any{it.source, it.part}
+	pos := store.Position{Source: it.source, Part: it.part, Next: it.next, Fingerprint: it.fingerprint}
+	if i, ok := cur.pos[key]; ok {
+		cur.batch.Positions[i] = pos
+	} else {
+		cur.pos[key] = len(cur.batch.Positions)
+		cur.batch.Positions = append(cur.batch.Positions, pos)
+	}
+	cur.records++
+	cur.raw += it.raw
+}
+
+// commitAttempts bounds retries of one batch: a transient DuckDB error is
+// retried with backoff; one that persists stops ingest (nothing is lost: the
+// batch's positions were not stored, so a restart re-reads it).
+const commitAttempts = 6
+
+func (p *pipeline) commitLoop(ctx context.Context, in <-chan *pending) error {
+	for pb := range in {
+		if err := p.commitOne(ctx, pb); err != nil {
+			for pb := range in { // release what is queued
+				if pb.batch.Events != nil {
+					pb.batch.Events.Release()
+				}
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *pipeline) commitOne(ctx context.Context, pb *pending) error {
+	defer func() {
+		if pb.batch.Events != nil {
+			pb.batch.Events.Release()
+		}
+	}()
+	if len(pb.batch.Positions) > 0 || len(pb.batch.ReplaceFiles) > 0 {
+		bo := backoff{base: 200 * time.Millisecond, max: p.cfg.RetryMaxBackoff}
+		for attempt := 1; ; attempt++ {
+			t0 := time.Now()
+			err := p.sink.Commit(ctx, &pb.batch)
+			if err == nil {
+				p.m.CommitSeconds.Observe(time.Since(t0).Seconds())
+				p.health.set(nil)
+				break
+			}
+			p.health.set(err)
+			if attempt >= commitAttempts || ctx.Err() != nil {
+				return fmt.Errorf("commit batch of %d events (%d records) after %d attempts: %w", pb.events, pb.records, attempt, err)
+			}
+			p.m.CommitRetries.Inc()
+			d := bo.next()
+			p.log.Warn("batch commit failed, retrying", "attempt", attempt, "events", pb.events, "wait", d, "err", err)
+			if !sleep(ctx, d) {
+				return fmt.Errorf("commit batch of %d events: %w (gave up on shutdown: the batch is re-read on restart)", pb.events, err)
+			}
+		}
+	}
+	p.release(pb.raw)
+	p.m.Batches.Inc()
+	p.m.RecordsIn.Add(float64(pb.records))
+	p.m.BytesIn.Add(float64(pb.raw))
+	for l, n := range pb.labels {
+		p.m.EventsIn.WithLabelValues(l).Add(float64(n))
+	}
+	for r, n := range pb.reasons {
+		p.m.DeadLetters.WithLabelValues(r).Add(float64(n))
+	}
+	p.m.ControlMessages.Add(float64(pb.control))
+	p.m.Skipped.Add(float64(pb.skipped))
+	p.mu.Lock()
+	p.totals.Records += int64(pb.records)
+	p.totals.Bytes += pb.raw
+	p.totals.Events += int64(pb.events)
+	for r, n := range pb.reasons {
+		p.totals.DeadLetters[r] += int64(n)
+	}
+	p.totals.ControlMessages += int64(pb.control)
+	p.totals.Skipped += int64(pb.skipped)
+	p.totals.Batches++
+	p.mu.Unlock()
+	if p.onCommit != nil && len(pb.batch.Positions) > 0 {
+		p.onCommit(pb.batch.Positions)
+	}
+	for _, c := range pb.barriers {
+		close(c)
+	}
+	return nil
+}
+
+// reasonsString renders dead letter counts for logs: "invalid_json=3 empty=1".
+func reasonsString(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	s := ""
+	for i, k := range keys {
+		if i > 0 {
+			s += " "
+		}
+		s += fmt.Sprintf("%s=%d", k, m[k])
+	}
+	return s
+}

@@ -1,0 +1,241 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/faultline/faultline/transform"
+)
+
+// Position is the next record to read from one source partition: for Kafka
+// Source is "kafka:<topic>" and Part the partition; for files Source is
+// "file:<absolute path>", Part 0, and Fingerprint identifies the file's
+// content (see docs/ingest.md, load idempotency).
+type Position struct {
+	Source      string
+	Part        int32
+	Next        int64
+	Fingerprint string
+}
+
+// Batch is what one sink transaction commits: events, dead letters and the
+// positions they advance. Whoever builds the batch owns Events and releases
+// it after Commit returns; Commit never retains anything from the batch.
+type Batch struct {
+	Events       arrow.RecordBatch // may be nil or empty
+	DeadLetters  []transform.DeadLetter
+	Positions    []Position
+	ReplaceFiles []string // delete these files' events and dead letters first (a changed file is reloaded)
+}
+
+// Sink commits batches to the DuckDB file, one transaction per batch, on
+// one dedicated connection. It is not safe for concurrent use: run one
+// committer goroutine per Sink (DuckDB Arrow connections are not safe for
+// concurrent use either).
+type Sink struct {
+	conn *sql.Conn
+	// CommitDelay sleeps inside the transaction, after the writes and before
+	// COMMIT. Tests use it (FAULTLINE_TEST_COMMIT_DELAY) to widen the window
+	// in which a crash lands mid-commit. Zero in production.
+	CommitDelay time.Duration
+	// UseAppender inserts events with the DuckDB Appender instead of the
+	// Arrow view; for the benchmark that compares both.
+	UseAppender bool
+}
+
+var viewSeq atomic.Int64
+
+// NewSink takes a dedicated connection from db. Close returns it.
+func (db *DB) NewSink(ctx context.Context) (*Sink, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open sink connection: %w", err)
+	}
+	return &Sink{conn: conn}, nil
+}
+
+// Close releases the sink's connection.
+func (s *Sink) Close() error { return s.conn.Close() }
+
+// Commit writes b in one transaction: either all of its events, dead
+// letters and positions are stored, or none is.
+func (s *Sink) Commit(ctx context.Context, b *Batch) error {
+	return s.conn.Raw(func(dc any) error {
+		c, ok := dc.(driver.Conn)
+		if !ok {
+			return fmt.Errorf("sink: unexpected driver connection %T", dc)
+		}
+		ex, ok := dc.(driver.ExecerContext)
+		if !ok {
+			return fmt.Errorf("sink: driver connection %T cannot execute", dc)
+		}
+		exec := func(q string, args ...driver.NamedValue) error {
+			_, err := ex.ExecContext(ctx, q, args)
+			return err
+		}
+		if err := exec("BEGIN TRANSACTION"); err != nil {
+			return fmt.Errorf("begin batch transaction: %w", err)
+		}
+		if err := s.write(ctx, c, exec, b); err != nil {
+			_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
+			return errors.Join(err, rerr)
+		}
+		if s.CommitDelay > 0 {
+			time.Sleep(s.CommitDelay)
+		}
+		if err := exec("COMMIT"); err != nil {
+			_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
+			return errors.Join(fmt.Errorf("commit batch transaction: %w", err), rerr)
+		}
+		return nil
+	})
+}
+
+func nv(args ...any) []driver.NamedValue {
+	out := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		out[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	return out
+}
+
+func (s *Sink) write(ctx context.Context, c driver.Conn, exec func(string, ...driver.NamedValue) error, b *Batch) error {
+	for _, f := range b.ReplaceFiles {
+		if err := exec("DELETE FROM events WHERE src_file = ?", nv(f)...); err != nil {
+			return fmt.Errorf("delete events of changed file %s: %w", f, err)
+		}
+		if err := exec("DELETE FROM dead_letters WHERE src_file = ?", nv(f)...); err != nil {
+			return fmt.Errorf("delete dead letters of changed file %s: %w", f, err)
+		}
+	}
+	if b.Events != nil && b.Events.NumRows() > 0 {
+		var err error
+		if s.UseAppender {
+			err = appendEvents(c, b.Events)
+		} else {
+			err = insertArrow(ctx, c, exec, b.Events)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if len(b.DeadLetters) > 0 {
+		if err := appendDeadLetters(c, b.DeadLetters); err != nil {
+			return err
+		}
+	}
+	now := time.Now().UTC()
+	for _, p := range b.Positions {
+		var fp any
+		if p.Fingerprint != "" {
+			fp = p.Fingerprint
+		}
+		err := exec(`INSERT INTO ingest_offsets (source, part, next_offset, updated_at, fingerprint) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (source, part) DO UPDATE SET next_offset = excluded.next_offset, updated_at = excluded.updated_at, fingerprint = excluded.fingerprint`,
+			nv(p.Source, int64(p.Part), p.Next, now, fp)...)
+		if err != nil {
+			return fmt.Errorf("store position %s[%d]=%d: %w", p.Source, p.Part, p.Next, err)
+		}
+	}
+	return nil
+}
+
+func insertArrow(_ context.Context, c driver.Conn, exec func(string, ...driver.NamedValue) error, rec arrow.RecordBatch) error {
+	ar, err := duckdb.NewArrowFromConn(c)
+	if err != nil {
+		return fmt.Errorf("arrow interface: %w", err)
+	}
+	rr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+	if err != nil {
+		return fmt.Errorf("arrow reader: %w", err)
+	}
+	defer rr.Release()
+	name := fmt.Sprintf("faultline_batch_%d", viewSeq.Add(1))
+	release, err := ar.RegisterView(rr, name)
+	if err != nil {
+		return fmt.Errorf("register arrow batch: %w", err)
+	}
+	defer release()
+	if err := exec("INSERT INTO events SELECT * FROM " + name); err != nil {
+		return fmt.Errorf("insert %d events: %w", rec.NumRows(), err)
+	}
+	if err := exec("DROP VIEW IF EXISTS " + name); err != nil {
+		return fmt.Errorf("drop arrow view: %w", err)
+	}
+	return nil
+}
+
+func appendDeadLetters(c driver.Conn, dls []transform.DeadLetter) error {
+	ap, err := duckdb.NewAppenderFromConn(c, "", "dead_letters")
+	if err != nil {
+		return fmt.Errorf("dead letter appender: %w", err)
+	}
+	now := time.Now().UTC()
+	for i := range dls {
+		d := &dls[i]
+		var topic, part, file any
+		if d.Topic != "" {
+			topic, part = d.Topic, d.Partition
+		}
+		if d.File != "" {
+			file = d.File
+		}
+		raw := d.Raw
+		if raw == nil {
+			raw = []byte{}
+		}
+		err := ap.AppendRow(now, d.Reason, strings.ToValidUTF8(d.Message, "\uFFFD"), string(d.Format), raw, int64(d.RawSize), topic, part, d.Offset, file, d.Index)
+		if err != nil {
+			ap.Close()
+			return fmt.Errorf("append dead letter: %w", err)
+		}
+	}
+	if err := ap.Close(); err != nil {
+		return fmt.Errorf("flush %d dead letters: %w", len(dls), err)
+	}
+	return nil
+}
+
+// Offsets returns the stored next offset of every partition of source
+// ("kafka:<topic>").
+func (db *DB) Offsets(ctx context.Context, source string) (map[int32]int64, error) {
+	rows, err := db.QueryContext(ctx, "SELECT part, next_offset FROM ingest_offsets WHERE source = ?", source)
+	if err != nil {
+		return nil, fmt.Errorf("read stored offsets of %s: %w", source, err)
+	}
+	defer rows.Close()
+	out := map[int32]int64{}
+	for rows.Next() {
+		var p int32
+		var o int64
+		if err := rows.Scan(&p, &o); err != nil {
+			return nil, fmt.Errorf("read stored offsets of %s: %w", source, err)
+		}
+		out[p] = o
+	}
+	return out, rows.Err()
+}
+
+// FilePosition returns the stored position of a file source, ok false if
+// the file was never loaded.
+func (db *DB) FilePosition(ctx context.Context, source string) (next int64, fingerprint string, ok bool, err error) {
+	var fp sql.NullString
+	err = db.QueryRowContext(ctx, "SELECT next_offset, fingerprint FROM ingest_offsets WHERE source = ? AND part = 0", source).Scan(&next, &fp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", false, nil
+	}
+	if err != nil {
+		return 0, "", false, fmt.Errorf("read stored position of %s: %w", source, err)
+	}
+	return next, fp.String, true, nil
+}

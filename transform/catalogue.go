@@ -1,0 +1,284 @@
+package transform
+
+import "strings"
+
+// Change types of the default catalogue.
+const (
+	ChangeNetworking   = "networking"
+	ChangeLoadBalancer = "load_balancing"
+	ChangeDNS          = "dns"
+	ChangeIAM          = "iam"
+	ChangeCompute      = "compute_config"
+	ChangeAutoscaling  = "autoscaling"
+	ChangeDeployment   = "deployment"
+	ChangeIaC          = "infrastructure_as_code"
+	ChangeData         = "data_store"
+	ChangeSecurity     = "security"
+	ChangeProvider     = "provider" // AWS Health: AWS's own changes and issues
+	ChangeOther        = "other"
+)
+
+// Risk classes.
+const (
+	RiskCritical = "critical"
+	RiskHigh     = "high"
+	RiskMedium   = "medium"
+	RiskLow      = "low"
+)
+
+// DefaultCatalogue classifies change operations by service (the eventSource
+// prefix, or for Config items the resource's service) and operation
+// (CloudTrail eventName, Config resource type, EventBridge detail-type).
+// Entries are tried in order; the first match wins. Config entries are
+// tried before these, so they can override any default.
+var DefaultCatalogue = []CatalogueEntry{
+	// Networking: routes, NACLs and gateways cut traffic outright.
+	{"ec2", "CreateRoute", ChangeNetworking, RiskCritical},
+	{"ec2", "ReplaceRoute", ChangeNetworking, RiskCritical},
+	{"ec2", "DeleteRoute", ChangeNetworking, RiskCritical},
+	{"ec2", "*RouteTable*", ChangeNetworking, RiskHigh},
+	{"ec2", "ReplaceRouteTableAssociation", ChangeNetworking, RiskCritical},
+	{"ec2", "AssociateRouteTable", ChangeNetworking, RiskHigh},
+	{"ec2", "DisassociateRouteTable", ChangeNetworking, RiskHigh},
+	{"ec2", "CreateRouteTable", ChangeNetworking, RiskMedium},
+	{"ec2", "DeleteRouteTable", ChangeNetworking, RiskHigh},
+	{"ec2", "CreateNetworkAclEntry", ChangeNetworking, RiskCritical},
+	{"ec2", "ReplaceNetworkAclEntry", ChangeNetworking, RiskCritical},
+	{"ec2", "DeleteNetworkAclEntry", ChangeNetworking, RiskCritical},
+	{"ec2", "ReplaceNetworkAclAssociation", ChangeNetworking, RiskCritical},
+	{"ec2", "*NetworkAcl*", ChangeNetworking, RiskHigh},
+	{"ec2", "AuthorizeSecurityGroup*", ChangeNetworking, RiskHigh},
+	{"ec2", "RevokeSecurityGroup*", ChangeNetworking, RiskHigh},
+	{"ec2", "ModifySecurityGroupRules", ChangeNetworking, RiskHigh},
+	{"ec2", "UpdateSecurityGroupRuleDescriptions*", ChangeNetworking, RiskLow},
+	{"ec2", "*SecurityGroup*", ChangeNetworking, RiskMedium},
+	{"ec2", "DetachInternetGateway", ChangeNetworking, RiskCritical},
+	{"ec2", "DeleteInternetGateway", ChangeNetworking, RiskCritical},
+	{"ec2", "*NatGateway*", ChangeNetworking, RiskHigh},
+	{"ec2", "*TransitGateway*", ChangeNetworking, RiskHigh},
+	{"ec2", "*VpcPeering*", ChangeNetworking, RiskHigh},
+	{"ec2", "*VpcEndpoint*", ChangeNetworking, RiskMedium},
+	{"ec2", "ModifyVpc*", ChangeNetworking, RiskMedium},
+	{"ec2", "ModifySubnet*", ChangeNetworking, RiskMedium},
+	{"ec2", "*Subnet*", ChangeNetworking, RiskMedium},
+	{"ec2", "*Vpc*", ChangeNetworking, RiskMedium},
+	{"ec2", "*NetworkInterface*", ChangeNetworking, RiskLow},
+	{"ec2", "*Address*", ChangeNetworking, RiskMedium},
+	{"network-firewall", "*", ChangeNetworking, RiskHigh},
+	{"directconnect", "*", ChangeNetworking, RiskHigh},
+	{"globalaccelerator", "*", ChangeNetworking, RiskHigh},
+	{"cloudfront", "UpdateDistribution", ChangeNetworking, RiskHigh},
+	{"cloudfront", "*", ChangeNetworking, RiskMedium},
+	{"wafv2", "*", ChangeSecurity, RiskHigh},
+	{"waf", "*", ChangeSecurity, RiskHigh},
+
+	// Load balancing: listeners and rules route every request.
+	{"elasticloadbalancing", "DeleteLoadBalancer", ChangeLoadBalancer, RiskCritical},
+	{"elasticloadbalancing", "ModifyListener*", ChangeLoadBalancer, RiskCritical},
+	{"elasticloadbalancing", "DeleteListener", ChangeLoadBalancer, RiskCritical},
+	{"elasticloadbalancing", "CreateListener", ChangeLoadBalancer, RiskHigh},
+	{"elasticloadbalancing", "*Rule*", ChangeLoadBalancer, RiskHigh},
+	{"elasticloadbalancing", "DeregisterTargets", ChangeLoadBalancer, RiskHigh},
+	{"elasticloadbalancing", "RegisterTargets", ChangeLoadBalancer, RiskMedium},
+	{"elasticloadbalancing", "*TargetGroup*", ChangeLoadBalancer, RiskHigh},
+	{"elasticloadbalancing", "SetSecurityGroups", ChangeLoadBalancer, RiskHigh},
+	{"elasticloadbalancing", "SetSubnets", ChangeLoadBalancer, RiskHigh},
+	{"elasticloadbalancing", "*", ChangeLoadBalancer, RiskMedium},
+
+	// DNS.
+	{"route53", "ChangeResourceRecordSets", ChangeDNS, RiskCritical},
+	{"route53", "DeleteHostedZone", ChangeDNS, RiskCritical},
+	{"route53", "*HealthCheck*", ChangeDNS, RiskMedium},
+	{"route53", "*", ChangeDNS, RiskHigh},
+	{"route53resolver", "*", ChangeDNS, RiskHigh},
+	{"servicediscovery", "*", ChangeDNS, RiskMedium},
+
+	// IAM and keys: permissions break callers silently.
+	{"iam", "Put*Policy", ChangeIAM, RiskHigh},
+	{"iam", "Attach*Policy", ChangeIAM, RiskHigh},
+	{"iam", "Detach*Policy", ChangeIAM, RiskHigh},
+	{"iam", "Delete*Policy", ChangeIAM, RiskHigh},
+	{"iam", "CreatePolicyVersion", ChangeIAM, RiskHigh},
+	{"iam", "SetDefaultPolicyVersion", ChangeIAM, RiskHigh},
+	{"iam", "UpdateAssumeRolePolicy", ChangeIAM, RiskHigh},
+	{"iam", "DeleteRole", ChangeIAM, RiskHigh},
+	{"iam", "*PermissionsBoundary", ChangeIAM, RiskHigh},
+	{"iam", "*", ChangeIAM, RiskMedium},
+	{"sts", "*", ChangeIAM, RiskLow},
+	{"rolesanywhere", "*", ChangeIAM, RiskHigh},
+	{"organizations", "*", ChangeIAM, RiskHigh},
+	{"kms", "DisableKey", ChangeSecurity, RiskCritical},
+	{"kms", "ScheduleKeyDeletion", ChangeSecurity, RiskCritical},
+	{"kms", "PutKeyPolicy", ChangeSecurity, RiskHigh},
+	{"kms", "*", ChangeSecurity, RiskMedium},
+	{"secretsmanager", "PutSecretValue", ChangeSecurity, RiskHigh},
+	{"secretsmanager", "RotateSecret", ChangeSecurity, RiskHigh},
+	{"secretsmanager", "*", ChangeSecurity, RiskMedium},
+	{"acm", "*", ChangeSecurity, RiskMedium},
+	{"cloudtrail", "*", ChangeSecurity, RiskMedium},
+
+	// Compute configuration.
+	{"lambda", "UpdateFunctionConfiguration*", ChangeCompute, RiskHigh},
+	{"lambda", "UpdateFunctionCode*", ChangeDeployment, RiskHigh},
+	{"lambda", "UpdateAlias*", ChangeDeployment, RiskHigh},
+	{"lambda", "PublishVersion*", ChangeDeployment, RiskMedium},
+	{"lambda", "*Concurrency*", ChangeCompute, RiskHigh},
+	{"lambda", "*EventSourceMapping*", ChangeCompute, RiskMedium},
+	{"lambda", "*Permission*", ChangeIAM, RiskMedium},
+	{"lambda", "DeleteFunction*", ChangeCompute, RiskCritical},
+	{"lambda", "*", ChangeCompute, RiskMedium},
+	{"ec2", "TerminateInstances", ChangeCompute, RiskHigh},
+	{"ec2", "StopInstances", ChangeCompute, RiskHigh},
+	{"ec2", "RebootInstances", ChangeCompute, RiskMedium},
+	{"ec2", "ModifyInstanceAttribute", ChangeCompute, RiskMedium},
+	{"ec2", "*LaunchTemplate*", ChangeCompute, RiskMedium},
+	{"ec2", "RunInstances", ChangeCompute, RiskLow},
+	{"ec2", "StartInstances", ChangeCompute, RiskLow},
+	{"ec2", "Modify*Attribute", ChangeCompute, RiskMedium},
+	{"ec2", "EnableSerialConsoleAccess", ChangeSecurity, RiskMedium},
+	{"ecs", "UpdateService", ChangeDeployment, RiskHigh},
+	{"ecs", "DeleteService", ChangeCompute, RiskCritical},
+	{"ecs", "RegisterTaskDefinition", ChangeDeployment, RiskMedium},
+	{"ecs", "*", ChangeCompute, RiskMedium},
+	{"eks", "*", ChangeCompute, RiskHigh},
+	{"rds", "ModifyDB*", ChangeData, RiskHigh},
+	{"rds", "RebootDB*", ChangeData, RiskHigh},
+	{"rds", "FailoverDB*", ChangeData, RiskHigh},
+	{"rds", "DeleteDB*", ChangeData, RiskCritical},
+	{"rds", "*", ChangeData, RiskMedium},
+	{"dynamodb", "UpdateTable", ChangeData, RiskHigh},
+	{"dynamodb", "DeleteTable", ChangeData, RiskCritical},
+	{"dynamodb", "*", ChangeData, RiskMedium},
+	{"elasticache", "*", ChangeData, RiskHigh},
+	{"s3", "PutBucketPolicy", ChangeSecurity, RiskHigh},
+	{"s3", "DeleteBucket*", ChangeData, RiskHigh},
+	{"s3", "*", ChangeData, RiskLow},
+	{"ssm", "PutParameter", ChangeCompute, RiskMedium},
+	{"ssm", "*", ChangeCompute, RiskLow},
+	{"apigateway", "*", ChangeLoadBalancer, RiskHigh},
+
+	// Autoscaling.
+	{"autoscaling", "UpdateAutoScalingGroup", ChangeAutoscaling, RiskHigh},
+	{"autoscaling", "SetDesiredCapacity", ChangeAutoscaling, RiskMedium},
+	{"autoscaling", "PutScalingPolicy", ChangeAutoscaling, RiskMedium},
+	{"autoscaling", "SuspendProcesses", ChangeAutoscaling, RiskHigh},
+	{"autoscaling", "DeleteAutoScalingGroup", ChangeAutoscaling, RiskCritical},
+	{"autoscaling", "EC2 Instance Terminate*", ChangeAutoscaling, RiskMedium},
+	{"autoscaling", "EC2 Instance Launch*", ChangeAutoscaling, RiskLow},
+	{"autoscaling", "*", ChangeAutoscaling, RiskMedium},
+	{"application-autoscaling", "*", ChangeAutoscaling, RiskMedium},
+
+	// Deployment.
+	{"codedeploy", "*", ChangeDeployment, RiskHigh},
+	{"codepipeline", "*", ChangeDeployment, RiskMedium},
+	{"codebuild", "*", ChangeDeployment, RiskLow},
+	{"deploy", "*", ChangeDeployment, RiskHigh},
+	{"appconfig", "StartDeployment", ChangeDeployment, RiskHigh},
+
+	// Infrastructure as code.
+	{"cloudformation", "DeleteStack*", ChangeIaC, RiskCritical},
+	{"cloudformation", "UpdateStack*", ChangeIaC, RiskHigh},
+	{"cloudformation", "ExecuteChangeSet", ChangeIaC, RiskHigh},
+	{"cloudformation", "CreateStack*", ChangeIaC, RiskMedium},
+	{"cloudformation", "CreateChangeSet", ChangeIaC, RiskLow},
+	{"cloudformation", "*", ChangeIaC, RiskMedium},
+
+	// AWS Config configuration items, by resource type (any service).
+	{"", "AWS::EC2::RouteTable", ChangeNetworking, RiskCritical},
+	{"", "AWS::EC2::NetworkAcl", ChangeNetworking, RiskCritical},
+	{"", "AWS::EC2::SecurityGroup", ChangeNetworking, RiskHigh},
+	{"", "AWS::EC2::*", ChangeNetworking, RiskMedium},
+	{"", "AWS::ElasticLoadBalancing*", ChangeLoadBalancer, RiskHigh},
+	{"", "AWS::Route53*", ChangeDNS, RiskHigh},
+	{"", "AWS::IAM::*", ChangeIAM, RiskHigh},
+	{"", "AWS::Lambda::*", ChangeCompute, RiskMedium},
+	{"", "AWS::AutoScaling::*", ChangeAutoscaling, RiskMedium},
+	{"", "AWS::CloudFormation::*", ChangeIaC, RiskMedium},
+	{"", "AWS::*", ChangeOther, RiskLow},
+
+	// AWS Health scheduled changes and issues (looked up as service "health").
+	{"", "AWS_*", ChangeProvider, RiskHigh},
+}
+
+// catalogue matches changes against configured entries, then the defaults.
+type catalogue struct {
+	entries   []CatalogueEntry
+	byService map[string][]int // service -> indexes of its entries and of the any-service entries, in order
+	anyOnly   []int            // indexes of the any-service entries
+}
+
+func newCatalogue(extra []CatalogueEntry) *catalogue {
+	c := &catalogue{byService: map[string][]int{}}
+	c.entries = append(append([]CatalogueEntry{}, extra...), DefaultCatalogue...)
+	for i, e := range c.entries {
+		if e.Service == "" {
+			c.anyOnly = append(c.anyOnly, i)
+		} else if _, ok := c.byService[e.Service]; !ok {
+			c.byService[e.Service] = nil
+		}
+	}
+	for svc := range c.byService {
+		var idx []int
+		for i, e := range c.entries {
+			if e.Service == "" || e.Service == svc {
+				idx = append(idx, i)
+			}
+		}
+		c.byService[svc] = idx
+	}
+	return c
+}
+
+// classify returns the change type and risk class of an operation. Deploy
+// events match entries of service "deploy". An operation no entry matches
+// is ("other", "low"), or ("provider", "high") for AWS Health.
+func (c *catalogue) classify(source, service, op string) (typ, risk string) {
+	switch source {
+	case SourceDeploy:
+		service = SourceDeploy
+	case SourceHealth:
+		service = SourceHealth
+	}
+	idx, ok := c.byService[service]
+	if !ok {
+		idx = c.anyOnly
+	}
+	for _, i := range idx {
+		if e := &c.entries[i]; matchOp(e.Operation, op) {
+			return orDefault(e.Type, ChangeOther), e.Risk
+		}
+	}
+	if source == SourceHealth {
+		return ChangeProvider, RiskHigh
+	}
+	return ChangeOther, RiskLow
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// matchOp matches an operation against a pattern in which "*" matches any
+// run of characters ("Put*", "*RouteTable*", "Put*Policy").
+func matchOp(pat, op string) bool {
+	if !strings.Contains(pat, "*") {
+		return pat == op
+	}
+	parts := strings.Split(pat, "*")
+	if !strings.HasPrefix(op, parts[0]) {
+		return false
+	}
+	op = op[len(parts[0]):]
+	last := parts[len(parts)-1]
+	for _, p := range parts[1 : len(parts)-1] {
+		i := strings.Index(op, p)
+		if i < 0 {
+			return false
+		}
+		op = op[i+len(p):]
+	}
+	return len(op) >= len(last) && strings.HasSuffix(op, last)
+}

@@ -1,0 +1,333 @@
+package transform
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// CloudTrail input: S3 log files ({"Records":[...]}), bare JSON arrays,
+// NDJSON, one record per message, EventBridge "AWS API Call via CloudTrail"
+// envelopes, and records inside CloudWatch log events. Digest files are
+// recognised and counted in Result.Skipped.
+
+// isCloudTrailRecord reports whether the validated value looks like one
+// CloudTrail record.
+func isCloudTrailRecord(v []byte) bool {
+	if !isObject(v) {
+		return false
+	}
+	var ver, src bool
+	eachField(v, func(k, _ []byte) bool {
+		switch string(k) {
+		case "eventVersion":
+			ver = true
+		case "eventSource", "eventID", "eventName":
+			src = true
+		}
+		return !(ver && src)
+	})
+	return ver && src
+}
+
+// cloudTrail decodes a validated CloudTrail container or record.
+func (s *state) cloudTrail(v []byte) {
+	if isArray(v) {
+		eachElem(v, func(_ int, e []byte) bool {
+			s.cloudTrailRecord(e, "")
+			return true
+		})
+		return
+	}
+	if !isObject(v) {
+		s.dead(ReasonInvalidJSON, v, "CloudTrail input must be a JSON object or array; got a scalar (check the topic's or file's format)")
+		return
+	}
+	var records, detailType, detail, id []byte
+	digest := false
+	eachField(v, func(k, val []byte) bool {
+		switch string(k) {
+		case "Records":
+			records = val
+		case "detail-type":
+			detailType = val
+		case "detail":
+			detail = val
+		case "id":
+			id = val
+		case "digestStartTime", "digestPublicKeyFingerprint", "digestS3Object":
+			digest = true
+		}
+		return true
+	})
+	switch {
+	case digest:
+		s.out.Skipped++
+	case records != nil:
+		if !isArray(records) {
+			s.dead(ReasonMissingField, v, "CloudTrail file has \"Records\" but it is not an array; the file is corrupt")
+			return
+		}
+		eachElem(records, func(_ int, e []byte) bool {
+			s.cloudTrailRecord(e, "")
+			return true
+		})
+	case detailType != nil && isObject(detail):
+		if dt := str(detailType); dt != "AWS API Call via CloudTrail" {
+			s.dead(ReasonMissingField, v, fmt.Sprintf("EventBridge event %q is not a CloudTrail API call; configure this input as format awsevents or auto", dt))
+			return
+		}
+		s.cloudTrailRecord(detail, str(id))
+	default:
+		s.cloudTrailRecord(v, "")
+	}
+}
+
+// cloudTrailRecord decodes one validated record into one event.
+// envelopeID is the EventBridge id when the record came in an envelope.
+func (s *state) cloudTrailRecord(v []byte, envelopeID string) {
+	if !isObject(v) {
+		s.dead(ReasonInvalidJSON, v, "CloudTrail record is not a JSON object; it was skipped, the rest of the file was decoded")
+		return
+	}
+	ev := Event{Source: SourceCloudTrail}
+	a := &s.attrs
+	a.reset()
+	var (
+		eventTime, eventSource, eventType, eventCategory, eventVersion string
+		readOnly                                                       = -1 // -1 unknown, 0 false, 1 true
+		management                                                     = -1
+		userIdentity, resources, requestParameters                     []byte
+		hasTime                                                        bool
+	)
+	eachField(v, func(k, val []byte) bool {
+		switch string(k) {
+		case "eventID":
+			ev.EventID = scalarText(val)
+			return true
+		case "eventTime":
+			eventTime, hasTime = str(val), true
+			return true
+		case "eventName":
+			ev.Operation = str(val)
+			return true
+		case "awsRegion":
+			ev.Region = str(val)
+			return true
+		case "recipientAccountId":
+			ev.AccountID = scalarText(val)
+			return true
+		case "errorCode":
+			ev.ErrorCode = str(val)
+			return true
+		case "errorMessage":
+			ev.Message = str(val)
+			return true
+		case "requestID":
+			ev.RequestID = str(val)
+			return true
+		case "eventSource":
+			eventSource = str(val)
+		case "eventType":
+			eventType = str(val)
+		case "eventCategory":
+			eventCategory = str(val)
+		case "eventVersion":
+			eventVersion = str(val)
+		case "readOnly":
+			readOnly = boolValue(val)
+		case "managementEvent":
+			management = boolValue(val)
+		case "userIdentity":
+			userIdentity = val
+		case "resources":
+			resources = val
+		case "requestParameters":
+			requestParameters = val
+		}
+		a.raw(k, val)
+		return true
+	})
+	if eventSource == "" && ev.Operation == "" {
+		s.dead(ReasonMissingField, v, "CloudTrail record has neither eventSource nor eventName; it is not a CloudTrail record (check the input's format)")
+		return
+	}
+	if hasTime {
+		t, ok := parseTime(eventTime)
+		if !ok {
+			s.dead(ReasonBadTimestamp, v, fmt.Sprintf("CloudTrail eventTime %q is not a timestamp; the record was skipped", eventTime))
+			return
+		}
+		ev.Time = t
+	}
+	if envelopeID != "" {
+		a.str("eventbridge_id", envelopeID)
+		if ev.EventID == "" {
+			ev.EventID = envelopeID
+		}
+	}
+	ev.Service = awsService(eventSource)
+	if isObject(userIdentity) {
+		var arn, principal, typ, invokedBy, account string
+		eachField(userIdentity, func(k, val []byte) bool {
+			switch string(k) {
+			case "arn":
+				arn = str(val)
+			case "principalId":
+				principal = str(val)
+			case "type":
+				typ = str(val)
+			case "invokedBy":
+				invokedBy = str(val)
+			case "accountId":
+				account = scalarText(val)
+			}
+			return true
+		})
+		ev.Actor = firstNonEmpty(arn, invokedBy, principal, typ)
+		if ev.AccountID == "" {
+			ev.AccountID = account
+		}
+	}
+	ev.Resource = cloudTrailResource(resources, requestParameters)
+	ev.Attributes = a.String()
+
+	if management < 0 {
+		management = 1
+		if eventCategory == "Data" || (compareEventVersion(eventVersion, "1.06") < 0 && isDataOperation(ev.Service, ev.Operation)) {
+			management = 0
+		}
+	}
+	switch {
+	case ev.ErrorCode != "":
+		ev.Kind = KindError
+		ev.Status = "failed"
+		ev.SeverityNumber, ev.SeverityText = severityFromAPIError(ev.ErrorCode)
+	case eventType == "AwsCloudTrailInsight":
+		ev.Kind, ev.Status = KindSignal, "insight"
+		ev.SeverityNumber, ev.SeverityText = SeverityWarn, "WARN"
+	default:
+		ev.Status = "succeeded"
+		ev.SeverityNumber, ev.SeverityText = SeverityInfo, "INFO"
+		ev.Kind = KindInfo
+		if management == 1 && (eventType == "" || eventType == "AwsApiCall") && readOnly != 1 &&
+			!isReadOperation(ev.Operation) {
+			ev.Kind = KindChange
+		}
+	}
+	s.emit(&ev, v)
+}
+
+// boolValue reads a JSON boolean (or "true"/"false" string): 1, 0, or -1.
+func boolValue(raw []byte) int {
+	switch string(raw) {
+	case "true", `"true"`:
+		return 1
+	case "false", `"false"`:
+		return 0
+	}
+	return -1
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// resourceKeys are requestParameters members that name the resource acted
+// on, in order of preference, used when a record has no resources list.
+var resourceKeys = []string{
+	"functionName", "roleName", "userName", "groupName", "policyArn", "loadBalancerArn", "listenerArn",
+	"ruleArn", "targetGroupArn", "hostedZoneId", "stackName", "autoScalingGroupName", "routeTableId",
+	"networkAclId", "groupId", "instanceId", "bucketName", "tableName", "clusterName", "cluster", "service",
+	"dBInstanceIdentifier", "name", "secretId", "trailName", "keyId", "snapshotId", "imageId",
+}
+
+// cloudTrailResource picks the resource a record acted on: the first ARN
+// in resources, else a well-known requestParameters member.
+func cloudTrailResource(resources, params []byte) string {
+	var out string
+	if isArray(resources) {
+		eachElem(resources, func(_ int, e []byte) bool {
+			if isObject(e) {
+				out = firstNonEmpty(str(field(e, "ARN")), str(field(e, "arn")))
+			}
+			return out == ""
+		})
+		if out != "" {
+			return out
+		}
+	}
+	if !isObject(params) {
+		return ""
+	}
+	best := len(resourceKeys)
+	eachField(params, func(k, val []byte) bool {
+		if val[0] != '"' {
+			return true
+		}
+		for i := 0; i < best; i++ {
+			if string(k) == resourceKeys[i] {
+				best, out = i, str(val)
+				break
+			}
+		}
+		return best > 0
+	})
+	return out
+}
+
+// readPrefixes start operation names that read without changing anything.
+var readPrefixes = []string{
+	"Get", "List", "Describe", "Head", "Lookup", "Search", "Scan", "Query", "BatchGet", "Select", "Check",
+	"View", "Download", "Estimate", "Preview", "Simulate", "Test", "Validate", "Verify", "Decrypt",
+	"Generate", "Filter", "Retrieve", "Read", "Discover", "Detect", "Evaluate", "BatchCheck", "Assume",
+	"ConsoleLogin", "Sign", "Poll", "Receive", "Is", "Show", "Export", "Fetch", "Find", "Resolve",
+}
+
+// isReadOperation reports whether an operation name reads only.
+func isReadOperation(op string) bool {
+	for _, p := range readPrefixes {
+		if strings.HasPrefix(op, p) && (len(op) == len(p) || op[len(p)] >= 'A' && op[len(p)] <= 'Z') {
+			return true
+		}
+	}
+	return false
+}
+
+// isDataOperation reports data-plane calls, for records older than
+// eventVersion 1.06 that carry no managementEvent field.
+func isDataOperation(service, op string) bool {
+	switch service {
+	case "s3":
+		return strings.HasSuffix(op, "Object") || strings.HasSuffix(op, "Objects") || strings.Contains(op, "MultipartUpload")
+	case "lambda":
+		return strings.HasPrefix(op, "Invoke")
+	case "dynamodb":
+		return strings.HasSuffix(op, "Item") || op == "BatchWriteItem" || op == "Query" || op == "Scan"
+	}
+	return false
+}
+
+// compareEventVersion compares CloudTrail eventVersions ("1.9" < "1.10")
+// part by part as integers. A missing or non-numeric part counts as 0.
+func compareEventVersion(a, b string) int {
+	for a != "" || b != "" {
+		var pa, pb string
+		pa, a, _ = strings.Cut(a, ".")
+		pb, b, _ = strings.Cut(b, ".")
+		na, _ := strconv.Atoi(pa)
+		nb, _ := strconv.Atoi(pb)
+		if na != nb {
+			if na < nb {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}

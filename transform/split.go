@@ -1,0 +1,390 @@
+package transform
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Layout says how SplitFile cut a file into records.
+type Layout uint8
+
+// File layouts recognised by SplitFile.
+const (
+	// LayoutWhole: the whole (decompressed) content is one record: a single
+	// JSON object (a CloudWatch {"awslogs":...} file, an EventBridge event,
+	// a CloudTrail digest file), or anything that is not JSON at all.
+	LayoutWhole Layout = iota
+	// LayoutRecords: a CloudTrail S3 log file {"Records":[...]}, one record
+	// per element of Records.
+	LayoutRecords
+	// LayoutArray: a bare JSON array, one record per element.
+	LayoutArray
+	// LayoutLines: NDJSON, one record per non-blank line.
+	LayoutLines
+	// LayoutValues: several top-level JSON values that are not one per line
+	// (pretty-printed objects back to back), one record per value.
+	LayoutValues
+)
+
+func (l Layout) String() string {
+	switch l {
+	case LayoutWhole:
+		return "whole"
+	case LayoutRecords:
+		return "records"
+	case LayoutArray:
+		return "array"
+	case LayoutLines:
+		return "lines"
+	case LayoutValues:
+		return "values"
+	}
+	return fmt.Sprintf("layout(%d)", uint8(l))
+}
+
+// RecordPos locates one record of a file.
+type RecordPos struct {
+	Layout Layout
+	// Index is the element index (Records, array, values) or the 0-based
+	// line number (lines; blank lines are counted but not yielded), 0 for a
+	// whole file.
+	Index int64
+	// Offset is the record's byte offset in the decompressed content.
+	Offset int64
+	// Gzip reports that the file was gzip-compressed and records are slices
+	// of its decompressed content.
+	Gzip bool
+}
+
+// Errors returned by SplitFile for compressed input; test with errors.Is.
+var (
+	ErrSplitDecompress      = errors.New("gzip content cannot be decompressed")
+	ErrSplitDecompressLimit = errors.New("decompressed content exceeds the size limit")
+)
+
+// SplitFile cuts a file's bytes into the records that faultline load and
+// faultline produce handle one at a time, calling yield for each in order.
+//
+// gzip input (recognised by its magic bytes, so .gz files and gzip payloads
+// without the extension alike; concatenated members are read as one stream)
+// is decompressed first, up to maxDecompressed bytes (<= 0: no limit);
+// beyond that SplitFile returns an error wrapping ErrSplitDecompressLimit
+// before yielding anything, and corrupt gzip one wrapping
+// ErrSplitDecompress. A leading UTF-8 byte order mark is dropped. Then:
+//
+//   - {"Records":[...]} whose first element looks like a CloudTrail record
+//     (has eventVersion, or eventSource and eventName): one record per
+//     element (LayoutRecords). Other Records files (SNS, S3, SQS
+//     notifications) are a single object, see below.
+//   - a bare JSON array: one record per element (LayoutArray).
+//   - NDJSON, several top-level JSON values one per line: one record per
+//     non-blank line, surrounding whitespace and \r trimmed (LayoutLines).
+//     Lines are not validated; a bad line is a record of its own.
+//   - several top-level JSON values not one per line: one record per value
+//     (LayoutValues).
+//   - anything else, including a single JSON object and non-JSON (binary)
+//     payloads: the whole content as one record (LayoutWhole).
+//   - empty or whitespace-only content: no record at all (callers decide
+//     whether that is worth a dead letter).
+//
+// Bad JSON is never dropped silently: if an array or value stream turns out
+// to be malformed, the records before the fault are yielded and everything
+// from the faulty element on becomes one last record, which a decoder then
+// rejects as a dead letter; content trailing a complete array or Records
+// object is yielded as one last record too.
+//
+// rec is a sub-slice of data (or of the decompressed content) and is only
+// valid during the call; yield must copy it to keep it. An error from yield
+// stops SplitFile, which returns it unchanged.
+func SplitFile(data []byte, maxDecompressed int, yield func(pos RecordPos, rec []byte) error) error {
+	var gz bool
+	if splitIsGzip(data) {
+		var err error
+		data, err = splitGunzip(data, maxDecompressed)
+		if err != nil {
+			return err
+		}
+		gz = true
+	}
+	s := &splitter{data: data, gzip: gz, yield: yield}
+	return s.split()
+}
+
+// splitIsGzip reports whether b starts with the gzip magic bytes.
+func splitIsGzip(b []byte) bool {
+	return len(b) >= 3 && b[0] == 0x1f && b[1] == 0x8b && b[2] == 8
+}
+
+func splitGunzip(data []byte, maxDecompressed int) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSplitDecompress, err)
+	}
+	defer zr.Close()
+	var r io.Reader = zr
+	if maxDecompressed > 0 {
+		r = io.LimitReader(zr, int64(maxDecompressed)+1)
+	}
+	var buf bytes.Buffer
+	buf.Grow(min(4*len(data), 64<<20))
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrSplitDecompress, err)
+	}
+	if maxDecompressed > 0 && buf.Len() > maxDecompressed {
+		return nil, fmt.Errorf("%w: more than %d bytes (raise transform.max_decompressed_bytes if the file is genuine)", ErrSplitDecompressLimit, maxDecompressed)
+	}
+	return buf.Bytes(), nil
+}
+
+type splitter struct {
+	data  []byte // content without a leading BOM
+	base  int64  // length of the dropped BOM, added to offsets
+	gzip  bool
+	yield func(RecordPos, []byte) error
+}
+
+// splitSkip validates a JSON value without building anything.
+type splitSkip struct{}
+
+func (*splitSkip) UnmarshalJSON([]byte) error { return nil }
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+func (s *splitter) emit(l Layout, idx, off int64, rec []byte) error {
+	return s.yield(RecordPos{Layout: l, Index: idx, Offset: s.base + off, Gzip: s.gzip}, rec)
+}
+
+func (s *splitter) split() error {
+	if bytes.HasPrefix(s.data, utf8BOM) {
+		s.data = s.data[len(utf8BOM):]
+		s.base = int64(len(utf8BOM))
+	}
+	first := skipSpace(s.data, 0)
+	if first == len(s.data) {
+		return nil // empty
+	}
+	switch s.data[first] {
+	case '[':
+		return s.array()
+	case '{':
+		if ok, err := s.records(); ok || err != nil {
+			return err
+		}
+		return s.objects(first)
+	}
+	return s.emit(LayoutWhole, 0, 0, s.data)
+}
+
+// array streams the elements of a bare JSON array.
+func (s *splitter) array() error {
+	dec := json.NewDecoder(bytes.NewReader(s.data))
+	if _, err := dec.Token(); err != nil { // '['
+		return s.emit(LayoutWhole, 0, 0, s.data)
+	}
+	_, err := s.elements(dec, LayoutArray, nil)
+	return err
+}
+
+// elements streams array elements after the opening '[' was consumed, then
+// the closing ']' and checks that only end (a suffix such as "}") and
+// whitespace follow. accept, if set, is asked about the first element
+// before anything is yielded; if it says no, elements returns false.
+func (s *splitter) elements(dec *json.Decoder, l Layout, accept func([]byte) bool) (bool, error) {
+	var idx int64
+	for dec.More() {
+		from := int(dec.InputOffset())
+		var skip splitSkip
+		if err := dec.Decode(&skip); err != nil {
+			if idx == 0 {
+				if accept != nil {
+					return false, nil
+				}
+				return true, s.emit(LayoutWhole, 0, 0, s.data) // not JSON after all
+			}
+			return true, s.rest(l, idx, from)
+		}
+		off := skipSpaceComma(s.data, from)
+		rec := s.data[off:dec.InputOffset()]
+		if idx == 0 && accept != nil && !accept(rec) {
+			return false, nil
+		}
+		if err := s.emit(l, idx, int64(off), rec); err != nil {
+			return true, err
+		}
+		idx++
+	}
+	from := int(dec.InputOffset())
+	if _, err := dec.Token(); err != nil { // ']'
+		if idx == 0 {
+			if accept != nil {
+				return false, nil
+			}
+			return true, s.emit(LayoutWhole, 0, 0, s.data)
+		}
+		return true, s.rest(l, idx, from)
+	}
+	after := int(dec.InputOffset())
+	end := after
+	if l == LayoutRecords {
+		// The Records object must close right after its array.
+		if p := skipSpace(s.data, after); p < len(s.data) && s.data[p] == '}' {
+			end = p + 1
+		}
+	}
+	if skipSpace(s.data, end) < len(s.data) {
+		return true, s.rest(l, idx, after)
+	}
+	return true, nil
+}
+
+// rest yields everything from offset from on (leading whitespace and commas
+// skipped) as one last record, unless nothing is left.
+func (s *splitter) rest(l Layout, idx int64, from int) error {
+	off := skipSpaceComma(s.data, from)
+	if off >= len(s.data) {
+		return nil
+	}
+	return s.emit(l, idx, int64(off), s.data[off:])
+}
+
+// records handles {"Records":[...]} CloudTrail files. It reports false if
+// the content is something else.
+func (s *splitter) records() (bool, error) {
+	dec := json.NewDecoder(bytes.NewReader(s.data))
+	if _, err := dec.Token(); err != nil { // '{'
+		return false, nil
+	}
+	if tok, err := dec.Token(); err != nil || tok != "Records" {
+		return false, nil
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+		return false, nil
+	}
+	return s.elements(dec, LayoutRecords, looksLikeCloudTrail)
+}
+
+// looksLikeCloudTrail reports whether rec is an object with CloudTrail's
+// record keys (case-sensitive: SNS records have EventSource/EventVersion).
+func looksLikeCloudTrail(rec []byte) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(rec, &m) != nil {
+		return false
+	}
+	if _, ok := m["eventVersion"]; ok {
+		return true
+	}
+	_, src := m["eventSource"]
+	_, name := m["eventName"]
+	return src && name
+}
+
+// objects handles content starting with '{' that is not a Records file:
+// one object (whole), NDJSON (lines) or a stream of values.
+func (s *splitter) objects(first int) error {
+	dec := json.NewDecoder(bytes.NewReader(s.data[first:]))
+	var skip splitSkip
+	if err := dec.Decode(&skip); err != nil {
+		if s.secondLineIsJSON(first) {
+			return s.lines() // NDJSON whose first line is broken
+		}
+		return s.emit(LayoutWhole, 0, 0, s.data)
+	}
+	end := first + int(dec.InputOffset())
+	next := skipSpace(s.data, end)
+	if next == len(s.data) {
+		return s.emit(LayoutWhole, 0, 0, s.data)
+	}
+	if bytes.IndexByte(s.data[first:end], '\n') < 0 && bytes.IndexByte(s.data[end:next], '\n') >= 0 {
+		return s.lines()
+	}
+	return s.values(first)
+}
+
+// secondLineIsJSON reports whether the content has a second non-blank line
+// holding exactly one JSON value: NDJSON, even if its first line is broken.
+func (s *splitter) secondLineIsJSON(first int) bool {
+	eol := bytes.IndexByte(s.data[first:], '\n')
+	if eol < 0 {
+		return false
+	}
+	p := skipSpace(s.data, first+eol+1)
+	if p == len(s.data) || s.data[p] != '{' {
+		return false
+	}
+	line := s.data[p:]
+	if e := bytes.IndexByte(line, '\n'); e >= 0 {
+		line = line[:e]
+	}
+	return json.Valid(bytes.TrimRight(line, " \t\r"))
+}
+
+// lines yields each non-blank line, trimmed.
+func (s *splitter) lines() error {
+	var line int64
+	for p := 0; p < len(s.data); line++ {
+		eol := bytes.IndexByte(s.data[p:], '\n')
+		next := len(s.data)
+		if eol >= 0 {
+			next = p + eol + 1
+			eol += p
+		} else {
+			eol = len(s.data)
+		}
+		b, e := skipSpace(s.data[:eol], p), eol
+		for e > b && isSpace(s.data[e-1]) {
+			e--
+		}
+		if e > b {
+			if err := s.emit(LayoutLines, line, int64(b), s.data[b:e]); err != nil {
+				return err
+			}
+		}
+		p = next
+	}
+	return nil
+}
+
+// values yields each top-level JSON value.
+func (s *splitter) values(first int) error {
+	dec := json.NewDecoder(bytes.NewReader(s.data[first:]))
+	var idx int64
+	for {
+		from := first + int(dec.InputOffset())
+		var skip splitSkip
+		err := dec.Decode(&skip)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			if idx == 0 {
+				return s.emit(LayoutWhole, 0, 0, s.data)
+			}
+			return s.rest(LayoutValues, idx, from)
+		}
+		off := skipSpace(s.data, from)
+		if err := s.emit(LayoutValues, idx, int64(off), s.data[off:first+int(dec.InputOffset())]); err != nil {
+			return err
+		}
+		idx++
+	}
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func skipSpace(b []byte, p int) int {
+	for p < len(b) && isSpace(b[p]) {
+		p++
+	}
+	return p
+}
+
+func skipSpaceComma(b []byte, p int) int {
+	for p < len(b) && (isSpace(b[p]) || b[p] == ',') {
+		p++
+	}
+	return p
+}

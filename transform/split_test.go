@@ -1,0 +1,273 @@
+package transform
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+type splitRec struct {
+	Layout Layout
+	Index  int64
+	Offset int64
+	Rec    string
+}
+
+func splitAll(t testing.TB, data []byte, maxDecompressed int) ([]splitRec, error) {
+	t.Helper()
+	var out []splitRec
+	err := SplitFile(data, maxDecompressed, func(pos RecordPos, rec []byte) error {
+		out = append(out, splitRec{pos.Layout, pos.Index, pos.Offset, string(rec)})
+		return nil
+	})
+	return out, err
+}
+
+func splitGzipBytes(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	if _, err := zw.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestSplitFile(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []splitRec
+	}{
+		{"empty", "", nil},
+		{"whitespace", " \n\t\r\n", nil},
+		{"single object", `{"a":1}`, []splitRec{{LayoutWhole, 0, 0, `{"a":1}`}}},
+		{"single object with newline", "{\"a\":1}\n", []splitRec{{LayoutWhole, 0, 0, "{\"a\":1}\n"}}},
+		{"pretty object", "{\n \"a\": 1\n}\n", []splitRec{{LayoutWhole, 0, 0, "{\n \"a\": 1\n}\n"}}},
+		{"binary", "\x78\x9c\x01\x02garbage", []splitRec{{LayoutWhole, 0, 0, "\x78\x9c\x01\x02garbage"}}},
+		{"plain text", "[ERROR] boom\n", []splitRec{{LayoutWhole, 0, 0, "[ERROR] boom\n"}}},
+		{"unterminated array", "[", []splitRec{{LayoutWhole, 0, 0, "["}}},
+		{"array", `[{"a":1}, {"b":2},{"c":[3]}]`, []splitRec{
+			{LayoutArray, 0, 1, `{"a":1}`}, {LayoutArray, 1, 10, `{"b":2}`}, {LayoutArray, 2, 18, `{"c":[3]}`}}},
+		{"empty array", ` [ ] `, nil},
+		{"array of scalars", `[1,"x",null]`, []splitRec{{LayoutArray, 0, 1, `1`}, {LayoutArray, 1, 3, `"x"`}, {LayoutArray, 2, 7, `null`}}},
+		{"truncated array", `[{"a":1},{"b":`, []splitRec{{LayoutArray, 0, 1, `{"a":1}`}, {LayoutArray, 1, 9, `{"b":`}}},
+		{"array trailing comma", `[{"a":1},]`, []splitRec{{LayoutArray, 0, 1, `{"a":1}`}, {LayoutArray, 1, 9, `]`}}},
+		{"array then garbage", `[1] x`, []splitRec{{LayoutArray, 0, 1, `1`}, {LayoutArray, 1, 4, `x`}}},
+		{"cloudtrail records", `{"Records":[{"eventVersion":"1.08","eventName":"A"},{"eventVersion":"1.09"}]}`, []splitRec{
+			{LayoutRecords, 0, 12, `{"eventVersion":"1.08","eventName":"A"}`}, {LayoutRecords, 1, 52, `{"eventVersion":"1.09"}`}}},
+		{"cloudtrail records by source and name", "{\"Records\": [\n {\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"PutObject\"}\n]}\n", []splitRec{
+			{LayoutRecords, 0, 15, `{"eventSource":"s3.amazonaws.com","eventName":"PutObject"}`}}},
+		{"empty records", `{"Records":[]}`, nil},
+		{"records then more keys", `{"Records":[{"eventVersion":"1"}],"x":1}`, []splitRec{
+			{LayoutRecords, 0, 12, `{"eventVersion":"1"}`}, {LayoutRecords, 1, 34, `"x":1}`}}},
+		{"records truncated", `{"Records":[{"eventVersion":"1"},{"eventVer`, []splitRec{
+			{LayoutRecords, 0, 12, `{"eventVersion":"1"}`}, {LayoutRecords, 1, 33, `{"eventVer`}}},
+		{"sns records stay whole", `{"Records":[{"EventSource":"aws:sns","EventVersion":"1.0"}]}`, []splitRec{
+			{LayoutWhole, 0, 0, `{"Records":[{"EventSource":"aws:sns","EventVersion":"1.0"}]}`}}},
+		{"records not first key", `{"x":1,"Records":[{"eventVersion":"1"}]}`, []splitRec{
+			{LayoutWhole, 0, 0, `{"x":1,"Records":[{"eventVersion":"1"}]}`}}},
+		{"ndjson", "{\"a\":1}\n{\"b\":2}\r\n\n  {\"c\":3}  \n", []splitRec{
+			{LayoutLines, 0, 0, `{"a":1}`}, {LayoutLines, 1, 8, `{"b":2}`}, {LayoutLines, 3, 20, `{"c":3}`}}},
+		{"ndjson with bad line", "{\"a\":1}\nnot json\n{\"c\":3}", []splitRec{
+			{LayoutLines, 0, 0, `{"a":1}`}, {LayoutLines, 1, 8, `not json`}, {LayoutLines, 2, 17, `{"c":3}`}}},
+		{"ndjson with bad first line", "{\"a\":\n{\"b\":2}\n", []splitRec{
+			{LayoutLines, 0, 0, `{"a":`}, {LayoutLines, 1, 6, `{"b":2}`}}},
+		{"ndjson of cloudtrail records", "{\"Records\":1}\n{\"eventVersion\":\"1.10\"}\n", []splitRec{
+			{LayoutLines, 0, 0, `{"Records":1}`}, {LayoutLines, 1, 14, `{"eventVersion":"1.10"}`}}},
+		{"concatenated", `{"a":1}{"b":2} {"c":3}`, []splitRec{
+			{LayoutValues, 0, 0, `{"a":1}`}, {LayoutValues, 1, 7, `{"b":2}`}, {LayoutValues, 2, 15, `{"c":3}`}}},
+		{"pretty concatenated", "{\n\"a\":1\n}\n{\n\"b\":2\n}\n", []splitRec{
+			{LayoutValues, 0, 0, "{\n\"a\":1\n}"}, {LayoutValues, 1, 10, "{\n\"b\":2\n}"}}},
+		{"concatenated then garbage", `{"a":1}{"b"`, []splitRec{{LayoutValues, 0, 0, `{"a":1}`}, {LayoutValues, 1, 7, `{"b"`}}},
+		{"bom", "\xef\xbb\xbf[1,2]", []splitRec{{LayoutArray, 0, 4, `1`}, {LayoutArray, 1, 6, `2`}}},
+		{"broken object", `{"a":`, []splitRec{{LayoutWhole, 0, 0, `{"a":`}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, compress := range []bool{false, true} {
+				in := []byte(tc.in)
+				if compress {
+					in = splitGzipBytes(t, in)
+				}
+				got, err := splitAll(t, in, 1<<20)
+				if err != nil {
+					t.Fatalf("gzip=%v: %v", compress, err)
+				}
+				if !equalRecs(got, tc.want) {
+					t.Errorf("gzip=%v:\n got %+v\nwant %+v", compress, got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+func equalRecs(a, b []splitRec) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func readSplitFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "split", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestSplitFileFixtures(t *testing.T) {
+	t.Run("stratus arrays", func(t *testing.T) {
+		for _, name := range []string{"stratus-ssm-start-session.json", "stratus-cloudtrail-stop.json"} {
+			data := readSplitFixture(t, name)
+			var want []json.RawMessage
+			if err := json.Unmarshal(data, &want); err != nil {
+				t.Fatal(err)
+			}
+			got, err := splitAll(t, data, 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d records, want %d", name, len(got), len(want))
+			}
+			for i := range got {
+				if got[i].Layout != LayoutArray || got[i].Index != int64(i) || got[i].Rec != string(want[i]) {
+					t.Errorf("%s record %d: %+v, want element %d %.60s", name, i, got[i], i, want[i])
+				}
+				if string(data[got[i].Offset:got[i].Offset+int64(len(got[i].Rec))]) != got[i].Rec {
+					t.Errorf("%s record %d: offset %d does not point at the record", name, i, got[i].Offset)
+				}
+			}
+		}
+	})
+	t.Run("cloudtrail s3 gzip", func(t *testing.T) {
+		data := readSplitFixture(t, "cloudtrail-s3.json.gz")
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var file struct{ Records []json.RawMessage }
+		if err := json.NewDecoder(zr).Decode(&file); err != nil {
+			t.Fatal(err)
+		}
+		if len(file.Records) == 0 {
+			t.Fatal("fixture has no records")
+		}
+		var n int
+		err = SplitFile(data, 1<<20, func(pos RecordPos, rec []byte) error {
+			if pos.Layout != LayoutRecords || !pos.Gzip || pos.Index != int64(n) {
+				t.Errorf("record %d: position %+v", n, pos)
+			}
+			if n < len(file.Records) && string(rec) != string(file.Records[n]) {
+				t.Errorf("record %d: %.80s, want %.80s", n, rec, file.Records[n])
+			}
+			n++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != len(file.Records) {
+			t.Errorf("%d records, want %d", n, len(file.Records))
+		}
+	})
+	for _, name := range []string{"awslogs.json", "sns-records.json", "eventbridge.json"} {
+		t.Run(name, func(t *testing.T) {
+			data := readSplitFixture(t, name)
+			got, err := splitAll(t, data, 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].Layout != LayoutWhole || got[0].Rec != string(data) {
+				t.Errorf("got %d records %+v, want the whole file as one", len(got), got)
+			}
+		})
+	}
+}
+
+func TestSplitFileGzipErrors(t *testing.T) {
+	big := splitGzipBytes(t, []byte("["+strings.Repeat(`{"a":1},`, 1000)+`{"a":1}]`))
+	if _, err := splitAll(t, big, 100); !errors.Is(err, ErrSplitDecompressLimit) {
+		t.Errorf("over the limit: err = %v, want ErrSplitDecompressLimit", err)
+	}
+	if got, err := splitAll(t, big, 0); err != nil || len(got) != 1001 {
+		t.Errorf("no limit: %d records, err %v; want 1001, nil", len(got), err)
+	}
+	exact := splitGzipBytes(t, []byte(`{"a":1}`))
+	if got, err := splitAll(t, exact, 7); err != nil || len(got) != 1 {
+		t.Errorf("at the limit: %d records, err %v; want 1, nil", len(got), err)
+	}
+	corrupt := append([]byte{}, big[:len(big)/2]...)
+	if _, err := splitAll(t, corrupt, 1<<20); !errors.Is(err, ErrSplitDecompress) {
+		t.Errorf("truncated gzip: err = %v, want ErrSplitDecompress", err)
+	}
+	// Two gzip members back to back are one stream.
+	two := append(splitGzipBytes(t, []byte("{\"a\":1}\n")), splitGzipBytes(t, []byte("{\"b\":2}\n"))...)
+	got, err := splitAll(t, two, 1<<20)
+	if err != nil || len(got) != 2 || got[1].Rec != `{"b":2}` {
+		t.Errorf("multi-member gzip: %+v, %v", got, err)
+	}
+}
+
+func TestSplitFileYieldError(t *testing.T) {
+	stop := errors.New("stop")
+	var calls int
+	err := SplitFile([]byte(`[1,2,3]`), 0, func(RecordPos, []byte) error {
+		calls++
+		return stop
+	})
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Errorf("err %v after %d calls, want stop after 1", err, calls)
+	}
+}
+
+func FuzzSplitFile(f *testing.F) {
+	for _, name := range []string{"stratus-cloudtrail-stop.json", "cloudtrail-s3.json.gz", "awslogs.json", "sns-records.json", "eventbridge.json"} {
+		f.Add(readSplitFixture(f, name))
+	}
+	for _, s := range []string{"", "[1,2]", "{\"a\":1}\n{\"b\":2}\n", `{"Records":[{"eventVersion":"1"}]}`, `{"a":1}{"b":2}`, "\xef\xbb\xbf[", "{\"a\":\n{}\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		content := data
+		if isGzip(data) {
+			var err error
+			if content, err = splitGunzip(data, 1<<20); err != nil {
+				return
+			}
+		}
+		lastIdx, lastEnd := int64(-1), int64(0)
+		err := SplitFile(data, 1<<20, func(pos RecordPos, rec []byte) error {
+			if pos.Index <= lastIdx {
+				t.Fatalf("index %d after %d", pos.Index, lastIdx)
+			}
+			if pos.Offset < lastEnd || pos.Offset+int64(len(rec)) > int64(len(content)) {
+				t.Fatalf("record at %d+%d overlaps or is outside %d..%d", pos.Offset, len(rec), lastEnd, len(content))
+			}
+			if !bytes.Equal(content[pos.Offset:pos.Offset+int64(len(rec))], rec) {
+				t.Fatalf("offset %d does not point at the record", pos.Offset)
+			}
+			lastIdx, lastEnd = pos.Index, pos.Offset+int64(len(rec))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("unexpected error: %v", err)
+		}
+	})
+}
