@@ -362,6 +362,9 @@ func (s *Server) apiQuery(r *http.Request) (any, error) {
 			}
 			return nil, badRequest("named query %q: %v", req.Name, err)
 		}
+		if s.maxRows > 0 && len(t.Rows) > s.maxRows {
+			t.Rows, t.Truncated = t.Rows[:s.maxRows], true
+		}
 		return jsonTable(t), nil
 	default:
 		return nil, badRequest("empty query: send {\"sql\": \"...\"} or {\"name\": \"...\"}")

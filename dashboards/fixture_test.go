@@ -123,7 +123,7 @@ func newFixture(t testing.TB, mutate func(*Options)) *fixture {
 		}
 	}
 	for p := range 2 {
-		if _, err := db.Exec(`INSERT INTO ingest_offsets VALUES ('kafka:app-errors', ?, ?, ?)`, p, 100+p, t0.Add(30*time.Minute)); err != nil {
+		if _, err := db.Exec(`INSERT INTO ingest_offsets (source, part, next_offset, updated_at) VALUES ('kafka:app-errors', ?, ?, ?)`, p, 100+p, t0.Add(30*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -3,6 +3,7 @@ package dashboards
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"slices"
@@ -486,5 +487,30 @@ func TestConfigValidate(t *testing.T) {
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Validate = %v, want an error naming %s", err, tc.want)
 		}
+	}
+}
+
+func TestHealthzReportsIngestErrors(t *testing.T) {
+	f := newFixture(t, nil)
+	sick := f.with(t, func(o *Options) {
+		o.Health = func() error { return errors.New("commit batch: disk full") }
+		o.Config.Token = "tok"
+	})
+	resp, body := sick.get(t, "/healthz")
+	if resp.StatusCode != 503 || !strings.Contains(body, "disk full") {
+		t.Errorf("healthz with a failing ingest = %d %q, want 503 naming the error", resp.StatusCode, body)
+	}
+}
+
+func TestNamedQueryRowCap(t *testing.T) {
+	f := newFixture(t, nil)
+	capped := f.with(t, func(o *Options) { o.MaxRows = 3 })
+	resp, body := postQuery(t, capped, "application/json", `{"name": "series"}`)
+	tbl := decode[struct {
+		Rows      [][]any
+		Truncated bool
+	}](t, body)
+	if resp.StatusCode != 200 || len(tbl.Rows) != 3 || !tbl.Truncated {
+		t.Errorf("named series capped at 3: status %d, %d rows, truncated %v", resp.StatusCode, len(tbl.Rows), tbl.Truncated)
 	}
 }

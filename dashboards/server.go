@@ -38,8 +38,14 @@ type Options struct {
 	// Ingesting reports whether ingest runs in this process; pages refresh
 	// live only then. nil = never.
 	Ingesting func() bool
-	Log       *slog.Logger
-	Now       func() time.Time // nil = time.Now
+	// Health is asked by /healthz: nil error = 200 "ok", else 503 with the
+	// error (ingest's last commit error). nil = always ok.
+	Health func() error
+	// MaxRows caps the rows of a named query's Table (query.max_rows; the
+	// sandbox caps analyst SQL itself). 0 = no cap.
+	MaxRows int
+	Log     *slog.Logger
+	Now     func() time.Time // nil = time.Now
 }
 
 // Server serves the dashboards, the JSON API, /healthz and /metrics.
@@ -50,6 +56,8 @@ type Server struct {
 	list      listing
 	registry  *prometheus.Registry
 	ingesting func() bool
+	health    func() error
+	maxRows   int
 	log       *slog.Logger
 	now       func() time.Time
 	pages     map[string]*pageTemplate
@@ -67,13 +75,16 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, engine: o.Engine, sandbox: o.Sandbox, list: listing{o.DB},
-		registry: o.Registry, ingesting: o.Ingesting, log: o.Log, now: o.Now,
+		registry: o.Registry, ingesting: o.Ingesting, health: o.Health, maxRows: o.MaxRows, log: o.Log, now: o.Now,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.health == nil {
+		s.health = func() error { return nil }
 	}
 	if s.ingesting == nil {
 		s.ingesting = func() bool { return false }
@@ -110,6 +121,12 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if err := s.health(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "unhealthy: %v\n", err)
+			return
+		}
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
