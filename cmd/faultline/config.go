@@ -13,6 +13,7 @@ import (
 	"github.com/faultline/faultline/dashboards"
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/queries/report"
 	"github.com/faultline/faultline/transform"
 )
 
@@ -28,6 +29,10 @@ type Config struct {
 	Topology  map[string][]string `mapstructure:"topology"`
 	Query     queries.Config      `mapstructure:"query"`
 	Serve     dashboards.Config   `mapstructure:"serve"`
+	// Correlation tunes spikes, incidents and the suspect score (queries).
+	Correlation queries.CorrelationConfig `mapstructure:"correlation"`
+	// Reports are the report schedules faultline serve runs.
+	Reports report.Config `mapstructure:"reports"`
 }
 
 // LogConfig configures log/slog.
@@ -46,6 +51,9 @@ func defaultConfig() Config {
 		Topology:  map[string][]string{},
 		Query:     queries.DefaultConfig(),
 		Serve:     dashboards.DefaultConfig(),
+		// correlation: spikes, incidents, suspect score.
+		Correlation: queries.DefaultCorrelationConfig(),
+		Reports:     report.DefaultConfig(),
 	}
 }
 
@@ -66,6 +74,8 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log.format: %q is not allowed: use auto, text or json", c.Log.Format))
 	}
 	errs = append(errs, c.Kafka.Validate(), c.Ingest.Validate(), c.Transform.Validate(), c.Query.Validate(), c.Serve.Validate())
+	errs = append(errs, c.Correlation.Validate())
+	errs = append(errs, c.Reports.Validate())
 	return errors.Join(errs...)
 }
 

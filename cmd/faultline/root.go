@@ -53,6 +53,7 @@ kafka.group), then flags; each overrides the one before.`,
 		newConfigCmd(a),
 		newIngestCmd(a),
 		newLoadCmd(a),
+		newServeCmd(a),
 	)
 	return root
 }
