@@ -33,107 +33,115 @@ func isCloudTrailRecord(v []byte) bool {
 // cloudTrail decodes a validated CloudTrail container or record.
 func (s *state) cloudTrail(v []byte) {
 	if isArray(v) {
-		eachElem(v, func(_ int, e []byte) bool {
-			s.cloudTrailRecord(e, "")
-			return true
-		})
+		walkArray(v, 0, func(_, ei int) int { return s.cloudTrailRecordAt(v, ei, "") })
 		return
 	}
 	if !isObject(v) {
 		s.dead(ReasonInvalidJSON, v, "CloudTrail input must be a JSON object or array; got a scalar (check the topic's or file's format)")
 		return
 	}
-	var records, detailType, detail, id []byte
-	digest := false
-	eachField(v, func(k, val []byte) bool {
+	var detailType, id []byte
+	detail := -1
+	digest, records := false, false
+	walkObject(v, 0, func(k []byte, vi int) int {
 		switch string(k) {
 		case "Records":
-			records = val
+			if v[vi] == '[' {
+				records = true
+				// Records are decoded during this walk: one pass over the file.
+				return walkArray(v, vi, func(_, ei int) int { return s.cloudTrailRecordAt(v, ei, "") })
+			}
 		case "detail-type":
-			detailType = val
+			detailType = v[vi:skipValid(v, vi)]
+			return vi + len(detailType)
 		case "detail":
-			detail = val
+			detail = vi
 		case "id":
-			id = val
+			id = v[vi:skipValid(v, vi)]
+			return vi + len(id)
 		case "digestStartTime", "digestPublicKeyFingerprint", "digestS3Object":
 			digest = true
 		}
-		return true
+		return skipValid(v, vi)
 	})
 	switch {
+	case records:
 	case digest:
 		s.out.Skipped++
-	case records != nil:
-		if !isArray(records) {
-			s.dead(ReasonMissingField, v, "CloudTrail file has \"Records\" but it is not an array; the file is corrupt")
-			return
-		}
-		eachElem(records, func(_ int, e []byte) bool {
-			s.cloudTrailRecord(e, "")
-			return true
-		})
-	case detailType != nil && isObject(detail):
+	case field(v, "Records") != nil:
+		s.dead(ReasonMissingField, v, "CloudTrail file has \"Records\" but it is not an array; the file is corrupt")
+	case detailType != nil && detail >= 0 && v[detail] == '{':
 		if dt := str(detailType); dt != "AWS API Call via CloudTrail" {
 			s.dead(ReasonMissingField, v, fmt.Sprintf("EventBridge event %q is not a CloudTrail API call; configure this input as format awsevents or auto", dt))
 			return
 		}
-		s.cloudTrailRecord(detail, str(id))
+		s.cloudTrailRecordAt(v, detail, str(id))
 	default:
-		s.cloudTrailRecord(v, "")
+		s.cloudTrailRecordAt(v, 0, "")
 	}
 }
 
-// cloudTrailRecord decodes one validated record into one event.
-// envelopeID is the EventBridge id when the record came in an envelope.
+// cloudTrailRecord decodes one validated record.
 func (s *state) cloudTrailRecord(v []byte, envelopeID string) {
-	if !isObject(v) {
-		s.dead(ReasonInvalidJSON, v, "CloudTrail record is not a JSON object; it was skipped, the rest of the file was decoded")
-		return
+	s.cloudTrailRecordAt(v, 0, envelopeID)
+}
+
+// cloudTrailRecordAt decodes the validated record at b[i] into one event
+// and returns the offset after it. envelopeID is the EventBridge id when
+// the record came in an envelope.
+func (s *state) cloudTrailRecordAt(b []byte, i int, envelopeID string) int {
+	if b[i] != '{' {
+		end := skipValid(b, i)
+		s.dead(ReasonInvalidJSON, b[i:end], "CloudTrail record is not a JSON object; it was skipped, the rest of the file was decoded")
+		return end
 	}
 	ev := Event{Source: SourceCloudTrail}
 	a := &s.attrs
 	a.reset()
+	a.compact = s.ws
 	var (
-		eventTime, eventSource, eventType, eventCategory, eventVersion string
-		readOnly                                                       = -1 // -1 unknown, 0 false, 1 true
+		eventTime, eventSource, eventType, eventCategory, eventVersion []byte // raw JSON
+		readOnly                                                       = -1   // -1 unknown, 0 false, 1 true
 		management                                                     = -1
 		userIdentity, resources, requestParameters                     []byte
 		hasTime                                                        bool
 	)
-	eachField(v, func(k, val []byte) bool {
+	end := walkObject(b, i, func(k []byte, vi int) int {
+		ve := skipValid(b, vi)
+		val := b[vi:ve]
 		switch string(k) {
 		case "eventID":
 			ev.EventID = scalarText(val)
-			return true
+			return ve
 		case "eventTime":
-			eventTime, hasTime = str(val), true
-			return true
+			eventTime, hasTime = val, true
+			return ve
 		case "eventName":
 			ev.Operation = str(val)
-			return true
+			return ve
 		case "awsRegion":
 			ev.Region = str(val)
-			return true
+			return ve
 		case "recipientAccountId":
 			ev.AccountID = scalarText(val)
-			return true
+			return ve
 		case "errorCode":
 			ev.ErrorCode = str(val)
-			return true
+			return ve
 		case "errorMessage":
 			ev.Message = str(val)
-			return true
+			return ve
 		case "requestID":
 			ev.RequestID = str(val)
-			return true
+			return ve
 		case "eventSource":
-			eventSource = str(val)
+			eventSource = val
 		case "eventType":
-			eventType = str(val)
+			eventType = val
 		case "eventCategory":
-			eventCategory = str(val)
+			eventCategory = val
 		case "eventVersion":
-			eventVersion = str(val)
+			eventVersion = val
 		case "readOnly":
 			readOnly = boolValue(val)
 		case "managementEvent":
@@ -146,17 +154,18 @@ func (s *state) cloudTrailRecord(v []byte, envelopeID string) {
 			requestParameters = val
 		}
 		a.raw(k, val)
-		return true
+		return ve
 	})
-	if eventSource == "" && ev.Operation == "" {
+	v := b[i:end]
+	if len(eventSource) == 0 && ev.Operation == "" {
 		s.dead(ReasonMissingField, v, "CloudTrail record has neither eventSource nor eventName; it is not a CloudTrail record (check the input's format)")
-		return
+		return end
 	}
 	if hasTime {
-		t, ok := parseTime(eventTime)
+		t, ok := timeValue(eventTime)
 		if !ok {
-			s.dead(ReasonBadTimestamp, v, fmt.Sprintf("CloudTrail eventTime %q is not a timestamp; the record was skipped", eventTime))
-			return
+			s.dead(ReasonBadTimestamp, v, fmt.Sprintf("CloudTrail eventTime %s is not a timestamp; the record was skipped", eventTime))
+			return end
 		}
 		ev.Time = t
 	}
@@ -166,27 +175,31 @@ func (s *state) cloudTrailRecord(v []byte, envelopeID string) {
 			ev.EventID = envelopeID
 		}
 	}
-	ev.Service = awsService(eventSource)
+	ev.Service = awsServiceRaw(eventSource)
 	if isObject(userIdentity) {
-		var arn, principal, typ, invokedBy, account string
+		var arn, principal, typ, invokedBy, account []byte
 		eachField(userIdentity, func(k, val []byte) bool {
 			switch string(k) {
 			case "arn":
-				arn = str(val)
+				arn = val
 			case "principalId":
-				principal = str(val)
+				principal = val
 			case "type":
-				typ = str(val)
+				typ = val
 			case "invokedBy":
-				invokedBy = str(val)
+				invokedBy = val
 			case "accountId":
-				account = scalarText(val)
+				account = val
 			}
 			return true
 		})
-		ev.Actor = firstNonEmpty(arn, invokedBy, principal, typ)
+		for _, c := range [][]byte{arn, invokedBy, principal, typ} {
+			if ev.Actor = str(c); ev.Actor != "" {
+				break
+			}
+		}
 		if ev.AccountID == "" {
-			ev.AccountID = account
+			ev.AccountID = scalarText(account)
 		}
 	}
 	ev.Resource = cloudTrailResource(resources, requestParameters)
@@ -194,7 +207,7 @@ func (s *state) cloudTrailRecord(v []byte, envelopeID string) {
 
 	if management < 0 {
 		management = 1
-		if eventCategory == "Data" || (compareEventVersion(eventVersion, "1.06") < 0 && isDataOperation(ev.Service, ev.Operation)) {
+		if string(eventCategory) == `"Data"` || (compareEventVersion(str(eventVersion), "1.06") < 0 && isDataOperation(ev.Service, ev.Operation)) {
 			management = 0
 		}
 	}
@@ -203,19 +216,20 @@ func (s *state) cloudTrailRecord(v []byte, envelopeID string) {
 		ev.Kind = KindError
 		ev.Status = "failed"
 		ev.SeverityNumber, ev.SeverityText = severityFromAPIError(ev.ErrorCode)
-	case eventType == "AwsCloudTrailInsight":
+	case string(eventType) == `"AwsCloudTrailInsight"`:
 		ev.Kind, ev.Status = KindSignal, "insight"
 		ev.SeverityNumber, ev.SeverityText = SeverityWarn, "WARN"
 	default:
 		ev.Status = "succeeded"
 		ev.SeverityNumber, ev.SeverityText = SeverityInfo, "INFO"
 		ev.Kind = KindInfo
-		if management == 1 && (eventType == "" || eventType == "AwsApiCall") && readOnly != 1 &&
+		if management == 1 && (eventType == nil || string(eventType) == `"AwsApiCall"`) && readOnly != 1 &&
 			!isReadOperation(ev.Operation) {
 			ev.Kind = KindChange
 		}
 	}
 	s.emit(&ev, v)
+	return end
 }
 
 // boolValue reads a JSON boolean (or "true"/"false" string): 1, 0, or -1.

@@ -41,7 +41,7 @@ const maxUnwrap = 4
 // record. observed is stamped as every event's ObservedTime. Decode does
 // not retain in.Value after it returns.
 func (d *Decoder) Decode(in Input, observed time.Time, out *Result) {
-	s := &state{d: d, in: &in, observed: observed.UTC(), out: out, format: in.Format}
+	s := &state{d: d, in: &in, observed: observed.UTC(), out: out, format: in.Format, ws: true}
 	if s.format == "" {
 		s.format = FormatAuto
 	}
@@ -79,6 +79,8 @@ type state struct {
 	format   Format
 	index    int32 // next Lineage.Index
 	attrs    attrWriter
+	ws       bool // the value being decoded may hold whitespace to compact
+	level    int  // envelope nesting of the bytes being decoded
 }
 
 func (s *state) lineage() Lineage {
@@ -147,6 +149,9 @@ func isZlib(b []byte) bool {
 // UTF-8 policy, then decodes the JSON values inside. compressedSize is the
 // size of the original compressed input, for the ratio limit.
 func (s *state) bytes(b []byte, compressedSize, level int) {
+	saved := s.level
+	s.level = level
+	defer func() { s.level = saved }()
 	t := b[skipWS(b, 0):]
 	if len(t) == 0 {
 		if level == 0 {
@@ -287,7 +292,7 @@ func (s *state) decompress(b []byte, compressedSize int) (plain []byte, reason, 
 // or concatenated payloads). A value that does not parse costs its line.
 func (s *state) sequence(b []byte) {
 	for i := skipWS(b, 0); i < len(b); i = skipWS(b, i) {
-		end, err := scanValue(b, i, s.d.cfg.MaxJSONDepth)
+		end, ws, err := scanValueWS(b, i, s.d.cfg.MaxJSONDepth)
 		if err != nil {
 			// NDJSON: a bad line costs that line when the next line starts a
 			// new value at column 0; otherwise the rest of the input is bad.
@@ -301,7 +306,9 @@ func (s *state) sequence(b []byte) {
 			i = stop
 			continue
 		}
+		s.ws = ws
 		s.value(b[i:end], s.format)
+		s.ws = true
 		i = end
 	}
 }
@@ -496,6 +503,24 @@ func awsService(s string) string {
 		s = s[:i]
 	}
 	return strings.ToLower(s)
+}
+
+// awsServiceRaw is awsService of a raw JSON string, allocating only the result.
+func awsServiceRaw(raw []byte) string {
+	if len(raw) < 2 || raw[0] != '"' || bytes.IndexByte(raw, '\\') >= 0 {
+		return awsService(str(raw))
+	}
+	b := raw[1 : len(raw)-1]
+	b = bytes.TrimPrefix(b, []byte("aws."))
+	if i := bytes.IndexByte(b, '.'); i >= 0 {
+		b = b[:i]
+	}
+	for _, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			return strings.ToLower(string(b))
+		}
+	}
+	return string(b)
 }
 
 // arnPart returns field n (0-based) of an ARN, "" if s is not one.

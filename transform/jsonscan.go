@@ -1,9 +1,11 @@
 package transform
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -24,7 +26,9 @@ type syntaxError struct {
 
 func (e *syntaxError) Error() string { return fmt.Sprintf("invalid JSON at byte %d: %s", e.off, e.msg) }
 
-func isWS(c byte) bool { return c == ' ' || c == '\n' || c == '\t' || c == '\r' }
+var wsTable = [256]bool{' ': true, '\n': true, '\t': true, '\r': true}
+
+func isWS(c byte) bool { return wsTable[c] }
 
 func skipWS(b []byte, i int) int {
 	for i < len(b) && isWS(b[i]) {
@@ -48,6 +52,14 @@ func scanString(b []byte, i int) (int, error) {
 	start := i
 	i++
 	for {
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			if m := hasByte(x, '"') | hasByte(x, '\\') | hasLess(x, 0x20); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
 		for i < len(b) && !strStop[b[i]] {
 			i++
 		}
@@ -139,31 +151,43 @@ func scanLiteral(b []byte, i int, lit string) (int, error) {
 // whitespace skipped) and returns the offset just after it. Containers
 // nested deeper than maxDepth fail with errTooDeep. It never recurses.
 func scanValue(b []byte, i, maxDepth int) (int, error) {
+	end, _, err := scanValueWS(b, i, maxDepth)
+	return end, err
+}
+
+// scanValueWS is scanValue that also reports whether the value holds
+// whitespace outside strings (and so needs compacting when copied).
+func scanValueWS(b []byte, i, maxDepth int) (end int, ws bool, err error) {
 	var stackBuf [64]byte
 	stack := stackBuf[:0]
-	var err error
 	i = skipWS(b, i)
 	for {
 		// A value is expected at b[i].
 		if i >= len(b) {
-			return i, &syntaxError{i, "unexpected end of input"}
+			return i, ws, &syntaxError{i, "unexpected end of input"}
 		}
 		switch c := b[i]; {
 		case c == '{' || c == '[':
 			if len(stack) >= maxDepth {
-				return i, errTooDeep
+				return i, ws, errTooDeep
 			}
 			stack = append(stack, c)
-			i = skipWS(b, i+1)
+			if j := skipWS(b, i+1); j != i+1 {
+				ws, i = true, j
+			} else {
+				i = j
+			}
 			if i < len(b) && (c == '{' && b[i] == '}' || c == '[' && b[i] == ']') {
 				i++
 				stack = stack[:len(stack)-1]
 				break
 			}
 			if c == '{' {
-				if i, err = scanKey(b, i); err != nil {
-					return i, err
+				var kws bool
+				if i, kws, err = scanKey(b, i); err != nil {
+					return i, ws, err
 				}
+				ws = ws || kws
 			}
 			continue
 		case c == '"':
@@ -177,27 +201,34 @@ func scanValue(b []byte, i, maxDepth int) (int, error) {
 		case c == '-' || isDigit(c):
 			i, err = scanNumber(b, i)
 		default:
-			return i, &syntaxError{i, fmt.Sprintf("unexpected character %q", c)}
+			return i, ws, &syntaxError{i, fmt.Sprintf("unexpected character %q", c)}
 		}
 		if err != nil {
-			return i, err
+			return i, ws, err
 		}
 		// After a value: close containers or move to the next element.
 		for {
 			if len(stack) == 0 {
-				return i, nil
+				return i, ws, nil
 			}
-			i = skipWS(b, i)
+			if j := skipWS(b, i); j != i {
+				ws, i = true, j
+			}
 			if i >= len(b) {
-				return i, &syntaxError{i, "unexpected end of input"}
+				return i, ws, &syntaxError{i, "unexpected end of input"}
 			}
 			top := stack[len(stack)-1]
 			if b[i] == ',' {
-				i = skipWS(b, i+1)
+				i++
+				if j := skipWS(b, i); j != i {
+					ws, i = true, j
+				}
 				if top == '{' {
-					if i, err = scanKey(b, i); err != nil {
-						return i, err
+					var kws bool
+					if i, kws, err = scanKey(b, i); err != nil {
+						return i, ws, err
 					}
+					ws = ws || kws
 				}
 				break
 			}
@@ -206,42 +237,75 @@ func scanValue(b []byte, i, maxDepth int) (int, error) {
 				stack = stack[:len(stack)-1]
 				continue
 			}
-			return i, &syntaxError{i, fmt.Sprintf("unexpected character %q after value", b[i])}
+			return i, ws, &syntaxError{i, fmt.Sprintf("unexpected character %q after value", b[i])}
 		}
 	}
 }
 
-// scanKey validates `"key" :` at b[i] and returns the offset of the value.
-func scanKey(b []byte, i int) (int, error) {
+// scanKey validates `"key" :` at b[i] and returns the offset of the value
+// and whether it skipped whitespace.
+func scanKey(b []byte, i int) (int, bool, error) {
 	if i >= len(b) || b[i] != '"' {
-		return i, &syntaxError{i, "expected object key"}
+		return i, false, &syntaxError{i, "expected object key"}
 	}
 	i, err := scanString(b, i)
 	if err != nil {
-		return i, err
+		return i, false, err
 	}
-	i = skipWS(b, i)
-	if i >= len(b) || b[i] != ':' {
-		return i, &syntaxError{i, "expected ':' after object key"}
+	j := skipWS(b, i)
+	if j >= len(b) || b[j] != ':' {
+		return j, false, &syntaxError{j, "expected ':' after object key"}
 	}
-	return skipWS(b, i+1), nil
+	k := skipWS(b, j+1)
+	return k, j != i || k != j+1, nil
 }
 
 // skipString returns the offset after the valid string at b[i].
 func skipString(b []byte, i int) int {
 	i++
-	for i < len(b) {
-		switch b[i] {
-		case '"':
-			return i + 1
-		case '\\':
-			i += 2
-		default:
+	for {
+		for i+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[i:])
+			if m := hasByte(x, '"') | hasByte(x, '\\'); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		for i < len(b) && b[i] != '"' && b[i] != '\\' {
 			i++
 		}
+		if i >= len(b) {
+			return i
+		}
+		if b[i] == '"' {
+			return i + 1
+		}
+		i += 2
 	}
-	return i
 }
+
+// SWAR helpers: the lowest set high bit marks the first matching byte
+// (higher bits may be false positives, so only the lowest is used).
+const (
+	swarLo = 0x0101010101010101
+	swarHi = 0x8080808080808080
+)
+
+func hasByte(x uint64, c byte) uint64 {
+	y := x ^ (swarLo * uint64(c))
+	return (y - swarLo) &^ y & swarHi
+}
+
+func hasLess(x uint64, c byte) uint64 { return (x - swarLo*uint64(c)) &^ x & swarHi }
+
+// structural marks the bytes skipValid must look at inside containers.
+var structural = func() (t [256]bool) {
+	for _, c := range []byte(`"{}[]`) {
+		t[c] = true
+	}
+	return t
+}()
 
 // skipValid returns the offset after the already validated value at b[i].
 func skipValid(b []byte, i int) int {
@@ -251,13 +315,18 @@ func skipValid(b []byte, i int) int {
 	case '{', '[':
 		depth := 0
 		for i < len(b) {
-			switch b[i] {
+			c := b[i]
+			if !structural[c] {
+				i++
+				continue
+			}
+			switch c {
 			case '"':
 				i = skipString(b, i)
 				continue
 			case '{', '[':
 				depth++
-			case '}', ']':
+			default:
 				depth--
 				if depth == 0 {
 					return i + 1
@@ -272,6 +341,52 @@ func skipValid(b []byte, i int) int {
 		}
 		return i
 	}
+}
+
+// walkObject calls fn for each member of the validated object at b[i]
+// with the member's raw key and the offset of its value; fn returns the
+// offset just after the value. walkObject returns the offset after the
+// object. It lets a caller descend into a value without skipping it first.
+func walkObject(b []byte, i int, fn func(key []byte, vi int) int) int {
+	i = skipWS(b, i)
+	if i >= len(b) || b[i] != '{' {
+		return skipValid(b, i)
+	}
+	i = skipWS(b, i+1)
+	for i < len(b) && b[i] == '"' {
+		ke := skipString(b, i)
+		key := b[i+1 : ke-1]
+		i = skipWS(b, ke)
+		i = skipWS(b, i+1) // ':'
+		i = skipWS(b, fn(key, i))
+		if i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+	if i < len(b) && b[i] == '}' {
+		i++
+	}
+	return i
+}
+
+// walkArray is walkObject for arrays: fn gets the element's index and
+// offset and returns the offset after it.
+func walkArray(b []byte, i int, fn func(n, vi int) int) int {
+	i = skipWS(b, i)
+	if i >= len(b) || b[i] != '[' {
+		return skipValid(b, i)
+	}
+	i = skipWS(b, i+1)
+	for n := 0; i < len(b) && b[i] != ']'; n++ {
+		i = skipWS(b, fn(n, i))
+		if i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+	if i < len(b) && b[i] == ']' {
+		i++
+	}
+	return i
 }
 
 // eachField calls fn for every member of the validated object obj, with the
@@ -386,9 +501,11 @@ func isArray(raw []byte) bool { return len(raw) > 0 && raw[0] == '[' }
 type attrWriter struct {
 	buf []byte
 	n   int
+	// compact: values may hold insignificant whitespace to strip.
+	compact bool
 }
 
-func (a *attrWriter) reset() { a.buf, a.n = a.buf[:0], 0 }
+func (a *attrWriter) reset() { a.buf, a.n, a.compact = a.buf[:0], 0, true }
 
 func (a *attrWriter) sep() {
 	if a.n == 0 {
@@ -406,7 +523,11 @@ func (a *attrWriter) raw(key, val []byte) {
 	a.buf = append(a.buf, '"')
 	a.buf = append(a.buf, key...)
 	a.buf = append(a.buf, '"', ':')
-	a.buf = appendCompact(a.buf, val)
+	if a.compact {
+		a.buf = appendCompact(a.buf, val)
+	} else {
+		a.buf = append(a.buf, val...)
+	}
 }
 
 // str adds a member with a string value.

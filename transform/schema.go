@@ -50,6 +50,10 @@ type Builder struct {
 	str    []*array.StringBuilder // by column index, nil for non-string columns
 	rows   int
 	nbytes int
+	// Sizes of the previous batch, reserved up front for the next one so
+	// the buffers do not regrow by doubling on every batch.
+	lastRows int
+	lastData []int
 }
 
 // NewBuilder returns a Builder allocating from mem.
@@ -61,7 +65,7 @@ func NewBuilder(mem memory.Allocator) *Builder {
 			str[i] = sb
 		}
 	}
-	return &Builder{b: rb, str: str}
+	return &Builder{b: rb, str: str, lastData: make([]int, len(Columns))}
 }
 
 // Len is the number of events appended since the last NewRecordBatch.
@@ -82,6 +86,9 @@ func (b *Builder) putString(col int, s string, nullIfEmpty bool) {
 
 // Append adds one event.
 func (b *Builder) Append(e *Event) {
+	if b.rows == 0 && b.lastRows > 0 {
+		b.reserve()
+	}
 	b.putString(0, e.EventID, false)
 	b.b.Field(1).(*array.TimestampBuilder).Append(arrow.Timestamp(e.Time.UnixMicro()))
 	b.b.Field(2).(*array.TimestampBuilder).Append(arrow.Timestamp(e.ObservedTime.UnixMicro()))
@@ -128,8 +135,24 @@ func (b *Builder) Append(e *Event) {
 // NewRecordBatch returns the events appended so far as a record batch and
 // resets the builder. The caller must Release the batch.
 func (b *Builder) NewRecordBatch() arrow.RecordBatch {
+	b.lastRows = b.rows
+	for i, sb := range b.str {
+		if sb != nil {
+			b.lastData[i] = sb.DataLen()
+		}
+	}
 	b.rows, b.nbytes = 0, 0
 	return b.b.NewRecordBatch()
+}
+
+// reserve sizes the buffers for a batch like the previous one.
+func (b *Builder) reserve() {
+	b.b.Reserve(b.lastRows)
+	for i, sb := range b.str {
+		if sb != nil && b.lastData[i] > 0 {
+			sb.ReserveData(b.lastData[i])
+		}
+	}
 }
 
 // Release frees the builder's buffers.
