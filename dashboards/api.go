@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/queries/report"
 )
 
 // windowJSON is the time range a response covers.
 type windowJSON struct {
-	Since time.Time `json:"since"`
-	Until time.Time `json:"until"`
+	Since time.Time `json:"since,omitzero"` // absent: open
+	Until time.Time `json:"until,omitzero"`
 }
 
 func wj(w queries.Window) windowJSON { return windowJSON{w.Since, w.Until} }
@@ -328,6 +329,20 @@ func (s *Server) services(ctx context.Context, w queries.Window) ([]Service, []q
 
 func (s *Server) apiIngest(r *http.Request) (any, error) { return s.ingestHealth(r.Context()) }
 
+// apiStats answers report.Stats (window totals, top errors, dead letters,
+// ingest positions) so faultline report can build a report from a server.
+func (s *Server) apiStats(r *http.Request) (any, error) {
+	v, err := s.parseView(r.Context(), r, 10)
+	if err != nil {
+		return nil, err
+	}
+	st, err := report.DBStats{DB: s.list.db}.Stats(r.Context(), v.Window, v.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("window stats: %w", err)
+	}
+	return st, nil
+}
+
 // QueryRequest is the body of POST /api/query: either SQL for the sandbox or
 // the name of a named query with an optional time range.
 type QueryRequest struct {
@@ -412,4 +427,16 @@ func nonNil[T any](xs []T) []T {
 		return []T{}
 	}
 	return xs
+}
+
+func (s *Server) apiTopology(r *http.Request) (any, error) {
+	v, err := s.parseView(r.Context(), r, 0)
+	if err != nil {
+		return nil, err
+	}
+	edges, err := s.engine.Topology(r.Context(), v.Window)
+	if err != nil {
+		return nil, fmt.Errorf("read topology: %w", err)
+	}
+	return map[string]any{"window": wj(v.Window), "edges": nonNil(edges)}, nil
 }

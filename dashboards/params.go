@@ -65,7 +65,8 @@ const maxLimit = 10000
 
 // parseView reads since, until, range, limit and the filters. A missing
 // until is the latest event's minute (or now when there are none), a missing
-// since is until minus range (default cfg.DefaultRange).
+// since is until minus range (default cfg.DefaultRange). range=all leaves
+// missing bounds open (all time).
 func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit int) (view, error) {
 	q := r.URL.Query()
 	v := view{raw: q, Range: s.cfg.DefaultRange, Limit: defaultLimit}
@@ -88,10 +89,13 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 	if v.Window.Until, err = parseTime("until"); err != nil {
 		return v, err
 	}
-	if val := strings.TrimSpace(q.Get("range")); val != "" {
+	open := false
+	if val := strings.TrimSpace(q.Get("range")); val == "all" {
+		open = true
+	} else if val != "" {
 		d, err := parseRange(val)
 		if err != nil {
-			return v, badRequest("range: %q is not allowed: use a positive duration such as 90m, 6h or 7d", val)
+			return v, badRequest("range: %q is not allowed: use a positive duration such as 90m, 6h or 7d, or all", val)
 		}
 		v.Range = d
 	}
@@ -104,6 +108,12 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 	}
 	v.Explicit = !v.Window.Since.IsZero() || !v.Window.Until.IsZero()
 	switch {
+	case open:
+		// range=all: a missing bound stays open.
+		if !v.Window.Since.IsZero() && !v.Window.Until.IsZero() && !v.Window.Since.Before(v.Window.Until) {
+			return v, badRequest("since (%s) must be before until (%s)", v.Window.Since.Format(time.RFC3339), v.Window.Until.Format(time.RFC3339))
+		}
+		v.Range = 0
 	case !v.Window.Since.IsZero() && !v.Window.Until.IsZero():
 	case !v.Window.Since.IsZero():
 		v.Window.Until = v.Window.Since.Add(v.Range)
@@ -121,7 +131,7 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 		}
 		v.Window.Since = v.Window.Until.Add(-v.Range)
 	}
-	if !v.Window.Since.Before(v.Window.Until) {
+	if !open && !v.Window.Since.Before(v.Window.Until) {
 		return v, badRequest("since (%s) must be before until (%s)", v.Window.Since.Format(time.RFC3339), v.Window.Until.Format(time.RFC3339))
 	}
 	v.Filter = ChangeFilter{

@@ -147,6 +147,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/changes", s.api(s.apiChanges))
 	mux.HandleFunc("GET /api/services", s.api(s.apiServices))
 	mux.HandleFunc("GET /api/ingest", s.api(s.apiIngest))
+	mux.HandleFunc("GET /api/stats", s.api(s.apiStats))
+	mux.HandleFunc("GET /api/topology", s.api(s.apiTopology))
 	mux.HandleFunc("POST /api/query", s.api(s.apiQuery))
 	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s: see docs/api.md", r.Method, r.URL.Path))
