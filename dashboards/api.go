@@ -46,7 +46,8 @@ type IngestHealth struct {
 	Events            int64              `json:"events"`
 	FirstEvent        time.Time          `json:"first_event,omitzero"`
 	LastEvent         time.Time          `json:"last_event,omitzero"`
-	Offsets           []Offset           `json:"offsets"`
+	Offsets           []Offset           `json:"offsets"` // Kafka partitions
+	Files             Files              `json:"files"`   // files loaded with faultline load
 	DeadLetters       int64              `json:"dead_letters"`
 	DeadLetterReasons []DeadLetterReason `json:"dead_letter_reasons"`
 	RecentDeadLetters []DeadLetter       `json:"recent_dead_letters"`
@@ -153,6 +154,9 @@ func (s *Server) ingestHealth(ctx context.Context) (IngestHealth, error) {
 	}
 	h.Events, h.FirstEvent, h.LastEvent = b.Events, b.First, b.Last
 	if h.Offsets, err = s.list.offsets(ctx); err != nil {
+		return h, err
+	}
+	if h.Files, err = s.list.files(ctx); err != nil {
 		return h, err
 	}
 	lags := s.lagFromMetrics()

@@ -20,10 +20,11 @@ var palette = []string{"#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#
 func esc(s string) string { return template.HTMLEscapeString(s) }
 
 // seriesChart draws errors per minute per service over w (queries/chart,
-// the same charts the reports use), with a marker for each change; the
-// change with event id emphasis is drawn stronger. At most maxLines
-// services (the ones with the most errors).
-func seriesChart(points []queries.SeriesPoint, changes []Change, w queries.Window, title, emphasis string) template.HTML {
+// the same charts the reports use), with a marker for each change. Only the
+// markers of top suspects (event ids in top) are labelled, so the labels
+// stay readable; the change with event id emphasis is drawn stronger. At
+// most maxLines services (the ones with the most errors).
+func seriesChart(points []queries.SeriesPoint, changes []Change, w queries.Window, title, emphasis string, top map[string]bool) template.HTML {
 	const maxLines = 10
 	span := w.Until.Sub(w.Since)
 	if span <= 0 {
@@ -75,9 +76,12 @@ func seriesChart(points []queries.SeriesPoint, changes []Change, w queries.Windo
 		if ch.Time.Before(w.Since) || !ch.Time.Before(w.Until) {
 			continue
 		}
-		label := strings.TrimSpace(ch.Operation + " " + ch.Service)
-		if ch.Actor != "" {
-			label += " by " + ch.Actor
+		label := ""
+		if top[ch.EventID] || ch.EventID == emphasis {
+			label = strings.TrimSpace(ch.Operation + " " + ch.Service)
+			if ch.Actor != "" {
+				label += " by " + shortName(ch.Actor)
+			}
 		}
 		c.Markers = append(c.Markers, chart.Marker{T: ch.Time, Label: label, Emphasis: ch.EventID != "" && ch.EventID == emphasis})
 	}
@@ -218,4 +222,13 @@ func topologyChart(svcs []Service, edges []queries.Edge) template.HTML {
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// shortName is the last part of an ARN or path (the full value goes in a
+// title attribute): arn:aws:sts::1:assumed-role/Admin/alice -> alice.
+func shortName(s string) string {
+	if i := strings.LastIndexAny(s, "/:"); i >= 0 && i < len(s)-1 {
+		return s[i+1:]
+	}
+	return s
 }

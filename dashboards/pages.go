@@ -35,6 +35,7 @@ func parsePages() (map[string]*pageTemplate, error) {
 		"lag":      func(l *float64) string { return lagText(l) },
 		"contains": slices.Contains[[]string],
 		"list":     func(xs ...string) []string { return xs },
+		"short":    shortName,
 	}
 	out := map[string]*pageTemplate{}
 	for _, name := range pageNames {
@@ -127,7 +128,13 @@ func (s *Server) overviewPage(r *http.Request, pd *pageData) error {
 		return err
 	}
 	d.Changes = len(changes)
-	d.Chart = seriesChart(series, changes, v.Window, "Errors per minute per service, with changes", "")
+	top := map[string]bool{}
+	for _, inc := range d.Incidents {
+		if inc.TopSuspect != nil {
+			top[inc.TopSuspect.EventID] = true
+		}
+	}
+	d.Chart = seriesChart(series, changes, v.Window, "Errors per minute per service, with changes", "", top)
 	if d.Ingest, err = s.ingestHealth(ctx); err != nil {
 		return err
 	}
@@ -158,9 +165,13 @@ func (s *Server) incidentPage(r *http.Request, pd *pageData) error {
 	if len(det.Suspects) > 0 {
 		top, emphasis = &det.Suspects[0], det.Suspects[0].EventID
 	}
+	labelled := map[string]bool{}
+	for i := range min(3, len(det.Suspects)) {
+		labelled[det.Suspects[i].EventID] = true
+	}
 	pd.Data = incidentData{
 		IncidentDetail: det,
-		Timeline:       seriesChart(det.Series, det.Changes, w, "Errors per minute of the incident's services, with changes", emphasis),
+		Timeline:       seriesChart(det.Series, det.Changes, w, "Errors per minute of the incident's services, with changes", emphasis, labelled),
 		CascadeChart:   cascadeChart(det.Cascade, det.Incident, top),
 	}
 	return nil

@@ -64,8 +64,11 @@ func (v view) Get(key string) string { return v.raw.Get(key) }
 const maxLimit = 10000
 
 // parseView reads since, until, range, limit and the filters. A missing
-// until is the latest event's minute (or now when there are none), a missing
-// since is until minus range (default cfg.DefaultRange). range=all leaves
+// until is the minute after the latest error (else the latest event, else
+// now), a missing
+// since is until minus range (default cfg.DefaultRange). The latest error
+// is the default "now" so that future-dated events (scheduled maintenance)
+// do not move the view away from the errors. range=all leaves
 // missing bounds open (all time).
 func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit int) (view, error) {
 	q := r.URL.Query()
@@ -123,9 +126,12 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 			if err != nil {
 				return v, err
 			}
-			if b.Events > 0 {
+			switch {
+			case !b.LastError.IsZero():
+				v.Window.Until = b.LastError.Truncate(time.Minute).Add(time.Minute)
+			case b.Events > 0:
 				v.Window.Until = b.Last.Truncate(time.Minute).Add(time.Minute)
-			} else {
+			default:
 				v.Window.Until = s.now().UTC().Truncate(time.Minute).Add(time.Minute)
 			}
 		}

@@ -31,6 +31,7 @@ var (
 	sqlDeadLetterReasons = mustSQL("dead_letter_reasons")
 	sqlDeadLetters       = mustSQL("dead_letters")
 	sqlBounds            = mustSQL("bounds")
+	sqlFiles             = mustSQL("files")
 )
 
 // Change is one row of the changes page and /api/changes.
@@ -105,9 +106,17 @@ type DeadLetter struct {
 
 // Bounds is the time span of the stored events.
 type Bounds struct {
-	First  time.Time `json:"first,omitzero"`
-	Last   time.Time `json:"last,omitzero"`
-	Events int64     `json:"events"`
+	First     time.Time `json:"first,omitzero"`
+	Last      time.Time `json:"last,omitzero"`
+	LastError time.Time `json:"last_error,omitzero"`
+	Events    int64     `json:"events"`
+}
+
+// Files summarises the files loaded with faultline load.
+type Files struct {
+	Files     int64     `json:"files"`
+	Records   int64     `json:"records"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 // store runs the dashboards' own read-only listing SQL (changes, services,
@@ -116,12 +125,31 @@ type listing struct{ db *sql.DB }
 
 func (s listing) bounds(ctx context.Context) (Bounds, error) {
 	var b Bounds
-	var first, last sql.NullTime
-	if err := s.db.QueryRowContext(ctx, sqlBounds).Scan(&first, &last, &b.Events); err != nil {
+	var first, last, lastErr sql.NullTime
+	if err := s.db.QueryRowContext(ctx, sqlBounds).Scan(&first, &last, &b.Events, &lastErr); err != nil {
 		return b, fmt.Errorf("read event bounds: %w", err)
 	}
-	b.First, b.Last = first.Time.UTC(), last.Time.UTC()
+	for _, p := range []struct {
+		dst *time.Time
+		src sql.NullTime
+	}{{&b.First, first}, {&b.Last, last}, {&b.LastError, lastErr}} {
+		if p.src.Valid {
+			*p.dst = p.src.Time.UTC()
+		}
+	}
 	return b, nil
+}
+
+func (s listing) files(ctx context.Context) (Files, error) {
+	var f Files
+	var upd sql.NullTime
+	if err := s.db.QueryRowContext(ctx, sqlFiles).Scan(&f.Files, &f.Records, &upd); err != nil {
+		return f, fmt.Errorf("read loaded files: %w", err)
+	}
+	if upd.Valid {
+		f.UpdatedAt = upd.Time.UTC()
+	}
+	return f, nil
 }
 
 func (s listing) changes(ctx context.Context, w queries.Window, f ChangeFilter, limit int) ([]Change, error) {
