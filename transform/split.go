@@ -97,9 +97,11 @@ var (
 // rejects as a dead letter; content trailing a complete array or Records
 // object is yielded as one last record too.
 //
-// rec is a sub-slice of data (or of the decompressed content) and is only
-// valid during the call; yield must copy it to keep it. An error from yield
-// stops SplitFile, which returns it unchanged.
+// rec is a sub-slice of data (or of the decompressed content, a buffer
+// SplitFile allocates for this call). SplitFile never modifies or reuses
+// either, so rec stays valid as long as the caller leaves data unmodified:
+// callers may keep records without copying. An error from yield stops
+// SplitFile, which returns it unchanged.
 func SplitFile(data []byte, maxDecompressed int, yield func(pos RecordPos, rec []byte) error) error {
 	var gz bool
 	if splitIsGzip(data) {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/faultline/faultline/dashboards"
 	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/broker"
+	"github.com/faultline/faultline/ingest/produce"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/queries/report"
 	"github.com/faultline/faultline/transform"
@@ -29,10 +31,11 @@ type Config struct {
 	Topology  map[string][]string `mapstructure:"topology"`
 	Query     queries.Config      `mapstructure:"query"`
 	Serve     dashboards.Config   `mapstructure:"serve"`
+	Broker    broker.Config       `mapstructure:"broker"`
+	Produce   produce.Config      `mapstructure:"produce"`
+	Reports   report.Config       `mapstructure:"reports"`
 	// Correlation tunes spikes, incidents and the suspect score (queries).
 	Correlation queries.CorrelationConfig `mapstructure:"correlation"`
-	// Reports are the report schedules faultline serve runs.
-	Reports report.Config `mapstructure:"reports"`
 }
 
 // LogConfig configures log/slog.
@@ -51,9 +54,11 @@ func defaultConfig() Config {
 		Topology:  map[string][]string{},
 		Query:     queries.DefaultConfig(),
 		Serve:     dashboards.DefaultConfig(),
+		Broker:    broker.DefaultConfig(),
+		Produce:   produce.DefaultConfig(),
+		Reports:   report.DefaultConfig(),
 		// correlation: spikes, incidents, suspect score.
 		Correlation: queries.DefaultCorrelationConfig(),
-		Reports:     report.DefaultConfig(),
 	}
 }
 
@@ -73,9 +78,17 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("log.format: %q is not allowed: use auto, text or json", c.Log.Format))
 	}
-	errs = append(errs, c.Kafka.Validate(), c.Ingest.Validate(), c.Transform.Validate(), c.Query.Validate(), c.Serve.Validate())
-	errs = append(errs, c.Correlation.Validate())
-	errs = append(errs, c.Reports.Validate())
+	errs = append(errs,
+		c.Kafka.Validate(),
+		c.Ingest.Validate(),
+		c.Transform.Validate(),
+		c.Query.Validate(),
+		c.Serve.Validate(),
+		c.Broker.Validate(),
+		c.Reports.Validate(),
+		c.Produce.Validate(),
+		c.Correlation.Validate(),
+	)
 	return errors.Join(errs...)
 }
 
@@ -137,6 +150,9 @@ func loadConfig(v *viper.Viper, path string) (Config, error) {
 		return Config{}, usageError{fmt.Errorf("configuration: %w (see faultline.example.yaml for every key)", err)}
 	}
 	if err := cfg.Validate(); err != nil {
+		if !strings.Contains(err.Error(), "\n") {
+			return Config{}, usageError{fmt.Errorf("invalid configuration: %w", err)}
+		}
 		return Config{}, usageError{fmt.Errorf("invalid configuration:\n%w", err)}
 	}
 	return cfg, nil

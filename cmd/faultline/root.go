@@ -51,8 +51,14 @@ kafka.group), then flags; each overrides the one before.`,
 	pf.String("log-format", "", "auto, text or json (config key log.format)")
 	root.AddCommand(
 		newConfigCmd(a),
+		newBrokerCmd(a),
+		newProduceCmd(a),
+		newReportCmd(a),
 		newIngestCmd(a),
 		newLoadCmd(a),
+		newQueryCmd(a),
+		newSimulateCmd(a),
+		newEvalCmd(a),
 		newServeCmd(a),
 	)
 	return root
@@ -74,7 +80,7 @@ func (a *app) setup(cmd *cobra.Command) error {
 		return err
 	}
 	a.cfg = cfg
-	a.log = newLogger(a.stderr, cfg.Log)
+	a.log = newLogger(cmd.ErrOrStderr(), cfg.Log)
 	return nil
 }
 

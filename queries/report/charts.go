@@ -18,10 +18,10 @@ func charts(ctx context.Context, src Source, ri *Incident, w queries.Window, opt
 		end = w.Until
 	}
 	cw := queries.Window{Since: ri.Onset.Add(-opts.ChartBefore), Until: end.Add(opts.ChartAfter)}
-	for _, s := range ri.Suspects {
-		if s.Time.Before(cw.Since.Add(2 * time.Minute)) {
-			cw.Since = s.Time.Add(-2 * time.Minute)
-		}
+	// Show the most likely cause even when it came long before the onset;
+	// other suspects outside the chart are listed in the report only.
+	if len(ri.Suspects) > 0 && ri.Suspects[0].Time.Before(cw.Since.Add(2*time.Minute)) {
+		cw.Since = ri.Suspects[0].Time.Add(-2 * time.Minute)
 	}
 	cw.Since = cw.Since.UTC().Truncate(time.Minute)
 	if cw.Until.After(w.Until) && !w.Until.Before(end) {

@@ -50,7 +50,7 @@ type Incident struct {
 	TimeToRecover        string                `json:"time_to_recover"` // e.g. "42m", or "ongoing"
 	Suspects             []queries.Suspect     `json:"suspects"`        // by rank; the first is the most likely
 	Cascade              []queries.CascadeStep `json:"cascade"`         // by order of breaking
-	Regions              []queries.RegionShare `json:"regions"`         // by errors
+	RegionShares         []queries.RegionShare `json:"region_shares"`   // by errors
 	Warning              string                `json:"regional_warning"`
 
 	ErrorChart   Chart `json:"-"` // error rate per affected service with change markers
@@ -173,7 +173,7 @@ func Build(ctx context.Context, src Source, stats Stats, opts Options) (*Report,
 		ri := &r.Incidents[i]
 		ri.Incident = in
 		ri.Number = i + 1
-		ri.Suspects, ri.Cascade, ri.Regions = []queries.Suspect{}, []queries.CascadeStep{}, []queries.RegionShare{}
+		ri.Suspects, ri.Cascade, ri.RegionShares = []queries.Suspect{}, []queries.CascadeStep{}, []queries.RegionShare{}
 		if in.Ongoing || in.Recovery.IsZero() {
 			ri.TimeToRecover = "ongoing"
 		} else {
@@ -213,7 +213,7 @@ func Build(ctx context.Context, src Source, stats Stats, opts Options) (*Report,
 			continue
 		}
 		if ri := byID[g.IncidentID]; ri != nil {
-			ri.Regions = append(ri.Regions, g)
+			ri.RegionShares = append(ri.RegionShares, g)
 			if ri.Warning == "" && g.Warning != "" {
 				ri.Warning = g.Warning
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -83,7 +84,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 }
 
 func (s *Scheduler) loop(ctx context.Context, sc Schedule, spec cron.Schedule) {
-	last := s.now()
+	last := s.now().UTC() // cron times are UTC unless the spec starts with CRON_TZ=
 	for {
 		next := spec.Next(last)
 		if next.IsZero() {
@@ -95,7 +96,7 @@ func (s *Scheduler) loop(ctx context.Context, sc Schedule, spec cron.Schedule) {
 		}
 		// Times missed while a slow report ran are skipped, not queued.
 		last = next
-		if now := s.now(); now.After(last) {
+		if now := s.now().UTC(); now.After(last) {
 			last = now
 		}
 		path, err := s.Fire(ctx, sc, next)
@@ -221,6 +222,10 @@ func (s *Scheduler) post(ctx context.Context, w Webhook, body []byte, contentTyp
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redact(ue.URL) // the error is logged; keep tokens out
+		}
 		return 0, err
 	}
 	defer resp.Body.Close()

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "faultline.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// effective runs `faultline config` and returns the printed YAML as a map.
+func effective(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	out, _, err := runCmd(t.Context(), t, append(args, "config")...)
+	if err != nil {
+		t.Fatalf("faultline %v config: %v", args, err)
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("config output is not YAML: %v\n%s", err, out)
+	}
+	return m
+}
+
+func lookup(m map[string]any, key string) any {
+	var cur any = m
+	for _, p := range strings.Split(key, ".") {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return nil
+		}
+		cur = mm[p]
+	}
+	return cur
+}
+
+func TestConfigPrecedence(t *testing.T) {
+	file := writeConfig(t, `
+db: file.duckdb
+log:
+  level: warn
+kafka:
+  group: from-file
+  client_id: file-client
+broker:
+  default_partitions: 5
+produce:
+  topic: file-topic
+`)
+	tests := []struct {
+		name  string
+		env   map[string]string
+		args  []string
+		wants map[string]any
+	}{
+		{"defaults", nil, nil, map[string]any{"db": "faultline.duckdb", "kafka.group": "faultline", "log.level": "info", "broker.default_partitions": 3, "broker.listen": "127.0.0.1:9092"}},
+		{"file", nil, []string{"--config", file}, map[string]any{"db": "file.duckdb", "kafka.group": "from-file", "log.level": "warn", "broker.default_partitions": 5, "produce.topic": "file-topic", "broker.listen": "127.0.0.1:9092"}},
+		{"env over file", map[string]string{"FAULTLINE_DB": "env.duckdb", "FAULTLINE_KAFKA_GROUP": "from-env", "FAULTLINE_BROKER_DEFAULT_PARTITIONS": "7", "FAULTLINE_LOG_LEVEL": "error"},
+			[]string{"--config", file}, map[string]any{"db": "env.duckdb", "kafka.group": "from-env", "kafka.client_id": "file-client", "broker.default_partitions": "7", "log.level": "error"}},
+		{"flag over env", map[string]string{"FAULTLINE_DB": "env.duckdb", "FAULTLINE_LOG_LEVEL": "error"},
+			[]string{"--config", file, "--db", "flag.duckdb", "--log-level", "debug"}, map[string]any{"db": "flag.duckdb", "log.level": "debug", "kafka.group": "from-file"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			m := effective(t, tc.args...)
+			for key, want := range tc.wants {
+				if got := lookup(m, key); got != want {
+					t.Errorf("%s = %#v, want %#v", key, got, want)
+				}
+			}
+		})
+	}
+}
+
+// The decoded Config, not only what `faultline config` prints, follows the
+// same precedence, for nested keys, lists and durations too.
+func TestConfigPrecedenceDecoded(t *testing.T) {
+	file := writeConfig(t, "produce:\n  topic: file-topic\n  batch_size: 10\n  dial_timeout: 3s\nkafka:\n  brokers: [file:1]\n")
+	t.Setenv("FAULTLINE_PRODUCE_BATCH_SIZE", "20")
+	t.Setenv("FAULTLINE_KAFKA_BROKERS", "env1:1,env2:2")
+	t.Setenv("FAULTLINE_PRODUCE_DIAL_TIMEOUT", "4s")
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	fs.String("topic", "", "")
+	fs.Duration("dial-timeout", 0, "")
+	fs.StringArray("broker-topic", nil, "")
+	if err := fs.Parse([]string{"--topic", "flag-topic", "--broker-topic", "a:1", "--broker-topic", "b:2"}); err != nil {
+		t.Fatal(err)
+	}
+	v := newViper()
+	bindFlags(v, fs, map[string]string{"topic": "produce.topic", "dial-timeout": "produce.dial_timeout", "broker-topic": "broker.topics"})
+	cfg, err := loadConfig(v, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Produce.Topic != "flag-topic" {
+		t.Errorf("produce.topic = %q, want the flag's", cfg.Produce.Topic)
+	}
+	if cfg.Produce.BatchSize != 20 {
+		t.Errorf("produce.batch_size = %d, want the env's 20", cfg.Produce.BatchSize)
+	}
+	if cfg.Produce.DialTimeout != 4*time.Second {
+		t.Errorf("produce.dial_timeout = %s, want the env's 4s (the flag was not set)", cfg.Produce.DialTimeout)
+	}
+	if !slices.Equal(cfg.Kafka.Brokers, []string{"env1:1", "env2:2"}) {
+		t.Errorf("kafka.brokers = %q, want the env's two", cfg.Kafka.Brokers)
+	}
+	if !slices.Equal(cfg.Broker.Topics, []string{"a:1", "b:2"}) {
+		t.Errorf("broker.topics = %q, want the repeated flag's", cfg.Broker.Topics)
+	}
+	if cfg.Kafka.Group != "faultline" {
+		t.Errorf("kafka.group = %q, want the default", cfg.Kafka.Group)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		args []string
+		want []string
+	}{
+		{"unknown top-level key", "colour: blue\n", nil, nil, []string{"colour"}},
+		{"unknown nested key", "kafka:\n  brokrs: [a:1]\n", nil, nil, []string{"brokrs"}},
+		{"bad log level", "log:\n  level: loud\n", nil, nil, []string{`log.level: "loud" is not allowed`, "debug, info, warn or error"}},
+		{"bad log level flag", "", nil, []string{"--log-level", "chatty"}, []string{`log.level: "chatty"`}},
+		{"bad env value", "", map[string]string{"FAULTLINE_PRODUCE_COMPRESSION": "brotli"}, nil, []string{`produce.compression: "brotli" is not allowed`, "zstd"}},
+		{"bad listen", "broker:\n  listen: localhost\n", nil, nil, []string{`broker.listen: "localhost" is not allowed`, "host:port"}},
+		{"bad number", "transform:\n  max_json_depth: -1\n", nil, nil, []string{"transform.max_json_depth: -1 is not allowed", "positive"}},
+		{"wrong type", "ingest:\n  batch_max_events: lots\n", nil, nil, []string{"batch_max_events"}},
+		{"several at once", "log:\n  format: xml\nbroker:\n  default_partitions: 0\n", nil, nil, []string{`log.format: "xml"`, "broker.default_partitions: 0"}},
+		{"bad yaml", "kafka: [unclosed\n", nil, nil, []string{"fix the YAML"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			args := append([]string{"--config", writeConfig(t, tc.yaml)}, tc.args...)
+			_, _, err := runCmd(t.Context(), t, append(args, "config")...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var ue usageError
+			if !errors.As(err, &ue) {
+				t.Errorf("%v is not a usage error (exit status 2)", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+	_, _, err := runCmd(t.Context(), t, "--config", filepath.Join(t.TempDir(), "missing.yaml"), "config")
+	if err == nil || !strings.Contains(err.Error(), "missing.yaml") || !strings.Contains(err.Error(), "--config") {
+		t.Errorf("missing config file: %v, want an error naming the file and --config", err)
+	}
+}
+
+func TestConfigMasksSecrets(t *testing.T) {
+	t.Setenv("FAULTLINE_KAFKA_SASL_PASSWORD", "hunter2")
+	t.Setenv("FAULTLINE_KAFKA_SASL_USERNAME", "alice")
+	out, _, err := runCmd(t.Context(), t, "config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "hunter2") {
+		t.Error("faultline config printed the password")
+	}
+	var m map[string]any
+	if err := yaml.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatal(err)
+	}
+	if got := lookup(m, "kafka.sasl.password"); got != "********" {
+		t.Errorf("kafka.sasl.password printed as %#v, want ********", got)
+	}
+	if got := lookup(m, "kafka.sasl.username"); got != "alice" {
+		t.Errorf("kafka.sasl.username printed as %#v, want alice", got)
+	}
+	for _, key := range []string{"db", "log.level", "kafka.brokers", "broker.listen", "produce.compression", "transform.max_json_depth"} {
+		if lookup(m, key) == nil {
+			t.Errorf("faultline config does not print %s", key)
+		}
+	}
+}
+
+func TestLogger(t *testing.T) {
+	var buf bytes.Buffer
+	log := newLogger(&buf, LogConfig{Level: "warn", Format: "auto"}) // not a terminal: JSON
+	log.Info("hidden")
+	log.Warn("shown", "k", 1)
+	out := buf.String()
+	if strings.Contains(out, "hidden") {
+		t.Errorf("info logged at level warn: %s", out)
+	}
+	if !strings.HasPrefix(out, "{") || !strings.Contains(out, `"msg":"shown"`) || !strings.Contains(out, `"k":1`) {
+		t.Errorf("auto format off a terminal is not JSON: %s", out)
+	}
+	buf.Reset()
+	log = newLogger(&buf, LogConfig{Level: "DEBUG", Format: "text"})
+	log.Debug("details", "k", "v")
+	if got := buf.String(); !strings.Contains(got, "level=DEBUG") || !strings.Contains(got, "msg=details") {
+		t.Errorf("text format at debug: %q", got)
+	}
+	if !log.Enabled(t.Context(), slog.LevelDebug) {
+		t.Error("debug not enabled at level DEBUG")
+	}
+	// The root command applies --log-level and --log-format to what
+	// commands log.
+	b := startBrokerCmd(t, "--log-level", "info", "--log-format", "json", "broker", "--listen", "127.0.0.1:0")
+	stderr := b.stop(t)
+	if !strings.Contains(stderr, `"msg":"broker started"`) || !strings.Contains(stderr, `"level":"INFO"`) {
+		t.Errorf("--log-format json at info: stderr %q", stderr)
+	}
+	b = startBrokerCmd(t, "--log-level", "warn", "--log-format", "text", "broker", "--listen", "127.0.0.1:0")
+	if stderr := b.stop(t); stderr != "" {
+		t.Errorf("--log-level warn still logged: %q", stderr)
+	}
+	b = startBrokerCmd(t, "--log-format", "text", "broker", "--listen", "127.0.0.1:0")
+	if stderr := b.stop(t); !strings.Contains(stderr, "level=INFO msg=\"broker started\"") {
+		t.Errorf("--log-format text: stderr %q", stderr)
+	}
+}
+
+// flatKeys lists the leaf keys of a YAML document; maps that are empty and
+// lists count as leaves.
+func flatKeys(prefix string, m map[string]any, out map[string]bool) {
+	for k, v := range m {
+		key := k
+		if prefix != "" {
+			key = prefix + "." + k
+		}
+		if sub, ok := v.(map[string]any); ok && len(sub) > 0 && !mapValued[key] {
+			flatKeys(key, sub, out)
+			continue
+		}
+		out[key] = true
+	}
+}
+
+// mapValued keys hold free-form maps whose entries are data, not keys.
+var mapValued = map[string]bool{"topology": true, "transform.log_groups": true}
+
+// TestExampleConfig: faultline.example.yaml loads strictly, validates, and
+// documents every key faultline knows (and no other).
+func TestExampleConfig(t *testing.T) {
+	const path = "../../faultline.example.yaml"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadConfig(newViper(), path); err != nil {
+		t.Fatalf("the example does not load: %v", err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	inExample := map[string]bool{}
+	flatKeys("", doc, inExample)
+	known := map[string]bool{}
+	for _, k := range newViper().AllKeys() {
+		known[k] = true
+	}
+	for k := range mapValued {
+		known[k] = true
+	}
+	for k := range known {
+		if !inExample[k] {
+			t.Errorf("key %s is missing from faultline.example.yaml: document it there", k)
+		}
+	}
+	for k := range inExample {
+		if !known[k] {
+			t.Errorf("faultline.example.yaml has %s, which faultline does not know", k)
+		}
+	}
+}

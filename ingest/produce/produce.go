@@ -1,0 +1,426 @@
+package produce
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/faultline/faultline/transform"
+)
+
+// FormatHeader is the message header carrying the --format hint.
+const FormatHeader = "faultline-format"
+
+// Config configures faultline produce (config section produce).
+type Config struct {
+	Topic           string        `mapstructure:"topic"`             // destination topic (required)
+	Format          string        `mapstructure:"format"`            // optional hint, sent as header faultline-format
+	Compression     string        `mapstructure:"compression"`       // none, gzip, snappy, lz4, zstd
+	BatchSize       int           `mapstructure:"batch_size"`        // messages per write
+	MaxMessageBytes int           `mapstructure:"max_message_bytes"` // larger records are refused before sending
+	DialTimeout     time.Duration `mapstructure:"dial_timeout"`      // connecting to a broker
+	Raw             bool          `mapstructure:"raw"`               // one message per file, bytes unchanged
+}
+
+// DefaultConfig returns the defaults for the produce section.
+func DefaultConfig() Config {
+	return Config{Compression: "none", BatchSize: 1000, MaxMessageBytes: 1 << 20, DialTimeout: 10 * time.Second}
+}
+
+// Compressions lists the accepted compression names.
+var Compressions = []string{"none", "gzip", "snappy", "lz4", "zstd"}
+
+// Validate names every invalid key, its value and what is allowed. The topic
+// is checked by Run, since it usually comes from the command line.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Format != "" {
+		if _, err := transform.ParseFormat(c.Format); err != nil {
+			errs = append(errs, fmt.Errorf("produce.format: %w", err))
+		}
+	}
+	if _, err := codec(c.Compression); err != nil {
+		errs = append(errs, err)
+	}
+	if c.BatchSize < 1 {
+		errs = append(errs, fmt.Errorf("produce.batch_size: %d is not allowed: must be at least 1", c.BatchSize))
+	}
+	if c.MaxMessageBytes < 1 {
+		errs = append(errs, fmt.Errorf("produce.max_message_bytes: %d is not allowed: must be positive", c.MaxMessageBytes))
+	}
+	if c.DialTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("produce.dial_timeout: %s is not allowed: must be a positive duration such as 10s", c.DialTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+func codec(name string) (kafka.Compression, error) {
+	switch name {
+	case "none", "":
+		return 0, nil
+	case "gzip":
+		return kafka.Gzip, nil
+	case "snappy":
+		return kafka.Snappy, nil
+	case "lz4":
+		return kafka.Lz4, nil
+	case "zstd":
+		return kafka.Zstd, nil
+	}
+	return 0, fmt.Errorf("produce.compression: %q is not allowed: use %s", name, strings.Join(Compressions, ", "))
+}
+
+// Options are the parts of a run that do not come from the produce section.
+type Options struct {
+	Brokers              []string     // host:port of one or more brokers (required)
+	ClientID             string       // Kafka client id; empty: faultline
+	MaxDecompressedBytes int          // cap per .gz file (transform.max_decompressed_bytes)
+	Log                  *slog.Logger // nil: no logging
+	// Progress, if set, receives a one-line progress report (rewritten with
+	// \r) a few times a second. Pass a terminal only.
+	Progress io.Writer
+}
+
+// Summary is what a run produced.
+type Summary struct {
+	Files    int
+	Messages int
+	Bytes    int64 // message values
+	Duration time.Duration
+}
+
+func (s Summary) String() string {
+	secs := s.Duration.Seconds()
+	rate := 0.0
+	if secs > 0 {
+		rate = float64(s.Messages) / secs
+	}
+	return fmt.Sprintf("produced %d messages (%s) from %d files in %.2fs (%.0f messages/s)", s.Messages, humanBytes(s.Bytes), s.Files, secs, rate)
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// Run sends every file in paths (directories are walked recursively in
+// lexical order; names starting with "." are skipped) to cfg.Topic and
+// returns what it sent. Every path is checked before anything is sent, and
+// the broker and topic are checked within cfg.DialTimeout, so a typo fails
+// fast with nothing produced. An error midway leaves the messages already
+// acknowledged in Kafka; Summary counts them.
+func Run(ctx context.Context, cfg Config, paths []string, opts Options) (Summary, error) {
+	start := time.Now()
+	var sum Summary
+	if err := cfg.Validate(); err != nil {
+		return sum, err
+	}
+	if cfg.Topic == "" {
+		return sum, errors.New("no topic: name one with --topic (config key produce.topic)")
+	}
+	if len(opts.Brokers) == 0 {
+		return sum, errors.New("no brokers: name one with --brokers host:port (config key kafka.brokers)")
+	}
+	if len(paths) == 0 {
+		return sum, errors.New("no files: name the files or directories to send")
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	files, err := listFiles(paths, log)
+	if err != nil {
+		return sum, err
+	}
+	if err := checkTopic(ctx, cfg, opts); err != nil {
+		return sum, err
+	}
+	comp, _ := codec(cfg.Compression)
+	clientID := opts.ClientID
+	if clientID == "" {
+		clientID = "faultline"
+	}
+	w := &kafka.Writer{
+		Addr:         kafka.TCP(opts.Brokers...),
+		Topic:        cfg.Topic,
+		Balancer:     &kafka.Hash{},
+		MaxAttempts:  5,
+		BatchSize:    cfg.BatchSize,
+		BatchBytes:   int64(max(cfg.MaxMessageBytes+4096, 1<<20)),
+		BatchTimeout: 5 * time.Millisecond,
+		WriteTimeout: 30 * time.Second,
+		RequiredAcks: kafka.RequireAll,
+		Compression:  comp,
+		Transport:    &kafka.Transport{DialTimeout: cfg.DialTimeout, ClientID: clientID},
+	}
+	p := &producer{cfg: cfg, opts: opts, w: w, log: log, sum: &sum}
+	stopProgress := p.startProgress(len(files))
+	err = p.files(ctx, files)
+	stopProgress()
+	if cerr := w.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("flush messages to %s: %w", cfg.Topic, cerr)
+	}
+	sum.Duration = time.Since(start)
+	return sum, err
+}
+
+// listFiles expands directories and checks that every file can be opened.
+func listFiles(paths []string, log *slog.Logger) ([]string, error) {
+	var files []string
+	for _, root := range paths {
+		st, err := os.Stat(root)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w (check the path)", root, unwrapPathErr(err))
+		}
+		if !st.IsDir() {
+			files = append(files, root)
+			continue
+		}
+		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return fmt.Errorf("%s: %w (check its permissions)", path, unwrapPathErr(err))
+			}
+			if path != root && strings.HasPrefix(d.Name(), ".") {
+				log.Info("skipping hidden path", "path", path)
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w (check the path and its permissions)", f, unwrapPathErr(err))
+		}
+		fh.Close()
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no files found under %s", strings.Join(paths, ", "))
+	}
+	return files, nil
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// checkTopic fails fast when no broker answers or the topic is missing.
+func checkTopic(ctx context.Context, cfg Config, opts Options) error {
+	ctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: cfg.DialTimeout, Transport: &kafka.Transport{DialTimeout: cfg.DialTimeout}}
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{cfg.Topic}})
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+			return err
+		}
+		return fmt.Errorf("cannot reach Kafka at %s within %s: %v (start a local broker with 'faultline broker' or pass --brokers host:port)", strings.Join(opts.Brokers, ","), cfg.DialTimeout, err)
+	}
+	for _, t := range md.Topics {
+		if t.Name != cfg.Topic {
+			continue
+		}
+		if t.Error != nil {
+			if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
+				return fmt.Errorf("topic %s does not exist on %s: create it (for the embedded broker: faultline broker --topic %s:3)", cfg.Topic, strings.Join(opts.Brokers, ","), cfg.Topic)
+			}
+			return fmt.Errorf("topic %s on %s: %w", cfg.Topic, strings.Join(opts.Brokers, ","), t.Error)
+		}
+		if len(t.Partitions) == 0 {
+			return fmt.Errorf("topic %s has no partitions on %s", cfg.Topic, strings.Join(opts.Brokers, ","))
+		}
+		return nil
+	}
+	return fmt.Errorf("topic %s does not exist on %s: create it (for the embedded broker: faultline broker --topic %s:3)", cfg.Topic, strings.Join(opts.Brokers, ","), cfg.Topic)
+}
+
+type producer struct {
+	cfg  Config
+	opts Options
+	w    *kafka.Writer
+	log  *slog.Logger
+
+	mu      sync.Mutex // guards sum and fileNum for the progress reporter
+	sum     *Summary
+	fileNum int
+	batch   []kafka.Message
+	bbytes  int64
+}
+
+func (p *producer) files(ctx context.Context, files []string) error {
+	var headers []kafka.Header
+	if p.cfg.Format != "" {
+		headers = []kafka.Header{{Key: FormatHeader, Value: []byte(p.cfg.Format)}}
+	}
+	for i, f := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p.mu.Lock()
+		p.fileNum = i + 1
+		p.mu.Unlock()
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("%s: %w (check the path and its permissions)", f, unwrapPathErr(err))
+		}
+		n := 0
+		add := func(pos transform.RecordPos, rec []byte) error {
+			if len(rec) > p.cfg.MaxMessageBytes {
+				return fmt.Errorf("%s: record %d (byte %d) is %d bytes, more than produce.max_message_bytes (%d): raise it (and the broker's message.max.bytes) or leave the file out", f, pos.Index, pos.Offset, len(rec), p.cfg.MaxMessageBytes)
+			}
+			p.batch = append(p.batch, kafka.Message{Key: KeyFor(rec, f), Value: rec, Headers: headers})
+			p.bbytes += int64(len(rec))
+			n++
+			if len(p.batch) >= p.cfg.BatchSize {
+				return p.flush(ctx)
+			}
+			return nil
+		}
+		if p.cfg.Raw {
+			err = add(transform.RecordPos{Layout: transform.LayoutWhole}, data)
+		} else {
+			err = transform.SplitFile(data, p.opts.MaxDecompressedBytes, add)
+		}
+		if err != nil {
+			if errors.Is(err, transform.ErrSplitDecompress) || errors.Is(err, transform.ErrSplitDecompressLimit) {
+				return fmt.Errorf("%s: %w (send it unchanged with --raw, or leave it out)", f, err)
+			}
+			return err
+		}
+		if n == 0 {
+			p.log.Warn("file holds no records, nothing sent", "file", f)
+		}
+		p.log.Debug("file queued", "file", f, "messages", n)
+		p.mu.Lock()
+		p.sum.Files++
+		p.mu.Unlock()
+	}
+	return p.flush(ctx)
+}
+
+func (p *producer) flush(ctx context.Context) error {
+	if len(p.batch) == 0 {
+		return nil
+	}
+	if err := p.w.WriteMessages(ctx, p.batch...); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("send to topic %s on %s: %w (check that the brokers are up; messages before this batch were delivered)", p.cfg.Topic, strings.Join(p.opts.Brokers, ","), err)
+	}
+	p.mu.Lock()
+	p.sum.Messages += len(p.batch)
+	p.sum.Bytes += p.bbytes
+	p.mu.Unlock()
+	clear(p.batch)
+	p.batch, p.bbytes = p.batch[:0], 0
+	return nil
+}
+
+// startProgress reports progress to opts.Progress until the returned
+// function is called, which also ends the line.
+func (p *producer) startProgress(files int) func() {
+	if p.opts.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				p.mu.Lock()
+				fmt.Fprintf(p.opts.Progress, "\rfile %d/%d, %d messages, %s  ", p.fileNum, files, p.sum.Messages, humanBytes(p.sum.Bytes))
+				p.mu.Unlock()
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+		fmt.Fprint(p.opts.Progress, "\r\033[K")
+	}
+}
+
+// keyFields are the fields KeyFor looks at. encoding/json matches names
+// case-insensitively, which is harmless here: AWS spells them one way.
+type keyFields struct {
+	EventVersion       string `json:"eventVersion"`
+	RecipientAccountID string `json:"recipientAccountId"`
+	AWSRegion          string `json:"awsRegion"`
+	Service            string `json:"service"`
+	DetailType         string `json:"detail-type"`
+	Account            string `json:"account"`
+	Region             string `json:"region"`
+	Source             string `json:"source"`
+	LogGroup           string `json:"logGroup"`
+	LogStream          string `json:"logStream"`
+}
+
+// KeyFor returns the message key for a record of file, chosen so that one
+// source's events land on one partition, in order:
+//
+//   - CloudTrail record: "cloudtrail/<recipientAccountId>/<awsRegion>" (one
+//     trail's delivery stream; S3 layouts are per account and region too)
+//   - application event with a service: "app/<service>"
+//   - EventBridge event: "<source>/<account>/<region>" (e.g.
+//     aws.config/123456789012/us-east-1)
+//   - CloudWatch Logs payload (uncompressed): "<logGroup>/<logStream>"
+//   - anything else (gzip or base64 CloudWatch payloads, OTLP, binary
+//     files): the file's path as given, so a file's records stay together.
+func KeyFor(rec []byte, file string) []byte {
+	var k keyFields
+	if len(rec) > 0 && rec[0] == '{' && keyFieldsOK(json.Unmarshal(rec, &k)) {
+		switch {
+		case k.EventVersion != "" && k.RecipientAccountID != "":
+			return []byte("cloudtrail/" + k.RecipientAccountID + "/" + k.AWSRegion)
+		case k.Service != "":
+			return []byte("app/" + k.Service)
+		case k.DetailType != "" && k.Source != "":
+			return []byte(k.Source + "/" + k.Account + "/" + k.Region)
+		case k.LogGroup != "":
+			return []byte(k.LogGroup + "/" + k.LogStream)
+		}
+	}
+	return []byte(file)
+}
+
+// keyFieldsOK accepts a record whose other fields have unexpected types
+// (encoding/json still fills the fields it can).
+func keyFieldsOK(err error) bool {
+	var ute *json.UnmarshalTypeError
+	return err == nil || errors.As(err, &ute)
+}
