@@ -59,6 +59,7 @@ kafka.group), then flags; each overrides the one before.`,
 		newQueryCmd(a),
 		newSimulateCmd(a),
 		newEvalCmd(a),
+		newServeCmd(a),
 	)
 	return root
 }
