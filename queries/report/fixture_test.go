@@ -95,7 +95,7 @@ func newFixtureDB(t *testing.T) *fixtureDB {
 		       (CAST($2 AS TIMESTAMPTZ), 'invalid_json', 'not JSON: fix the producer', 'app', 'y{', 2, 'app-errors', 1, 9),
 		       (CAST($3 AS TIMESTAMPTZ), 'missing_time', 'no time field', 'app', '{}', 2, 'app-errors', 0, 40)`,
 		clock("07:10").Format(time.RFC3339), clock("07:12").Format(time.RFC3339), clock("07:40").Format(time.RFC3339))
-	f.exec(`INSERT INTO ingest_offsets VALUES
+	f.exec(`INSERT INTO ingest_offsets (source, part, next_offset, updated_at) VALUES
 		('kafka:app-errors', 0, 5230, CAST($1 AS TIMESTAMPTZ)),
 		('kafka:app-errors', 1, 4988, CAST($1 AS TIMESTAMPTZ)),
 		('kafka:cloudtrail', 0, 812, CAST($2 AS TIMESTAMPTZ))`,
