@@ -100,4 +100,14 @@ func TestGoldenSimulatedReport(t *testing.T) {
 			golden(t, f.Name, f.Data)
 		}
 	}
+
+	// docs/example-report.md is this report, kept current by the same test.
+	rd, err := Render(r, FormatMarkdown, "example-report.files")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "../../../docs/example-report.md", rd.Body)
+	for _, f := range rd.Files {
+		golden(t, "../../../docs/"+f.Name, f.Data)
+	}
 }
