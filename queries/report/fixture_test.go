@@ -61,11 +61,11 @@ func clock(s string) time.Time {
 // 07:30; decoy changes (a tag change, a deploy in eu-west-1, an IAM change
 // an hour earlier); a few dead letters; and ingest positions.
 type fixtureDB struct {
-	t  *testing.T
+	t  testing.TB
 	db *store.DB
 }
 
-func newFixtureDB(t *testing.T) *fixtureDB {
+func newFixtureDB(t testing.TB) *fixtureDB {
 	t.Helper()
 	db, err := store.Open(context.Background(), "")
 	if err != nil {
