@@ -309,6 +309,10 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 	}
 	r.mu.Lock()
 	r.parts, r.gen, r.dirty = parts, gen, false
+	r.o.Metrics.Lag.Reset() // partitions this member no longer owns
+	for k, ps := range parts {
+		r.o.Metrics.Lag.WithLabelValues(k.topic, strconv.Itoa(int(k.part))).Set(float64(max(0, ps.target-ps.committed.Load())))
+	}
 	r.mu.Unlock()
 	r.log.Info("partitions assigned", "generation", gen.ID, "partitions", len(req))
 	for _, k := range req {
