@@ -35,6 +35,7 @@ type item struct {
 	res         *transform.Result
 	raw         int64 // raw bytes; the same amount is held in the in-flight budget
 	barrier     chan struct{}
+	flush       bool // close the batch after this item (a partition reached its caught-up target)
 }
 
 type pending struct {
@@ -195,7 +196,7 @@ func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pendin
 				continue
 			}
 			p.add(cur, b, &it)
-			if cur.events >= p.cfg.BatchMaxEvents || cur.raw >= int64(p.cfg.BatchMaxBytes) {
+			if it.flush || cur.events >= p.cfg.BatchMaxEvents || cur.raw >= int64(p.cfg.BatchMaxBytes) {
 				if err := flush(); err != nil {
 					return err
 				}
