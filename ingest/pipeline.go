@@ -132,7 +132,13 @@ func (p *pipeline) run(ctx context.Context, in <-chan item) error {
 		return p.batch(gctx, in, out)
 	})
 	g.Go(func() error { return p.commitLoop(gctx, out) })
-	return g.Wait()
+	err := g.Wait()
+	for pb := range out { // after a failure: release what was queued
+		if pb.batch.Events != nil {
+			pb.batch.Events.Release()
+		}
+	}
+	return err
 }
 
 func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pending) error {
@@ -235,12 +241,7 @@ const commitAttempts = 6
 func (p *pipeline) commitLoop(ctx context.Context, in <-chan *pending) error {
 	for pb := range in {
 		if err := p.commitOne(ctx, pb); err != nil {
-			for pb := range in { // release what is queued
-				if pb.batch.Events != nil {
-					pb.batch.Events.Release()
-				}
-			}
-			return err
+			return err // cancels the batcher; run releases what is queued
 		}
 	}
 	return nil
