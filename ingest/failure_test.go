@@ -203,3 +203,68 @@ func TestMetricsAndHealth(t *testing.T) {
 		t.Errorf("/healthz = %d %q", code, body)
 	}
 }
+
+// TestRunBrokerRestart stops the broker mid-stream and starts it again on
+// the same port with the same data directory: ingest retries while it is
+// down and then loads everything, exactly once.
+func TestRunBrokerRestart(t *testing.T) {
+	port := freePort(t)
+	dataDir := t.TempDir()
+	start := func(seed bool) *kfake.Cluster {
+		opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(port), kfake.DataDir(dataDir)}
+		if seed {
+			opts = append(opts, kfake.SeedTopics(2, "trail"))
+		}
+		c, err := kfake.NewCluster(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	batch := func(from, to int) []rec {
+		var out []rec
+		for i := from; i < to; i++ {
+			out = append(out, rec{"trail", int32(i % 2), ctRecord(fmt.Sprintf("ev-%05d", i), i)})
+		}
+		return out
+	}
+	c := start(true)
+	produce(t, c.ListenAddrs(), batch(0, 2000))
+	db := openDB(t, "")
+	o := testOptions(t, c.ListenAddrs(), db, TopicConfig{Name: "trail", Format: "cloudtrail"})
+	o.Config.ExitWhenCaughtUp = false
+	o.Config.RetryMaxBackoff = 500 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, o) }()
+	waitFor := func(n int64) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for queryInt(t, db, "SELECT count(*) FROM events") < n && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitFor(1)
+	c.Close()
+	time.Sleep(1500 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("ingest exited while the broker was down: %v", err)
+	default:
+	}
+	c = start(false)
+	defer c.Close()
+	produce(t, c.ListenAddrs(), batch(2000, 3000))
+	waitFor(3000)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM events"); n != 3000 {
+		t.Errorf("events = %d, want 3000", n)
+	}
+	if n := queryInt(t, db, "SELECT count(DISTINCT event_id) FROM events"); n != 3000 {
+		t.Errorf("distinct events = %d, want 3000", n)
+	}
+}
