@@ -267,6 +267,7 @@ func (s *Server) api(fn func(*http.Request) (any, error)) http.HandlerFunc {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // JSON, served with nosniff: keep "->" readable
 		if err := enc.Encode(v); err != nil {
 			s.log.Warn("write json response", "path", r.URL.Path, "err", err)
 		}

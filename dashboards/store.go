@@ -194,6 +194,8 @@ func (s listing) changeFacets(ctx context.Context, w queries.Window) (map[string
 // services joins per-service counts, the topology's dependencies
 // and the incidents of the window into the topology with current state.
 func (s listing) services(ctx context.Context, w queries.Window, edges []queries.Edge, incidents []queries.Incident) ([]Service, error) {
+	// edges must already be pruned (pruneEdges) or every inferred endpoint
+	// becomes a service.
 	since, until := sqlWindow(w)
 	byName := map[string]*Service{}
 	get := func(name string) *Service {
@@ -228,8 +230,8 @@ func (s listing) services(ctx context.Context, w queries.Window, edges []queries
 	}
 
 	for _, e := range edges {
-		get(e.To)
 		sv := get(e.From)
+		get(e.To)
 		if !slices.Contains(sv.DependsOn, e.To) {
 			sv.DependsOn = append(sv.DependsOn, e.To)
 		}
@@ -316,4 +318,37 @@ func sqlWindow(w queries.Window) (time.Time, time.Time) {
 		until = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
 	return since, until
+}
+
+// pruneEdges keeps configured dependencies and inferred ones between
+// services that have events in the window: inference from messages can
+// name many one-off endpoints (load balancer DNS names) that would bury the
+// topology.
+func pruneEdges(edges []queries.Edge, svcs map[string]bool) []queries.Edge {
+	out := make([]queries.Edge, 0, len(edges))
+	for _, e := range edges {
+		if e.Origin == "config" || (svcs[e.From] && svcs[e.To]) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// serviceNames lists the services with events in w.
+func (s listing) serviceNames(ctx context.Context, w queries.Window) (map[string]bool, error) {
+	since, until := sqlWindow(w)
+	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT service FROM events WHERE time >= $1 AND time < $2 AND service IS NOT NULL", since, until)
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("list services: %w", err)
+		}
+		out[name] = true
+	}
+	return out, rows.Err()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/faultline/faultline/dashboards/client"
+	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/queries/report"
 )
@@ -193,4 +194,17 @@ func reportWindow(since, until string, now time.Time) (queries.Window, error) {
 		return queries.Window{}, fmt.Errorf("--until %s is not after --since %s", u.Format(time.RFC3339), s.Format(time.RFC3339))
 	}
 	return queries.Window{Since: s, Until: u}, nil
+}
+
+// engine is the correlation engine over db with the configured topology.
+func (a *app) engine(db *store.DB) *queries.Engine {
+	return queries.NewEngine(db.DB, a.cfg.Correlation, a.cfg.Topology)
+}
+
+// newReportScheduler returns the scheduler faultline serve runs for the
+// reports: section, reading through the serve process's engine and DB.
+// Run it in serve's errgroup: g.Go(func() error { return s.Run(ctx) });
+// it returns nil when ctx ends and never fails the group.
+func (a *app) newReportScheduler(db *store.DB, eng report.Source) (*report.Scheduler, error) {
+	return report.NewScheduler(a.cfg.Reports, eng, report.DBStats{DB: db.DB}, a.log.With("component", "reports"))
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/queries/report"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -66,7 +65,7 @@ func runServe(ctx context.Context, a *app) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	engine := queries.NewEngine(db.DB, cfg.Correlation, cfg.Topology)
+	engine := a.engine(db)
 	// The sandbox locks the database's configuration: create it after
 	// everything else that changes settings (store.Open).
 	sandbox, err := queries.NewSandbox(ctx, db.DB, cfg.Query)
@@ -96,7 +95,7 @@ func runServe(ctx context.Context, a *app) error {
 	}
 
 	if len(cfg.Reports.Schedules) > 0 {
-		sched, err := report.NewScheduler(cfg.Reports, engine, report.DBStats{DB: db.DB}, a.log)
+		sched, err := a.newReportScheduler(db, engine)
 		if err != nil {
 			return usageError{fmt.Errorf("reports: %w", err)}
 		}

@@ -58,6 +58,7 @@ kafka.group), then flags; each overrides the one before.`,
 		newLoadCmd(a),
 		newQueryCmd(a),
 		newSimulateCmd(a),
+		newEvalCmd(a),
 		newServeCmd(a),
 	)
 	return root
