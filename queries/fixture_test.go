@@ -211,3 +211,12 @@ func repeat(n int, vals ...int) []int {
 	}
 	return out
 }
+
+// sqlNamed builds named arguments from name, value pairs.
+func sqlNamed(kv ...any) []any {
+	var out []any
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, sql.Named(kv[i].(string), kv[i+1]))
+	}
+	return out
+}

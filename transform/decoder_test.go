@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -206,4 +207,19 @@ func ExampleDecoder_Decode() {
 	d.Decode(Input{Format: FormatAuto, Value: []byte(`{"time":"2025-10-20T07:12:03Z","service":"checkout","level":"error","error.type":"Timeout"}`)}, time.Now(), &r)
 	fmt.Println(len(r.Events), r.Events[0].Kind, r.Events[0].Service, r.Events[0].ErrorCode)
 	// Output: 1 error checkout Timeout
+}
+
+func TestPanicSite(t *testing.T) {
+	var site string
+	func() {
+		defer func() {
+			recover()
+			site = panicSite(debug.Stack())
+		}()
+		var m map[string]int
+		m["x"] = 1 // panics
+	}()
+	if !strings.Contains(site, "transform.TestPanicSite") || !strings.Contains(site, "decoder_test.go:") {
+		t.Fatalf("panic site %q", site)
+	}
 }

@@ -43,17 +43,17 @@ func decodeFiles(t *testing.T, dir string, man Manifest, auto bool) *transform.R
 
 func TestDecodesWithRealDecoders(t *testing.T) {
 	for i, fam := range Families {
+		s, err := Generate(fam, int64(i), Options{Duration: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		man, err := s.WriteDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, auto := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/auto=%v", fam, auto), func(t *testing.T) {
-				s, err := Generate(fam, int64(i), Options{Duration: time.Hour})
-				if err != nil {
-					t.Fatal(err)
-				}
-				dir := t.TempDir()
-				man, err := s.WriteDir(dir)
-				if err != nil {
-					t.Fatal(err)
-				}
 				res := decodeFiles(t, dir, man, auto)
 				for i, d := range res.DeadLetters {
 					if i < 5 {
