@@ -183,10 +183,13 @@ var DefaultCatalogue = []CatalogueEntry{
 	{"cloudformation", "CreateChangeSet", ChangeIaC, RiskLow},
 	{"cloudformation", "*", ChangeIaC, RiskMedium},
 
-	// AWS Config configuration items, by resource type (any service).
+	// AWS Config configuration items, by resource type (looked up as service "config").
 	{"", "AWS::EC2::RouteTable", ChangeNetworking, RiskCritical},
 	{"", "AWS::EC2::NetworkAcl", ChangeNetworking, RiskCritical},
 	{"", "AWS::EC2::SecurityGroup", ChangeNetworking, RiskHigh},
+	{"", "AWS::EC2::Instance", ChangeCompute, RiskMedium},
+	{"", "AWS::EC2::LaunchTemplate", ChangeCompute, RiskMedium},
+	{"", "AWS::EC2::Volume", ChangeCompute, RiskLow},
 	{"", "AWS::EC2::*", ChangeNetworking, RiskMedium},
 	{"", "AWS::ElasticLoadBalancing*", ChangeLoadBalancer, RiskHigh},
 	{"", "AWS::Route53*", ChangeDNS, RiskHigh},
@@ -229,8 +232,9 @@ func newCatalogue(extra []CatalogueEntry) *catalogue {
 	return c
 }
 
-// classify returns the change type and risk class of an operation. Deploy
-// events match entries of service "deploy". An operation no entry matches
+// classify returns the change type and risk class of an operation. Deploy,
+// AWS Health and AWS Config events are looked up as services "deploy",
+// "health" and "config" (entries with an empty service match them too). An operation no entry matches
 // is ("other", "low"), or ("provider", "high") for AWS Health.
 func (c *catalogue) classify(source, service, op string) (typ, risk string) {
 	switch source {
@@ -238,6 +242,8 @@ func (c *catalogue) classify(source, service, op string) (typ, risk string) {
 		service = SourceDeploy
 	case SourceHealth:
 		service = SourceHealth
+	case SourceConfig:
+		service = SourceConfig
 	}
 	idx, ok := c.byService[service]
 	if !ok {

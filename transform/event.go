@@ -20,6 +20,9 @@ const (
 	SourceAlarm      = "alarm"
 	SourceDeploy     = "deploy"
 	SourceOTLP       = "otlp"
+	// SourceEventBridge is any other EventBridge event (Auto Scaling, EC2
+	// state changes, ...).
+	SourceEventBridge = "eventbridge"
 )
 
 // Event is one normalized event: one row of the events table. Field order

@@ -1,0 +1,232 @@
+package transform
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+)
+
+// Application error streams: one JSON object per message with
+// OpenTelemetry semantic-convention field names where one exists, e.g.
+//
+//	{"time":"2025-10-20T07:12:03.120Z","service":"checkout","level":"error",
+//	 "message":"...","error.type":"DynamoDBTimeout","region":"us-east-1",
+//	 "server.address":"dynamodb.us-east-1.amazonaws.com","trace_id":"...",
+//	 "version":"1.4.2","env":"prod"}
+//
+// and deploys on the same stream: {"time":...,"service":...,"kind":"deploy",
+// "version":...,"actor":...}. Every field not mapped to a column stays in
+// attributes.
+
+// appField names the column an application field maps to.
+type appField int
+
+const (
+	afNone appField = iota
+	afTime
+	afService
+	afLevel
+	afSeverityNumber
+	afMessage
+	afErrorType
+	afErrorMessage
+	afRegion
+	afAccount
+	afResource
+	afActor
+	afOperation
+	afStatus
+	afRequestID
+	afTraceID
+	afPeerService
+	afServerAddress
+	afEventID
+	afKind
+)
+
+// appFields maps field names (OpenTelemetry first, then common aliases).
+var appFields = map[string]appField{
+	"time": afTime, "timestamp": afTime, "@timestamp": afTime, "ts": afTime, "Timestamp": afTime,
+	"service": afService, "service.name": afService, "service_name": afService,
+	"level": afLevel, "severity": afLevel, "severity_text": afLevel, "severityText": afLevel, "log.level": afLevel, "levelname": afLevel, "lvl": afLevel,
+	"severity_number": afSeverityNumber, "severityNumber": afSeverityNumber,
+	"message": afMessage, "msg": afMessage, "body": afMessage,
+	"error.type": afErrorType, "exception.type": afErrorType, "error_code": afErrorType, "error.code": afErrorType,
+	"error.message": afErrorMessage, "exception.message": afErrorMessage,
+	"region": afRegion, "cloud.region": afRegion, "aws.region": afRegion,
+	"account_id": afAccount, "cloud.account.id": afAccount, "aws.account_id": afAccount,
+	"resource": afResource, "cloud.resource_id": afResource,
+	"actor": afActor, "enduser.id": afActor, "user.id": afActor, "user": afActor,
+	"operation": afOperation, "rpc.method": afOperation, "http.route": afOperation, "db.operation.name": afOperation,
+	"status": afStatus, "http.response.status_code": afStatus, "http.status_code": afStatus, "rpc.grpc.status_code": afStatus,
+	"request_id": afRequestID, "requestId": afRequestID, "http.request.id": afRequestID, "aws.request_id": afRequestID,
+	"trace_id": afTraceID, "traceId": afTraceID, "trace.id": afTraceID,
+	"peer.service":   afPeerService,
+	"server.address": afServerAddress, "net.peer.name": afServerAddress,
+	"event_id": afEventID, "id": afEventID,
+	"kind": afKind,
+}
+
+// app decodes one validated application event (or an array of them).
+func (s *state) app(v []byte) {
+	if isArray(v) {
+		eachElem(v, func(_ int, e []byte) bool {
+			s.app(e)
+			return true
+		})
+		return
+	}
+	if !isObject(v) {
+		s.dead(ReasonInvalidJSON, v, "application event must be a JSON object; got a scalar (check the producer or the input's format)")
+		return
+	}
+	s.appObject(v, v, SourceApp)
+}
+
+// appObject maps the validated object v (an app event, or an OTLP record
+// flattened by otlp.go) to an event of source src. raw identifies the
+// record for the stable hash id and dead letters.
+func (s *state) appObject(v, raw []byte, src string) {
+	ev := Event{Source: src}
+	a := &s.attrs
+	a.reset()
+	var (
+		levelText, kind, errMsg, serverAddr string
+		sevNum                              int32
+		badTime                             []byte
+		httpStatus                          int
+	)
+	eachField(v, func(k, val []byte) bool {
+		f := appFields[string(k)]
+		if f == afNone {
+			a.raw(k, val)
+			return true
+		}
+		text := scalarText(val)
+		if text == "" && len(val) > 0 && (val[0] == '{' || val[0] == '[') {
+			a.raw(k, val) // structured value under a column's name: keep it
+			return true
+		}
+		switch f {
+		case afTime:
+			if ev.Time.IsZero() {
+				t, ok := timeValue(val)
+				if !ok {
+					badTime = val
+				}
+				ev.Time = t
+			} else {
+				a.raw(k, val)
+			}
+			return true
+		case afService:
+			ev.Service = firstNonEmpty(ev.Service, text)
+		case afLevel:
+			levelText = firstNonEmpty(levelText, text)
+		case afSeverityNumber:
+			if n, err := strconv.Atoi(text); err == nil && n >= 1 && n <= 24 {
+				sevNum = int32(n)
+			}
+		case afMessage:
+			ev.Message = firstNonEmpty(ev.Message, text)
+		case afErrorType:
+			ev.ErrorCode = firstNonEmpty(ev.ErrorCode, text)
+		case afErrorMessage:
+			errMsg = firstNonEmpty(errMsg, text)
+			a.raw(k, val)
+		case afRegion:
+			ev.Region = firstNonEmpty(ev.Region, text)
+		case afAccount:
+			ev.AccountID = firstNonEmpty(ev.AccountID, text)
+		case afResource:
+			ev.Resource = firstNonEmpty(ev.Resource, text)
+		case afActor:
+			ev.Actor = firstNonEmpty(ev.Actor, text)
+		case afOperation:
+			ev.Operation = firstNonEmpty(ev.Operation, text)
+		case afStatus:
+			ev.Status = firstNonEmpty(ev.Status, text)
+			if n, err := strconv.Atoi(text); err == nil && n >= 100 && n <= 599 {
+				httpStatus = n
+			}
+		case afRequestID:
+			ev.RequestID = firstNonEmpty(ev.RequestID, text)
+		case afTraceID:
+			ev.TraceID = firstNonEmpty(ev.TraceID, text)
+		case afPeerService:
+			ev.PeerService = text
+		case afServerAddress:
+			serverAddr = firstNonEmpty(serverAddr, text)
+			a.raw(k, val) // the column holds a derived name; keep the address
+		case afEventID:
+			ev.EventID = firstNonEmpty(ev.EventID, text)
+		case afKind:
+			kind = strings.ToLower(text)
+			if kind != "deploy" {
+				a.raw(k, val)
+			}
+		}
+		return true
+	})
+	if badTime != nil {
+		s.dead(ReasonBadTimestamp, raw, fmt.Sprintf("application event time %s is not a timestamp (use RFC 3339, e.g. 2025-10-20T07:12:03.120Z, or epoch milliseconds); the event was skipped", badTime))
+		return
+	}
+	if ev.PeerService == "" && serverAddr != "" {
+		ev.PeerService = peerServiceOf(serverAddr)
+	}
+	if ev.Message == "" {
+		ev.Message = errMsg
+	}
+	switch {
+	case sevNum != 0:
+		ev.SeverityNumber = sevNum
+		ev.SeverityText = firstNonEmpty(strings.ToUpper(levelText), severityName(sevNum))
+	case levelText != "":
+		if n := severityFromLevel(levelText); n != 0 {
+			ev.SeverityNumber, ev.SeverityText = n, strings.ToUpper(levelText)
+			if _, err := strconv.Atoi(levelText); err == nil {
+				ev.SeverityText = severityName(n)
+			}
+		} else {
+			ev.SeverityText = levelText
+		}
+	}
+	if ev.SeverityNumber == 0 && (ev.ErrorCode != "" || httpStatus >= 500) {
+		ev.SeverityNumber, ev.SeverityText = SeverityError, "ERROR"
+	}
+	switch kind {
+	case "deploy", "deployment":
+		ev.Source, ev.Kind = SourceDeploy, KindChange
+		ev.Operation = firstNonEmpty(ev.Operation, "deploy")
+		if ev.Message == "" {
+			ev.Message = strings.TrimSpace("deploy " + ev.Service + " " + str(field(v, "version")))
+		}
+	case KindChange, KindError, KindSignal, KindInfo:
+		ev.Kind = kind
+	default:
+		ev.Kind = kindOf(ev.SeverityNumber)
+		if ev.ErrorCode != "" && ev.SeverityNumber == 0 {
+			ev.Kind = KindError
+		}
+	}
+	ev.Attributes = a.String()
+	s.emit(&ev, raw)
+}
+
+// peerServiceOf names the service behind a server address:
+// dynamodb.us-east-1.amazonaws.com -> dynamodb, payments.internal:8443 ->
+// payments. An IP address gives "".
+func peerServiceOf(addr string) string {
+	host := addr
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	if host == "" || net.ParseIP(host) != nil {
+		return ""
+	}
+	label, _, _ := strings.Cut(host, ".")
+	return label
+}
