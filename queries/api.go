@@ -95,3 +95,27 @@ type Table struct {
 	Rows      [][]any  `json:"rows"`
 	Truncated bool     `json:"truncated"` // the row cap was reached
 }
+
+// Spike is one run of consecutive (allowing short gaps) spike minutes of one
+// service and region: what incidents are built from.
+type Spike struct {
+	IncidentID   string    `json:"incident_id"` // "" when too small to form an incident
+	Service      string    `json:"service"`
+	Region       string    `json:"region"`
+	Start        time.Time `json:"start"`         // first spike minute
+	End          time.Time `json:"end"`           // last spike minute
+	SpikeMinutes int64     `json:"spike_minutes"` // minutes over the threshold
+	Peak         time.Time `json:"peak"`
+	PeakErrors   int64     `json:"peak_errors"` // errors in the peak minute
+	Errors       int64     `json:"errors"`      // errors in the spike minutes
+	Baseline     float64   `json:"baseline"`    // baseline errors/min at Start
+	Threshold    float64   `json:"threshold"`   // threshold errors/min at Start
+}
+
+// Edge is one dependency of the service topology: From depends on To.
+type Edge struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Origin string `json:"origin"` // config, peer_service, message, config_relationship
+	Events int64  `json:"events"` // events that showed it (0 for config)
+}

@@ -1,0 +1,337 @@
+package queries
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+//go:embed sql/*.sql
+var sqlFS embed.FS
+
+// sqlText returns the embedded SQL file sql/<name>.sql.
+func sqlText(name string) string {
+	b, err := sqlFS.ReadFile("sql/" + name + ".sql")
+	if err != nil {
+		panic(fmt.Sprintf("queries: missing embedded sql/%s.sql", name)) // programming error
+	}
+	return string(b)
+}
+
+// Engine runs the correlation SQL over the events table. It caches nothing:
+// every call recomputes from the events, so late-arriving events (CloudTrail
+// is up to ~15 minutes late) change the next answer. An Engine is safe for
+// concurrent use; each call works on its own connection.
+type Engine struct {
+	db       *sql.DB
+	cfg      CorrelationConfig
+	topology map[string][]string
+}
+
+// NewEngine returns an engine over db (a DuckDB opened by ingest/store).
+// topology maps a service to the services it depends on (the topology:
+// config section; nil is fine). cfg should have passed Validate.
+func NewEngine(db *sql.DB, cfg CorrelationConfig, topology map[string][]string) *Engine {
+	t := make(map[string][]string, len(topology))
+	for k, v := range topology {
+		t[k] = append([]string(nil), v...)
+	}
+	return &Engine{db: db, cfg: cfg, topology: t}
+}
+
+// Config returns the engine's correlation configuration.
+func (e *Engine) Config() CorrelationConfig { return e.cfg }
+
+// stages are the correlation stages in dependency order; each is an embedded
+// SELECT that reads the stages before it by name. A session materializes the
+// ones it needs as connection-local temporary tables.
+var stages = []string{"series", "spike_minutes", "spikes", "incident_series", "incidents"}
+
+// session is one computation: a connection with the stages materialized as
+// TEMP tables (visible to this connection only, dropped on close).
+type session struct {
+	conn    *sql.Conn
+	params  map[string]any
+	created []string
+}
+
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func minutes(d time.Duration) int64 { return int64(d / time.Minute) }
+
+// open starts a session for w and materializes stages up to and including
+// upTo ("" = none).
+func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, error) {
+	since, until := w.Since.UTC(), w.Until.UTC()
+	if w.Since.IsZero() {
+		since = time.Unix(0, 0).UTC()
+	}
+	if w.Until.IsZero() {
+		until = farFuture
+	}
+	if !until.After(since) {
+		return nil, fmt.Errorf("window: until %s is not after since %s", until.Format(time.RFC3339), since.Format(time.RFC3339))
+	}
+	c := e.cfg
+	pad := max(c.BaselineWindow+c.BaselineGap, c.Lookback+c.RateWindow)
+	ts := func(t time.Time) string { return t.Format(time.RFC3339Nano) }
+	p := map[string]any{
+		"since":             ts(since),
+		"until":             ts(until),
+		"base_from":         ts(since.Add(-pad)),
+		"cand_from":         ts(since.Add(-c.Lookback - c.RateWindow)),
+		"since_m":           floorMinute(since),
+		"until_m":           floorMinute(until.Add(time.Minute - time.Nanosecond)),
+		"baseline_min":      minutes(c.BaselineWindow),
+		"gap_min":           minutes(c.BaselineGap),
+		"min_history_min":   minutes(c.BaselineMinHistory),
+		"min_errors":        int64(c.SpikeMinErrors),
+		"ratio":             c.SpikeMinRatio,
+		"sigma":             c.SpikeSigma,
+		"merge_gap_min":     minutes(c.MergeGap),
+		"min_spike_minutes": int64(c.MinSpikeMinutes),
+		"lookback_min":      minutes(c.Lookback),
+		"rate_min":          minutes(c.RateWindow),
+	}
+	conn, err := e.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("correlation: get a connection: %w", err)
+	}
+	s := &session{conn: conn, params: p}
+	if upTo == "" {
+		return s, nil
+	}
+	for _, st := range stages {
+		if err := s.materialize(ctx, st); err != nil {
+			s.close()
+			return nil, err
+		}
+		if st == upTo {
+			break
+		}
+	}
+	return s, nil
+}
+
+// floorMinute returns t as epoch minutes, rounded down.
+func floorMinute(t time.Time) int64 {
+	s := t.Unix()
+	if s < 0 && s%60 != 0 {
+		return s/60 - 1
+	}
+	return s / 60
+}
+
+var paramRE = regexp.MustCompile(`\$([a-z_]+)`)
+
+// args binds the named parameters the query text uses, and only those.
+func (s *session) args(query string, extra map[string]any) ([]any, error) {
+	seen := map[string]bool{}
+	var args []any
+	for _, m := range paramRE.FindAllStringSubmatch(query, -1) {
+		name := m[1]
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		v, ok := extra[name]
+		if !ok {
+			v, ok = s.params[name]
+		}
+		if !ok {
+			return nil, fmt.Errorf("correlation sql: parameter $%s has no value (programming error)", name)
+		}
+		args = append(args, sql.Named(name, v))
+	}
+	return args, nil
+}
+
+func (s *session) materialize(ctx context.Context, stage string) error {
+	q := sqlText(stage)
+	args, err := s.args(q, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := s.conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+stage+" AS\n"+q, args...); err != nil {
+		return fmt.Errorf("correlation stage %s: %w", stage, err)
+	}
+	s.created = append(s.created, stage)
+	return nil
+}
+
+// query runs a SELECT (embedded file name or SQL text) in the session.
+func (s *session) query(ctx context.Context, name, q string, extra map[string]any) (*sql.Rows, error) {
+	args, err := s.args(q, extra)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("correlation query %s: %w", name, err)
+	}
+	return rows, nil
+}
+
+func (s *session) close() {
+	// Temp tables live as long as the pooled connection: drop them so the
+	// next user of the connection starts clean and memory is returned.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := len(s.created) - 1; i >= 0; i-- {
+		_, _ = s.conn.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+s.created[i])
+	}
+	_ = s.conn.Close()
+}
+
+func minuteTime(m int64) time.Time { return time.Unix(m*60, 0).UTC() }
+
+// Series returns errors and events per service, region and minute in w.
+func (e *Engine) Series(ctx context.Context, w Window) ([]SeriesPoint, error) {
+	s, err := e.open(ctx, w, "series")
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	rows, err := s.query(ctx, "series", `SELECT service, region, m, errors, events FROM series
+		WHERE m >= $since_m AND m < $until_m ORDER BY service, region, m`, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SeriesPoint
+	for rows.Next() {
+		var p SeriesPoint
+		var m int64
+		if err := rows.Scan(&p.Service, &p.Region, &m, &p.Errors, &p.Events); err != nil {
+			return nil, fmt.Errorf("read series: %w", err)
+		}
+		p.Minute = minuteTime(m)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Spikes returns every spike (run of spike minutes of one service and region)
+// in w, with the incident it belongs to.
+func (e *Engine) Spikes(ctx context.Context, w Window) ([]Spike, error) {
+	s, err := e.open(ctx, w, "incident_series")
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	return readSpikes(ctx, s)
+}
+
+func readSpikes(ctx context.Context, s *session) ([]Spike, error) {
+	rows, err := s.query(ctx, "spikes", `SELECT coalesce(i.incident_id, ''), s.service, s.region, s.start_m, s.end_m,
+		s.spike_minutes, s.peak_m, s.peak_errors, s.errors, s.baseline, s.threshold
+		FROM spikes s LEFT JOIN incident_series i USING (service, region, start_m)
+		ORDER BY s.start_m, s.service, s.region`, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Spike
+	for rows.Next() {
+		var p Spike
+		var start, end, peak int64
+		if err := rows.Scan(&p.IncidentID, &p.Service, &p.Region, &start, &end, &p.SpikeMinutes, &peak,
+			&p.PeakErrors, &p.Errors, &p.Baseline, &p.Threshold); err != nil {
+			return nil, fmt.Errorf("read spikes: %w", err)
+		}
+		p.Start, p.End, p.Peak = minuteTime(start), minuteTime(end), minuteTime(peak)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Incidents returns the incidents whose onset lies in w, oldest first.
+func (e *Engine) Incidents(ctx context.Context, w Window) ([]Incident, error) {
+	s, err := e.open(ctx, w, "incidents")
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	return readIncidents(ctx, s)
+}
+
+func readIncidents(ctx context.Context, s *session) ([]Incident, error) {
+	rows, err := s.query(ctx, "incidents", `SELECT incident_id, onset_m, peak_m, recovery_m, ongoing,
+		services, regions, peak_errors, total_errors FROM incidents ORDER BY onset_m, incident_id`, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Incident
+	for rows.Next() {
+		var in Incident
+		var onset, peak, rec int64
+		var services, regions any
+		if err := rows.Scan(&in.ID, &onset, &peak, &rec, &in.Ongoing, &services, &regions,
+			&in.PeakErrorsPerMin, &in.TotalErrors); err != nil {
+			return nil, fmt.Errorf("read incidents: %w", err)
+		}
+		in.Onset, in.Peak = minuteTime(onset), minuteTime(peak)
+		if !in.Ongoing {
+			in.Recovery = minuteTime(rec)
+		}
+		in.Services, in.Regions = stringList(services), stringList(regions)
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// stringList converts a scanned DuckDB VARCHAR[] to []string.
+func stringList(v any) []string {
+	l, _ := v.([]any)
+	out := make([]string, 0, len(l))
+	for _, x := range l {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// ErrUnknownQuery is returned by Named for a name it does not know.
+var ErrUnknownQuery = errors.New("unknown named query")
+
+// NamedQueries lists the names Named accepts.
+var NamedQueries = []string{"incidents", "suspects", "cascade", "regions", "change-failure-rate", "series", "spikes", "topology"}
+
+// Named runs a named query and returns it as a Table whose columns are the
+// JSON names of the result type's fields.
+func (e *Engine) Named(ctx context.Context, name string, w Window) (Table, error) {
+	switch strings.ToLower(name) {
+	case "incidents":
+		r, err := e.Incidents(ctx, w)
+		return toTable(r, err)
+	case "suspects":
+		r, err := e.Suspects(ctx, w)
+		return toTable(r, err)
+	case "cascade":
+		r, err := e.Cascade(ctx, w)
+		return toTable(r, err)
+	case "regions":
+		r, err := e.Regions(ctx, w)
+		return toTable(r, err)
+	case "change-failure-rate", "change_failure_rate", "cfr":
+		r, err := e.ChangeFailureRate(ctx, w)
+		return toTable(r, err)
+	case "series":
+		r, err := e.Series(ctx, w)
+		return toTable(r, err)
+	case "spikes":
+		r, err := e.Spikes(ctx, w)
+		return toTable(r, err)
+	case "topology":
+		r, err := e.Topology(ctx, w)
+		return toTable(r, err)
+	}
+	return Table{}, fmt.Errorf("%w %q: use one of %s", ErrUnknownQuery, name, strings.Join(NamedQueries, ", "))
+}

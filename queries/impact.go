@@ -1,0 +1,154 @@
+package queries
+
+import (
+	"context"
+	"fmt"
+	"sort"
+)
+
+// Cascade returns, for each incident in w, the services in the order they
+// broke, each with the services it depends on (merged topology) that broke
+// before it: the edges the failure most likely travelled along.
+func (e *Engine) Cascade(ctx context.Context, w Window) ([]CascadeStep, error) {
+	s, err := e.open(ctx, w, "incidents")
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	spikes, err := readSpikes(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	edges, err := e.edges(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	g := newGraph(edges)
+	type key struct{ inc, svc string }
+	steps := map[key]*CascadeStep{}
+	var order []key
+	for _, sp := range spikes {
+		if sp.IncidentID == "" {
+			continue
+		}
+		k := key{sp.IncidentID, sp.Service}
+		st, ok := steps[k]
+		if !ok {
+			st = &CascadeStep{IncidentID: sp.IncidentID, Service: sp.Service, Region: sp.Region, Onset: sp.Start}
+			steps[k] = st
+			order = append(order, k)
+		}
+		if sp.Start.Before(st.Onset) || (sp.Start.Equal(st.Onset) && sp.Region < st.Region) {
+			st.Onset, st.Region = sp.Start, sp.Region
+		}
+		st.PeakErrorsPerMin = max(st.PeakErrorsPerMin, sp.PeakErrors)
+		st.Errors += sp.Errors
+	}
+	out := make([]CascadeStep, 0, len(order))
+	for _, k := range order {
+		out = append(out, *steps[k])
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.IncidentID != b.IncidentID {
+			return a.IncidentID < b.IncidentID
+		}
+		if !a.Onset.Equal(b.Onset) {
+			return a.Onset.Before(b.Onset)
+		}
+		return a.Service < b.Service
+	})
+	for i := range out {
+		if i == 0 || out[i].IncidentID != out[i-1].IncidentID {
+			out[i].Order = 1
+		} else {
+			out[i].Order = out[i-1].Order + 1
+		}
+		out[i].Via = []string{}
+		for j := i - 1; j >= 0 && out[j].IncidentID == out[i].IncidentID; j-- {
+			if g.dependsOn(out[i].Service, out[j].Service) {
+				out[i].Via = append(out[i].Via, out[j].Service)
+			}
+		}
+		sort.Strings(out[i].Via)
+	}
+	return out, nil
+}
+
+// Regions returns each region's share of errors and changes per incident in
+// w (and for the whole window, incident_id ""), with a warning on incidents
+// confined to one region.
+func (e *Engine) Regions(ctx context.Context, w Window) ([]RegionShare, error) {
+	s, err := e.open(ctx, w, "incidents")
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	incidents, err := readIncidents(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	nsvc := map[string]int{}
+	for _, in := range incidents {
+		nsvc[in.ID] = len(in.Services)
+	}
+	rows, err := s.query(ctx, "regions", sqlText("regions"), nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RegionShare
+	for rows.Next() {
+		var r RegionShare
+		if err := rows.Scan(&r.IncidentID, &r.Region, &r.Errors, &r.Changes, &r.ErrorShare, &r.ChangeShare); err != nil {
+			return nil, fmt.Errorf("read regions: %w", err)
+		}
+		r.ErrorShare, r.ChangeShare = round4(r.ErrorShare), round4(r.ChangeShare)
+		if r.IncidentID != "" && r.Errors > 0 && r.ErrorShare >= e.cfg.ConfinedShare {
+			r.Warning = fmt.Sprintf("incident confined to %s (%.0f%% of its errors, %d services): the services it broke all depend on this one region; check for a regional dependency or missing failover",
+				r.Region, r.ErrorShare*100, nsvc[r.IncidentID])
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ChangeFailureRate returns, per operation, service, actor and change_type,
+// the changes in w and how many of them ranked in the top
+// correlation.failure_top_n suspects of an incident with a score of at least
+// correlation.failure_min_score.
+func (e *Engine) ChangeFailureRate(ctx context.Context, w Window) ([]ChangeFailure, error) {
+	ranked, err := e.rankAll(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	failed := []string{}
+	seen := map[string]bool{}
+	for _, s := range ranked {
+		if s.Rank <= e.cfg.FailureTopN && s.Score >= e.cfg.FailureScore && !seen[s.EventID] {
+			seen[s.EventID] = true
+			failed = append(failed, s.EventID)
+		}
+	}
+	sort.Strings(failed)
+	s, err := e.open(ctx, w, "")
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	rows, err := s.query(ctx, "change_failure_rate", sqlText("change_failure_rate"), map[string]any{"failed": failed})
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []ChangeFailure
+	for rows.Next() {
+		var c ChangeFailure
+		if err := rows.Scan(&c.Dimension, &c.Value, &c.Changes, &c.Failed, &c.Rate); err != nil {
+			return nil, fmt.Errorf("read change failure rate: %w", err)
+		}
+		c.Rate = round4(c.Rate)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,137 @@
+package queries
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func newSandbox(t *testing.T, cfg Config) (*fixture, *Sandbox) {
+	t.Helper()
+	f := lbOutage(t)
+	sb, err := NewSandbox(context.Background(), f.db.DB, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, sb
+}
+
+func TestSandboxRefuses(t *testing.T) {
+	f, sb := newSandbox(t, DefaultConfig())
+	ctx := context.Background()
+	cases := []struct {
+		name, sql, want string
+	}{
+		{"read_csv", "SELECT * FROM read_csv('/etc/passwd')", "may not read or write files"},
+		{"read_text", "SELECT * FROM read_text('/etc/passwd')", "may not read or write files"},
+		{"glob", "SELECT * FROM glob('/etc/*')", "may not read or write files"},
+		{"read_parquet url", "SELECT * FROM read_parquet('https://example.com/x.parquet')", "may not read or write files"},
+		{"copy to", "COPY events TO '/tmp/faultline-escape.csv'", "refused by the analyst SQL sandbox"},
+		{"copy select to", "COPY (SELECT 1) TO '/tmp/faultline-escape.csv'", "refused by the analyst SQL sandbox"},
+		{"attach", "ATTACH '/tmp/faultline-escape.duckdb' AS x", "ATTACH statements are not allowed"},
+		{"install", "INSTALL httpfs", "not allowed"},
+		{"load", "LOAD httpfs", "not allowed"},
+		{"set", "SET enable_external_access = true", "SET/RESET statements are not allowed"},
+		{"reset", "RESET lock_configuration", "not allowed"},
+		{"pragma", "PRAGMA enable_profiling", "PRAGMA statements are not allowed"},
+		{"create", "CREATE TABLE x AS SELECT 1", "CREATE statements are not allowed"},
+		{"insert", "INSERT INTO events (event_id, time, observed_time, source, kind) VALUES ('x', now(), now(), 'app', 'info')", "INSERT statements are not allowed"},
+		{"delete", "DELETE FROM events", "DELETE statements are not allowed"},
+		{"update", "UPDATE events SET kind = 'info'", "UPDATE statements are not allowed"},
+		{"drop", "DROP TABLE events", "DROP statements are not allowed"},
+		{"multiple", "SELECT 1; DROP TABLE events", "exactly one statement"},
+		{"multiple select first", "DELETE FROM events; SELECT 1", "exactly one statement"},
+		{"export", "EXPORT DATABASE '/tmp/faultline-escape'", "refused by the analyst SQL sandbox"},
+		{"checkpoint", "CHECKPOINT", "not allowed"},
+		{"copy from", "COPY events FROM '/etc/passwd'", "refused by the analyst SQL sandbox"},
+		{"empty", "  ; ", "empty"},
+		{"query() with DDL", "SELECT * FROM query('CREATE TABLE y(a INT)')", "query"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := sb.SQL(ctx, c.sql)
+			if err == nil {
+				t.Fatalf("%q was not refused", c.sql)
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("%q: error %q does not say %q", c.sql, err, c.want)
+			}
+		})
+	}
+	// Nothing above changed the data or the settings.
+	var n int
+	if err := f.db.QueryRow("SELECT count(*) FROM events WHERE kind = 'change'").Scan(&n); err != nil || n != 4 {
+		t.Fatalf("changes after the attempts: %d, %v; want 4", n, err)
+	}
+	var ext string
+	if err := f.db.QueryRow("SELECT current_setting('enable_external_access')::VARCHAR").Scan(&ext); err != nil || ext != "false" {
+		t.Fatalf("enable_external_access = %q, %v", ext, err)
+	}
+}
+
+func TestSandboxSelect(t *testing.T) {
+	_, sb := newSandbox(t, Config{Timeout: 10 * time.Second, MaxRows: 3, MemoryLimit: "1GB"})
+	ctx := context.Background()
+	tb, err := sb.SQL(ctx, "SELECT event_id, actor FROM changes ORDER BY time;")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(tb.Columns, ",") != "event_id,actor" || len(tb.Rows) != 3 || !tb.Truncated {
+		t.Fatalf("got %v %v truncated=%v; want 3 of 4 rows, truncated", tb.Columns, tb.Rows, tb.Truncated)
+	}
+	if tb.Rows[0][0] != "ct-s3" || tb.Rows[0][1] != "bob" {
+		t.Fatalf("first row %v", tb.Rows[0])
+	}
+	tb, err = sb.SQL(ctx, "WITH c AS (SELECT kind, count(*) AS n FROM events GROUP BY kind) SELECT n FROM c WHERE kind = 'change'")
+	if err != nil || len(tb.Rows) != 1 || tb.Rows[0][0] != int64(4) || tb.Truncated {
+		t.Fatalf("WITH ... SELECT: %v %v", tb, err)
+	}
+	if _, err := sb.SQL(ctx, "EXPLAIN SELECT count(*) FROM events"); err != nil {
+		t.Fatalf("EXPLAIN: %v", err)
+	}
+	if _, err := sb.SQL(ctx, "DESCRIBE events"); err != nil {
+		t.Fatalf("DESCRIBE: %v", err)
+	}
+	// A syntax error is reported, not refused.
+	_, err = sb.SQL(ctx, "SELEC 1")
+	if err == nil || errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "syntax error") {
+		t.Fatalf("syntax error: %v", err)
+	}
+	// A second sandbox on the same (now locked) database is fine.
+	if _, err := NewSandbox(ctx, sb.db, DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSandboxTimeout(t *testing.T) {
+	_, sb := newSandbox(t, Config{Timeout: 200 * time.Millisecond, MaxRows: 10, MemoryLimit: "1GB"})
+	_, err := sb.SQL(context.Background(), "SELECT count(*) FROM range(1000000000) a, range(1000) b WHERE a.range % 7 = b.range")
+	if err == nil || !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "query.timeout") {
+		t.Fatalf("got %v; want a query.timeout refusal", err)
+	}
+	// The connection pool is still usable afterwards.
+	if _, err := sb.SQL(context.Background(), "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The lockdown is database-wide: the engine (TEMP tables) and plain inserts,
+// as ingest does them, must keep working after it.
+func TestSandboxKeepsIngestAndEngineWorking(t *testing.T) {
+	f, _ := newSandbox(t, DefaultConfig())
+	f.change(change{id: "late", clock: "10:02:00", service: "checkout", operation: "UpdateService", region: "us-east-1", risk: "high"})
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), lbTopology)
+	sus, err := e.Suspects(context.Background(), Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range sus {
+		found = found || s.EventID == "late"
+	}
+	if !found {
+		t.Fatalf("change inserted after lockdown not among suspects: %+v", sus)
+	}
+}

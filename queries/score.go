@@ -1,0 +1,280 @@
+package queries
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// candidate is one row of sql/candidates.sql: a change near an incident with
+// the raw facts of its score.
+type candidate struct {
+	Suspect
+	serviceMatch, regionMatch, accountMatch, resourceMatch bool
+	servicesAfter, servicesTotal                           int64
+	beforeRate, afterRate                                  float64
+}
+
+// riskScore maps the catalogue risk class to [0,1]; unknown is a bit above low.
+func riskScore(class string) float64 {
+	switch strings.ToLower(class) {
+	case "critical":
+		return 1
+	case "high":
+		return 0.75
+	case "medium":
+		return 0.5
+	case "low":
+		return 0.2
+	}
+	return 0.3
+}
+
+// ratioScore maps the after/before error rate ratio to [0,1]: no rise is 0, a
+// 100-fold rise or more is 1 (log scale). Half an error per minute is added
+// to both sides so a quiet "before" does not divide by zero.
+func ratioScore(before, after float64) float64 {
+	r := (after + 0.5) / (before + 0.5)
+	return clamp01(math.Log10(r) / 2)
+}
+
+func clamp01(x float64) float64 { return math.Max(0, math.Min(1, x)) }
+
+func round4(x float64) float64 { return math.Round(x*10000) / 10000 }
+
+// brokenDistance is the smallest topology distance from any broken service
+// to service, and the broken services at that distance.
+type brokenDistance struct {
+	dist int // -1 = not reachable
+	via  []string
+}
+
+func (e *Engine) distanceTo(g graph, broken []string, service string) brokenDistance {
+	best := brokenDistance{dist: -1}
+	for _, b := range broken {
+		d, ok := g.distances(b, e.cfg.MaxDistance)[service]
+		if !ok {
+			continue
+		}
+		switch {
+		case best.dist < 0 || d < best.dist:
+			best = brokenDistance{dist: d, via: []string{b}}
+		case d == best.dist:
+			best.via = append(best.via, b)
+		}
+	}
+	return best
+}
+
+// score fills Score, Components and Evidence of c.
+func (e *Engine) score(c *candidate, broken []string, bd brokenDistance) {
+	w := e.cfg.Weights
+	total := w.Lead + w.Scope + w.Topology + w.Spread + w.Risk + w.Ratio
+	lead := math.Pow(0.5, math.Max(c.LeadMinutes, 0)/e.cfg.LeadHalfLife.Minutes())
+	scope := 0.0
+	for _, p := range []struct {
+		ok bool
+		w  float64
+	}{{c.serviceMatch, 0.4}, {c.resourceMatch, 0.3}, {c.regionMatch, 0.2}, {c.accountMatch, 0.1}} {
+		if p.ok {
+			scope += p.w
+		}
+	}
+	topo := 0.0
+	if bd.dist >= 0 {
+		topo = math.Pow(0.5, float64(bd.dist)/2) // 1, 0.71, 0.5, 0.35 for 0..3 hops
+	}
+	spread := 0.0
+	if c.servicesTotal > 0 {
+		spread = float64(c.servicesAfter) / float64(c.servicesTotal)
+	}
+	parts := map[string]float64{
+		"lead":     w.Lead * lead / total,
+		"scope":    w.Scope * scope / total,
+		"topology": w.Topology * topo / total,
+		"spread":   w.Spread * spread / total,
+		"risk":     w.Risk * riskScore(c.RiskClass) / total,
+		"ratio":    w.Ratio * ratioScore(c.beforeRate, c.afterRate) / total,
+	}
+	sum := 0.0
+	for k, v := range parts {
+		parts[k] = round4(v)
+		sum += v
+	}
+	c.Score = round4(sum)
+	c.Components = parts
+	c.Evidence = evidence(c, broken, bd)
+}
+
+// evidence writes the score in words, so an SRE can check each claim.
+func evidence(c *candidate, broken []string, bd brokenDistance) string {
+	var b strings.Builder
+	op := c.Operation
+	if op == "" {
+		op = "change"
+	}
+	target := c.Resource
+	if target == "" {
+		target = c.Service
+	}
+	fmt.Fprintf(&b, "%s on %s", op, target)
+	if c.Actor != "" {
+		fmt.Fprintf(&b, " by %s", c.Actor)
+	}
+	fmt.Fprintf(&b, " in %s, %s", c.Region, leadText(c.LeadMinutes))
+	switch {
+	case bd.dist == 0:
+		fmt.Fprintf(&b, "; %s is itself broken", c.Service)
+	case bd.dist > 0:
+		fmt.Fprintf(&b, "; %s is a dependency of %s (distance %d)", c.Service, strings.Join(bd.via, ", "), bd.dist)
+	default:
+		fmt.Fprintf(&b, "; no known dependency path from the broken services (%s) to %s", strings.Join(broken, ", "), c.Service)
+	}
+	var scope []string
+	if c.resourceMatch {
+		scope = append(scope, "its resource appears in the errors")
+	}
+	if c.regionMatch {
+		scope = append(scope, "same region as the errors")
+	} else {
+		scope = append(scope, "other region than the errors")
+	}
+	if c.accountMatch {
+		scope = append(scope, "same account")
+	}
+	fmt.Fprintf(&b, "; %s", strings.Join(scope, ", "))
+	fmt.Fprintf(&b, "; %d of %d broken services spiked after it", c.servicesAfter, c.servicesTotal)
+	risk := c.RiskClass
+	if risk == "" {
+		risk = "unknown"
+	}
+	fmt.Fprintf(&b, "; risk %s; errors %s/min before -> %s/min after", risk, rateText(c.beforeRate), rateText(c.afterRate))
+	return b.String()
+}
+
+func leadText(lead float64) string {
+	switch {
+	case lead < 0:
+		return "in the onset minute"
+	case lead < 1:
+		return fmt.Sprintf("%.0f s before onset", lead*60)
+	}
+	return fmt.Sprintf("%.0f min before onset", lead)
+}
+
+func rateText(r float64) string {
+	if r >= 10 || r == math.Trunc(r) {
+		return fmt.Sprintf("%.0f", r)
+	}
+	return fmt.Sprintf("%.1f", r)
+}
+
+// Suspects returns, for each incident in w, its top correlation.top_suspects
+// changes ranked by score (rank 1 = most likely cause).
+func (e *Engine) Suspects(ctx context.Context, w Window) ([]Suspect, error) {
+	all, err := e.rankAll(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	var out []Suspect
+	for _, s := range all {
+		if s.Rank <= e.cfg.TopSuspects {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// rankAll scores and ranks every candidate of every incident in w.
+func (e *Engine) rankAll(ctx context.Context, w Window) ([]Suspect, error) {
+	s, err := e.open(ctx, w, "incidents")
+	if err != nil {
+		return nil, err
+	}
+	defer s.close()
+	incidents, err := readIncidents(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if len(incidents) == 0 {
+		return nil, nil
+	}
+	edges, err := e.edges(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	g := newGraph(edges)
+	cands, err := readCandidates(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	broken := map[string][]string{}
+	for _, in := range incidents {
+		broken[in.ID] = in.Services
+	}
+	byIncident := map[string][]*candidate{}
+	dcache := map[[2]string]brokenDistance{}
+	for i := range cands {
+		c := &cands[i]
+		k := [2]string{c.IncidentID, c.Service}
+		bd, ok := dcache[k]
+		if !ok {
+			bd = e.distanceTo(g, broken[c.IncidentID], c.Service)
+			dcache[k] = bd
+		}
+		e.score(c, broken[c.IncidentID], bd)
+		byIncident[c.IncidentID] = append(byIncident[c.IncidentID], c)
+	}
+	var out []Suspect
+	for _, in := range incidents {
+		cs := byIncident[in.ID]
+		sort.SliceStable(cs, func(i, j int) bool {
+			a, b := cs[i], cs[j]
+			if a.Score != b.Score {
+				return a.Score > b.Score
+			}
+			if a.LeadMinutes != b.LeadMinutes {
+				return a.LeadMinutes < b.LeadMinutes
+			}
+			return a.EventID < b.EventID
+		})
+		for i, c := range cs {
+			c.Rank = i + 1
+			out = append(out, c.Suspect)
+		}
+	}
+	return out, nil
+}
+
+func readCandidates(ctx context.Context, s *session) ([]candidate, error) {
+	rows, err := s.query(ctx, "candidates", sqlText("candidates"), nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []candidate
+	for rows.Next() {
+		var c candidate
+		var src, svc, op, res, actor, region, acct, ctype, risk *string
+		if err := rows.Scan(&c.IncidentID, &c.EventID, &c.Time, &src, &svc, &op, &res, &actor, &region,
+			&acct, &ctype, &risk, &c.LeadMinutes, &c.serviceMatch, &c.regionMatch, &c.accountMatch,
+			&c.resourceMatch, &c.servicesAfter, &c.servicesTotal, &c.beforeRate, &c.afterRate); err != nil {
+			return nil, fmt.Errorf("read suspect candidates: %w", err)
+		}
+		c.Time = c.Time.UTC()
+		c.Source, c.Service, c.Operation, c.Resource = deref(src), deref(svc), deref(op), deref(res)
+		c.Actor, c.Region, c.AccountID, c.ChangeType, c.RiskClass = deref(actor), deref(region), deref(acct), deref(ctype), deref(risk)
+		c.LeadMinutes = math.Round(c.LeadMinutes*100) / 100
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

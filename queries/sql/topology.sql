@@ -1,0 +1,54 @@
+-- topology: service dependencies inferred from the events (service depends
+-- on peer), merged in Go with the topology: section of the config.
+--
+--   peer_service         the decoder's peer (app logs' server.address,
+--                        OpenTelemetry peer.service, API endpoints)
+--   message              AWS endpoints (dynamodb.us-east-1.amazonaws.com) and
+--                        ARNs (arn:aws:sqs:...) named in error messages
+--   config_relationship  AWS Config items: the item's service depends on the
+--                        services of its related resources (AWS::EC2::... -> ec2)
+-- Only error and config rows are parsed, and only when a cheap LIKE matches,
+-- so this stays fast on large tables.
+WITH w AS (
+    SELECT service, source, kind, peer_service, message, attributes
+    FROM events
+    WHERE time >= CAST($base_from AS TIMESTAMPTZ)
+      AND time <  CAST($until AS TIMESTAMPTZ)
+      AND service IS NOT NULL
+),
+peer AS (
+    SELECT service AS from_service, lower(peer_service) AS to_service,
+           'peer_service' AS origin, count(*) AS events
+    FROM w WHERE peer_service IS NOT NULL
+    GROUP BY ALL
+),
+msg AS (
+    SELECT service AS from_service, to_service, 'message' AS origin, count(*) AS events
+    FROM (
+        SELECT service, lower(coalesce(
+                   nullif(regexp_extract(message, '([A-Za-z0-9-]+)\.[a-z0-9-]+\.amazonaws\.com', 1), ''),
+                   nullif(regexp_extract(message, 'arn:aws[a-z-]*:([a-z0-9-]+):', 1), ''))) AS to_service
+        FROM w
+        WHERE kind = 'error' AND (message LIKE '%amazonaws.com%' OR message LIKE '%arn:aws%')
+    )
+    WHERE to_service IS NOT NULL
+    GROUP BY ALL
+),
+cfg AS (
+    SELECT service AS from_service, lower(split_part(rt, '::', 2)) AS to_service,
+           'config_relationship' AS origin, count(*) AS events
+    FROM (
+        SELECT service, unnest(CAST(coalesce(
+                   json_extract_string(attributes, '$.relationships[*].resourceType'),
+                   json_extract_string(attributes, '$.configurationItem.relationships[*].resourceType'))
+                 AS VARCHAR[])) AS rt
+        FROM w
+        WHERE source = 'config' AND attributes LIKE '%relationships%'
+    )
+    WHERE rt LIKE 'AWS::%'
+    GROUP BY ALL
+)
+SELECT from_service, to_service, origin, events
+FROM (SELECT * FROM peer UNION ALL SELECT * FROM msg UNION ALL SELECT * FROM cfg)
+WHERE to_service <> '' AND to_service <> from_service
+ORDER BY from_service, to_service, origin
