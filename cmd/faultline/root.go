@@ -55,6 +55,7 @@ kafka.group), then flags; each overrides the one before.`,
 		newProduceCmd(a),
 		newIngestCmd(a),
 		newLoadCmd(a),
+		newBenchCmd(a),
 	)
 	return root
 }
