@@ -208,7 +208,7 @@ func TestSummarize(t *testing.T) {
 	var r Report
 	for rep, f := range []float64{1, 2, 3} { // median factor 2
 		for st, sec := range map[string]float64{StageKafka: 1, StageDecode: 2, StageDuckDB: 4, StageReadJSON: 2, StageE2E: 8} {
-			r.Samples = append(r.Samples, Sample{Stage: st, Rep: rep, Events: 1_000_000, Bytes: 1e9, Seconds: sec * f, CPUSeconds: 2, GCCPUSeconds: 0.2, MaxRSSBytes: 1e8})
+			r.Samples = append(r.Samples, Sample{Stage: st, Rep: rep, Events: 1_000_000, Bytes: 1e9, Seconds: sec * f, CPUSeconds: 2, GoCPUSeconds: 2, GCCPUSeconds: 0.2, MaxRSSBytes: 1e8})
 		}
 	}
 	r.summarize()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -61,7 +62,7 @@ type StageSummary struct {
 	CPUSecPerMEvents float64 `json:"cpu_sec_per_million_events"`
 	BrokerCPUPerM    float64 `json:"broker_cpu_sec_per_million_events,omitempty"`
 	MaxRSSMB         float64 `json:"peak_rss_mb"`
-	GCShare          float64 `json:"gc_share"` // GC CPU over the process's CPU
+	GCShare          float64 `json:"gc_share"` // GC CPU over Go's busy CPU (runtime/metrics)
 }
 
 // Ratios are the headline comparisons: e against DuckDB's read_json, and e
@@ -139,8 +140,8 @@ func (r *Report) summarize() {
 			cpu = append(cpu, s.CPUSeconds/m)
 			bcpu = append(bcpu, s.BrokerCPUSeconds/m)
 			rss = append(rss, float64(s.MaxRSSBytes)/1e6)
-			if s.CPUSeconds > 0 {
-				gc = append(gc, s.GCCPUSeconds/s.CPUSeconds)
+			if s.GoCPUSeconds > 0 {
+				gc = append(gc, s.GCCPUSeconds/s.GoCPUSeconds)
 			}
 		}
 		sum := StageSummary{Stage: st, Reps: len(ss), Seconds: median(sec), EventsPerSec: median(ev), MBPerSec: median(mb),
@@ -215,45 +216,80 @@ func (r *Report) WriteJSON(path string) error {
 	return nil
 }
 
-// WriteTable prints the report as one table (with sections).
+// WriteTable prints the report as one table in four sections: ingest,
+// memory, named queries, targets.
 func (r *Report) WriteTable(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 2, 0, 2, ' ', tabwriter.AlignRight)
-	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
-	m := r.Machine
-	p("faultline bench (%s)\t %d CPUs, %.0f GB, %s, DuckDB %s, load %s\t\n", r.Mode, m.CPUs, m.MemoryGB, m.Go, m.DuckDB, m.LoadAvg)
-	ci := r.Corpus
-	p("corpus\t %d events in %d messages, %.1f MB raw, %.1f MB as NDJSON\t\n", ci.Events, ci.Messages, float64(ci.Bytes)/1e6, float64(ci.NDJSONBytes)/1e6)
-	p("\t\t\t\t\t\t\t\t\n")
-	p("ingest stage (median of reps)\tevents/s\tMB/s\tCPU s/M ev\tbroker CPU s/M\tpeak RSS MB\tGC share\treps\t\n")
-	for _, s := range r.Ingest {
-		bc := "-"
-		if s.BrokerCPUPerM > 0 {
-			bc = fmt.Sprintf("%.2f", s.BrokerCPUPerM)
+	m, ci := r.Machine, r.Corpus
+	fmt.Fprintf(w, "faultline bench (%s): %d CPUs (%s), %.0f GB, %s, DuckDB %s, load at start %s, %.0f s\n",
+		r.Mode, m.CPUs, m.CPUModel, m.MemoryGB, m.Go, m.DuckDB, m.LoadAvg, r.Seconds)
+	section := func(rows [][]string) error {
+		tw := tabwriter.NewWriter(w, 4, 0, 2, ' ', 0)
+		for _, row := range rows {
+			fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 		}
-		p("%s\t%.0f\t%.1f\t%.2f\t%s\t%.0f\t%.1f%%\t%d\t\n", s.Stage, s.EventsPerSec, s.MBPerSec, s.CPUSecPerMEvents, bc, s.MaxRSSMB, 100*s.GCShare, s.Reps)
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintln(w)
+		return err
 	}
-	p("serial(a,b,c) = 1/(1/a+1/b+1/c)\t%.0f\t\t\t\t\t\t\t\n", r.Ratios.SerialEventsPerSec)
-	p("ratio e/d\t%.2f\t\t\t\t\t\t\t\n", r.Ratios.EOverD)
-	p("ratio e/serial\t%.2f\t\t\t\t\t\t\t\n", r.Ratios.EOverSerial)
-	p("\t\t\t\t\t\t\t\t\n")
-	mem := r.Memory
-	p("memory\traw KB/batch\tArrow KB/batch\tArrow/raw\tsteady s\tRSS median MB\tRSS max MB\tfirst/last quarter MB\t\n")
-	p("in flight\t%.0f\t%.0f\t%.2f\t%.0f\t%.0f\t%.0f\t%.0f / %.0f\t\n", mem.RawBytesPerBatch/1e3, mem.ArrowBytesPerBatch/1e3, mem.ArrowOverRaw,
-		mem.SteadySeconds, mem.SteadyRSSMedianMB, mem.SteadyRSSMaxMB, mem.SteadyRSSFirstMB, mem.SteadyRSSLastMB)
-	p("\t\t\t\t\t\t\t\t\n")
-	p("named query\tevents\tp50 s\tp95 s\tdirect p50 s\tdirect p95 s\tp50/direct\trows\t\n")
-	for _, q := range r.Queries {
-		p("%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.2f\t%d\t\n", q.Name, q.Events, q.P50Seconds, q.P95Seconds, q.DirectP50Seconds, q.DirectP95Seconds, q.OverDirect, q.Rows)
+	f := func(format string, v float64) string { return fmt.Sprintf(format, v) }
+	if len(r.Ingest) > 0 {
+		fmt.Fprintf(w, "\ningest: %d events in %d messages, %.1f MB raw (%.1f MB as NDJSON); medians of the repetitions\n",
+			ci.Events, ci.Messages, float64(ci.Bytes)/1e6, float64(ci.NDJSONBytes)/1e6)
+		rows := [][]string{{"stage", "events/s", "MB/s", "CPU s/M events", "broker CPU s/M", "peak RSS MB", "GC share", "reps"}}
+		for _, s := range r.Ingest {
+			bc := "-"
+			if s.BrokerCPUPerM > 0 {
+				bc = f("%.2f", s.BrokerCPUPerM)
+			}
+			rows = append(rows, []string{s.Stage, f("%.0f", s.EventsPerSec), f("%.1f", s.MBPerSec), f("%.2f", s.CPUSecPerMEvents), bc,
+				f("%.0f", s.MaxRSSMB), f("%.1f%%", 100*s.GCShare), fmt.Sprint(s.Reps)})
+		}
+		rows = append(rows, []string{"serial(a,b,c)", f("%.0f", r.Ratios.SerialEventsPerSec), "", "1/(1/a+1/b+1/c)"},
+			[]string{"e/d", f("%.2f", r.Ratios.EOverD)}, []string{"e/serial", f("%.2f", r.Ratios.EOverSerial)})
+		if err := section(rows); err != nil {
+			return err
+		}
+		mem := r.Memory
+		rows = [][]string{
+			{"memory", "value"},
+			{"batches (c)", fmt.Sprint(mem.Batches)},
+			{"raw MB per batch", f("%.1f", mem.RawBytesPerBatch/1e6)},
+			{"Arrow MB per batch", f("%.1f", mem.ArrowBytesPerBatch/1e6)},
+			{"Arrow / raw", f("%.2f", mem.ArrowOverRaw)},
+		}
+		if mem.SteadySeconds > 0 {
+			rows = append(rows,
+				[]string{"steady ingest s / events/s", f("%.0f", mem.SteadySeconds) + " / " + f("%.0f", mem.SteadyEventsPerSec)},
+				[]string{"steady RSS median / max MB", f("%.0f", mem.SteadyRSSMedianMB) + " / " + f("%.0f", mem.SteadyRSSMaxMB)},
+				[]string{"steady RSS first / last quarter MB", f("%.0f", mem.SteadyRSSFirstMB) + " / " + f("%.0f", mem.SteadyRSSLastMB)})
+		}
+		if err := section(rows); err != nil {
+			return err
+		}
 	}
-	p("\t\t\t\t\t\t\t\t\n")
-	p("target\twant\tgot\tok\t\t\t\t\t\n")
+	if len(r.Queries) > 0 {
+		rows := [][]string{{"named query", "events", "p50 s", "p95 s", "direct p50 s", "direct p95 s", "p50/direct", "rows", "slowest statement (direct, mean s)"}}
+		for _, q := range r.Queries {
+			slow := ""
+			if len(q.Slowest) > 0 {
+				slow = fmt.Sprintf("%s %.2f", q.Slowest[0].Statement, q.Slowest[0].Seconds)
+			}
+			rows = append(rows, []string{q.Name, fmt.Sprint(q.Events), f("%.3f", q.P50Seconds), f("%.3f", q.P95Seconds),
+				f("%.3f", q.DirectP50Seconds), f("%.3f", q.DirectP95Seconds), f("%.2f", q.OverDirect), fmt.Sprint(q.Rows), slow})
+		}
+		if err := section(rows); err != nil {
+			return err
+		}
+	}
+	rows := [][]string{{"target", "want", "got", "ok"}}
 	for _, t := range r.Targets {
 		ok := "MISSED"
 		if t.OK {
 			ok = "yes"
 		}
-		p("%s\t%s\t%.2f\t%s\t\t\t\t\t\n", t.Name, t.Want, t.Got, ok)
+		rows = append(rows, []string{t.Name, t.Want, f("%.2f", t.Got), ok})
 	}
-	p("total\t%.0f s\t\t\t\t\t\t\t\n", r.Seconds)
-	return tw.Flush()
+	return section(rows)
 }

@@ -34,6 +34,7 @@ type Options struct {
 	Exe         string        // the faultline binary: stages run as `Exe bench --stage X`
 	ProfileDir  string        // write a CPU profile per stage run here ("" = none)
 	Seed        uint64
+	Only        string // "" (everything), "ingest" or "queries"
 	Log         *slog.Logger
 	Progress    io.Writer // one line per step (nil = none)
 }
@@ -61,6 +62,9 @@ func (o Options) Validate() error {
 	}
 	if o.QueryRuns < 1 {
 		errs = append(errs, fmt.Errorf("bench query runs: %d is not allowed: use at least 1", o.QueryRuns))
+	}
+	if o.Only != "" && o.Only != "ingest" && o.Only != "queries" {
+		errs = append(errs, fmt.Errorf("bench only: %q is not allowed: use ingest or queries (or nothing for both)", o.Only))
 	}
 	if o.Exe == "" {
 		errs = append(errs, errors.New("bench: the faultline executable is unknown (Options.Exe)"))
@@ -93,6 +97,29 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		dir = d
 	}
 	rep := &Report{Mode: o.Mode, Started: t0.UTC(), Machine: machine(ctx)}
+	if o.Only != "queries" {
+		if err := o.runIngest(ctx, dir, rep); err != nil {
+			return nil, err
+		}
+	}
+	if o.Only != "ingest" {
+		for _, n := range o.QueryEvents {
+			o.progress("named queries over %d events", n)
+			qr, err := benchQueries(ctx, o, dir, n)
+			if err != nil {
+				return nil, err
+			}
+			rep.Queries = append(rep.Queries, qr...)
+			removeDBs(dir)
+		}
+	}
+	rep.summarize()
+	rep.Seconds = time.Since(t0).Seconds()
+	return rep, nil
+}
+
+// runIngest measures the ingest stages and the steady RSS.
+func (o Options) runIngest(ctx context.Context, dir string, rep *Report) error {
 
 	o.progress("generating %d events", o.Events)
 	c := Generate(o.Events, o.Seed)
@@ -101,11 +128,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		Events: int64(c.Events), Bytes: c.Bytes, Dir: dir, Duration: o.Steady,
 	}
 	if err := c.WriteFile(a.Corpus); err != nil {
-		return nil, err
+		return err
 	}
 	nd, err := c.WriteNDJSON(a.NDJSON)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	rep.Corpus = corpusInfo(c, nd)
 
@@ -115,13 +142,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	br, err := broker.Start(ctx, "127.0.0.1:0", topics)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer br.Close()
 	a.Brokers = br.Addrs()
 	o.progress("filling the embedded broker with %d messages (%.0f MB)", len(c.Msgs), float64(c.Bytes)/1e6)
 	if err := fill(ctx, br.Addr(), c); err != nil {
-		return nil, err
+		return err
 	}
 	c = nil
 	runtime.GC()
@@ -132,7 +159,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			sa.Stage, sa.Rep = st, r
 			s, err := o.child(ctx, sa)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			o.progress("rep %d %-10s %8.0f events/s %6.1f MB/s %5.1f s", r, st, perSec(float64(s.Events), s.Seconds), perSec(float64(s.Bytes)/1e6, s.Seconds), s.Seconds)
 			rep.Samples = append(rep.Samples, s)
@@ -145,26 +172,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		o.progress("steady ingest for %s", o.Steady)
 		s, err := o.child(ctx, sa)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		rep.Samples = append(rep.Samples, s)
 		removeDBs(dir)
 	}
-	br.Close()
-	runtime.GC()
-
-	for _, n := range o.QueryEvents {
-		o.progress("named queries over %d events", n)
-		qr, err := benchQueries(ctx, o, dir, n)
-		if err != nil {
-			return nil, err
-		}
-		rep.Queries = append(rep.Queries, qr...)
-		removeDBs(dir)
-	}
-	rep.summarize()
-	rep.Seconds = time.Since(t0).Seconds()
-	return rep, nil
+	return nil
 }
 
 func perSec(x, sec float64) float64 {

@@ -63,7 +63,8 @@ type Sample struct {
 	Seconds      float64 `json:"seconds"`
 	CPUSeconds   float64 `json:"cpu_seconds"`    // user+system of the stage process while measured
 	GCCPUSeconds float64 `json:"gc_cpu_seconds"` // runtime/metrics /cpu/classes/gc/total:cpu-seconds
-	MaxRSSBytes  int64   `json:"max_rss_bytes"`  // the stage process's peak RSS (getrusage)
+	GoCPUSeconds float64 `json:"go_cpu_seconds"` // runtime/metrics total minus idle: Go's busy CPU
+	MaxRSSBytes  int64   `json:"max_rss_bytes"`  // the stage process's peak RSS (VmHWM)
 	// BrokerCPUSeconds is the embedded broker's CPU while the stage ran (the
 	// parent process, otherwise idle), for a and e.
 	BrokerCPUSeconds float64 `json:"broker_cpu_seconds,omitempty"`
@@ -79,20 +80,23 @@ type Sample struct {
 // meter measures the wall time, CPU time and GC CPU time of a stretch of a
 // stage.
 type meter struct {
-	t0   time.Time
-	cpu0 time.Duration
-	gc0  float64
+	t0         time.Time
+	cpu0       time.Duration
+	gc0, busy0 float64
 }
 
 func startMeter() meter {
 	runtime.GC() // setup garbage is not the stage's
-	return meter{t0: time.Now(), cpu0: cpuTime(), gc0: gcCPU()}
+	m := meter{t0: time.Now(), cpu0: cpuTime()}
+	m.gc0, m.busy0 = goCPU()
+	return m
 }
 
 func (m meter) stop(s *Sample) {
 	s.Seconds = time.Since(m.t0).Seconds()
 	s.CPUSeconds = (cpuTime() - m.cpu0).Seconds()
-	s.GCCPUSeconds = gcCPU() - m.gc0
+	gc, busy := goCPU()
+	s.GCCPUSeconds, s.GoCPUSeconds = gc-m.gc0, busy-m.busy0
 	s.MaxRSSBytes = maxRSS()
 }
 
@@ -105,21 +109,36 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// maxRSS is this process's peak RSS: VmHWM of /proc/self/status. (The
+// getrusage Maxrss of a child process started by Go includes its parent's
+// RSS: Linux folds the parent's high water mark in at exec.)
 func maxRSS() int64 {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
 		return 0
 	}
-	return ru.Maxrss * 1024 // Linux reports KiB
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
-func gcCPU() float64 {
-	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}}
+// goCPU returns the Go runtime's own accounting of GC CPU time and of busy
+// (non-idle) CPU time, both estimated the same way (from wall time of the
+// Ps), so their ratio holds on an oversubscribed machine too. C threads
+// (DuckDB) are not in either.
+func goCPU() (gc, busy float64) {
+	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}, {Name: "/cpu/classes/idle:cpu-seconds"}}
 	metrics.Read(s)
-	if s[0].Value.Kind() != metrics.KindFloat64 {
-		return 0
+	for _, x := range s {
+		if x.Value.Kind() != metrics.KindFloat64 {
+			return 0, 0
+		}
 	}
-	return s[0].Value.Float64()
+	return s[0].Value.Float64(), s[1].Value.Float64() - s[2].Value.Float64()
 }
 
 // currentRSS reads this process's resident set size from /proc.

@@ -20,6 +20,7 @@ func newBenchCmd(a *app) *cobra.Command {
 		reps    int
 		steady  time.Duration
 		profile string
+		only    string
 		stage   bench.StageArgs
 		brokers string
 	)
@@ -42,6 +43,7 @@ See docs/benchmarks.md.`,
 		Example: `  faultline bench --quick                      # under 3 minutes: 200k events, 3 reps, 1M-event queries
   faultline bench --out bench.json             # full: 2M events, 5 reps, 1M and 10M-event queries
   faultline bench --quick --profile prof/      # also write a CPU profile per stage run
+  faultline bench --quick --only queries       # only the named queries
   go tool pprof -top bin/faultline prof/e-e2e-1.pprof`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -74,7 +76,7 @@ See docs/benchmarks.md.`,
 			if err != nil {
 				return fmt.Errorf("find the faultline executable to run the stages: %w", err)
 			}
-			o.Exe, o.Log, o.Progress, o.ProfileDir = exe, a.log, cmd.ErrOrStderr(), profile
+			o.Exe, o.Log, o.Progress, o.ProfileDir, o.Only = exe, a.log, cmd.ErrOrStderr(), profile, only
 			if profile != "" {
 				if err := os.MkdirAll(profile, 0o755); err != nil {
 					return fmt.Errorf("profile directory: %w", err)
@@ -105,6 +107,7 @@ See docs/benchmarks.md.`,
 	f.IntVar(&events, "events", 0, "ingest corpus size in events (default 200000 quick, 2000000 full)")
 	f.IntVar(&reps, "reps", 0, "interleaved repetitions of the ingest stages (default 3 quick, 5 full)")
 	f.DurationVar(&steady, "steady", 0, "how long to ingest while sampling RSS (default 20s quick, 3m full; 0 skips)")
+	f.StringVar(&only, "only", "", "run only the ingest or only the queries part (ingest, queries)")
 	f.StringVar(&profile, "profile", "", "write a CPU profile of every stage run into this directory")
 	// The stage process interface (used by bench itself).
 	f.StringVar(&stage.Stage, "stage", "", "run one stage and print its sample as JSON (internal)")
