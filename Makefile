@@ -37,8 +37,8 @@ fuzz: ## run every Fuzz target for FUZZTIME each (make fuzz FUZZTIME=1m)
 	done
 
 .PHONY: test-integration
-test-integration: build ## run the ingest suite against a real Apache Kafka broker (needs Java 17 + Maven)
-	bash scripts/integration.sh
+test-integration: build ## run the integration suite against a real Apache Kafka broker (needs Java 17+ and Maven)
+	GO="$(GO)" GO_TAGS="$(TAGS) integration" bash scripts/integration.sh
 
 .PHONY: lint
 lint: ## gofmt and go vet

@@ -167,7 +167,7 @@ func Run(ctx context.Context, o Options) error {
 	}()
 	t0 := time.Now()
 	log.Info("ingest starting", "brokers", strings.Join(o.Kafka.Brokers, ","), "group", o.Kafka.Group, "topics", len(o.Kafka.Topics), "db", o.DB.Path)
-	cerr := r.consume(cctx)
+	stop(r.consume(cctx)) // a no-op if already stopped (caught up, pipeline failure, ctx done)
 	close(r.in)
 	perr := <-pipeErr
 	<-bg
@@ -179,11 +179,8 @@ func Run(ctx context.Context, o Options) error {
 	if perr != nil {
 		return perr
 	}
-	if cause := context.Cause(cctx); cause != nil && !errors.Is(cause, errCaughtUp) && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
-	if cerr != nil && cctx.Err() == nil {
-		return cerr
+	if cause := context.Cause(cctx); !errors.Is(cause, errCaughtUp) && !errors.Is(cause, context.Canceled) {
+		return cause // a fatal error, or the caller's deadline
 	}
 	return nil
 }

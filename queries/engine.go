@@ -192,13 +192,12 @@ func minuteTime(m int64) time.Time { return time.Unix(m*60, 0).UTC() }
 
 // Series returns errors and events per service, region and minute in w.
 func (e *Engine) Series(ctx context.Context, w Window) ([]SeriesPoint, error) {
-	s, err := e.open(ctx, w, "series")
+	s, err := e.open(ctx, w, "")
 	if err != nil {
 		return nil, err
 	}
 	defer s.close()
-	rows, err := s.query(ctx, "series", `SELECT service, region, m, errors, events FROM series
-		WHERE m >= $since_m AND m < $until_m ORDER BY service, region, m`, nil)
+	rows, err := s.query(ctx, "series", sqlText("series_points"), nil)
 	if err != nil {
 		return nil, err
 	}

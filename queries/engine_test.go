@@ -2,23 +2,316 @@ package queries
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 )
 
-func TestSmoke(t *testing.T) {
+// Every named query on the reference outage, against golden rows.
+func TestNamedQueriesGolden(t *testing.T) {
 	f := lbOutage(t)
 	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), lbTopology)
 	ctx := context.Background()
-	for _, n := range NamedQueries {
-		tb, err := e.Named(ctx, n, Window{})
-		if err != nil {
-			t.Fatalf("%s: %v", n, err)
-		}
-		t.Logf("%s: %v", n, tb.Columns)
-		for i, r := range tb.Rows {
-			if i < 12 {
-				t.Logf("  %v", r)
+	for _, name := range NamedQueries {
+		t.Run(name, func(t *testing.T) {
+			w := Window{}
+			if name == "series" {
+				w = Window{Since: at("10:00"), Until: at("10:05")} // keep the golden short
 			}
+			tb, err := e.Named(ctx, name, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "lb_"+name, tb)
+		})
+	}
+}
+
+func TestLBOutageFacts(t *testing.T) {
+	f := lbOutage(t)
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), lbTopology)
+	ctx := context.Background()
+	inc, err := e.Incidents(ctx, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inc) != 1 {
+		t.Fatalf("incidents: %+v; want one", inc)
+	}
+	in := inc[0]
+	if in.ID != "inc-20251020-1003-checkout" || !in.Onset.Equal(at("10:03")) || !in.Recovery.Equal(at("10:13")) ||
+		strings.Join(in.Services, ",") != "checkout,api" || in.Ongoing {
+		t.Fatalf("incident: %+v", in)
+	}
+	sus, err := e.Suspects(ctx, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sus) != 4 || sus[0].EventID != "ct-elb" || sus[0].Rank != 1 {
+		t.Fatalf("suspects: %+v", sus)
+	}
+	want := "ModifyListener on arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/web/1 by alice in us-east-1, 2 min before onset; elasticloadbalancing is a dependency of checkout (distance 1)"
+	if !strings.HasPrefix(sus[0].Evidence, want) {
+		t.Fatalf("evidence: %s", sus[0].Evidence)
+	}
+	sum := 0.0
+	for _, v := range sus[0].Components {
+		sum += v
+	}
+	if d := sum - sus[0].Score; d > 0.001 || d < -0.001 {
+		t.Fatalf("components %v do not add up to score %v", sus[0].Components, sus[0].Score)
+	}
+	// The window restricts incidents by onset.
+	inc, err = e.Incidents(ctx, Window{Since: at("10:20"), Until: at("11:00")})
+	if err != nil || len(inc) != 0 {
+		t.Fatalf("incidents after 10:20: %+v, %v", inc, err)
+	}
+}
+
+// Without any configured topology the engine infers edges from peer_service
+// and still ranks the listener change first; with inference off too, it
+// loses its topology credit and says so in the evidence.
+func TestTopologyConfiguredInferredNone(t *testing.T) {
+	f := lbOutage(t)
+	ctx := context.Background()
+	inferred, err := NewEngine(f.db.DB, DefaultCorrelationConfig(), nil).Suspects(ctx, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "lb_suspects_inferred_topology", inferred)
+	if inferred[0].EventID != "ct-elb" || !strings.Contains(inferred[0].Evidence, "dependency of checkout (distance 1)") {
+		t.Fatalf("inferred topology: %+v", inferred[0])
+	}
+	cfg := DefaultCorrelationConfig()
+	cfg.InferTopology = false
+	none, err := NewEngine(f.db.DB, cfg, nil).Suspects(ctx, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "lb_suspects_no_topology", none)
+	var elb Suspect
+	for _, s := range none {
+		if s.EventID == "ct-elb" {
+			elb = s
+		}
+	}
+	if elb.Components["topology"] != 0 || !strings.Contains(elb.Evidence, "no known dependency path") {
+		t.Fatalf("no topology: %+v", elb)
+	}
+	if elb.Score >= inferred[0].Score {
+		t.Fatalf("topology should add to the score: %v without, %v with", elb.Score, inferred[0].Score)
+	}
+}
+
+// CloudTrail arrives late: the suspects must change when the late change
+// lands, because nothing is cached.
+func TestLateChangeReranks(t *testing.T) {
+	f := newFixture(t)
+	f.info("checkout", "us-east-1", "09:00", 90, 5)
+	f.every("checkout", "us-east-1", "09:00", 90, 5)
+	f.errs("checkout", "us-east-1", "10:00", 8, 30, "elasticloadbalancing", "")
+	f.change(change{id: "early", clock: "09:30:00", service: "s3", operation: "PutBucketTagging", region: "us-east-1", risk: "low"})
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), lbTopology)
+	ctx := context.Background()
+	before, err := e.Suspects(ctx, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before) != 1 || before[0].EventID != "early" {
+		t.Fatalf("before the late event: %+v", before)
+	}
+	// The listener change happened at 09:58 but is observed at 10:12.
+	f.change(change{id: "late", clock: "09:58:00", observed: "10:12:00", service: "elasticloadbalancing",
+		operation: "ModifyListener", region: "us-east-1", risk: "high"})
+	after, err := e.Suspects(ctx, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != 2 || after[0].EventID != "late" || after[1].EventID != "early" || after[1].Rank != 2 {
+		t.Fatalf("after the late event: %+v", after)
+	}
+}
+
+func spikeServices(t *testing.T, e *Engine) map[string][]Spike {
+	t.Helper()
+	sp, err := e.Spikes(context.Background(), Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]Spike{}
+	for _, s := range sp {
+		out[s.Service] = append(out[s.Service], s)
+	}
+	return out
+}
+
+// A quiet service ignores single stray errors but catches a small burst; a
+// noisy service ignores its usual swings but catches a real rise; a busy
+// steady service ignores +30% but catches a tripling.
+func TestSpikesQuietNoisyBusy(t *testing.T) {
+	f := newFixture(t)
+	// quiet: an error now and then, a few 2-3 error minutes, then 8/min for 3 minutes at 10:30.
+	quiet := repeat(90, 0)
+	for _, m := range []int{5, 17, 40, 41, 70} {
+		quiet[m] = 2 + m%2
+	}
+	for m := 90; m < 93; m++ {
+		quiet = append(quiet, 8)
+	}
+	f.counts("quiet", "us-east-1", "09:00", quiet)
+	// noisy: swings between 5 and 45 per minute, then 200/min at 10:30.
+	noisy := repeat(15, 5, 45, 12, 38, 20, 30)
+	noisy = append(noisy, 200, 210, 190)
+	f.counts("noisy", "us-east-1", "09:00", noisy)
+	// busy: 100/min steady, 130/min for a while (no spike), 300/min at 10:30.
+	busy := repeat(70, 100)
+	busy = append(busy, repeat(20, 130)...)
+	busy = append(busy, 300, 300, 300)
+	f.counts("busy", "us-east-1", "09:00", busy)
+
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), nil)
+	got := spikeServices(t, e)
+	golden(t, "spikes_quiet_noisy_busy", got)
+	for _, svc := range []string{"quiet", "noisy", "busy"} {
+		sp := got[svc]
+		if len(sp) != 1 || !sp[0].Start.Equal(at("10:30")) || !sp[0].End.Equal(at("10:32")) {
+			t.Errorf("%s: spikes %+v; want exactly one, 10:30-10:32", svc, sp)
+		}
+	}
+	inc, err := e.Incidents(context.Background(), Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inc) != 1 || len(inc[0].Services) != 3 || !inc[0].Ongoing {
+		t.Fatalf("incidents: %+v; want one ongoing incident over 3 services", inc)
+	}
+}
+
+// Background noise only: no incident.
+func TestQuietPeriodNoIncident(t *testing.T) {
+	f := newFixture(t)
+	f.counts("api", "us-east-1", "09:00", repeat(40, 3, 0, 1, 7, 2, 0))
+	f.counts("db", "eu-west-1", "09:00", repeat(60, 0, 0, 0, 4))
+	f.change(change{id: "c1", clock: "10:00:00", service: "api", operation: "UpdateService", region: "us-east-1", risk: "high"})
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), nil)
+	for _, name := range []string{"incidents", "suspects", "cascade"} {
+		tb, err := e.Named(context.Background(), name, Window{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tb.Rows) != 0 {
+			t.Errorf("%s on a quiet period: %v", name, tb.Rows)
+		}
+	}
+}
+
+// A single service spiking for one minute is not an incident
+// (min_spike_minutes), and an incident still going at the end of the data is
+// ongoing with no recovery.
+func TestIncidentSizeAndOngoing(t *testing.T) {
+	f := newFixture(t)
+	f.counts("a", "us-east-1", "09:00", append(repeat(20, 0, 1), 50))
+	f.counts("b", "us-east-1", "09:00", append(repeat(60, 0), repeat(5, 40)...))
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), nil)
+	inc, err := e.Incidents(context.Background(), Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inc) != 1 || inc[0].Services[0] != "b" || !inc[0].Ongoing || !inc[0].Recovery.IsZero() {
+		t.Fatalf("incidents: %+v", inc)
+	}
+	sp, err := e.Spikes(context.Background(), Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sp) != 2 || sp[0].Service != "a" || sp[0].IncidentID != "" || sp[1].IncidentID != inc[0].ID {
+		t.Fatalf("spikes: %+v", sp)
+	}
+}
+
+// A cascade across regions and the regional warning: a provider issue in
+// us-east-1 breaks dynamodb users there, eu-west-1 stays healthy.
+func TestCascadeAndRegions(t *testing.T) {
+	f := newFixture(t)
+	for _, s := range []string{"orders", "cart", "web"} {
+		f.every(s, "us-east-1", "09:00", 120, 7)
+		f.every(s, "eu-west-1", "09:00", 120, 9)
+	}
+	f.change(change{id: "health-1", clock: "10:00:00", source: "health", service: "dynamodb", operation: "AWS_DYNAMODB_OPERATIONAL_ISSUE",
+		region: "us-east-1", changeType: "provider", risk: "critical"})
+	f.errs("orders", "us-east-1", "10:01", 6, 25, "dynamodb", "")
+	f.errs("cart", "us-east-1", "10:03", 4, 15, "orders", "")
+	f.errs("web", "us-east-1", "10:04", 4, 20, "cart", "")
+	topo := map[string][]string{"web": {"cart", "orders"}, "cart": {"orders"}, "orders": {"dynamodb"}}
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), topo)
+	ctx := context.Background()
+	cas, err := e.Cascade(ctx, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "cascade_provider", cas)
+	if len(cas) != 3 || cas[0].Service != "orders" || cas[1].Service != "cart" || cas[2].Service != "web" ||
+		strings.Join(cas[2].Via, ",") != "cart,orders" || strings.Join(cas[1].Via, ",") != "orders" || len(cas[0].Via) != 0 {
+		t.Fatalf("cascade: %+v", cas)
+	}
+	reg, err := e.Regions(ctx, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "regions_provider", reg)
+	if reg[0].Region != "us-east-1" || reg[0].ErrorShare != 1 || !strings.Contains(reg[0].Warning, "confined to us-east-1") {
+		t.Fatalf("regions: %+v", reg)
+	}
+	sus, err := e.Suspects(ctx, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sus) != 1 || sus[0].EventID != "health-1" || !strings.Contains(sus[0].Evidence, "dynamodb is a dependency of orders (distance 1)") {
+		t.Fatalf("suspects: %+v", sus)
+	}
+}
+
+func TestChangeFailureRate(t *testing.T) {
+	f := lbOutage(t)
+	// Unrelated changes long before: never suspects.
+	f.change(change{id: "old-1", clock: "09:05:00", service: "elasticloadbalancing", operation: "ModifyListener", region: "us-east-1", actor: "alice", risk: "high"})
+	f.change(change{id: "old-2", clock: "09:06:00", service: "s3", operation: "PutBucketPolicy", region: "us-east-1", actor: "bob", risk: "medium"})
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), lbTopology)
+	cfr, err := e.ChangeFailureRate(context.Background(), Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "change_failure_rate", cfr)
+	find := func(dim, val string) ChangeFailure {
+		for _, c := range cfr {
+			if c.Dimension == dim && c.Value == val {
+				return c
+			}
+		}
+		t.Fatalf("no %s=%s in %+v", dim, val, cfr)
+		return ChangeFailure{}
+	}
+	if c := find("operation", "ModifyListener"); c.Changes != 2 || c.Failed != 1 || c.Rate != 0.5 {
+		t.Errorf("ModifyListener: %+v", c)
+	}
+	if c := find("actor", "bob"); c.Changes != 2 || c.Failed != 0 {
+		t.Errorf("bob: %+v", c)
+	}
+}
+
+func TestCorrelationConfigValidate(t *testing.T) {
+	if err := DefaultCorrelationConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	c := DefaultCorrelationConfig()
+	c.BaselineWindow = 90 * time.Second
+	c.SpikeMinErrors = 0
+	c.Weights = Weights{}
+	c.ConfinedShare = 0.2
+	err := c.Validate()
+	for _, key := range []string{"correlation.baseline_window", "correlation.spike_min_errors", "correlation.weights", "correlation.confined_share"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("Validate does not name %s: %v", key, err)
 		}
 	}
 }

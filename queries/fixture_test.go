@@ -181,3 +181,42 @@ func lbOutage(t *testing.T) *fixture {
 }
 
 var lbTopology = map[string][]string{"api": {"checkout"}, "checkout": {"elasticloadbalancing", "dynamodb"}}
+
+// counts inserts counts[i] error events in minute i after from.
+func (f *fixture) counts(service, region, from string, counts []int) {
+	f.t.Helper()
+	list := make([]string, len(counts))
+	for i, c := range counts {
+		list[i] = fmt.Sprint(c)
+	}
+	_, err := f.db.Exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, message, attributes)
+		SELECT $pfx || x.i || '-' || r.j,
+		       CAST($start AS TIMESTAMPTZ) + to_minutes(x.i - 1) + to_microseconds(CAST(r.j * 60000000 // x.c AS BIGINT)),
+		       CAST($start AS TIMESTAMPTZ) + to_minutes(x.i - 1),
+		       'app', 'error', $svc, $region, 17, 'error', '{}'
+		FROM (SELECT unnest(l) AS c, generate_subscripts(l, 1) AS i FROM (SELECT CAST($counts AS INTEGER[]) AS l)) x,
+		     range(x.c) r(j)`,
+		sql.Named("pfx", fmt.Sprintf("cnt-%s-%s-%s-", service, region, from)), sql.Named("start", at(from).Format(time.RFC3339)),
+		sql.Named("svc", service), sql.Named("region", region), sql.Named("counts", "["+strings.Join(list, ",")+"]"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// repeat returns n copies of the values, concatenated.
+func repeat(n int, vals ...int) []int {
+	var out []int
+	for range n {
+		out = append(out, vals...)
+	}
+	return out
+}
+
+// sqlNamed builds named arguments from name, value pairs.
+func sqlNamed(kv ...any) []any {
+	var out []any
+	for i := 0; i+1 < len(kv); i += 2 {
+		out = append(out, sql.Named(kv[i].(string), kv[i+1]))
+	}
+	return out
+}

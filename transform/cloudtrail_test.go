@@ -155,6 +155,10 @@ func TestCloudTrailShapes(t *testing.T) {
 		{"bad ndjson line", FormatCloudTrail, []byte(r1 + "\n" + `{"eventVersion":"1.08",` + "\n" + r2 + "\n"), 2, 1, 0, nil, "elasticloadbalancing", KindChange},
 		{"duplicate event ids kept", FormatCloudTrail, []byte(`[` + r1 + `,` + r1 + `]`), 2, 0, 0, nil, "elasticloadbalancing", KindChange},
 		{"truncated", FormatCloudTrail, []byte(`{"Records":[` + r1[:40]), 0, 1, 0, nil, "", ""},
+		{"truncated after two records", FormatCloudTrail, []byte(`{"Records":[` + r1 + `,` + r2 + `,` + r3[:60]), 2, 1, 0, nil, "elasticloadbalancing", KindChange},
+		{"truncated array auto", FormatAuto, []byte(`[` + r2 + `,` + r1 + `,{"eventVersion":`), 2, 1, 0, nil, "ec2", KindInfo},
+		{"truncated gzip file", FormatAuto, truncatedGzip(t, []byte(`{"Records":[`+r1+`,`+r2+`,`+r3+`]}`)), 2, 2, 0, nil, "elasticloadbalancing", KindChange},
+		{"truncated app array not salvaged", FormatAuto, []byte(`[{"service":"a"},{"serv`), 0, 1, 0, nil, "", ""},
 		{"empty", FormatCloudTrail, []byte(" \n"), 0, 1, 0, nil, "", ""},
 		{"read without readOnly", FormatCloudTrail, []byte(ctRecord("x", "s3.amazonaws.com", "ListBuckets", "")), 1, 0, 0, nil, "s3", KindInfo},
 		{"write without readOnly", FormatCloudTrail, []byte(ctRecord("x", "route53.amazonaws.com", "ChangeResourceRecordSets", "")), 1, 0, 0, nil, "route53", KindChange},
@@ -222,4 +226,22 @@ func TestCompareEventVersion(t *testing.T) {
 			t.Errorf("compareEventVersion(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
 	}
+}
+
+// truncatedGzip compresses b without compression (so the cut point is
+// predictable) and cuts the stream inside the third record.
+func truncatedGzip(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := gzip.NewWriterLevel(&buf, gzip.NoCompression)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()[:len(buf.Bytes())-200]
 }

@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -20,8 +21,9 @@ import (
 // Decoder decodes Inputs into events. It is safe for concurrent use: it
 // holds only configuration.
 type Decoder struct {
-	cfg Config
-	cat *catalogue
+	cfg  Config
+	cat  *catalogue
+	pool sync.Pool // *state, reused for its attribute buffer
 }
 
 // NewDecoder validates cfg and returns a Decoder.
@@ -41,7 +43,19 @@ const maxUnwrap = 4
 // record. observed is stamped as every event's ObservedTime. Decode does
 // not retain in.Value after it returns.
 func (d *Decoder) Decode(in Input, observed time.Time, out *Result) {
-	s := &state{d: d, in: &in, observed: observed.UTC(), out: out, format: in.Format, ws: true}
+	s, _ := d.pool.Get().(*state)
+	if s == nil {
+		s = &state{}
+	}
+	*s = state{d: d, in: &in, observed: observed.UTC(), out: out, format: in.Format, ws: true, attrs: attrWriter{buf: s.attrs.buf[:0]}}
+	defer func() {
+		buf := s.attrs.buf
+		*s = state{} // keep nothing of in or out
+		if cap(buf) <= 1<<20 {
+			s.attrs.buf = buf[:0]
+		}
+		d.pool.Put(s)
+	}()
 	if s.format == "" {
 		s.format = FormatAuto
 	}
@@ -52,7 +66,7 @@ func (d *Decoder) Decode(in Input, observed time.Time, out *Result) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			s.dead(ReasonInternal, in.Value, fmt.Sprintf("decoder bug (%v) while decoding this record; it was kept as a dead letter, please report it with this raw value. %s", r, firstLine(string(debug.Stack()))))
+			s.dead(ReasonInternal, in.Value, fmt.Sprintf("decoder bug (%v at %s) while decoding this record; it was kept as a dead letter, please report it with this raw value", r, panicSite(debug.Stack())))
 		}
 	}()
 	if len(in.Value) > d.cfg.MaxMessageBytes {
@@ -62,11 +76,22 @@ func (d *Decoder) Decode(in Input, observed time.Time, out *Result) {
 	s.bytes(in.Value, len(in.Value), 0)
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+// panicSite returns the first stack frame inside this package below the
+// panic, as "function file:line".
+func panicSite(stack []byte) string {
+	lines := strings.Split(string(stack), "\n")
+	seenPanic := false
+	for i := 0; i+1 < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(l, "panic(") {
+			seenPanic = true
+			continue
+		}
+		if seenPanic && strings.Contains(l, "/transform.") {
+			return l + " " + strings.TrimSpace(lines[i+1])
+		}
 	}
-	return s
+	return "unknown"
 }
 
 // state is the per-call decoding state.
@@ -169,7 +194,11 @@ func (s *state) bytes(b []byte, compressedSize, level int) {
 		plain, reason, msg := s.decompress(t, compressedSize)
 		if reason != "" {
 			s.dead(reason, b, msg)
-			return
+			if reason != ReasonDecompress || len(plain) == 0 {
+				return
+			}
+			// A truncated stream: decode what did inflate; what is cut off
+			// becomes its own dead letter.
 		}
 		s.bytes(plain, compressedSize, level+1)
 		return
@@ -282,6 +311,9 @@ func (s *state) decompress(b []byte, compressedSize int) (plain []byte, reason, 
 			return nil, ReasonDecompressLimit, fmt.Sprintf("decompressed payload exceeds %d bytes (transform.max_decompressed_bytes %d, transform.max_decompression_ratio %d x %d compressed bytes); it may be a compression bomb; raise the limits if it is genuine", limit, s.d.cfg.MaxDecompressedBytes, s.d.cfg.MaxDecompressionRatio, compressedSize)
 		}
 		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) && out.Len() > 0 {
+				return out.Bytes(), ReasonDecompress, fmt.Sprintf("compressed stream is truncated (%v) after %d inflated bytes; the complete records before the cut were decoded", err, out.Len())
+			}
 			return nil, ReasonDecompress, fmt.Sprintf("decompression failed (%v); the record is corrupt or truncated", err)
 		}
 	}
@@ -302,7 +334,9 @@ func (s *state) sequence(b []byte) {
 					stop = i + nl + 1
 				}
 			}
-			s.jsonError(err, b[i:stop])
+			if !s.salvage(b[i:stop]) {
+				s.jsonError(err, b[i:stop])
+			}
 			i = stop
 			continue
 		}
@@ -311,6 +345,74 @@ func (s *state) sequence(b []byte) {
 		s.ws = true
 		i = end
 	}
+}
+
+// salvage decodes the complete leading elements of a broken CloudTrail
+// file ({"Records":[...] or a bare array), typically a truncated one, and
+// dead-letters the rest. It reports false when b is not such a file or
+// not even one element is complete.
+func (s *state) salvage(b []byte) bool {
+	if s.format != FormatAuto && s.format != FormatCloudTrail {
+		return false
+	}
+	depth := s.d.cfg.MaxJSONDepth
+	i := skipWS(b, 0)
+	if i < len(b) && b[i] == '{' {
+		// Find the top-level "Records" member.
+		i = skipWS(b, i+1)
+		for {
+			if i >= len(b) || b[i] != '"' {
+				return false
+			}
+			ke, err := scanString(b, i)
+			if err != nil {
+				return false
+			}
+			key := b[i+1 : ke-1]
+			vi, _, err := scanKey(b, i)
+			if err != nil {
+				return false
+			}
+			if string(key) == "Records" {
+				i = vi
+				break
+			}
+			ve, err := scanValue(b, vi, depth-1)
+			if err != nil {
+				return false
+			}
+			i = skipWS(b, ve)
+			if i >= len(b) || b[i] != ',' {
+				return false
+			}
+			i = skipWS(b, i+1)
+		}
+		depth--
+	}
+	if i >= len(b) || b[i] != '[' {
+		return false
+	}
+	i = skipWS(b, i+1)
+	var good [][]byte
+	for i < len(b) && b[i] != ']' {
+		end, err := scanValue(b, i, depth-1)
+		if err != nil {
+			break
+		}
+		good = append(good, b[i:end])
+		i = skipWS(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+	if len(good) == 0 || !isCloudTrailRecord(good[0]) {
+		return false
+	}
+	for _, e := range good {
+		s.cloudTrailRecord(e, "")
+	}
+	s.dead(ReasonInvalidJSON, b[i:], fmt.Sprintf("CloudTrail file is truncated or corrupt after %d complete records (which were decoded); the rest is kept here", len(good)))
+	return true
 }
 
 // jsonError dead-letters raw after a scan error.
@@ -395,7 +497,8 @@ func detect(v []byte) Format {
 		case "source":
 			has.source, source = true, val
 		}
-		return true
+		// A CloudTrail record: nothing below can change the answer.
+		return !(has.eventVersion && has.eventSource && !has.records && !has.detailType)
 	})
 	switch {
 	case has.awslogs, has.messageType:

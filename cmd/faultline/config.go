@@ -15,6 +15,7 @@ import (
 	"github.com/faultline/faultline/ingest/broker"
 	"github.com/faultline/faultline/ingest/produce"
 	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/queries/report"
 	"github.com/faultline/faultline/transform"
 )
 
@@ -32,6 +33,9 @@ type Config struct {
 	Serve     dashboards.Config   `mapstructure:"serve"`
 	Broker    broker.Config       `mapstructure:"broker"`
 	Produce   produce.Config      `mapstructure:"produce"`
+	Reports   report.Config       `mapstructure:"reports"`
+	// Correlation tunes spikes, incidents and the suspect score (queries).
+	Correlation queries.CorrelationConfig `mapstructure:"correlation"`
 }
 
 // LogConfig configures log/slog.
@@ -52,6 +56,9 @@ func defaultConfig() Config {
 		Serve:     dashboards.DefaultConfig(),
 		Broker:    broker.DefaultConfig(),
 		Produce:   produce.DefaultConfig(),
+		Reports:   report.DefaultConfig(),
+		// correlation: spikes, incidents, suspect score.
+		Correlation: queries.DefaultCorrelationConfig(),
 	}
 }
 
@@ -78,7 +85,9 @@ func (c Config) Validate() error {
 		c.Query.Validate(),
 		c.Serve.Validate(),
 		c.Broker.Validate(),
+		c.Reports.Validate(),
 		c.Produce.Validate(),
+		c.Correlation.Validate(),
 	)
 	return errors.Join(errs...)
 }

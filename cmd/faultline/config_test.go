@@ -241,3 +241,58 @@ func TestLogger(t *testing.T) {
 		t.Errorf("--log-format text: stderr %q", stderr)
 	}
 }
+
+// flatKeys lists the leaf keys of a YAML document; maps that are empty and
+// lists count as leaves.
+func flatKeys(prefix string, m map[string]any, out map[string]bool) {
+	for k, v := range m {
+		key := k
+		if prefix != "" {
+			key = prefix + "." + k
+		}
+		if sub, ok := v.(map[string]any); ok && len(sub) > 0 && !mapValued[key] {
+			flatKeys(key, sub, out)
+			continue
+		}
+		out[key] = true
+	}
+}
+
+// mapValued keys hold free-form maps whose entries are data, not keys.
+var mapValued = map[string]bool{"topology": true, "transform.log_groups": true}
+
+// TestExampleConfig: faultline.example.yaml loads strictly, validates, and
+// documents every key faultline knows (and no other).
+func TestExampleConfig(t *testing.T) {
+	const path = "../../faultline.example.yaml"
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadConfig(newViper(), path); err != nil {
+		t.Fatalf("the example does not load: %v", err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	inExample := map[string]bool{}
+	flatKeys("", doc, inExample)
+	known := map[string]bool{}
+	for _, k := range newViper().AllKeys() {
+		known[k] = true
+	}
+	for k := range mapValued {
+		known[k] = true
+	}
+	for k := range known {
+		if !inExample[k] {
+			t.Errorf("key %s is missing from faultline.example.yaml: document it there", k)
+		}
+	}
+	for k := range inExample {
+		if !known[k] {
+			t.Errorf("faultline.example.yaml has %s, which faultline does not know", k)
+		}
+	}
+}

@@ -53,8 +53,13 @@ kafka.group), then flags; each overrides the one before.`,
 		newConfigCmd(a),
 		newBrokerCmd(a),
 		newProduceCmd(a),
+		newReportCmd(a),
 		newIngestCmd(a),
 		newLoadCmd(a),
+		newQueryCmd(a),
+		newSimulateCmd(a),
+		newEvalCmd(a),
+		newServeCmd(a),
 		newBenchCmd(a),
 	)
 	return root

@@ -20,17 +20,23 @@ WITH chg AS (
            coalesce(service, '(none)') AS service, operation,
            coalesce(region, 'global')  AS region,
            account_id, resource, actor, change_type, risk_class,
-           epoch_ms(time) / 60000.0    AS tm
+           epoch_ms(time) / 60000.0    AS tm,
+           epoch_ms(time) // 60000     AS cm
     FROM events
     WHERE kind = 'change'
       AND time >= CAST($cand_from AS TIMESTAMPTZ)
       AND time <  CAST($until AS TIMESTAMPTZ)
 ),
+-- each incident's look-back minutes, so that changes join on equal minutes
+-- (a hash join) instead of a range condition
+lookback AS (
+    SELECT incident_id, onset_m, services, regions, onset_m - r.k AS cm
+    FROM incidents, range(0, $lookback_min + 1) r(k)
+),
 pairs AS (
-    SELECT i.incident_id, i.onset_m, i.services, i.regions, c.*,
-           CAST(floor(c.tm) AS BIGINT) AS cm
-    FROM incidents i
-    JOIN chg c ON c.tm >= i.onset_m - $lookback_min AND c.tm < i.onset_m + 1
+    SELECT l.incident_id, l.onset_m, l.services, l.regions, c.*
+    FROM lookback l JOIN chg c USING (cm)
+    WHERE c.tm >= l.onset_m - $lookback_min
 ),
 -- accounts and resources named by the errors of the broken series
 scope AS (
@@ -54,17 +60,23 @@ spread AS (
     FROM pairs p JOIN firsts f USING (incident_id)
     GROUP BY ALL
 ),
-broken AS (
-    SELECT DISTINCT incident_id, service, region FROM incident_series
+-- errors per minute summed over each incident's broken series, from the
+-- earliest candidate's before-window to the latest after-window
+inc_minutes AS (
+    SELECT b.incident_id, s.m, sum(s.errors) AS errors
+    FROM (SELECT DISTINCT incident_id, service, region, onset_m FROM incident_series) b
+    JOIN series s ON s.service = b.service AND s.region = b.region
+                 AND s.m >= b.onset_m - $lookback_min - $rate_min
+                 AND s.m <  b.onset_m + 1 + $rate_min
+    GROUP BY ALL
 ),
 rates AS (
     SELECT p.incident_id, p.event_id,
-           coalesce(sum(s.errors) FILTER (WHERE s.m <  p.cm), 0) / $rate_min AS before_rate,
-           coalesce(sum(s.errors) FILTER (WHERE s.m >= p.cm), 0) / $rate_min AS after_rate
+           coalesce(sum(x.errors) FILTER (WHERE x.m <  p.cm), 0) / $rate_min AS before_rate,
+           coalesce(sum(x.errors) FILTER (WHERE x.m >= p.cm), 0) / $rate_min AS after_rate
     FROM pairs p
-    JOIN broken b USING (incident_id)
-    JOIN series s ON s.service = b.service AND s.region = b.region
-                 AND s.m >= p.cm - $rate_min AND s.m < p.cm + $rate_min
+    JOIN inc_minutes x ON x.incident_id = p.incident_id
+                      AND x.m >= p.cm - $rate_min AND x.m < p.cm + $rate_min
     GROUP BY ALL
 )
 SELECT

@@ -22,7 +22,8 @@ firsts AS (
     FROM incident_series GROUP BY ALL
 ),
 data_end AS (
-    SELECT least(max(m), $until_m - 1) AS last_m FROM series
+    SELECT least(epoch_ms(max(time)) // 60000, $until_m - 1) AS last_m
+    FROM events WHERE time < CAST($until AS TIMESTAMPTZ)
 ),
 spans AS (
     SELECT incident_id, min(onset_m) AS onset_m, max(end_m) AS end_m,

@@ -22,7 +22,7 @@
 -- stay fast over millions of events. The floors make up for the mean's
 -- sensitivity, and the hysteresis below for contamination by the spike.)
 WITH err AS (
-    SELECT service, region, m, errors FROM series WHERE errors > 0
+    SELECT service, region, m, errors FROM series
 ),
 start AS (
     SELECT min(m) AS first_m FROM series

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
+)
+
+func newQueryCmd(a *app) *cobra.Command {
+	var (
+		named, since, until, format, out string
+	)
+	cmd := &cobra.Command{
+		Use:   `query ["SELECT ..." | --named NAME]`,
+		Short: "Run analyst SQL (sandboxed) or a named correlation query",
+		Long: `query runs one read-only SQL statement over the events (tables events,
+dead_letters; views changes, errors) in a sandbox: no file, network or
+extension access, settings locked, query.timeout and query.max_rows applied.
+
+--named runs a correlation query over --since/--until:
+  incidents, suspects, cascade, regions, change-failure-rate, series, spikes, topology
+(docs/query.md lists their columns; docs/correlation.md explains the method).
+
+Times are RFC 3339 (2025-10-20T07:00:00Z) or relative to now (-2h, -30m, -7d, now).
+Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
+(needs --out FILE).`,
+		Example: `  faultline query "SELECT service, count(*) FROM errors GROUP BY ALL ORDER BY 2 DESC LIMIT 10"
+  faultline query --named incidents --since -24h
+  faultline query --named suspects --since 2025-10-20T06:00:00Z --until 2025-10-20T09:00:00Z --format json
+  faultline query --named change-failure-rate --since -7d --format csv > cfr.csv
+  faultline query --named series --since -2h --format parquet --out series.parquet
+  faultline --db /var/lib/faultline/faultline.duckdb query "DESCRIBE events"`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if (len(args) == 1) == (named != "") {
+				return usageError{errors.New(`give either one SQL statement ("SELECT ...") or --named NAME, not both or neither`)}
+			}
+			if len(args) == 1 && (since != "" || until != "") {
+				return usageError{errors.New("--since and --until apply to --named queries; put the time range in the SQL's WHERE clause")}
+			}
+			now := time.Now().UTC()
+			var w queries.Window
+			var err error
+			if w.Since, err = parseWhen(since, now); err != nil {
+				return usageError{fmt.Errorf("--since: %w", err)}
+			}
+			if w.Until, err = parseWhen(until, now); err != nil {
+				return usageError{fmt.Errorf("--until: %w", err)}
+			}
+			if format == "" {
+				format = "json"
+				if out == "" && isTerminal(cmd.OutOrStdout()) {
+					format = "table"
+				}
+			}
+			if !validFormat(format) {
+				return usageError{fmt.Errorf("--format %q is not supported: use %s", format, strings.Join(queries.Formats, ", "))}
+			}
+			if format == "parquet" && out == "" {
+				return usageError{errors.New("--format parquet needs --out FILE")}
+			}
+			q, closeQ, err := a.querier(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeQ()
+			var t queries.Table
+			if named != "" {
+				t, err = q.Named(ctx, named, w)
+				if errors.Is(err, queries.ErrUnknownQuery) {
+					return usageError{err}
+				}
+			} else {
+				t, err = q.SQL(ctx, args[0])
+			}
+			if err != nil {
+				return err
+			}
+			if t.Truncated {
+				a.log.Warn("result truncated at query.max_rows; raise it with --max-rows or narrow the query", "rows", len(t.Rows))
+			}
+			return writeResult(cmd.OutOrStdout(), t, format, out)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&named, "named", "", "named query: "+strings.Join(queries.NamedQueries, ", "))
+	f.StringVar(&since, "since", "", "start of the window (RFC 3339 or relative like -2h); default: all data")
+	f.StringVar(&until, "until", "", "end of the window, exclusive (RFC 3339 or relative); default: now and later")
+	f.StringVar(&format, "format", "", "table, csv, json or parquet (default table on a terminal, else json)")
+	f.StringVar(&out, "out", "", "write to this file instead of standard output (required for parquet)")
+	f.Duration("timeout", 0, "statement timeout (config key query.timeout)")
+	f.Int("max-rows", 0, "most rows returned (config key query.max_rows)")
+	f.String("server", "", "URL of a running faultline serve (config key query.server)")
+	a.bind(cmd, map[string]string{"timeout": "query.timeout", "max-rows": "query.max_rows", "server": "query.server"})
+	return cmd
+}
+
+func validFormat(f string) bool {
+	for _, x := range queries.Formats {
+		if f == x {
+			return true
+		}
+	}
+	return false
+}
+
+func writeResult(stdout io.Writer, t queries.Table, format, out string) (err error) {
+	if format == "parquet" {
+		return queries.WriteParquet(out, t)
+	}
+	w := stdout
+	if out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		defer func() {
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}()
+		w = f
+	}
+	return queries.Write(w, t, format)
+}
+
+// querier returns what answers queries: a running server when query.server
+// is set, else the DuckDB file opened in this process.
+func (a *app) querier(ctx context.Context) (queries.Querier, func(), error) {
+	if a.cfg.Query.Server != "" {
+		// Seam for the HTTP client of faultline serve (dashboards).
+		return nil, nil, fmt.Errorf("query.server %s: this build cannot query a server yet; unset query.server to open %s directly", a.cfg.Query.Server, a.cfg.DB)
+	}
+	db, err := openExisting(ctx, a.cfg.DB)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := queries.NewLocal(ctx, db.DB, a.cfg.Query, a.cfg.Correlation, a.cfg.Topology)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return l, func() { db.Close() }, nil
+}
+
+// openExisting opens a DuckDB file that must already exist, explaining the
+// one-process-per-file rule when another process holds it.
+func openExisting(ctx context.Context, path string) (*store.DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("database %s does not exist: load events first (faultline load / faultline ingest) or pass --db FILE", path)
+		}
+		return nil, fmt.Errorf("database %s: %w", path, err)
+	}
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		if strings.Contains(strings.ToLower(err.Error()), "lock") {
+			return nil, fmt.Errorf("database %s is in use by another process (a faultline serve/ingest holds it; DuckDB allows one process per file): use --server URL to ask that process, or stop it: %w", path, err)
+		}
+		return nil, err
+	}
+	return db, nil
+}
+
+// parseWhen parses an RFC 3339 time, "now", or a duration relative to now
+// such as -2h, -30m, -7d (d = 24h).
+func parseWhen(s string, now time.Time) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return time.Time{}, nil
+	case s == "now":
+		return now, nil
+	case strings.HasPrefix(s, "-") || strings.HasPrefix(s, "+"):
+		d, err := parseRelative(s)
+		if err != nil {
+			return time.Time{}, err
+		}
+		return now.Add(d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2025-10-20T07:00:00Z), a date (2025-10-20), now, or a relative time like -2h, -30m, -7d", s)
+}
+
+func parseRelative(s string) (time.Duration, error) {
+	if strings.HasSuffix(s, "d") {
+		n, err := strconv.ParseFloat(strings.TrimSuffix(s, "d"), 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a relative time like -7d", s)
+		}
+		return time.Duration(n * float64(24*time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a relative time like -2h or -30m", s)
+	}
+	return d, nil
+}

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/ingest/store"
+)
+
+// queryDB writes a small DuckDB file: quiet background errors, one change,
+// then an error burst on checkout.
+func queryDB(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "f.duckdb")
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, attributes)
+		 SELECT 'bg' || i, TIMESTAMPTZ '2025-10-20 09:00:00+00' + to_minutes(i), TIMESTAMPTZ '2025-10-20 09:00:00+00', 'app', 'error', 'checkout', 'us-east-1', '{}'
+		 FROM range(0, 60, 5) t(i)`,
+		`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region, actor, resource, risk_class, change_type, attributes)
+		 VALUES ('chg-1', TIMESTAMPTZ '2025-10-20 09:58:00+00', TIMESTAMPTZ '2025-10-20 09:58:00+00', 'cloudtrail', 'change', 'checkout', 'UpdateService', 'us-east-1', 'alice', 'svc/checkout', 'high', 'deploy', '{}')`,
+		`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, attributes)
+		 SELECT 'burst' || i, TIMESTAMPTZ '2025-10-20 10:00:00+00' + to_seconds(i * 3), TIMESTAMPTZ '2025-10-20 10:00:00+00', 'app', 'error', 'checkout', 'us-east-1', '{}'
+		 FROM range(100) t(i)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errb bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errb)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), err
+}
+
+func TestQueryCmd(t *testing.T) {
+	t.Chdir(t.TempDir())
+	db := queryDB(t)
+
+	out, err := runCLI(t, "--db", db, "query", "--named", "suspects", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("json output: %v\n%s", err, out)
+	}
+	if len(rows) != 1 || rows[0]["event_id"] != "chg-1" || rows[0]["rank"] != float64(1) {
+		t.Fatalf("suspects: %s", out)
+	}
+	for _, col := range []string{"incident_id", "rank", "event_id", "time", "service", "operation", "resource", "actor", "region", "score", "evidence"} {
+		if _, ok := rows[0][col]; !ok {
+			t.Errorf("suspects row has no %s column", col)
+		}
+	}
+
+	out, err = runCLI(t, "--db", db, "query", "--format", "csv", "SELECT kind, count(*) AS n FROM events GROUP BY kind ORDER BY kind")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != "kind,n\nchange,1\nerror,112\n" {
+		t.Fatalf("csv: %q", out)
+	}
+
+	_, err = runCLI(t, "--db", db, "query", "SELECT * FROM read_csv('/etc/passwd')")
+	if err == nil || !strings.Contains(err.Error(), "may not read or write files") {
+		t.Fatalf("sandbox escape: %v", err)
+	}
+
+	pq := filepath.Join(t.TempDir(), "inc.parquet")
+	if _, err := runCLI(t, "--db", db, "query", "--named", "incidents", "--format", "parquet", "--out", pq); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(pq); err != nil || st.Size() == 0 {
+		t.Fatalf("parquet file: %v", err)
+	}
+	// Read it back with DuckDB (before any sandbox locks that process's database).
+	check, err := store.Open(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	var id string
+	var services string
+	if err := check.QueryRow("SELECT incident_id, array_to_string(services, ',') FROM read_parquet(?)", pq).Scan(&id, &services); err != nil {
+		t.Fatal(err)
+	}
+	if id != "inc-20251020-1000-checkout" || services != "checkout" {
+		t.Fatalf("parquet row: %s %s", id, services)
+	}
+}
+
+func TestQueryCmdErrors(t *testing.T) {
+	t.Chdir(t.TempDir())
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--db", "missing.duckdb", "query", "SELECT 1"}, "does not exist"},
+		{[]string{"query"}, "either one SQL statement"},
+		{[]string{"query", "--named", "incidents", "SELECT 1"}, "either one SQL statement"},
+		{[]string{"query", "--named", "incidents", "--since", "yesterday"}, "not a time"},
+		{[]string{"query", "--named", "incidents", "--format", "xml"}, "not supported"},
+		{[]string{"query", "--named", "incidents", "--format", "parquet"}, "needs --out"},
+		{[]string{"query", "--since", "-1h", "SELECT 1"}, "apply to --named"},
+	}
+	for _, c := range cases {
+		_, err := runCLI(t, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: got %v, want an error saying %q", c.args, err, c.want)
+		}
+	}
+	db := queryDB(t)
+	_, err := runCLI(t, "--db", db, "query", "--named", "nope")
+	var ue usageError
+	if err == nil || !strings.Contains(err.Error(), "unknown named query") || !asUsage(err, &ue) {
+		t.Errorf("unknown named query: %v", err)
+	}
+}
+
+func asUsage(err error, ue *usageError) bool {
+	u, ok := err.(usageError)
+	if ok {
+		*ue = u
+	}
+	return ok
+}
+
+func TestParseWhen(t *testing.T) {
+	now := mustTime(t, "2025-10-20T12:00:00Z")
+	for in, want := range map[string]string{
+		"-2h":                  "2025-10-20T10:00:00Z",
+		"-1d":                  "2025-10-19T12:00:00Z",
+		"now":                  "2025-10-20T12:00:00Z",
+		"2025-10-20T07:00:00Z": "2025-10-20T07:00:00Z",
+		"2025-10-19":           "2025-10-19T00:00:00Z",
+	} {
+		got, err := parseWhen(in, now)
+		if err != nil || got.Format("2006-01-02T15:04:05Z07:00") != want {
+			t.Errorf("parseWhen(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

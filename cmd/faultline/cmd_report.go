@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/faultline/faultline/dashboards/client"
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/queries/report"
+)
+
+func newReportCmd(a *app) *cobra.Command {
+	var since, until, format, out, title, schedule string
+	cmd := &cobra.Command{
+		Use:   "report",
+		Short: "Write an impact report (markdown, HTML or JSON, with charts) for a time window",
+		Long: `report writes an impact report over --since/--until: a summary, then per
+incident its window, peak and totals, the suspect changes with their evidence
+(the most likely one first), the cascade across services, the affected regions
+with the regional concentration warning and the time to recover; and for the
+window the change failure rate by change type, service and actor, the top
+error sources, dead letters and ingest positions.
+
+Times are RFC 3339 (2025-10-20T07:00:00Z), a date (2025-10-20), now, or
+relative to now (-24h, -30m, -7d). The default window is the last 24 hours.
+
+Formats: md (charts are SVG files in <out>.files/ beside the report), html (one
+self-contained file, charts inline) and json (the machine form, same numbers as
+faultline query --named ...). Without --out the report goes to standard
+output (markdown then has no charts). The format defaults to --out's extension.
+
+--schedule NAME runs one schedule of the reports: config section now (report
+in its dir, webhook if configured), as faultline serve would at its cron time.
+
+The report opens the DuckDB file itself, or, with --server (config
+query.server), asks a running faultline serve, which holds the file while it
+runs. docs/reports.md.`,
+		Example: `  faultline report --since -24h --out outage.md
+  faultline report --since 2025-10-20T06:00:00Z --until 2025-10-20T09:00:00Z --format html --out outage.html
+  faultline report --since -7d --format json > week.json
+  faultline report --server http://127.0.0.1:8080 --since -6h --out last6h.html
+  faultline report --schedule daily`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			now := time.Now().UTC()
+			if schedule != "" {
+				if since != "" || out != "" || format != "" {
+					return usageError{errors.New("--schedule takes its window, format and directory from the schedule's config; drop --since, --out and --format")}
+				}
+				return a.runSchedule(ctx, cmd, schedule, now)
+			}
+			w, err := reportWindow(since, until, now)
+			if err != nil {
+				return usageError{err}
+			}
+			if format == "" {
+				format = formatFromExt(out)
+			}
+			if !slices.Contains(report.Formats, format) {
+				return usageError{fmt.Errorf("--format %q is not supported: use md, html or json", format)}
+			}
+			src, stats, closeSrc, err := a.reportSource(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeSrc()
+			r, err := report.Build(ctx, src, stats, report.Options{Title: title, Window: w, Now: now})
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				rd, err := report.Render(r, format, "")
+				if err != nil {
+					return err
+				}
+				_, err = cmd.OutOrStdout().Write(rd.Body)
+				return err
+			}
+			assets := ""
+			if format == report.FormatMarkdown {
+				assets = report.AssetsDir(out)
+			}
+			rd, err := report.Render(r, format, assets)
+			if err != nil {
+				return err
+			}
+			if err := report.Write(out, rd); err != nil {
+				return err
+			}
+			a.log.Info("report written", "path", out, "format", format, "incidents", r.Summary.Incidents, "charts", len(rd.Files))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&since, "since", "", "start of the window (RFC 3339, date, now, or relative like -24h); default -24h")
+	f.StringVar(&until, "until", "", "end of the window, exclusive; default now")
+	f.StringVar(&format, "format", "", "md, html or json (default: from --out's extension, else md)")
+	f.StringVar(&out, "out", "", "write the report to this file (atomically; markdown charts go to <name>.files/)")
+	f.StringVar(&title, "title", "", "report title (default \"Impact report\")")
+	f.StringVar(&schedule, "schedule", "", "run the configured schedule with this name now")
+	f.String("server", "", "URL of a running faultline serve to ask instead of opening the file (config key query.server)")
+	f.String("token", "", "bearer token for --server (config key query.token)")
+	a.bind(cmd, map[string]string{"server": "query.server", "token": "query.token"})
+	return cmd
+}
+
+// reportSource returns what reports read: a running faultline serve when
+// query.server is set (--server), else the DuckDB file opened here with the
+// correlation engine over it.
+func (a *app) reportSource(ctx context.Context) (report.Source, report.Stats, func(), error) {
+	if a.cfg.Query.Server != "" {
+		c, err := client.New(a.cfg.Query.Server, a.cfg.Query.Token)
+		if err != nil {
+			return nil, nil, nil, usageError{fmt.Errorf("query.server: %w", err)}
+		}
+		return c, c, func() {}, nil
+	}
+	db, err := openExisting(ctx, a.cfg.DB)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	eng := queries.NewEngine(db.DB, a.cfg.Correlation, a.cfg.Topology)
+	return eng, report.DBStats{DB: db.DB}, func() { db.Close() }, nil
+}
+
+func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, now time.Time) error {
+	var names []string
+	for _, sc := range a.cfg.Reports.Schedules {
+		names = append(names, sc.Name)
+		if sc.Name != name {
+			continue
+		}
+		src, stats, closeSrc, err := a.reportSource(ctx)
+		if err != nil {
+			return err
+		}
+		defer closeSrc()
+		s, err := report.NewScheduler(a.cfg.Reports, src, stats, a.log.With("component", "reports"))
+		if err != nil {
+			return err
+		}
+		path, err := s.Fire(ctx, sc, now)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(cmd.OutOrStdout(), path)
+		return err
+	}
+	if len(names) == 0 {
+		return usageError{fmt.Errorf("--schedule %q: no schedules are configured (add them under reports.schedules; see faultline.example.yaml)", name)}
+	}
+	return usageError{fmt.Errorf("--schedule %q is not configured: use one of %s", name, strings.Join(names, ", "))}
+}
+
+// formatFromExt picks the report format from a file name: .html/.htm,
+// .json, else markdown.
+func formatFromExt(path string) string {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".html", ".htm":
+		return report.FormatHTML
+	case ".json":
+		return report.FormatJSON
+	}
+	return report.FormatMarkdown
+}
+
+// reportWindow parses --since/--until; since defaults to 24 hours before
+// until, until to now.
+func reportWindow(since, until string, now time.Time) (queries.Window, error) {
+	u, err := parseWhen(until, now)
+	if err != nil {
+		return queries.Window{}, fmt.Errorf("--until: %w", err)
+	}
+	if u.IsZero() {
+		u = now
+	}
+	s, err := parseWhen(since, now)
+	if err != nil {
+		return queries.Window{}, fmt.Errorf("--since: %w", err)
+	}
+	if s.IsZero() {
+		s = u.Add(-24 * time.Hour)
+	}
+	if !u.After(s) {
+		return queries.Window{}, fmt.Errorf("--until %s is not after --since %s", u.Format(time.RFC3339), s.Format(time.RFC3339))
+	}
+	return queries.Window{Since: s, Until: u}, nil
+}
+
+// engine is the correlation engine over db with the configured topology.
+func (a *app) engine(db *store.DB) *queries.Engine {
+	return queries.NewEngine(db.DB, a.cfg.Correlation, a.cfg.Topology)
+}
+
+// newReportScheduler returns the scheduler faultline serve runs for the
+// reports: section, reading through the serve process's engine and DB.
+// Run it in serve's errgroup: g.Go(func() error { return s.Run(ctx) });
+// it returns nil when ctx ends and never fails the group.
+func (a *app) newReportScheduler(db *store.DB, eng report.Source) (*report.Scheduler, error) {
+	return report.NewScheduler(a.cfg.Reports, eng, report.DBStats{DB: db.DB}, a.log.With("component", "reports"))
+}

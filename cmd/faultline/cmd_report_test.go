@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/faultline/faultline/dashboards"
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/queries/report"
+)
+
+// outageDB writes a DuckDB file with a small outage on 2025-10-20: quiet
+// traffic from 06:00, a route change at 07:01:30, orders erroring 07:04-07:30
+// and checkout 07:06-07:30 at 30 and 20 errors per minute.
+func outageDB(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "outage.duckdb")
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range outageSQL {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%v\n%s", err, q)
+		}
+	}
+	return path
+}
+
+var outageSQL = []string{
+	`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, message, attributes)
+	 SELECT 'bg-' || s || '-' || i, TIMESTAMPTZ '2025-10-20 06:00:07+00' + to_minutes(i * 5), TIMESTAMPTZ '2025-10-20 06:00:07+00' + to_minutes(i * 5),
+	        'app', 'error', s, 'us-east-1', 17, 'background', '{}'
+	 FROM range(24) t(i), (VALUES ('orders'), ('checkout')) v(s)`,
+	`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, error_code, message, attributes)
+	 SELECT 'o-' || i, TIMESTAMPTZ '2025-10-20 07:04:01+00' + to_microseconds(i * 2000000), TIMESTAMPTZ '2025-10-20 07:04:01+00',
+	        'app', 'error', 'orders', 'us-east-1', 17, 'DynamoDBTimeout', 'timeout', '{}'
+	 FROM range(26 * 30) t(i)`,
+	`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, error_code, message, attributes)
+	 SELECT 'c-' || i, TIMESTAMPTZ '2025-10-20 07:06:01+00' + to_microseconds(i * 3000000), TIMESTAMPTZ '2025-10-20 07:06:01+00',
+	        'app', 'error', 'checkout', 'us-east-1', 17, 'UpstreamTimeout', 'upstream', '{}'
+	 FROM range(24 * 20) t(i)`,
+	`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region, resource, actor, change_type, risk_class, attributes)
+	 VALUES ('ct-route', TIMESTAMPTZ '2025-10-20 07:01:30+00', TIMESTAMPTZ '2025-10-20 07:01:30+00', 'cloudtrail', 'change', 'ec2',
+	         'ReplaceRoute', 'us-east-1', 'rtb-1', 'alice', 'networking', 'critical', '{}')`,
+}
+
+func TestReportCommand(t *testing.T) {
+	ctx := context.Background()
+	dbPath := outageDB(t)
+	dir := t.TempDir()
+	window := []string{"--since", "2025-10-20T06:00:00Z", "--until", "2025-10-20T08:00:00Z"}
+
+	// Markdown to a file: charts beside it.
+	md := filepath.Join(dir, "outage.md")
+	if _, stderr, err := runCmd(ctx, t, append([]string{"--db", dbPath, "report", "--out", md}, window...)...); err != nil {
+		t.Fatalf("report --out md: %v\n%s", err, stderr)
+	}
+	body, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"## Incident 1: orders, checkout", "**#1 ReplaceRoute**", "(outage.files/incident-1-errors.svg)"} {
+		if !strings.Contains(string(body), s) {
+			t.Errorf("markdown report lacks %q", s)
+		}
+	}
+	for _, f := range []string{"incident-1-errors.svg", "incident-1-cascade.svg"} {
+		if b, err := os.ReadFile(filepath.Join(dir, "outage.files", f)); err != nil || !strings.HasPrefix(string(b), "<svg") {
+			t.Errorf("chart %s beside the report: %v", f, err)
+		}
+	}
+
+	// JSON to stdout, format from the flag.
+	stdout, stderr, err := runCmd(ctx, t, append([]string{"--db", dbPath, "report", "--format", "json"}, window...)...)
+	if err != nil {
+		t.Fatalf("report --format json: %v\n%s", err, stderr)
+	}
+	var doc struct {
+		Summary struct{ Incidents, Errors int }
+	}
+	if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatalf("stdout is not JSON: %v\n%s", err, stdout)
+	}
+	if doc.Summary.Incidents != 1 || doc.Summary.Errors != 48+26*30+24*20 {
+		t.Errorf("summary = %+v, want 1 incident and %d errors", doc.Summary, 48+26*30+24*20)
+	}
+
+	// HTML, format from the extension, charts inline.
+	html := filepath.Join(dir, "outage.html")
+	if _, stderr, err := runCmd(ctx, t, append([]string{"--db", dbPath, "report", "--out", html}, window...)...); err != nil {
+		t.Fatalf("report --out html: %v\n%s", err, stderr)
+	}
+	if b, _ := os.ReadFile(html); strings.Count(string(b), "<svg") != 2 {
+		t.Errorf("html report has %d inline charts, want 2", strings.Count(string(b), "<svg"))
+	}
+}
+
+func TestReportCommandErrors(t *testing.T) {
+	ctx := context.Background()
+	dbPath := outageDB(t)
+	tests := []struct {
+		args  []string
+		usage bool
+		want  string
+	}{
+		{[]string{"--db", dbPath, "report", "--format", "pdf"}, true, `--format "pdf" is not supported`},
+		{[]string{"--db", dbPath, "report", "--since", "yesterday"}, true, "--since"},
+		{[]string{"--db", dbPath, "report", "--since", "2025-10-20", "--until", "2025-10-19"}, true, "is not after"},
+		{[]string{"--db", dbPath, "report", "--schedule", "nope"}, true, "no schedules are configured"},
+		{[]string{"--db", filepath.Join(t.TempDir(), "missing.duckdb"), "report"}, false, "does not exist"},
+	}
+	for _, tt := range tests {
+		_, _, err := runCmd(ctx, t, tt.args...)
+		var ue usageError
+		if err == nil || !strings.Contains(err.Error(), tt.want) || errors.As(err, &ue) != tt.usage {
+			t.Errorf("%v: err = %v (usage %v), want %q (usage %v)", tt.args, err, errors.As(err, &ue), tt.want, tt.usage)
+		}
+	}
+}
+
+// TestReportSchedule runs a configured schedule once: the YAML schedules
+// list decodes, the report lands in its directory and the webhook gets the
+// markdown summary.
+func TestReportSchedule(t *testing.T) {
+	ctx := context.Background()
+	dbPath := outageDB(t)
+	got := make(chan string, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r.Header.Get("Authorization") + "\n" + string(b)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "faultline.yaml")
+	yaml := `reports:
+  schedules:
+    - name: hourly
+      cron: "0 * * * *"
+      window: 100000h
+      format: html
+      dir: ` + filepath.Join(dir, "out") + `
+      webhook:
+        url: ` + srv.URL + `
+        payload: markdown
+        token: t0ken
+        retries: -1
+        timeout: 5s
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := runCmd(ctx, t, "--config", cfg, "--db", dbPath, "report", "--schedule", "hourly")
+	if err != nil {
+		t.Fatalf("report --schedule: %v\n%s", err, stderr)
+	}
+	path := strings.TrimSpace(stdout)
+	if filepath.Dir(path) != filepath.Join(dir, "out") || !strings.HasPrefix(filepath.Base(path), "hourly-") || filepath.Ext(path) != ".html" {
+		t.Errorf("report path %q", path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Error(err)
+	}
+	select {
+	case msg := <-got:
+		if !strings.HasPrefix(msg, "Bearer t0ken\n**Impact report: hourly**") || !strings.Contains(msg, "ReplaceRoute") {
+			t.Errorf("webhook got %q", msg)
+		}
+	default:
+		t.Error("the webhook was not called")
+	}
+}
+
+// TestReportServer: with --server the report asks a running faultline serve
+// (here its real HTTP handler over an in-memory store) and says exactly what
+// a report built next to the database says.
+func TestReportServer(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range outageSQL {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	engine := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), nil)
+	sb, err := queries.NewSandbox(ctx, db.DB, queries.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := dashboards.New(dashboards.Options{Config: dashboards.DefaultConfig(), Engine: engine, Sandbox: sb, DB: db.DB, MaxRows: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+
+	stdout, stderr, err := runCmd(ctx, t, "--db", filepath.Join(t.TempDir(), "not-opened.duckdb"), "report", "--server", ts.URL,
+		"--format", "json", "--since", "2025-10-20T06:00:00Z", "--until", "2025-10-20T08:00:00Z")
+	if err != nil {
+		t.Fatalf("report --server: %v\n%s", err, stderr)
+	}
+	var remote report.Report
+	if err := json.Unmarshal([]byte(stdout), &remote); err != nil {
+		t.Fatalf("not a JSON report: %v\n%s", err, stdout)
+	}
+	local, err := report.Build(ctx, engine, report.DBStats{DB: db.DB}, report.Options{
+		Window: queries.Window{Since: remote.Window.Since, Until: remote.Window.Until}, Now: remote.GeneratedAt,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := report.Render(local, report.FormatJSON, "")
+	if stdout != string(want.Body) {
+		t.Errorf("report over --server differs from the local report:\n got %s\nwant %s", stdout, want.Body)
+	}
+	if remote.Summary.Incidents != 1 {
+		t.Errorf("remote report has %d incidents, want 1", remote.Summary.Incidents)
+	}
+}

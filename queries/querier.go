@@ -1,0 +1,51 @@
+package queries
+
+import (
+	"context"
+	"database/sql"
+)
+
+// Querier is what faultline query, reports and dashboards ask: named queries
+// and analyst SQL. Local answers from a DuckDB opened in this process; a
+// client of a running faultline serve can implement it over HTTP.
+type Querier interface {
+	Named(ctx context.Context, name string, w Window) (Table, error)
+	SQL(ctx context.Context, query string) (Table, error)
+}
+
+// Local answers named queries with an Engine and analyst SQL with a Sandbox,
+// both over the same database, and caps every Table at query.max_rows.
+type Local struct {
+	Engine  *Engine
+	Sandbox *Sandbox
+	maxRows int
+}
+
+var _ Querier = (*Local)(nil)
+
+// NewLocal locks db down for analyst SQL (see Sandbox) and returns a Querier
+// over it.
+func NewLocal(ctx context.Context, db *sql.DB, q Config, c CorrelationConfig, topology map[string][]string) (*Local, error) {
+	sb, err := NewSandbox(ctx, db, q)
+	if err != nil {
+		return nil, err
+	}
+	return &Local{Engine: NewEngine(db, c, topology), Sandbox: sb, maxRows: q.MaxRows}, nil
+}
+
+// Named runs a named query (see NamedQueries).
+func (l *Local) Named(ctx context.Context, name string, w Window) (Table, error) {
+	t, err := l.Engine.Named(ctx, name, w)
+	if err != nil {
+		return Table{}, err
+	}
+	if l.maxRows > 0 && len(t.Rows) > l.maxRows {
+		t.Rows, t.Truncated = t.Rows[:l.maxRows], true
+	}
+	return t, nil
+}
+
+// SQL runs one analyst statement in the sandbox.
+func (l *Local) SQL(ctx context.Context, query string) (Table, error) {
+	return l.Sandbox.SQL(ctx, query)
+}

@@ -1,0 +1,225 @@
+package transform
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func TestLimitsAndPolicies(t *testing.T) {
+	bomb := gzipBytes(t, append(append([]byte(`{"messageType":"DATA_MESSAGE","logGroup":"g","logEvents":[],"pad":"`), bytes.Repeat([]byte("A"), 8<<20)...), `"}`...))
+	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
+	deepObj := strings.Repeat(`{"a":`, 65) + "1" + strings.Repeat("}", 65)
+	okDepth := strings.Repeat(`{"a":`, 60) + "1" + strings.Repeat("}", 60)
+	invalid := []byte(`{"service":"api","level":"error","message":"bad ` + "\xff\xfe" + ` bytes"}`)
+	tests := []struct {
+		name   string
+		mod    func(*Config)
+		format Format
+		in     []byte
+		events int
+		reason string // of the only dead letter, "" for none
+	}{
+		{"oversize", func(c *Config) { c.MaxMessageBytes = 100 }, FormatAuto, bytes.Repeat([]byte("x"), 200), 0, ReasonTooLarge},
+		{"gzip bomb (size)", func(c *Config) { c.MaxDecompressedBytes = 1 << 20; c.MaxDecompressionRatio = 1 << 20 }, FormatCloudWatch, bomb, 0, ReasonDecompressLimit},
+		{"gzip bomb (ratio)", nil, FormatAuto, bomb, 0, ReasonDecompressLimit},
+		{"within limits", nil, FormatCloudWatch, gzipBytes(t, []byte(cwPayload("/g/x", cwEvent("1", "ok")))), 1, ""},
+		{"deep array", nil, FormatAuto, []byte(deep), 0, ReasonTooDeep},
+		{"deep object", nil, FormatApp, []byte(deepObj), 0, ReasonTooDeep},
+		{"depth at the limit", nil, FormatApp, []byte(okDepth), 1, ""},
+		{"deep JSON inside a log event", nil, FormatCloudWatch, []byte(cwPayload("/g/x", cwEvent("1", deep))), 1, ""},
+		{"deep invokingEvent", nil, FormatAWSEvents, []byte(`{"invokingEvent":` + strconvQuote(deep) + `,"configRuleName":"r"}`), 0, ReasonTooDeep},
+		{"invalid utf-8 replaced", nil, FormatApp, invalid, 1, ""},
+		{"invalid utf-8 rejected", func(c *Config) { c.InvalidUTF8 = "reject" }, FormatApp, invalid, 0, ReasonInvalidUTF8},
+		{"invalid utf-8 inside gzip rejected", func(c *Config) { c.InvalidUTF8 = "reject" }, FormatAuto, gzipBytes(t, invalid), 0, ReasonInvalidUTF8},
+		{"truncated", nil, FormatAuto, []byte(`{"Records":[{"eventVersion":"1.08","eventSource":"ec2.amazonaws.com"`), 0, ReasonInvalidJSON},
+		{"trailing garbage", nil, FormatApp, []byte(`{"service":"a"} }`), 1, ReasonInvalidJSON},
+		{"empty", nil, FormatAuto, nil, 0, ReasonEmpty},
+		{"whitespace", nil, FormatCloudTrail, []byte("\n\t "), 0, ReasonEmpty},
+		{"corrupt gzip", nil, FormatAuto, append([]byte{0x1f, 0x8b, 8, 0}, bytes.Repeat([]byte{0xff}, 30)...), 0, ReasonDecompress},
+		{"bad base64", nil, FormatAuto, []byte("QUJD$$$$RUZH"), 0, ReasonInvalidJSON},
+		{"base64 of garbage", nil, FormatCloudWatch, []byte(base64.StdEncoding.EncodeToString([]byte("hello world, not json"))), 0, ReasonInvalidJSON},
+		{"unknown format", nil, Format("xml"), []byte(`{}`), 0, ReasonUnknownFormat},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newTestDecoder(t, tc.mod)
+			r := decode(t, d, tc.format, tc.in)
+			if len(r.Events) != tc.events {
+				t.Fatalf("%d events, want %d; dead %+v", len(r.Events), tc.events, r.DeadLetters)
+			}
+			switch {
+			case tc.reason == "" && len(r.DeadLetters) != 0:
+				t.Fatalf("unexpected dead letters %+v", r.DeadLetters)
+			case tc.reason != "" && (len(r.DeadLetters) != 1 || r.DeadLetters[0].Reason != tc.reason):
+				t.Fatalf("dead letters %+v, want one %s", r.DeadLetters, tc.reason)
+			}
+		})
+	}
+}
+
+func strconvQuote(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+func TestInvalidUTF8Replaced(t *testing.T) {
+	d := newTestDecoder(t, nil)
+	r := decode(t, d, FormatApp, []byte(`{"service":"api","message":"bad `+"\xff"+` bytes","extra":"`+"\xc3"+`"}`))
+	if len(r.Events) != 1 || r.Events[0].Message != "bad \uFFFD bytes" || !utf8.ValidString(r.Events[0].Attributes) {
+		t.Fatalf("%+v", r.Events)
+	}
+}
+
+func TestDeadLetterRawCappedWithLineage(t *testing.T) {
+	d := newTestDecoder(t, func(c *Config) { c.MaxMessageBytes = 100; c.DeadLetterMaxRawBytes = 10 })
+	var r Result
+	in := Input{Format: FormatApp, Value: bytes.Repeat([]byte("y"), 150), Lineage: Lineage{Topic: "app", Partition: 3, Offset: 99}}
+	d.Decode(in, observedAt, &r)
+	dl := r.DeadLetters[0]
+	if len(dl.Raw) != 10 || dl.RawSize != 150 || dl.Topic != "app" || dl.Partition != 3 || dl.Offset != 99 || dl.Format != FormatApp ||
+		!strings.Contains(dl.Message, "max_message_bytes") {
+		t.Fatalf("%+v", dl)
+	}
+	// Decode must not retain in.Value: mutate it and check the dead letter.
+	in.Value[0] = 'z'
+	if dl.Raw[0] != 'y' {
+		t.Fatal("dead letter aliases the input")
+	}
+}
+
+func TestEventTimeFallback(t *testing.T) {
+	d := newTestDecoder(t, nil)
+	var r Result
+	kafkaTime := time.Date(2025, 1, 1, 0, 0, 0, 0, time.FixedZone("x", 3600))
+	d.Decode(Input{Format: FormatApp, Value: []byte(`{"service":"a"}`), Time: kafkaTime}, observedAt, &r)
+	d.Decode(Input{Format: FormatApp, Value: []byte(`{"service":"a"}`)}, observedAt, &r)
+	if !r.Events[0].Time.Equal(kafkaTime) || r.Events[0].Time.Location() != time.UTC || !r.Events[1].Time.Equal(observedAt) {
+		t.Fatalf("%v %v", r.Events[0].Time, r.Events[1].Time)
+	}
+}
+
+// allSamples returns every file of testdata/samples except docs.
+func allSamples(t testing.TB) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(filepath.Join("testdata", "samples"), func(p string, de os.DirEntry, err error) error {
+		if err != nil || de.IsDir() || strings.HasPrefix(de.Name(), "LICENSE") || strings.HasSuffix(p, ".md") {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		out[p] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestEverySampleDecodesWithAuto(t *testing.T) {
+	d := newTestDecoder(t, nil)
+	total := 0
+	for p, b := range allSamples(t) {
+		r := decode(t, d, FormatAuto, b)
+		if len(r.DeadLetters) != 0 || len(r.Events) == 0 {
+			t.Errorf("%s: %d events, dead %+v", p, len(r.Events), r.DeadLetters)
+		}
+		total += len(r.Events)
+	}
+	// 203 CloudTrail records, 2 CloudWatch log events, 7 AWS events.
+	if total != 212 {
+		t.Fatalf("%d events from the samples, want 212", total)
+	}
+}
+
+func TestDecodeConcurrent(t *testing.T) {
+	d := newTestDecoder(t, nil)
+	samples := allSamples(t)
+	want := map[string]*Result{}
+	for p, b := range samples {
+		want[p] = decode(t, d, FormatAuto, b)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p, b := range samples {
+				var r Result
+				d.Decode(Input{Format: FormatAuto, Value: b, Lineage: Lineage{File: "test", Offset: 7}}, observedAt, &r)
+				if !reflect.DeepEqual(r.Events, want[p].Events) {
+					errs <- p
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for p := range errs {
+		t.Errorf("concurrent decode of %s differs", p)
+	}
+}
+
+func TestScanValueMatchesEncodingJSON(t *testing.T) {
+	for _, in := range []string{
+		`{}`, `[]`, `""`, `0`, `-0.5e+3`, `01`, `1.`, `.5`, `-`, `"\u12"`, `"\u1234"`, `"a\x"`, "\"\x01\"", `[1,]`, `{"a":1,}`, `{"a" 1}`,
+		`{"a":[true,false,null]}`, `tru`, `nul`, `[1 2]`, `{"a":{"b":[{}]}}`, `"\/\b\f\n\r\t\\\""`, `1e5`, `1E-5`, `-01`, `{,}`, `{"a":1"b":2}`,
+	} {
+		end, err := scanValue([]byte(in), 0, 100)
+		ours := err == nil && skipWS([]byte(in), end) == len(in)
+		if ours != json.Valid([]byte(in)) {
+			t.Errorf("%q: scanValue valid=%v, encoding/json valid=%v (%v)", in, ours, !ours, err)
+		}
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	c := DefaultConfig()
+	c.MaxJSONDepth = 0
+	c.InvalidUTF8 = "drop"
+	c.Catalogue = []CatalogueEntry{{Operation: "", Risk: "extreme"}}
+	err := c.Validate()
+	for _, want := range []string{"transform.max_json_depth", "transform.invalid_utf8", "transform.catalogue[0].operation", "transform.catalogue[0].risk"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+	if _, err := NewDecoder(c); err == nil {
+		t.Fatal("NewDecoder accepted an invalid config")
+	}
+}
+
+func ExampleDecoder_Decode() {
+	d, _ := NewDecoder(DefaultConfig())
+	var r Result
+	d.Decode(Input{Format: FormatAuto, Value: []byte(`{"time":"2025-10-20T07:12:03Z","service":"checkout","level":"error","error.type":"Timeout"}`)}, time.Now(), &r)
+	fmt.Println(len(r.Events), r.Events[0].Kind, r.Events[0].Service, r.Events[0].ErrorCode)
+	// Output: 1 error checkout Timeout
+}
+
+func TestPanicSite(t *testing.T) {
+	var site string
+	func() {
+		defer func() {
+			recover()
+			site = panicSite(debug.Stack())
+		}()
+		var m map[string]int
+		m["x"] = 1 // panics
+	}()
+	if !strings.Contains(site, "transform.TestPanicSite") || !strings.Contains(site, "decoder_test.go:") {
+		t.Fatalf("panic site %q", site)
+	}
+}

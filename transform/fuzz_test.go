@@ -1,0 +1,80 @@
+package transform
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"testing"
+)
+
+// Fuzz targets, one per decoder, seeded from the real samples and the edge
+// case fixtures. Property: Decode never panics (a recovered panic would be
+// an internal_error dead letter) and every event satisfies the invariants
+// (non-empty event_id/source/kind, valid UTF-8, attributes a JSON object).
+
+func fuzzSeeds(f *testing.F) {
+	// Small real samples only: the fuzzer minimizes every input that finds
+	// new coverage, and minimizing 50 KB files takes minutes.
+	for _, b := range allSamples(f) {
+		if len(b) <= 4096 {
+			f.Add(b)
+		}
+	}
+	for i, r := range stratusRecords(f) {
+		if i%20 == 0 && len(r) <= 4096 {
+			f.Add(r)
+		}
+	}
+	r1 := ctRecord("a1", "elasticloadbalancing.amazonaws.com", "ModifyListener", `,"readOnly":false`)
+	p1 := cwPayload("/aws/lambda/checkout", cwEvent(longID, "[ERROR] boom"), cwEvent("2", r1))
+	for _, s := range []string{
+		`{"Records":[` + r1 + `,42]}`, r1 + "\n" + r1, `[` + r1 + `]`, p1, designAppError, otlpExport,
+		string(health("1", "AWS_EC2_OPERATIONAL_ISSUE", "issue", "open")),
+		`{"messageType":"CONTROL_MESSAGE","logEvents":[]}`, `{"awslogs":{"data":"` + base64.StdEncoding.EncodeToString([]byte(p1)) + `"}}`,
+		`{"digestStartTime":"x"}`, `[[[[]]]]`, `{"a":"\ud800"}`, "\xff", "", `{"time":1e400}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Add(gzipBytes(f, []byte(p1)))
+	f.Add(zlibBytes(f, []byte(p1)))
+}
+
+func fuzzDecode(f *testing.F, format Format) {
+	fuzzSeeds(f)
+	d := newTestDecoder(f, func(c *Config) { c.MaxMessageBytes = 1 << 20; c.MaxDecompressedBytes = 4 << 20 })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := decode(t, d, format, data)
+		for _, dl := range r.DeadLetters {
+			if dl.Reason == ReasonInternal {
+				t.Fatalf("decoder panicked: %s", dl.Message)
+			}
+		}
+	})
+}
+
+func FuzzCloudTrail(f *testing.F) { fuzzDecode(f, FormatCloudTrail) }
+func FuzzCloudWatch(f *testing.F) { fuzzDecode(f, FormatCloudWatch) }
+func FuzzAWSEvents(f *testing.F)  { fuzzDecode(f, FormatAWSEvents) }
+func FuzzApp(f *testing.F)        { fuzzDecode(f, FormatApp) }
+func FuzzOTLP(f *testing.F)       { fuzzDecode(f, FormatOTLP) }
+func FuzzAuto(f *testing.F)       { fuzzDecode(f, FormatAuto) }
+
+// FuzzScanValue checks the JSON scanner against encoding/json.
+func FuzzScanValue(f *testing.F) {
+	fuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		end, err := scanValue(data, 0, 10000)
+		ours := err == nil && skipWS(data, end) == len(data)
+		if ours != json.Valid(data) {
+			t.Fatalf("scanValue valid=%v (%v), encoding/json valid=%v", ours, err, !ours)
+		}
+		if ours && bytes.Count(data, []byte("[")) < 5000 {
+			var w attrWriter
+			w.reset()
+			w.raw([]byte("k"), data[skipWS(data, 0):end])
+			if !json.Valid([]byte(w.String())) {
+				t.Fatalf("compacted copy is not valid JSON: %s", w.String())
+			}
+		}
+	})
+}
