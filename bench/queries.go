@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	_ "embed"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -45,78 +46,26 @@ type StatementTime struct {
 	Seconds   float64 `json:"seconds"`
 }
 
-// queryTopology is the configured topology of the generated services.
-var queryTopology = map[string][]string{
-	"gateway":  {"auth", "checkout", "search"},
-	"checkout": {"cart", "payments", "orders", "dynamodb"},
-	"orders":   {"inventory", "shipping", "dynamodb"},
-	"payments": {"kms", "dynamodb"},
-	"search":   {"catalog", "elasticloadbalancing"},
-}
+// queryTopology is the configured topology of the generated services, as
+// in queries/bench_test.go: svc-i depends on svc-(i+1) and svc-(i+7).
+var queryTopology = func() map[string][]string {
+	name := func(i int) string { return fmt.Sprintf("svc-%02d", i%50) }
+	t := map[string][]string{}
+	for i := range 50 {
+		t[name(i)] = []string{name(i + 1), name(i + 7)}
+	}
+	return t
+}()
 
-// GenerateEvents fills the events table of db with n events at realistic
-// cardinalities, directly in DuckDB: about 1000 events a minute over 40
-// services (skewed: the busiest ones produce most events) in 6 regions and
-// 20 accounts, 85% info, 10% errors, 4.5% signals, 0.5% changes (5 a
-// minute, of every risk class), 200 operations, 5000 resources, 50 actors,
-// and an injected incident every 6 hours: a critical change followed by an
-// error burst of its service and of a service that depends on it.
+//go:embed querygen.sql
+var queryGenSQL string
+
+// GenerateEvents fills the events table of db with n events directly in
+// DuckDB, with the generator of the queries package's own benchmark
+// (querygen.sql).
 func GenerateEvents(ctx context.Context, db *sql.DB, n int) error {
-	spanMin := max(n/1000, 120)
-	incidents := max(1, spanMin/360)
-	burst := 15 * 150 * 2 // minutes x errors/min x services
-	bg := n - incidents*(burst+1)
-	if bg < n/2 {
-		return fmt.Errorf("generate events: %d events are too few", n)
-	}
-	_, err := db.ExecContext(ctx, `
-INSERT INTO events
-WITH g AS (
-    SELECT i, CAST(hash(i) >> 1 AS BIGINT) AS h,
-           TIMESTAMPTZ '2026-03-02 00:00:00+00' + to_microseconds(CAST(i * (CAST($span AS BIGINT) * 60000000) // $n AS BIGINT)) AS ts
-    FROM range($n) t(i)
-), k AS (
-    SELECT *, h % 1000 AS pk, CAST(floor(40 * pow(((h >> 8) % 1000000) / 1e6, 2)) AS BIGINT) AS svc, (h >> 16) % 6 AS reg, (h >> 24) % 20 AS acct,
-           (h >> 32) % 200 AS op, (h >> 40) % 5000 AS res, (h >> 48) % 50 AS act
-    FROM g
-)
-SELECT 'q-' || i, ts, ts + INTERVAL 3 SECOND,
-       CASE WHEN pk < 600 THEN 'cloudtrail' WHEN pk < 800 THEN 'cloudwatch' ELSE 'app' END,
-       CASE WHEN pk < 850 THEN 'info' WHEN pk < 950 THEN 'error' WHEN pk < 995 THEN 'signal' ELSE 'change' END,
-       'svc-' || svc, 'Op' || op, ['us-east-1','us-east-1','us-west-2','eu-west-1','eu-central-1','ap-southeast-2'][reg + 1],
-       lpad(CAST(100000000000 + acct AS VARCHAR), 12, '0'),
-       'arn:aws:svc:' || reg || ':' || acct || ':res/' || res, 'role/actor-' || act,
-       CASE WHEN pk BETWEEN 850 AND 949 THEN 17 ELSE 9 END, CASE WHEN pk BETWEEN 850 AND 949 THEN 'ERROR' ELSE 'INFO' END,
-       NULL, CASE WHEN pk BETWEEN 850 AND 949 THEN 'Timeout' END, 'request ' || (h % 100000), NULL, NULL,
-       CASE WHEN pk >= 995 THEN ['networking','dns','iam','compute','deploy'][(h >> 20) % 5 + 1] END,
-       CASE WHEN pk >= 995 THEN ['low','medium','high','critical'][(h >> 28) % 4 + 1] END,
-       CASE WHEN pk BETWEEN 850 AND 949 AND svc < 10 THEN 'svc-' || ((svc + 1) % 40) END,
-       '{}', NULL, NULL, NULL, NULL, 0
-FROM k`, sql.Named("span", spanMin), sql.Named("n", bg))
-	if err != nil {
-		return fmt.Errorf("generate background events: %w", err)
-	}
-	// Incidents: a risky change, then 15 minutes of 150 errors a minute in
-	// its service and in the service that depends on it.
-	_, err = db.ExecContext(ctx, `
-INSERT INTO events
-WITH inc AS (
-    SELECT j, TIMESTAMPTZ '2026-03-02 03:00:00+00' + to_microseconds(CAST(j * 360 * 60000000 AS BIGINT)) AS t0,
-           'svc-' || (j * 7 % 10) AS svc, 'svc-' || ((j * 7 % 10) + 10) AS dep
-    FROM range($incidents) t(j)
-)
-SELECT 'chg-' || j, t0 - INTERVAL 4 MINUTE, t0 - INTERVAL 4 MINUTE, 'cloudtrail', 'change', svc, 'ModifyListener', 'us-east-1',
-       '100000000001', 'arn:aws:elasticloadbalancing:us-east-1:100000000001:listener/app/' || svc, 'role/deployer',
-       9, 'INFO', 'succeeded', NULL, NULL, NULL, NULL, 'networking', 'critical', NULL, '{}', NULL, NULL, NULL, NULL, 0
-FROM inc
-UNION ALL
-SELECT 'burst-' || j || '-' || x, t0 + to_microseconds(CAST(x * 60000000 // 300 AS BIGINT)),
-       t0 + to_microseconds(CAST(x * 60000000 // 300 AS BIGINT)), 'app', 'error',
-       CASE WHEN x % 2 = 0 THEN svc ELSE dep END, NULL, 'us-east-1', '100000000001', NULL, NULL, 17, 'ERROR', '503',
-       'Timeout', 'upstream timed out', NULL, NULL, NULL, NULL, CASE WHEN x % 2 = 1 THEN svc END, '{}', NULL, NULL, NULL, NULL, 0
-FROM inc, range(15 * 300) r(x)`, sql.Named("incidents", incidents))
-	if err != nil {
-		return fmt.Errorf("generate incidents: %w", err)
+	if _, err := db.ExecContext(ctx, queryGenSQL, sql.Named("n", n)); err != nil {
+		return fmt.Errorf("generate %d events: %w", n, err)
 	}
 	return nil
 }
