@@ -60,6 +60,11 @@ func (o Options) Validate() error {
 	if o.Reps < 1 {
 		errs = append(errs, fmt.Errorf("bench reps: %d is not allowed: use at least 1", o.Reps))
 	}
+	for _, n := range o.QueryEvents {
+		if n < 10000 {
+			errs = append(errs, fmt.Errorf("bench query events: %d is not allowed: use at least 10000", n))
+		}
+	}
 	if o.QueryRuns < 1 {
 		errs = append(errs, fmt.Errorf("bench query runs: %d is not allowed: use at least 1", o.QueryRuns))
 	}

@@ -21,6 +21,8 @@ func newBenchCmd(a *app) *cobra.Command {
 		steady  time.Duration
 		profile string
 		only    string
+		qevents []int
+		qruns   int
 		stage   bench.StageArgs
 		brokers string
 	)
@@ -44,6 +46,7 @@ See docs/benchmarks.md.`,
   faultline bench --out bench.json             # full: 2M events, 5 reps, 1M and 10M-event queries
   faultline bench --quick --profile prof/      # also write a CPU profile per stage run
   faultline bench --quick --only queries       # only the named queries
+  faultline bench --only queries --query-events 10000000 --query-runs 3
   go tool pprof -top bin/faultline prof/e-e2e-1.pprof`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -71,6 +74,12 @@ See docs/benchmarks.md.`,
 			}
 			if cmd.Flags().Changed("steady") {
 				o.Steady = steady
+			}
+			if cmd.Flags().Changed("query-events") {
+				o.QueryEvents = qevents
+			}
+			if cmd.Flags().Changed("query-runs") {
+				o.QueryRuns = qruns
 			}
 			exe, err := os.Executable()
 			if err != nil {
@@ -107,6 +116,8 @@ See docs/benchmarks.md.`,
 	f.IntVar(&events, "events", 0, "ingest corpus size in events (default 200000 quick, 2000000 full)")
 	f.IntVar(&reps, "reps", 0, "interleaved repetitions of the ingest stages (default 3 quick, 5 full)")
 	f.DurationVar(&steady, "steady", 0, "how long to ingest while sampling RSS (default 20s quick, 3m full; 0 skips)")
+	f.IntSliceVar(&qevents, "query-events", nil, "events tables the named queries run over (default 1000000 quick, 1000000,10000000 full)")
+	f.IntVar(&qruns, "query-runs", 0, "timed runs per named query and table (default 5 quick, 7 full)")
 	f.StringVar(&only, "only", "", "run only the ingest or only the queries part (ingest, queries)")
 	f.StringVar(&profile, "profile", "", "write a CPU profile of every stage run into this directory")
 	// The stage process interface (used by bench itself).
