@@ -44,7 +44,7 @@ func TestRunScaleOut(t *testing.T) {
 		o.Config.BatchMaxEvents = 300
 		g.Go(func() error { return Run(runCtx, o) })
 		if i == 0 {
-			time.Sleep(500 * time.Millisecond) // the first member consumes alone for a while
+			time.Sleep(1500 * time.Millisecond) // the first member consumes alone (and commits group offsets)
 		}
 	}
 	produce(t, c.ListenAddrs(), mk(n/2, n))
