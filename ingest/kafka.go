@@ -263,6 +263,7 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 	}
 	var req []tp
 	stored := map[tp]int64{}
+	groupOff := map[tp]int64{}
 	for topic, as := range gen.Assignments {
 		offs, err := r.o.DB.Offsets(ctx, "kafka:"+topic)
 		if err != nil {
@@ -271,6 +272,7 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 		for _, a := range as {
 			k := tp{topic, int32(a.ID)}
 			req = append(req, k)
+			groupOff[k] = a.Offset
 			if o, ok := offs[k.part]; ok {
 				stored[k] = o
 			}
@@ -291,6 +293,11 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 		switch {
 		case !ok:
 			start = b[0]
+			if g := groupOff[k]; g > b[0] {
+				r.log.Warn("partition new to this DuckDB file was already consumed by the group; reading it from the earliest offset into this file",
+					"topic", k.topic, "partition", k.part, "earliest", b[0], "group_offset", g,
+					"mitigation", "exactly once holds per file; when querying several files deduplicate on (src_topic, src_partition, src_offset, src_index), see docs/ingest.md")
+			}
 		case start < b[0]:
 			dl := &DataLossError{Topic: k.topic, Partition: int(k.part), Stored: start, LogStart: b[0]}
 			if !r.o.Config.AllowDataLoss {
