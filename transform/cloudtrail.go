@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -199,6 +200,10 @@ func (s *state) cloudTrailRecordProbe(b []byte, i int, envelopeID string, probe 
 		return end, true
 	}
 	v := b[i:end]
+	if bytes.HasPrefix(eventSource, []byte(`"aws:`)) {
+		s.dead(ReasonUnknownFormat, v, fmt.Sprintf("record with eventSource %s is an AWS event notification (S3, SQS, DynamoDB streams...), not a CloudTrail record; such notifications are not decoded", eventSource))
+		return end, false
+	}
 	if len(eventSource) == 0 && ev.Operation == "" {
 		s.dead(ReasonMissingField, v, "CloudTrail record has neither eventSource nor eventName; it is not a CloudTrail record (check the input's format)")
 		return end, false

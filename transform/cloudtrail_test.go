@@ -164,6 +164,7 @@ func TestCloudTrailShapes(t *testing.T) {
 		{"write without readOnly", FormatCloudTrail, []byte(ctRecord("x", "route53.amazonaws.com", "ChangeResourceRecordSets", "")), 1, 0, 0, nil, "route53", KindChange},
 		{"data event", FormatCloudTrail, []byte(ctRecord("x", "s3.amazonaws.com", "PutObject", `,"readOnly":false,"eventCategory":"Data","managementEvent":false`)), 1, 0, 0, nil, "s3", KindInfo},
 		{"console sign-in", FormatCloudTrail, []byte(strings.Replace(ctRecord("x", "signin.amazonaws.com", "ConsoleLogin", `,"readOnly":false`), "AwsApiCall", "AwsConsoleSignIn", 1)), 1, 0, 0, nil, "signin", KindInfo},
+		{"s3 event notification is not cloudtrail", FormatAuto, []byte(`{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1","eventTime":"2024-05-14T12:00:00.000Z","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"}}}]}`), 0, 1, 0, nil, "", ""},
 		{"insight", FormatCloudTrail, []byte(strings.Replace(ctRecord("x", "ec2.amazonaws.com", "RunInstances", ``), "AwsApiCall", "AwsCloudTrailInsight", 1)), 1, 0, 0, nil, "ec2", KindSignal},
 	}
 	d := newTestDecoder(t, nil)
