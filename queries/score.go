@@ -18,6 +18,7 @@ type candidate struct {
 	beforeRate, afterRate                                  float64
 	symptom                                                string
 	symptomShare                                           float64
+	graph                                                  graph // the topology of its incident's batch
 }
 
 // globalServices are AWS services whose changes are recorded in one region
@@ -232,11 +233,6 @@ func (e *Engine) rankAll(ctx context.Context, w Window) ([]Suspect, error) {
 	if len(incidents) == 0 {
 		return nil, nil
 	}
-	edges, err := e.edges(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	g := newGraph(edges)
 	cands, err := e.readCandidates(ctx, s, incidents)
 	if err != nil {
 		return nil, err
@@ -252,7 +248,7 @@ func (e *Engine) rankAll(ctx context.Context, w Window) ([]Suspect, error) {
 		k := [2]string{c.IncidentID, c.Service}
 		bd, ok := dcache[k]
 		if !ok {
-			bd = e.distanceTo(g, broken[c.IncidentID], c.Service)
+			bd = e.distanceTo(c.graph, broken[c.IncidentID], c.Service)
 			dcache[k] = bd
 		}
 		e.score(c, broken[c.IncidentID], bd)
@@ -318,14 +314,42 @@ func maxTime(a, b time.Time) time.Time {
 func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Incident) ([]candidate, error) {
 	var out []candidate
 	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	byID := map[string]Incident{}
+	for _, in := range incidents {
+		byID[in.ID] = in
+	}
 	for _, b := range e.batches(incidents, s.until) {
-		var err error
+		g, err := e.graphFor(ctx, s, b.chgFrom, b.errTo)
+		if err != nil {
+			return nil, err
+		}
+		// distance from each incident's nearest broken service to every
+		// service reachable from them
+		dInc, dSvc, dDist := []string{}, []string{}, []int64{}
+		for _, id := range b.ids {
+			best := map[string]int{}
+			for _, svc := range byID[id].Services {
+				for t, d := range g.distances(svc, e.cfg.MaxDistance) {
+					if old, ok := best[t]; !ok || d < old {
+						best[t] = d
+					}
+				}
+			}
+			for t, d := range best {
+				dInc, dSvc, dDist = append(dInc, id), append(dSvc, t), append(dDist, int64(d))
+			}
+		}
+		n := len(out)
 		out, err = readCandidateBatch(ctx, s, out, map[string]any{
 			"incident_ids": b.ids, "chg_from": ts(b.chgFrom), "chg_to": ts(b.chgTo),
 			"err_from": ts(b.errFrom), "err_to": ts(b.errTo),
+			"d_incident": dInc, "d_service": dSvc, "d_dist": dDist,
 		})
 		if err != nil {
 			return nil, err
+		}
+		for i := n; i < len(out); i++ {
+			out[i].graph = g
 		}
 	}
 	return out, nil

@@ -142,24 +142,60 @@ rates AS (
     JOIN inc_minutes x ON x.incident_id = p.incident_id
                       AND x.m >= p.cm - $rate_min AND x.m < p.onset_m + $rate_min
     GROUP BY p.incident_id, p.event_id
+),
+features AS (
+    SELECT
+        p.incident_id, p.event_id, p.time, p.source, p.service, p.operation, p.resource,
+        p.actor, p.region, p.account_id, p.change_type, p.risk_class,
+        p.onset_m - p.tm                                     AS lead_minutes,
+        list_contains(p.services, p.service)                 AS service_match,
+        list_contains(p.regions, p.region)                   AS region_match,
+        EXISTS (SELECT 1 FROM scope x WHERE x.incident_id = p.incident_id
+                                        AND x.account_id = p.account_id) AS account_match,
+        EXISTS (SELECT 1 FROM scope x WHERE x.incident_id = p.incident_id
+                                        AND x.resource = p.resource)     AS resource_match,
+        sp.services_after, sp.services_total,
+        coalesce(r.before_rate, 0)                           AS before_rate,
+        coalesce(r.after_rate, 0)                            AS after_rate,
+        coalesce(ps.symptom, '')                             AS symptom,
+        coalesce(ps.symptom_share, 0)                        AS symptom_share
+    FROM pairs p
+    JOIN spread sp USING (incident_id, event_id)
+    LEFT JOIN rates r USING (incident_id, event_id)
+    LEFT JOIN pair_symptom ps USING (incident_id, event_id)
+),
+-- topology distance from the nearest broken service to each service
+-- (computed in Go from the merged topology, passed as three lists)
+dist AS (
+    SELECT unnest(CAST($d_incident AS VARCHAR[])) AS incident_id,
+           unnest(CAST($d_service AS VARCHAR[]))  AS service,
+           unnest(CAST($d_dist AS BIGINT[]))      AS dist
+),
+-- The score of docs/correlation.md (queries/score.go computes it again, with
+-- its parts and evidence, for the rows kept). Here it only keeps the best
+-- $keep candidates per incident, so a change-heavy hour does not ship
+-- thousands of rows to Go.
+scored AS (
+    SELECT f.*,
+        CASE WHEN NOT f.region_match
+                  AND f.service NOT IN ('iam', 'route53', 'cloudfront', 'organizations', 'sts', 'waf',
+                                        'globalaccelerator', 'shield', 'route53domains')
+                  AND f.region NOT IN ('global', 'aws-global')
+             THEN $other_region_factor ELSE 1 END
+        * ( $w_lead     * 0.5 ^ (greatest(f.lead_minutes, 0) / $half_life_min)
+          + $w_scope    * (0.4 * f.service_match::INT + 0.3 * f.resource_match::INT
+                           + 0.2 * f.region_match::INT + 0.1 * f.account_match::INT)
+          + $w_topology * coalesce(0.5 ^ (d.dist / 2), 0)
+          + $w_spread   * f.services_after / greatest(f.services_total, 1)
+          + $w_risk     * CASE lower(f.risk_class) WHEN 'critical' THEN 1 WHEN 'high' THEN 0.75
+                                                   WHEN 'medium' THEN 0.5 WHEN 'low' THEN 0.2 ELSE 0.3 END
+          + $w_ratio    * greatest(0, least(1, log10((f.after_rate + 0.5) / (f.before_rate + 0.5)) / 2))
+          + $w_symptom  * least(1, 2 * f.symptom_share)
+          ) / ($w_lead + $w_scope + $w_topology + $w_spread + $w_risk + $w_ratio + $w_symptom) AS pre_score
+    FROM features f
+    LEFT JOIN dist d USING (incident_id, service)
 )
-SELECT
-    p.incident_id, p.event_id, p.time, p.source, p.service, p.operation, p.resource,
-    p.actor, p.region, p.account_id, p.change_type, p.risk_class,
-    p.onset_m - p.tm                                     AS lead_minutes,
-    list_contains(p.services, p.service)                 AS service_match,
-    list_contains(p.regions, p.region)                   AS region_match,
-    EXISTS (SELECT 1 FROM scope x WHERE x.incident_id = p.incident_id
-                                    AND x.account_id = p.account_id) AS account_match,
-    EXISTS (SELECT 1 FROM scope x WHERE x.incident_id = p.incident_id
-                                    AND x.resource = p.resource)     AS resource_match,
-    sp.services_after, sp.services_total,
-    coalesce(r.before_rate, 0)                           AS before_rate,
-    coalesce(r.after_rate, 0)                            AS after_rate,
-    coalesce(ps.symptom, '')                             AS symptom,
-    coalesce(ps.symptom_share, 0)                        AS symptom_share
-FROM pairs p
-JOIN spread sp USING (incident_id, event_id)
-LEFT JOIN rates r USING (incident_id, event_id)
-LEFT JOIN pair_symptom ps USING (incident_id, event_id)
-ORDER BY p.incident_id, p.time, p.event_id
+SELECT * EXCLUDE (pre_score)
+FROM scored
+QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY pre_score DESC, lead_minutes, event_id) <= $keep
+ORDER BY incident_id, time, event_id

@@ -7,6 +7,9 @@
 --                        ARNs (arn:aws:sqs:...) named in error messages
 --   config_relationship  AWS Config items: the item's service depends on the
 --                        services of its related resources (AWS::EC2::... -> ec2)
+-- Read over $topo_from..$topo_to: the whole window for the named query
+-- "topology", each batch of incidents' look-back and spike time for
+-- suspects and cascade (the errors that matter name their peers then).
 -- Only error rows (a failing call names what it called) and Config items are
 -- read, and messages and attributes are parsed only when a cheap LIKE
 -- matches, so this stays fast on large tables.
@@ -14,15 +17,15 @@ WITH w AS (
     SELECT service, source, kind, peer_service, message, NULL::VARCHAR AS attributes
     FROM events
     WHERE kind = 'error'
-      AND time >= CAST($base_from AS TIMESTAMPTZ)
-      AND time <  CAST($until AS TIMESTAMPTZ)
+      AND time >= CAST($topo_from AS TIMESTAMPTZ)
+      AND time <  CAST($topo_to AS TIMESTAMPTZ)
       AND service IS NOT NULL
     UNION ALL
     SELECT service, source, kind, peer_service, NULL, CAST(attributes AS VARCHAR)
     FROM events
     WHERE source = 'config'
-      AND time >= CAST($base_from AS TIMESTAMPTZ)
-      AND time <  CAST($until AS TIMESTAMPTZ)
+      AND time >= CAST($topo_from AS TIMESTAMPTZ)
+      AND time <  CAST($topo_to AS TIMESTAMPTZ)
       AND service IS NOT NULL
 ),
 peer AS (
