@@ -58,6 +58,7 @@ type session struct {
 	conn    *sql.Conn
 	params  map[string]any
 	created []string
+	until   time.Time // the window's end (farFuture when open)
 }
 
 var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -102,7 +103,7 @@ func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, err
 	if err != nil {
 		return nil, fmt.Errorf("correlation: get a connection: %w", err)
 	}
-	s := &session{conn: conn, params: p}
+	s := &session{conn: conn, params: p, until: until}
 	if upTo == "" {
 		return s, nil
 	}

@@ -80,7 +80,19 @@ func (s *state) cloudTrail(v []byte) {
 			s.dead(ReasonMissingField, v, fmt.Sprintf("EventBridge event %q is not a CloudTrail API call; configure this input as format awsevents or auto", dt))
 			return
 		}
+		// The envelope's own members (source, account, resources...) stay
+		// in attributes under "eventbridge".
+		var env attrWriter
+		env.reset()
+		eachField(v, func(k, val []byte) bool {
+			if string(k) != "detail" {
+				env.raw(k, val)
+			}
+			return true
+		})
+		s.envelope = []byte(env.String())
 		s.cloudTrailRecordAt(v, detail, str(id))
+		s.envelope = nil
 	default:
 		s.cloudTrailRecordAt(v, 0, "")
 	}
@@ -199,8 +211,12 @@ func (s *state) cloudTrailRecordProbe(b []byte, i int, envelopeID string, probe 
 		}
 		ev.Time = t
 	}
-	if envelopeID != "" {
-		a.str("eventbridge_id", envelopeID)
+	if envelopeID != "" || s.envelope != nil {
+		if s.envelope != nil {
+			a.json("eventbridge", s.envelope)
+		} else {
+			a.str("eventbridge_id", envelopeID)
+		}
 		if ev.EventID == "" {
 			ev.EventID = envelopeID
 		}

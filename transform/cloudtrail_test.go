@@ -190,7 +190,7 @@ func TestCloudTrailDetails(t *testing.T) {
 	env := `{"version":"0","id":"eb-1","detail-type":"AWS API Call via CloudTrail","source":"aws.elasticloadbalancing","detail":` +
 		ctRecord("a1", "elasticloadbalancing.amazonaws.com", "ModifyListener", `,"readOnly":false`) + `}`
 	r := decode(t, d, FormatAuto, []byte(env))
-	if e := r.Events[0]; e.EventID != "a1" || !strings.Contains(e.Attributes, `"eventbridge_id":"eb-1"`) || e.ChangeType != ChangeLoadBalancer || e.RiskClass != RiskCritical {
+	if e := r.Events[0]; e.EventID != "a1" || !strings.Contains(e.Attributes, `"eventbridge":{"version":"0","id":"eb-1","detail-type":"AWS API Call via CloudTrail","source":"aws.elasticloadbalancing"}`) || e.ChangeType != ChangeLoadBalancer || e.RiskClass != RiskCritical {
 		t.Fatalf("envelope: %+v", e)
 	}
 	r = decode(t, d, FormatCloudTrail, []byte(ctRecord("a3", "dynamodb.amazonaws.com", "UpdateTable", `,"errorCode":"ThrottlingException","errorMessage":"Rate exceeded"`)))

@@ -7,12 +7,21 @@
 --                        ARNs (arn:aws:sqs:...) named in error messages
 --   config_relationship  AWS Config items: the item's service depends on the
 --                        services of its related resources (AWS::EC2::... -> ec2)
--- Only error and config rows are parsed, and only when a cheap LIKE matches,
--- so this stays fast on large tables.
+-- Only error rows (a failing call names what it called) and Config items are
+-- read, and messages and attributes are parsed only when a cheap LIKE
+-- matches, so this stays fast on large tables.
 WITH w AS (
-    SELECT service, source, kind, peer_service, message, attributes
+    SELECT service, source, kind, peer_service, message, NULL::VARCHAR AS attributes
     FROM events
-    WHERE time >= CAST($base_from AS TIMESTAMPTZ)
+    WHERE kind = 'error'
+      AND time >= CAST($base_from AS TIMESTAMPTZ)
+      AND time <  CAST($until AS TIMESTAMPTZ)
+      AND service IS NOT NULL
+    UNION ALL
+    SELECT service, source, kind, peer_service, NULL, CAST(attributes AS VARCHAR)
+    FROM events
+    WHERE source = 'config'
+      AND time >= CAST($base_from AS TIMESTAMPTZ)
       AND time <  CAST($until AS TIMESTAMPTZ)
       AND service IS NOT NULL
 ),
