@@ -282,8 +282,12 @@ type candidateBatch struct {
 	chgFrom, chgTo, errFrom, errTo time.Time
 }
 
+// batchGap: incidents whose look-back windows lie closer than this are read
+// in one candidates query (one query's fixed cost vs. scanning the gap).
+var batchGap = 6 * time.Hour
+
 // batches groups incidents (in onset order) whose look-back windows lie
-// within half an hour of each other.
+// within batchGap of each other.
 func (e *Engine) batches(incidents []Incident, until time.Time) []candidateBatch {
 	var out []candidateBatch
 	for _, in := range incidents {

@@ -13,6 +13,9 @@
 --   region_match     the change's region is one of the incident's regions
 --   account_match    an error of a broken series came from the change's account
 --   resource_match   an error of a broken series names the change's resource
+--                    (resource column equal, or the resource's last path
+--                    segment, e.g. the role name of an IAM role ARN, inside
+--                    one of the first distinct error messages, 500 at most)
 --   services_after   broken services whose first spike is at or after the
 --                    change's minute (of services_total)
 --   before_rate      errors/min of the broken series in the $rate_min minutes
@@ -61,13 +64,14 @@ lookback AS (
     FROM batch, range(0, $lookback_min + 1) r(k)
 ),
 pairs AS (
-    SELECT l.incident_id, l.onset_m, l.services, l.regions, c.*
+    SELECT l.incident_id, l.onset_m, l.services, l.regions, c.*,
+           lower(regexp_extract(coalesce(c.resource, ''), '([^/:]+)$', 1)) AS resource_name
     FROM lookback l JOIN chg c USING (cm)
     WHERE c.tm >= l.onset_m - $lookback_min
 ),
 -- the errors of the broken series during their spikes, classified
 inc_errors AS (
-    SELECT s.incident_id, e.account_id, e.resource,
+    SELECT s.incident_id, e.account_id, e.resource, e.x,
            epoch_ms(e.time) // 60000 < s.onset_m + $rate_min AS early,
            CASE
              WHEN regexp_matches(x, 'no such host|unknownhost|nxdomain|name or service not known|getaddrinfo|name resolution|dns') THEN 'dns'
@@ -89,6 +93,10 @@ inc_errors AS (
 -- accounts and resources named by the errors of the broken series
 scope AS (
     SELECT DISTINCT incident_id, account_id, resource FROM inc_errors
+),
+messages AS (
+    SELECT incident_id, x FROM (SELECT DISTINCT incident_id, x FROM inc_errors WHERE early AND x <> ' ')
+    QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY x) <= 500
 ),
 symptoms AS (
     SELECT incident_id, symptom,
@@ -153,7 +161,10 @@ features AS (
         EXISTS (SELECT 1 FROM scope x WHERE x.incident_id = p.incident_id
                                         AND x.account_id = p.account_id) AS account_match,
         EXISTS (SELECT 1 FROM scope x WHERE x.incident_id = p.incident_id
-                                        AND x.resource = p.resource)     AS resource_match,
+                                        AND x.resource = p.resource)
+        OR (length(p.resource_name) >= 4
+            AND EXISTS (SELECT 1 FROM messages m WHERE m.incident_id = p.incident_id
+                                                   AND contains(m.x, p.resource_name))) AS resource_match,
         sp.services_after, sp.services_total,
         coalesce(r.before_rate, 0)                           AS before_rate,
         coalesce(r.after_rate, 0)                            AS after_rate,
