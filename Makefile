@@ -37,8 +37,8 @@ fuzz: ## run every Fuzz target for FUZZTIME each (make fuzz FUZZTIME=1m)
 	done
 
 .PHONY: test-integration
-test-integration: build ## run the ingest suite against a real Apache Kafka broker (needs Java 17 + Maven)
-	bash scripts/integration.sh
+test-integration: build ## run the integration suite against a real Apache Kafka broker (needs Java 17+ and Maven)
+	GO="$(GO)" GO_TAGS="$(TAGS) integration" bash scripts/integration.sh
 
 .PHONY: lint
 lint: ## gofmt and go vet
@@ -51,12 +51,12 @@ fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: bench
-bench: build ## quick benchmarks (under 3 minutes), table + JSON
-	$(GO) run -tags $(TAGS) ./cmd/faultline bench --quick
+bench: build ## quick benchmarks (under 3 minutes): one table, bench-results.json (docs/benchmarks.md)
+	./$(BIN) bench --quick --out bench-results.json
 
 .PHONY: bench-full
-bench-full: build ## full benchmarks, table + JSON
-	$(GO) run -tags $(TAGS) ./cmd/faultline bench
+bench-full: build ## full benchmarks (about 20-30 minutes): one table, bench-results.json
+	./$(BIN) bench --out bench-results.json
 
 .PHONY: demo
 demo: build ## the one-command demo: embedded broker, simulated outage, ingest, report, dashboards

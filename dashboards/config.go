@@ -4,18 +4,29 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 )
 
-// Config is the HTTP side of faultline serve.
+// Config is the HTTP side of faultline serve (config section serve).
 type Config struct {
-	Listen   string `mapstructure:"listen"`
-	Token    string `mapstructure:"token"`    // bearer token required on every route but /healthz; "" = none
-	Username string `mapstructure:"username"` // basic auth, with Password; "" = none
-	Password string `mapstructure:"password"`
+	Listen          string        `mapstructure:"listen"`
+	Token           string        `mapstructure:"token"`    // bearer token required on every route but /healthz; "" = none
+	Username        string        `mapstructure:"username"` // basic auth, with Password; "" = none
+	Password        string        `mapstructure:"password"`
+	Refresh         time.Duration `mapstructure:"refresh"`          // live refresh of pages while ingest runs; 0 = off
+	DefaultRange    time.Duration `mapstructure:"default_range"`    // time range shown when the URL names none
+	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"` // how long in-flight requests may finish on shutdown
 }
 
 // DefaultConfig listens on localhost only.
-func DefaultConfig() Config { return Config{Listen: "127.0.0.1:8080"} }
+func DefaultConfig() Config {
+	return Config{
+		Listen:          "127.0.0.1:8080",
+		Refresh:         10 * time.Second,
+		DefaultRange:    6 * time.Hour,
+		ShutdownTimeout: 10 * time.Second,
+	}
+}
 
 // Validate names every invalid key, its value and what is allowed.
 func (c Config) Validate() error {
@@ -25,6 +36,15 @@ func (c Config) Validate() error {
 	}
 	if (c.Username == "") != (c.Password == "") {
 		errs = append(errs, fmt.Errorf("serve.username/serve.password: set both or neither"))
+	}
+	if c.Refresh < 0 || (c.Refresh > 0 && c.Refresh < time.Second) {
+		errs = append(errs, fmt.Errorf("serve.refresh: %s is not allowed: use 0 (off) or at least 1s", c.Refresh))
+	}
+	if c.DefaultRange < time.Minute {
+		errs = append(errs, fmt.Errorf("serve.default_range: %s is not allowed: use at least 1m, such as 6h", c.DefaultRange))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("serve.shutdown_timeout: %s is not allowed: must be a positive duration such as 10s", c.ShutdownTimeout))
 	}
 	return errors.Join(errs...)
 }

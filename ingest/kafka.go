@@ -90,6 +90,8 @@ type runner struct {
 	dialer  *kafka.Dialer
 	client  *kafka.Client
 	stop    context.CancelCauseFunc
+	group   *kafka.ConsumerGroup // set when consume returns
+	wg      sync.WaitGroup       // partition readers
 
 	mu    sync.Mutex
 	parts map[tp]*partState
@@ -167,11 +169,15 @@ func Run(ctx context.Context, o Options) error {
 	}()
 	t0 := time.Now()
 	log.Info("ingest starting", "brokers", strings.Join(o.Kafka.Brokers, ","), "group", o.Kafka.Group, "topics", len(o.Kafka.Topics), "db", o.DB.Path)
-	cerr := r.consume(cctx)
+	stop(r.consume(cctx)) // a no-op if already stopped (caught up, pipeline failure, ctx done)
+	r.wg.Wait()           // partition readers stop with cctx
 	close(r.in)
 	perr := <-pipeErr
 	<-bg
-	r.commitKafka() // best effort: the generation may be gone
+	if r.group != nil {
+		r.group.Close() // leaves the group
+	}
+	r.finalCommitKafka(ctx)
 	tot := r.p.Totals()
 	el := time.Since(t0).Seconds()
 	log.Info("ingest stopped", "events", tot.Events, "records", tot.Records, "dead_letters", tot.DeadLetterTotal(),
@@ -179,11 +185,8 @@ func Run(ctx context.Context, o Options) error {
 	if perr != nil {
 		return perr
 	}
-	if cause := context.Cause(cctx); cause != nil && !errors.Is(cause, errCaughtUp) && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
-	if cerr != nil && cctx.Err() == nil {
-		return cerr
+	if cause := context.Cause(cctx); !errors.Is(cause, errCaughtUp) && !errors.Is(cause, context.Canceled) {
+		return cause // a fatal error, or the caller's deadline
 	}
 	return nil
 }
@@ -199,11 +202,7 @@ func (r *runner) consume(ctx context.Context) error {
 	}
 	bo := backoff{base: 250 * time.Millisecond, max: r.o.Config.RetryMaxBackoff}
 	var group *kafka.ConsumerGroup
-	defer func() {
-		if group != nil {
-			group.Close() // waits for the partition goroutines to exit
-		}
-	}()
+	defer func() { r.group = group }() // Run closes it after the last commit
 	for attempt := 1; ctx.Err() == nil; {
 		if group == nil {
 			var err error
@@ -264,6 +263,7 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 	}
 	var req []tp
 	stored := map[tp]int64{}
+	groupOff := map[tp]int64{}
 	for topic, as := range gen.Assignments {
 		offs, err := r.o.DB.Offsets(ctx, "kafka:"+topic)
 		if err != nil {
@@ -272,6 +272,7 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 		for _, a := range as {
 			k := tp{topic, int32(a.ID)}
 			req = append(req, k)
+			groupOff[k] = a.Offset
 			if o, ok := offs[k.part]; ok {
 				stored[k] = o
 			}
@@ -292,6 +293,11 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 		switch {
 		case !ok:
 			start = b[0]
+			if g := groupOff[k]; g > b[0] {
+				r.log.Warn("partition new to this DuckDB file was already consumed by the group; reading it from the earliest offset into this file",
+					"topic", k.topic, "partition", k.part, "earliest", b[0], "group_offset", g,
+					"mitigation", "exactly once holds per file; when querying several files deduplicate on (src_topic, src_partition, src_offset, src_index), see docs/ingest.md")
+			}
 		case start < b[0]:
 			dl := &DataLossError{Topic: k.topic, Partition: int(k.part), Stored: start, LogStart: b[0]}
 			if !r.o.Config.AllowDataLoss {
@@ -310,12 +316,18 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 	}
 	r.mu.Lock()
 	r.parts, r.gen, r.dirty = parts, gen, false
+	r.o.Metrics.Lag.Reset() // partitions this member no longer owns
+	for k, ps := range parts {
+		r.o.Metrics.Lag.WithLabelValues(k.topic, strconv.Itoa(int(k.part))).Set(float64(max(0, ps.target-ps.committed.Load())))
+	}
 	r.mu.Unlock()
 	r.log.Info("partitions assigned", "generation", gen.ID, "partitions", len(req))
 	for _, k := range req {
 		ps, start := parts[k], starts[k]
 		r.log.Debug("partition starting", "topic", k.topic, "partition", k.part, "offset", start, "high_watermark", ps.target)
+		r.wg.Add(1)
 		gen.Start(func(gctx context.Context) {
+			defer r.wg.Done()
 			pctx, cancel := context.WithCancel(gctx)
 			defer cancel()
 			stop := context.AfterFunc(ctx, cancel)
@@ -428,8 +440,10 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 			Format: format, Value: m.Value, Key: m.Key, Time: m.Time,
 			Lineage: transform.Lineage{Topic: ps.topic, Partition: ps.part, Offset: m.Offset},
 		}, time.Now(), res)
+		it := item{source: source, part: ps.part, next: m.Offset + 1, label: ps.topic, res: res, raw: n,
+			flush: r.o.Config.ExitWhenCaughtUp && m.Offset+1 == ps.target} // don't wait batch_max_wait to exit
 		select {
-		case r.in <- item{source: source, part: ps.part, next: m.Offset + 1, label: ps.topic, res: res, raw: n}:
+		case r.in <- it:
 		case <-ctx.Done():
 			r.p.release(n)
 			return
@@ -515,6 +529,36 @@ func (r *runner) commitKafka() {
 	r.mu.Unlock()
 	if err := gen.CommitOffsets(offs); err != nil {
 		r.log.Debug("kafka offset commit failed (lag tooling only; DuckDB holds the real offsets)", "err", err)
+	}
+}
+
+// finalCommitKafka copies the last DuckDB offsets to Kafka after this
+// member left the group (a generation ends as soon as one of its partition
+// readers stops, so the generation cannot be used for it). Kafka accepts
+// such a commit when the group has no other members; otherwise the
+// members' own periodic commits keep the group offsets current.
+func (r *runner) finalCommitKafka(ctx context.Context) {
+	r.mu.Lock()
+	topics := map[string][]kafka.OffsetCommit{}
+	for k, ps := range r.parts {
+		topics[k.topic] = append(topics[k.topic], kafka.OffsetCommit{Partition: int(k.part), Offset: ps.committed.Load()})
+	}
+	r.mu.Unlock()
+	if len(topics) == 0 {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	resp, err := r.client.OffsetCommit(cctx, &kafka.OffsetCommitRequest{GroupID: r.o.Kafka.Group, GenerationID: -1, Topics: topics})
+	if err == nil {
+		for _, ps := range resp.Topics {
+			for _, p := range ps {
+				err = errors.Join(err, p.Error)
+			}
+		}
+	}
+	if err != nil {
+		r.log.Debug("final kafka offset commit failed (lag tooling only; DuckDB holds the real offsets)", "err", err)
 	}
 }
 

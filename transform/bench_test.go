@@ -3,6 +3,7 @@ package transform
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -92,4 +93,60 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkCloudTrailPerRecord measures the file loader's path: one Decode
+// call per record (SplitFile cuts S3 files into records), then the builder.
+func BenchmarkCloudTrailPerRecord(b *testing.B) {
+	recs := stratusRecords(b)
+	d := newTestDecoder(b, nil)
+	bld := NewBuilder(memory.NewGoAllocator())
+	defer bld.Release()
+	var r Result
+	total := 0
+	for _, rec := range recs {
+		total += len(rec)
+	}
+	b.SetBytes(int64(total))
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.Reset()
+		for _, rec := range recs {
+			d.Decode(Input{Format: FormatAuto, Value: rec}, observedAt, &r)
+		}
+		for j := range r.Events {
+			bld.Append(&r.Events[j])
+		}
+		bld.NewRecordBatch().Release()
+	}
+	b.StopTimer()
+	n := float64(len(recs) * b.N)
+	b.ReportMetric(n/b.Elapsed().Seconds(), "records/s")
+	if c := cpuTime() - cpu0; c > 0 {
+		b.ReportMetric(n/c.Seconds(), "records/cpu-s")
+	}
+}
+
+// BenchmarkCloudWatchDecode measures gzip CloudWatch payloads of 100 log events.
+func BenchmarkCloudWatchDecode(b *testing.B) {
+	var evs []string
+	for i := 0; i < 100; i++ {
+		evs = append(evs, cwEvent(fmt.Sprint(i), "2024-05-14T12:00:00.123Z\t8a2d6a8e-6f3c-4c6b-9a43-1f2f3a4b5c6d\tERROR\tInvoke Error: timeout calling dynamodb after 3 retries"))
+	}
+	data := gzipBytes(b, []byte(cwPayload("/aws/lambda/checkout", evs...)))
+	d := newTestDecoder(b, nil)
+	var r Result
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.Reset()
+		d.Decode(Input{Format: FormatCloudWatch, Value: data}, observedAt, &r)
+		if len(r.Events) != 100 {
+			b.Fatal(len(r.Events))
+		}
+	}
+	b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "events/s")
 }

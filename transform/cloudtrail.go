@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -40,6 +41,11 @@ func (s *state) cloudTrail(v []byte) {
 		s.dead(ReasonInvalidJSON, v, "CloudTrail input must be a JSON object or array; got a scalar (check the topic's or file's format)")
 		return
 	}
+	// Most messages are one record: decode it in one pass, falling back to
+	// the container shapes when a container member turns up.
+	if _, container := s.cloudTrailRecordProbe(v, 0, "", true); !container {
+		return
+	}
 	var detailType, id []byte
 	detail := -1
 	digest, records := false, false
@@ -75,10 +81,32 @@ func (s *state) cloudTrail(v []byte) {
 			s.dead(ReasonMissingField, v, fmt.Sprintf("EventBridge event %q is not a CloudTrail API call; configure this input as format awsevents or auto", dt))
 			return
 		}
+		// The envelope's own members (source, account, resources...) stay
+		// in attributes under "eventbridge".
+		var env attrWriter
+		env.reset()
+		eachField(v, func(k, val []byte) bool {
+			if string(k) != "detail" {
+				env.raw(k, val)
+			}
+			return true
+		})
+		s.envelope = []byte(env.String())
 		s.cloudTrailRecordAt(v, detail, str(id))
+		s.envelope = nil
 	default:
 		s.cloudTrailRecordAt(v, 0, "")
 	}
+}
+
+// ctContainerKeys are members of CloudTrail containers (S3 files,
+// EventBridge envelopes, digest files) that records never have.
+func isCTContainerKey(k []byte) bool {
+	switch string(k) {
+	case "Records", "detail-type", "detail", "digestStartTime", "digestPublicKeyFingerprint", "digestS3Object":
+		return true
+	}
+	return false
 }
 
 // cloudTrailRecord decodes one validated record.
@@ -90,10 +118,18 @@ func (s *state) cloudTrailRecord(v []byte, envelopeID string) {
 // and returns the offset after it. envelopeID is the EventBridge id when
 // the record came in an envelope.
 func (s *state) cloudTrailRecordAt(b []byte, i int, envelopeID string) int {
+	end, _ := s.cloudTrailRecordProbe(b, i, envelopeID, false)
+	return end
+}
+
+// cloudTrailRecordProbe is cloudTrailRecordAt that, when probe is set,
+// stops without emitting anything at the first container member and
+// reports container = true.
+func (s *state) cloudTrailRecordProbe(b []byte, i int, envelopeID string, probe bool) (end int, container bool) {
 	if b[i] != '{' {
 		end := skipValid(b, i)
 		s.dead(ReasonInvalidJSON, b[i:end], "CloudTrail record is not a JSON object; it was skipped, the rest of the file was decoded")
-		return end
+		return end, false
 	}
 	ev := Event{Source: SourceCloudTrail}
 	a := &s.attrs
@@ -106,7 +142,11 @@ func (s *state) cloudTrailRecordAt(b []byte, i int, envelopeID string) int {
 		userIdentity, resources, requestParameters                     []byte
 		hasTime                                                        bool
 	)
-	end := walkObject(b, i, func(k []byte, vi int) int {
+	end = walkObject(b, i, func(k []byte, vi int) int {
+		if probe && isCTContainerKey(k) {
+			container = true
+			return len(b) // stop the walk
+		}
 		ve := skipValid(b, vi)
 		val := b[vi:ve]
 		switch string(k) {
@@ -156,21 +196,32 @@ func (s *state) cloudTrailRecordAt(b []byte, i int, envelopeID string) int {
 		a.raw(k, val)
 		return ve
 	})
+	if container {
+		return end, true
+	}
 	v := b[i:end]
+	if bytes.HasPrefix(eventSource, []byte(`"aws:`)) {
+		s.dead(ReasonUnknownFormat, v, fmt.Sprintf("record with eventSource %s is an AWS event notification (S3, SQS, DynamoDB streams...), not a CloudTrail record; such notifications are not decoded", eventSource))
+		return end, false
+	}
 	if len(eventSource) == 0 && ev.Operation == "" {
 		s.dead(ReasonMissingField, v, "CloudTrail record has neither eventSource nor eventName; it is not a CloudTrail record (check the input's format)")
-		return end
+		return end, false
 	}
 	if hasTime {
 		t, ok := timeValue(eventTime)
 		if !ok {
 			s.dead(ReasonBadTimestamp, v, fmt.Sprintf("CloudTrail eventTime %s is not a timestamp; the record was skipped", eventTime))
-			return end
+			return end, false
 		}
 		ev.Time = t
 	}
-	if envelopeID != "" {
-		a.str("eventbridge_id", envelopeID)
+	if envelopeID != "" || s.envelope != nil {
+		if s.envelope != nil {
+			a.json("eventbridge", s.envelope)
+		} else {
+			a.str("eventbridge_id", envelopeID)
+		}
 		if ev.EventID == "" {
 			ev.EventID = envelopeID
 		}
@@ -229,7 +280,7 @@ func (s *state) cloudTrailRecordAt(b []byte, i int, envelopeID string) int {
 		}
 	}
 	s.emit(&ev, v)
-	return end
+	return end, false
 }
 
 // boolValue reads a JSON boolean (or "true"/"false" string): 1, 0, or -1.

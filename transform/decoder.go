@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -20,8 +22,9 @@ import (
 // Decoder decodes Inputs into events. It is safe for concurrent use: it
 // holds only configuration.
 type Decoder struct {
-	cfg Config
-	cat *catalogue
+	cfg  Config
+	cat  *catalogue
+	pool sync.Pool // *state, reused for its attribute buffer
 }
 
 // NewDecoder validates cfg and returns a Decoder.
@@ -41,7 +44,19 @@ const maxUnwrap = 4
 // record. observed is stamped as every event's ObservedTime. Decode does
 // not retain in.Value after it returns.
 func (d *Decoder) Decode(in Input, observed time.Time, out *Result) {
-	s := &state{d: d, in: &in, observed: observed.UTC(), out: out, format: in.Format, ws: true}
+	s, _ := d.pool.Get().(*state)
+	if s == nil {
+		s = &state{}
+	}
+	*s = state{d: d, in: &in, observed: observed.UTC(), out: out, format: in.Format, ws: true, attrs: attrWriter{buf: s.attrs.buf[:0]}}
+	defer func() {
+		buf := s.attrs.buf
+		*s = state{} // keep nothing of in or out
+		if cap(buf) <= 1<<20 {
+			s.attrs.buf = buf[:0]
+		}
+		d.pool.Put(s)
+	}()
 	if s.format == "" {
 		s.format = FormatAuto
 	}
@@ -52,7 +67,7 @@ func (d *Decoder) Decode(in Input, observed time.Time, out *Result) {
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			s.dead(ReasonInternal, in.Value, fmt.Sprintf("decoder bug (%v) while decoding this record; it was kept as a dead letter, please report it with this raw value. %s", r, firstLine(string(debug.Stack()))))
+			s.dead(ReasonInternal, in.Value, fmt.Sprintf("decoder bug (%v at %s) while decoding this record; it was kept as a dead letter, please report it with this raw value", r, panicSite(debug.Stack())))
 		}
 	}()
 	if len(in.Value) > d.cfg.MaxMessageBytes {
@@ -62,11 +77,22 @@ func (d *Decoder) Decode(in Input, observed time.Time, out *Result) {
 	s.bytes(in.Value, len(in.Value), 0)
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+// panicSite returns the first stack frame inside this package below the
+// panic, as "function file:line".
+func panicSite(stack []byte) string {
+	lines := strings.Split(string(stack), "\n")
+	seenPanic := false
+	for i := 0; i+1 < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if strings.HasPrefix(l, "panic(") {
+			seenPanic = true
+			continue
+		}
+		if seenPanic && strings.Contains(l, "/transform.") {
+			return l + " " + strings.TrimSpace(lines[i+1])
+		}
 	}
-	return s
+	return "unknown"
 }
 
 // state is the per-call decoding state.
@@ -79,8 +105,9 @@ type state struct {
 	format   Format
 	index    int32 // next Lineage.Index
 	attrs    attrWriter
-	ws       bool // the value being decoded may hold whitespace to compact
-	level    int  // envelope nesting of the bytes being decoded
+	ws       bool   // the value being decoded may hold whitespace to compact
+	level    int    // envelope nesting of the bytes being decoded
+	envelope []byte // EventBridge envelope members of the CloudTrail record being decoded
 }
 
 func (s *state) lineage() Lineage {
@@ -141,8 +168,10 @@ var (
 
 func isGzip(b []byte) bool { return bytes.HasPrefix(b, gzipMagic) }
 
+// isZlib recognises a zlib header: deflate, window <= 32K, no preset
+// dictionary, valid check bits.
 func isZlib(b []byte) bool {
-	return len(b) >= 2 && b[0]&0x0f == 8 && b[0]>>4 <= 7 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0
+	return len(b) >= 2 && b[0]&0x0f == 8 && b[0]>>4 <= 7 && b[1]&0x20 == 0 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0
 }
 
 // bytes decodes raw bytes: decompresses, base64-decodes and enforces the
@@ -152,31 +181,44 @@ func (s *state) bytes(b []byte, compressedSize, level int) {
 	saved := s.level
 	s.level = level
 	defer func() { s.level = saved }()
+	orig := b // what a dead letter keeps: the record as received
+	if level > 0 {
+		orig = s.in.Value
+	}
 	t := b[skipWS(b, 0):]
 	if len(t) == 0 {
 		if level == 0 {
-			s.dead(ReasonEmpty, b, "record is empty; nothing to decode (check the producer)")
+			s.dead(ReasonEmpty, orig, "record is empty; nothing to decode (check the producer)")
 		} else {
-			s.dead(ReasonEmpty, b, "payload is empty after unwrapping; nothing to decode (check the producer)")
+			s.dead(ReasonEmpty, orig, "payload is empty after unwrapping; nothing to decode (check the producer)")
 		}
 		return
 	}
 	if level > maxUnwrap {
-		s.dead(ReasonInvalidJSON, b, "too many nested envelopes (compression/base64); the record is not in a supported format")
+		s.dead(ReasonInvalidJSON, orig, "too many nested envelopes (compression/base64); the record is not in a supported format")
 		return
 	}
 	if isGzip(t) || isZlib(t) {
 		plain, reason, msg := s.decompress(t, compressedSize)
+		if reason == ReasonDecompress && len(plain) == 0 && !isGzip(t) && utf8.Valid(t) {
+			// Text that merely starts like a zlib header ("x^..."): not compressed.
+			goto text
+		}
 		if reason != "" {
-			s.dead(reason, b, msg)
-			return
+			s.dead(reason, orig, msg)
+			if reason != ReasonDecompress || len(plain) == 0 {
+				return
+			}
+			// A truncated stream: decode what did inflate; what is cut off
+			// becomes its own dead letter.
 		}
 		s.bytes(plain, compressedSize, level+1)
 		return
 	}
+text:
 	if !utf8.Valid(t) {
 		if s.d.cfg.InvalidUTF8 == "reject" {
-			s.dead(ReasonInvalidUTF8, b, "record is not valid UTF-8 and transform.invalid_utf8 is \"reject\"; fix the producer's encoding or set invalid_utf8: replace")
+			s.dead(ReasonInvalidUTF8, orig, "record is not valid UTF-8 and transform.invalid_utf8 is \"reject\"; fix the producer's encoding or set invalid_utf8: replace")
 			return
 		}
 		t = bytes.ToValidUTF8(t, []byte("\uFFFD"))
@@ -191,11 +233,11 @@ func (s *state) bytes(b []byte, compressedSize, level int) {
 		}
 		if s.format == FormatApp || s.format == FormatAuto {
 			if looksBase64(t) {
-				s.dead(ReasonBadBase64, b, "record looks like base64 but does not decode; check the producer's encoding")
+				s.dead(ReasonBadBase64, orig, "record looks like base64 but does not decode; check the producer's encoding")
 				return
 			}
 		}
-		s.dead(ReasonInvalidJSON, b, fmt.Sprintf("record is neither JSON, base64 nor gzip/zlib (starts with %q); check the topic's or file's format", preview(t)))
+		s.dead(ReasonInvalidJSON, orig, fmt.Sprintf("record is neither JSON, base64 nor gzip/zlib (starts with %q); check the topic's or file's format", preview(t)))
 	}
 }
 
@@ -282,6 +324,9 @@ func (s *state) decompress(b []byte, compressedSize int) (plain []byte, reason, 
 			return nil, ReasonDecompressLimit, fmt.Sprintf("decompressed payload exceeds %d bytes (transform.max_decompressed_bytes %d, transform.max_decompression_ratio %d x %d compressed bytes); it may be a compression bomb; raise the limits if it is genuine", limit, s.d.cfg.MaxDecompressedBytes, s.d.cfg.MaxDecompressionRatio, compressedSize)
 		}
 		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) && out.Len() > 0 {
+				return out.Bytes(), ReasonDecompress, fmt.Sprintf("compressed stream is truncated (%v) after %d inflated bytes; the complete records before the cut were decoded", err, out.Len())
+			}
 			return nil, ReasonDecompress, fmt.Sprintf("decompression failed (%v); the record is corrupt or truncated", err)
 		}
 	}
@@ -302,15 +347,138 @@ func (s *state) sequence(b []byte) {
 					stop = i + nl + 1
 				}
 			}
-			s.jsonError(err, b[i:stop])
+			if !s.salvage(b[i:stop]) {
+				s.jsonError(err, b[i:stop])
+			}
 			i = stop
 			continue
 		}
 		s.ws = ws
-		s.value(b[i:end], s.format)
+		v := b[i:end]
+		if bytes.Contains(v, []byte(`\ud`)) || bytes.Contains(v, []byte(`\uD`)) {
+			v = fixSurrogates(v)
+		}
+		s.value(v, s.format)
 		s.ws = true
 		i = end
 	}
+}
+
+// salvage decodes the complete leading elements of a broken CloudTrail
+// file ({"Records":[...] or a bare array), typically a truncated one, and
+// dead-letters the rest. It reports false when b is not such a file or
+// not even one element is complete.
+func (s *state) salvage(b []byte) bool {
+	if s.format != FormatAuto && s.format != FormatCloudTrail {
+		return false
+	}
+	depth := s.d.cfg.MaxJSONDepth
+	i := skipWS(b, 0)
+	if i < len(b) && b[i] == '{' {
+		// Find the top-level "Records" member.
+		i = skipWS(b, i+1)
+		for {
+			if i >= len(b) || b[i] != '"' {
+				return false
+			}
+			ke, err := scanString(b, i)
+			if err != nil {
+				return false
+			}
+			key := b[i+1 : ke-1]
+			vi, _, err := scanKey(b, i)
+			if err != nil {
+				return false
+			}
+			if string(key) == "Records" {
+				i = vi
+				break
+			}
+			ve, err := scanValue(b, vi, depth-1)
+			if err != nil {
+				return false
+			}
+			i = skipWS(b, ve)
+			if i >= len(b) || b[i] != ',' {
+				return false
+			}
+			i = skipWS(b, i+1)
+		}
+		depth--
+	}
+	if i >= len(b) || b[i] != '[' {
+		return false
+	}
+	i = skipWS(b, i+1)
+	var good [][]byte
+	for i < len(b) && b[i] != ']' {
+		end, err := scanValue(b, i, depth-1)
+		if err != nil {
+			break
+		}
+		good = append(good, b[i:end])
+		i = skipWS(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipWS(b, i+1)
+		}
+	}
+	if len(good) == 0 || !isCloudTrailRecord(good[0]) {
+		return false
+	}
+	for _, e := range good {
+		s.cloudTrailRecord(e, "")
+	}
+	s.dead(ReasonInvalidJSON, b[i:], fmt.Sprintf("CloudTrail file is truncated or corrupt after %d complete records (which were decoded); the rest is kept here", len(good)))
+	return true
+}
+
+// fixSurrogates replaces \u escapes of lone UTF-16 surrogates in validated
+// JSON with \ufffd, so that attributes stay valid for strict JSON readers
+// (DuckDB's JSON functions). Escaped surrogate pairs are kept.
+func fixSurrogates(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		if b[i] != '\\' {
+			out = append(out, b[i])
+			i++
+			continue
+		}
+		if b[i+1] != 'u' {
+			out = append(out, b[i], b[i+1])
+			i += 2
+			continue
+		}
+		r := hex4(b[i+2 : i+6])
+		switch {
+		case r >= 0xd800 && r < 0xdc00 && i+12 <= len(b) && b[i+6] == '\\' && b[i+7] == 'u' &&
+			hex4(b[i+8:i+12]) >= 0xdc00 && hex4(b[i+8:i+12]) < 0xe000:
+			out = append(out, b[i:i+12]...)
+			i += 12
+		case r >= 0xd800 && r < 0xe000:
+			out = append(out, `\ufffd`...)
+			i += 6
+		default:
+			out = append(out, b[i:i+6]...)
+			i += 6
+		}
+	}
+	return out
+}
+
+func hex4(h []byte) rune {
+	var r rune
+	for _, c := range h {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c-'a') + 10
+		case c >= 'A' && c <= 'F':
+			r |= rune(c-'A') + 10
+		}
+	}
+	return r
 }
 
 // jsonError dead-letters raw after a scan error.
@@ -395,7 +563,8 @@ func detect(v []byte) Format {
 		case "source":
 			has.source, source = true, val
 		}
-		return true
+		// A CloudTrail record: nothing below can change the answer.
+		return !(has.eventVersion && has.eventSource && !has.records && !has.detailType)
 	})
 	switch {
 	case has.awslogs, has.messageType:
@@ -440,10 +609,7 @@ func parseTime(s string) (time.Time, bool) {
 			return t.UTC(), true
 		}
 	}
-	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		return epochTime(n)
-	}
-	return time.Time{}, false
+	return epochText(s)
 }
 
 var timeLayouts = []string{
@@ -468,7 +634,8 @@ func epochTime(n float64) (time.Time, bool) {
 	case n <= 0:
 		return time.Time{}, false
 	case n < 1e11:
-		return time.Unix(0, int64(n*1e9)).UTC(), true
+		sec := math.Floor(n)
+		return time.Unix(int64(sec), int64((n-sec)*1e9)).UTC(), true
 	case n < 1e14:
 		return time.UnixMilli(int64(n)).UTC(), true
 	case n < 1e17:
@@ -487,7 +654,25 @@ func timeValue(raw []byte) (time.Time, bool) {
 	if raw[0] == '"' {
 		return parseTime(str(raw))
 	}
-	n, err := strconv.ParseFloat(string(raw), 64)
+	return epochText(string(raw))
+}
+
+// epochText reads epoch seconds/ms/us/ns text; integers exactly.
+func epochText(s string) (time.Time, bool) {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		switch {
+		case i <= 0:
+			return time.Time{}, false
+		case i < 1e11:
+			return time.Unix(i, 0).UTC(), true
+		case i < 1e14:
+			return time.UnixMilli(i).UTC(), true
+		case i < 1e17:
+			return time.UnixMicro(i).UTC(), true
+		}
+		return time.Unix(0, i).UTC(), true
+	}
+	n, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		return time.Time{}, false
 	}

@@ -55,20 +55,23 @@ func severityFromLevel(level string) int32 {
 		return 0
 	}
 	if n, err := strconv.Atoi(l); err == nil {
-		switch { // bunyan/pino: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal
-		case n >= 60:
-			return SeverityFatal
-		case n >= 50:
-			return SeverityError
-		case n >= 40:
-			return SeverityWarn
-		case n >= 30:
-			return SeverityInfo
-		case n >= 20:
-			return SeverityDebug
-		case n >= 10:
+		// bunyan/pino: 10 trace, 20 debug, 30 info, 40 warn, 50 error,
+		// 60 fatal; any other 1-24 is an OpenTelemetry number already.
+		switch n {
+		case 10:
 			return SeverityTrace
-		case n >= 1 && n <= 24: // already an OpenTelemetry number
+		case 20:
+			return SeverityDebug
+		case 30:
+			return SeverityInfo
+		case 40:
+			return SeverityWarn
+		case 50:
+			return SeverityError
+		case 60:
+			return SeverityFatal
+		}
+		if n >= 1 && n <= 24 {
 			return int32(n)
 		}
 		return 0

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/faultline/faultline/dashboards/client"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/queries/report"
@@ -39,11 +40,13 @@ output (markdown then has no charts). The format defaults to --out's extension.
 --schedule NAME runs one schedule of the reports: config section now (report
 in its dir, webhook if configured), as faultline serve would at its cron time.
 
-The report opens the DuckDB file itself: stop a faultline serve/ingest holding
-it, or use the reports that serve writes on its schedules. docs/reports.md.`,
+The report opens the DuckDB file itself, or, with --server (config
+query.server), asks a running faultline serve, which holds the file while it
+runs. docs/reports.md.`,
 		Example: `  faultline report --since -24h --out outage.md
   faultline report --since 2025-10-20T06:00:00Z --until 2025-10-20T09:00:00Z --format html --out outage.html
   faultline report --since -7d --format json > week.json
+  faultline report --server http://127.0.0.1:8080 --since -6h --out last6h.html
   faultline report --schedule daily`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -65,13 +68,12 @@ it, or use the reports that serve writes on its schedules. docs/reports.md.`,
 			if !slices.Contains(report.Formats, format) {
 				return usageError{fmt.Errorf("--format %q is not supported: use md, html or json", format)}
 			}
-			db, err := openExisting(ctx, a.cfg.DB)
+			src, stats, closeSrc, err := a.reportSource(ctx)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			eng := a.engine(db)
-			r, err := report.Build(ctx, eng, report.DBStats{DB: db.DB}, report.Options{Title: title, Window: w, Now: now})
+			defer closeSrc()
+			r, err := report.Build(ctx, src, stats, report.Options{Title: title, Window: w, Now: now})
 			if err != nil {
 				return err
 			}
@@ -105,20 +107,28 @@ it, or use the reports that serve writes on its schedules. docs/reports.md.`,
 	f.StringVar(&out, "out", "", "write the report to this file (atomically; markdown charts go to <name>.files/)")
 	f.StringVar(&title, "title", "", "report title (default \"Impact report\")")
 	f.StringVar(&schedule, "schedule", "", "run the configured schedule with this name now")
+	f.String("server", "", "URL of a running faultline serve to ask instead of opening the file (config key query.server)")
+	f.String("token", "", "bearer token for --server (config key query.token)")
+	a.bind(cmd, map[string]string{"server": "query.server", "token": "query.token"})
 	return cmd
 }
 
-// engine is the correlation engine over db with the configured topology.
-func (a *app) engine(db *store.DB) *queries.Engine {
-	return queries.NewEngine(db.DB, a.cfg.Correlation, a.cfg.Topology)
-}
-
-// NewReportScheduler returns the scheduler faultline serve runs for the
-// reports: section, reading through the serve process's engine and DB.
-// Run it in serve's errgroup: g.Go(func() error { return s.Run(ctx) });
-// it returns nil when ctx ends and never fails the group.
-func (a *app) newReportScheduler(db *store.DB, eng report.Source) (*report.Scheduler, error) {
-	return report.NewScheduler(a.cfg.Reports, eng, report.DBStats{DB: db.DB}, a.log.With("component", "reports"))
+// reportSource returns what reports read: a running faultline serve when
+// query.server is set (--server), else the DuckDB file opened here with the
+// correlation engine over it.
+func (a *app) reportSource(ctx context.Context) (report.Source, report.Stats, func(), error) {
+	if a.cfg.Query.Server != "" {
+		c, err := client.New(a.cfg.Query.Server, a.cfg.Query.Token)
+		if err != nil {
+			return nil, nil, nil, usageError{fmt.Errorf("query.server: %w", err)}
+		}
+		return c, c, func() {}, nil
+	}
+	db, err := openExisting(ctx, a.cfg.DB)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return a.engine(db), report.DBStats{DB: db.DB}, func() { db.Close() }, nil
 }
 
 func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, now time.Time) error {
@@ -128,12 +138,12 @@ func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, 
 		if sc.Name != name {
 			continue
 		}
-		db, err := openExisting(ctx, a.cfg.DB)
+		src, stats, closeSrc, err := a.reportSource(ctx)
 		if err != nil {
 			return err
 		}
-		defer db.Close()
-		s, err := a.newReportScheduler(db, a.engine(db))
+		defer closeSrc()
+		s, err := report.NewScheduler(a.cfg.Reports, src, stats, a.log.With("component", "reports"))
 		if err != nil {
 			return err
 		}
@@ -183,4 +193,17 @@ func reportWindow(since, until string, now time.Time) (queries.Window, error) {
 		return queries.Window{}, fmt.Errorf("--until %s is not after --since %s", u.Format(time.RFC3339), s.Format(time.RFC3339))
 	}
 	return queries.Window{Since: s, Until: u}, nil
+}
+
+// engine is the correlation engine over db with the configured topology.
+func (a *app) engine(db *store.DB) *queries.Engine {
+	return queries.NewEngine(db.DB, a.cfg.Correlation, a.cfg.Topology)
+}
+
+// newReportScheduler returns the scheduler faultline serve runs for the
+// reports: section, reading through the serve process's engine and DB.
+// Run it in serve's errgroup: g.Go(func() error { return s.Run(ctx) });
+// it returns nil when ctx ends and never fails the group.
+func (a *app) newReportScheduler(db *store.DB, eng report.Source) (*report.Scheduler, error) {
+	return report.NewScheduler(a.cfg.Reports, eng, report.DBStats{DB: db.DB}, a.log.With("component", "reports"))
 }

@@ -4,15 +4,21 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/faultline/faultline/dashboards"
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/queries/report"
 )
 
 // outageDB writes a DuckDB file with a small outage on 2025-10-20: quiet
@@ -26,29 +32,30 @@ func outageDB(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	stmts := []string{
-		`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, message, attributes)
-		 SELECT 'bg-' || s || '-' || i, TIMESTAMPTZ '2025-10-20 06:00:07+00' + to_minutes(i * 5), TIMESTAMPTZ '2025-10-20 06:00:07+00' + to_minutes(i * 5),
-		        'app', 'error', s, 'us-east-1', 17, 'background', '{}'
-		 FROM range(24) t(i), (VALUES ('orders'), ('checkout')) v(s)`,
-		`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, error_code, message, attributes)
-		 SELECT 'o-' || i, TIMESTAMPTZ '2025-10-20 07:04:01+00' + to_microseconds(i * 2000000), TIMESTAMPTZ '2025-10-20 07:04:01+00',
-		        'app', 'error', 'orders', 'us-east-1', 17, 'DynamoDBTimeout', 'timeout', '{}'
-		 FROM range(26 * 30) t(i)`,
-		`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, error_code, message, attributes)
-		 SELECT 'c-' || i, TIMESTAMPTZ '2025-10-20 07:06:01+00' + to_microseconds(i * 3000000), TIMESTAMPTZ '2025-10-20 07:06:01+00',
-		        'app', 'error', 'checkout', 'us-east-1', 17, 'UpstreamTimeout', 'upstream', '{}'
-		 FROM range(24 * 20) t(i)`,
-		`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region, resource, actor, change_type, risk_class, attributes)
-		 VALUES ('ct-route', TIMESTAMPTZ '2025-10-20 07:01:30+00', TIMESTAMPTZ '2025-10-20 07:01:30+00', 'cloudtrail', 'change', 'ec2',
-		         'ReplaceRoute', 'us-east-1', 'rtb-1', 'alice', 'networking', 'critical', '{}')`,
-	}
-	for _, q := range stmts {
+	for _, q := range outageSQL {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%v\n%s", err, q)
 		}
 	}
 	return path
+}
+
+var outageSQL = []string{
+	`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, message, attributes)
+	 SELECT 'bg-' || s || '-' || i, TIMESTAMPTZ '2025-10-20 06:00:07+00' + to_minutes(i * 5), TIMESTAMPTZ '2025-10-20 06:00:07+00' + to_minutes(i * 5),
+	        'app', 'error', s, 'us-east-1', 17, 'background', '{}'
+	 FROM range(24) t(i), (VALUES ('orders'), ('checkout')) v(s)`,
+	`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, error_code, message, attributes)
+	 SELECT 'o-' || i, TIMESTAMPTZ '2025-10-20 07:04:01+00' + to_microseconds(i * 2000000), TIMESTAMPTZ '2025-10-20 07:04:01+00',
+	        'app', 'error', 'orders', 'us-east-1', 17, 'DynamoDBTimeout', 'timeout', '{}'
+	 FROM range(26 * 30) t(i)`,
+	`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, error_code, message, attributes)
+	 SELECT 'c-' || i, TIMESTAMPTZ '2025-10-20 07:06:01+00' + to_microseconds(i * 3000000), TIMESTAMPTZ '2025-10-20 07:06:01+00',
+	        'app', 'error', 'checkout', 'us-east-1', 17, 'UpstreamTimeout', 'upstream', '{}'
+	 FROM range(24 * 20) t(i)`,
+	`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region, resource, actor, change_type, risk_class, attributes)
+	 VALUES ('ct-route', TIMESTAMPTZ '2025-10-20 07:01:30+00', TIMESTAMPTZ '2025-10-20 07:01:30+00', 'cloudtrail', 'change', 'ec2',
+	         'ReplaceRoute', 'us-east-1', 'rtb-1', 'alice', 'networking', 'critical', '{}')`,
 }
 
 func TestReportCommand(t *testing.T) {
@@ -174,5 +181,130 @@ func TestReportSchedule(t *testing.T) {
 		}
 	default:
 		t.Error("the webhook was not called")
+	}
+}
+
+// TestReportServer: with --server the report asks a running faultline serve
+// (here its real HTTP handler over an in-memory store) and says exactly what
+// a report built next to the database says.
+func TestReportServer(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, q := range outageSQL {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	engine := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), nil)
+	sb, err := queries.NewSandbox(ctx, db.DB, queries.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := dashboards.New(dashboards.Options{Config: dashboards.DefaultConfig(), Engine: engine, Sandbox: sb, DB: db.DB, MaxRows: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+
+	stdout, stderr, err := runCmd(ctx, t, "--db", filepath.Join(t.TempDir(), "not-opened.duckdb"), "report", "--server", ts.URL,
+		"--format", "json", "--since", "2025-10-20T06:00:00Z", "--until", "2025-10-20T08:00:00Z")
+	if err != nil {
+		t.Fatalf("report --server: %v\n%s", err, stderr)
+	}
+	var remote report.Report
+	if err := json.Unmarshal([]byte(stdout), &remote); err != nil {
+		t.Fatalf("not a JSON report: %v\n%s", err, stdout)
+	}
+	local, err := report.Build(ctx, engine, report.DBStats{DB: db.DB}, report.Options{
+		Window: queries.Window{Since: remote.Window.Since, Until: remote.Window.Until}, Now: remote.GeneratedAt,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := report.Render(local, report.FormatJSON, "")
+	if stdout != string(want.Body) {
+		t.Errorf("report over --server differs from the local report:\n got %s\nwant %s", stdout, want.Body)
+	}
+	if remote.Summary.Incidents != 1 {
+		t.Errorf("remote report has %d incidents, want 1", remote.Summary.Incidents)
+	}
+}
+
+// TestServeRunsReportSchedules: faultline serve runs a per-second schedule
+// whose webhook always fails; reports keep being written, the server keeps
+// answering, and serve shuts down cleanly (the failures never reach its
+// errgroup).
+func TestServeRunsReportSchedules(t *testing.T) {
+	t.Chdir(t.TempDir())
+	dbPath := outageDB(t)
+	var calls atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer hook.Close()
+	addr := freeAddr(t)
+	out := filepath.Join(t.TempDir(), "reports")
+	cfg := filepath.Join(t.TempDir(), "serve.yaml")
+	yaml := fmt.Sprintf(`db: %s
+kafka:
+  topics: []
+serve:
+  listen: %s
+reports:
+  schedules:
+    - name: tick
+      cron: "* * * * * *"
+      window: 100000h
+      format: md
+      dir: %s
+      webhook: {url: %s, retries: 1, backoff: 10ms, max_backoff: 20ms, timeout: 2s}
+`, dbPath, addr, out, hook.URL)
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- startCmd(ctx, &stdout, &stderr, "--config", cfg, "serve") }()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		reports, _ := filepath.Glob(filepath.Join(out, "tick-*.md"))
+		if len(reports) >= 2 && calls.Load() >= 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("after 60s: %d reports, %d webhook calls; serve err: %v", len(reports), calls.Load(), <-done)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped while the schedule was failing: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("serve stopped answering: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz = %d while the webhook fails, want 200", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve returned %v after shutdown, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not shut down")
 	}
 }

@@ -59,6 +59,9 @@ kafka.group), then flags; each overrides the one before.`,
 		newQueryCmd(a),
 		newSimulateCmd(a),
 		newEvalCmd(a),
+		newServeCmd(a),
+		newDemoCmd(a),
+		newBenchCmd(a),
 	)
 	return root
 }

@@ -68,3 +68,9 @@ ALTER TABLE ingest_offsets ADD COLUMN IF NOT EXISTS fingerprint VARCHAR;
 
 CREATE OR REPLACE VIEW changes AS SELECT * FROM events WHERE kind = 'change';
 CREATE OR REPLACE VIEW errors  AS SELECT * FROM events WHERE kind = 'error';
+
+-- Dead letters per reason, for operations (docs/ingest.md).
+CREATE OR REPLACE VIEW dead_letter_summary AS
+SELECT reason, count(*) AS n, min(time) AS first_seen, max(time) AS last_seen,
+       count(DISTINCT coalesce(src_topic, src_file)) AS sources
+FROM dead_letters GROUP BY reason;

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -51,9 +50,9 @@ type Sink struct {
 	// UseAppender inserts events with the DuckDB Appender instead of the
 	// Arrow view; for the benchmark that compares both.
 	UseAppender bool
-}
 
-var viewSeq atomic.Int64
+	views int64 // names each batch's Arrow view uniquely
+}
 
 // NewSink takes a dedicated connection from db. Close returns it.
 func (db *DB) NewSink(ctx context.Context) (*Sink, error) {
@@ -123,7 +122,8 @@ func (s *Sink) write(ctx context.Context, c driver.Conn, exec func(string, ...dr
 		if s.UseAppender {
 			err = appendEvents(c, b.Events)
 		} else {
-			err = insertArrow(ctx, c, exec, b.Events)
+			s.views++
+			err = insertArrow(c, exec, b.Events, fmt.Sprintf("faultline_batch_%d", s.views))
 		}
 		if err != nil {
 			return err
@@ -150,7 +150,7 @@ ON CONFLICT (source, part) DO UPDATE SET next_offset = excluded.next_offset, upd
 	return nil
 }
 
-func insertArrow(_ context.Context, c driver.Conn, exec func(string, ...driver.NamedValue) error, rec arrow.RecordBatch) error {
+func insertArrow(c driver.Conn, exec func(string, ...driver.NamedValue) error, rec arrow.RecordBatch, name string) error {
 	ar, err := duckdb.NewArrowFromConn(c)
 	if err != nil {
 		return fmt.Errorf("arrow interface: %w", err)
@@ -160,7 +160,6 @@ func insertArrow(_ context.Context, c driver.Conn, exec func(string, ...driver.N
 		return fmt.Errorf("arrow reader: %w", err)
 	}
 	defer rr.Release()
-	name := fmt.Sprintf("faultline_batch_%d", viewSeq.Add(1))
 	release, err := ar.RegisterView(rr, name)
 	if err != nil {
 		return fmt.Errorf("register arrow batch: %w", err)

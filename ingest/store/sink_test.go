@@ -83,6 +83,9 @@ func TestSinkCommit(t *testing.T) {
 			if n := count(t, db, "SELECT count(*) FROM dead_letters WHERE reason = 'invalid_json' AND src_topic = 'app'"); n != 3 {
 				t.Errorf("dead letters = %d, want 3", n)
 			}
+			if n := count(t, db, "SELECT n FROM dead_letter_summary WHERE reason = 'invalid_json'"); n != 3 {
+				t.Errorf("dead_letter_summary invalid_json = %d, want 3", n)
+			}
 			off, err := db.Offsets(ctx, "kafka:app")
 			if err != nil {
 				t.Fatal(err)

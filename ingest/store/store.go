@@ -1,6 +1,3 @@
-// Package store owns the DuckDB file: opening it, creating and migrating the
-// schema, and the exactly-once sink that commits a batch of events, dead
-// letters and source offsets in one transaction.
 package store
 
 import (

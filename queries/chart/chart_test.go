@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -265,3 +266,37 @@ func FuzzSVG(f *testing.F) {
 }
 
 func fmtSscanf(s, format string, args ...any) (int, error) { return fmt.Sscanf(s, format, args...) }
+
+func TestMarkerLabelsDoNotOverlap(t *testing.T) {
+	at := func(sec int) time.Time { return t0.Add(30*time.Minute + time.Duration(sec)*time.Second) }
+	c := Line{
+		Title:  "crowded",
+		Series: []Series{{Name: "a", Points: []Point{{T: t0, V: 1}, {T: t0.Add(time.Hour), V: 2}}}},
+		Markers: []Marker{
+			{T: at(0), Label: "#4 AuthorizeSecurityGroupIngress ec2"},
+			{T: at(30), Label: "#2 ModifyListener elasticloadbalancing"},
+			{T: at(60), Label: "#1 ModifyTargetGroup elasticloadbalancing", Emphasis: true},
+			{T: at(90), Label: "#3 UpdateFunctionConfiguration lambda"},
+		},
+	}
+	svg := string(c.SVG())
+	g := svg[strings.Index(svg, `<g class="markers">`):]
+	re := regexp.MustCompile(`<text x="[^"]+" y="([^"]+)"[^>]*>([^<]*)</text>`)
+	ys := map[string]string{}
+	for _, m := range re.FindAllStringSubmatch(g, -1) {
+		if other, ok := ys[m[1]]; ok {
+			t.Errorf("labels %q and %q share row y=%s", other, m[2], m[1])
+		}
+		ys[m[1]] = m[2]
+	}
+	if len(ys) != markerRows {
+		t.Errorf("%d labels drawn, want %d (one per row; the rest only as tooltips)", len(ys), markerRows)
+	}
+	first := re.FindStringSubmatch(g)
+	if first == nil || !strings.Contains(g, `font-weight="bold">#1 ModifyTargetGroup`) {
+		t.Errorf("the emphasized marker must get a label:\n%s", g)
+	}
+	if got := strings.Count(g, "<line"); got != 4 {
+		t.Errorf("%d marker lines, want 4", got)
+	}
+}

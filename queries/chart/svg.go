@@ -206,44 +206,89 @@ func num(v float64) string {
 	return strings.TrimSuffix(s, ".")
 }
 
-// markerRows is how many staggered rows marker labels use.
+// markerRows is how many rows marker labels are spread over.
 const markerRows = 3
 
-// markers draws vertical marker lines from y0 to y1 with labels staggered
-// over markerRows rows starting at labelY. Markers outside the scale are
-// skipped; they come in the caller's order.
+// markers draws vertical marker lines from y0 to y1 with their labels in
+// up to markerRows rows starting at labelY. Each label takes the first row
+// where it overlaps no label placed before it; emphasized markers are
+// placed first. A label that fits nowhere is left out (its line keeps a
+// tooltip). Markers outside the scale are skipped.
 func (w *svgWriter) markers(ms []Marker, sc timeScale, y0, y1, labelY float64) {
 	if len(ms) == 0 {
 		return
 	}
-	w.printf(`<g class="markers">` + "\n")
+	type span struct{ lo, hi float64 }
+	rows := make([][]span, markerRows)
+	rowOf := make([]int, len(ms))
+	order := make([]int, 0, len(ms))
+	for i, m := range ms {
+		if m.Emphasis {
+			order = append(order, i)
+		}
+	}
+	for i, m := range ms {
+		if !m.Emphasis {
+			order = append(order, i)
+		}
+	}
 	mid := (sc.x0 + sc.x1) / 2
+	extent := func(m Marker) (x, lo, hi float64) {
+		x = sc.x(m.T)
+		width := textWidth(clip(m.Label, maxLabelRunes)) * 10 / 11
+		if x > mid {
+			return x, x - 3 - width, x - 3
+		}
+		return x, x + 3, x + 3 + width
+	}
+	for _, i := range order {
+		m := ms[i]
+		rowOf[i] = -1
+		if m.Label == "" || m.T.Before(sc.t0) || m.T.After(sc.t1) {
+			continue
+		}
+		_, lo, hi := extent(m)
+		for r := range rows {
+			free := true
+			for _, sp := range rows[r] {
+				if lo < sp.hi+6 && sp.lo < hi+6 {
+					free = false
+					break
+				}
+			}
+			if free {
+				rows[r] = append(rows[r], span{lo, hi})
+				rowOf[i] = r
+				break
+			}
+		}
+	}
+	w.printf(`<g class="markers">` + "\n")
 	for i, m := range ms {
 		if m.T.Before(sc.t0) || m.T.After(sc.t1) {
 			continue
 		}
-		x := sc.x(m.T)
+		x, lo, hi := extent(m)
 		color, width, dash := markerColor, "1", "4 3"
 		if m.Emphasis {
 			color, width, dash = emphasisColor, "2", "6 3"
 		}
 		w.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s" stroke-width="%s" stroke-dasharray="%s"><title>%s</title></line>`+"\n",
 			f(x), f(y0), f(x), f(y1), color, width, dash, esc(m.T.UTC().Format("2006-01-02 15:04:05Z")+" "+m.Label))
-		if m.Label == "" {
+		if rowOf[i] < 0 {
 			continue
 		}
-		label := clip(m.Label, maxLabelRunes)
-		y := labelY + float64(i%markerRows)*12
-		anchor, lx := "start", x+3
-		if x > mid {
-			anchor, lx = "end", x-3
+		y := labelY + float64(rowOf[i])*12
+		anchor, lx := "start", lo
+		if hi < x {
+			anchor, lx = "end", hi
 		}
 		weight := ""
 		if m.Emphasis {
-			weight = `font-weight="bold"`
+			weight = ` font-weight="bold"`
 		}
-		w.printf(`<text x="%s" y="%s" text-anchor="%s" fill="%s" font-size="10" %s>%s</text>`+"\n",
-			f(lx), f(y), anchor, color, weight, esc(label))
+		w.printf(`<text x="%s" y="%s" text-anchor="%s" fill="%s" font-size="10"%s>%s</text>`+"\n",
+			f(lx), f(y), anchor, color, weight, esc(clip(m.Label, maxLabelRunes)))
 	}
 	w.printf("</g>\n")
 }

@@ -36,17 +36,23 @@ func (r Report) WriteTable(w io.Writer) error {
 		return err
 	}
 	s := r.Summary
-	ok := func(b bool) string {
-		if b {
-			return "ok"
+	verdict := func(n int, what string) func(bool) string {
+		return func(b bool) string {
+			switch {
+			case n == 0:
+				return "(no " + what + " scenarios)"
+			case b:
+				return "ok"
+			}
+			return "MISSED"
 		}
-		return "MISSED"
 	}
+	ok, okQuiet := verdict(s.IncidentScenarios, "incident"), verdict(s.QuietScenarios, "quiet")
 	fmt.Fprintf(w, "\nscenarios: %d (%d with an incident, %d quiet = %.2f quiet days)\n", s.Scenarios, s.IncidentScenarios, s.QuietScenarios, s.QuietDays)
 	fmt.Fprintf(w, "top-1 accuracy:            %.3f  (target >= %.2f) %s\n", s.Top1, Targets.Top1, ok(s.MeetsTop1))
 	fmt.Fprintf(w, "top-3 accuracy:            %.3f  (target >= %.2f) %s\n", s.Top3, Targets.Top3, ok(s.MeetsTop3))
 	fmt.Fprintf(w, "mean reciprocal rank:      %.3f\n", s.MRR)
-	fmt.Fprintf(w, "false incidents/quiet day: %.2f   (target <= %.2f) %s  [%d on quiet days; %d unrelated ones in incident scenarios]\n", s.FalsePerQuietDay, Targets.FalsePerQuietDay, ok(s.MeetsFalsePerQuietDay), s.FalseOnQuietDays, s.FalseOnIncidentDays)
+	fmt.Fprintf(w, "false incidents/quiet day: %.2f   (target <= %.2f) %s  [%d on quiet days; %d unrelated ones in incident scenarios]\n", s.FalsePerQuietDay, Targets.FalsePerQuietDay, okQuiet(s.MeetsFalsePerQuietDay), s.FalseOnQuietDays, s.FalseOnIncidentDays)
 	fmt.Fprintf(w, "incidents detected:        %.3f\n", s.Detected)
 	fmt.Fprintf(w, "onset error:               mean %.2f min, max %.2f min\n", s.MeanOnsetError, s.MaxOnsetError)
 	fmt.Fprintf(w, "affected services found:   %.3f (cascade order agreement %.3f)\n", s.MeanRecall, s.MeanOrder)

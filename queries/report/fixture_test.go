@@ -61,11 +61,11 @@ func clock(s string) time.Time {
 // 07:30; decoy changes (a tag change, a deploy in eu-west-1, an IAM change
 // an hour earlier); a few dead letters; and ingest positions.
 type fixtureDB struct {
-	t  *testing.T
+	t  testing.TB
 	db *store.DB
 }
 
-func newFixtureDB(t *testing.T) *fixtureDB {
+func newFixtureDB(t testing.TB) *fixtureDB {
 	t.Helper()
 	db, err := store.Open(context.Background(), "")
 	if err != nil {
@@ -95,7 +95,7 @@ func newFixtureDB(t *testing.T) *fixtureDB {
 		       (CAST($2 AS TIMESTAMPTZ), 'invalid_json', 'not JSON: fix the producer', 'app', 'y{', 2, 'app-errors', 1, 9),
 		       (CAST($3 AS TIMESTAMPTZ), 'missing_time', 'no time field', 'app', '{}', 2, 'app-errors', 0, 40)`,
 		clock("07:10").Format(time.RFC3339), clock("07:12").Format(time.RFC3339), clock("07:40").Format(time.RFC3339))
-	f.exec(`INSERT INTO ingest_offsets VALUES
+	f.exec(`INSERT INTO ingest_offsets (source, part, next_offset, updated_at) VALUES
 		('kafka:app-errors', 0, 5230, CAST($1 AS TIMESTAMPTZ)),
 		('kafka:app-errors', 1, 4988, CAST($1 AS TIMESTAMPTZ)),
 		('kafka:cloudtrail', 0, 812, CAST($2 AS TIMESTAMPTZ))`,

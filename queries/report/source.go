@@ -52,12 +52,15 @@ type DeadLetterCount struct {
 	Last   time.Time `json:"last"`
 }
 
-// IngestOffset is where ingest stands on one source partition.
+// IngestOffset is where ingest stands on one Kafka partition ("kafka:<topic>"),
+// or, as Source "files", on all loaded files together (Files of them,
+// NextOffset records read in all).
 type IngestOffset struct {
 	Source     string    `json:"source"`
 	Part       int32     `json:"part"`
 	NextOffset int64     `json:"next_offset"`
 	UpdatedAt  time.Time `json:"updated_at"`
+	Files      int64     `json:"files,omitempty"`
 }
 
 //go:embed sql/totals.sql
@@ -132,7 +135,7 @@ func (s DBStats) Stats(ctx context.Context, w queries.Window, topErrors int) (Wi
 	}
 	for rows.Next() {
 		var o IngestOffset
-		if err := rows.Scan(&o.Source, &o.Part, &o.NextOffset, &o.UpdatedAt); err != nil {
+		if err := rows.Scan(&o.Source, &o.Part, &o.NextOffset, &o.UpdatedAt, &o.Files); err != nil {
 			rows.Close()
 			return st, fmt.Errorf("read ingest offsets: %w", err)
 		}

@@ -14,7 +14,7 @@ var fixtureTopology = map[string][]string{
 }
 
 // newSource returns the real correlation engine over the fixture.
-func newSource(t *testing.T, f *fixtureDB) *queries.Engine {
+func newSource(t testing.TB, f *fixtureDB) *queries.Engine {
 	t.Helper()
 	return queries.NewEngine(f.sqlDB(), queries.DefaultCorrelationConfig(), fixtureTopology)
 }

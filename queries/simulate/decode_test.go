@@ -43,17 +43,17 @@ func decodeFiles(t *testing.T, dir string, man Manifest, auto bool) *transform.R
 
 func TestDecodesWithRealDecoders(t *testing.T) {
 	for i, fam := range Families {
+		s, err := Generate(fam, int64(i), Options{Duration: time.Hour})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		man, err := s.WriteDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, auto := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/auto=%v", fam, auto), func(t *testing.T) {
-				s, err := Generate(fam, int64(i), Options{Duration: time.Hour})
-				if err != nil {
-					t.Fatal(err)
-				}
-				dir := t.TempDir()
-				man, err := s.WriteDir(dir)
-				if err != nil {
-					t.Fatal(err)
-				}
 				res := decodeFiles(t, dir, man, auto)
 				for i, d := range res.DeadLetters {
 					if i < 5 {
@@ -99,8 +99,8 @@ func checkDecoded(t *testing.T, s *Scenario, events []transform.Event) {
 			t.Fatalf("root cause %s is not decoded as a change", tr.RootCauseEventID)
 		}
 		// DESIGN.md counts Health issues as changes; the Health decoder
-		// currently makes an open issue an error, which keeps it out of the
-		// suspects (see docs/simulate.md, "what hurts accuracy").
+		// makes an open issue an error (kind error, source health), and the
+		// correlation ranks such events as suspects too (candidates.sql).
 		if rc.Kind != transform.KindChange && rc.Source != transform.SourceHealth {
 			t.Errorf("root cause decoded as kind %s, want change", rc.Kind)
 		}

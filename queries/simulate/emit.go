@@ -62,6 +62,16 @@ func (s *Scenario) walk(fn func(m *minuteOut) error) error {
 			}
 		}
 	}
+	// Each service's load drifts slowly (a mean-reverting random walk), so
+	// error counts are overdispersed, not plain Poisson.
+	drift := make([]float64, len(s.services))
+	for i := range drift {
+		drift[i] = 1
+	}
+	blips := map[string]int{}
+	for _, b := range s.Truth.Blips {
+		blips[b.Service+"|"+b.Region+"|"+b.Minute.Format(time.RFC3339)] += b.Errors
+	}
 	m := &minuteOut{}
 	for i := range minutes {
 		t := o.Start.Add(time.Duration(i) * time.Minute)
@@ -78,7 +88,8 @@ func (s *Scenario) walk(fn func(m *minuteOut) error) error {
 			}
 		}
 		diurnal := 1 + 0.25*math.Sin(2*math.Pi*float64(t.Hour()*60+t.Minute()-6*60)/1440)
-		for _, sv := range s.services {
+		for si, sv := range s.services {
+			drift[si] = min(1.6, max(0.6, 1+0.92*(drift[si]-1)+0.06*r.NormFloat64()))
 			for ri, region := range s.regions {
 				share := 0.75
 				if ri == 1 {
@@ -88,7 +99,19 @@ func (s *Scenario) walk(fn func(m *minuteOut) error) error {
 				if a != nil && ri == 0 {
 					inc = incidentExpected(a, t) * o.Scale
 				}
-				s.emitService(r, m, sv, region, share*o.Scale*diurnal, share*o.Scale, inc, a, streams[sv.name+"|"+region], roles)
+				load := share * o.Scale * diurnal * drift[si]
+				s.emitService(r, m, sv, region, load, load, inc, a, streams[sv.name+"|"+region], roles)
+				for range blips[sv.name+"|"+region+"|"+t.Format(time.RFC3339)] {
+					e := errShape{"ConnectionResetError", "read: connection reset by peer (client retry burst)", "", 502}
+					if len(sv.deps) > 0 {
+						d := pick(r, sv.deps)
+						e = errShape{"TimeoutError", "context deadline exceeded calling " + d, d + "." + region + ".svc.internal", 504}
+					}
+					at := within(r, t, time.Time{}, time.Time{})
+					l := appLine{Time: at.Format(layoutApp), Service: sv.name, Level: "error", Message: e.msg, ErrorType: e.typ, Region: region,
+						ServerAddress: e.addr, HTTPStatus: e.status, TraceID: r.trace(), SpanID: r.span(), Version: sv.version, Env: "prod"}
+					m.app = append(m.app, item{at: at, arrival: at.Add(time.Second), key: sv.name, raw: mustJSON(l)})
+				}
 			}
 		}
 		s.emitCloudTrail(r, m, diurnal, roles)

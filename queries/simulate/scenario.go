@@ -56,6 +56,8 @@ type Truth struct {
 	Decoys []ChangeRef `json:"decoys"`
 	// Rollback is the change that ended the incident (after the onset).
 	Rollback *ChangeRef `json:"rollback,omitempty"`
+	// Blips are one-minute error bursts of background noise: not incidents.
+	Blips []Blip `json:"blips"`
 
 	Services []string            `json:"services"` // application services
 	Topology map[string][]string `json:"topology"` // pass as the topology: config
@@ -77,6 +79,14 @@ type AffectedService struct {
 	Depth    int       `json:"depth"` // topology hops from the root cause (1 = depends on it directly; 0 = it is the root, bad deploy)
 	Via      []string  `json:"via"`   // affected dependencies that broke before it (empty for the first)
 	PeakRate float64   `json:"peak_errors_per_min"`
+}
+
+// Blip is a one-minute burst of extra errors in one service.
+type Blip struct {
+	Service string    `json:"service"`
+	Region  string    `json:"region"`
+	Minute  time.Time `json:"minute"`
+	Errors  int       `json:"errors"` // extra application errors in that minute
 }
 
 // ChangeRef names a change in the scenario.
@@ -333,7 +343,7 @@ func (s *Scenario) plan(r *rnd) {
 
 	s.Truth = Truth{
 		Scenario: s.Family, Seed: s.Seed, Window: Window{Since: start, Until: end}, Region: main,
-		Affected: []AffectedService{}, Decoys: []ChangeRef{}, Topology: s.Topology, Topics: TopicFormats,
+		Affected: []AffectedService{}, Decoys: []ChangeRef{}, Blips: []Blip{}, Topology: s.Topology, Topics: TopicFormats,
 	}
 	for _, sv := range s.services {
 		s.Truth.Services = append(s.Truth.Services, sv.name)
@@ -342,7 +352,7 @@ func (s *Scenario) plan(r *rnd) {
 
 	excludeFrom, excludeTo := onset.Add(-20*time.Minute), onset.Add(40*time.Minute)
 	if s.Family != FamilyQuiet {
-		s.planCascade(r, root, first, onset, end)
+		s.planCascade(r, first, onset, end)
 		lead := r.dur(100*time.Second, 6*time.Minute)
 		if s.Family == FamilyProviderIncident {
 			lead = r.dur(45*time.Second, 4*time.Minute)
@@ -373,11 +383,26 @@ func (s *Scenario) plan(r *rnd) {
 	}
 	s.changes = append(s.changes, s.background(r, start, end, excludeFrom, excludeTo)...)
 	sort.SliceStable(s.changes, func(i, j int) bool { return s.changes[i].at.Before(s.changes[j].at) })
+	s.planBlips(r, start, end, excludeFrom, excludeTo)
+}
+
+// planBlips plans one-minute error bursts (a client retrying, a node
+// restarting) on random services: noise a robust spike detector should not
+// call an incident. About one per 3 hours for 8 services.
+func (s *Scenario) planBlips(r *rnd, start, end, exFrom, exTo time.Time) {
+	mean := 180 * time.Minute * 8 / time.Duration(len(s.services))
+	for at := start.Add(r.dur(20*time.Minute, 20*time.Minute+mean)); at.Before(end); at = at.Add(r.dur(mean/2, mean*3/2)) {
+		sv := pick(r, s.services)
+		b := Blip{Service: sv.name, Region: s.regions[0], Minute: at.Truncate(time.Minute), Errors: 3 + r.IntN(5)}
+		if at.Before(exFrom) || at.After(exTo) {
+			s.Truth.Blips = append(s.Truth.Blips, b)
+		}
+	}
 }
 
 // planCascade sets each affected service's onset and recovery along the
 // topology: a service breaks after the affected dependency it calls.
-func (s *Scenario) planCascade(r *rnd, root string, first []string, onset, end time.Time) {
+func (s *Scenario) planCascade(r *rnd, first []string, onset, end time.Time) {
 	main := s.regions[0]
 	depth0 := 1
 	if s.Family == FamilyBadDeploy {
@@ -455,5 +480,4 @@ func (s *Scenario) planCascade(r *rnd, root string, first []string, onset, end t
 			s.Truth.Recovery = a.Recovery
 		}
 	}
-	_ = root
 }

@@ -1,4 +1,12 @@
--- Where ingest stands on every source partition (current state, not windowed).
-SELECT source, part, next_offset, updated_at
+-- Where ingest stands (current state, not windowed): one row per Kafka
+-- topic partition, and one row for all loaded files together (files = how
+-- many, next_offset = records read from them in all).
+SELECT
+    CASE WHEN source LIKE 'file:%' THEN 'files' ELSE source END AS source,
+    CASE WHEN source LIKE 'file:%' THEN 0 ELSE part END         AS part,
+    sum(next_offset)::BIGINT                                     AS next_offset,
+    max(updated_at)                                              AS updated_at,
+    count(*) FILTER (WHERE source LIKE 'file:%')                 AS files
 FROM ingest_offsets
-ORDER BY source, part;
+GROUP BY 1, 2
+ORDER BY 1, 2;

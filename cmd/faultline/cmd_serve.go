@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/faultline/faultline/dashboards"
+	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
+)
+
+func newServeCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Ingest, dashboards, JSON API, scheduled reports, /metrics and /healthz in one process",
+		Long: `serve is the long-running faultline service. It opens the DuckDB file once
+and, in one process:
+
+  - ingests the Kafka topics in kafka.topics, exactly as 'faultline ingest'
+    does (none configured: it serves the file as it is, e.g. one filled by
+    'faultline load');
+  - serves the dashboards and the JSON API (docs/dashboards.md, docs/api.md)
+    on serve.listen (127.0.0.1:8080 by default), with an optional bearer
+    token (serve.token) or basic auth (serve.username/serve.password) on
+    every route but /healthz;
+  - runs the report schedules in reports.schedules;
+  - serves /metrics (Prometheus: ingest and HTTP) and /healthz.
+
+DuckDB allows one process per file: while serve runs, point 'faultline
+query' and 'faultline report' at it with --server http://ADDR (or config
+query.server). SIGINT/SIGTERM shut everything down gracefully.`,
+		Example: `  faultline serve                                   # serve faultline.duckdb on http://127.0.0.1:8080
+  faultline serve --db outage.duckdb --listen 127.0.0.1:9000
+  faultline serve --config prod.yaml                # ingest kafka.topics while serving
+  FAULTLINE_SERVE_TOKEN=s3cret faultline serve --listen 0.0.0.0:8080
+  faultline query --server http://127.0.0.1:8080 "SELECT count(*) FROM events"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runServe(cmd.Context(), a)
+		},
+	}
+	f := cmd.Flags()
+	f.String("listen", "", "host:port to serve on (config serve.listen; default 127.0.0.1:8080)")
+	f.Duration("refresh", 0, "live refresh interval of the pages while ingesting, 0 = off (config serve.refresh; default 10s)")
+	f.StringSlice("brokers", nil, "Kafka bootstrap brokers, comma separated (config kafka.brokers)")
+	a.bind(cmd, map[string]string{"listen": "serve.listen", "refresh": "serve.refresh", "brokers": "kafka.brokers"})
+	return cmd
+}
+
+func runServe(ctx context.Context, a *app) error {
+	db, err := store.Open(ctx, a.cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return serveDB(ctx, a, db, nil)
+}
+
+// serveDB runs ingest (when kafka.topics are configured), the report
+// schedules and the HTTP server over db until ctx ends. ready, if not nil,
+// is called with the server's base URL once it listens.
+func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) error {
+	cfg := a.cfg
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	engine := a.engine(db)
+	// The sandbox locks the database's configuration: create it after
+	// everything else that changes settings (store.Open).
+	sandbox, err := queries.NewSandbox(ctx, db.DB, cfg.Query)
+	if err != nil {
+		return err
+	}
+
+	// Listen first: a busy address fails before anything starts.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Serve.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another process using it? pick another with --listen)", cfg.Serve.Listen, err)
+	}
+	defer ln.Close()
+
+	g, gctx := errgroup.WithContext(ctx)
+	var ingesting atomic.Bool
+	health := &ingest.Health{}
+	if len(cfg.Kafka.Topics) > 0 {
+		opts := ingest.Options{
+			Kafka: cfg.Kafka, Config: cfg.Ingest, Transform: cfg.Transform, DB: db,
+			Logger: a.log, Registerer: reg, Health: health,
+		}
+		ingesting.Store(true)
+		g.Go(func() error {
+			defer ingesting.Store(false)
+			if err := ingest.Run(gctx, opts); err != nil && !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("ingest: %w", err)
+			}
+			a.log.Info("ingest stopped; still serving the file")
+			return nil
+		})
+	} else {
+		a.log.Info("no kafka.topics configured: serving the file without ingesting", "db", cfg.DB)
+	}
+
+	if len(cfg.Reports.Schedules) > 0 {
+		sched, err := a.newReportScheduler(db, engine)
+		if err != nil {
+			return usageError{fmt.Errorf("reports: %w", err)}
+		}
+		g.Go(func() error { return sched.Run(gctx) })
+	}
+
+	srv, err := dashboards.New(dashboards.Options{
+		Config:    cfg.Serve,
+		Engine:    engine,
+		Sandbox:   sandbox,
+		DB:        db.DB,
+		Registry:  reg,
+		Ingesting: ingesting.Load,
+		Health:    health.Check,
+		MaxRows:   cfg.Query.MaxRows,
+		Log:       a.log,
+	})
+	if err != nil {
+		return err
+	}
+	a.log.Info("serving dashboards", "url", "http://"+ln.Addr().String())
+	if ready != nil {
+		ready("http://" + ln.Addr().String())
+	}
+	g.Go(func() error { return srv.Serve(gctx, ln) })
+	return g.Wait()
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/queries/simulate"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// faultline serve end to end: a simulated outage is produced to an
+// in-process Kafka broker; serve ingests it while serving the API, the
+// dashboards and /metrics from the same DuckDB file, finds the root cause,
+// and shuts down cleanly, releasing the file.
+func TestServeIngestsAndServes(t *testing.T) {
+	t.Chdir(t.TempDir())
+	sc, err := simulate.Generate(simulate.FamilyLBChange, 1, simulate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, simulate.Topics...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.ProducerBatchMaxBytes(16<<20), kgo.MaxBufferedRecords(100000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []*kgo.Record
+	if err := sc.EachMessage(func(topic string, m simulate.Message) error {
+		recs = append(recs, &kgo.Record{Topic: topic, Key: m.Key, Value: m.Value, Timestamp: m.Time})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	pctx, pcancel := context.WithTimeout(context.Background(), time.Minute)
+	if err := cl.ProduceSync(pctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	pcancel()
+	cl.Close()
+
+	addr := freeAddr(t)
+	dbPath := filepath.Join(t.TempDir(), "serve.duckdb")
+	var topics strings.Builder
+	for _, name := range simulate.Topics {
+		fmt.Fprintf(&topics, "    - {name: %s, format: %s}\n", name, simulate.TopicFormats[name])
+	}
+	topo, _ := json.Marshal(sc.Truth.Topology) // JSON is YAML
+	cfg := fmt.Sprintf(`db: %s
+kafka:
+  brokers: [%s]
+  group: serve-test
+  fetch_max_wait: 100ms
+  session_timeout: 6s
+  topics:
+%singest:
+  batch_max_wait: 100ms
+topology: %s
+serve:
+  listen: %s
+  token: tok
+  refresh: 1s
+`, dbPath, cluster.ListenAddrs()[0], topics.String(), topo, addr)
+	if err := os.WriteFile("serve.yaml", []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	var out, errb syncBuffer
+	go func() { done <- startCmd(ctx, &out, &errb, "--config", "serve.yaml", "--log-level", "warn", "serve") }()
+
+	base := "http://" + addr
+	// What faultline query/report --server use.
+	a := &app{cfg: Config{Query: queries.Config{Server: base, Token: "tok"}}}
+	c, err := a.serverClient()
+	if err != nil || c == nil {
+		t.Fatalf("serverClient = %v, %v", c, err)
+	}
+	// Wait (bounded) until ingest has delivered the outage and the engine
+	// ranks its root cause first.
+	var incs []queries.Incident
+	var sus []queries.Suspect
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		select {
+		case err := <-done:
+			t.Fatalf("serve exited early: %v\n%s", err, errb.String())
+		default:
+		}
+		incs, _ = c.Incidents(ctx, queries.Window{})
+		sus, _ = c.Suspects(ctx, queries.Window{})
+		if len(incs) == 1 && len(sus) > 0 && sus[0].EventID == sc.Truth.RootCauseEventID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no incident with the root cause %s ranked first: incidents %+v, suspects %d", sc.Truth.RootCauseEventID, incs, len(sus))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	get := func(path, token string) (int, string) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/healthz", ""); code != 200 || body != "ok\n" {
+		t.Errorf("/healthz = %d %q", code, body)
+	}
+	if code, _ := get("/api/incidents", ""); code != 401 {
+		t.Errorf("/api/incidents without the token = %d, want 401", code)
+	}
+	code, body := get("/api/ingest", "tok")
+	var health struct {
+		Running bool
+		Events  int64
+		Offsets []struct{ Source string }
+	}
+	if err := json.Unmarshal([]byte(body), &health); code != 200 || err != nil || !health.Running || health.Events == 0 || len(health.Offsets) == 0 {
+		t.Errorf("/api/ingest = %d %s", code, body)
+	}
+	code, body = get("/metrics", "tok")
+	for _, m := range []string{"faultline_ingest_events_total", "faultline_ingest_lag_messages", "faultline_http_requests_total"} {
+		if code != 200 || !strings.Contains(body, m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+	if code, body := get("/", "tok"); code != 200 || !strings.Contains(body, `data-refresh="1"`) || !strings.Contains(body, sc.Truth.RootCauseOperation) {
+		t.Errorf("overview while ingesting: %d, live refresh or root cause missing", code)
+	}
+	tbl, err := c.SQL(ctx, "SELECT count(*) FROM events")
+	if err != nil || len(tbl.Rows) != 1 || tbl.Rows[0][0].(int64) == 0 {
+		t.Errorf("analyst SQL through the server: %+v %v", tbl, err)
+	}
+	served := tbl.Rows[0][0].(int64)
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve after SIGINT-like cancel = %v, want nil\n%s", err, errb.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("serve did not shut down")
+	}
+	// The file is released and holds what was served.
+	db, err := store.Open(context.Background(), dbPath)
+	if err != nil {
+		t.Fatalf("reopen after shutdown: %v", err)
+	}
+	defer db.Close()
+	var n int64
+	if err := db.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil || n < served {
+		t.Errorf("events after shutdown = %d (%v), served %d", n, err, served)
+	}
+}
+
+func TestServerClient(t *testing.T) {
+	if c, err := (&app{}).serverClient(); c != nil || err != nil {
+		t.Errorf("no query.server: %v %v, want nil, nil", c, err)
+	}
+	_, err := (&app{cfg: Config{Query: queries.Config{Server: "localhost:8080"}}}).serverClient()
+	var ue usageError
+	if err == nil || !asUsage(err, &ue) || !strings.Contains(err.Error(), "query.server") {
+		t.Errorf("bad query.server = %v, want a usage error naming it", err)
+	}
+}
+
+func TestServeBadConfig(t *testing.T) {
+	t.Chdir(t.TempDir())
+	_, _, err := runCmd(context.Background(), t, "serve", "--listen", "8080")
+	var ue usageError
+	if err == nil || !asUsage(err, &ue) || !strings.Contains(err.Error(), "serve.listen") {
+		t.Errorf("serve --listen 8080 = %v, want a usage error naming serve.listen", err)
+	}
+}

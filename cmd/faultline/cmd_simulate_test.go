@@ -1,0 +1,117 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/faultline/faultline/queries/eval"
+	"github.com/faultline/faultline/queries/simulate"
+)
+
+func TestSimulateCmd(t *testing.T) {
+	t.Chdir(t.TempDir())
+	out, err := runCLI(t, "simulate", "--scenario", "iam-policy", "--seed", "4", "--duration", "1h", "--out", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr simulate.Truth
+	b, err := os.ReadFile(filepath.Join("a", "truth.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &tr); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"scenario:    iam-policy (seed 4)", tr.RootCauseEventID, "cloudtrail", "cloudwatch", "faultline load a/data"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+	var topo struct {
+		Topology map[string][]string `yaml:"topology"`
+	}
+	y, err := os.ReadFile(filepath.Join("a", "topology.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(y, &topo); err != nil || !sameTopology(topo.Topology, tr.Topology) {
+		t.Errorf("topology.yaml (%v) does not hold the truth's topology: %v vs %v", err, topo.Topology, tr.Topology)
+	}
+	if _, err := runCLI(t, "simulate", "--scenario", "iam-policy", "--seed", "4", "--duration", "1h", "--out", "b"); err != nil {
+		t.Fatal(err)
+	}
+	b2, _ := os.ReadFile(filepath.Join("b", "truth.json"))
+	if !bytes.Equal(b, b2) {
+		t.Error("same seed, different truth.json")
+	}
+
+	for _, args := range [][]string{
+		{"simulate", "--scenario", "nope", "--out", "c"},
+		{"simulate", "--scenario", "quiet"},
+		{"simulate", "--duration", "5m", "--out", "c"},
+		{"simulate", "--start", "yesterday", "--out", "c"},
+	} {
+		_, err := runCLI(t, args...)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%v: error %v, want a usage error", args, err)
+		}
+	}
+}
+
+func sameTopology(a, b map[string][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		w, ok := b[k]
+		if !ok || !slices.Equal(v, w) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestEvalCmd(t *testing.T) {
+	t.Chdir(t.TempDir())
+	out, err := runCLI(t, "eval", "--scenarios", "2", "--seed", "3", "--families", "bad-deploy,quiet", "--duration", "1h", "--out", "r.json", "--keep", "kept")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"top-1 accuracy:", "false incidents/quiet day:", "bad-deploy", "report: r.json"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	var rep eval.Report
+	b, err := os.ReadFile("r.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	s := rep.Summary
+	if s.Scenarios != 2 || s.IncidentScenarios != 1 || s.QuietScenarios != 1 || s.Errors != 0 || s.DeadLetters != 0 || s.Events < 1000 {
+		t.Errorf("summary %+v", s)
+	}
+	if r := rep.Results[0]; r.Scenario != "bad-deploy" || !r.Detected || r.Events == 0 {
+		t.Errorf("the bad deploy was not loaded and detected: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join("kept", "000-bad-deploy-3", "truth.json")); err != nil {
+		t.Errorf("--keep: %v", err)
+	}
+	_, err = runCLI(t, "eval", "--scenarios", "1", "--families", "random")
+	var ue usageError
+	if !errors.As(err, &ue) {
+		t.Errorf("--families random: error %v, want a usage error", err)
+	}
+}

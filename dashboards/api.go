@@ -1,0 +1,480 @@
+package dashboards
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/queries/report"
+)
+
+// windowJSON is the time range a response covers.
+type windowJSON struct {
+	Since time.Time `json:"since,omitzero"` // absent: open
+	Until time.Time `json:"until,omitzero"`
+}
+
+func wj(w queries.Window) windowJSON { return windowJSON{w.Since, w.Until} }
+
+// IncidentSummary is an incident with its top suspect (overview, /api/incidents).
+type IncidentSummary struct {
+	queries.Incident
+	TopSuspect *queries.Suspect `json:"top_suspect"`
+}
+
+// IncidentDetail is everything the incident page shows.
+type IncidentDetail struct {
+	Incident queries.Incident      `json:"incident"`
+	Window   windowJSON            `json:"window"` // the time span the detail was computed over
+	Suspects []queries.Suspect     `json:"suspects"`
+	Cascade  []queries.CascadeStep `json:"cascade"`
+	Regions  []queries.RegionShare `json:"regions"`
+	Series   []queries.SeriesPoint `json:"series"`
+	Changes  []Change              `json:"changes"`
+}
+
+// IngestHealth is where ingest stands and what it rejected.
+type IngestHealth struct {
+	Running           bool               `json:"running"`
+	Events            int64              `json:"events"`
+	FirstEvent        time.Time          `json:"first_event,omitzero"`
+	LastEvent         time.Time          `json:"last_event,omitzero"`
+	Offsets           []Offset           `json:"offsets"` // Kafka partitions
+	Files             Files              `json:"files"`   // files loaded with faultline load
+	DeadLetters       int64              `json:"dead_letters"`
+	DeadLetterReasons []DeadLetterReason `json:"dead_letter_reasons"`
+	RecentDeadLetters []DeadLetter       `json:"recent_dead_letters"`
+}
+
+func (s *Server) incidentSummaries(ctx context.Context, w queries.Window) ([]IncidentSummary, error) {
+	incs, err := s.engine.Incidents(ctx, w)
+	if err != nil {
+		return nil, fmt.Errorf("find incidents: %w", err)
+	}
+	out := make([]IncidentSummary, 0, len(incs))
+	if len(incs) == 0 {
+		return out, nil
+	}
+	sus, err := s.engine.Suspects(ctx, w)
+	if err != nil {
+		return nil, fmt.Errorf("rank suspects: %w", err)
+	}
+	top := map[string]queries.Suspect{}
+	for _, sp := range sus {
+		if cur, ok := top[sp.IncidentID]; !ok || sp.Rank < cur.Rank {
+			top[sp.IncidentID] = sp
+		}
+	}
+	for _, inc := range incs {
+		is := IncidentSummary{Incident: inc}
+		if sp, ok := top[inc.ID]; ok {
+			is.TopSuspect = &sp
+		}
+		out = append(out, is)
+	}
+	slices.SortStableFunc(out, func(a, b IncidentSummary) int { return b.Onset.Compare(a.Onset) })
+	return out, nil
+}
+
+// incidentDetail finds the incident by id over all time and computes its
+// suspects, cascade, regions and series over a window around it.
+func (s *Server) incidentDetail(ctx context.Context, id string) (IncidentDetail, error) {
+	inc, err := s.findIncident(ctx, id)
+	if err != nil {
+		return IncidentDetail{}, err
+	}
+	// The window starts before the onset so the look-back for suspects and
+	// the baseline are inside it, and ends after recovery (open while ongoing).
+	w := queries.Window{Since: inc.Onset.Add(-2 * time.Hour)}
+	if !inc.Ongoing && !inc.Recovery.IsZero() {
+		w.Until = inc.Recovery.Add(30 * time.Minute)
+	}
+	d := IncidentDetail{Incident: inc, Window: wj(w)}
+	if d.Suspects, err = s.engine.Suspects(ctx, w); err != nil {
+		return d, fmt.Errorf("rank suspects: %w", err)
+	}
+	d.Suspects = filterBy(d.Suspects, func(x queries.Suspect) bool { return x.IncidentID == id })
+	slices.SortStableFunc(d.Suspects, func(a, b queries.Suspect) int { return a.Rank - b.Rank })
+	if d.Cascade, err = s.engine.Cascade(ctx, w); err != nil {
+		return d, fmt.Errorf("compute cascade: %w", err)
+	}
+	d.Cascade = filterBy(d.Cascade, func(x queries.CascadeStep) bool { return x.IncidentID == id })
+	slices.SortStableFunc(d.Cascade, func(a, b queries.CascadeStep) int { return a.Order - b.Order })
+	if d.Regions, err = s.engine.Regions(ctx, w); err != nil {
+		return d, fmt.Errorf("compute regions: %w", err)
+	}
+	d.Regions = filterBy(d.Regions, func(x queries.RegionShare) bool { return x.IncidentID == id })
+	// The timeline: the incident's services from an hour before onset.
+	tl := queries.Window{Since: inc.Onset.Add(-time.Hour), Until: w.Until}
+	if tl.Until.IsZero() {
+		tl.Until = inc.Peak.Add(time.Hour)
+		if b, err := s.list.bounds(ctx); err == nil && b.Last.After(tl.Until) {
+			tl.Until = b.Last.Add(time.Minute)
+		}
+	}
+	series, err := s.engine.Series(ctx, tl)
+	if err != nil {
+		return d, fmt.Errorf("read error series: %w", err)
+	}
+	d.Series = filterBy(series, func(p queries.SeriesPoint) bool { return slices.Contains(inc.Services, p.Service) })
+	if d.Changes, err = s.list.changes(ctx, tl, ChangeFilter{}, 500); err != nil {
+		return d, err
+	}
+	d.Window = wj(tl)
+	return d, nil
+}
+
+// incidentIDTime reads the onset minute from ids shaped like
+// inc-20260302-1000-cart (queries derives ids from the onset minute).
+var incidentIDTime = regexp.MustCompile(`^inc-(\d{8}-\d{4})-`)
+
+// findIncident looks the incident up from an hour before the onset its id
+// names (so a long history is not recomputed), else over all time.
+func (s *Server) findIncident(ctx context.Context, id string) (queries.Incident, error) {
+	find := func(w queries.Window) (queries.Incident, bool, error) {
+		incs, err := s.engine.Incidents(ctx, w)
+		if err != nil {
+			return queries.Incident{}, false, fmt.Errorf("find incidents: %w", err)
+		}
+		i := slices.IndexFunc(incs, func(x queries.Incident) bool { return x.ID == id })
+		if i < 0 {
+			return queries.Incident{}, false, nil
+		}
+		return incs[i], true, nil
+	}
+	if m := incidentIDTime.FindStringSubmatch(id); m != nil {
+		if onset, err := time.Parse("20060102-1504", m[1]); err == nil {
+			// Open at the end: an incident cut by the window's end would look ongoing.
+			if inc, ok, err := find(queries.Window{Since: onset.Add(-time.Hour)}); err != nil || ok {
+				return inc, err
+			}
+		}
+	}
+	inc, ok, err := find(queries.Window{})
+	if err == nil && !ok {
+		err = httpError{http.StatusNotFound, fmt.Sprintf("incident %q not found: list incidents at /api/incidents", id)}
+	}
+	return inc, err
+}
+
+func filterBy[T any](xs []T, keep func(T) bool) []T {
+	out := make([]T, 0, len(xs))
+	for _, x := range xs {
+		if keep(x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (s *Server) ingestHealth(ctx context.Context) (IngestHealth, error) {
+	h := IngestHealth{Running: s.ingesting()}
+	b, err := s.list.bounds(ctx)
+	if err != nil {
+		return h, err
+	}
+	h.Events, h.FirstEvent, h.LastEvent = b.Events, b.First, b.Last
+	if h.Offsets, err = s.list.offsets(ctx); err != nil {
+		return h, err
+	}
+	if h.Files, err = s.list.files(ctx); err != nil {
+		return h, err
+	}
+	lags := s.lagFromMetrics()
+	for i, o := range h.Offsets {
+		if l, ok := lags[fmt.Sprintf("%s/%d", strings.TrimPrefix(o.Source, "kafka:"), o.Partition)]; ok {
+			h.Offsets[i].Lag = &l
+		}
+	}
+	if h.DeadLetterReasons, h.RecentDeadLetters, err = s.list.deadLetters(ctx, 20); err != nil {
+		return h, err
+	}
+	for _, r := range h.DeadLetterReasons {
+		h.DeadLetters += r.Count
+	}
+	return h, nil
+}
+
+// lagFromMetrics reads consumer lag from the metrics registry: any gauge
+// whose name contains "lag" with topic and partition labels (ingest exports
+// one while it runs). Keys are "topic/partition".
+func (s *Server) lagFromMetrics() map[string]float64 {
+	out := map[string]float64{}
+	mfs, err := s.registry.Gather()
+	if err != nil {
+		return out
+	}
+	for _, mf := range mfs {
+		if !strings.Contains(mf.GetName(), "lag") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			var topic, part string
+			for _, lp := range m.GetLabel() {
+				switch lp.GetName() {
+				case "topic":
+					topic = lp.GetValue()
+				case "partition":
+					part = lp.GetValue()
+				}
+			}
+			if topic == "" || part == "" || m.GetGauge() == nil {
+				continue
+			}
+			out[topic+"/"+part] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
+
+func (s *Server) apiIncidents(r *http.Request) (any, error) {
+	v, err := s.parseView(r.Context(), r, 0)
+	if err != nil {
+		return nil, err
+	}
+	incs, err := s.incidentSummaries(r.Context(), v.Window)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"window": wj(v.Window), "incidents": incs}, nil
+}
+
+func (s *Server) apiIncident(r *http.Request) (any, error) {
+	return s.incidentDetail(r.Context(), r.PathValue("id"))
+}
+
+func (s *Server) apiSuspects(r *http.Request) (any, error) {
+	v, err := s.parseView(r.Context(), r, 0)
+	if err != nil {
+		return nil, err
+	}
+	sus, err := s.engine.Suspects(r.Context(), v.Window)
+	if err != nil {
+		return nil, fmt.Errorf("rank suspects: %w", err)
+	}
+	if v.Incident != "" {
+		sus = filterBy(sus, func(x queries.Suspect) bool { return x.IncidentID == v.Incident })
+	}
+	return map[string]any{"window": wj(v.Window), "suspects": nonNil(sus)}, nil
+}
+
+func (s *Server) apiCascade(r *http.Request) (any, error) {
+	v, err := s.parseView(r.Context(), r, 0)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := s.engine.Cascade(r.Context(), v.Window)
+	if err != nil {
+		return nil, fmt.Errorf("compute cascade: %w", err)
+	}
+	if v.Incident != "" {
+		steps = filterBy(steps, func(x queries.CascadeStep) bool { return x.IncidentID == v.Incident })
+	}
+	return map[string]any{"window": wj(v.Window), "cascade": nonNil(steps)}, nil
+}
+
+func (s *Server) apiRegions(r *http.Request) (any, error) {
+	v, err := s.parseView(r.Context(), r, 0)
+	if err != nil {
+		return nil, err
+	}
+	regs, err := s.engine.Regions(r.Context(), v.Window)
+	if err != nil {
+		return nil, fmt.Errorf("compute regions: %w", err)
+	}
+	if v.Incident != "" {
+		regs = filterBy(regs, func(x queries.RegionShare) bool { return x.IncidentID == v.Incident })
+	}
+	return map[string]any{"window": wj(v.Window), "regions": nonNil(regs)}, nil
+}
+
+func (s *Server) apiChangeFailureRate(r *http.Request) (any, error) {
+	v, err := s.parseView(r.Context(), r, 0)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := s.engine.ChangeFailureRate(r.Context(), v.Window)
+	if err != nil {
+		return nil, fmt.Errorf("compute change failure rate: %w", err)
+	}
+	return map[string]any{"window": wj(v.Window), "change_failure_rate": nonNil(cf)}, nil
+}
+
+func (s *Server) apiSeries(r *http.Request) (any, error) {
+	v, err := s.parseView(r.Context(), r, 0)
+	if err != nil {
+		return nil, err
+	}
+	pts, err := s.engine.Series(r.Context(), v.Window)
+	if err != nil {
+		return nil, fmt.Errorf("read error series: %w", err)
+	}
+	pts = filterBy(pts, func(p queries.SeriesPoint) bool {
+		return (v.Service == "" || p.Service == v.Service) && (v.Region == "" || p.Region == v.Region)
+	})
+	return map[string]any{"window": wj(v.Window), "series": pts}, nil
+}
+
+func (s *Server) apiChanges(r *http.Request) (any, error) {
+	v, err := s.parseView(r.Context(), r, 1000)
+	if err != nil {
+		return nil, err
+	}
+	ch, err := s.list.changes(r.Context(), v.Window, v.Filter, v.Limit)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"window": wj(v.Window), "filter": v.Filter, "changes": ch}, nil
+}
+
+func (s *Server) apiServices(r *http.Request) (any, error) {
+	v, err := s.parseView(r.Context(), r, 0)
+	if err != nil {
+		return nil, err
+	}
+	svcs, edges, err := s.services(r.Context(), v.Window)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"window": wj(v.Window), "services": svcs, "edges": edges}, nil
+}
+
+func (s *Server) services(ctx context.Context, w queries.Window) ([]Service, []queries.Edge, error) {
+	incs, err := s.engine.Incidents(ctx, w)
+	if err != nil {
+		return nil, nil, fmt.Errorf("find incidents: %w", err)
+	}
+	edges, err := s.engine.Topology(ctx, w)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read topology: %w", err)
+	}
+	names, err := s.list.serviceNames(ctx, w)
+	if err != nil {
+		return nil, nil, err
+	}
+	edges = pruneEdges(edges, names)
+	svcs, err := s.list.services(ctx, w, edges, incs)
+	return svcs, edges, err
+}
+
+func (s *Server) apiIngest(r *http.Request) (any, error) { return s.ingestHealth(r.Context()) }
+
+// apiStats answers report.Stats (window totals, top errors, dead letters,
+// ingest positions) so faultline report can build a report from a server.
+func (s *Server) apiStats(r *http.Request) (any, error) {
+	v, err := s.parseView(r.Context(), r, 10)
+	if err != nil {
+		return nil, err
+	}
+	st, err := report.DBStats{DB: s.list.db}.Stats(r.Context(), v.Window, v.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("window stats: %w", err)
+	}
+	return st, nil
+}
+
+// QueryRequest is the body of POST /api/query: either SQL for the sandbox or
+// the name of a named query with an optional time range.
+type QueryRequest struct {
+	SQL   string    `json:"sql,omitempty"`
+	Name  string    `json:"name,omitempty"`
+	Since time.Time `json:"since,omitzero"`
+	Until time.Time `json:"until,omitzero"`
+}
+
+const maxQueryBody = 1 << 20
+
+func (s *Server) apiQuery(r *http.Request) (any, error) {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return nil, httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q is not allowed: send application/json such as {\"sql\": \"SELECT 1\"}", ct)}
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxQueryBody))
+	dec.DisallowUnknownFields()
+	var req QueryRequest
+	if err := dec.Decode(&req); err != nil {
+		return nil, badRequest("request body: %v: send {\"sql\": \"...\"} or {\"name\": \"...\", \"since\": \"...\", \"until\": \"...\"}", err)
+	}
+	switch {
+	case req.SQL != "" && req.Name != "":
+		return nil, badRequest("send either sql or name, not both")
+	case req.SQL != "":
+		return s.runSQL(r.Context(), req.SQL)
+	case req.Name != "":
+		t, err := s.engine.Named(r.Context(), req.Name, queries.Window{Since: req.Since, Until: req.Until})
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				return nil, err
+			}
+			return nil, badRequest("named query %q: %v", req.Name, err)
+		}
+		if s.maxRows > 0 && len(t.Rows) > s.maxRows {
+			t.Rows, t.Truncated = t.Rows[:s.maxRows], true
+		}
+		return jsonTable(t), nil
+	default:
+		return nil, badRequest("empty query: send {\"sql\": \"...\"} or {\"name\": \"...\"}")
+	}
+}
+
+// runSQL runs analyst SQL through the sandbox. Everything the sandbox
+// refuses or DuckDB rejects is the caller's to fix: 400 with the message.
+func (s *Server) runSQL(ctx context.Context, sql string) (queries.Table, error) {
+	if strings.TrimSpace(sql) == "" {
+		return queries.Table{}, badRequest("sql: empty: write a SELECT such as SELECT count(*) FROM events")
+	}
+	t, err := s.sandbox.SQL(ctx, sql)
+	if err != nil {
+		if ctx.Err() != nil {
+			return queries.Table{}, ctx.Err()
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return queries.Table{}, httpError{http.StatusBadRequest, "query timed out (query.timeout): add a WHERE on time or a LIMIT"}
+		}
+		return queries.Table{}, badRequest("%v", err)
+	}
+	return jsonTable(t), nil
+}
+
+// jsonTable makes every cell JSON-encodable: bytes become text (or a hex
+// string when not UTF-8), unknown types their fmt form.
+func jsonTable(t queries.Table) queries.Table {
+	if t.Columns == nil {
+		t.Columns = []string{}
+	}
+	if t.Rows == nil {
+		t.Rows = [][]any{}
+	}
+	for _, row := range t.Rows {
+		for j, c := range row {
+			row[j] = jsonCell(c)
+		}
+	}
+	return t
+}
+
+func nonNil[T any](xs []T) []T {
+	if xs == nil {
+		return []T{}
+	}
+	return xs
+}
+
+func (s *Server) apiTopology(r *http.Request) (any, error) {
+	v, err := s.parseView(r.Context(), r, 0)
+	if err != nil {
+		return nil, err
+	}
+	edges, err := s.engine.Topology(r.Context(), v.Window)
+	if err != nil {
+		return nil, fmt.Errorf("read topology: %w", err)
+	}
+	return map[string]any{"window": wj(v.Window), "edges": nonNil(edges)}, nil
+}

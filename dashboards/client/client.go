@@ -1,0 +1,251 @@
+// Package client talks to a running faultline serve over its JSON API
+// (docs/api.md), so faultline query and faultline report can work while the
+// server holds the DuckDB file. *Client answers the same methods as the
+// local implementations: queries.Querier (Named, SQL), report.Source
+// (Incidents, Suspects, Cascade, Regions, ChangeFailureRate, Series) and
+// report.Stats.
+//
+// client imports only queries' result types; it must not import DuckDB.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/queries/report"
+)
+
+// Client is a faultline serve API client. It is safe for concurrent use.
+type Client struct {
+	base  *url.URL
+	token string
+	user  *url.Userinfo
+	hc    *http.Client
+}
+
+// New returns a client for the server at baseURL (http or https, e.g.
+// http://127.0.0.1:8080). token, when set, is sent as a bearer token
+// (query.token / serve.token); credentials in the URL
+// (http://user:pass@host:8080) are sent as basic auth instead.
+func New(baseURL, token string) (*Client, error) {
+	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("query.server: %q is not allowed: use the URL of a running faultline serve such as http://127.0.0.1:8080", baseURL)
+	}
+	c := &Client{token: token, user: u.User, hc: &http.Client{Timeout: 10 * time.Minute}}
+	u.User = nil
+	c.base = u
+	return c, nil
+}
+
+// Error is a response the server refused or failed, with its message.
+type Error struct {
+	Status  int
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("faultline server: %s (HTTP %d)", e.Message, e.Status)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body any, out any) error {
+	u := *c.base
+	u.Path = strings.TrimRight(u.Path, "/") + path
+	u.RawQuery = q.Encode()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	switch {
+	case c.token != "":
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	case c.user != nil:
+		pw, _ := c.user.Password()
+		req.SetBasicAuth(c.user.Username(), pw)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("ask faultline server %s: %w (is faultline serve running there? check query.server)", c.base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		var e struct {
+			Error string `json:"error"`
+		}
+		msg := strings.TrimSpace(string(b))
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			msg = e.Error
+		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			msg += " (set query.token, FAULTLINE_QUERY_TOKEN, or user:password in the server URL)"
+		}
+		return &Error{Status: resp.StatusCode, Message: msg}
+	}
+	dec := json.NewDecoder(resp.Body)
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
+		return fmt.Errorf("decode %s response: %w", path, err)
+	}
+	return nil
+}
+
+// windowQuery expresses w in the API's parameters; zero bounds stay open.
+func windowQuery(w queries.Window) url.Values {
+	q := url.Values{"range": {"all"}}
+	if !w.Since.IsZero() {
+		q.Set("since", w.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !w.Until.IsZero() {
+		q.Set("until", w.Until.UTC().Format(time.RFC3339Nano))
+	}
+	return q
+}
+
+// SQL runs analyst SQL in the server's sandbox (POST /api/query).
+func (c *Client) SQL(ctx context.Context, query string) (queries.Table, error) {
+	return c.query(ctx, map[string]any{"sql": query})
+}
+
+// Named runs a named query on the server (POST /api/query).
+func (c *Client) Named(ctx context.Context, name string, w queries.Window) (queries.Table, error) {
+	body := map[string]any{"name": name}
+	if !w.Since.IsZero() {
+		body["since"] = w.Since.UTC()
+	}
+	if !w.Until.IsZero() {
+		body["until"] = w.Until.UTC()
+	}
+	return c.query(ctx, body)
+}
+
+func (c *Client) query(ctx context.Context, body map[string]any) (queries.Table, error) {
+	var t queries.Table
+	if err := c.do(ctx, http.MethodPost, "/api/query", nil, body, &t); err != nil {
+		return queries.Table{}, err
+	}
+	for _, row := range t.Rows {
+		for i, v := range row {
+			row[i] = number(v)
+		}
+	}
+	return t, nil
+}
+
+// number turns JSON numbers into int64 when integral, else float64.
+func number(v any) any {
+	n, ok := v.(json.Number)
+	if !ok {
+		return v
+	}
+	if i, err := n.Int64(); err == nil {
+		return i
+	}
+	if f, err := n.Float64(); err == nil {
+		return f
+	}
+	return n.String()
+}
+
+func get[T any](ctx context.Context, c *Client, path, field string, q url.Values) (T, error) {
+	var env map[string]json.RawMessage
+	var zero T
+	if err := c.do(ctx, http.MethodGet, path, q, nil, &env); err != nil {
+		return zero, err
+	}
+	raw, ok := env[field]
+	if !ok {
+		return zero, fmt.Errorf("decode %s response: no %q field (is the server a faultline serve of the same version?)", path, field)
+	}
+	var out T
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return zero, fmt.Errorf("decode %s response: %w", path, err)
+	}
+	return out, nil
+}
+
+// Incidents lists the incidents in w (GET /api/incidents).
+func (c *Client) Incidents(ctx context.Context, w queries.Window) ([]queries.Incident, error) {
+	return get[[]queries.Incident](ctx, c, "/api/incidents", "incidents", windowQuery(w))
+}
+
+// Suspects lists the ranked suspects of every incident in w (GET /api/suspects).
+func (c *Client) Suspects(ctx context.Context, w queries.Window) ([]queries.Suspect, error) {
+	return get[[]queries.Suspect](ctx, c, "/api/suspects", "suspects", windowQuery(w))
+}
+
+// Cascade lists the cascade steps of every incident in w (GET /api/cascade).
+func (c *Client) Cascade(ctx context.Context, w queries.Window) ([]queries.CascadeStep, error) {
+	return get[[]queries.CascadeStep](ctx, c, "/api/cascade", "cascade", windowQuery(w))
+}
+
+// Regions lists region shares in w (GET /api/regions).
+func (c *Client) Regions(ctx context.Context, w queries.Window) ([]queries.RegionShare, error) {
+	return get[[]queries.RegionShare](ctx, c, "/api/regions", "regions", windowQuery(w))
+}
+
+// ChangeFailureRate lists change failure rates in w (GET /api/change-failure-rate).
+func (c *Client) ChangeFailureRate(ctx context.Context, w queries.Window) ([]queries.ChangeFailure, error) {
+	return get[[]queries.ChangeFailure](ctx, c, "/api/change-failure-rate", "change_failure_rate", windowQuery(w))
+}
+
+// Series lists the error series in w (GET /api/series).
+func (c *Client) Series(ctx context.Context, w queries.Window) ([]queries.SeriesPoint, error) {
+	return get[[]queries.SeriesPoint](ctx, c, "/api/series", "series", windowQuery(w))
+}
+
+// Topology lists the dependency edges used for w (GET /api/topology).
+func (c *Client) Topology(ctx context.Context, w queries.Window) ([]queries.Edge, error) {
+	return get[[]queries.Edge](ctx, c, "/api/topology", "edges", windowQuery(w))
+}
+
+// Stats answers report.Stats for w (GET /api/stats).
+func (c *Client) Stats(ctx context.Context, w queries.Window, topErrors int) (report.WindowStats, error) {
+	q := windowQuery(w)
+	if topErrors > 0 {
+		q.Set("limit", fmt.Sprint(topErrors))
+	}
+	var st report.WindowStats
+	err := c.do(ctx, http.MethodGet, "/api/stats", q, nil, &st)
+	return st, err
+}
+
+// Health reports whether the server answers /healthz with 200.
+func (c *Client) Health(ctx context.Context) error {
+	u := *c.base
+	u.Path = strings.TrimRight(u.Path, "/") + "/healthz"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("ask faultline server %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		return &Error{Status: resp.StatusCode, Message: strings.TrimSpace(string(b))}
+	}
+	return nil
+}

@@ -1,0 +1,178 @@
+package client_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/dashboards"
+	"github.com/faultline/faultline/dashboards/client"
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/queries/report"
+)
+
+var t0 = time.Date(2025, 10, 20, 7, 0, 0, 0, time.UTC)
+
+// serve starts a real dashboards server over an in-memory database with a
+// quiet hour, a change at 07:00 and an error spike on api from 07:03 on.
+func serve(t *testing.T, cfg dashboards.Config) (*httptest.Server, *queries.Engine, *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	for _, q := range []string{
+		`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, message, attributes)
+		 SELECT 'base-' || i, TIMESTAMPTZ '2025-10-20 06:00:00+00' + to_minutes(i * 5), now(), 'app', 'error', svc, 'us-east-1', 'slow', '{}'
+		 FROM range(12) t(i), (VALUES ('api'), ('db')) s(svc)`,
+		`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region, actor, resource, risk_class, change_type, attributes)
+		 VALUES ('chg-1', TIMESTAMPTZ '2025-10-20 07:00:00+00', now(), 'cloudtrail', 'change', 'db', 'ModifyDBInstance', 'us-east-1', 'bob', 'db-1', 'high', 'database', '{}')`,
+		`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, peer_service, message, attributes)
+		 SELECT 'err-' || i, TIMESTAMPTZ '2025-10-20 07:03:00+00' + to_seconds(i * 3), now(), 'app', 'error', 'api', 'us-east-1', 'db', 'db timeout', '{}'
+		 FROM range(400) t(i)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	engine := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), map[string][]string{"api": {"db"}})
+	sb, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 100, MemoryLimit: "1GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := dashboards.New(dashboards.Options{Config: cfg, Engine: engine, Sandbox: sb, DB: db.DB, MaxRows: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return ts, engine, db
+}
+
+func same(t *testing.T, what string, got, want any) {
+	t.Helper()
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if string(w) == "null" {
+		w = []byte("[]") // the API sends empty lists, never null
+	}
+	if string(g) != string(w) {
+		t.Errorf("%s over HTTP differs from local:\n got %s\nwant %s", what, g, w)
+	}
+}
+
+// The client answers exactly what the engine answers locally.
+func TestClientMatchesLocal(t *testing.T) {
+	ts, engine, db := serve(t, dashboards.DefaultConfig())
+	ctx := context.Background()
+	c, err := client.New(ts.URL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []queries.Window{{}, {Since: t0.Add(-2 * time.Hour), Until: t0.Add(time.Hour)}, {Since: t0}, {Until: t0}} {
+		incs, err := c.Incidents(ctx, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := engine.Incidents(ctx, w)
+		same(t, "incidents", incs, want)
+		sus, err := c.Suspects(ctx, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSus, _ := engine.Suspects(ctx, w)
+		same(t, "suspects", sus, wantSus)
+		casc, _ := c.Cascade(ctx, w)
+		wantCasc, _ := engine.Cascade(ctx, w)
+		same(t, "cascade", casc, wantCasc)
+		regs, _ := c.Regions(ctx, w)
+		wantRegs, _ := engine.Regions(ctx, w)
+		same(t, "regions", regs, wantRegs)
+		cfr, _ := c.ChangeFailureRate(ctx, w)
+		wantCfr, _ := engine.ChangeFailureRate(ctx, w)
+		same(t, "change failure rate", cfr, wantCfr)
+		ser, _ := c.Series(ctx, w)
+		wantSer, _ := engine.Series(ctx, w)
+		same(t, "series", ser, wantSer)
+		top, _ := c.Topology(ctx, w)
+		wantTop, _ := engine.Topology(ctx, w)
+		same(t, "topology", top, wantTop)
+		st, err := c.Stats(ctx, w, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantSt, _ := report.DBStats{DB: db.DB}.Stats(ctx, w, 5)
+		same(t, "stats", st, wantSt)
+	}
+	incs, _ := engine.Incidents(ctx, queries.Window{})
+	sus, _ := engine.Suspects(ctx, queries.Window{})
+	if len(incs) != 1 || len(sus) == 0 || sus[0].EventID != "chg-1" {
+		t.Fatalf("fixture: want one incident with chg-1 as top suspect, got %+v / %+v", incs, sus)
+	}
+
+	tbl, err := c.SQL(ctx, "SELECT service, count(*) AS n FROM errors GROUP BY service ORDER BY service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(tbl.Columns, ",") != "service,n" || len(tbl.Rows) != 2 || tbl.Rows[0][0] != "api" || tbl.Rows[0][1] != int64(412) {
+		t.Errorf("SQL table = %+v", tbl)
+	}
+	named, err := c.Named(ctx, "incidents", queries.Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(named.Rows) != 1 || named.Columns[0] != "incident_id" || named.Rows[0][0] != incs[0].ID {
+		t.Errorf("named incidents = %+v", named)
+	}
+}
+
+func TestClientErrors(t *testing.T) {
+	ts, _, _ := serve(t, func() dashboards.Config {
+		c := dashboards.DefaultConfig()
+		c.Token, c.Username, c.Password = "tok", "sre", "pw"
+		return c
+	}())
+	ctx := context.Background()
+
+	c, _ := client.New(ts.URL, "tok")
+	_, err := c.SQL(ctx, "SELECT * FROM read_text('/etc/passwd')")
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != 400 || !strings.Contains(ce.Message, "refused by the analyst SQL sandbox") {
+		t.Errorf("refused SQL = %v, want a 400 naming the sandbox", err)
+	}
+	if _, err := c.Named(ctx, "nope", queries.Window{}); err == nil || !strings.Contains(err.Error(), `named query "nope"`) {
+		t.Errorf("unknown named query = %v", err)
+	}
+
+	noauth, _ := client.New(ts.URL, "")
+	if _, err := noauth.Incidents(ctx, queries.Window{}); !errors.As(err, &ce) || ce.Status != 401 || !strings.Contains(err.Error(), "query.token") {
+		t.Errorf("no token = %v, want 401 saying how to authenticate", err)
+	}
+	u, _ := url.Parse(ts.URL)
+	u.User = url.UserPassword("sre", "pw")
+	basic, _ := client.New(u.String(), "")
+	if _, err := basic.Incidents(ctx, queries.Window{}); err != nil {
+		t.Errorf("basic auth from the URL: %v", err)
+	}
+	if err := noauth.Health(ctx); err != nil {
+		t.Errorf("healthz needs no auth: %v", err)
+	}
+
+	for _, bad := range []string{"", "127.0.0.1:8080", "ftp://x", "http://"} {
+		if _, err := client.New(bad, ""); err == nil || !strings.Contains(err.Error(), "query.server") {
+			t.Errorf("New(%q) = %v, want an error naming query.server", bad, err)
+		}
+	}
+	down, _ := client.New("http://127.0.0.1:1", "")
+	if _, err := down.SQL(ctx, "SELECT 1"); err == nil || !strings.Contains(err.Error(), "is faultline serve running") {
+		t.Errorf("server down = %v", err)
+	}
+}

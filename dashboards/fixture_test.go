@@ -1,0 +1,182 @@
+package dashboards
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
+)
+
+// The fixture: dynamodb gets a critical route-table change at 07:00 (by
+// alice, the root cause), a low-risk deploy of search happened at 06:40 (a
+// decoy), then dynamodb breaks at 07:05, payments at 07:07 and checkout at
+// 07:09 (checkout -> payments -> dynamodb), all in us-east-1, until the data
+// ends at 07:30. search stays quiet.
+var (
+	t0        = time.Date(2025, 10, 20, 7, 0, 0, 0, time.UTC)
+	fixTopo   = map[string][]string{"checkout": {"payments"}, "payments": {"dynamodb"}}
+	rootCause = "chg-root"
+	decoy     = "chg-decoy"
+)
+
+type fixEvent struct {
+	id, source, kind, service, operation, region, actor, resource, changeType, risk, peer, msg string
+	at                                                                                         time.Time
+}
+
+func insertEvents(t testing.TB, db *sql.DB, evs []fixEvent) {
+	t.Helper()
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmt, err := tx.Prepare(`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region,
+			account_id, resource, actor, change_type, risk_class, peer_service, message, attributes, src_topic, src_partition, src_offset)
+			VALUES (?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''), nullif(?, ''), '123456789012', nullif(?, ''), nullif(?, ''),
+			        nullif(?, ''), nullif(?, ''), nullif(?, ''), nullif(?, ''), '{}', 'app-errors', 0, 0)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range evs {
+		_, err := stmt.Exec(e.id, e.at, e.at, e.source, e.kind, e.service, e.operation, e.region, e.resource, e.actor, e.changeType, e.risk, e.peer, e.msg)
+		if err != nil {
+			t.Fatalf("insert fixture event %s: %v", e.id, err)
+		}
+	}
+	stmt.Close()
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fixtureEvents() []fixEvent {
+	evs := []fixEvent{
+		{id: decoy, source: "deploy", kind: "change", service: "search", operation: "Deploy", region: "us-east-1", actor: "ci-bot", resource: "search:1.4.2", changeType: "deploy", risk: "low", at: t0.Add(-20 * time.Minute)},
+		{id: rootCause, source: "cloudtrail", kind: "change", service: "dynamodb", operation: "ReplaceRoute", region: "us-east-1", actor: "alice", resource: "rtb-0abc", changeType: "networking", risk: "critical", at: t0},
+	}
+	// quiet baseline: one error every 10 minutes per service from 05:00
+	n := 0
+	for _, svc := range []string{"dynamodb", "payments", "checkout", "search"} {
+		for m := -120; m < 0; m += 10 {
+			n++
+			evs = append(evs, fixEvent{id: fmt.Sprintf("base-%d", n), source: "app", kind: "error", service: svc, region: "us-east-1", msg: "timeout", at: t0.Add(time.Duration(m) * time.Minute)})
+		}
+	}
+	// the spike
+	for i, svc := range []string{"dynamodb", "payments", "checkout"} {
+		peer := map[string]string{"checkout": "payments", "payments": "dynamodb"}[svc]
+		for m := 5 + 2*i; m < 30; m++ {
+			for k := range 5 + 3*(3-i) {
+				n++
+				evs = append(evs, fixEvent{id: fmt.Sprintf("err-%d", n), source: "app", kind: "error", service: svc, region: "us-east-1", peer: peer,
+					msg: svc + " failed", at: t0.Add(time.Duration(m)*time.Minute + time.Duration(k)*time.Second)})
+			}
+		}
+	}
+	return evs
+}
+
+type fixture struct {
+	db    *store.DB
+	incID string // the one incident the engine finds
+	opts  Options
+	srv   *Server
+	ts    *httptest.Server
+}
+
+// with serves the same database with changed options.
+func (f *fixture) with(t testing.TB, mutate func(*Options)) *fixture {
+	t.Helper()
+	o := f.opts
+	mutate(&o)
+	srv, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return &fixture{db: f.db, incID: f.incID, opts: o, srv: srv, ts: ts}
+}
+
+// newFixture opens an in-memory faultline DB with the fixture events, two
+// dead letters and two Kafka positions, and serves it.
+func newFixture(t testing.TB, mutate func(*Options)) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	insertEvents(t, db.DB, fixtureEvents())
+	for i, reason := range []string{"invalid_json", "invalid_json", "unknown_format"} {
+		if _, err := db.Exec(`INSERT INTO dead_letters (time, reason, message, format, raw, raw_size, src_topic, src_partition, src_offset)
+			VALUES (?, ?, 'bad record: fix the producer', 'app', 'xx', 2, 'app-errors', 0, ?)`, t0.Add(time.Duration(i)*time.Minute), reason, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for p := range 2 {
+		if _, err := db.Exec(`INSERT INTO ingest_offsets (source, part, next_offset, updated_at) VALUES ('kafka:app-errors', ?, ?, ?)`, p, 100+p, t0.Add(30*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	engine := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), fixTopo)
+	sandbox, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 50, MemoryLimit: "1GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	incs, err := engine.Incidents(ctx, queries.Window{})
+	if err != nil || len(incs) != 1 {
+		t.Fatalf("the fixture must hold one incident: %v %+v", err, incs)
+	}
+	o := Options{
+		Config:  DefaultConfig(),
+		Engine:  engine,
+		Sandbox: sandbox,
+		DB:      db.DB,
+		Now:     func() time.Time { return t0.Add(35 * time.Minute) },
+	}
+	if mutate != nil {
+		mutate(&o)
+	}
+	srv, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return &fixture{db: db, incID: incs[0].ID, opts: o, srv: srv, ts: ts}
+}
+
+func (f *fixture) get(t testing.TB, path string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.ts.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return do(t, req)
+}
+
+func do(t testing.TB, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, string(b)
+}

@@ -1,0 +1,525 @@
+package dashboards
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/faultline/faultline/queries"
+)
+
+func decode[T any](t *testing.T, body string) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal([]byte(body), &v); err != nil {
+		t.Fatalf("decode %q: %v", body, err)
+	}
+	return v
+}
+
+func TestAuth(t *testing.T) {
+	basic := func(u, p string) string {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.SetBasicAuth(u, p)
+		return r.Header.Get("Authorization")
+	}
+	cases := []struct {
+		name       string
+		cfg        func(*Config)
+		path, auth string
+		want       int
+	}{
+		{"open by default", nil, "/api/incidents", "", 200},
+		{"healthz needs nothing", func(c *Config) { c.Token = "s3cret" }, "/healthz", "", 200},
+		{"token missing", func(c *Config) { c.Token = "s3cret" }, "/api/incidents", "", 401},
+		{"token wrong", func(c *Config) { c.Token = "s3cret" }, "/api/incidents", "Bearer nope", 401},
+		{"token right", func(c *Config) { c.Token = "s3cret" }, "/api/incidents", "Bearer s3cret", 200},
+		{"token guards metrics", func(c *Config) { c.Token = "s3cret" }, "/metrics", "", 401},
+		{"token guards pages", func(c *Config) { c.Token = "s3cret" }, "/", "", 401},
+		{"token guards static", func(c *Config) { c.Token = "s3cret" }, "/static/style.css", "", 401},
+		{"basic right", func(c *Config) { c.Username, c.Password = "sre", "pw" }, "/changes", basic("sre", "pw"), 200},
+		{"basic wrong password", func(c *Config) { c.Username, c.Password = "sre", "pw" }, "/changes", basic("sre", "px"), 401},
+		{"basic wrong user", func(c *Config) { c.Username, c.Password = "sre", "pw" }, "/changes", basic("srf", "pw"), 401},
+		{"both set, basic accepted", func(c *Config) { c.Token, c.Username, c.Password = "tok", "sre", "pw" }, "/services", basic("sre", "pw"), 200},
+		{"both set, token accepted", func(c *Config) { c.Token, c.Username, c.Password = "tok", "sre", "pw" }, "/services", "Bearer tok", 200},
+		{"token is not a password", func(c *Config) { c.Token, c.Username, c.Password = "tok", "sre", "pw" }, "/services", basic("sre", "tok"), 401},
+	}
+	base := newFixture(t, nil)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := base.with(t, func(o *Options) {
+				if tc.cfg != nil {
+					tc.cfg(&o.Config)
+				}
+			})
+			resp, body := f.get(t, tc.path, "Authorization", tc.auth)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("GET %s: status %d, want %d: %s", tc.path, resp.StatusCode, tc.want, body)
+			}
+			if tc.want == 401 && resp.Header.Get("WWW-Authenticate") == "" {
+				t.Errorf("401 without WWW-Authenticate")
+			}
+		})
+	}
+}
+
+func TestAPIIncidents(t *testing.T) {
+	f := newFixture(t, nil)
+	resp, body := f.get(t, "/api/incidents")
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("status %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+	}
+	got := decode[struct {
+		Window    windowJSON        `json:"window"`
+		Incidents []IncidentSummary `json:"incidents"`
+	}](t, body)
+	if len(got.Incidents) != 1 || got.Incidents[0].ID != f.incID {
+		t.Fatalf("incidents = %+v", got.Incidents)
+	}
+	if ts := got.Incidents[0].TopSuspect; ts == nil || ts.EventID != rootCause || ts.Rank != 1 {
+		t.Errorf("top suspect = %+v, want %s at rank 1", ts, rootCause)
+	}
+	// default window: the DefaultRange up to the minute after the last event
+	if want := t0.Add(30 * time.Minute); !got.Window.Until.Equal(want) || !got.Window.Since.Equal(want.Add(-6*time.Hour)) {
+		t.Errorf("default window = %v..%v, want 6h up to %v", got.Window.Since, got.Window.Until, want)
+	}
+	// a window before the incident has none
+	_, body = f.get(t, "/api/incidents?since=2025-10-20T01:00:00Z&until=2025-10-20T02:00:00Z")
+	if n := len(decode[struct{ Incidents []IncidentSummary }](t, body).Incidents); n != 0 {
+		t.Errorf("incidents before the outage = %d, want 0", n)
+	}
+}
+
+func TestAPIIncidentDetail(t *testing.T) {
+	f := newFixture(t, nil)
+	resp, body := f.get(t, "/api/incidents/"+f.incID)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	d := decode[IncidentDetail](t, body)
+	all, err := f.opts.Engine.Incidents(context.Background(), queries.Window{})
+	if err != nil || len(all) != 1 {
+		t.Fatal(all, err)
+	}
+	got, _ := json.Marshal(d.Incident)
+	want, _ := json.Marshal(all[0])
+	if string(got) != string(want) {
+		t.Errorf("incident found from its id differs from the all-time one:\n got %s\nwant %s", got, want)
+	}
+	if len(d.Suspects) < 2 || d.Suspects[0].EventID != rootCause || d.Suspects[0].Rank != 1 || d.Suspects[0].Evidence == "" {
+		t.Errorf("suspects not ranked root cause first with evidence: %+v", d.Suspects)
+	}
+	if !slices.ContainsFunc(d.Suspects[1:], func(s queries.Suspect) bool { return s.EventID == decoy }) {
+		t.Errorf("the decoy is not ranked below the root cause: %+v", d.Suspects)
+	}
+	var order []string
+	for _, c := range d.Cascade {
+		order = append(order, c.Service)
+	}
+	if strings.Join(order, ">") != "dynamodb>payments>checkout" {
+		t.Errorf("cascade order = %v", order)
+	}
+	if len(d.Regions) != 1 || d.Regions[0].Warning == "" {
+		t.Errorf("regions = %+v, want one with a warning", d.Regions)
+	}
+	for _, p := range d.Series {
+		if p.Service == "search" {
+			t.Fatalf("series holds search, which is not in the incident")
+		}
+	}
+	if len(d.Series) == 0 || len(d.Changes) == 0 {
+		t.Errorf("series %d points, changes %d: want both", len(d.Series), len(d.Changes))
+	}
+
+	resp, body = f.get(t, "/api/incidents/inc-nope")
+	if resp.StatusCode != 404 || !strings.Contains(body, `incident \"inc-nope\" not found`) {
+		t.Errorf("unknown incident: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestAPIListsAndFilters(t *testing.T) {
+	f := newFixture(t, nil)
+	type changes struct{ Changes []Change }
+	cases := []struct {
+		path  string
+		check func(t *testing.T, body string)
+	}{
+		{"/api/suspects?incident=" + f.incID, func(t *testing.T, body string) {
+			s := decode[struct{ Suspects []queries.Suspect }](t, body)
+			if len(s.Suspects) < 2 || s.Suspects[0].IncidentID != f.incID {
+				t.Errorf("suspects = %+v, want at least 2 of %s", s.Suspects, f.incID)
+			}
+		}},
+		{"/api/suspects?incident=other", func(t *testing.T, body string) {
+			if !strings.Contains(body, `"suspects": []`) {
+				t.Errorf("want an empty list: %s", body)
+			}
+		}},
+		{"/api/cascade?incident=" + f.incID, func(t *testing.T, body string) {
+			if n := strings.Count(body, `"order"`); n != 3 {
+				t.Errorf("cascade steps = %d, want 3", n)
+			}
+		}},
+		{"/api/regions", func(t *testing.T, body string) {
+			if !strings.Contains(body, "confined to us-east-1") {
+				t.Errorf("regions: %s", body)
+			}
+		}},
+		{"/api/change-failure-rate", func(t *testing.T, body string) {
+			if !strings.Contains(body, `"ReplaceRoute"`) {
+				t.Errorf("change failure rate: %s", body)
+			}
+		}},
+		{"/api/series?service=payments", func(t *testing.T, body string) {
+			s := decode[struct{ Series []struct{ Service string } }](t, body)
+			if len(s.Series) == 0 {
+				t.Fatal("no series points")
+			}
+			for _, p := range s.Series {
+				if p.Service != "payments" {
+					t.Fatalf("series filter let %q through", p.Service)
+				}
+			}
+		}},
+		{"/api/changes", func(t *testing.T, body string) {
+			c := decode[changes](t, body)
+			if len(c.Changes) != 2 || c.Changes[0].EventID != rootCause {
+				t.Errorf("changes newest first = %+v", c.Changes)
+			}
+		}},
+		{"/api/changes?risk=low", func(t *testing.T, body string) {
+			c := decode[changes](t, body)
+			if len(c.Changes) != 1 || c.Changes[0].EventID != decoy {
+				t.Errorf("risk=low: %+v", c.Changes)
+			}
+		}},
+		{"/api/changes?actor=alice&type=networking&operation=ReplaceRoute&region=us-east-1&service=dynamodb", func(t *testing.T, body string) {
+			c := decode[changes](t, body)
+			if len(c.Changes) != 1 || c.Changes[0].EventID != rootCause {
+				t.Errorf("all filters: %+v", c.Changes)
+			}
+		}},
+		{"/api/changes?actor=bob", func(t *testing.T, body string) {
+			if c := decode[changes](t, body); len(c.Changes) != 0 {
+				t.Errorf("actor=bob: %+v", c.Changes)
+			}
+		}},
+		{"/api/changes?limit=1", func(t *testing.T, body string) {
+			if c := decode[changes](t, body); len(c.Changes) != 1 {
+				t.Errorf("limit=1: %d changes", len(c.Changes))
+			}
+		}},
+		{"/api/services", func(t *testing.T, body string) {
+			s := decode[struct {
+				Services []Service
+				Edges    []queries.Edge
+			}](t, body)
+			state := map[string]string{}
+			for _, sv := range s.Services {
+				state[sv.Name] = sv.State
+			}
+			want := map[string]string{"checkout": "spiking", "payments": "spiking", "dynamodb": "spiking", "search": "healthy"}
+			for k, v := range want {
+				if state[k] != v {
+					t.Errorf("service %s state %q, want %q", k, state[k], v)
+				}
+			}
+			var edges []string
+			for _, e := range s.Edges {
+				edges = append(edges, e.From+">"+e.To+":"+e.Origin)
+			}
+			got := strings.Join(edges, " ")
+			for _, want := range []string{"checkout>payments:config", "payments>dynamodb:config", "checkout>payments:peer_service"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("edges %s lack %s", got, want)
+				}
+			}
+		}},
+		{"/api/ingest", func(t *testing.T, body string) {
+			h := decode[IngestHealth](t, body)
+			if h.DeadLetters != 3 || len(h.DeadLetterReasons) != 2 || h.DeadLetterReasons[0].Reason != "invalid_json" || len(h.Offsets) != 2 {
+				t.Errorf("ingest health = %+v", h)
+			}
+			if h.Events == 0 || h.Running {
+				t.Errorf("events %d running %v", h.Events, h.Running)
+			}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, body := f.get(t, tc.path)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			tc.check(t, body)
+		})
+	}
+}
+
+func TestBadParams(t *testing.T) {
+	f := newFixture(t, nil)
+	cases := []struct{ path, want string }{
+		{"/api/incidents?since=yesterday", `since: \"yesterday\" is not a time`},
+		{"/api/series?until=2025-13-01", `until: \"2025-13-01\" is not a time`},
+		{"/api/incidents?since=2025-10-20T08:00:00Z&until=2025-10-20T07:00:00Z", "must be before until"},
+		{"/api/changes?range=-5h", `range: \"-5h\" is not allowed`},
+		{"/api/changes?range=10s", `range: \"10s\" is not allowed`},
+		{"/api/changes?limit=0", `limit: \"0\" is not allowed`},
+		{"/api/changes?limit=lots", `limit: \"lots\" is not allowed`},
+		{"/api/changes?risk=spicy", `risk: \"spicy\" is not allowed: use critical, high, medium or low`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, body := f.get(t, tc.path)
+			if resp.StatusCode != 400 || !strings.Contains(body, tc.want) {
+				t.Errorf("GET %s = %d %s, want 400 with %s", tc.path, resp.StatusCode, body, tc.want)
+			}
+		})
+	}
+	// Pages show the same message as HTML.
+	resp, body := f.get(t, "/changes?risk=spicy")
+	if resp.StatusCode != 400 || !strings.Contains(body, "risk: &#34;spicy&#34; is not allowed") {
+		t.Errorf("page with bad param = %d %s", resp.StatusCode, body)
+	}
+	resp, body = f.get(t, "/api/nope")
+	if resp.StatusCode != 404 || !strings.Contains(body, "no API route GET /api/nope") {
+		t.Errorf("unknown API route = %d %s", resp.StatusCode, body)
+	}
+	resp, _ = f.get(t, "/nope")
+	if resp.StatusCode != 404 {
+		t.Errorf("unknown page = %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest(http.MethodPost, f.ts.URL+"/api/incidents", nil)
+	if resp, _ := do(t, req); resp.StatusCode != 405 {
+		t.Errorf("POST /api/incidents = %d, want 405", resp.StatusCode)
+	}
+}
+
+func postQuery(t *testing.T, f *fixture, ctype, body string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.ts.URL+"/api/query", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", ctype)
+	return do(t, req)
+}
+
+func TestAPIQuery(t *testing.T) {
+	f := newFixture(t, nil)
+	cases := []struct {
+		name, ctype, body string
+		code              int
+		want              string
+	}{
+		{"sql", "application/json", `{"sql": "SELECT service, count(*) AS n FROM errors GROUP BY service ORDER BY service"}`, 200, `"checkout"`},
+		{"named", "application/json", `{"name": "incidents"}`, 200, `"incident_id"`},
+		{"row cap", "application/json", `{"sql": "SELECT * FROM range(1000)"}`, 200, `"truncated": true`},
+		{"sandbox refuses files", "application/json", `{"sql": "SELECT * FROM read_csv('/etc/passwd')"}`, 400, `refused by the analyst SQL sandbox`},
+		{"sandbox refuses settings", "application/json", `{"sql": "SET memory_limit = '100GB'"}`, 400, `refused by the analyst SQL sandbox`},
+		{"sandbox refuses writes", "application/json", `{"sql": "DELETE FROM events"}`, 400, `refused by the analyst SQL sandbox`},
+		{"sandbox refuses two statements", "application/json", `{"sql": "SELECT 1; SELECT 2"}`, 400, `refused by the analyst SQL sandbox`},
+		{"bad sql", "application/json", `{"sql": "SELEC 1"}`, 400, `syntax error`},
+		{"unknown named", "application/json", `{"name": "nope"}`, 400, `named query \"nope\"`},
+		{"both", "application/json", `{"sql": "SELECT 1", "name": "x"}`, 400, "either sql or name"},
+		{"empty", "application/json", `{}`, 400, "empty query"},
+		{"blank sql", "application/json", `{"sql": "  "}`, 400, "sql: empty"},
+		{"unknown field", "application/json", `{"query": "SELECT 1"}`, 400, `unknown field \"query\"`},
+		{"not json", "application/json", `SELECT 1`, 400, "request body"},
+		{"form post refused", "application/x-www-form-urlencoded", `sql=SELECT+1`, 415, "application/json"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := postQuery(t, f, tc.ctype, tc.body)
+			if resp.StatusCode != tc.code || !strings.Contains(body, tc.want) {
+				t.Errorf("status %d body %s, want %d with %s", resp.StatusCode, body, tc.code, tc.want)
+			}
+		})
+	}
+	resp, body := postQuery(t, f, "application/json", `{"sql": "SELECT 1 AS one, 'x' AS s, TIMESTAMPTZ '2025-10-20 07:00:00+00' AS t"}`)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	tbl := decode[struct {
+		Columns []string
+		Rows    [][]any
+	}](t, body)
+	if strings.Join(tbl.Columns, ",") != "one,s,t" || len(tbl.Rows) != 1 || tbl.Rows[0][1] != "x" || tbl.Rows[0][2] != "2025-10-20T07:00:00Z" {
+		t.Errorf("table = %+v", tbl)
+	}
+}
+
+func TestPages(t *testing.T) {
+	f := newFixture(t, nil)
+	cases := []struct {
+		path string
+		code int
+		want []string
+	}{
+		{"/", 200, []string{`id="incidents"`, f.incID, "ReplaceRoute", "alice", "<svg", "Errors per minute per service", "invalid_json", "kafka:app-errors"}},
+		{"/?service=payments", 200, []string{`value="payments"`, "<svg"}},
+		{"/incidents/" + f.incID, 200, []string{`id="suspects"`, `data-rank="1" data-event-id="chg-root"`, "Cascade: the order services broke", `id="cascade"`, "confined to us-east-1", "suspect #1: ReplaceRoute"}},
+		{"/incidents/unknown", 404, []string{`incident &#34;unknown&#34; not found`}},
+		{"/changes", 200, []string{`id="changes"`, `data-event-id="chg-root"`, `data-event-id="chg-decoy"`, `<datalist id="f-actor">`}},
+		{"/changes?actor=alice", 200, []string{`data-event-id="chg-root"`}},
+		{"/services", 200, []string{`id="services"`, `data-service="checkout" data-state="spiking"`, `data-service="search" data-state="healthy"`, "topology-chart"}},
+		{"/console", 200, []string{`<form id="console" method="get" action="/console">`, "FROM errors"}},
+		{"/console?sql=SELECT+service%2C+count(*)+AS+n+FROM+errors+GROUP+BY+service+ORDER+BY+service", 200, []string{`id="result"`, "<th>n</th>", "<td>checkout</td>", "4 rows"}},
+		{"/console?sql=SELECT+*+FROM+read_csv('x')", 400, []string{`id="error"`, "refused by the analyst SQL sandbox", "read_csv(&#39;x&#39;)"}},
+		{"/console?sql=SELECT+*+FROM+range(1000)", 200, []string{"truncated at the row cap", "50 rows"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, body := f.get(t, tc.path)
+			if resp.StatusCode != tc.code {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tc.code, body)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+				t.Errorf("content type %q", ct)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("page lacks %q", w)
+				}
+			}
+			if !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
+				t.Errorf("no CSP header")
+			}
+		})
+	}
+	// The suspects table lists the root cause before the decoy.
+	_, body := f.get(t, "/incidents/"+f.incID)
+	if i, j := strings.Index(body, `data-event-id="chg-root"`), strings.Index(body, `data-event-id="chg-decoy"`); i < 0 || j < 0 || i > j {
+		t.Errorf("root cause at %d, decoy at %d: want the root cause first", i, j)
+	}
+}
+
+func TestLiveRefreshOnlyWhileIngesting(t *testing.T) {
+	static := newFixture(t, nil)
+	_, body := static.get(t, "/")
+	if !strings.Contains(body, `data-refresh="0"`) || strings.Contains(body, `id="live-toggle"`) {
+		t.Errorf("a served file must not refresh")
+	}
+	live := static.with(t, func(o *Options) { o.Ingesting = func() bool { return true } })
+	_, body = live.get(t, "/")
+	if !strings.Contains(body, `data-refresh="10"`) || !strings.Contains(body, `id="live-toggle"`) {
+		t.Errorf("pages must refresh while ingesting")
+	}
+	_, body = live.get(t, "/console")
+	if !strings.Contains(body, `data-refresh="0"`) {
+		t.Errorf("the console must not refresh")
+	}
+}
+
+func TestStaticHealthMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	lag := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "faultline_ingest_consumer_lag", Help: "lag"}, []string{"topic", "partition"})
+	reg.MustRegister(lag)
+	lag.WithLabelValues("app-errors", "1").Set(42)
+	f := newFixture(t, func(o *Options) { o.Registry = reg })
+
+	resp, body := f.get(t, "/static/style.css")
+	if resp.StatusCode != 200 || !strings.Contains(body, "svg.chart") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") {
+		t.Errorf("style.css: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	resp, body = f.get(t, "/static/live.js")
+	if resp.StatusCode != 200 || !strings.Contains(body, "faultline.paused") {
+		t.Errorf("live.js: %d", resp.StatusCode)
+	}
+	if resp, _ := f.get(t, "/static/../server.go"); resp.StatusCode == 200 {
+		t.Errorf("static served a file outside static/")
+	}
+	resp, body = f.get(t, "/healthz")
+	if resp.StatusCode != 200 || body != "ok\n" {
+		t.Errorf("healthz: %d %q", resp.StatusCode, body)
+	}
+	_, body = f.get(t, "/api/ingest")
+	h := decode[IngestHealth](t, body)
+	if h.Offsets[0].Lag != nil || h.Offsets[1].Lag == nil || *h.Offsets[1].Lag != 42 {
+		t.Errorf("lag from metrics: %+v", h.Offsets)
+	}
+	resp, body = f.get(t, "/metrics")
+	if resp.StatusCode != 200 || !strings.Contains(body, `faultline_http_requests_total{code="200",route="GET /healthz"} 1`) ||
+		!strings.Contains(body, "faultline_ingest_consumer_lag") {
+		t.Errorf("metrics: %d %s", resp.StatusCode, body)
+	}
+}
+
+func TestServeShutsDownGracefully(t *testing.T) {
+	f := newFixture(t, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.srv.Serve(ctx, ln) }()
+	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Serve after cancel = %v, want nil", err)
+	}
+	if _, err := http.Get("http://" + ln.Addr().String() + "/healthz"); err == nil {
+		t.Errorf("server still answers after shutdown")
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	cases := []struct {
+		mut  func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Listen = "8080" }, "serve.listen"},
+		{func(c *Config) { c.Username = "a" }, "serve.username/serve.password"},
+		{func(c *Config) { c.Refresh = 10 * time.Millisecond }, "serve.refresh"},
+		{func(c *Config) { c.DefaultRange = time.Second }, "serve.default_range"},
+		{func(c *Config) { c.ShutdownTimeout = 0 }, "serve.shutdown_timeout"},
+	}
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatalf("default config invalid: %v", err)
+	}
+	for _, tc := range cases {
+		c := DefaultConfig()
+		tc.mut(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Validate = %v, want an error naming %s", err, tc.want)
+		}
+	}
+}
+
+func TestHealthzReportsIngestErrors(t *testing.T) {
+	f := newFixture(t, nil)
+	sick := f.with(t, func(o *Options) {
+		o.Health = func() error { return errors.New("commit batch: disk full") }
+		o.Config.Token = "tok"
+	})
+	resp, body := sick.get(t, "/healthz")
+	if resp.StatusCode != 503 || !strings.Contains(body, "disk full") {
+		t.Errorf("healthz with a failing ingest = %d %q, want 503 naming the error", resp.StatusCode, body)
+	}
+}
+
+func TestNamedQueryRowCap(t *testing.T) {
+	f := newFixture(t, nil)
+	capped := f.with(t, func(o *Options) { o.MaxRows = 3 })
+	resp, body := postQuery(t, capped, "application/json", `{"name": "series"}`)
+	tbl := decode[struct {
+		Rows      [][]any
+		Truncated bool
+	}](t, body)
+	if resp.StatusCode != 200 || len(tbl.Rows) != 3 || !tbl.Truncated {
+		t.Errorf("named series capped at 3: status %d, %d rows, truncated %v", resp.StatusCode, len(tbl.Rows), tbl.Truncated)
+	}
+}

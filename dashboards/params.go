@@ -1,0 +1,172 @@
+package dashboards
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/faultline/faultline/queries"
+)
+
+// httpError is an error with the status code and message the caller sees.
+type httpError struct {
+	code int
+	msg  string
+}
+
+func (e httpError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return httpError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+}
+
+// view is the time range and filters of a request, taken from its URL
+// query so a view can be shared as a link.
+type view struct {
+	Window   queries.Window
+	Range    time.Duration
+	Explicit bool // since or until came from the URL
+	Filter   ChangeFilter
+	Service  string // series/suspect filters
+	Region   string
+	Incident string
+	Limit    int
+	raw      url.Values
+}
+
+// Query returns the URL query of the view with key set to value ("" deletes),
+// for links that keep the time range and filters.
+func (v view) Query(kv ...string) string {
+	q := url.Values{}
+	for k, vs := range v.raw {
+		q[k] = append([]string(nil), vs...)
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			q.Del(kv[i])
+		} else {
+			q.Set(kv[i], kv[i+1])
+		}
+	}
+	if len(q) == 0 {
+		return ""
+	}
+	return "?" + q.Encode()
+}
+
+// Get returns a raw URL parameter (for form fields).
+func (v view) Get(key string) string { return v.raw.Get(key) }
+
+const maxLimit = 10000
+
+// parseView reads since, until, range, limit and the filters. A missing
+// until is the minute after the latest error (else the latest event, else
+// now), a missing
+// since is until minus range (default cfg.DefaultRange). The latest error
+// is the default "now" so that future-dated events (scheduled maintenance)
+// do not move the view away from the errors. range=all leaves
+// missing bounds open (all time).
+func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit int) (view, error) {
+	q := r.URL.Query()
+	v := view{raw: q, Range: s.cfg.DefaultRange, Limit: defaultLimit}
+	parseTime := func(key string) (time.Time, error) {
+		val := strings.TrimSpace(q.Get(key))
+		if val == "" {
+			return time.Time{}, nil
+		}
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02"} {
+			if t, err := time.Parse(layout, val); err == nil {
+				return t.UTC(), nil
+			}
+		}
+		return time.Time{}, badRequest("%s: %q is not a time: use RFC 3339 such as 2025-10-20T07:00:00Z, or a date such as 2025-10-20", key, val)
+	}
+	var err error
+	if v.Window.Since, err = parseTime("since"); err != nil {
+		return v, err
+	}
+	if v.Window.Until, err = parseTime("until"); err != nil {
+		return v, err
+	}
+	open := false
+	if val := strings.TrimSpace(q.Get("range")); val == "all" {
+		open = true
+	} else if val != "" {
+		d, err := parseRange(val)
+		if err != nil {
+			return v, badRequest("range: %q is not allowed: use a positive duration such as 90m, 6h or 7d, or all", val)
+		}
+		v.Range = d
+	}
+	if val := strings.TrimSpace(q.Get("limit")); val != "" {
+		n, err := strconv.Atoi(val)
+		if err != nil || n <= 0 || n > maxLimit {
+			return v, badRequest("limit: %q is not allowed: use a whole number from 1 to %d", val, maxLimit)
+		}
+		v.Limit = n
+	}
+	v.Explicit = !v.Window.Since.IsZero() || !v.Window.Until.IsZero()
+	switch {
+	case open:
+		// range=all: a missing bound stays open.
+		if !v.Window.Since.IsZero() && !v.Window.Until.IsZero() && !v.Window.Since.Before(v.Window.Until) {
+			return v, badRequest("since (%s) must be before until (%s)", v.Window.Since.Format(time.RFC3339), v.Window.Until.Format(time.RFC3339))
+		}
+		v.Range = 0
+	case !v.Window.Since.IsZero() && !v.Window.Until.IsZero():
+	case !v.Window.Since.IsZero():
+		v.Window.Until = v.Window.Since.Add(v.Range)
+	default:
+		if v.Window.Until.IsZero() {
+			b, err := s.list.bounds(ctx)
+			if err != nil {
+				return v, err
+			}
+			switch {
+			case !b.LastError.IsZero():
+				v.Window.Until = b.LastError.Truncate(time.Minute).Add(time.Minute)
+			case b.Events > 0:
+				v.Window.Until = b.Last.Truncate(time.Minute).Add(time.Minute)
+			default:
+				v.Window.Until = s.now().UTC().Truncate(time.Minute).Add(time.Minute)
+			}
+		}
+		v.Window.Since = v.Window.Until.Add(-v.Range)
+	}
+	if !open && !v.Window.Since.Before(v.Window.Until) {
+		return v, badRequest("since (%s) must be before until (%s)", v.Window.Since.Format(time.RFC3339), v.Window.Until.Format(time.RFC3339))
+	}
+	v.Filter = ChangeFilter{
+		Service: q.Get("service"), Operation: q.Get("operation"), Actor: q.Get("actor"),
+		Region: q.Get("region"), ChangeType: q.Get("type"), RiskClass: q.Get("risk"),
+	}
+	if rc := v.Filter.RiskClass; rc != "" {
+		switch rc {
+		case "critical", "high", "medium", "low":
+		default:
+			return v, badRequest("risk: %q is not allowed: use critical, high, medium or low", rc)
+		}
+	}
+	v.Service, v.Region, v.Incident = q.Get("service"), q.Get("region"), q.Get("incident")
+	return v, nil
+}
+
+// parseRange accepts Go durations plus a day suffix (7d).
+func parseRange(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days <= 0 || days > 3650 {
+			return 0, fmt.Errorf("bad days")
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < time.Minute {
+		return 0, fmt.Errorf("bad duration")
+	}
+	return d, nil
+}

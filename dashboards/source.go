@@ -1,0 +1,28 @@
+package dashboards
+
+import (
+	"context"
+
+	"github.com/faultline/faultline/queries"
+)
+
+// Engine is the part of the correlation engine (queries.Engine) the
+// dashboards read. Every method answers for one time window; a zero bound is
+// open. dashboards/client implements the same methods over HTTP.
+type Engine interface {
+	Incidents(ctx context.Context, w queries.Window) ([]queries.Incident, error)
+	Suspects(ctx context.Context, w queries.Window) ([]queries.Suspect, error)
+	Cascade(ctx context.Context, w queries.Window) ([]queries.CascadeStep, error)
+	Regions(ctx context.Context, w queries.Window) ([]queries.RegionShare, error)
+	ChangeFailureRate(ctx context.Context, w queries.Window) ([]queries.ChangeFailure, error)
+	Series(ctx context.Context, w queries.Window) ([]queries.SeriesPoint, error)
+	Topology(ctx context.Context, w queries.Window) ([]queries.Edge, error)
+	Named(ctx context.Context, name string, w queries.Window) (queries.Table, error)
+}
+
+// Sandbox runs analyst SQL with a timeout, a row cap and no access to files,
+// extensions or settings (queries' sandbox). A refusal or a bad statement is
+// returned as an error the caller may show to the user as it is.
+type Sandbox interface {
+	SQL(ctx context.Context, query string) (queries.Table, error)
+}

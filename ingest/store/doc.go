@@ -1,0 +1,8 @@
+// Package store owns the DuckDB file: opening it, creating and migrating the
+// schema (schema.sql), reading stored positions, and the exactly-once Sink
+// that commits a batch of events (an Arrow record batch), dead letters and
+// source positions in one transaction on one dedicated connection.
+//
+// store imports transform (the event schema) and DuckDB; it must not import
+// ingest, Kafka, queries or dashboards.
+package store

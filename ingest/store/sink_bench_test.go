@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// BenchmarkSinkCommit commits batches of 10,000 events to a DuckDB file,
+// inserting them through the Arrow view (the default) or the Appender.
+func BenchmarkSinkCommit(b *testing.B) {
+	for _, appender := range []bool{false, true} {
+		name := "arrow"
+		if appender {
+			name = "appender"
+		}
+		b.Run(name, func(b *testing.B) {
+			ctx := context.Background()
+			db, err := Open(ctx, filepath.Join(b.TempDir(), "b.duckdb"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			s, err := db.NewSink(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			s.UseAppender = appender
+			mem := memory.NewGoAllocator()
+			const n = 10000
+			rec := testEvents(mem, "bench", 0, n)
+			defer rec.Release()
+			var size int64
+			for _, col := range rec.Columns() {
+				for _, buf := range col.Data().Buffers() {
+					if buf != nil {
+						size += int64(buf.Len())
+					}
+				}
+			}
+			b.SetBytes(size)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				if err := s.Commit(ctx, &Batch{Events: rec, Positions: []Position{{Source: "kafka:bench", Next: int64(i * n)}}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "events/s")
+			_ = fmt.Sprint()
+		})
+	}
+}
