@@ -65,6 +65,9 @@ func (e *Engine) Cascade(ctx context.Context, w Window) ([]CascadeStep, error) {
 		if !a.Onset.Equal(b.Onset) {
 			return a.Onset.Before(b.Onset)
 		}
+		if a.PeakErrorsPerMin != b.PeakErrorsPerMin {
+			return a.PeakErrorsPerMin > b.PeakErrorsPerMin // the loudest of one minute first
+		}
 		return a.Service < b.Service
 	})
 	for i := range out {

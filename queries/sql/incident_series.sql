@@ -6,7 +6,8 @@
 -- seen so far plus the gap). Incidents with fewer than $min_spike_minutes
 -- spike minutes in all are dropped (one noisy minute is not an incident).
 --
--- incident_id is stable: 'inc-' + onset minute (UTC) + first service broken.
+-- incident_id is stable: 'inc-' + onset minute (UTC) + first service broken
+-- (among services breaking in the same minute, the one with the highest peak).
 -- It changes only if late-arriving errors move the onset or the first service.
 WITH o AS (
     SELECT *,
@@ -27,7 +28,7 @@ k AS (
 sized AS (
     SELECT *,
         min(start_m) OVER (PARTITION BY inc)                      AS onset_m,
-        arg_min(service, (start_m, service)) OVER (PARTITION BY inc) AS first_service,
+        arg_min(service, (start_m, -peak_errors, service)) OVER (PARTITION BY inc) AS first_service,
         sum(spike_minutes) OVER (PARTITION BY inc)                AS inc_spike_minutes
     FROM k
 )

@@ -18,7 +18,7 @@ sizes AS (
     FROM minutes GROUP BY ALL
 ),
 firsts AS (
-    SELECT incident_id, service, min(start_m) AS start_m
+    SELECT incident_id, service, min(start_m) AS start_m, max(peak_errors) AS peak_errors
     FROM incident_series GROUP BY ALL
 ),
 data_end AS (
@@ -36,7 +36,7 @@ SELECT
     sz.peak_m,
     sp.end_m + 1                                                AS recovery_m,
     sp.end_m >= d.last_m - $merge_gap_min                        AS ongoing,
-    (SELECT list(f.service ORDER BY f.start_m, f.service) FROM firsts f
+    (SELECT list(f.service ORDER BY f.start_m, f.peak_errors DESC, f.service) FROM firsts f
       WHERE f.incident_id = sp.incident_id)                     AS services,
     sp.regions,
     sz.peak_errors,
