@@ -351,3 +351,24 @@ func TestManyCandidatesPrefilter(t *testing.T) {
 		t.Fatalf("rank 1: %+v", few[0])
 	}
 }
+
+// Services that break in the same minute: the loudest comes first (it names
+// the incident), side effects after it.
+func TestSameMinuteOrderedByPeak(t *testing.T) {
+	f := newFixture(t)
+	f.every("api", "us-east-1", "09:00", 60, 6)
+	f.errs("api", "us-east-1", "10:00", 5, 40, "", "")
+	f.errs("audit", "us-east-1", "10:00", 3, 6, "", "")
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), nil)
+	cas, err := e.Cascade(context.Background(), Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cas) != 2 || cas[0].Service != "api" || cas[1].Service != "audit" || cas[0].IncidentID != "inc-20251020-1000-api" {
+		t.Fatalf("cascade: %+v", cas)
+	}
+	inc, err := e.Incidents(context.Background(), Window{})
+	if err != nil || len(inc) != 1 || strings.Join(inc[0].Services, ",") != "api,audit" {
+		t.Fatalf("incidents: %+v %v", inc, err)
+	}
+}
