@@ -462,6 +462,18 @@ func (r *runner) tryListOffsets(ctx context.Context, req *kafka.ListOffsetsReque
 	return out, nil
 }
 
+// fetchResponseSlack is added to kafka.fetch_max_wait for the reader's
+// MaxWait. kafka-go derives both the fetch's max wait sent to the broker and
+// the connection's read deadline from MaxWait: with MaxWait under 1s it asks
+// the broker to wait MaxWait*3/4 and gives the response only MaxWait/4 to
+// arrive (125ms of the default 500ms), so an idle fetch at the end of a
+// partition answered a little late (a busy broker, a loaded machine) failed
+// with an i/o timeout, a reconnect and a warning. With MaxWait of 1s or more
+// kafka-go subtracts exactly 1s: the broker holds an idle fetch for
+// fetch_max_wait and the response has 1s to arrive; a longer silence is
+// still reported as a failed fetch.
+const fetchResponseSlack = time.Second
+
 // consumePartition reads one partition from start, decodes each message and
 // hands it to the pipeline, holding its bytes in the in-flight budget.
 func (r *runner) consumePartition(ctx context.Context, ps *partState, start int64) {
@@ -469,7 +481,7 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 	source := "kafka:" + ps.topic
 	rd := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: r.o.Kafka.Brokers, Topic: ps.topic, Partition: int(ps.part), Dialer: r.dialer,
-		MinBytes: 1, MaxBytes: r.o.Kafka.FetchMaxBytes, MaxWait: r.o.Kafka.FetchMaxWait,
+		MinBytes: 1, MaxBytes: r.o.Kafka.FetchMaxBytes, MaxWait: r.o.Kafka.FetchMaxWait + fetchResponseSlack,
 		ReadBackoffMin: 100 * time.Millisecond, ReadBackoffMax: min(r.o.Config.RetryMaxBackoff, 5*time.Second),
 		QueueCapacity: 1000, MaxAttempts: 1 << 30,
 		Logger: kafka.LoggerFunc(func(msg string, args ...any) { r.log.Debug("kafka reader", "detail", fmt.Sprintf(msg, args...)) }),
