@@ -104,6 +104,9 @@ type runner struct {
 	// to copy the offsets to Kafka now (after each DuckDB commit).
 	pipeDone chan struct{}
 	kick     chan struct{}
+	// commitMu orders Kafka offset commits (after-batch and handover), so
+	// an older offset never lands after a newer one.
+	commitMu sync.Mutex
 
 	mu    sync.Mutex
 	parts map[tp]*partState
@@ -405,6 +408,8 @@ func (r *runner) handOff(gen *kafka.Generation, ps *partState) {
 		r.log.Debug("partition handover: commit still running, not copying its offset to kafka", "topic", ps.topic, "partition", ps.part)
 		return
 	}
+	r.commitMu.Lock()
+	defer r.commitMu.Unlock()
 	off := ps.committed.Load()
 	if off == ps.start {
 		return // nothing new: never move the group's offset back to an old stored one
@@ -607,6 +612,8 @@ func (r *runner) checkCaughtUp() {
 // offset for it (another member takes it over). It runs after every DuckDB
 // commit (and every second while a commit failed), off the commit path.
 func (r *runner) commitKafka() {
+	r.commitMu.Lock()
+	defer r.commitMu.Unlock()
 	r.mu.Lock()
 	if !r.dirty || r.gen == nil {
 		r.mu.Unlock()
