@@ -19,12 +19,12 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // fixture builds a small events table with plain SQL inserts.
 type fixture struct {
-	t  *testing.T
+	t  testing.TB
 	db *store.DB
 	n  int
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db, err := store.Open(context.Background(), "")
 	if err != nil {

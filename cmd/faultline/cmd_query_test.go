@@ -217,3 +217,17 @@ func TestQueryCmdLockedDB(t *testing.T) {
 		t.Fatalf("locked database: %v", err)
 	}
 }
+
+// parseWhen never panics and accepts only what it documents.
+func FuzzParseWhen(f *testing.F) {
+	for _, s := range []string{"-2h", "-7d", "now", "2025-10-20T07:00:00Z", "2025-10-20", "+1.5d", "-", "d", "yesterday"} {
+		f.Add(s)
+	}
+	now := time.Date(2025, 10, 20, 12, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseWhen(s, now)
+		if err == nil && strings.TrimSpace(s) != "" && got.IsZero() {
+			t.Fatalf("parseWhen(%q) accepted but returned the zero time", s)
+		}
+	})
+}
