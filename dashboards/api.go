@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -86,15 +87,10 @@ func (s *Server) incidentSummaries(ctx context.Context, w queries.Window) ([]Inc
 // incidentDetail finds the incident by id over all time and computes its
 // suspects, cascade, regions and series over a window around it.
 func (s *Server) incidentDetail(ctx context.Context, id string) (IncidentDetail, error) {
-	incs, err := s.engine.Incidents(ctx, queries.Window{})
+	inc, err := s.findIncident(ctx, id)
 	if err != nil {
-		return IncidentDetail{}, fmt.Errorf("find incidents: %w", err)
+		return IncidentDetail{}, err
 	}
-	i := slices.IndexFunc(incs, func(x queries.Incident) bool { return x.ID == id })
-	if i < 0 {
-		return IncidentDetail{}, httpError{http.StatusNotFound, fmt.Sprintf("incident %q not found: list incidents at /api/incidents", id)}
-	}
-	inc := incs[i]
 	// The window starts before the onset so the look-back for suspects and
 	// the baseline are inside it, and ends after recovery (open while ongoing).
 	w := queries.Window{Since: inc.Onset.Add(-2 * time.Hour)}
@@ -134,6 +130,39 @@ func (s *Server) incidentDetail(ctx context.Context, id string) (IncidentDetail,
 	}
 	d.Window = wj(tl)
 	return d, nil
+}
+
+// incidentIDTime reads the onset minute from ids shaped like
+// inc-20260302-1000-cart (queries derives ids from the onset minute).
+var incidentIDTime = regexp.MustCompile(`^inc-(\d{8}-\d{4})-`)
+
+// findIncident looks the incident up from an hour before the onset its id
+// names (so a long history is not recomputed), else over all time.
+func (s *Server) findIncident(ctx context.Context, id string) (queries.Incident, error) {
+	find := func(w queries.Window) (queries.Incident, bool, error) {
+		incs, err := s.engine.Incidents(ctx, w)
+		if err != nil {
+			return queries.Incident{}, false, fmt.Errorf("find incidents: %w", err)
+		}
+		i := slices.IndexFunc(incs, func(x queries.Incident) bool { return x.ID == id })
+		if i < 0 {
+			return queries.Incident{}, false, nil
+		}
+		return incs[i], true, nil
+	}
+	if m := incidentIDTime.FindStringSubmatch(id); m != nil {
+		if onset, err := time.Parse("20060102-1504", m[1]); err == nil {
+			// Open at the end: an incident cut by the window's end would look ongoing.
+			if inc, ok, err := find(queries.Window{Since: onset.Add(-time.Hour)}); err != nil || ok {
+				return inc, err
+			}
+		}
+	}
+	inc, ok, err := find(queries.Window{})
+	if err == nil && !ok {
+		err = httpError{http.StatusNotFound, fmt.Sprintf("incident %q not found: list incidents at /api/incidents", id)}
+	}
+	return inc, err
 }
 
 func filterBy[T any](xs []T, keep func(T) bool) []T {

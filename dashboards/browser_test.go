@@ -97,7 +97,7 @@ type simulated struct {
 
 // simulateServer loads a simulated load-balancer outage into a fresh
 // DuckDB and returns the options of a server over it.
-func simulateServer(t *testing.T) simulated {
+func simulateServer(t testing.TB) simulated {
 	t.Helper()
 	sc, err := simulate.Generate(simulate.FamilyLBChange, 1, simulate.Options{})
 	if err != nil {
@@ -128,7 +128,7 @@ func simulateServer(t *testing.T) simulated {
 	}}
 }
 
-func startServer(t *testing.T, o Options, wrap func(http.Handler) http.Handler) string {
+func startServer(t testing.TB, o Options, wrap func(http.Handler) http.Handler) string {
 	t.Helper()
 	srv, err := New(o)
 	if err != nil {

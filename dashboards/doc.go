@@ -1,4 +1,15 @@
-// Package dashboards serves the HTTP API and the server-rendered dashboards
-// (net/http, html/template, embedded assets). Handlers use r.Context() so a
-// closed tab cancels its query. It must not import ingest's Kafka code.
+// Package dashboards serves faultline's HTTP surface: server-rendered
+// dashboards (net/http ServeMux patterns, html/template, go:embed assets,
+// inline SVG charts from queries/chart, a little vanilla JavaScript for live
+// refresh), the JSON API documented in docs/api.md, /healthz and /metrics,
+// with optional bearer-token or basic authentication.
+//
+// It reads through two small interfaces, Engine (queries.Engine) and
+// Sandbox (queries.Sandbox, the only way a caller's SQL reaches DuckDB),
+// plus fixed, parameterised listing SQL of its own (sql/*.sql). Handlers
+// use r.Context() so a closed tab cancels its query. dashboards/client is
+// the matching HTTP client.
+//
+// dashboards must not import ingest's Kafka code or cmd; cmd/faultline
+// wires it to ingest in faultline serve.
 package dashboards

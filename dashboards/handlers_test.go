@@ -105,6 +105,15 @@ func TestAPIIncidentDetail(t *testing.T) {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 	d := decode[IncidentDetail](t, body)
+	all, err := f.opts.Engine.Incidents(context.Background(), queries.Window{})
+	if err != nil || len(all) != 1 {
+		t.Fatal(all, err)
+	}
+	got, _ := json.Marshal(d.Incident)
+	want, _ := json.Marshal(all[0])
+	if string(got) != string(want) {
+		t.Errorf("incident found from its id differs from the all-time one:\n got %s\nwant %s", got, want)
+	}
 	if len(d.Suspects) < 2 || d.Suspects[0].EventID != rootCause || d.Suspects[0].Rank != 1 || d.Suspects[0].Evidence == "" {
 		t.Errorf("suspects not ranked root cause first with evidence: %+v", d.Suspects)
 	}

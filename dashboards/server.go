@@ -154,7 +154,7 @@ func (s *Server) routes() http.Handler {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s: see docs/api.md", r.Method, r.URL.Path))
 	})
 
-	return s.observe(s.secure(s.authenticate(mux), mux))
+	return s.observe(s.secure(s.authenticate(mux)))
 }
 
 // authenticate requires the bearer token or basic-auth credentials, when
@@ -203,7 +203,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 
 // secure sets headers that keep pages from loading anything but their own
 // assets and from being framed.
-func (s *Server) secure(next http.Handler, _ *http.ServeMux) http.Handler {
+func (s *Server) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")

@@ -47,6 +47,12 @@ type SASLConfig struct {
 	Password  string `mapstructure:"password"`
 }
 
+// Values of Config.StartWithoutOffset.
+const (
+	StartGroup    = "group"
+	StartEarliest = "earliest"
+)
+
 // Config tunes batching, memory and failure handling.
 type Config struct {
 	BatchMaxEvents   int           `mapstructure:"batch_max_events"`
@@ -54,8 +60,12 @@ type Config struct {
 	BatchMaxWait     time.Duration `mapstructure:"batch_max_wait"`
 	MaxInflightBytes int           `mapstructure:"max_inflight_bytes"`
 	AllowDataLoss    bool          `mapstructure:"allow_data_loss"`
-	ExitWhenCaughtUp bool          `mapstructure:"exit_when_caught_up"`
-	MetricsListen    string        `mapstructure:"metrics_listen"`
+	// StartWithoutOffset says where a partition starts when this DuckDB file
+	// has no stored offset for it: StartGroup (the consumer group's committed
+	// Kafka offset, else the earliest) or StartEarliest.
+	StartWithoutOffset string `mapstructure:"start_without_offset"`
+	ExitWhenCaughtUp   bool   `mapstructure:"exit_when_caught_up"`
+	MetricsListen      string `mapstructure:"metrics_listen"`
 	// ProgressInterval is how often progress and lag are logged (0 = never).
 	ProgressInterval time.Duration `mapstructure:"progress_interval"`
 	// RetryMaxBackoff caps the exponential backoff between retries while
@@ -74,13 +84,14 @@ func DefaultKafkaConfig() KafkaConfig {
 // DefaultConfig returns the defaults for the ingest section.
 func DefaultConfig() Config {
 	return Config{
-		BatchMaxEvents:   50000,
-		BatchMaxBytes:    32 << 20,
-		BatchMaxWait:     time.Second,
-		MaxInflightBytes: 256 << 20,
-		MetricsListen:    "",
-		ProgressInterval: 10 * time.Second,
-		RetryMaxBackoff:  30 * time.Second,
+		BatchMaxEvents:     50000,
+		BatchMaxBytes:      32 << 20,
+		BatchMaxWait:       time.Second,
+		MaxInflightBytes:   256 << 20,
+		MetricsListen:      "",
+		StartWithoutOffset: StartGroup,
+		ProgressInterval:   10 * time.Second,
+		RetryMaxBackoff:    30 * time.Second,
 	}
 }
 
@@ -132,6 +143,11 @@ func (c Config) Validate() error {
 	}
 	if c.MaxInflightBytes < c.BatchMaxBytes {
 		errs = append(errs, fmt.Errorf("ingest.max_inflight_bytes: %d is not allowed: must be at least ingest.batch_max_bytes (%d)", c.MaxInflightBytes, c.BatchMaxBytes))
+	}
+	switch c.StartWithoutOffset {
+	case StartGroup, StartEarliest:
+	default:
+		errs = append(errs, fmt.Errorf("ingest.start_without_offset: %q is not allowed: use %s or %s", c.StartWithoutOffset, StartGroup, StartEarliest))
 	}
 	if c.ProgressInterval < 0 {
 		errs = append(errs, fmt.Errorf("ingest.progress_interval: %s is not allowed: use 0 (off) or a positive duration", c.ProgressInterval))

@@ -52,7 +52,9 @@ func TestCrashExactlyOnce(t *testing.T) {
 	produce(t, c.ListenAddrs(), mk(0, total/2))
 	dbPath := filepath.Join(tmp, "crash.duckdb")
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	run := func(i int, kill bool) (killed bool) {
+	// runSig runs `faultline ingest`; with kill it sends sig at a random
+	// instant unless the run finished first.
+	runSig := func(i int, kill bool, sig syscall.Signal) (killed bool) {
 		cmd := exec.Command(bin, "ingest", "--db", dbPath, "--brokers", addr, "--topic", "trail=cloudtrail",
 			"--group", fmt.Sprintf("crash-%d", i), "--exit-when-caught-up", "--log-format", "json", "--log-level", "warn")
 		cmd.Env = append(os.Environ(), "FAULTLINE_TEST_COMMIT_DELAY=25ms", "FAULTLINE_INGEST_BATCH_MAX_EVENTS=250",
@@ -72,8 +74,11 @@ func TestCrashExactlyOnce(t *testing.T) {
 				}
 				return false
 			case <-time.After(time.Duration(150+rng.IntN(700)) * time.Millisecond):
-				_ = cmd.Process.Signal(syscall.SIGKILL)
-				<-done
+				_ = cmd.Process.Signal(sig)
+				err := <-done
+				if sig != syscall.SIGKILL && err != nil {
+					t.Fatalf("run %d after %v: %v (want a clean exit)\n%s", i, sig, err, stderr.String())
+				}
 				return true
 			}
 		}
@@ -88,6 +93,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 		}
 		return false
 	}
+	run := func(i int, kill bool) bool { return runSig(i, kill, syscall.SIGKILL) }
 	loaded := func() int64 {
 		db, err := store.Open(context.Background(), dbPath)
 		if err != nil {
@@ -116,6 +122,9 @@ func TestCrashExactlyOnce(t *testing.T) {
 	if progressed < 4 {
 		t.Errorf("only %d killed runs committed anything; the kills did not land mid-stream", progressed)
 	}
+	// SIGTERM: graceful, exit status 0, what was read is committed.
+	produce(t, c.ListenAddrs(), mk(total, total+2000))
+	runSig(50, true, syscall.SIGTERM)
 	run(99, false)
 	t.Logf("%d kills, then a clean run", kills)
 	if kills < 8 {
@@ -160,7 +169,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	if n := queryInt(t, db, "SELECT count(DISTINCT (src_partition, src_offset)) FROM dead_letters"); n != int64(poison) {
 		t.Errorf("distinct dead letter positions = %d, want %d", n, poison)
 	}
-	if n := queryInt(t, db, "SELECT sum(next_offset) FROM ingest_offsets WHERE source = 'kafka:trail'"); n != total {
-		t.Errorf("stored offsets sum = %d, want %d", n, total)
+	if n := queryInt(t, db, "SELECT sum(next_offset) FROM ingest_offsets WHERE source = 'kafka:trail'"); n != total+2000 {
+		t.Errorf("stored offsets sum = %d, want %d", n, total+2000)
 	}
 }

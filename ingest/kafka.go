@@ -57,12 +57,19 @@ type DataLossError struct {
 	Partition int
 	Stored    int64
 	LogStart  int64
+	// FromGroup: Stored is the consumer group's committed Kafka offset (the
+	// DuckDB file had no offset for the partition), not the file's own.
+	FromGroup bool
 }
 
 func (e *DataLossError) Error() string {
-	return fmt.Sprintf("data loss: kafka topic %q partition %d: the stored offset %d is below the log start offset %d, so %d messages were deleted (retention) before faultline read them; "+
+	what := "the stored offset"
+	if e.FromGroup {
+		what = "the consumer group's committed offset (this DuckDB file has none for the partition)"
+	}
+	return fmt.Sprintf("data loss: kafka topic %q partition %d: %s %d is below the log start offset %d, so %d messages were deleted (retention) before faultline read them; "+
 		"to skip them and continue from offset %d, rerun with --allow-data-loss (config ingest.allow_data_loss: true)",
-		e.Topic, e.Partition, e.Stored, e.LogStart, e.LogStart-e.Stored, e.LogStart)
+		e.Topic, e.Partition, what, e.Stored, e.LogStart, e.LogStart-e.Stored, e.LogStart)
 }
 
 var errCaughtUp = errors.New("caught up")
@@ -76,6 +83,7 @@ type tp struct {
 type partState struct {
 	tp
 	target    int64        // high watermark seen when the partition was assigned
+	start     int64        // offset the reader started at
 	hwm       atomic.Int64 // latest high watermark seen
 	committed atomic.Int64 // next offset stored in DuckDB
 }
@@ -90,6 +98,15 @@ type runner struct {
 	dialer  *kafka.Dialer
 	client  *kafka.Client
 	stop    context.CancelCauseFunc
+	group   *kafka.ConsumerGroup // set when consume returns
+	wg      sync.WaitGroup       // partition readers
+	// pipeDone is closed when the pipeline stopped; kick asks background
+	// to copy the offsets to Kafka now (after each DuckDB commit).
+	pipeDone chan struct{}
+	kick     chan struct{}
+	// commitMu orders Kafka offset commits (after-batch and handover), so
+	// an older offset never lands after a newer one.
+	commitMu sync.Mutex
 
 	mu    sync.Mutex
 	parts map[tp]*partState
@@ -141,7 +158,7 @@ func Run(ctx context.Context, o Options) error {
 		o: o, log: log, dec: dec, dialer: dialer,
 		client:  &kafka.Client{Addr: kafka.TCP(o.Kafka.Brokers...), Transport: transport, Timeout: 10 * time.Second},
 		formats: map[string]transform.Format{}, parts: map[tp]*partState{},
-		in: make(chan item, 256),
+		in: make(chan item, 256), pipeDone: make(chan struct{}), kick: make(chan struct{}, 1),
 	}
 	for _, t := range o.Kafka.Topics {
 		r.formats[t.Name] = transform.Format(t.Format)
@@ -158,6 +175,7 @@ func Run(ctx context.Context, o Options) error {
 		if err != nil {
 			stop(err)
 		}
+		close(r.pipeDone)
 		pipeErr <- err
 	}()
 	bg := make(chan struct{})
@@ -168,10 +186,14 @@ func Run(ctx context.Context, o Options) error {
 	t0 := time.Now()
 	log.Info("ingest starting", "brokers", strings.Join(o.Kafka.Brokers, ","), "group", o.Kafka.Group, "topics", len(o.Kafka.Topics), "db", o.DB.Path)
 	stop(r.consume(cctx)) // a no-op if already stopped (caught up, pipeline failure, ctx done)
+	r.wg.Wait()           // partition readers stop with cctx
 	close(r.in)
 	perr := <-pipeErr
 	<-bg
-	r.commitKafka() // best effort: the generation may be gone
+	if r.group != nil {
+		r.group.Close() // leaves the group
+	}
+	r.finalCommitKafka(ctx)
 	tot := r.p.Totals()
 	el := time.Since(t0).Seconds()
 	log.Info("ingest stopped", "events", tot.Events, "records", tot.Records, "dead_letters", tot.DeadLetterTotal(),
@@ -196,11 +218,7 @@ func (r *runner) consume(ctx context.Context) error {
 	}
 	bo := backoff{base: 250 * time.Millisecond, max: r.o.Config.RetryMaxBackoff}
 	var group *kafka.ConsumerGroup
-	defer func() {
-		if group != nil {
-			group.Close() // waits for the partition goroutines to exit
-		}
-	}()
+	defer func() { r.group = group }() // Run closes it after the last commit
 	for attempt := 1; ctx.Err() == nil; {
 		if group == nil {
 			var err error
@@ -261,6 +279,7 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 	}
 	var req []tp
 	stored := map[tp]int64{}
+	groupOff := map[tp]int64{}
 	for topic, as := range gen.Assignments {
 		offs, err := r.o.DB.Offsets(ctx, "kafka:"+topic)
 		if err != nil {
@@ -269,6 +288,7 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 		for _, a := range as {
 			k := tp{topic, int32(a.ID)}
 			req = append(req, k)
+			groupOff[k] = a.Offset
 			if o, ok := offs[k.part]; ok {
 				stored[k] = o
 			}
@@ -286,20 +306,24 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 	for _, k := range req {
 		b := bounds[k]
 		start, ok := stored[k]
+		fromGroup := false
+		if !ok {
+			start, fromGroup = r.startWithoutOffset(k, groupOff[k], b)
+		}
 		switch {
-		case !ok:
-			start = b[0]
 		case start < b[0]:
-			dl := &DataLossError{Topic: k.topic, Partition: int(k.part), Stored: start, LogStart: b[0]}
+			dl := &DataLossError{Topic: k.topic, Partition: int(k.part), Stored: start, LogStart: b[0], FromGroup: fromGroup}
 			if !r.o.Config.AllowDataLoss {
 				return dl
 			}
-			r.log.Warn("skipping messages deleted by retention", "topic", k.topic, "partition", k.part, "stored_offset", start, "log_start", b[0], "skipped", b[0]-start, "mitigation", "ingest.allow_data_loss is set")
+			r.log.Warn("skipping messages deleted by retention", "topic", k.topic, "partition", k.part, "stored_offset", start, "from_group_offset", fromGroup, "log_start", b[0], "skipped", b[0]-start, "mitigation", "ingest.allow_data_loss is set")
 			start = b[0]
-		case start > b[1]:
+		case start > b[1] && !fromGroup:
 			r.log.Error("stored offset is beyond the end of the partition; waiting for new messages (was the topic deleted and recreated? then delete its rows from ingest_offsets)", "topic", k.topic, "partition", k.part, "stored_offset", start, "high_watermark", b[1])
+		case start > b[1]:
+			r.log.Error("the consumer group's committed offset is beyond the end of the partition; waiting for new messages (was the topic deleted and recreated? then reset the group's offsets, or set ingest.start_without_offset: earliest)", "topic", k.topic, "partition", k.part, "group_offset", start, "high_watermark", b[1])
 		}
-		ps := &partState{tp: k, target: b[1]}
+		ps := &partState{tp: k, target: b[1], start: start}
 		ps.hwm.Store(b[1])
 		ps.committed.Store(start)
 		parts[k] = ps
@@ -307,21 +331,94 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 	}
 	r.mu.Lock()
 	r.parts, r.gen, r.dirty = parts, gen, false
+	r.o.Metrics.Lag.Reset() // partitions this member no longer owns
+	for k, ps := range parts {
+		r.o.Metrics.Lag.WithLabelValues(k.topic, strconv.Itoa(int(k.part))).Set(float64(max(0, ps.target-ps.committed.Load())))
+	}
 	r.mu.Unlock()
 	r.log.Info("partitions assigned", "generation", gen.ID, "partitions", len(req))
 	for _, k := range req {
 		ps, start := parts[k], starts[k]
 		r.log.Debug("partition starting", "topic", k.topic, "partition", k.part, "offset", start, "high_watermark", ps.target)
+		r.wg.Add(1)
 		gen.Start(func(gctx context.Context) {
+			defer r.wg.Done()
 			pctx, cancel := context.WithCancel(gctx)
 			defer cancel()
 			stop := context.AfterFunc(ctx, cancel)
 			defer stop()
 			r.consumePartition(pctx, ps, start)
+			r.handOff(gen, ps)
 		})
 	}
 	r.checkCaughtUp()
 	return nil
+}
+
+// startWithoutOffset picks where a partition that this DuckDB file has no
+// offset for starts: the consumer group's committed Kafka offset (group >= 0)
+// unless ingest.start_without_offset is earliest, else the log start b[0].
+// Another member that consumed the partition into its own file committed
+// that offset right after its DuckDB commits, so starting there keeps the
+// files' union free of duplicates up to the bound in docs/ingest.md.
+func (r *runner) startWithoutOffset(k tp, group int64, b [2]int64) (int64, bool) {
+	attrs := []any{"topic", k.topic, "partition", k.part, "earliest", b[0], "high_watermark", b[1]}
+	if group >= 0 {
+		attrs = append(attrs, "group_offset", group)
+	}
+	switch {
+	case r.o.Config.StartWithoutOffset == StartGroup && group >= 0:
+		r.log.Info("partition has no offset in this DuckDB file; starting at the consumer group's committed offset",
+			append(attrs, "offset", group, "reason", "another member of group "+r.o.Kafka.Group+" (or an earlier run) stored the records before it in its own file")...)
+		return group, true
+	case group >= 0:
+		r.log.Info("partition has no offset in this DuckDB file; starting at the earliest offset",
+			append(attrs, "offset", b[0], "reason", "ingest.start_without_offset is earliest: records before the group offset may also be in another member's file; deduplicate on (src_topic, src_partition, src_offset, src_index) across files")...)
+	default:
+		r.log.Info("partition has no offset in this DuckDB file; starting at the earliest offset",
+			append(attrs, "offset", b[0], "reason", "the consumer group has no committed offset for it")...)
+	}
+	return b[0], false
+}
+
+// handOff runs when a partition reader stopped (the generation ended: a
+// rebalance, shutdown, caught up, a fatal error). Before this member rejoins
+// or leaves the group it waits until everything read from the partition is
+// committed to DuckDB, then commits that offset to Kafka in the ending
+// generation (the coordinator accepts it while the group is preparing the
+// rebalance), so the member that takes the partition over starts right after
+// the last record this file holds. Best effort, bounded by half the session
+// timeout: without it the next member starts at the last periodic commit.
+func (r *runner) handOff(gen *kafka.Generation, ps *partState) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.o.Kafka.SessionTimeout/2)
+	defer cancel()
+	barrier := make(chan struct{})
+	select {
+	case r.in <- item{barrier: barrier}:
+	case <-r.pipeDone:
+		return
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-barrier:
+	case <-r.pipeDone:
+		return
+	case <-ctx.Done():
+		r.log.Debug("partition handover: commit still running, not copying its offset to kafka", "topic", ps.topic, "partition", ps.part)
+		return
+	}
+	r.commitMu.Lock()
+	defer r.commitMu.Unlock()
+	off := ps.committed.Load()
+	if off == ps.start {
+		return // nothing new: never move the group's offset back to an old stored one
+	}
+	if err := gen.CommitOffsets(map[string]map[int]int64{ps.topic: {int(ps.part): off}}); err != nil {
+		r.log.Debug("partition handover: kafka offset commit failed (the next owner starts at the previous group offset)", "topic", ps.topic, "partition", ps.part, "offset", off, "err", err)
+		return
+	}
+	r.log.Debug("partition handover: offset committed to kafka", "topic", ps.topic, "partition", ps.part, "offset", off)
 }
 
 // listOffsets returns [log start, high watermark] per partition, retrying
@@ -370,6 +467,18 @@ func (r *runner) tryListOffsets(ctx context.Context, req *kafka.ListOffsetsReque
 	return out, nil
 }
 
+// fetchResponseSlack is added to kafka.fetch_max_wait for the reader's
+// MaxWait. kafka-go derives both the fetch's max wait sent to the broker and
+// the connection's read deadline from MaxWait: with MaxWait under 1s it asks
+// the broker to wait MaxWait*3/4 and gives the response only MaxWait/4 to
+// arrive (125ms of the default 500ms), so an idle fetch at the end of a
+// partition answered a little late (a busy broker, a loaded machine) failed
+// with an i/o timeout, a reconnect and a warning. With MaxWait of 1s or more
+// kafka-go subtracts exactly 1s: the broker holds an idle fetch for
+// fetch_max_wait and the response has 1s to arrive; a longer silence is
+// still reported as a failed fetch.
+const fetchResponseSlack = time.Second
+
 // consumePartition reads one partition from start, decodes each message and
 // hands it to the pipeline, holding its bytes in the in-flight budget.
 func (r *runner) consumePartition(ctx context.Context, ps *partState, start int64) {
@@ -377,7 +486,7 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 	source := "kafka:" + ps.topic
 	rd := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: r.o.Kafka.Brokers, Topic: ps.topic, Partition: int(ps.part), Dialer: r.dialer,
-		MinBytes: 1, MaxBytes: r.o.Kafka.FetchMaxBytes, MaxWait: r.o.Kafka.FetchMaxWait,
+		MinBytes: 1, MaxBytes: r.o.Kafka.FetchMaxBytes, MaxWait: r.o.Kafka.FetchMaxWait + fetchResponseSlack,
 		ReadBackoffMin: 100 * time.Millisecond, ReadBackoffMax: min(r.o.Config.RetryMaxBackoff, 5*time.Second),
 		QueueCapacity: 1000, MaxAttempts: 1 << 30,
 		Logger: kafka.LoggerFunc(func(msg string, args ...any) { r.log.Debug("kafka reader", "detail", fmt.Sprintf(msg, args...)) }),
@@ -425,8 +534,10 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 			Format: format, Value: m.Value, Key: m.Key, Time: m.Time,
 			Lineage: transform.Lineage{Topic: ps.topic, Partition: ps.part, Offset: m.Offset},
 		}, time.Now(), res)
+		it := item{source: source, part: ps.part, next: m.Offset + 1, label: ps.topic, res: res, raw: n,
+			flush: r.o.Config.ExitWhenCaughtUp && m.Offset+1 == ps.target} // don't wait batch_max_wait to exit
 		select {
-		case r.in <- item{source: source, part: ps.part, next: m.Offset + 1, label: ps.topic, res: res, raw: n}:
+		case r.in <- it:
 		case <-ctx.Done():
 			r.p.release(n)
 			return
@@ -469,6 +580,10 @@ func (r *runner) committed(pos []store.Position) {
 	}
 	r.dirty = true
 	r.mu.Unlock()
+	select { // copy the offsets to Kafka now, asynchronously
+	case r.kick <- struct{}{}:
+	default:
+	}
 	r.checkCaughtUp()
 }
 
@@ -492,9 +607,13 @@ func (r *runner) checkCaughtUp() {
 	r.stop(errCaughtUp)
 }
 
-// commitKafka copies the DuckDB offsets to the group's Kafka offsets, for
-// lag tooling only: faultline never reads them back.
+// commitKafka copies the DuckDB offsets to the group's Kafka offsets: for
+// lag tooling, and as the start of a partition in a DuckDB file that has no
+// offset for it (another member takes it over). It runs after every DuckDB
+// commit (and every second while a commit failed), off the commit path.
 func (r *runner) commitKafka() {
+	r.commitMu.Lock()
+	defer r.commitMu.Unlock()
 	r.mu.Lock()
 	if !r.dirty || r.gen == nil {
 		r.mu.Unlock()
@@ -502,20 +621,62 @@ func (r *runner) commitKafka() {
 	}
 	offs := map[string]map[int]int64{}
 	for k, ps := range r.parts {
+		off := ps.committed.Load()
+		if off == ps.start {
+			continue // never move the group's offset back to an old stored one
+		}
 		if offs[k.topic] == nil {
 			offs[k.topic] = map[int]int64{}
 		}
-		offs[k.topic][int(k.part)] = ps.committed.Load()
+		offs[k.topic][int(k.part)] = off
 	}
 	gen := r.gen
 	r.dirty = false
 	r.mu.Unlock()
 	if err := gen.CommitOffsets(offs); err != nil {
-		r.log.Debug("kafka offset commit failed (lag tooling only; DuckDB holds the real offsets)", "err", err)
+		r.mu.Lock()
+		if r.gen == gen {
+			r.dirty = true // retried by the one-second ticker
+		}
+		r.mu.Unlock()
+		r.log.Debug("kafka offset commit failed (DuckDB holds this file's offsets; a member taking a partition over starts at the last successful commit)", "err", err)
 	}
 }
 
-// background commits Kafka offsets every second and logs progress.
+// finalCommitKafka copies the last DuckDB offsets to Kafka after this
+// member left the group (a generation ends as soon as one of its partition
+// readers stops, so the generation cannot be used for it). Kafka accepts
+// such a commit when the group has no other members; otherwise the
+// members' own periodic commits keep the group offsets current.
+func (r *runner) finalCommitKafka(ctx context.Context) {
+	r.mu.Lock()
+	topics := map[string][]kafka.OffsetCommit{}
+	for k, ps := range r.parts {
+		if off := ps.committed.Load(); off != ps.start {
+			topics[k.topic] = append(topics[k.topic], kafka.OffsetCommit{Partition: int(k.part), Offset: off})
+		}
+	}
+	r.mu.Unlock()
+	if len(topics) == 0 {
+		return
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	resp, err := r.client.OffsetCommit(cctx, &kafka.OffsetCommitRequest{GroupID: r.o.Kafka.Group, GenerationID: -1, Topics: topics})
+	if err == nil {
+		for _, ps := range resp.Topics {
+			for _, p := range ps {
+				err = errors.Join(err, p.Error)
+			}
+		}
+	}
+	if err != nil {
+		r.log.Debug("final kafka offset commit failed (lag tooling only; DuckDB holds the real offsets)", "err", err)
+	}
+}
+
+// background copies offsets to Kafka after each DuckDB commit (retrying
+// every second after a failure) and logs progress.
 func (r *runner) background(ctx context.Context) {
 	commit := time.NewTicker(time.Second)
 	defer commit.Stop()
@@ -531,6 +692,8 @@ func (r *runner) background(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-commit.C:
+			r.commitKafka()
+		case <-r.kick:
 			r.commitKafka()
 		case now := <-progress:
 			tot := r.p.Totals()

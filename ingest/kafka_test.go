@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -55,6 +56,14 @@ func TestRunExactCountsAndRestart(t *testing.T) {
 	}
 	if n := queryInt(t, db, "SELECT count(DISTINCT event_id) FROM events"); n != 3570 {
 		t.Errorf("distinct positions after restart = %d, want 3570", n)
+	}
+	// The group's Kafka offsets (for lag tools) equal the DuckDB offsets.
+	stored, err := db.Offsets(context.Background(), "kafka:trail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := groupOffsets(t, c.ListenAddrs(), o.Kafka.Group, "trail"); fmt.Sprint(got) != fmt.Sprint(stored) {
+		t.Errorf("kafka group offsets %v, want the DuckDB offsets %v", got, stored)
 	}
 	// A run with nothing new exits at once and loads nothing.
 	if err := Run(runCtx(t, 60*time.Second), o); err != nil {

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,13 +44,22 @@ func TestLoadPathsIdempotent(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "broken.json.gz"), gzipBytes(t, doc)[:40])
 	writeFile(t, filepath.Join(dir, "empty.json"), nil)
 	writeFile(t, filepath.Join(dir, ".hidden", "x.json"), records(99, 1)[0])
+	cw, err := os.ReadFile("../transform/testdata/samples/cloudwatch/lambda-go-cloudwatch-logs-event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "cw", "payload.json"), cw) // {"awslogs":{"data":...}}: 2 [ERROR] log events
+	app := `{"time":"2025-10-20T07:12:03.120Z","service":"checkout","level":"error","message":"a","trace_id":"t1"}
+{"time":"2025-10-20T07:12:04.120Z","service":"checkout","level":"error","message":"b","trace_id":"t2"}
+{"time":"2025-10-20T07:10:00Z","service":"checkout","kind":"deploy","version":"1.4.3","actor":"ci"}`
+	writeFile(t, filepath.Join(dir, "app", "errors.ndjson.gz"), gzipBytes(t, []byte(app)))
 
 	db := openDB(t, "")
 	sum, err := LoadPaths(ctx, db, []string{dir}, loadOpts(t, mem))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Files != 6 || sum.DigestFiles != 1 || sum.FilesLoaded != 5 || sum.Events != 45 {
+	if sum.Files != 8 || sum.DigestFiles != 1 || sum.FilesLoaded != 7 || sum.Events != 50 {
 		t.Errorf("first load: %+v", sum)
 	}
 	if sum.DeadLetters[transform.ReasonDecompress] != 1 || sum.DeadLetters[transform.ReasonEmpty] != 1 || sum.DeadLetterTotal() != 2 {
@@ -67,7 +77,13 @@ func TestLoadPathsIdempotent(t *testing.T) {
 			t.Errorf("%s: dead letters = %d, want %d", what, n, dls)
 		}
 	}
-	check("first load", 45, 45, 2)
+	check("first load", 50, 50, 2)
+	if n := queryInt(t, db, "SELECT count(*) FROM events WHERE source = 'cloudwatch' AND kind = 'error' AND src_file LIKE '%/cw/payload.json'"); n != 2 {
+		t.Errorf("CloudWatch payload file events = %d, want 2 errors", n)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM events WHERE src_file LIKE '%/app/errors.ndjson.gz' AND ((source = 'app' AND kind = 'error') OR (source = 'deploy' AND kind = 'change'))"); n != 3 {
+		t.Errorf("app NDJSON.gz events = %d, want 2 errors and 1 deploy", n)
+	}
 	if n := queryInt(t, db, "SELECT count(*) FROM events WHERE src_file LIKE '%/AWSLogs/%' AND source = 'cloudtrail' AND kind = 'change'"); n != 20 {
 		t.Errorf("S3 layout events = %d, want 20 cloudtrail changes", n)
 	}
@@ -77,10 +93,10 @@ func TestLoadPathsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.FilesUnchanged != 5 || sum.Events != 0 || sum.DeadLetterTotal() != 0 {
+	if sum.FilesUnchanged != 7 || sum.Events != 0 || sum.DeadLetterTotal() != 0 {
 		t.Errorf("second load: %+v", sum)
 	}
-	check("second load", 45, 45, 2)
+	check("second load", 50, 50, 2)
 
 	// A changed file replaces its rows.
 	writeFile(t, filepath.Join(dir, "trail.ndjson"), joinBytes(records(20, 5), "\n"))
@@ -91,7 +107,7 @@ func TestLoadPathsIdempotent(t *testing.T) {
 	if sum.FilesReloaded != 1 || sum.Events != 5 {
 		t.Errorf("changed file: %+v", sum)
 	}
-	check("changed file", 35, 35, 2)
+	check("changed file", 40, 40, 2)
 
 	// An interrupted load resumes after the committed records.
 	path, _ := filepath.Abs(filepath.Join(dir, "array.json"))

@@ -35,6 +35,7 @@ type item struct {
 	res         *transform.Result
 	raw         int64 // raw bytes; the same amount is held in the in-flight budget
 	barrier     chan struct{}
+	flush       bool // close the batch after this item (a partition reached its caught-up target)
 }
 
 type pending struct {
@@ -132,7 +133,13 @@ func (p *pipeline) run(ctx context.Context, in <-chan item) error {
 		return p.batch(gctx, in, out)
 	})
 	g.Go(func() error { return p.commitLoop(gctx, out) })
-	return g.Wait()
+	err := g.Wait()
+	for pb := range out { // after a failure: release what was queued
+		if pb.batch.Events != nil {
+			pb.batch.Events.Release()
+		}
+	}
+	return err
 }
 
 func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pending) error {
@@ -189,7 +196,7 @@ func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pendin
 				continue
 			}
 			p.add(cur, b, &it)
-			if cur.events >= p.cfg.BatchMaxEvents || cur.raw >= int64(p.cfg.BatchMaxBytes) {
+			if it.flush || cur.events >= p.cfg.BatchMaxEvents || cur.raw >= int64(p.cfg.BatchMaxBytes) {
 				if err := flush(); err != nil {
 					return err
 				}
@@ -235,12 +242,7 @@ const commitAttempts = 6
 func (p *pipeline) commitLoop(ctx context.Context, in <-chan *pending) error {
 	for pb := range in {
 		if err := p.commitOne(ctx, pb); err != nil {
-			for pb := range in { // release what is queued
-				if pb.batch.Events != nil {
-					pb.batch.Events.Release()
-				}
-			}
-			return err
+			return err // cancels the batcher; run releases what is queued
 		}
 	}
 	return nil

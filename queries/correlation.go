@@ -30,6 +30,9 @@ type CorrelationConfig struct {
 	FailureTopN  int           `mapstructure:"failure_top_n"`     // a change "failed" when it ranks in the top N of an incident...
 	FailureScore float64       `mapstructure:"failure_min_score"` // ...with at least this score
 	Weights      Weights       `mapstructure:"weights"`
+	// A change in a region where nothing broke (and not on a global service
+	// such as IAM or Route 53) has its score multiplied by this.
+	OtherRegionFactor float64 `mapstructure:"other_region_factor"`
 
 	// Topology and regions.
 	InferTopology bool    `mapstructure:"infer_topology"` // add dependencies seen in events to topology:
@@ -45,6 +48,7 @@ type Weights struct {
 	Spread   float64 `mapstructure:"spread"`   // share of broken services that spiked after it
 	Risk     float64 `mapstructure:"risk"`     // catalogue risk class
 	Ratio    float64 `mapstructure:"ratio"`    // error rate after vs before it
+	Symptom  float64 `mapstructure:"symptom"`  // the errors look like what this type of change breaks
 }
 
 // DefaultCorrelationConfig returns the defaults, tuned on simulated outages.
@@ -65,7 +69,8 @@ func DefaultCorrelationConfig() CorrelationConfig {
 		TopSuspects:        10,
 		FailureTopN:        3,
 		FailureScore:       0.5,
-		Weights:            Weights{Lead: 0.25, Scope: 0.2, Topology: 0.2, Spread: 0.05, Risk: 0.1, Ratio: 0.2},
+		Weights:            Weights{Lead: 0.25, Scope: 0.15, Topology: 0.2, Spread: 0.05, Risk: 0.1, Ratio: 0.1, Symptom: 0.15},
+		OtherRegionFactor:  0.5,
 		InferTopology:      true,
 		ConfinedShare:      0.95,
 	}
@@ -115,6 +120,9 @@ func (c CorrelationConfig) Validate() error {
 	if c.FailureScore < 0 || c.FailureScore > 1 {
 		errs = append(errs, fmt.Errorf("correlation.failure_min_score: %g is not allowed: use a score in [0, 1]", c.FailureScore))
 	}
+	if c.OtherRegionFactor < 0 || c.OtherRegionFactor > 1 {
+		errs = append(errs, fmt.Errorf("correlation.other_region_factor: %g is not allowed: use a factor in [0, 1]", c.OtherRegionFactor))
+	}
 	if c.ConfinedShare <= 0.5 || c.ConfinedShare > 1 {
 		errs = append(errs, fmt.Errorf("correlation.confined_share: %g is not allowed: use a share in (0.5, 1]", c.ConfinedShare))
 	}
@@ -123,7 +131,7 @@ func (c CorrelationConfig) Validate() error {
 	for _, p := range []struct {
 		k string
 		v float64
-	}{{"lead", w.Lead}, {"scope", w.Scope}, {"topology", w.Topology}, {"spread", w.Spread}, {"risk", w.Risk}, {"ratio", w.Ratio}} {
+	}{{"lead", w.Lead}, {"scope", w.Scope}, {"topology", w.Topology}, {"spread", w.Spread}, {"risk", w.Risk}, {"ratio", w.Ratio}, {"symptom", w.Symptom}} {
 		if p.v < 0 {
 			errs = append(errs, fmt.Errorf("correlation.weights.%s: %g is not allowed: weights must be zero or more", p.k, p.v))
 		}

@@ -58,6 +58,7 @@ type session struct {
 	conn    *sql.Conn
 	params  map[string]any
 	created []string
+	until   time.Time // the window's end (farFuture when open)
 }
 
 var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -81,28 +82,38 @@ func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, err
 	pad := max(c.BaselineWindow+c.BaselineGap, c.Lookback+c.RateWindow)
 	ts := func(t time.Time) string { return t.Format(time.RFC3339Nano) }
 	p := map[string]any{
-		"since":             ts(since),
-		"until":             ts(until),
-		"base_from":         ts(since.Add(-pad)),
-		"cand_from":         ts(since.Add(-c.Lookback - c.RateWindow)),
-		"since_m":           floorMinute(since),
-		"until_m":           floorMinute(until.Add(time.Minute - time.Nanosecond)),
-		"baseline_min":      minutes(c.BaselineWindow),
-		"gap_min":           minutes(c.BaselineGap),
-		"min_history_min":   minutes(c.BaselineMinHistory),
-		"min_errors":        int64(c.SpikeMinErrors),
-		"ratio":             c.SpikeMinRatio,
-		"sigma":             c.SpikeSigma,
-		"merge_gap_min":     minutes(c.MergeGap),
-		"min_spike_minutes": int64(c.MinSpikeMinutes),
-		"lookback_min":      minutes(c.Lookback),
-		"rate_min":          minutes(c.RateWindow),
+		"since":               ts(since),
+		"until":               ts(until),
+		"base_from":           ts(since.Add(-pad)),
+		"cand_from":           ts(since.Add(-c.Lookback - c.RateWindow)),
+		"since_m":             floorMinute(since),
+		"until_m":             floorMinute(until.Add(time.Minute - time.Nanosecond)),
+		"baseline_min":        minutes(c.BaselineWindow),
+		"gap_min":             minutes(c.BaselineGap),
+		"min_history_min":     minutes(c.BaselineMinHistory),
+		"min_errors":          int64(c.SpikeMinErrors),
+		"ratio":               c.SpikeMinRatio,
+		"sigma":               c.SpikeSigma,
+		"merge_gap_min":       minutes(c.MergeGap),
+		"min_spike_minutes":   int64(c.MinSpikeMinutes),
+		"lookback_min":        minutes(c.Lookback),
+		"rate_min":            minutes(c.RateWindow),
+		"half_life_min":       c.LeadHalfLife.Minutes(),
+		"other_region_factor": c.OtherRegionFactor,
+		"w_lead":              c.Weights.Lead,
+		"w_scope":             c.Weights.Scope,
+		"w_topology":          c.Weights.Topology,
+		"w_spread":            c.Weights.Spread,
+		"w_risk":              c.Weights.Risk,
+		"w_ratio":             c.Weights.Ratio,
+		"w_symptom":           c.Weights.Symptom,
+		"keep":                int64(max(c.TopSuspects, c.FailureTopN) + 20),
 	}
 	conn, err := e.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("correlation: get a connection: %w", err)
 	}
-	s := &session{conn: conn, params: p}
+	s := &session{conn: conn, params: p, until: until}
 	if upTo == "" {
 		return s, nil
 	}

@@ -2,6 +2,8 @@ package queries
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -313,5 +315,39 @@ func TestCorrelationConfigValidate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("Validate does not name %s: %v", key, err)
 		}
+	}
+}
+
+// A change-heavy hour: the SQL keeps only the best candidates per incident;
+// the top suspects must be the same as when every candidate is kept.
+func TestManyCandidatesPrefilter(t *testing.T) {
+	f := lbOutage(t)
+	for i := range 80 {
+		f.change(change{id: "noise-" + strconv.Itoa(i), clock: fmt.Sprintf("%02d:%02d:%02d", 9+(5+i/2)/60, (5+i/2)%60, (i*7)%60),
+			service: []string{"ec2", "s3", "checkout", "lambda"}[i%4], operation: "Op" + strconv.Itoa(i%9),
+			region: []string{"us-east-1", "eu-west-1"}[i%2], actor: "bot", changeType: "other",
+			risk: []string{"low", "medium", "high"}[i%3]})
+	}
+	ctx := context.Background()
+	few, err := NewEngine(f.db.DB, DefaultCorrelationConfig(), lbTopology).Suspects(ctx, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultCorrelationConfig()
+	cfg.TopSuspects = 200
+	all, err := NewEngine(f.db.DB, cfg, lbTopology).Suspects(ctx, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(few) != 10 || len(all) != 84 {
+		t.Fatalf("suspects kept: %d (want 10), all: %d (want 84)", len(few), len(all))
+	}
+	for i := range few {
+		if few[i].EventID != all[i].EventID || few[i].Score != all[i].Score || few[i].Rank != all[i].Rank {
+			t.Fatalf("rank %d: prefiltered %s %v, full %s %v", i+1, few[i].EventID, few[i].Score, all[i].EventID, all[i].Score)
+		}
+	}
+	if few[0].EventID != "ct-elb" {
+		t.Fatalf("rank 1: %+v", few[0])
 	}
 }

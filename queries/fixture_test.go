@@ -172,11 +172,11 @@ func lbOutage(t *testing.T) *fixture {
 	f.change(change{id: "ct-s3", clock: "09:40:00", service: "s3", operation: "PutBucketPolicy", region: "us-east-1",
 		resource: "arn:aws:s3:::assets", actor: "bob", changeType: "iam", risk: "medium"})
 	f.change(change{id: "ct-elb", clock: "10:00:30", service: "elasticloadbalancing", operation: "ModifyListener", region: "us-east-1",
-		resource: "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/web/1", actor: "alice", changeType: "load_balancer", risk: "high"})
+		resource: "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/web/1", actor: "alice", changeType: "load_balancing", risk: "high"})
 	f.change(change{id: "ct-lambda", clock: "10:01:10", service: "lambda", operation: "UpdateFunctionConfiguration", region: "eu-west-1",
-		resource: "arn:aws:lambda:eu-west-1:111122223333:function:thumbs", actor: "carol", changeType: "compute", risk: "medium"})
+		resource: "arn:aws:lambda:eu-west-1:111122223333:function:thumbs", actor: "carol", changeType: "compute_config", risk: "medium"})
 	f.change(change{id: "ct-tag", clock: "09:55:00", service: "checkout", operation: "TagResource", region: "us-east-1",
-		resource: "checkout-asg", actor: "dave", changeType: "tags", risk: "low"})
+		resource: "checkout-asg", actor: "dave", changeType: "other", risk: "low"})
 	return f
 }
 

@@ -76,8 +76,8 @@ func Write(w io.Writer, t Table, format string) error {
 				if j > 0 {
 					b.WriteString(", ")
 				}
-				k, _ := json.Marshal(c)
-				v, err := json.Marshal(jsonValue(r[j]))
+				k, _ := marshalJSON(c)
+				v, err := marshalJSON(jsonValue(r[j]))
 				if err != nil {
 					return fmt.Errorf("json: column %s: %w", c, err)
 				}
@@ -96,6 +96,17 @@ func Write(w io.Writer, t Table, format string) error {
 		return fmt.Errorf("format parquet needs a file: pass --out FILE")
 	}
 	return fmt.Errorf("format %q is not supported: use %s", format, strings.Join(Formats, ", "))
+}
+
+// marshalJSON is json.Marshal without HTML escaping ("->" stays readable).
+func marshalJSON(v any) ([]byte, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return []byte(strings.TrimSuffix(b.String(), "\n")), nil
 }
 
 func jsonValue(v any) any {

@@ -19,11 +19,20 @@ func (e *Engine) Cascade(ctx context.Context, w Window) ([]CascadeStep, error) {
 	if err != nil {
 		return nil, err
 	}
-	edges, err := e.edges(ctx, s)
+	incidents, err := readIncidents(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	g := newGraph(edges)
+	graphs := map[string]graph{} // incident id -> topology of its batch
+	for _, b := range e.batches(incidents, s.until) {
+		g, err := e.graphFor(ctx, s, b.chgFrom, b.errTo)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range b.ids {
+			graphs[id] = g
+		}
+	}
 	type key struct{ inc, svc string }
 	steps := map[key]*CascadeStep{}
 	var order []key
@@ -66,7 +75,7 @@ func (e *Engine) Cascade(ctx context.Context, w Window) ([]CascadeStep, error) {
 		}
 		out[i].Via = []string{}
 		for j := i - 1; j >= 0 && out[j].IncidentID == out[i].IncidentID; j-- {
-			if g.dependsOn(out[i].Service, out[j].Service) {
+			if graphs[out[i].IncidentID].dependsOn(out[i].Service, out[j].Service) {
 				out[i].Via = append(out[i].Via, out[j].Service)
 			}
 		}

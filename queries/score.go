@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"time"
 )
 
 // candidate is one row of sql/candidates.sql: a change near an incident with
@@ -15,6 +16,20 @@ type candidate struct {
 	serviceMatch, regionMatch, accountMatch, resourceMatch bool
 	servicesAfter, servicesTotal                           int64
 	beforeRate, afterRate                                  float64
+	symptom                                                string
+	symptomShare                                           float64
+	graph                                                  graph // the topology of its incident's batch
+}
+
+// globalServices are AWS services whose changes are recorded in one region
+// (usually us-east-1) but act everywhere.
+var globalServices = map[string]bool{
+	"iam": true, "route53": true, "cloudfront": true, "organizations": true, "sts": true,
+	"waf": true, "globalaccelerator": true, "shield": true, "route53domains": true,
+}
+
+func (c *candidate) elsewhere() bool {
+	return !c.regionMatch && !globalServices[c.Service] && c.Region != "global" && c.Region != "aws-global"
 }
 
 // riskScore maps the catalogue risk class to [0,1]; unknown is a bit above low.
@@ -71,7 +86,7 @@ func (e *Engine) distanceTo(g graph, broken []string, service string) brokenDist
 // score fills Score, Components and Evidence of c.
 func (e *Engine) score(c *candidate, broken []string, bd brokenDistance) {
 	w := e.cfg.Weights
-	total := w.Lead + w.Scope + w.Topology + w.Spread + w.Risk + w.Ratio
+	total := w.Lead + w.Scope + w.Topology + w.Spread + w.Risk + w.Ratio + w.Symptom
 	lead := math.Pow(0.5, math.Max(c.LeadMinutes, 0)/e.cfg.LeadHalfLife.Minutes())
 	scope := 0.0
 	for _, p := range []struct {
@@ -97,19 +112,25 @@ func (e *Engine) score(c *candidate, broken []string, bd brokenDistance) {
 		"spread":   w.Spread * spread / total,
 		"risk":     w.Risk * riskScore(c.RiskClass) / total,
 		"ratio":    w.Ratio * ratioScore(c.beforeRate, c.afterRate) / total,
+		"symptom":  w.Symptom * math.Min(1, 2*c.symptomShare) / total,
+	}
+	factor := 1.0
+	if c.elsewhere() {
+		factor = e.cfg.OtherRegionFactor
 	}
 	sum := 0.0
 	for k, v := range parts {
+		v *= factor
 		parts[k] = round4(v)
 		sum += v
 	}
 	c.Score = round4(sum)
 	c.Components = parts
-	c.Evidence = evidence(c, broken, bd)
+	c.Evidence = evidence(c, broken, bd, factor)
 }
 
 // evidence writes the score in words, so an SRE can check each claim.
-func evidence(c *candidate, broken []string, bd brokenDistance) string {
+func evidence(c *candidate, broken []string, bd brokenDistance, factor float64) string {
 	var b strings.Builder
 	op := c.Operation
 	if op == "" {
@@ -136,15 +157,21 @@ func evidence(c *candidate, broken []string, bd brokenDistance) string {
 	if c.resourceMatch {
 		scope = append(scope, "its resource appears in the errors")
 	}
-	if c.regionMatch {
+	switch {
+	case c.regionMatch:
 		scope = append(scope, "same region as the errors")
-	} else {
-		scope = append(scope, "other region than the errors")
+	case factor < 1:
+		scope = append(scope, fmt.Sprintf("other region than the errors (score x %g)", factor))
+	default:
+		scope = append(scope, "global service")
 	}
 	if c.accountMatch {
 		scope = append(scope, "same account")
 	}
 	fmt.Fprintf(&b, "; %s", strings.Join(scope, ", "))
+	if c.symptom != "" && c.symptomShare > 0 {
+		fmt.Fprintf(&b, "; %.0f%% of the first errors are %s failures, typical of a %s change", c.symptomShare*100, symptomWords[c.symptom], c.ChangeType)
+	}
 	fmt.Fprintf(&b, "; %d of %d broken services spiked after it", c.servicesAfter, c.servicesTotal)
 	risk := c.RiskClass
 	if risk == "" {
@@ -152,6 +179,11 @@ func evidence(c *candidate, broken []string, bd brokenDistance) string {
 	}
 	fmt.Fprintf(&b, "; risk %s; errors %s/min before -> %s/min after", risk, rateText(c.beforeRate), rateText(c.afterRate))
 	return b.String()
+}
+
+var symptomWords = map[string]string{
+	"dns": "DNS resolution", "auth": "authorization", "throttling": "throttling/capacity",
+	"load_balancer": "load balancer (5xx, unhealthy target)", "network": "connection/timeout",
 }
 
 func leadText(lead float64) string {
@@ -201,12 +233,7 @@ func (e *Engine) rankAll(ctx context.Context, w Window) ([]Suspect, error) {
 	if len(incidents) == 0 {
 		return nil, nil
 	}
-	edges, err := e.edges(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	g := newGraph(edges)
-	cands, err := readCandidates(ctx, s)
+	cands, err := e.readCandidates(ctx, s, incidents)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +248,7 @@ func (e *Engine) rankAll(ctx context.Context, w Window) ([]Suspect, error) {
 		k := [2]string{c.IncidentID, c.Service}
 		bd, ok := dcache[k]
 		if !ok {
-			bd = e.distanceTo(g, broken[c.IncidentID], c.Service)
+			bd = e.distanceTo(c.graph, broken[c.IncidentID], c.Service)
 			dcache[k] = bd
 		}
 		e.score(c, broken[c.IncidentID], bd)
@@ -248,19 +275,103 @@ func (e *Engine) rankAll(ctx context.Context, w Window) ([]Suspect, error) {
 	return out, nil
 }
 
-func readCandidates(ctx context.Context, s *session) ([]candidate, error) {
-	rows, err := s.query(ctx, "candidates", sqlText("candidates"), nil)
+// candidateBatch is a set of incidents close in time whose candidates are
+// read with one query, bounded to the times they need.
+type candidateBatch struct {
+	ids                            []string
+	chgFrom, chgTo, errFrom, errTo time.Time
+}
+
+// batchGap: incidents whose look-back windows lie closer than this are read
+// in one candidates query (one query's fixed cost vs. scanning the gap).
+var batchGap = 6 * time.Hour
+
+// batches groups incidents (in onset order) whose look-back windows lie
+// within batchGap of each other.
+func (e *Engine) batches(incidents []Incident, until time.Time) []candidateBatch {
+	var out []candidateBatch
+	for _, in := range incidents {
+		cf, ct := in.Onset.Add(-e.cfg.Lookback), in.Onset.Add(time.Minute)
+		ef, et := in.Onset, in.Recovery
+		if in.Ongoing || et.IsZero() {
+			et = until
+		}
+		if n := len(out); n > 0 && !cf.After(out[n-1].chgTo.Add(30*time.Minute)) {
+			b := &out[n-1]
+			b.ids = append(b.ids, in.ID)
+			b.chgTo = maxTime(b.chgTo, ct)
+			b.errTo = maxTime(b.errTo, et)
+			continue
+		}
+		out = append(out, candidateBatch{ids: []string{in.ID}, chgFrom: cf, chgTo: ct, errFrom: ef, errTo: et})
+	}
+	return out
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Incident) ([]candidate, error) {
+	var out []candidate
+	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	byID := map[string]Incident{}
+	for _, in := range incidents {
+		byID[in.ID] = in
+	}
+	for _, b := range e.batches(incidents, s.until) {
+		g, err := e.graphFor(ctx, s, b.chgFrom, b.errTo)
+		if err != nil {
+			return nil, err
+		}
+		// distance from each incident's nearest broken service to every
+		// service reachable from them
+		dInc, dSvc, dDist := []string{}, []string{}, []int64{}
+		for _, id := range b.ids {
+			best := map[string]int{}
+			for _, svc := range byID[id].Services {
+				for t, d := range g.distances(svc, e.cfg.MaxDistance) {
+					if old, ok := best[t]; !ok || d < old {
+						best[t] = d
+					}
+				}
+			}
+			for t, d := range best {
+				dInc, dSvc, dDist = append(dInc, id), append(dSvc, t), append(dDist, int64(d))
+			}
+		}
+		n := len(out)
+		out, err = readCandidateBatch(ctx, s, out, map[string]any{
+			"incident_ids": b.ids, "chg_from": ts(b.chgFrom), "chg_to": ts(b.chgTo),
+			"err_from": ts(b.errFrom), "err_to": ts(b.errTo),
+			"d_incident": dInc, "d_service": dSvc, "d_dist": dDist,
+		})
+		if err != nil {
+			return nil, err
+		}
+		for i := n; i < len(out); i++ {
+			out[i].graph = g
+		}
+	}
+	return out, nil
+}
+
+func readCandidateBatch(ctx context.Context, s *session, out []candidate, params map[string]any) ([]candidate, error) {
+	rows, err := s.query(ctx, "candidates", sqlText("candidates"), params)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []candidate
 	for rows.Next() {
 		var c candidate
 		var src, svc, op, res, actor, region, acct, ctype, risk *string
 		if err := rows.Scan(&c.IncidentID, &c.EventID, &c.Time, &src, &svc, &op, &res, &actor, &region,
 			&acct, &ctype, &risk, &c.LeadMinutes, &c.serviceMatch, &c.regionMatch, &c.accountMatch,
-			&c.resourceMatch, &c.servicesAfter, &c.servicesTotal, &c.beforeRate, &c.afterRate); err != nil {
+			&c.resourceMatch, &c.servicesAfter, &c.servicesTotal, &c.beforeRate, &c.afterRate,
+			&c.symptom, &c.symptomShare); err != nil {
 			return nil, fmt.Errorf("read suspect candidates: %w", err)
 		}
 		c.Time = c.Time.UTC()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"time"
 )
 
 // Topology returns the dependency edges used for w: the configured ones
@@ -15,10 +16,12 @@ func (e *Engine) Topology(ctx context.Context, w Window) ([]Edge, error) {
 		return nil, err
 	}
 	defer s.close()
-	return e.edges(ctx, s)
+	return e.edges(ctx, s, s.params["base_from"], s.params["until"])
 }
 
-func (e *Engine) edges(ctx context.Context, s *session) ([]Edge, error) {
+// edges returns the configured edges and those inferred from events between
+// from and to (RFC 3339 strings).
+func (e *Engine) edges(ctx context.Context, s *session, from, to any) ([]Edge, error) {
 	var out []Edge
 	for from, tos := range e.topology {
 		for _, to := range tos {
@@ -28,7 +31,7 @@ func (e *Engine) edges(ctx context.Context, s *session) ([]Edge, error) {
 		}
 	}
 	if e.cfg.InferTopology {
-		rows, err := s.query(ctx, "topology", sqlText("topology"), nil)
+		rows, err := s.query(ctx, "topology", sqlText("topology"), map[string]any{"topo_from": from, "topo_to": to})
 		if err != nil {
 			return nil, err
 		}
@@ -107,4 +110,13 @@ func (g graph) dependsOn(a, b string) bool {
 		}
 	}
 	return false
+}
+
+// graphFor returns the merged dependency graph for events between from and to.
+func (e *Engine) graphFor(ctx context.Context, s *session, from, to time.Time) (graph, error) {
+	ed, err := e.edges(ctx, s, from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return graph{}, err
+	}
+	return newGraph(ed), nil
 }

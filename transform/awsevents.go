@@ -145,7 +145,7 @@ func (s *state) eventBridge(v []byte) {
 	case env.detailType == "AWS API Call via CloudTrail":
 		s.cloudTrail(v)
 		return
-	case env.source == "aws.config" && field(detail, "configurationItem") != nil:
+	case env.source == "aws.config" && configItemOf(detail) != nil:
 		s.configItem(v, &ev, detail, a)
 		return
 	case env.source == "aws.health":
@@ -257,7 +257,7 @@ func (s *state) configRuleInvocation(v, invoking []byte) {
 		a.raw(k, val)
 		return true
 	})
-	if field(inv, "configurationItem") != nil { // invokingEvent is kept whole in attributes
+	if configItemOf(inv) != nil { // invokingEvent is kept whole in attributes
 		s.configItemFrom(v, &ev, inv, a)
 		return
 	}
@@ -284,7 +284,7 @@ func (s *state) configItem(v []byte, ev *Event, detail []byte, a *attrWriter) {
 // configItemFrom fills ev from an object holding configurationItem and
 // configurationItemDiff (EventBridge detail or a parsed invokingEvent).
 func (s *state) configItemFrom(v []byte, ev *Event, holder []byte, a *attrWriter) {
-	item := field(holder, "configurationItem")
+	item := configItemOf(holder)
 	diff := field(holder, "configurationItemDiff")
 	if !isObject(item) {
 		s.dead(ReasonMissingField, v, "Config notification's configurationItem is not an object; the event was skipped")
@@ -319,7 +319,7 @@ func (s *state) configItemFrom(v []byte, ev *Event, holder []byte, a *attrWriter
 	ev.Operation = resType
 	ev.Resource = firstNonEmpty(arn, resID, ev.Resource)
 	ev.SeverityNumber, ev.SeverityText = SeverityInfo, "INFO"
-	changeType := str(field(diff, "changeType"))
+	changeType := firstNonEmpty(str(field(diff, "changeType")), str(field(item, "changeType")))
 	ev.Status = firstNonEmpty(changeType, status)
 	if ev.EventID == "" && resID != "" && stateID != "" {
 		ev.EventID = "config-" + resID + "-" + stateID
@@ -341,6 +341,15 @@ func (s *state) configItemFrom(v []byte, ev *Event, holder []byte, a *attrWriter
 	}
 	ev.Attributes = a.String()
 	s.emit(ev, v)
+}
+
+// configItemOf returns a Config notification's configurationItem, or the
+// configurationItemSummary of an oversized item notification.
+func configItemOf(holder []byte) []byte {
+	if item := field(holder, "configurationItem"); item != nil {
+		return item
+	}
+	return field(holder, "configurationItemSummary")
 }
 
 // configService maps a Config resource type to a service name:

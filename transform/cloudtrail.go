@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -80,7 +81,19 @@ func (s *state) cloudTrail(v []byte) {
 			s.dead(ReasonMissingField, v, fmt.Sprintf("EventBridge event %q is not a CloudTrail API call; configure this input as format awsevents or auto", dt))
 			return
 		}
+		// The envelope's own members (source, account, resources...) stay
+		// in attributes under "eventbridge".
+		var env attrWriter
+		env.reset()
+		eachField(v, func(k, val []byte) bool {
+			if string(k) != "detail" {
+				env.raw(k, val)
+			}
+			return true
+		})
+		s.envelope = []byte(env.String())
 		s.cloudTrailRecordAt(v, detail, str(id))
+		s.envelope = nil
 	default:
 		s.cloudTrailRecordAt(v, 0, "")
 	}
@@ -187,6 +200,10 @@ func (s *state) cloudTrailRecordProbe(b []byte, i int, envelopeID string, probe 
 		return end, true
 	}
 	v := b[i:end]
+	if bytes.HasPrefix(eventSource, []byte(`"aws:`)) {
+		s.dead(ReasonUnknownFormat, v, fmt.Sprintf("record with eventSource %s is an AWS event notification (S3, SQS, DynamoDB streams...), not a CloudTrail record; such notifications are not decoded", eventSource))
+		return end, false
+	}
 	if len(eventSource) == 0 && ev.Operation == "" {
 		s.dead(ReasonMissingField, v, "CloudTrail record has neither eventSource nor eventName; it is not a CloudTrail record (check the input's format)")
 		return end, false
@@ -199,8 +216,12 @@ func (s *state) cloudTrailRecordProbe(b []byte, i int, envelopeID string, probe 
 		}
 		ev.Time = t
 	}
-	if envelopeID != "" {
-		a.str("eventbridge_id", envelopeID)
+	if envelopeID != "" || s.envelope != nil {
+		if s.envelope != nil {
+			a.json("eventbridge", s.envelope)
+		} else {
+			a.str("eventbridge_id", envelopeID)
+		}
 		if ev.EventID == "" {
 			ev.EventID = envelopeID
 		}

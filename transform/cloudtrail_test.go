@@ -164,6 +164,7 @@ func TestCloudTrailShapes(t *testing.T) {
 		{"write without readOnly", FormatCloudTrail, []byte(ctRecord("x", "route53.amazonaws.com", "ChangeResourceRecordSets", "")), 1, 0, 0, nil, "route53", KindChange},
 		{"data event", FormatCloudTrail, []byte(ctRecord("x", "s3.amazonaws.com", "PutObject", `,"readOnly":false,"eventCategory":"Data","managementEvent":false`)), 1, 0, 0, nil, "s3", KindInfo},
 		{"console sign-in", FormatCloudTrail, []byte(strings.Replace(ctRecord("x", "signin.amazonaws.com", "ConsoleLogin", `,"readOnly":false`), "AwsApiCall", "AwsConsoleSignIn", 1)), 1, 0, 0, nil, "signin", KindInfo},
+		{"s3 event notification is not cloudtrail", FormatAuto, []byte(`{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1","eventTime":"2024-05-14T12:00:00.000Z","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"}}}]}`), 0, 1, 0, nil, "", ""},
 		{"insight", FormatCloudTrail, []byte(strings.Replace(ctRecord("x", "ec2.amazonaws.com", "RunInstances", ``), "AwsApiCall", "AwsCloudTrailInsight", 1)), 1, 0, 0, nil, "ec2", KindSignal},
 	}
 	d := newTestDecoder(t, nil)
@@ -190,7 +191,7 @@ func TestCloudTrailDetails(t *testing.T) {
 	env := `{"version":"0","id":"eb-1","detail-type":"AWS API Call via CloudTrail","source":"aws.elasticloadbalancing","detail":` +
 		ctRecord("a1", "elasticloadbalancing.amazonaws.com", "ModifyListener", `,"readOnly":false`) + `}`
 	r := decode(t, d, FormatAuto, []byte(env))
-	if e := r.Events[0]; e.EventID != "a1" || !strings.Contains(e.Attributes, `"eventbridge_id":"eb-1"`) || e.ChangeType != ChangeLoadBalancer || e.RiskClass != RiskCritical {
+	if e := r.Events[0]; e.EventID != "a1" || !strings.Contains(e.Attributes, `"eventbridge":{"version":"0","id":"eb-1","detail-type":"AWS API Call via CloudTrail","source":"aws.elasticloadbalancing"}`) || e.ChangeType != ChangeLoadBalancer || e.RiskClass != RiskCritical {
 		t.Fatalf("envelope: %+v", e)
 	}
 	r = decode(t, d, FormatCloudTrail, []byte(ctRecord("a3", "dynamodb.amazonaws.com", "UpdateTable", `,"errorCode":"ThrottlingException","errorMessage":"Rate exceeded"`)))

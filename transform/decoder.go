@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -104,8 +105,9 @@ type state struct {
 	format   Format
 	index    int32 // next Lineage.Index
 	attrs    attrWriter
-	ws       bool // the value being decoded may hold whitespace to compact
-	level    int  // envelope nesting of the bytes being decoded
+	ws       bool   // the value being decoded may hold whitespace to compact
+	level    int    // envelope nesting of the bytes being decoded
+	envelope []byte // EventBridge envelope members of the CloudTrail record being decoded
 }
 
 func (s *state) lineage() Lineage {
@@ -166,8 +168,10 @@ var (
 
 func isGzip(b []byte) bool { return bytes.HasPrefix(b, gzipMagic) }
 
+// isZlib recognises a zlib header: deflate, window <= 32K, no preset
+// dictionary, valid check bits.
 func isZlib(b []byte) bool {
-	return len(b) >= 2 && b[0]&0x0f == 8 && b[0]>>4 <= 7 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0
+	return len(b) >= 2 && b[0]&0x0f == 8 && b[0]>>4 <= 7 && b[1]&0x20 == 0 && (uint16(b[0])<<8|uint16(b[1]))%31 == 0
 }
 
 // bytes decodes raw bytes: decompresses, base64-decodes and enforces the
@@ -177,23 +181,31 @@ func (s *state) bytes(b []byte, compressedSize, level int) {
 	saved := s.level
 	s.level = level
 	defer func() { s.level = saved }()
+	orig := b // what a dead letter keeps: the record as received
+	if level > 0 {
+		orig = s.in.Value
+	}
 	t := b[skipWS(b, 0):]
 	if len(t) == 0 {
 		if level == 0 {
-			s.dead(ReasonEmpty, b, "record is empty; nothing to decode (check the producer)")
+			s.dead(ReasonEmpty, orig, "record is empty; nothing to decode (check the producer)")
 		} else {
-			s.dead(ReasonEmpty, b, "payload is empty after unwrapping; nothing to decode (check the producer)")
+			s.dead(ReasonEmpty, orig, "payload is empty after unwrapping; nothing to decode (check the producer)")
 		}
 		return
 	}
 	if level > maxUnwrap {
-		s.dead(ReasonInvalidJSON, b, "too many nested envelopes (compression/base64); the record is not in a supported format")
+		s.dead(ReasonInvalidJSON, orig, "too many nested envelopes (compression/base64); the record is not in a supported format")
 		return
 	}
 	if isGzip(t) || isZlib(t) {
 		plain, reason, msg := s.decompress(t, compressedSize)
+		if reason == ReasonDecompress && len(plain) == 0 && !isGzip(t) && utf8.Valid(t) {
+			// Text that merely starts like a zlib header ("x^..."): not compressed.
+			goto text
+		}
 		if reason != "" {
-			s.dead(reason, b, msg)
+			s.dead(reason, orig, msg)
 			if reason != ReasonDecompress || len(plain) == 0 {
 				return
 			}
@@ -203,9 +215,10 @@ func (s *state) bytes(b []byte, compressedSize, level int) {
 		s.bytes(plain, compressedSize, level+1)
 		return
 	}
+text:
 	if !utf8.Valid(t) {
 		if s.d.cfg.InvalidUTF8 == "reject" {
-			s.dead(ReasonInvalidUTF8, b, "record is not valid UTF-8 and transform.invalid_utf8 is \"reject\"; fix the producer's encoding or set invalid_utf8: replace")
+			s.dead(ReasonInvalidUTF8, orig, "record is not valid UTF-8 and transform.invalid_utf8 is \"reject\"; fix the producer's encoding or set invalid_utf8: replace")
 			return
 		}
 		t = bytes.ToValidUTF8(t, []byte("\uFFFD"))
@@ -220,11 +233,11 @@ func (s *state) bytes(b []byte, compressedSize, level int) {
 		}
 		if s.format == FormatApp || s.format == FormatAuto {
 			if looksBase64(t) {
-				s.dead(ReasonBadBase64, b, "record looks like base64 but does not decode; check the producer's encoding")
+				s.dead(ReasonBadBase64, orig, "record looks like base64 but does not decode; check the producer's encoding")
 				return
 			}
 		}
-		s.dead(ReasonInvalidJSON, b, fmt.Sprintf("record is neither JSON, base64 nor gzip/zlib (starts with %q); check the topic's or file's format", preview(t)))
+		s.dead(ReasonInvalidJSON, orig, fmt.Sprintf("record is neither JSON, base64 nor gzip/zlib (starts with %q); check the topic's or file's format", preview(t)))
 	}
 }
 
@@ -341,7 +354,11 @@ func (s *state) sequence(b []byte) {
 			continue
 		}
 		s.ws = ws
-		s.value(b[i:end], s.format)
+		v := b[i:end]
+		if bytes.Contains(v, []byte(`\ud`)) || bytes.Contains(v, []byte(`\uD`)) {
+			v = fixSurrogates(v)
+		}
+		s.value(v, s.format)
 		s.ws = true
 		i = end
 	}
@@ -413,6 +430,55 @@ func (s *state) salvage(b []byte) bool {
 	}
 	s.dead(ReasonInvalidJSON, b[i:], fmt.Sprintf("CloudTrail file is truncated or corrupt after %d complete records (which were decoded); the rest is kept here", len(good)))
 	return true
+}
+
+// fixSurrogates replaces \u escapes of lone UTF-16 surrogates in validated
+// JSON with \ufffd, so that attributes stay valid for strict JSON readers
+// (DuckDB's JSON functions). Escaped surrogate pairs are kept.
+func fixSurrogates(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		if b[i] != '\\' {
+			out = append(out, b[i])
+			i++
+			continue
+		}
+		if b[i+1] != 'u' {
+			out = append(out, b[i], b[i+1])
+			i += 2
+			continue
+		}
+		r := hex4(b[i+2 : i+6])
+		switch {
+		case r >= 0xd800 && r < 0xdc00 && i+12 <= len(b) && b[i+6] == '\\' && b[i+7] == 'u' &&
+			hex4(b[i+8:i+12]) >= 0xdc00 && hex4(b[i+8:i+12]) < 0xe000:
+			out = append(out, b[i:i+12]...)
+			i += 12
+		case r >= 0xd800 && r < 0xe000:
+			out = append(out, `\ufffd`...)
+			i += 6
+		default:
+			out = append(out, b[i:i+6]...)
+			i += 6
+		}
+	}
+	return out
+}
+
+func hex4(h []byte) rune {
+	var r rune
+	for _, c := range h {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c-'a') + 10
+		case c >= 'A' && c <= 'F':
+			r |= rune(c-'A') + 10
+		}
+	}
+	return r
 }
 
 // jsonError dead-letters raw after a scan error.
@@ -543,10 +609,7 @@ func parseTime(s string) (time.Time, bool) {
 			return t.UTC(), true
 		}
 	}
-	if n, err := strconv.ParseFloat(s, 64); err == nil {
-		return epochTime(n)
-	}
-	return time.Time{}, false
+	return epochText(s)
 }
 
 var timeLayouts = []string{
@@ -571,7 +634,8 @@ func epochTime(n float64) (time.Time, bool) {
 	case n <= 0:
 		return time.Time{}, false
 	case n < 1e11:
-		return time.Unix(0, int64(n*1e9)).UTC(), true
+		sec := math.Floor(n)
+		return time.Unix(int64(sec), int64((n-sec)*1e9)).UTC(), true
 	case n < 1e14:
 		return time.UnixMilli(int64(n)).UTC(), true
 	case n < 1e17:
@@ -590,7 +654,25 @@ func timeValue(raw []byte) (time.Time, bool) {
 	if raw[0] == '"' {
 		return parseTime(str(raw))
 	}
-	n, err := strconv.ParseFloat(string(raw), 64)
+	return epochText(string(raw))
+}
+
+// epochText reads epoch seconds/ms/us/ns text; integers exactly.
+func epochText(s string) (time.Time, bool) {
+	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
+		switch {
+		case i <= 0:
+			return time.Time{}, false
+		case i < 1e11:
+			return time.Unix(i, 0).UTC(), true
+		case i < 1e14:
+			return time.UnixMilli(i).UTC(), true
+		case i < 1e17:
+			return time.UnixMicro(i).UTC(), true
+		}
+		return time.Unix(0, i).UTC(), true
+	}
+	n, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		return time.Time{}, false
 	}

@@ -50,6 +50,8 @@ func TestLimitsAndPolicies(t *testing.T) {
 		{"bad base64", nil, FormatAuto, []byte("QUJD$$$$RUZH"), 0, ReasonInvalidJSON},
 		{"base64 of garbage", nil, FormatCloudWatch, []byte(base64.StdEncoding.EncodeToString([]byte("hello world, not json"))), 0, ReasonInvalidJSON},
 		{"unknown format", nil, Format("xml"), []byte(`{}`), 0, ReasonUnknownFormat},
+		{"text that looks like a zlib header", nil, FormatAuto, []byte("x^ marks the spot"), 0, ReasonInvalidJSON},
+		{"text starting with x and a space", nil, FormatApp, []byte("x = 1"), 0, ReasonInvalidJSON},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,6 +80,26 @@ func TestInvalidUTF8Replaced(t *testing.T) {
 	r := decode(t, d, FormatApp, []byte(`{"service":"api","message":"bad `+"\xff"+` bytes","extra":"`+"\xc3"+`"}`))
 	if len(r.Events) != 1 || r.Events[0].Message != "bad \uFFFD bytes" || !utf8.ValidString(r.Events[0].Attributes) {
 		t.Fatalf("%+v", r.Events)
+	}
+}
+
+func TestDeadLetterKeepsTheRecordAsReceived(t *testing.T) {
+	d := newTestDecoder(t, nil)
+	in := []byte(base64.StdEncoding.EncodeToString([]byte("hello world, not json")))
+	r := decode(t, d, FormatCloudWatch, in)
+	if len(r.DeadLetters) != 1 || string(r.DeadLetters[0].Raw) != string(in) {
+		t.Fatalf("%+v", r.DeadLetters)
+	}
+}
+
+func TestLoneSurrogatesReplaced(t *testing.T) {
+	d := newTestDecoder(t, nil)
+	r := decode(t, d, FormatApp, []byte(`{"service":"a","x":"\ud800 and \uDC00","ok":"\ud83d\ude00","esc":"\\ud800"}`))
+	if len(r.Events) != 1 {
+		t.Fatalf("%+v", r)
+	}
+	if want := `{"x":"\ufffd and \ufffd","ok":"\ud83d\ude00","esc":"\\ud800"}`; r.Events[0].Attributes != want {
+		t.Fatalf("attributes %s, want %s", r.Events[0].Attributes, want)
 	}
 }
 
@@ -221,5 +243,37 @@ func TestPanicSite(t *testing.T) {
 	}()
 	if !strings.Contains(site, "transform.TestPanicSite") || !strings.Contains(site, "decoder_test.go:") {
 		t.Fatalf("panic site %q", site)
+	}
+}
+
+func TestEpochTimes(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"1715688000":          time.Unix(1715688000, 0),
+		"1715688000.5":        time.Unix(1715688000, 5e8),
+		"1715688000123":       time.UnixMilli(1715688000123),
+		"1715688000123456":    time.UnixMicro(1715688000123456),
+		"1715688000123456789": time.Unix(0, 1715688000123456789),
+		"99999999999":         time.Unix(99999999999, 0),
+	} {
+		got, ok := timeValue([]byte(in))
+		if !ok || !got.Equal(want) {
+			t.Errorf("timeValue(%s) = %v %v, want %v", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"0", "-5", "1e400", `"yesterday"`, "null"} {
+		if _, ok := timeValue([]byte(in)); ok {
+			t.Errorf("timeValue(%s) accepted", in)
+		}
+	}
+	for in, want := range map[string]time.Time{
+		"2024-02-17T11:53:08.431+0000":  time.Date(2024, 2, 17, 11, 53, 8, 431e6, time.UTC),
+		"Thu, 26 Jan 2023 13:19:03 GMT": time.Date(2023, 1, 26, 13, 19, 3, 0, time.UTC),
+		"2024-05-14 12:00:00":           time.Date(2024, 5, 14, 12, 0, 0, 0, time.UTC),
+		"2024-05-14T14:00:00+02:00":     time.Date(2024, 5, 14, 12, 0, 0, 0, time.UTC),
+	} {
+		got, ok := parseTime(in)
+		if !ok || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("parseTime(%q) = %v %v, want %v", in, got, ok, want)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 )
 
 // Layout says how SplitFile cut a file into records.
@@ -149,16 +150,17 @@ type splitter struct {
 	yield func(RecordPos, []byte) error
 }
 
-// splitSkip validates a JSON value without building anything.
-type splitSkip struct{}
-
-func (*splitSkip) UnmarshalJSON([]byte) error { return nil }
+// splitMaxDepth is the nesting SplitFile accepts: it only finds where
+// records end (scanValue is iterative); decoders enforce the real limit.
+const splitMaxDepth = math.MaxInt32
 
 var utf8BOM = []byte("\xef\xbb\xbf")
 
 func (s *splitter) emit(l Layout, idx, off int64, rec []byte) error {
 	return s.yield(RecordPos{Layout: l, Index: idx, Offset: s.base + off, Gzip: s.gzip}, rec)
 }
+
+func (s *splitter) whole() error { return s.emit(LayoutWhole, 0, 0, s.data) }
 
 func (s *splitter) split() error {
 	if bytes.HasPrefix(s.data, utf8BOM) {
@@ -171,76 +173,72 @@ func (s *splitter) split() error {
 	}
 	switch s.data[first] {
 	case '[':
-		return s.array()
+		_, err := s.elements(first+1, LayoutArray, nil)
+		return err
 	case '{':
-		if ok, err := s.records(); ok || err != nil {
+		if ok, err := s.records(first); ok || err != nil {
 			return err
 		}
 		return s.objects(first)
 	}
-	return s.emit(LayoutWhole, 0, 0, s.data)
+	return s.whole()
 }
 
-// array streams the elements of a bare JSON array.
-func (s *splitter) array() error {
-	dec := json.NewDecoder(bytes.NewReader(s.data))
-	if _, err := dec.Token(); err != nil { // '['
-		return s.emit(LayoutWhole, 0, 0, s.data)
-	}
-	_, err := s.elements(dec, LayoutArray, nil)
-	return err
-}
-
-// elements streams array elements after the opening '[' was consumed, then
-// the closing ']' and checks that only end (a suffix such as "}") and
-// whitespace follow. accept, if set, is asked about the first element
-// before anything is yielded; if it says no, elements returns false.
-func (s *splitter) elements(dec *json.Decoder, l Layout, accept func([]byte) bool) (bool, error) {
+// elements yields the elements of the array whose '[' precedes i, then
+// checks that only closing (a "}" for Records) and whitespace follow.
+// accept, if set, is asked about the first element before anything is
+// yielded; if it says no, elements returns false and yields nothing. If
+// not even a first element can be read, the whole content is one record.
+func (s *splitter) elements(i int, l Layout, accept func([]byte) bool) (bool, error) {
+	b := s.data
 	var idx int64
-	for dec.More() {
-		from := int(dec.InputOffset())
-		var skip splitSkip
-		if err := dec.Decode(&skip); err != nil {
+	i = skipSpace(b, i)
+	if i < len(b) && b[i] == ']' {
+		return true, s.closing(l, idx, i+1)
+	}
+	for {
+		end, err := scanValue(b, i, splitMaxDepth)
+		if err != nil {
 			if idx == 0 {
 				if accept != nil {
 					return false, nil
 				}
-				return true, s.emit(LayoutWhole, 0, 0, s.data) // not JSON after all
+				return true, s.whole() // not JSON after all
 			}
-			return true, s.rest(l, idx, from)
+			return true, s.rest(l, idx, i)
 		}
-		off := skipSpaceComma(s.data, from)
-		rec := s.data[off:dec.InputOffset()]
-		if idx == 0 && accept != nil && !accept(rec) {
+		if idx == 0 && accept != nil && !accept(b[i:end]) {
 			return false, nil
 		}
-		if err := s.emit(l, idx, int64(off), rec); err != nil {
+		if err := s.emit(l, idx, int64(i), b[i:end]); err != nil {
 			return true, err
 		}
 		idx++
-	}
-	from := int(dec.InputOffset())
-	if _, err := dec.Token(); err != nil { // ']'
-		if idx == 0 {
-			if accept != nil {
-				return false, nil
-			}
-			return true, s.emit(LayoutWhole, 0, 0, s.data)
+		i = skipSpace(b, end)
+		switch {
+		case i < len(b) && b[i] == ',':
+			i = skipSpace(b, i+1)
+		case i < len(b) && b[i] == ']':
+			return true, s.closing(l, idx, i+1)
+		default:
+			return true, s.rest(l, idx, i)
 		}
-		return true, s.rest(l, idx, from)
 	}
-	after := int(dec.InputOffset())
+}
+
+// closing checks what follows the array's ']' at after: whitespace only
+// (and the Records object's '}'); anything else is one more record.
+func (s *splitter) closing(l Layout, idx int64, after int) error {
 	end := after
 	if l == LayoutRecords {
-		// The Records object must close right after its array.
 		if p := skipSpace(s.data, after); p < len(s.data) && s.data[p] == '}' {
 			end = p + 1
 		}
 	}
 	if skipSpace(s.data, end) < len(s.data) {
-		return true, s.rest(l, idx, after)
+		return s.rest(l, idx, after)
 	}
-	return true, nil
+	return nil
 }
 
 // rest yields everything from offset from on (leading whitespace and commas
@@ -253,20 +251,24 @@ func (s *splitter) rest(l Layout, idx int64, from int) error {
 	return s.emit(l, idx, int64(off), s.data[off:])
 }
 
-// records handles {"Records":[...]} CloudTrail files. It reports false if
-// the content is something else.
-func (s *splitter) records() (bool, error) {
-	dec := json.NewDecoder(bytes.NewReader(s.data))
-	if _, err := dec.Token(); err != nil { // '{'
+// records handles {"Records":[...]} CloudTrail files (the object at first).
+// It reports false if the content is something else.
+func (s *splitter) records(first int) (bool, error) {
+	b := s.data
+	i := skipSpace(b, first+1)
+	const key = `"Records"`
+	if !bytes.HasPrefix(b[i:], []byte(key)) {
 		return false, nil
 	}
-	if tok, err := dec.Token(); err != nil || tok != "Records" {
+	i = skipSpace(b, i+len(key))
+	if i >= len(b) || b[i] != ':' {
 		return false, nil
 	}
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('[') {
+	i = skipSpace(b, i+1)
+	if i >= len(b) || b[i] != '[' {
 		return false, nil
 	}
-	return s.elements(dec, LayoutRecords, looksLikeCloudTrail)
+	return s.elements(i+1, LayoutRecords, looksLikeCloudTrail)
 }
 
 // looksLikeCloudTrail reports whether rec is an object with CloudTrail's
@@ -287,18 +289,16 @@ func looksLikeCloudTrail(rec []byte) bool {
 // objects handles content starting with '{' that is not a Records file:
 // one object (whole), NDJSON (lines) or a stream of values.
 func (s *splitter) objects(first int) error {
-	dec := json.NewDecoder(bytes.NewReader(s.data[first:]))
-	var skip splitSkip
-	if err := dec.Decode(&skip); err != nil {
+	end, err := scanValue(s.data, first, splitMaxDepth)
+	if err != nil {
 		if s.secondLineIsJSON(first) {
 			return s.lines() // NDJSON whose first line is broken
 		}
-		return s.emit(LayoutWhole, 0, 0, s.data)
+		return s.whole()
 	}
-	end := first + int(dec.InputOffset())
 	next := skipSpace(s.data, end)
 	if next == len(s.data) {
-		return s.emit(LayoutWhole, 0, 0, s.data)
+		return s.whole()
 	}
 	if bytes.IndexByte(s.data[first:end], '\n') < 0 && bytes.IndexByte(s.data[end:next], '\n') >= 0 {
 		return s.lines()
@@ -321,7 +321,9 @@ func (s *splitter) secondLineIsJSON(first int) bool {
 	if e := bytes.IndexByte(line, '\n'); e >= 0 {
 		line = line[:e]
 	}
-	return json.Valid(bytes.TrimRight(line, " \t\r"))
+	line = bytes.TrimRight(line, " \t\r")
+	end, err := scanValue(line, 0, splitMaxDepth)
+	return err == nil && end == len(line)
 }
 
 // lines yields each non-blank line, trimmed.
@@ -352,26 +354,23 @@ func (s *splitter) lines() error {
 
 // values yields each top-level JSON value.
 func (s *splitter) values(first int) error {
-	dec := json.NewDecoder(bytes.NewReader(s.data[first:]))
 	var idx int64
-	for {
-		from := first + int(dec.InputOffset())
-		var skip splitSkip
-		err := dec.Decode(&skip)
-		if err == io.EOF {
+	for i := first; ; idx++ {
+		i = skipSpace(s.data, i)
+		if i == len(s.data) {
 			return nil
 		}
+		end, err := scanValue(s.data, i, splitMaxDepth)
 		if err != nil {
 			if idx == 0 {
-				return s.emit(LayoutWhole, 0, 0, s.data)
+				return s.whole()
 			}
-			return s.rest(LayoutValues, idx, from)
+			return s.rest(LayoutValues, idx, i)
 		}
-		off := skipSpace(s.data, from)
-		if err := s.emit(LayoutValues, idx, int64(off), s.data[off:first+int(dec.InputOffset())]); err != nil {
+		if err := s.emit(LayoutValues, idx, int64(i), s.data[i:end]); err != nil {
 			return err
 		}
-		idx++
+		i = end
 	}
 }
 

@@ -67,6 +67,9 @@ Formats: auto, cloudtrail, cloudwatch, awsevents, app, otlp.`,
 			ctx := cmd.Context()
 			db, err := store.Open(ctx, a.cfg.DB)
 			if err != nil {
+				if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+					return nil // interrupted while starting: nothing was read
+				}
 				return err
 			}
 			defer db.Close()

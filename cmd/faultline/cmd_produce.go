@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/produce"
 )
 
@@ -25,7 +26,8 @@ EventBridge "<source>/<account>/<region>", otherwise the file path.
 --format is sent as the message header faultline-format (a hint).
 
 Progress is shown on a terminal; a summary (messages, bytes, seconds) is
-printed at the end.`,
+printed at the end. TLS and SASL come from kafka.tls and kafka.sasl, as for
+ingest.`,
 		Example: `  faultline produce --brokers 127.0.0.1:9092 --topic cloudtrail ../shared/data/cloudtrail
   faultline produce --topic app-errors --format app --compression zstd errors.ndjson.gz
   faultline produce --topic cloudwatch --raw payloads/`,
@@ -37,10 +39,12 @@ printed at the end.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k := a.cfg.Kafka
-			if k.TLS.Enabled || k.SASL.Mechanism != "" {
-				return errors.New("produce does not support kafka.tls or kafka.sasl yet: replay into a local broker ('faultline broker') or produce with your Kafka tools")
+			tr, err := ingest.NewTransport(k)
+			if err != nil {
+				return err
 			}
 			opts := produce.Options{
+				Transport:            tr,
 				Brokers:              k.Brokers,
 				ClientID:             k.ClientID,
 				MaxDecompressedBytes: a.cfg.Transform.MaxDecompressedBytes,

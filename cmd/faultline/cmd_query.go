@@ -138,9 +138,11 @@ func writeResult(stdout io.Writer, t queries.Table, format, out string) (err err
 // querier returns what answers queries: a running server when query.server
 // is set, else the DuckDB file opened in this process.
 func (a *app) querier(ctx context.Context) (queries.Querier, func(), error) {
-	if a.cfg.Query.Server != "" {
-		// Seam for the HTTP client of faultline serve (dashboards).
-		return nil, nil, fmt.Errorf("query.server %s: this build cannot query a server yet; unset query.server to open %s directly", a.cfg.Query.Server, a.cfg.DB)
+	// A running faultline serve holds the file: ask it over HTTP.
+	if c, err := a.serverClient(); err != nil {
+		return nil, nil, err
+	} else if c != nil {
+		return c, func() {}, nil
 	}
 	db, err := openExisting(ctx, a.cfg.DB)
 	if err != nil {

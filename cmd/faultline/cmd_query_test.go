@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -169,4 +173,47 @@ func mustTime(t *testing.T, s string) time.Time {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// Another process holding the DuckDB file (as faultline serve or ingest
+// would) gives a clear error naming --server.
+func TestQueryCmdLockedDB(t *testing.T) {
+	if path := os.Getenv("FAULTLINE_TEST_HOLD_DB"); path != "" {
+		db, err := store.Open(context.Background(), path)
+		if err != nil {
+			fmt.Println("open:", err)
+			os.Exit(1)
+		}
+		fmt.Println("ready")
+		_, _ = io.Copy(io.Discard, os.Stdin) // hold until the parent closes stdin
+		db.Close()
+		os.Exit(0)
+	}
+	t.Chdir(t.TempDir())
+	path := queryDB(t)
+	holder := exec.Command(os.Args[0], "-test.run=^TestQueryCmdLockedDB$")
+	holder.Env = append(os.Environ(), "FAULTLINE_TEST_HOLD_DB="+path)
+	stdin, err := holder.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		_ = holder.Wait()
+	}()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		t.Fatalf("holder process: %q, %v", line, err)
+	}
+	_, err = runCLI(t, "--db", path, "query", "SELECT 1")
+	if err == nil || !strings.Contains(err.Error(), "in use by another process") || !strings.Contains(err.Error(), "--server") {
+		t.Fatalf("locked database: %v", err)
+	}
 }

@@ -128,8 +128,7 @@ func (a *app) reportSource(ctx context.Context) (report.Source, report.Stats, fu
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	eng := queries.NewEngine(db.DB, a.cfg.Correlation, a.cfg.Topology)
-	return eng, report.DBStats{DB: db.DB}, func() { db.Close() }, nil
+	return a.engine(db), report.DBStats{DB: db.DB}, func() { db.Close() }, nil
 }
 
 func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, now time.Time) error {

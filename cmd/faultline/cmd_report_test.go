@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/faultline/faultline/dashboards"
 	"github.com/faultline/faultline/ingest/store"
@@ -229,5 +232,79 @@ func TestReportServer(t *testing.T) {
 	}
 	if remote.Summary.Incidents != 1 {
 		t.Errorf("remote report has %d incidents, want 1", remote.Summary.Incidents)
+	}
+}
+
+// TestServeRunsReportSchedules: faultline serve runs a per-second schedule
+// whose webhook always fails; reports keep being written, the server keeps
+// answering, and serve shuts down cleanly (the failures never reach its
+// errgroup).
+func TestServeRunsReportSchedules(t *testing.T) {
+	t.Chdir(t.TempDir())
+	dbPath := outageDB(t)
+	var calls atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "down", http.StatusInternalServerError)
+	}))
+	defer hook.Close()
+	addr := freeAddr(t)
+	out := filepath.Join(t.TempDir(), "reports")
+	cfg := filepath.Join(t.TempDir(), "serve.yaml")
+	yaml := fmt.Sprintf(`db: %s
+kafka:
+  topics: []
+serve:
+  listen: %s
+reports:
+  schedules:
+    - name: tick
+      cron: "* * * * * *"
+      window: 100000h
+      format: md
+      dir: %s
+      webhook: {url: %s, retries: 1, backoff: 10ms, max_backoff: 20ms, timeout: 2s}
+`, dbPath, addr, out, hook.URL)
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- startCmd(ctx, &stdout, &stderr, "--config", cfg, "serve") }()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		reports, _ := filepath.Glob(filepath.Join(out, "tick-*.md"))
+		if len(reports) >= 2 && calls.Load() >= 4 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("after 60s: %d reports, %d webhook calls; serve err: %v", len(reports), calls.Load(), <-done)
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped while the schedule was failing: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("serve stopped answering: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz = %d while the webhook fails, want 200", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve returned %v after shutdown, want nil", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not shut down")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,13 +57,19 @@ query.server). SIGINT/SIGTERM shut everything down gracefully.`,
 }
 
 func runServe(ctx context.Context, a *app) error {
-	cfg := a.cfg
-	db, err := store.Open(ctx, cfg.DB)
+	db, err := store.Open(ctx, a.cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	return serveDB(ctx, a, db, nil)
+}
 
+// serveDB runs ingest (when kafka.topics are configured), the report
+// schedules and the HTTP server over db until ctx ends. ready, if not nil,
+// is called with the server's base URL once it listens.
+func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) error {
+	cfg := a.cfg
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine := a.engine(db)
@@ -72,6 +79,14 @@ func runServe(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
+
+	// Listen first: a busy address fails before anything starts.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.Serve.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another process using it? pick another with --listen)", cfg.Serve.Listen, err)
+	}
+	defer ln.Close()
 
 	g, gctx := errgroup.WithContext(ctx)
 	var ingesting atomic.Bool
@@ -116,6 +131,10 @@ func runServe(ctx context.Context, a *app) error {
 	if err != nil {
 		return err
 	}
-	g.Go(func() error { return srv.ListenAndServe(gctx) })
+	a.log.Info("serving dashboards", "url", "http://"+ln.Addr().String())
+	if ready != nil {
+		ready("http://" + ln.Addr().String())
+	}
+	g.Go(func() error { return srv.Serve(gctx, ln) })
 	return g.Wait()
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/faultline/faultline/dashboards/client"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/queries/simulate"
@@ -98,9 +97,11 @@ serve:
 	go func() { done <- startCmd(ctx, &out, &errb, "--config", "serve.yaml", "--log-level", "warn", "serve") }()
 
 	base := "http://" + addr
-	c, err := client.New(base, "tok")
-	if err != nil {
-		t.Fatal(err)
+	// What faultline query/report --server use.
+	a := &app{cfg: Config{Query: queries.Config{Server: base, Token: "tok"}}}
+	c, err := a.serverClient()
+	if err != nil || c == nil {
+		t.Fatalf("serverClient = %v, %v", c, err)
 	}
 	// Wait (bounded) until ingest has delivered the outage and the engine
 	// ranks its root cause first.
@@ -185,6 +186,17 @@ serve:
 	var n int64
 	if err := db.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil || n < served {
 		t.Errorf("events after shutdown = %d (%v), served %d", n, err, served)
+	}
+}
+
+func TestServerClient(t *testing.T) {
+	if c, err := (&app{}).serverClient(); c != nil || err != nil {
+		t.Errorf("no query.server: %v %v, want nil, nil", c, err)
+	}
+	_, err := (&app{cfg: Config{Query: queries.Config{Server: "localhost:8080"}}}).serverClient()
+	var ue usageError
+	if err == nil || !asUsage(err, &ue) || !strings.Contains(err.Error(), "query.server") {
+		t.Errorf("bad query.server = %v, want a usage error naming it", err)
 	}
 }
 

@@ -174,7 +174,7 @@ func bindFlags(v *viper.Viper, fs *pflag.FlagSet, keys map[string]string) {
 var secretKeys = []string{"password", "token", "secret"}
 
 func masked(key string, val any) any {
-	last := key[strings.LastIndex(key, ".")+1:]
+	last := strings.ToLower(key[strings.LastIndex(key, ".")+1:])
 	for _, s := range secretKeys {
 		if strings.Contains(last, s) {
 			if str, ok := val.(string); ok && str == "" {
@@ -182,6 +182,21 @@ func masked(key string, val any) any {
 			}
 			return "********"
 		}
+	}
+	// Lists and maps (e.g. reports.schedules[].webhook.token) hold keys too.
+	switch v := val.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[k] = masked(k, e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = masked(last, e)
+		}
+		return out
 	}
 	return val
 }

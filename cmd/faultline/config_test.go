@@ -177,6 +177,32 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// Secrets inside lists of objects are masked too.
+func TestConfigMasksNestedSecrets(t *testing.T) {
+	file := writeConfig(t, `
+reports:
+  schedules:
+    - name: daily
+      cron: "0 6 * * *"
+      window: 24h
+      format: md
+      dir: reports
+      webhook:
+        url: https://hooks.example.com/x
+        token: hook-secret-123
+`)
+	out, _, err := runCmd(t.Context(), t, "--config", file, "config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "hook-secret-123") {
+		t.Errorf("faultline config printed a webhook token:\n%s", out)
+	}
+	if !strings.Contains(out, "https://hooks.example.com/x") || !strings.Contains(out, "********") {
+		t.Errorf("faultline config lost the schedule or did not mask its token:\n%s", out)
+	}
+}
+
 func TestConfigMasksSecrets(t *testing.T) {
 	t.Setenv("FAULTLINE_KAFKA_SASL_PASSWORD", "hunter2")
 	t.Setenv("FAULTLINE_KAFKA_SASL_USERNAME", "alice")

@@ -60,6 +60,7 @@ kafka.group), then flags; each overrides the one before.`,
 		newSimulateCmd(a),
 		newEvalCmd(a),
 		newServeCmd(a),
+		newDemoCmd(a),
 		newBenchCmd(a),
 	)
 	return root

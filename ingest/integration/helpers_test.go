@@ -109,13 +109,32 @@ func tryFaultline(t *testing.T, args ...string) (string, string, error) {
 	return out.String(), errb.String(), err
 }
 
-// partitionEnds returns each partition's first and end offsets.
+// partitionEnds returns each partition's first and end offsets. Right
+// after a broker restart partitions may briefly have no leader, so it
+// retries for up to a minute.
 func partitionEnds(t *testing.T, topic string) map[int][2]int64 {
 	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ends, err := tryPartitionEnds(t, topic)
+		if err == nil {
+			return ends
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("offsets of %s: %v", topic, err)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func tryPartitionEnds(t *testing.T, topic string) (map[int][2]int64, error) {
 	client := &kafka.Client{Addr: kafka.TCP(brokerAddr(t)), Timeout: 30 * time.Second}
 	md, err := client.Metadata(t.Context(), &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil || len(md.Topics) != 1 {
-		t.Fatalf("metadata of %s: %v", topic, err)
+	if err != nil {
+		return nil, err
+	}
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		return nil, fmt.Errorf("metadata of %s: %+v", topic, md.Topics)
 	}
 	var reqs []kafka.OffsetRequest
 	for _, p := range md.Topics[0].Partitions {
@@ -123,16 +142,16 @@ func partitionEnds(t *testing.T, topic string) map[int][2]int64 {
 	}
 	resp, err := client.ListOffsets(t.Context(), &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
 	if err != nil {
-		t.Fatalf("list offsets of %s: %v", topic, err)
+		return nil, err
 	}
 	out := map[int][2]int64{}
 	for _, po := range resp.Topics[topic] {
 		if po.Error != nil {
-			t.Fatalf("offsets of %s/%d: %v", topic, po.Partition, po.Error)
+			return nil, fmt.Errorf("partition %d: %w", po.Partition, po.Error)
 		}
 		out[po.Partition] = [2]int64{po.FirstOffset, po.LastOffset}
 	}
-	return out
+	return out, nil
 }
 
 // readAll reads every message of topic up to the current end offsets, per

@@ -225,7 +225,9 @@ func TestIngestSIGKILL(t *testing.T) {
 
 // TestIngestConsumerGroup: two `faultline ingest` processes in one consumer
 // group share the partitions, each writing its own DuckDB file; when one is
-// SIGKILLed the other takes over its partitions and nothing is lost.
+// SIGKILLed the other takes over its partitions at the group's committed
+// offsets: nothing is lost, and at most A's last batch (committed to its
+// file, its Kafka offset commit not yet acknowledged) is in both files.
 func TestIngestConsumerGroup(t *testing.T) {
 	dir := t.TempDir()
 	const parts = 6
@@ -236,7 +238,8 @@ func TestIngestConsumerGroup(t *testing.T) {
 	produceChunk := func(i int) {
 		runFaultline(t, "produce", "--brokers", brokerAddr(t), "--topic", topic, appEvents(t, dir, "group", i*chunk, chunk))
 	}
-	env := []string{"FAULTLINE_KAFKA_SESSION_TIMEOUT=6s"}
+	const batch = 200 // small batches, so that the bound below is meaningful
+	env := []string{"FAULTLINE_KAFKA_SESSION_TIMEOUT=6s", fmt.Sprintf("FAULTLINE_INGEST_BATCH_MAX_EVENTS=%d", batch)}
 	a := startIngest(t, env, "--db", dbA, "--brokers", brokerAddr(t), "--group", group, "--topic", topic+"=app")
 	b := startIngest(t, env, "--db", dbB, "--brokers", brokerAddr(t), "--group", group, "--topic", topic+"=app")
 	waitGroupMembers(t, group, 2, 2*time.Minute) // both own partitions before any data
@@ -292,7 +295,10 @@ func TestIngestConsumerGroup(t *testing.T) {
 	if missing > 0 {
 		t.Errorf("%d of %d events are in neither file: lost", missing, 3*chunk)
 	}
-	t.Logf("%d events are in both files: B re-read from the log start the partitions A had already stored (offsets live in each process's DuckDB file)", twice)
+	t.Logf("%d events are in both files (before B started A's partitions at the group's offsets: 1,300-8,000)", twice)
+	if twice > batch {
+		t.Errorf("%d events are in both files, want at most one batch (%d): B did not start A's partitions at the group's committed offsets", twice, batch)
+	}
 }
 
 func writeFile(t *testing.T, path, content string) {

@@ -87,6 +87,9 @@ type Options struct {
 	ClientID             string       // Kafka client id; empty: faultline
 	MaxDecompressedBytes int          // cap per .gz file (transform.max_decompressed_bytes)
 	Log                  *slog.Logger // nil: no logging
+	// Transport carries TLS and SASL (ingest.NewTransport); nil: plaintext.
+	// Its DialTimeout is replaced by produce.dial_timeout.
+	Transport *kafka.Transport
 	// Progress, if set, receives a one-line progress report (rewritten with
 	// \r) a few times a second. Pass a terminal only.
 	Progress io.Writer
@@ -152,10 +155,6 @@ func Run(ctx context.Context, cfg Config, paths []string, opts Options) (Summary
 		return sum, err
 	}
 	comp, _ := codec(cfg.Compression)
-	clientID := opts.ClientID
-	if clientID == "" {
-		clientID = "faultline"
-	}
 	w := &kafka.Writer{
 		Addr:         kafka.TCP(opts.Brokers...),
 		Topic:        cfg.Topic,
@@ -167,7 +166,7 @@ func Run(ctx context.Context, cfg Config, paths []string, opts Options) (Summary
 		WriteTimeout: 30 * time.Second,
 		RequiredAcks: kafka.RequireAll,
 		Compression:  comp,
-		Transport:    &kafka.Transport{DialTimeout: cfg.DialTimeout, ClientID: clientID},
+		Transport:    transport(cfg, opts),
 	}
 	p := &producer{cfg: cfg, opts: opts, w: w, log: log, sum: &sum}
 	stopProgress := p.startProgress(len(files))
@@ -233,17 +232,35 @@ func unwrapPathErr(err error) error {
 	return err
 }
 
+// transport returns a fresh Transport (each one owns a connection pool)
+// with opts.Transport's TLS and SASL.
+func transport(cfg Config, opts Options) *kafka.Transport {
+	t := &kafka.Transport{ClientID: opts.ClientID}
+	if opts.Transport != nil {
+		t.TLS, t.SASL, t.ClientID = opts.Transport.TLS, opts.Transport.SASL, opts.Transport.ClientID
+	}
+	if t.ClientID == "" {
+		t.ClientID = "faultline"
+	}
+	t.DialTimeout = cfg.DialTimeout
+	return t
+}
+
 // checkTopic fails fast when no broker answers or the topic is missing.
 func checkTopic(ctx context.Context, cfg Config, opts Options) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: cfg.DialTimeout, Transport: &kafka.Transport{DialTimeout: cfg.DialTimeout}}
+	client := &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: cfg.DialTimeout, Transport: transport(cfg, opts)}
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{cfg.Topic}})
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 			return err
 		}
-		return fmt.Errorf("cannot reach Kafka at %s within %s: %v (start a local broker with 'faultline broker' or pass --brokers host:port)", strings.Join(opts.Brokers, ","), cfg.DialTimeout, err)
+		hint := "start a local broker with 'faultline broker' or pass --brokers host:port"
+		if opts.Transport != nil && (opts.Transport.SASL != nil || opts.Transport.TLS != nil) {
+			hint = "check --brokers, kafka.tls and the kafka.sasl credentials"
+		}
+		return fmt.Errorf("cannot reach Kafka at %s within %s: %v (%s)", strings.Join(opts.Brokers, ","), cfg.DialTimeout, err, hint)
 	}
 	for _, t := range md.Topics {
 		if t.Name != cfg.Topic {

@@ -121,6 +121,7 @@ func funcs(now time.Time, cell func(string) string) map[string]any {
 		"age":   func(t time.Time) string { return Duration(now.Sub(t)) },
 		"join":  strings.Join,
 		"cell":  cell,
+		"line":  oneLine,
 		"top": func(s []queries.Suspect) *queries.Suspect {
 			if len(s) == 0 {
 				return nil
@@ -161,6 +162,12 @@ func components(m map[string]float64) string {
 		parts[i] = fmt.Sprintf("%s %.2f", k, m[k])
 	}
 	return strings.Join(parts, ", ")
+}
+
+// oneLine folds line breaks into spaces and backticks into quotes, so a
+// value stays inside its markdown blockquote line or code span.
+func oneLine(s string) string {
+	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "`", "'").Replace(s)
 }
 
 // cellMD makes s safe inside a markdown table cell.

@@ -99,8 +99,8 @@ func checkDecoded(t *testing.T, s *Scenario, events []transform.Event) {
 			t.Fatalf("root cause %s is not decoded as a change", tr.RootCauseEventID)
 		}
 		// DESIGN.md counts Health issues as changes; the Health decoder
-		// currently makes an open issue an error, which keeps it out of the
-		// suspects (see docs/simulate.md, "what hurts accuracy").
+		// makes an open issue an error (kind error, source health), and the
+		// correlation ranks such events as suspects too (candidates.sql).
 		if rc.Kind != transform.KindChange && rc.Source != transform.SourceHealth {
 			t.Errorf("root cause decoded as kind %s, want change", rc.Kind)
 		}

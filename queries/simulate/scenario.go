@@ -352,7 +352,7 @@ func (s *Scenario) plan(r *rnd) {
 
 	excludeFrom, excludeTo := onset.Add(-20*time.Minute), onset.Add(40*time.Minute)
 	if s.Family != FamilyQuiet {
-		s.planCascade(r, root, first, onset, end)
+		s.planCascade(r, first, onset, end)
 		lead := r.dur(100*time.Second, 6*time.Minute)
 		if s.Family == FamilyProviderIncident {
 			lead = r.dur(45*time.Second, 4*time.Minute)
@@ -402,7 +402,7 @@ func (s *Scenario) planBlips(r *rnd, start, end, exFrom, exTo time.Time) {
 
 // planCascade sets each affected service's onset and recovery along the
 // topology: a service breaks after the affected dependency it calls.
-func (s *Scenario) planCascade(r *rnd, root string, first []string, onset, end time.Time) {
+func (s *Scenario) planCascade(r *rnd, first []string, onset, end time.Time) {
 	main := s.regions[0]
 	depth0 := 1
 	if s.Family == FamilyBadDeploy {
@@ -480,5 +480,4 @@ func (s *Scenario) planCascade(r *rnd, root string, first []string, onset, end t
 			s.Truth.Recovery = a.Recovery
 		}
 	}
-	_ = root
 }

@@ -3,55 +3,126 @@
 -- is made of. The score itself, the topology distance and the evidence
 -- sentence are computed in Go (queries/score.go) from these columns.
 --
+-- A change is kind 'change' (CloudTrail writes, Config items, deploys, Health
+-- scheduled changes) or an open AWS Health issue (source 'health', kind
+-- 'error': the provider's own incident, seen nowhere else).
+--
 --   lead_minutes     onset minus change time (may be slightly negative for a
 --                    change inside the onset minute)
 --   service_match    the change's service is one of the broken services
 --   region_match     the change's region is one of the incident's regions
 --   account_match    an error of a broken series came from the change's account
 --   resource_match   an error of a broken series names the change's resource
+--                    (resource column equal, or the resource's last path
+--                    segment, e.g. the role name of an IAM role ARN, inside
+--                    one of the first distinct error messages, 500 at most)
 --   services_after   broken services whose first spike is at or after the
 --                    change's minute (of services_total)
 --   before_rate      errors/min of the broken series in the $rate_min minutes
 --                    before the change's minute
 --   after_rate       errors/min of the broken series from the change's minute
---                    for $rate_min minutes
+--                    to $rate_min minutes after onset
+--   symptom          the error class a change of this type typically causes
+--                    (dns, auth, network, load_balancer, throttling), if any
+--   symptom_share    share of the broken series' errors in the first
+--                    $rate_min minutes of the incident that are of that class
+--
+-- The Go side runs this for a batch of incidents at a time ($incident_ids)
+-- with tight time bounds ($chg_from..$chg_to for changes, $err_from..$err_to
+-- for errors), so DuckDB skips every row group outside them.
 WITH chg AS (
     SELECT event_id, time, source,
            coalesce(service, '(none)') AS service, operation,
            coalesce(region, 'global')  AS region,
-           account_id, resource, actor, change_type, risk_class,
+           account_id, resource, actor,
+           change_type, risk_class,
            epoch_ms(time) / 60000.0    AS tm,
            epoch_ms(time) // 60000     AS cm
     FROM events
     WHERE kind = 'change'
-      AND time >= CAST($cand_from AS TIMESTAMPTZ)
-      AND time <  CAST($until AS TIMESTAMPTZ)
+      AND time >= CAST($chg_from AS TIMESTAMPTZ)
+      AND time <  CAST($chg_to AS TIMESTAMPTZ)
+    UNION ALL
+    SELECT event_id, time, source, coalesce(service, '(none)'), operation, coalesce(region, 'global'),
+           account_id, resource, actor, coalesce(change_type, 'provider'), coalesce(risk_class, 'critical'),
+           epoch_ms(time) / 60000.0, epoch_ms(time) // 60000
+    FROM events
+    WHERE kind = 'error' AND source = 'health'
+      AND time >= CAST($chg_from AS TIMESTAMPTZ)
+      AND time <  CAST($chg_to AS TIMESTAMPTZ)
+),
+batch AS (
+    SELECT * FROM incidents WHERE list_contains(CAST($incident_ids AS VARCHAR[]), incident_id)
+),
+batch_series AS (
+    SELECT * FROM incident_series WHERE list_contains(CAST($incident_ids AS VARCHAR[]), incident_id)
 ),
 -- each incident's look-back minutes, so that changes join on equal minutes
 -- (a hash join) instead of a range condition
 lookback AS (
     SELECT incident_id, onset_m, services, regions, onset_m - r.k AS cm
-    FROM incidents, range(0, $lookback_min + 1) r(k)
+    FROM batch, range(0, $lookback_min + 1) r(k)
 ),
 pairs AS (
-    SELECT l.incident_id, l.onset_m, l.services, l.regions, c.*
+    SELECT l.incident_id, l.onset_m, l.services, l.regions, c.*,
+           lower(regexp_extract(coalesce(c.resource, ''), '([^/:]+)$', 1)) AS resource_name
     FROM lookback l JOIN chg c USING (cm)
     WHERE c.tm >= l.onset_m - $lookback_min
 ),
+-- the errors of the broken series during their spikes, classified
+inc_errors AS (
+    SELECT s.incident_id, e.account_id, e.resource, e.x,
+           epoch_ms(e.time) // 60000 < s.onset_m + $rate_min AS early,
+           CASE
+             WHEN regexp_matches(x, 'no such host|unknownhost|nxdomain|name or service not known|getaddrinfo|name resolution|dns') THEN 'dns'
+             WHEN regexp_matches(x, 'accessdenied|access denied|unauthori[sz]ed|not authorized|forbidden|invalidclienttoken|expiredtoken|signaturedoesnotmatch|\b403\b') THEN 'auth'
+             WHEN regexp_matches(x, 'throttl|toomanyrequests|rate exceeded|slowdown|provisionedthroughputexceeded|requestlimitexceeded|\b429\b') THEN 'throttling'
+             WHEN regexp_matches(x, 'bad gateway|service unavailable|gateway timeout|unhealthy|no healthy|target|\b50[234]\b') THEN 'load_balancer'
+             WHEN regexp_matches(x, 'connection refused|connection reset|timed out|timeout|deadline exceeded|unreachable|no route to host|broken pipe') THEN 'network'
+           END AS symptom
+    FROM batch_series s
+    JOIN (SELECT *, lower(coalesce(error_code, '') || ' ' || coalesce(message, '')) AS x
+          FROM events
+          WHERE kind = 'error'
+            AND time >= CAST($err_from AS TIMESTAMPTZ)
+            AND time <  CAST($err_to AS TIMESTAMPTZ)) e
+      ON coalesce(e.service, '(none)') = s.service
+     AND coalesce(e.region, 'global') = s.region
+     AND epoch_ms(e.time) // 60000 BETWEEN s.start_m AND s.end_m
+),
 -- accounts and resources named by the errors of the broken series
 scope AS (
-    SELECT DISTINCT s.incident_id, e.account_id, e.resource
-    FROM incident_series s
-    JOIN events e ON coalesce(e.service, '(none)') = s.service
-                 AND coalesce(e.region, 'global') = s.region
-    WHERE e.kind = 'error'
-      AND e.time >= CAST($cand_from AS TIMESTAMPTZ)
-      AND e.time <  CAST($until AS TIMESTAMPTZ)
-      AND epoch_ms(e.time) // 60000 BETWEEN s.start_m AND s.end_m
+    SELECT DISTINCT incident_id, account_id, resource FROM inc_errors
+),
+messages AS (
+    SELECT incident_id, x FROM (SELECT DISTINCT incident_id, x FROM inc_errors WHERE early AND x <> ' ')
+    QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY x) <= 500
+),
+symptoms AS (
+    SELECT incident_id, symptom,
+           count(*) / sum(count(*)) OVER (PARTITION BY incident_id) AS share
+    FROM inc_errors WHERE early
+    GROUP BY incident_id, symptom
+),
+-- which error class each change type typically causes
+affinity(change_type, symptom) AS (
+    VALUES ('dns', 'dns'), ('iam', 'auth'), ('security', 'auth'),
+           ('networking', 'network'), ('load_balancing', 'load_balancer'), ('load_balancing', 'network'),
+           ('autoscaling', 'load_balancer'), ('compute_config', 'throttling'),
+           ('data_store', 'throttling'), ('provider', 'throttling'), ('provider', 'network')
+),
+pair_symptom AS (
+    SELECT p.incident_id, p.event_id,
+           arg_max(a.symptom, coalesce(y.share, 0)) AS symptom,
+           max(coalesce(y.share, 0))                AS symptom_share
+    FROM pairs p
+    JOIN affinity a ON a.change_type = p.change_type
+    LEFT JOIN symptoms y ON y.incident_id = p.incident_id AND y.symptom = a.symptom
+    GROUP BY p.incident_id, p.event_id
 ),
 firsts AS (
     SELECT incident_id, service, min(start_m) AS start_m
-    FROM incident_series GROUP BY ALL
+    FROM batch_series GROUP BY ALL
 ),
 spread AS (
     SELECT p.incident_id, p.event_id,
@@ -64,35 +135,78 @@ spread AS (
 -- earliest candidate's before-window to the latest after-window
 inc_minutes AS (
     SELECT b.incident_id, s.m, sum(s.errors) AS errors
-    FROM (SELECT DISTINCT incident_id, service, region, onset_m FROM incident_series) b
+    FROM (SELECT DISTINCT incident_id, service, region, onset_m FROM batch_series) b
     JOIN series s ON s.service = b.service AND s.region = b.region
                  AND s.m >= b.onset_m - $lookback_min - $rate_min
-                 AND s.m <  b.onset_m + 1 + $rate_min
+                 AND s.m <  b.onset_m + $rate_min
     GROUP BY ALL
 ),
 rates AS (
     SELECT p.incident_id, p.event_id,
            coalesce(sum(x.errors) FILTER (WHERE x.m <  p.cm), 0) / $rate_min AS before_rate,
-           coalesce(sum(x.errors) FILTER (WHERE x.m >= p.cm), 0) / $rate_min AS after_rate
+           coalesce(sum(x.errors) FILTER (WHERE x.m >= p.cm), 0)
+               / greatest(max(p.onset_m + $rate_min - p.cm), 1)             AS after_rate
     FROM pairs p
     JOIN inc_minutes x ON x.incident_id = p.incident_id
-                      AND x.m >= p.cm - $rate_min AND x.m < p.cm + $rate_min
-    GROUP BY ALL
+                      AND x.m >= p.cm - $rate_min AND x.m < p.onset_m + $rate_min
+    GROUP BY p.incident_id, p.event_id
+),
+features AS (
+    SELECT
+        p.incident_id, p.event_id, p.time, p.source, p.service, p.operation, p.resource,
+        p.actor, p.region, p.account_id, p.change_type, p.risk_class,
+        p.onset_m - p.tm                                     AS lead_minutes,
+        list_contains(p.services, p.service)                 AS service_match,
+        list_contains(p.regions, p.region)                   AS region_match,
+        EXISTS (SELECT 1 FROM scope x WHERE x.incident_id = p.incident_id
+                                        AND x.account_id = p.account_id) AS account_match,
+        EXISTS (SELECT 1 FROM scope x WHERE x.incident_id = p.incident_id
+                                        AND x.resource = p.resource)
+        OR (length(p.resource_name) >= 4
+            AND EXISTS (SELECT 1 FROM messages m WHERE m.incident_id = p.incident_id
+                                                   AND contains(m.x, p.resource_name))) AS resource_match,
+        sp.services_after, sp.services_total,
+        coalesce(r.before_rate, 0)                           AS before_rate,
+        coalesce(r.after_rate, 0)                            AS after_rate,
+        coalesce(ps.symptom, '')                             AS symptom,
+        coalesce(ps.symptom_share, 0)                        AS symptom_share
+    FROM pairs p
+    JOIN spread sp USING (incident_id, event_id)
+    LEFT JOIN rates r USING (incident_id, event_id)
+    LEFT JOIN pair_symptom ps USING (incident_id, event_id)
+),
+-- topology distance from the nearest broken service to each service
+-- (computed in Go from the merged topology, passed as three lists)
+dist AS (
+    SELECT unnest(CAST($d_incident AS VARCHAR[])) AS incident_id,
+           unnest(CAST($d_service AS VARCHAR[]))  AS service,
+           unnest(CAST($d_dist AS BIGINT[]))      AS dist
+),
+-- The score of docs/correlation.md (queries/score.go computes it again, with
+-- its parts and evidence, for the rows kept). Here it only keeps the best
+-- $keep candidates per incident, so a change-heavy hour does not ship
+-- thousands of rows to Go.
+scored AS (
+    SELECT f.*,
+        CASE WHEN NOT f.region_match
+                  AND f.service NOT IN ('iam', 'route53', 'cloudfront', 'organizations', 'sts', 'waf',
+                                        'globalaccelerator', 'shield', 'route53domains')
+                  AND f.region NOT IN ('global', 'aws-global')
+             THEN $other_region_factor ELSE 1 END
+        * ( $w_lead     * 0.5 ^ (greatest(f.lead_minutes, 0) / $half_life_min)
+          + $w_scope    * (0.4 * f.service_match::INT + 0.3 * f.resource_match::INT
+                           + 0.2 * f.region_match::INT + 0.1 * f.account_match::INT)
+          + $w_topology * coalesce(0.5 ^ (d.dist / 2), 0)
+          + $w_spread   * f.services_after / greatest(f.services_total, 1)
+          + $w_risk     * CASE lower(f.risk_class) WHEN 'critical' THEN 1 WHEN 'high' THEN 0.75
+                                                   WHEN 'medium' THEN 0.5 WHEN 'low' THEN 0.2 ELSE 0.3 END
+          + $w_ratio    * greatest(0, least(1, log10((f.after_rate + 0.5) / (f.before_rate + 0.5)) / 2))
+          + $w_symptom  * least(1, 2 * f.symptom_share)
+          ) / ($w_lead + $w_scope + $w_topology + $w_spread + $w_risk + $w_ratio + $w_symptom) AS pre_score
+    FROM features f
+    LEFT JOIN dist d USING (incident_id, service)
 )
-SELECT
-    p.incident_id, p.event_id, p.time, p.source, p.service, p.operation, p.resource,
-    p.actor, p.region, p.account_id, p.change_type, p.risk_class,
-    p.onset_m - p.tm                                     AS lead_minutes,
-    list_contains(p.services, p.service)                 AS service_match,
-    list_contains(p.regions, p.region)                   AS region_match,
-    EXISTS (SELECT 1 FROM scope x WHERE x.incident_id = p.incident_id
-                                    AND x.account_id = p.account_id) AS account_match,
-    EXISTS (SELECT 1 FROM scope x WHERE x.incident_id = p.incident_id
-                                    AND x.resource = p.resource)     AS resource_match,
-    sp.services_after, sp.services_total,
-    coalesce(r.before_rate, 0)                           AS before_rate,
-    coalesce(r.after_rate, 0)                            AS after_rate
-FROM pairs p
-JOIN spread sp USING (incident_id, event_id)
-LEFT JOIN rates r USING (incident_id, event_id)
-ORDER BY p.incident_id, p.time, p.event_id
+SELECT * EXCLUDE (pre_score)
+FROM scored
+QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY pre_score DESC, lead_minutes, event_id) <= $keep
+ORDER BY incident_id, time, event_id

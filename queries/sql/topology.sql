@@ -7,13 +7,25 @@
 --                        ARNs (arn:aws:sqs:...) named in error messages
 --   config_relationship  AWS Config items: the item's service depends on the
 --                        services of its related resources (AWS::EC2::... -> ec2)
--- Only error and config rows are parsed, and only when a cheap LIKE matches,
--- so this stays fast on large tables.
+-- Read over $topo_from..$topo_to: the whole window for the named query
+-- "topology", each batch of incidents' look-back and spike time for
+-- suspects and cascade (the errors that matter name their peers then).
+-- Only error rows (a failing call names what it called) and Config items are
+-- read, and messages and attributes are parsed only when a cheap LIKE
+-- matches, so this stays fast on large tables.
 WITH w AS (
-    SELECT service, source, kind, peer_service, message, attributes
+    SELECT service, source, kind, peer_service, message, NULL::VARCHAR AS attributes
     FROM events
-    WHERE time >= CAST($base_from AS TIMESTAMPTZ)
-      AND time <  CAST($until AS TIMESTAMPTZ)
+    WHERE kind = 'error'
+      AND time >= CAST($topo_from AS TIMESTAMPTZ)
+      AND time <  CAST($topo_to AS TIMESTAMPTZ)
+      AND service IS NOT NULL
+    UNION ALL
+    SELECT service, source, kind, peer_service, NULL, CAST(attributes AS VARCHAR)
+    FROM events
+    WHERE source = 'config'
+      AND time >= CAST($topo_from AS TIMESTAMPTZ)
+      AND time <  CAST($topo_to AS TIMESTAMPTZ)
       AND service IS NOT NULL
 ),
 peer AS (

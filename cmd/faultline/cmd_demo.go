@@ -1,0 +1,252 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/broker"
+	"github.com/faultline/faultline/ingest/produce"
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/queries/report"
+	"github.com/faultline/faultline/queries/simulate"
+)
+
+// demoDB is the file the demo writes when neither --db, FAULTLINE_DB nor
+// the config file names one, so a demo never touches faultline.duckdb.
+const demoDB = "faultline-demo.duckdb"
+
+type demoOptions struct {
+	scenario string
+	seed     int64
+	noServe  bool
+}
+
+func newDemoCmd(a *app) *cobra.Command {
+	var o demoOptions
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "One command: embedded Kafka, a simulated outage, ingest, the impact report, then the dashboards",
+		Long: `demo shows faultline end to end on this machine, with no services to install:
+
+  1. simulates an outage (default: a us-east-1 style load-balancer change that
+     cascades across dependent services) in the real input formats;
+  2. starts the embedded Kafka-protocol broker on a free loopback port;
+  3. produces the scenario's files into its topics (as 'faultline produce');
+  4. ingests the topics into a DuckDB file exactly as 'faultline ingest' does;
+  5. prints the impact report, and checks that the planted root cause is
+     ranked first;
+  6. serves the dashboards on serve.listen until Ctrl-C (--no-serve to exit).
+
+The DuckDB file stays (default faultline-demo.duckdb; a previous demo file
+is replaced), so 'faultline query --db faultline-demo.duckdb ...' works
+afterwards.`,
+		Example: `  make demo
+  faultline demo --no-serve
+  faultline demo --scenario iam-policy --seed 3 --listen 127.0.0.1:9000
+  faultline query --db faultline-demo.duckdb --named suspects`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDemo(cmd.Context(), a, cmd, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.scenario, "scenario", simulate.FamilyLBChange, "scenario family: lb-change, dns-change, iam-policy, bad-deploy, provider-incident, quiet or random")
+	f.Int64Var(&o.seed, "seed", 1, "scenario seed (the same seed gives the same outage)")
+	f.BoolVar(&o.noServe, "no-serve", false, "exit after the report instead of serving the dashboards")
+	f.String("listen", "", "host:port for the dashboards (config serve.listen; default 127.0.0.1:8080)")
+	a.bind(cmd, map[string]string{"listen": "serve.listen"})
+	return cmd
+}
+
+// explicitDB reports whether the user chose the DuckDB file (flag, env or
+// config file) rather than leaving the default.
+func explicitDB(a *app, cmd *cobra.Command) bool {
+	if f := cmd.Root().PersistentFlags().Lookup("db"); f != nil && f.Changed {
+		return true
+	}
+	return os.Getenv("FAULTLINE_DB") != "" || a.v.InConfig("db")
+}
+
+func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) error {
+	out := cmd.OutOrStdout()
+	start := time.Now()
+	step := func(n int, format string, args ...any) {
+		fmt.Fprintf(out, "[%d/6] %s\n", n, fmt.Sprintf(format, args...))
+	}
+	// The pipeline's own info logs would drown the steps; warnings still show.
+	quiet := a.log
+	if a.cfg.Log.Level == "info" {
+		quiet = newLogger(a.stderr, LogConfig{Level: "warn", Format: a.cfg.Log.Format})
+	}
+
+	dbPath := a.cfg.DB
+	if !explicitDB(a, cmd) {
+		dbPath = demoDB
+	}
+
+	// 1. Simulate the outage into files in the real formats.
+	sc, err := simulate.Generate(o.scenario, o.seed, simulate.Options{})
+	if err != nil {
+		return usageError{err}
+	}
+	dir, err := os.MkdirTemp("", "faultline-demo-")
+	if err != nil {
+		return fmt.Errorf("create a temporary directory for the scenario: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	man, err := sc.WriteDir(dir)
+	if err != nil {
+		return fmt.Errorf("write the scenario: %w", err)
+	}
+	step(1, "simulated %s (seed %d): %d files, %.1f MB in the real input formats, %s .. %s UTC",
+		sc.Family, sc.Seed, len(man.Files), float64(man.Bytes)/1e6,
+		sc.Truth.Window.Since.Format("2006-01-02 15:04"), sc.Truth.Window.Until.Format("15:04"))
+
+	// 2. The embedded broker, one topic per input family.
+	topics := make(map[string]int32, len(simulate.Topics))
+	for _, t := range simulate.Topics {
+		topics[t] = 3
+	}
+	b, err := broker.Start(ctx, "127.0.0.1:0", topics)
+	if err != nil {
+		return fmt.Errorf("start the embedded Kafka broker: %w", err)
+	}
+	defer b.Close()
+	step(2, "embedded Kafka broker listening on %s (topics %v, 3 partitions each)", b.Addr(), simulate.Topics)
+
+	// 3. Produce each family's files into its topic, as faultline produce does.
+	var produced int
+	for _, topic := range simulate.Topics {
+		format := simulate.TopicFormats[topic]
+		path := filepath.Join(man.DataDir, format) // WriteDir keeps one directory per format
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			continue // e.g. no AWS events in this scenario
+		}
+		pc := produce.DefaultConfig()
+		pc.Topic, pc.Format = topic, format
+		sum, err := produce.Run(ctx, pc, []string{path}, produce.Options{
+			Brokers: b.Addrs(), MaxDecompressedBytes: a.cfg.Transform.MaxDecompressedBytes, Log: quiet,
+		})
+		if err != nil {
+			return fmt.Errorf("produce %s: %w", topic, err)
+		}
+		produced += sum.Messages
+	}
+	step(3, "produced %d messages", produced)
+
+	// 4. Ingest the topics into DuckDB, exactly as faultline ingest does.
+	if _, err := os.Stat(dbPath); err == nil {
+		fmt.Fprintf(out, "      replacing the previous demo database %s\n", dbPath)
+		if err := errors.Join(os.Remove(dbPath), removeIfExists(dbPath+".wal")); err != nil {
+			return fmt.Errorf("replace %s: %w", dbPath, err)
+		}
+	}
+	db, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	kc := a.cfg.Kafka
+	kc.Brokers, kc.Group = b.Addrs(), "faultline-demo"
+	kc.TLS, kc.SASL = ingest.TLSConfig{}, ingest.SASLConfig{}
+	kc.Topics = nil
+	for _, t := range simulate.Topics {
+		kc.Topics = append(kc.Topics, ingest.TopicConfig{Name: t, Format: simulate.TopicFormats[t]})
+	}
+	ic := a.cfg.Ingest
+	ic.ExitWhenCaughtUp = true
+	t0 := time.Now()
+	if err := ingest.Run(ctx, ingest.Options{Kafka: kc, Config: ic, Transform: a.cfg.Transform, DB: db, Logger: quiet}); err != nil {
+		return fmt.Errorf("ingest: %w", err)
+	}
+	var events, deadLetters int64
+	if err := db.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM dead_letters)").Scan(&events, &deadLetters); err != nil {
+		return fmt.Errorf("count what was ingested: %w", err)
+	}
+	step(4, "ingested %d events (%d dead letters) into %s in %.1fs", events, deadLetters, dbPath, time.Since(t0).Seconds())
+
+	// 5. Correlate and report, with the scenario's service topology.
+	topo := maps.Clone(sc.Topology)
+	maps.Copy(topo, a.cfg.Topology)
+	a.cfg.Topology = topo
+	engine := a.engine(db)
+	w := queries.Window{Since: sc.Truth.Window.Since, Until: sc.Truth.Window.Until}
+	r, err := report.Build(ctx, engine, report.DBStats{DB: db.DB}, report.Options{
+		Title: fmt.Sprintf("faultline demo: %s outage (seed %d)", sc.Family, sc.Seed), Window: w,
+	})
+	if err != nil {
+		return err
+	}
+	rd, err := report.Render(r, report.FormatMarkdown, "")
+	if err != nil {
+		return err
+	}
+	step(5, "impact report:")
+	fmt.Fprintf(out, "\n%s\n", rd.Body)
+	verdict := checkRootCause(ctx, out, engine, w, sc.Truth)
+
+	fmt.Fprintf(out, "\ndone in %.1fs. The database stays: faultline query --db %s --named suspects\n", time.Since(start).Seconds(), dbPath)
+	if o.noServe {
+		return verdict
+	}
+
+	// 6. Serve the dashboards over the same file until Ctrl-C.
+	b.Close() // ingest is done; the dashboards read the file
+	a.cfg.DB = dbPath
+	a.cfg.Kafka.Topics = nil
+	a.log = quiet
+	return serveDB(ctx, a, db, func(url string) {
+		step(6, "dashboards at %s  (Ctrl-C to stop)", url)
+	})
+}
+
+// checkRootCause prints whether the scenario's planted root cause is the
+// top suspect, and returns an error if it is not.
+func checkRootCause(ctx context.Context, out io.Writer, e *queries.Engine, w queries.Window, truth simulate.Truth) error {
+	sus, err := e.Suspects(ctx, w)
+	if err != nil {
+		return err
+	}
+	if truth.RootCauseEventID == "" {
+		fmt.Fprintf(out, "quiet scenario: no change was planted; %d suspects listed\n", len(sus))
+		return nil
+	}
+	for _, s := range sus {
+		if s.EventID != truth.RootCauseEventID {
+			continue
+		}
+		if s.Rank == 1 {
+			fmt.Fprintf(out, "root cause ranked #1: %s on %s by %s, %.0f min before onset (matches the planted change)\n",
+				s.Operation, orDash(s.Resource, s.Service), orDash(s.Actor, "?"), s.LeadMinutes)
+			return nil
+		}
+		fmt.Fprintf(out, "WARNING: the planted root cause %s (%s) is ranked #%d, not #1\n", truth.RootCauseEventID, truth.RootCauseOperation, s.Rank)
+		return fmt.Errorf("the planted root cause is ranked #%d: see docs/correlation.md to tune the score", s.Rank)
+	}
+	fmt.Fprintf(out, "WARNING: the planted root cause %s (%s) is not among the suspects\n", truth.RootCauseEventID, truth.RootCauseOperation)
+	return errors.New("the planted root cause is not among the suspects: see docs/correlation.md")
+}
+
+func orDash(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
+}
+
+func removeIfExists(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries/simulate"
+	"github.com/faultline/faultline/transform"
+)
+
+// The demo end to end, in-process: the events that reach the DuckDB file
+// through the embedded broker and ingest are exactly those the decoders
+// find in the scenario's messages, the report names the planted root cause
+// first, and faultline query on the file it leaves agrees.
+func TestDemoNoServe(t *testing.T) {
+	t.Chdir(t.TempDir())
+	ctx := context.Background()
+	out, errb, err := runCmd(ctx, t, "demo", "--no-serve")
+	if err != nil {
+		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, out, errb)
+	}
+	sc, err := simulate.Generate(simulate.FamilyLBChange, 1, simulate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// What the decoders make of the scenario's messages, counted directly.
+	dec, err := transform.NewDecoder(transform.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int
+	var res transform.Result
+	if err := sc.EachMessage(func(topic string, m simulate.Message) error {
+		res.Reset()
+		dec.Decode(transform.Input{Format: transform.Format(simulate.TopicFormats[topic]), Value: m.Value, Key: m.Key, Time: m.Time}, time.Now(), &res)
+		want += len(res.Events)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := store.Open(ctx, filepath.Join(".", demoDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var events, dead int
+	if err := db.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM dead_letters)").Scan(&events, &dead); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if events != want || dead != 0 {
+		t.Errorf("demo database holds %d events and %d dead letters, want %d and 0", events, dead, want)
+	}
+
+	for _, s := range []string{"[1/6]", "[4/6] ingested", "## Incident 1", "root cause ranked #1", sc.Truth.RootCauseOperation} {
+		if !strings.Contains(out, s) {
+			t.Errorf("demo output lacks %q:\n%s", s, out)
+		}
+	}
+	if !regexp.MustCompile(`#1 ` + regexp.QuoteMeta(sc.Truth.RootCauseOperation)).MatchString(out) {
+		t.Errorf("report does not show %s as #1", sc.Truth.RootCauseOperation)
+	}
+
+	// The file it leaves answers faultline query.
+	qout, qerr, err := runCmd(ctx, t, "--db", demoDB, "query", "--named", "suspects", "--format", "json")
+	if err != nil {
+		t.Fatalf("query: %v\n%s", err, qerr)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(qout), &rows); err != nil {
+		t.Fatalf("query output is not JSON: %v\n%s", err, qout)
+	}
+	if len(rows) == 0 || rows[0]["event_id"] != sc.Truth.RootCauseEventID {
+		t.Fatalf("first suspect = %v, want %s", rows[0:min(1, len(rows))], sc.Truth.RootCauseEventID)
+	}
+}
+
+// With serving on, the demo answers /healthz on the address it printed and
+// shuts down cleanly when its context ends.
+func TestDemoServes(t *testing.T) {
+	t.Chdir(t.TempDir())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- startCmd(ctx, &out, &errb, "demo", "--listen", "127.0.0.1:0") }()
+
+	urlRe := regexp.MustCompile(`dashboards at (http://\S+)`)
+	deadline := time.Now().Add(2 * time.Minute)
+	var base string
+	for base == "" {
+		select {
+		case err := <-done:
+			t.Fatalf("demo exited before serving: %v\n%s\n%s", err, out.String(), errb.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if m := urlRe.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo did not start serving:\n%s", out.String())
+		}
+	}
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz = %d %s", resp.StatusCode, body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo after cancel: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("demo did not stop after its context ended")
+	}
+}

@@ -1,0 +1,90 @@
+package dashboards
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
+)
+
+// FuzzParseView: any URL query either parses into a valid window or is a
+// 400 with a message; it never panics.
+func FuzzParseView(f *testing.F) {
+	for _, seed := range []string{
+		"", "since=2025-10-20T07:00:00Z&until=2025-10-20T08:00:00Z", "range=7d", "range=all&since=2025-10-20",
+		"since=yesterday", "limit=0", "risk=spicy", "range=-5h", "until=2025-10-20T07:00", "range=99999999d",
+	} {
+		f.Add(seed)
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, "")
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer db.Close()
+	s, err := New(Options{Config: DefaultConfig(), Engine: queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), nil),
+		Sandbox: sandboxStub{}, DB: db.DB, Now: func() time.Time { return time.Date(2025, 10, 20, 8, 0, 0, 0, time.UTC) }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if _, err := url.ParseQuery(raw); err != nil {
+			return
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.URL.RawQuery = raw
+		v, err := s.parseView(ctx, r, 10)
+		if err != nil {
+			var he httpError
+			if !errors.As(err, &he) || he.code != 400 || he.msg == "" {
+				t.Fatalf("parseView(%q) = %v, want a 400 with a message", raw, err)
+			}
+			return
+		}
+		w := v.Window
+		if !w.Since.IsZero() && !w.Until.IsZero() && !w.Since.Before(w.Until) {
+			t.Fatalf("parseView(%q) window %v..%v is empty", raw, w.Since, w.Until)
+		}
+		if v.Limit < 1 || v.Limit > maxLimit {
+			t.Fatalf("parseView(%q) limit %d", raw, v.Limit)
+		}
+	})
+}
+
+type sandboxStub struct{}
+
+func (sandboxStub) SQL(context.Context, string) (queries.Table, error) {
+	return queries.Table{}, errors.New("not used")
+}
+
+func TestParseViewDefaults(t *testing.T) {
+	f := newFixture(t, nil)
+	cases := []struct {
+		query        string
+		since, until time.Time
+	}{
+		{"", t0.Add(30*time.Minute - 6*time.Hour), t0.Add(30 * time.Minute)},
+		{"range=1h", t0.Add(-30 * time.Minute), t0.Add(30 * time.Minute)},
+		{"since=2025-10-20T06:00:00Z&range=2h", t0.Add(-time.Hour), t0.Add(time.Hour)},
+		{"until=2025-10-20T07:10&range=10m", t0, t0.Add(10 * time.Minute)},
+		{"since=2025-10-20", time.Date(2025, 10, 20, 0, 0, 0, 0, time.UTC), time.Date(2025, 10, 20, 6, 0, 0, 0, time.UTC)},
+		{"range=all", time.Time{}, time.Time{}},
+		{"range=all&since=2025-10-20T07:00:00Z", t0, time.Time{}},
+	}
+	for _, tc := range cases {
+		r := httptest.NewRequest("GET", "/?"+tc.query, nil)
+		v, err := f.srv.parseView(context.Background(), r, 10)
+		if err != nil {
+			t.Errorf("%q: %v", tc.query, err)
+			continue
+		}
+		if !v.Window.Since.Equal(tc.since) || !v.Window.Until.Equal(tc.until) {
+			t.Errorf("%q: window %v..%v, want %v..%v", tc.query, v.Window.Since, v.Window.Until, tc.since, tc.until)
+		}
+	}
+}

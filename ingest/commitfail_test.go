@@ -1,0 +1,107 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/faultline/faultline/ingest/store"
+)
+
+// flakySink fails commits while fail returns true.
+type flakySink struct {
+	Sink
+	mu    sync.Mutex
+	calls int
+	fail  func(call int) bool
+}
+
+func (f *flakySink) Commit(ctx context.Context, b *store.Batch) error {
+	f.mu.Lock()
+	f.calls++
+	fail := f.fail(f.calls)
+	f.mu.Unlock()
+	if fail {
+		return errors.New("disk full (injected)")
+	}
+	return f.Sink.Commit(ctx, b)
+}
+
+// TestRunCommitFailures: transient commit errors are retried and nothing is
+// lost; a commit that keeps failing stops ingest with an error, marks
+// /healthz unhealthy, and a restart loads everything exactly once.
+func TestRunCommitFailures(t *testing.T) {
+	const n = 1000
+	c := newCluster(t, 1, "trail")
+	var recs []rec
+	for i := 0; i < n; i++ {
+		recs = append(recs, rec{"trail", 0, ctRecord(fmt.Sprintf("ev-%05d", i), i)})
+	}
+	produce(t, c.ListenAddrs(), recs)
+	db := openDB(t, "")
+	s, err := db.NewSink(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	// Transient: the 2nd and 3rd commits fail.
+	o := testOptions(t, c.ListenAddrs(), db, TopicConfig{Name: "trail", Format: "cloudtrail"})
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	o.Allocator = mem
+	o.Config.BatchMaxEvents = 200
+	o.Config.RetryMaxBackoff = 200 * time.Millisecond
+	o.Metrics = NewMetrics(nil)
+	o.Health = &Health{}
+	o.Sink = &flakySink{Sink: s, fail: func(call int) bool { return call == 2 || call == 3 }}
+	if err := Run(runCtx(t, 60*time.Second), o); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(o.Metrics.CommitRetries); got != 2 {
+		t.Errorf("commit retries = %v, want 2", got)
+	}
+	if got := queryInt(t, db, "SELECT count(*) FROM events"); got != n {
+		t.Errorf("events = %d, want %d", got, n)
+	}
+	if err := o.Health.Check(); err != nil {
+		t.Errorf("health after recovery: %v", err)
+	}
+
+	// Persistent: every commit fails; Run gives up with an error.
+	produce(t, c.ListenAddrs(), recs) // n more messages (same ids, new offsets)
+	o.Sink = &flakySink{Sink: s, fail: func(int) bool { return true }}
+	err = Run(runCtx(t, 60*time.Second), o)
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("err = %v, want the commit error", err)
+	}
+	rr := httptest.NewRecorder()
+	Handler(prometheus.NewRegistry(), o.Health).ServeHTTP(rr, httptest.NewRequest("GET", "/healthz", nil))
+	if rr.Code != http.StatusServiceUnavailable || !strings.Contains(rr.Body.String(), "disk full") {
+		t.Errorf("/healthz = %d %q, want 503 naming the error", rr.Code, rr.Body.String())
+	}
+	if got := queryInt(t, db, "SELECT count(*) FROM events"); got != n {
+		t.Errorf("events after failed run = %d, want %d", got, n)
+	}
+	// Restart with a working sink: the uncommitted messages are read again.
+	o.Sink = nil
+	if err := Run(runCtx(t, 60*time.Second), o); err != nil {
+		t.Fatal(err)
+	}
+	if got := queryInt(t, db, "SELECT count(*) FROM events"); got != 2*n {
+		t.Errorf("events after restart = %d, want %d", got, 2*n)
+	}
+	if got := queryInt(t, db, "SELECT count(DISTINCT src_offset) FROM events"); got != 2*n {
+		t.Errorf("distinct offsets after restart = %d, want %d", got, 2*n)
+	}
+}
