@@ -36,7 +36,8 @@ type QueryResult struct {
 	Seconds          []float64 `json:"seconds"`
 	DirectSeconds    []float64 `json:"direct_seconds"`
 	// Slowest are the statements that took the most time in the direct
-	// runs (mean seconds per run), to show where a slow query spends it.
+	// runs (mean seconds per run, statements of the same SQL file or stage
+	// added up), to show where a slow query spends it.
 	Slowest []StatementTime `json:"slowest_statements"`
 }
 
@@ -126,8 +127,15 @@ func timeQueries(ctx context.Context, db *store.DB, n, runs int) ([]QueryResult,
 		if r.DirectP50Seconds > 0 {
 			r.OverDirect = r.P50Seconds / r.DirectP50Seconds
 		}
+		byLabel := map[string]int{} // statements of one label (a query per incident) add up
 		for i, st := range stmts {
-			r.Slowest = append(r.Slowest, StatementTime{label(st.query), per[i] / float64(runs)})
+			l := label(st.query)
+			if j, ok := byLabel[l]; ok {
+				r.Slowest[j].Seconds += per[i] / float64(runs)
+				continue
+			}
+			byLabel[l] = len(r.Slowest)
+			r.Slowest = append(r.Slowest, StatementTime{l, per[i] / float64(runs)})
 		}
 		slices.SortStableFunc(r.Slowest, func(a, b StatementTime) int { return cmp.Compare(b.Seconds, a.Seconds) })
 		r.Slowest = r.Slowest[:min(3, len(r.Slowest))]
