@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/cmd/faultline/bench"
 )
 
 func newBenchCmd(a *app) *cobra.Command {

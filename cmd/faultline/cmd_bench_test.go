@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/faultline/faultline/bench"
+	"github.com/faultline/faultline/cmd/faultline/bench"
 )
 
 // A stage process (what `faultline bench` starts per stage) measures its

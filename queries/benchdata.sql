@@ -1,5 +1,5 @@
--- Named-query benchmark events, generated directly in DuckDB. Kept
--- identical to genSQL in queries/bench_test.go (BenchmarkNamedQueries) so
+-- Named-query benchmark events, generated directly in DuckDB, used by
+-- BenchmarkNamedQueries and faultline bench (queries.BenchmarkEventsSQL) so
 -- both benchmarks measure the same data: one day of events for any $n, 50
 -- services, 6 regions, ~2% changes, ~5% background errors and 6 error
 -- bursts (15 minutes, 6 services each, one region) with peer_service set on

@@ -58,14 +58,11 @@ var queryTopology = func() map[string][]string {
 	return t
 }()
 
-//go:embed querygen.sql
-var queryGenSQL string
-
 // GenerateEvents fills the events table of db with n events directly in
 // DuckDB, with the generator of the queries package's own benchmark
-// (querygen.sql).
+// (queries.BenchmarkEventsSQL).
 func GenerateEvents(ctx context.Context, db *sql.DB, n int) error {
-	if _, err := db.ExecContext(ctx, queryGenSQL, sql.Named("n", n)); err != nil {
+	if _, err := db.ExecContext(ctx, queries.BenchmarkEventsSQL, sql.Named("n", n)); err != nil {
 		return fmt.Errorf("generate %d events: %w", n, err)
 	}
 	return nil
