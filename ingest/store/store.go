@@ -12,6 +12,9 @@ import (
 //go:embed schema.sql
 var schemaSQL string
 
+// checkpointThreshold is the WAL size at which DuckDB checkpoints.
+const checkpointThreshold = "256MB"
+
 // SchemaVersion is the version schema.sql creates.
 const SchemaVersion = 1
 
@@ -30,6 +33,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open duckdb %q: %w (is another faultline process using this file? DuckDB allows one process per file)", path, err)
 	}
 	db := &DB{DB: sql.OpenDB(c), Connector: c, Path: path}
+	// A batch is tens of MB: with DuckDB's default checkpoint_threshold
+	// (16 MB) every commit would also checkpoint. Checkpoint every few
+	// batches instead; the WAL replays on the next open after a crash.
+	if _, err := db.ExecContext(ctx, "SET checkpoint_threshold = '"+checkpointThreshold+"'"); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("set checkpoint_threshold: %w", err)
+	}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
