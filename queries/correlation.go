@@ -69,7 +69,7 @@ func DefaultCorrelationConfig() CorrelationConfig {
 		TopSuspects:        10,
 		FailureTopN:        3,
 		FailureScore:       0.5,
-		Weights:            Weights{Lead: 0.25, Scope: 0.15, Topology: 0.2, Spread: 0.05, Risk: 0.1, Ratio: 0.1, Symptom: 0.15},
+		Weights:            Weights{Lead: 0.25, Scope: 0.25, Topology: 0.2, Spread: 0.05, Risk: 0.1, Ratio: 0.1, Symptom: 0.15},
 		OtherRegionFactor:  0.5,
 		InferTopology:      true,
 		ConfinedShare:      0.95,
