@@ -373,6 +373,58 @@ func TestSameMinuteOrderedByPeak(t *testing.T) {
 	}
 }
 
+// An incident needs a sustained spike (min_spike_minutes in one series) and
+// enough errors above the baselines (min_excess_errors); an isolated noisy
+// minute just before the outage does not move its onset.
+func TestIncidentNeedsSustainedSpike(t *testing.T) {
+	cases := []struct {
+		name      string
+		load      func(f *fixture)
+		onset     string // "" = no incident
+		services  []string
+		wantSpike int // spikes found (with or without an incident)
+	}{
+		{"two one-minute spikes of two services", func(f *fixture) {
+			f.counts("a", "us-east-1", "09:00", append(repeat(30, 0, 1), 30))
+			f.counts("b", "us-east-1", "09:00", append(repeat(32, 0, 1), 30))
+		}, "", nil, 2},
+		{"two minutes just over the floor", func(f *fixture) {
+			f.counts("a", "us-east-1", "09:00", append(repeat(30, 0, 1), 6, 6))
+		}, "", nil, 1},
+		{"noise minute before the outage", func(f *fixture) {
+			f.counts("x", "us-east-1", "09:00", append(repeat(30, 0, 1), 9))
+			f.counts("y", "us-east-1", "09:00", append(repeat(32, 0, 1), repeat(15, 30)...))
+		}, "10:04", []string{"y"}, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			tc.load(f)
+			e := NewEngine(f.db.DB, DefaultCorrelationConfig(), nil)
+			inc, err := e.Incidents(context.Background(), Window{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp, err := e.Spikes(context.Background(), Window{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sp) != tc.wantSpike {
+				t.Errorf("spikes: got %d, want %d: %+v", len(sp), tc.wantSpike, sp)
+			}
+			if tc.onset == "" {
+				if len(inc) != 0 {
+					t.Fatalf("incidents: got %+v, want none", inc)
+				}
+				return
+			}
+			if len(inc) != 1 || !inc[0].Onset.Equal(at(tc.onset)) || strings.Join(inc[0].Services, ",") != strings.Join(tc.services, ",") {
+				t.Fatalf("incidents: got %+v, want one at %s of %v", inc, tc.onset, tc.services)
+			}
+		})
+	}
+}
+
 // The names a change touches (here the DNS record in its requestParameters)
 // are matched against the first errors: the change of the record the errors
 // fail to resolve outranks a change of another record closer to the onset.
