@@ -19,7 +19,8 @@ type CorrelationConfig struct {
 	SpikeSigma         float64       `mapstructure:"spike_sigma"`          // deviations over the mean (noisy services)
 	SpikeMinRatio      float64       `mapstructure:"spike_min_ratio"`      // at least this times the mean (busy services)
 	MergeGap           time.Duration `mapstructure:"merge_gap"`            // quiet minutes tolerated inside a spike and between spikes of one incident
-	MinSpikeMinutes    int           `mapstructure:"min_spike_minutes"`    // an incident needs at least this many spike minutes in all
+	MinSpikeMinutes    int           `mapstructure:"min_spike_minutes"`    // an incident needs a spike this long (minutes) in one series
+	MinExcessErrors    int           `mapstructure:"min_excess_errors"`    // ...and at least this many errors above the baselines in all
 
 	// Suspects.
 	Lookback     time.Duration `mapstructure:"lookback"`          // changes this long before onset are candidates
@@ -62,6 +63,7 @@ func DefaultCorrelationConfig() CorrelationConfig {
 		SpikeMinRatio:      2,
 		MergeGap:           5 * time.Minute,
 		MinSpikeMinutes:    2,
+		MinExcessErrors:    20,
 		Lookback:           60 * time.Minute,
 		LeadHalfLife:       10 * time.Minute,
 		RateWindow:         5 * time.Minute,
@@ -69,7 +71,7 @@ func DefaultCorrelationConfig() CorrelationConfig {
 		TopSuspects:        10,
 		FailureTopN:        3,
 		FailureScore:       0.5,
-		Weights:            Weights{Lead: 0.25, Scope: 0.15, Topology: 0.2, Spread: 0.05, Risk: 0.1, Ratio: 0.1, Symptom: 0.15},
+		Weights:            Weights{Lead: 0.25, Scope: 0.25, Topology: 0.2, Spread: 0.05, Risk: 0.1, Ratio: 0.1, Symptom: 0.15},
 		OtherRegionFactor:  0.5,
 		InferTopology:      true,
 		ConfinedShare:      0.95,
@@ -107,6 +109,9 @@ func (c CorrelationConfig) Validate() error {
 	}
 	if c.MinSpikeMinutes < 1 {
 		errs = append(errs, fmt.Errorf("correlation.min_spike_minutes: %d is not allowed: must be at least 1", c.MinSpikeMinutes))
+	}
+	if c.MinExcessErrors < 0 {
+		errs = append(errs, fmt.Errorf("correlation.min_excess_errors: %d is not allowed: must be zero or more", c.MinExcessErrors))
 	}
 	if c.MaxDistance < 0 || c.MaxDistance > 10 {
 		errs = append(errs, fmt.Errorf("correlation.max_distance: %d is not allowed: use 0 to 10", c.MaxDistance))

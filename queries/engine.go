@@ -96,6 +96,7 @@ func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, err
 		"sigma":               c.SpikeSigma,
 		"merge_gap_min":       minutes(c.MergeGap),
 		"min_spike_minutes":   int64(c.MinSpikeMinutes),
+		"min_excess_errors":   float64(c.MinExcessErrors),
 		"lookback_min":        minutes(c.Lookback),
 		"rate_min":            minutes(c.RateWindow),
 		"half_life_min":       c.LeadHalfLife.Minutes(),

@@ -372,3 +372,99 @@ func TestSameMinuteOrderedByPeak(t *testing.T) {
 		t.Fatalf("incidents: %+v %v", inc, err)
 	}
 }
+
+// An incident needs a sustained spike (min_spike_minutes in one series) and
+// enough errors above the baselines (min_excess_errors); an isolated noisy
+// minute just before the outage does not move its onset.
+func TestIncidentNeedsSustainedSpike(t *testing.T) {
+	cases := []struct {
+		name      string
+		load      func(f *fixture)
+		onset     string // "" = no incident
+		services  []string
+		wantSpike int // spikes found (with or without an incident)
+	}{
+		{"two one-minute spikes of two services", func(f *fixture) {
+			f.counts("a", "us-east-1", "09:00", append(repeat(30, 0, 1), 30))
+			f.counts("b", "us-east-1", "09:00", append(repeat(32, 0, 1), 30))
+		}, "", nil, 2},
+		{"two minutes just over the floor", func(f *fixture) {
+			f.counts("a", "us-east-1", "09:00", append(repeat(30, 0, 1), 6, 6))
+		}, "", nil, 1},
+		{"noise minute before the outage", func(f *fixture) {
+			f.counts("x", "us-east-1", "09:00", append(repeat(30, 0, 1), 9))
+			f.counts("y", "us-east-1", "09:00", append(repeat(32, 0, 1), repeat(15, 30)...))
+		}, "10:04", []string{"y"}, 2},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			tc.load(f)
+			e := NewEngine(f.db.DB, DefaultCorrelationConfig(), nil)
+			inc, err := e.Incidents(context.Background(), Window{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp, err := e.Spikes(context.Background(), Window{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(sp) != tc.wantSpike {
+				t.Errorf("spikes: got %d, want %d: %+v", len(sp), tc.wantSpike, sp)
+			}
+			if tc.onset == "" {
+				if len(inc) != 0 {
+					t.Fatalf("incidents: got %+v, want none", inc)
+				}
+				return
+			}
+			if len(inc) != 1 || !inc[0].Onset.Equal(at(tc.onset)) || strings.Join(inc[0].Services, ",") != strings.Join(tc.services, ",") {
+				t.Fatalf("incidents: got %+v, want one at %s of %v", inc, tc.onset, tc.services)
+			}
+		})
+	}
+}
+
+// The names a change touches (here the DNS record in its requestParameters)
+// are matched against the first errors: the change of the record the errors
+// fail to resolve outranks a change of another record closer to the onset.
+func TestTouchedNameOutranksCloserChange(t *testing.T) {
+	f := newFixture(t)
+	f.counts("cart", "us-east-1", "09:00", repeat(60, 1))
+	_, err := f.db.Exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, account_id,
+		severity_number, error_code, message, peer_service, attributes)
+		SELECT 'dns-' || i, TIMESTAMPTZ '2025-10-20 10:00:00+00' + to_microseconds(i * 2000000),
+		       TIMESTAMPTZ '2025-10-20 10:00:00+00', 'app', 'error', 'cart', 'us-east-1', '111122223333', 17,
+		       'UnknownHostException', 'dial tcp: lookup cart-db.internal.example.com on 10.0.0.2:53: no such host',
+		       NULL, '{}'
+		FROM range(300) t(i)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := func(record string) string {
+		return `{"requestParameters":{"hostedZoneId":"Z0ABC","changeBatch":{"changes":[{"action":"UPSERT","resourceRecordSet":{"name":"` +
+			record + `","type":"CNAME"}}]}}}`
+	}
+	for _, c := range []change{
+		{id: "true", clock: "09:56:00", attrs: attrs("cart-db.internal.example.com")},
+		{id: "decoy", clock: "09:58:30", attrs: attrs("search-db.internal.example.com")},
+	} {
+		c.service, c.operation, c.region, c.resource = "route53", "ChangeResourceRecordSets", "us-east-1", "arn:aws:route53:::hostedzone/Z0ABC"
+		c.changeType, c.risk = "dns", "critical"
+		f.change(c)
+	}
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), nil)
+	s, err := e.Suspects(context.Background(), Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s) != 2 || s[0].EventID != "true" || s[1].EventID != "decoy" {
+		t.Fatalf("suspects: %+v", s)
+	}
+	if want := "changed record cart-db.internal.example.com, which the first errors of cart fail to resolve"; !strings.Contains(s[0].Evidence, want) {
+		t.Errorf("evidence %q lacks %q", s[0].Evidence, want)
+	}
+	if strings.Contains(s[1].Evidence, "changed record") {
+		t.Errorf("decoy evidence claims a name match: %q", s[1].Evidence)
+	}
+}

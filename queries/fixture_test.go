@@ -107,6 +107,7 @@ func (f *fixture) info(service, region, from string, mins, perMin int) {
 type change struct {
 	id, clock, source, service, operation, region, resource, actor, changeType, risk string
 	observed                                                                         string // clock; "" = same as clock
+	attrs                                                                            string // attributes JSON; "" = {}
 }
 
 func (f *fixture) change(c change) {
@@ -118,13 +119,17 @@ func (f *fixture) change(c change) {
 	if c.source == "" {
 		c.source = "cloudtrail"
 	}
+	if c.attrs == "" {
+		c.attrs = "{}"
+	}
 	_, err := f.db.Exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region,
 		account_id, resource, actor, severity_number, status, change_type, risk_class, attributes)
 		VALUES ($id, CAST($time AS TIMESTAMPTZ), CAST($obs AS TIMESTAMPTZ), $src, 'change', $svc, $op, $region,
-		        '111122223333', nullif($res, ''), nullif($actor, ''), 9, 'success', nullif($ct, ''), nullif($risk, ''), '{}')`,
+		        '111122223333', nullif($res, ''), nullif($actor, ''), 9, 'success', nullif($ct, ''), nullif($risk, ''), $attrs)`,
 		sql.Named("id", c.id), sql.Named("time", at(c.clock).Format(time.RFC3339)), sql.Named("obs", at(obs).Format(time.RFC3339)),
 		sql.Named("src", c.source), sql.Named("svc", c.service), sql.Named("op", c.operation), sql.Named("region", c.region),
-		sql.Named("res", c.resource), sql.Named("actor", c.actor), sql.Named("ct", c.changeType), sql.Named("risk", c.risk))
+		sql.Named("res", c.resource), sql.Named("actor", c.actor), sql.Named("ct", c.changeType), sql.Named("risk", c.risk),
+		sql.Named("attrs", c.attrs))
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 type candidate struct {
 	Suspect
 	serviceMatch, regionMatch, accountMatch, resourceMatch bool
+	nameMatch                                              bool   // a name the change touches appears in the first errors
+	matchedName, matchedService                            string // "record cart-db.internal.example.com", "cart"
 	servicesAfter, servicesTotal                           int64
 	beforeRate, afterRate                                  float64
 	symptom                                                string
@@ -92,7 +94,7 @@ func (e *Engine) score(c *candidate, broken []string, bd brokenDistance) {
 	for _, p := range []struct {
 		ok bool
 		w  float64
-	}{{c.serviceMatch, 0.4}, {c.resourceMatch, 0.3}, {c.regionMatch, 0.2}, {c.accountMatch, 0.1}} {
+	}{{c.serviceMatch, 0.4}, {c.resourceMatch || c.nameMatch, 0.3}, {c.regionMatch, 0.2}, {c.accountMatch, 0.1}} {
 		if p.ok {
 			scope += p.w
 		}
@@ -152,6 +154,13 @@ func evidence(c *candidate, broken []string, bd brokenDistance, factor float64) 
 		fmt.Fprintf(&b, "; %s is a dependency of %s (distance %d)", c.Service, strings.Join(bd.via, ", "), bd.dist)
 	default:
 		fmt.Fprintf(&b, "; no known dependency path from the broken services (%s) to %s", strings.Join(broken, ", "), c.Service)
+	}
+	if c.nameMatch {
+		verb := "name"
+		if c.symptom == "dns" && c.symptomShare > 0 && strings.HasPrefix(c.matchedName, "record ") {
+			verb = "fail to resolve"
+		}
+		fmt.Fprintf(&b, "; changed %s, which the first errors of %s %s", c.matchedName, c.matchedService, verb)
 	}
 	var scope []string
 	if c.resourceMatch {
@@ -370,7 +379,7 @@ func readCandidateBatch(ctx context.Context, s *session, out []candidate, params
 		var src, svc, op, res, actor, region, acct, ctype, risk *string
 		if err := rows.Scan(&c.IncidentID, &c.EventID, &c.Time, &src, &svc, &op, &res, &actor, &region,
 			&acct, &ctype, &risk, &c.LeadMinutes, &c.serviceMatch, &c.regionMatch, &c.accountMatch,
-			&c.resourceMatch, &c.servicesAfter, &c.servicesTotal, &c.beforeRate, &c.afterRate,
+			&c.resourceMatch, &c.nameMatch, &c.matchedName, &c.matchedService, &c.servicesAfter, &c.servicesTotal, &c.beforeRate, &c.afterRate,
 			&c.symptom, &c.symptomShare); err != nil {
 			return nil, fmt.Errorf("read suspect candidates: %w", err)
 		}

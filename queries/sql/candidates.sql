@@ -35,7 +35,7 @@ WITH chg AS (
            coalesce(service, '(none)') AS service, operation,
            coalesce(region, 'global')  AS region,
            account_id, resource, actor,
-           change_type, risk_class,
+           change_type, risk_class, attributes,
            epoch_ms(time) / 60000.0    AS tm,
            epoch_ms(time) // 60000     AS cm
     FROM events
@@ -45,7 +45,7 @@ WITH chg AS (
     UNION ALL
     SELECT event_id, time, source, coalesce(service, '(none)'), operation, coalesce(region, 'global'),
            account_id, resource, actor, coalesce(change_type, 'provider'), coalesce(risk_class, 'critical'),
-           epoch_ms(time) / 60000.0, epoch_ms(time) // 60000
+           NULL, epoch_ms(time) / 60000.0, epoch_ms(time) // 60000
     FROM events
     WHERE kind = 'error' AND source = 'health'
       AND time >= CAST($chg_from AS TIMESTAMPTZ)
@@ -71,7 +71,7 @@ pairs AS (
 ),
 -- the errors of the broken series during their spikes, classified
 inc_errors AS (
-    SELECT s.incident_id, e.account_id, e.resource, e.x,
+    SELECT s.incident_id, s.service, e.account_id, e.resource, e.x, e.peer,
            epoch_ms(e.time) // 60000 < s.onset_m + $rate_min AS early,
            CASE
              WHEN regexp_matches(x, 'no such host|unknownhost|nxdomain|name or service not known|getaddrinfo|name resolution|dns') THEN 'dns'
@@ -81,7 +81,8 @@ inc_errors AS (
              WHEN regexp_matches(x, 'connection refused|connection reset|timed out|timeout|deadline exceeded|unreachable|no route to host|broken pipe') THEN 'network'
            END AS symptom
     FROM batch_series s
-    JOIN (SELECT *, lower(coalesce(error_code, '') || ' ' || coalesce(message, '')) AS x
+    JOIN (SELECT *, lower(coalesce(error_code, '') || ' ' || coalesce(message, '')) AS x,
+                 lower(coalesce(peer_service, '')) AS peer
           FROM events
           WHERE kind = 'error'
             AND time >= CAST($err_from AS TIMESTAMPTZ)
@@ -95,8 +96,51 @@ scope AS (
     SELECT DISTINCT incident_id, account_id, resource FROM inc_errors
 ),
 messages AS (
-    SELECT incident_id, x FROM (SELECT DISTINCT incident_id, x FROM inc_errors WHERE early AND x <> ' ')
-    QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY x) <= 500
+    SELECT incident_id, service, x FROM (SELECT DISTINCT incident_id, service, x || ' ' || peer AS x
+                                         FROM inc_errors WHERE early AND x || peer <> ' ')
+    QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY x, service) <= 500
+),
+-- names a candidate change touches (DNS record, role, policy, function,
+-- target group, listener, table ...), read from its attributes JSON: only
+-- the few candidate changes are parsed, never the errors
+touched AS (
+    SELECT incident_id, event_id, kind,
+           lower(rtrim(CASE WHEN kind IN ('target group', 'load balancer')
+                             AND regexp_matches(val, '(targetgroup|loadbalancer/(app|net))/[^/]+')
+                            THEN regexp_extract(val, '(targetgroup|loadbalancer/(app|net))/([^/]+)', 3)
+                            ELSE regexp_extract(val, '([^/:]+)$', 1) END, '.')) AS name
+    FROM (
+        SELECT incident_id, event_id,
+               CASE k WHEN 'name' THEN 'record' WHEN 'roleName' THEN 'role' WHEN 'policyName' THEN 'policy'
+                      WHEN 'policyArn' THEN 'policy' WHEN 'functionName' THEN 'function'
+                      WHEN 'targetGroupArn' THEN 'target group' WHEN 'targetGroupName' THEN 'target group'
+                      WHEN 'listenerArn' THEN 'listener' WHEN 'loadBalancerArn' THEN 'load balancer'
+                      WHEN 'loadBalancerName' THEN 'load balancer' WHEN 'tableName' THEN 'table'
+                      WHEN 'autoScalingGroupName' THEN 'auto scaling group' WHEN 'stackName' THEN 'stack'
+                      WHEN 'bucketName' THEN 'bucket' WHEN 'queueUrl' THEN 'queue' ELSE k END AS kind,
+               val
+        FROM (
+            SELECT incident_id, event_id,
+                   regexp_extract(kv, '^"([A-Za-z]+)"', 1)     AS k,
+                   regexp_extract(kv, ':\s*"([^"]*)"$', 1)   AS val
+            FROM (
+                SELECT incident_id, event_id,
+                       unnest(regexp_extract_all(CAST(attributes AS VARCHAR),
+                           '"(name|roleName|policyName|policyArn|functionName|targetGroupArn|targetGroupName|listenerArn|loadBalancerArn|loadBalancerName|tableName|autoScalingGroupName|stackName|bucketName|queueUrl)"\s*:\s*"[^"]*"')) AS kv
+                FROM pairs WHERE attributes IS NOT NULL
+            )
+        )
+    )
+),
+-- the first touched name that the first errors of a broken service name
+-- (in their message or peer), with that service
+name_hits AS (
+    SELECT t.incident_id, t.event_id,
+           arg_min(t.kind || ' ' || t.name, (NOT starts_with(t.name, m.service), m.service, t.name)) AS matched_name,
+           arg_min(m.service, (NOT starts_with(t.name, m.service), m.service, t.name))              AS matched_service
+    FROM touched t JOIN messages m ON m.incident_id = t.incident_id AND contains(m.x, t.name)
+    WHERE length(t.name) >= 5
+    GROUP BY ALL
 ),
 symptoms AS (
     SELECT incident_id, symptom,
@@ -165,6 +209,9 @@ features AS (
         OR (length(p.resource_name) >= 4
             AND EXISTS (SELECT 1 FROM messages m WHERE m.incident_id = p.incident_id
                                                    AND contains(m.x, p.resource_name))) AS resource_match,
+        nh.matched_name IS NOT NULL                          AS name_match,
+        coalesce(nh.matched_name, '')                        AS matched_name,
+        coalesce(nh.matched_service, '')                     AS matched_service,
         sp.services_after, sp.services_total,
         coalesce(r.before_rate, 0)                           AS before_rate,
         coalesce(r.after_rate, 0)                            AS after_rate,
@@ -174,6 +221,7 @@ features AS (
     JOIN spread sp USING (incident_id, event_id)
     LEFT JOIN rates r USING (incident_id, event_id)
     LEFT JOIN pair_symptom ps USING (incident_id, event_id)
+    LEFT JOIN name_hits nh USING (incident_id, event_id)
 ),
 -- topology distance from the nearest broken service to each service
 -- (computed in Go from the merged topology, passed as three lists)
@@ -194,7 +242,7 @@ scored AS (
                   AND f.region NOT IN ('global', 'aws-global')
              THEN $other_region_factor ELSE 1 END
         * ( $w_lead     * 0.5 ^ (greatest(f.lead_minutes, 0) / $half_life_min)
-          + $w_scope    * (0.4 * f.service_match::INT + 0.3 * f.resource_match::INT
+          + $w_scope    * (0.4 * f.service_match::INT + 0.3 * (f.resource_match OR f.name_match)::INT
                            + 0.2 * f.region_match::INT + 0.1 * f.account_match::INT)
           + $w_topology * coalesce(0.5 ^ (d.dist / 2), 0)
           + $w_spread   * f.services_after / greatest(f.services_total, 1)
