@@ -32,7 +32,10 @@ func TestCrashExactlyOnce(t *testing.T) {
 	}
 	c := newCluster(t, 4, "trail")
 	addr := c.ListenAddrs()[0]
-	const total = 12000
+	// Every run gets fresh records, so every run has work to be killed in
+	// (a run that finds nothing new exits before the kill).
+	const runs, total = 16, 48000
+	const chunk = total / runs
 	var ids []string
 	poison := 0
 	mk := func(from, to int) []rec {
@@ -49,7 +52,6 @@ func TestCrashExactlyOnce(t *testing.T) {
 		}
 		return out
 	}
-	produce(t, c.ListenAddrs(), mk(0, total/2))
 	dbPath := filepath.Join(tmp, "crash.duckdb")
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	// runSig runs `faultline ingest`; with kill it sends sig at a random
@@ -57,7 +59,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	runSig := func(i int, kill bool, sig syscall.Signal) (killed bool) {
 		cmd := exec.Command(bin, "ingest", "--db", dbPath, "--brokers", addr, "--topic", "trail=cloudtrail",
 			"--group", fmt.Sprintf("crash-%d", i), "--exit-when-caught-up", "--log-format", "json", "--log-level", "warn")
-		cmd.Env = append(os.Environ(), "FAULTLINE_TEST_COMMIT_DELAY=25ms", "FAULTLINE_INGEST_BATCH_MAX_EVENTS=250",
+		cmd.Env = append(os.Environ(), "FAULTLINE_TEST_COMMIT_DELAY=40ms", "FAULTLINE_INGEST_BATCH_MAX_EVENTS=250",
 			"FAULTLINE_INGEST_BATCH_MAX_WAIT=50ms", "FAULTLINE_KAFKA_FETCH_MAX_WAIT=100ms")
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
@@ -105,10 +107,8 @@ func TestCrashExactlyOnce(t *testing.T) {
 	kills, progressed := 0, 0
 	var counts []int64
 	prev := int64(0)
-	for i := 0; i < 16; i++ {
-		if i == 8 {
-			produce(t, c.ListenAddrs(), mk(total/2, total))
-		}
+	for i := 0; i < runs; i++ {
+		produce(t, c.ListenAddrs(), mk(i*chunk, (i+1)*chunk))
 		if run(i, true) {
 			kills++
 		}
@@ -127,8 +127,8 @@ func TestCrashExactlyOnce(t *testing.T) {
 	runSig(50, true, syscall.SIGTERM)
 	run(99, false)
 	t.Logf("%d kills, then a clean run", kills)
-	if kills < 8 {
-		t.Errorf("only %d of 16 runs were killed; the test did not exercise crashes", kills)
+	if kills < runs/2 {
+		t.Errorf("only %d of %d runs were killed; the test did not exercise crashes", kills, runs)
 	}
 
 	db := openDB(t, dbPath)
