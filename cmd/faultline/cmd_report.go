@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/faultline/faultline/dashboards/client"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/queries/report"
@@ -117,11 +116,9 @@ runs. docs/reports.md.`,
 // query.server is set (--server), else the DuckDB file opened here with the
 // correlation engine over it.
 func (a *app) reportSource(ctx context.Context) (report.Source, report.Stats, func(), error) {
-	if a.cfg.Query.Server != "" {
-		c, err := client.New(a.cfg.Query.Server, a.cfg.Query.Token)
-		if err != nil {
-			return nil, nil, nil, usageError{fmt.Errorf("query.server: %w", err)}
-		}
+	if c, err := a.serverClient(); err != nil {
+		return nil, nil, nil, err
+	} else if c != nil {
 		return c, c, func() {}, nil
 	}
 	db, err := openExisting(ctx, a.cfg.DB)
