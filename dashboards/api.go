@@ -356,13 +356,7 @@ func (s *Server) services(ctx context.Context, w queries.Window) ([]Service, []q
 	if err != nil {
 		return nil, nil, fmt.Errorf("read topology: %w", err)
 	}
-	names, err := s.list.serviceNames(ctx, w)
-	if err != nil {
-		return nil, nil, err
-	}
-	edges = pruneEdges(edges, names)
-	svcs, err := s.list.services(ctx, w, edges, incs)
-	return svcs, edges, err
+	return s.list.services(ctx, w, edges, incs)
 }
 
 func (s *Server) apiIngest(r *http.Request) (any, error) { return s.ingestHealth(r.Context()) }

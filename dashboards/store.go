@@ -193,9 +193,9 @@ func (s listing) changeFacets(ctx context.Context, w queries.Window) (map[string
 
 // services joins per-service counts, the topology's dependencies
 // and the incidents of the window into the topology with current state.
-func (s listing) services(ctx context.Context, w queries.Window, edges []queries.Edge, incidents []queries.Incident) ([]Service, error) {
-	// edges must already be pruned (pruneEdges) or every inferred endpoint
-	// becomes a service.
+// It prunes edges (pruneEdges) to the services with events in w, else every
+// inferred endpoint would become a service, and returns the pruned edges.
+func (s listing) services(ctx context.Context, w queries.Window, edges []queries.Edge, incidents []queries.Incident) ([]Service, []queries.Edge, error) {
 	since, until := sqlWindow(w)
 	byName := map[string]*Service{}
 	get := func(name string) *Service {
@@ -208,7 +208,7 @@ func (s listing) services(ctx context.Context, w queries.Window, edges []queries
 	}
 	rows, err := s.db.QueryContext(ctx, sqlServices, since, until)
 	if err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
+		return nil, nil, fmt.Errorf("list services: %w", err)
 	}
 	for rows.Next() {
 		var name string
@@ -216,7 +216,7 @@ func (s listing) services(ctx context.Context, w queries.Window, edges []queries
 		var last sql.NullTime
 		if err := rows.Scan(&name, &events, &errs, &changes, &last, &recent); err != nil {
 			rows.Close()
-			return nil, fmt.Errorf("list services: %w", err)
+			return nil, nil, fmt.Errorf("list services: %w", err)
 		}
 		sv := get(name)
 		sv.Events, sv.Errors, sv.Changes, sv.RecentErrors = events, errs, changes, recent
@@ -226,8 +226,14 @@ func (s listing) services(ctx context.Context, w queries.Window, edges []queries
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
+		return nil, nil, fmt.Errorf("list services: %w", err)
 	}
+	// The rows are exactly the services with events in w.
+	names := make(map[string]bool, len(byName))
+	for name := range byName {
+		names[name] = true
+	}
+	edges = pruneEdges(edges, names)
 
 	for _, e := range edges {
 		sv := get(e.From)
@@ -251,7 +257,7 @@ func (s listing) services(ctx context.Context, w queries.Window, edges []queries
 		out = append(out, *sv)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	return out, edges, nil
 }
 
 func (s listing) offsets(ctx context.Context) ([]Offset, error) {
@@ -332,23 +338,4 @@ func pruneEdges(edges []queries.Edge, svcs map[string]bool) []queries.Edge {
 		}
 	}
 	return out
-}
-
-// serviceNames lists the services with events in w.
-func (s listing) serviceNames(ctx context.Context, w queries.Window) (map[string]bool, error) {
-	since, until := sqlWindow(w)
-	rows, err := s.db.QueryContext(ctx, "SELECT DISTINCT service FROM events WHERE time >= $1 AND time < $2 AND service IS NOT NULL", since, until)
-	if err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, fmt.Errorf("list services: %w", err)
-		}
-		out[name] = true
-	}
-	return out, rows.Err()
 }
