@@ -16,6 +16,7 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/queries/report"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -88,9 +89,32 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 	}
 	defer ln.Close()
 
-	g, gctx := errgroup.WithContext(ctx)
+	// Build everything that can fail before starting goroutines: an early
+	// return must not leave ingest running on a database about to close.
 	var ingesting atomic.Bool
 	health := &ingest.Health{}
+	var sched *report.Scheduler
+	if len(cfg.Reports.Schedules) > 0 {
+		if sched, err = a.newReportScheduler(db, engine); err != nil {
+			return usageError{fmt.Errorf("reports: %w", err)}
+		}
+	}
+	srv, err := dashboards.New(dashboards.Options{
+		Config:    cfg.Serve,
+		Engine:    engine,
+		Sandbox:   sandbox,
+		DB:        db.DB,
+		Registry:  reg,
+		Ingesting: ingesting.Load,
+		Health:    health.Check,
+		MaxRows:   cfg.Query.MaxRows,
+		Log:       a.log,
+	})
+	if err != nil {
+		return err
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
 	if len(cfg.Kafka.Topics) > 0 {
 		opts := ingest.Options{
 			Kafka: cfg.Kafka, Config: cfg.Ingest, Transform: cfg.Transform, DB: db,
@@ -109,28 +133,10 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		a.log.Info("no kafka.topics configured: serving the file without ingesting", "db", cfg.DB)
 	}
 
-	if len(cfg.Reports.Schedules) > 0 {
-		sched, err := a.newReportScheduler(db, engine)
-		if err != nil {
-			return usageError{fmt.Errorf("reports: %w", err)}
-		}
+	if sched != nil {
 		g.Go(func() error { return sched.Run(gctx) })
 	}
 
-	srv, err := dashboards.New(dashboards.Options{
-		Config:    cfg.Serve,
-		Engine:    engine,
-		Sandbox:   sandbox,
-		DB:        db.DB,
-		Registry:  reg,
-		Ingesting: ingesting.Load,
-		Health:    health.Check,
-		MaxRows:   cfg.Query.MaxRows,
-		Log:       a.log,
-	})
-	if err != nil {
-		return err
-	}
 	a.log.Info("serving dashboards", "url", "http://"+ln.Addr().String())
 	if ready != nil {
 		ready("http://" + ln.Addr().String())
