@@ -271,6 +271,21 @@ func (e *Engine) Incidents(ctx context.Context, w Window) ([]Incident, error) {
 	return readIncidents(ctx, s)
 }
 
+// openIncidents opens a session with the incidents stage materialized and
+// reads them; the caller closes the session.
+func (e *Engine) openIncidents(ctx context.Context, w Window) (*session, []Incident, error) {
+	s, err := e.open(ctx, w, "incidents")
+	if err != nil {
+		return nil, nil, err
+	}
+	incidents, err := readIncidents(ctx, s)
+	if err != nil {
+		s.close()
+		return nil, nil, err
+	}
+	return s, incidents, nil
+}
+
 func readIncidents(ctx context.Context, s *session) ([]Incident, error) {
 	rows, err := s.query(ctx, "incidents", `SELECT incident_id, onset_m, peak_m, recovery_m, ongoing,
 		services, regions, peak_errors, total_errors FROM incidents ORDER BY onset_m, incident_id`, nil)

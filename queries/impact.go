@@ -10,16 +10,12 @@ import (
 // broke, each with the services it depends on (merged topology) that broke
 // before it: the edges the failure most likely travelled along.
 func (e *Engine) Cascade(ctx context.Context, w Window) ([]CascadeStep, error) {
-	s, err := e.open(ctx, w, "incidents")
+	s, incidents, err := e.openIncidents(ctx, w)
 	if err != nil {
 		return nil, err
 	}
 	defer s.close()
 	spikes, err := readSpikes(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	incidents, err := readIncidents(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -91,15 +87,11 @@ func (e *Engine) Cascade(ctx context.Context, w Window) ([]CascadeStep, error) {
 // w (and for the whole window, incident_id ""), with a warning on incidents
 // confined to one region.
 func (e *Engine) Regions(ctx context.Context, w Window) ([]RegionShare, error) {
-	s, err := e.open(ctx, w, "incidents")
+	s, incidents, err := e.openIncidents(ctx, w)
 	if err != nil {
 		return nil, err
 	}
 	defer s.close()
-	incidents, err := readIncidents(ctx, s)
-	if err != nil {
-		return nil, err
-	}
 	nsvc := map[string]int{}
 	for _, in := range incidents {
 		nsvc[in.ID] = len(in.Services)

@@ -230,15 +230,11 @@ func (e *Engine) Suspects(ctx context.Context, w Window) ([]Suspect, error) {
 
 // rankAll scores and ranks every candidate of every incident in w.
 func (e *Engine) rankAll(ctx context.Context, w Window) ([]Suspect, error) {
-	s, err := e.open(ctx, w, "incidents")
+	s, incidents, err := e.openIncidents(ctx, w)
 	if err != nil {
 		return nil, err
 	}
 	defer s.close()
-	incidents, err := readIncidents(ctx, s)
-	if err != nil {
-		return nil, err
-	}
 	if len(incidents) == 0 {
 		return nil, nil
 	}

@@ -158,26 +158,8 @@ func (c Line) extent() (t0, t1 time.Time, vmax float64) {
 	for _, m := range c.Markers {
 		see(m.T)
 	}
-	if t0.IsZero() {
-		t0 = lo
-	}
-	if t1.IsZero() {
-		t1 = hi
-	}
-	if t0.IsZero() && t1.IsZero() {
-		t0 = time.Unix(0, 0).UTC()
-		t1 = t0.Add(time.Hour)
-	}
-	if t0.IsZero() {
-		t0 = t1.Add(-time.Hour)
-	}
-	if t1.IsZero() {
-		t1 = t0.Add(time.Hour)
-	}
-	if !t1.After(t0) {
-		t0, t1 = t0.Add(-time.Minute), t0.Add(time.Minute)
-	}
-	return t0.UTC(), t1.UTC(), vmax
+	t0, t1 = fillRange(t0, t1, lo, hi)
+	return t0, t1, vmax
 }
 
 func (c Line) describe() string {

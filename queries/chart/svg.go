@@ -306,3 +306,30 @@ func (w *svgWriter) xAxis(sc timeScale, yTop, yBottom float64) {
 	}
 	w.printf("</g>\n")
 }
+
+// fillRange completes a chart's time range: an unset end (zero) takes the
+// data's lo or hi, then one hour around whatever is known (the Unix epoch if
+// nothing is), and an empty or inverted range becomes two minutes around t0.
+// Both ends are returned in UTC.
+func fillRange(t0, t1, lo, hi time.Time) (time.Time, time.Time) {
+	if t0.IsZero() {
+		t0 = lo
+	}
+	if t1.IsZero() {
+		t1 = hi
+	}
+	if t0.IsZero() && t1.IsZero() {
+		t0 = time.Unix(0, 0).UTC()
+		t1 = t0.Add(time.Hour)
+	}
+	if t0.IsZero() {
+		t0 = t1.Add(-time.Hour)
+	}
+	if t1.IsZero() {
+		t1 = t0.Add(time.Hour)
+	}
+	if !t1.After(t0) {
+		t0, t1 = t0.Add(-time.Minute), t0.Add(time.Minute)
+	}
+	return t0.UTC(), t1.UTC()
+}

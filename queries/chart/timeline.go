@@ -126,25 +126,5 @@ func (c Timeline) extent() (t0, t1 time.Time) {
 	for _, m := range c.Markers {
 		see(m.T)
 	}
-	t0, t1 = c.Since, c.Until
-	if t0.IsZero() {
-		t0 = lo
-	}
-	if t1.IsZero() {
-		t1 = hi
-	}
-	if t0.IsZero() && t1.IsZero() {
-		t0 = time.Unix(0, 0)
-		t1 = t0.Add(time.Hour)
-	}
-	if t0.IsZero() {
-		t0 = t1.Add(-time.Hour)
-	}
-	if t1.IsZero() {
-		t1 = t0.Add(time.Hour)
-	}
-	if !t1.After(t0) {
-		t0, t1 = t0.Add(-time.Minute), t0.Add(time.Minute)
-	}
-	return t0.UTC(), t1.UTC()
+	return fillRange(c.Since, c.Until, lo, hi)
 }

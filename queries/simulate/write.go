@@ -176,14 +176,7 @@ type cwFile struct {
 // flushCW writes every CloudWatch buffer that ends at or before now (all of
 // them when now is zero), in a fixed order.
 func (w *fileWriter) flushCW(now time.Time) error {
-	var ready []ctBucket
-	for b := range w.cwBuckets {
-		if now.IsZero() || !b.start.Add(5*time.Minute).After(now) {
-			ready = append(ready, b)
-		}
-	}
-	sortBuckets(ready)
-	for _, b := range ready {
+	for _, b := range readyBuckets(w.cwBuckets, now) {
 		f := w.cwBuckets[b]
 		delete(w.cwBuckets, b)
 		delivered := b.start.Add(5*time.Minute + w.names.dur(time.Second, time.Minute))
@@ -200,25 +193,28 @@ func (w *fileWriter) flushCW(now time.Time) error {
 	return nil
 }
 
-func sortBuckets(bs []ctBucket) {
-	sort.Slice(bs, func(i, j int) bool {
-		if !bs[i].start.Equal(bs[j].start) {
-			return bs[i].start.Before(bs[j].start)
+// readyBuckets returns the 5-minute buckets of m that end at or before now
+// (all of them when now is zero), by start time then region.
+func readyBuckets[V any](m map[ctBucket]V, now time.Time) []ctBucket {
+	var ready []ctBucket
+	for b := range m {
+		if now.IsZero() || !b.start.Add(5*time.Minute).After(now) {
+			ready = append(ready, b)
 		}
-		return bs[i].region < bs[j].region
+	}
+	sort.Slice(ready, func(i, j int) bool {
+		if !ready[i].start.Equal(ready[j].start) {
+			return ready[i].start.Before(ready[j].start)
+		}
+		return ready[i].region < ready[j].region
 	})
+	return ready
 }
 
 // flushCT writes every CloudTrail bucket that ends at or before now (all of
 // them when now is zero), in a fixed order.
 func (w *fileWriter) flushCT(now time.Time) error {
-	var ready []ctBucket
-	for b := range w.buckets {
-		if now.IsZero() || !b.start.Add(5*time.Minute).After(now) {
-			ready = append(ready, b)
-		}
-	}
-	sortBuckets(ready)
+	ready := readyBuckets(w.buckets, now)
 	acct := w.s.Opts.Account
 	for _, b := range ready {
 		recs := w.buckets[b]
