@@ -144,6 +144,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	defer transport.CloseIdleConnections() // the admin client's (list offsets, final offset commit)
 	sink := o.Sink
 	if sink == nil {
 		s, err := o.DB.NewSink(ctx)
