@@ -144,6 +144,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	defer transport.CloseIdleConnections() // the admin client's (list offsets, final offset commit)
 	sink := o.Sink
 	if sink == nil {
 		s, err := o.DB.NewSink(ctx)
@@ -332,8 +333,8 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 	r.mu.Lock()
 	r.parts, r.gen, r.dirty = parts, gen, false
 	r.o.Metrics.Lag.Reset() // partitions this member no longer owns
-	for k, ps := range parts {
-		r.o.Metrics.Lag.WithLabelValues(k.topic, strconv.Itoa(int(k.part))).Set(float64(max(0, ps.target-ps.committed.Load())))
+	for _, ps := range parts {
+		r.setLag(ps)
 	}
 	r.mu.Unlock()
 	r.log.Info("partitions assigned", "generation", gen.ID, "partitions", len(req))
@@ -575,7 +576,7 @@ func (r *runner) committed(pos []store.Position) {
 		}
 		if ps := r.parts[tp{topic, p.Part}]; ps != nil {
 			ps.committed.Store(p.Next)
-			r.o.Metrics.Lag.WithLabelValues(topic, strconv.Itoa(int(p.Part))).Set(float64(max(0, ps.hwm.Load()-p.Next)))
+			r.setLag(ps)
 		}
 	}
 	r.dirty = true
@@ -585,6 +586,14 @@ func (r *runner) committed(pos []store.Position) {
 	default:
 	}
 	r.checkCaughtUp()
+}
+
+// setLag sets ps's lag gauge (latest high watermark minus the offset
+// stored in DuckDB) and returns the lag.
+func (r *runner) setLag(ps *partState) int64 {
+	l := max(0, ps.hwm.Load()-ps.committed.Load())
+	r.o.Metrics.Lag.WithLabelValues(ps.topic, strconv.Itoa(int(ps.part))).Set(float64(l))
+	return l
 }
 
 // checkCaughtUp stops consuming once every assigned partition's committed
@@ -699,10 +708,8 @@ func (r *runner) background(ctx context.Context) {
 			tot := r.p.Totals()
 			var lag int64
 			r.mu.Lock()
-			for k, ps := range r.parts {
-				l := max(0, ps.hwm.Load()-ps.committed.Load())
-				lag += l
-				r.o.Metrics.Lag.WithLabelValues(k.topic, strconv.Itoa(int(k.part))).Set(float64(l))
+			for _, ps := range r.parts {
+				lag += r.setLag(ps)
 			}
 			nparts := len(r.parts)
 			r.mu.Unlock()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -306,21 +305,4 @@ func (p *pipeline) commitOne(ctx context.Context, pb *pending) error {
 		close(c)
 	}
 	return nil
-}
-
-// reasonsString renders dead letter counts for logs: "invalid_json=3 empty=1".
-func reasonsString(m map[string]int64) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	s := ""
-	for i, k := range keys {
-		if i > 0 {
-			s += " "
-		}
-		s += fmt.Sprintf("%s=%d", k, m[k])
-	}
-	return s
 }

@@ -155,6 +155,8 @@ func Run(ctx context.Context, cfg Config, paths []string, opts Options) (Summary
 		return sum, err
 	}
 	comp, _ := codec(cfg.Compression)
+	tr := transport(cfg, opts)
+	defer tr.CloseIdleConnections() // Writer.Close closes only a transport it created itself
 	w := &kafka.Writer{
 		Addr:         kafka.TCP(opts.Brokers...),
 		Topic:        cfg.Topic,
@@ -166,7 +168,7 @@ func Run(ctx context.Context, cfg Config, paths []string, opts Options) (Summary
 		WriteTimeout: 30 * time.Second,
 		RequiredAcks: kafka.RequireAll,
 		Compression:  comp,
-		Transport:    transport(cfg, opts),
+		Transport:    tr,
 	}
 	p := &producer{cfg: cfg, opts: opts, w: w, log: log, sum: &sum}
 	stopProgress := p.startProgress(len(files))
@@ -250,7 +252,9 @@ func transport(cfg Config, opts Options) *kafka.Transport {
 func checkTopic(ctx context.Context, cfg Config, opts Options) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: cfg.DialTimeout, Transport: transport(cfg, opts)}
+	tr := transport(cfg, opts)
+	defer tr.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(opts.Brokers...), Timeout: cfg.DialTimeout, Transport: tr}
 	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{cfg.Topic}})
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
