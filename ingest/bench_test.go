@@ -78,11 +78,11 @@ SELECT eventID, eventTime::TIMESTAMPTZ, now(), 'cloudtrail', 'change',
        NULL, NULL, NULL, to_json(j), NULL, NULL, 0, '%s', 0
 FROM read_json('%s', format = 'newline_delimited') j`
 
-// BenchmarkReadJSONBaseline is the yardstick: DuckDB's read_json loading the
-// benchmark's NDJSON bytes into the events table.
-func BenchmarkReadJSONBaseline(b *testing.B) {
+// writeBenchNDJSON writes the benchmark payload as NDJSON into dir and
+// returns the file and the payload's size in bytes.
+func writeBenchNDJSON(b *testing.B, dir string) (string, int64) {
+	b.Helper()
 	recs, size := benchPayload()
-	dir := b.TempDir()
 	f := filepath.Join(dir, "bench.ndjson")
 	var buf []byte
 	for _, r := range recs {
@@ -91,6 +91,14 @@ func BenchmarkReadJSONBaseline(b *testing.B) {
 	if err := os.WriteFile(f, buf, 0o644); err != nil {
 		b.Fatal(err)
 	}
+	return f, size
+}
+
+// BenchmarkReadJSONBaseline is the yardstick: DuckDB's read_json loading the
+// benchmark's NDJSON bytes into the events table.
+func BenchmarkReadJSONBaseline(b *testing.B) {
+	dir := b.TempDir()
+	f, size := writeBenchNDJSON(b, dir)
 	b.SetBytes(size)
 	var secs float64
 	for i := 0; b.Loop(); i++ {
@@ -117,16 +125,8 @@ func BenchmarkReadJSONBaseline(b *testing.B) {
 
 // BenchmarkLoadNDJSON: `faultline load` on the same NDJSON file.
 func BenchmarkLoadNDJSON(b *testing.B) {
-	recs, size := benchPayload()
 	dir := b.TempDir()
-	f := filepath.Join(dir, "bench.ndjson")
-	var buf []byte
-	for _, r := range recs {
-		buf = append(append(buf, r...), '\n')
-	}
-	if err := os.WriteFile(f, buf, 0o644); err != nil {
-		b.Fatal(err)
-	}
+	f, size := writeBenchNDJSON(b, dir)
 	b.SetBytes(size)
 	var secs float64
 	for i := 0; b.Loop(); i++ {
