@@ -27,14 +27,8 @@ test-race: ## run the tests with the race detector
 	$(GO) test -tags $(TAGS) -race -timeout 30m -count=1 $(PKGS)
 
 .PHONY: fuzz
-fuzz: ## run every Fuzz target for FUZZTIME each (make fuzz FUZZTIME=1m)
-	@set -e; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
-	  for t in $$(grep -h '^func Fuzz' $$f/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
-	    echo "fuzz $$f $$t ($(FUZZTIME))"; \
-	    $(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$f >/dev/null || \
-	      { $(GO) test -tags $(TAGS) -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$f; exit 1; }; \
-	  done; \
-	done
+fuzz: ## run every Fuzz target for FUZZTIME each (make fuzz FUZZTIME=1m); see scripts/fuzz.sh
+	GO="$(GO)" TAGS="$(TAGS)" FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
 
 .PHONY: test-integration
 test-integration: build ## run the integration suite against a real Apache Kafka broker (needs Java 17+ and Maven)

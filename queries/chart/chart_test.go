@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -254,6 +255,8 @@ func FuzzSVG(f *testing.F) {
 	f.Add("checkout", "ReplaceRoute <x>", 3.5, int64(90))
 	f.Add("\xff\x00bad", "&&&", -1.0, int64(-5))
 	f.Add("", "", 1e308, int64(0))
+	f.Add("tiny", "", 5e-324, int64(60)) // subnormal: once made a zero y step and an endless axis loop
+	f.Add("huge", "", math.MaxFloat64, int64(60))
 	f.Fuzz(func(t *testing.T, name, label string, v float64, offsetSec int64) {
 		at := t0.Add(time.Duration(offsetSec%100000) * time.Second)
 		l := Line{Title: name, Series: []Series{{Name: name, Points: []Point{{T: t0, V: v}, {T: at, V: v / 2}}}},

@@ -76,11 +76,11 @@ func (c Line) SVG() []byte {
 	t0, t1, vmax := c.extent()
 	sc := timeScale{t0: t0, t1: t1, x0: left, x1: float64(width) - right}
 	ymax, ystep := niceCeil(vmax)
-	y := func(v float64) float64 { return plotBottom - (plotBottom-top)*v/ymax }
+	y := func(v float64) float64 { return plotBottom - (plotBottom-top)*(v/ymax) }
 
 	// Y axis: grid lines and labels.
 	w.printf(`<g class="y-axis">` + "\n")
-	for i := 0; ; i++ {
+	for i := 0; i <= 10; i++ { // niceCeil gives 4 or 5 steps; the bound guards odd floats
 		v := float64(i) * ystep
 		if v > ymax*(1+1e-9) {
 			break

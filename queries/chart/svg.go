@@ -183,6 +183,15 @@ func niceCeil(v float64) (max, step float64) {
 	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 1, 0.2
 	}
+	// Outside about 1e±300 powers of ten stop being finite and non-zero
+	// (a subnormal gives a zero step, 1e308 an infinite max and a NaN first
+	// tick) and the axis loop would never end.
+	if v < 1e-300 {
+		return 1, 0.2
+	}
+	if v > 1e300 {
+		return v, v / 4
+	}
 	exp := math.Pow(10, math.Floor(math.Log10(v)))
 	for _, m := range []float64{1, 2, 2.5, 5, 10} {
 		if m*exp >= v*(1-1e-12) {
