@@ -16,6 +16,7 @@ type Config struct {
 	Refresh         time.Duration `mapstructure:"refresh"`          // live refresh of pages while ingest runs; 0 = off
 	DefaultRange    time.Duration `mapstructure:"default_range"`    // time range shown when the URL names none
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"` // how long in-flight requests may finish on shutdown
+	CacheEntries    int           `mapstructure:"cache_entries"`    // correlation answers kept while the data is unchanged; 0 = no cache
 }
 
 // DefaultConfig listens on localhost only.
@@ -25,6 +26,7 @@ func DefaultConfig() Config {
 		Refresh:         10 * time.Second,
 		DefaultRange:    6 * time.Hour,
 		ShutdownTimeout: 10 * time.Second,
+		CacheEntries:    256,
 	}
 }
 
@@ -45,6 +47,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("serve.shutdown_timeout: %s is not allowed: must be a positive duration such as 10s", c.ShutdownTimeout))
+	}
+	if c.CacheEntries < 0 {
+		errs = append(errs, fmt.Errorf("serve.cache_entries: %d is not allowed: use 0 (no cache) or more, such as 256", c.CacheEntries))
 	}
 	return errors.Join(errs...)
 }

@@ -105,6 +105,11 @@ func New(o Options) (*Server, error) {
 		s.requests = are.ExistingCollector.(*prometheus.CounterVec)
 	}
 	var err error
+	if o.Config.CacheEntries > 0 {
+		if s.engine, err = newCachedEngine(o.Engine, dbVersion(o.DB), o.Config.CacheEntries, s.registry); err != nil {
+			return nil, err
+		}
+	}
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
