@@ -217,17 +217,33 @@ func plain(v any) any {
 	case *duckdb.UUID:
 		return x.String()
 	case duckdb.Decimal:
-		f, _ := new(big.Float).SetInt(x.Value).Float64()
-		for range x.Scale {
-			f /= 10
-		}
-		return f
+		return x.Float64() // one rounding (big.Float division), not one per digit of scale
 	case duckdb.Interval:
-		return (time.Duration(x.Micros)*time.Microsecond + time.Duration(x.Days)*24*time.Hour).String()
+		return intervalString(x)
 	case *big.Int:
 		return x.String()
 	case []byte:
 		return x
 	}
 	return v
+}
+
+// intervalString prints an INTERVAL: months (which have no fixed length)
+// first, then days and time as a Go duration: "1 month 26h0m0s", "2h0m0s".
+func intervalString(x duckdb.Interval) string {
+	d := (time.Duration(x.Micros)*time.Microsecond + time.Duration(x.Days)*24*time.Hour).String()
+	switch x.Months {
+	case 0:
+		return d
+	case 1, -1:
+		if d == "0s" {
+			return fmt.Sprintf("%d month", x.Months)
+		}
+		return fmt.Sprintf("%d month %s", x.Months, d)
+	default:
+		if d == "0s" {
+			return fmt.Sprintf("%d months", x.Months)
+		}
+		return fmt.Sprintf("%d months %s", x.Months, d)
+	}
 }

@@ -135,3 +135,29 @@ func TestSandboxKeepsIngestAndEngineWorking(t *testing.T) {
 		t.Fatalf("change inserted after lockdown not among suspects: %+v", sus)
 	}
 }
+
+// Values every output format prints must keep what DuckDB computed.
+func TestSandboxValueConversions(t *testing.T) {
+	_, sb := newSandbox(t, Config{Timeout: 10 * time.Second, MaxRows: 10, MemoryLimit: "1GB"})
+	for _, c := range []struct {
+		sql  string
+		want any
+	}{
+		{"SELECT INTERVAL 1 MONTH", "1 month"},
+		{"SELECT INTERVAL 14 MONTH + INTERVAL 2 HOUR", "14 months 2h0m0s"},
+		{"SELECT INTERVAL 26 HOUR", "26h0m0s"},
+		{"SELECT (TIMESTAMP '2025-10-20 07:05:00' - TIMESTAMP '2025-10-20 07:00:30')", "4m30s"},
+		{"SELECT 0.3::DECIMAL(18,3)", 0.3},
+		{"SELECT 123456789.123456789::DECIMAL(38,9)", 123456789.123456789},
+		{"SELECT -2.5::DECIMAL(4,1)", -2.5},
+	} {
+		tb, err := sb.SQL(context.Background(), c.sql)
+		if err != nil {
+			t.Errorf("%s: %v", c.sql, err)
+			continue
+		}
+		if got := tb.Rows[0][0]; got != c.want {
+			t.Errorf("%s = %#v, want %#v", c.sql, got, c.want)
+		}
+	}
+}
