@@ -84,7 +84,7 @@ func codec(name string) (kafka.Compression, error) {
 // Options are the parts of a run that do not come from the produce section.
 type Options struct {
 	Brokers              []string     // host:port of one or more brokers (required)
-	ClientID             string       // Kafka client id; empty: faultline
+	ClientID             string       // Kafka client id; empty: the Transport's, else faultline
 	MaxDecompressedBytes int          // cap per .gz file (transform.max_decompressed_bytes)
 	Log                  *slog.Logger // nil: no logging
 	// Transport carries TLS and SASL (ingest.NewTransport); nil: plaintext.
@@ -237,9 +237,12 @@ func unwrapPathErr(err error) error {
 // transport returns a fresh Transport (each one owns a connection pool)
 // with opts.Transport's TLS and SASL.
 func transport(cfg Config, opts Options) *kafka.Transport {
-	t := &kafka.Transport{ClientID: opts.ClientID}
+	t := &kafka.Transport{}
 	if opts.Transport != nil {
 		t.TLS, t.SASL, t.ClientID = opts.Transport.TLS, opts.Transport.SASL, opts.Transport.ClientID
+	}
+	if opts.ClientID != "" {
+		t.ClientID = opts.ClientID // Options.ClientID wins over the Transport's
 	}
 	if t.ClientID == "" {
 		t.ClientID = "faultline"

@@ -320,3 +320,19 @@ func TestKeyFor(t *testing.T) {
 		}
 	}
 }
+
+func TestTransportClientID(t *testing.T) {
+	for _, c := range []struct {
+		opts Options
+		want string
+	}{
+		{Options{}, "faultline"},
+		{Options{ClientID: "mine"}, "mine"},
+		{Options{Transport: &kafka.Transport{ClientID: "tls-client"}}, "tls-client"},
+		{Options{ClientID: "mine", Transport: &kafka.Transport{ClientID: "tls-client"}}, "mine"},
+	} {
+		if got := transport(Config{}, c.opts).ClientID; got != c.want {
+			t.Errorf("ClientID %q with Transport %v: got %q, want %q", c.opts.ClientID, c.opts.Transport != nil, got, c.want)
+		}
+	}
+}
