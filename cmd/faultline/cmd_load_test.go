@@ -61,3 +61,50 @@ func TestIngestCommandUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeCommand loads the samples into a.duckdb and one sample directory
+// into b.duckdb too (records both files hold), then merges both into a new
+// file: every record once, and a second merge adds nothing.
+func TestMergeCommand(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, b, all := filepath.Join(dir, "a.duckdb"), filepath.Join(dir, "b.duckdb"), filepath.Join(dir, "all.duckdb")
+	samples := "../../transform/testdata/samples"
+	out, _, err := runCmd(ctx, t, "load", "--db", a, "--log-level", "warn", samples)
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := summaryInt(t, out, `(?m)^events:\s+(\d+)`)
+	out, _, err = runCmd(ctx, t, "load", "--db", b, "--log-level", "warn", samples+"/cloudtrail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := summaryInt(t, out, `(?m)^events:\s+(\d+)`)
+	if shared == 0 || shared >= total {
+		t.Fatalf("b holds %d of a's %d events; the test needs a proper subset", shared, total)
+	}
+	out, _, err = runCmd(ctx, t, "merge", "--db", all, "--log-level", "warn", a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := summaryInt(t, out, `a\.duckdb: (\d+) events added`); got != total {
+		t.Errorf("merge of a added %d events, want %d\n%s", got, total, out)
+	}
+	if got := summaryInt(t, out, `b\.duckdb: (\d+) events added`); got != 0 {
+		t.Errorf("merge of b added %d events, want 0 (a held them all)\n%s", got, out)
+	}
+	if got := summaryInt(t, out, `b\.duckdb: \d+ events added \((\d+) already present\)`); got != shared {
+		t.Errorf("merge of b found %d already present, want %d\n%s", got, shared, out)
+	}
+	out, _, err = runCmd(ctx, t, "query", "--db", all, "--format", "csv", "SELECT count(*) AS n FROM events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := summaryInt(t, out, `(?m)^(\d+)$`); got != total {
+		t.Errorf("merged file holds %d events, want %d", got, total)
+	}
+	_, _, err = runCmd(ctx, t, "merge", "--db", all, "--log-level", "warn", filepath.Join(dir, "missing.duckdb"))
+	if err == nil {
+		t.Errorf("merging a missing file succeeded")
+	}
+}

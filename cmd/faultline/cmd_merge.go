@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/faultline/faultline/ingest/store"
+)
+
+func newMergeCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "merge FILE...",
+		Short: "Add other faultline DuckDB files (scaled-out ingest) to the --db file",
+		Long: `merge adds to the --db file (created if missing) the events, dead letters and
+Kafka/file positions of each FILE that it does not hold yet: one transaction
+per FILE. Run it to analyse together the files that several ingest processes
+of one consumer group wrote (each process owns its own file), then point
+query, report or serve at the merged file.
+
+Records are matched by lineage (topic, partition, offset and index, or file
+and position), so a record that two files both hold (its partition moved
+between processes) is added once, and merging a file again adds nothing. A
+position keeps the larger next offset.
+
+A FILE must not be open in a running process (DuckDB allows one process per
+file): stop that process first, or merge a copy of the file taken while it
+was stopped. See docs/operations.md.`,
+		Example: `  faultline merge --db all.duckdb ingest-a.duckdb ingest-b.duckdb
+  faultline report --db all.duckdb --since -24h`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			db, err := store.Open(ctx, a.cfg.DB)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			out := cmd.OutOrStdout()
+			for _, path := range args {
+				s, err := db.Merge(ctx, path)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(out, "%s: %d events added (%d already present), %d dead letters added, %d positions advanced\n",
+					path, s.Events, s.EventsPresent, s.DeadLetters, s.Positions)
+				a.log.Debug("merged", "source", path, "events", s.Events, "present", s.EventsPresent, "dead_letters", s.DeadLetters)
+			}
+			return nil
+		},
+	}
+}
