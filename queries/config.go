@@ -10,14 +10,14 @@ import (
 type Config struct {
 	Timeout     time.Duration `mapstructure:"timeout"`      // per statement
 	MaxRows     int           `mapstructure:"max_rows"`     // rows returned at most
-	MemoryLimit string        `mapstructure:"memory_limit"` // DuckDB memory_limit for analyst queries, e.g. "1GB"
+	MemoryLimit string        `mapstructure:"memory_limit"` // "" = the database's (duckdb.memory_limit); else overrides it for the whole process, e.g. "1GB"
 	Server      string        `mapstructure:"server"`       // URL of a running faultline serve; "" opens the file
 	Token       string        `mapstructure:"token"`        // bearer token for Server
 }
 
 // DefaultConfig returns the defaults for the query section.
 func DefaultConfig() Config {
-	return Config{Timeout: 30 * time.Second, MaxRows: 10000, MemoryLimit: "2GB"}
+	return Config{Timeout: 30 * time.Second, MaxRows: 10000}
 }
 
 // Validate names every invalid key, its value and what is allowed.

@@ -30,7 +30,8 @@ var ErrRefused = errors.New("refused by the analyst SQL sandbox")
 //     httpfs: the database file, its WAL and temp files stay usable, and so do
 //     Arrow scans and appenders, so ingest in the same process keeps working),
 //     autoinstall/autoload_known_extensions=false,
-//     allow_community_extensions=false, memory_limit=query.memory_limit, and
+//     allow_community_extensions=false, memory_limit=query.memory_limit when
+//     set (else the limit the process set, duckdb.memory_limit), and
 //     finally lock_configuration=true so no statement can undo them;
 //  4. query.timeout cancels the statement (DuckDB interrupt) and
 //     query.max_rows cuts the result (Table.Truncated).
@@ -39,8 +40,9 @@ var ErrRefused = errors.New("refused by the analyst SQL sandbox")
 // limit and the lock apply to the whole process's database: create the
 // sandbox after the process has applied any settings of its own.
 type Sandbox struct {
-	db  *sql.DB
-	cfg Config
+	db    *sql.DB
+	cfg   Config
+	limit string // DuckDB's memory_limit in effect, for messages
 }
 
 // lockdown is applied in this order; lock_configuration must come last.
@@ -77,7 +79,11 @@ func NewSandbox(ctx context.Context, db *sql.DB, cfg Config) (*Sandbox, error) {
 	if ext != "false" {
 		return nil, errors.New("sandbox: the database configuration is locked with external access enabled; analyst SQL cannot be sandboxed on it")
 	}
-	return &Sandbox{db: db, cfg: cfg}, nil
+	var limit string
+	if err := db.QueryRowContext(ctx, "SELECT current_setting('memory_limit')::VARCHAR").Scan(&limit); err != nil {
+		return nil, fmt.Errorf("sandbox: read settings: %w", err)
+	}
+	return &Sandbox{db: db, cfg: cfg, limit: limit}, nil
 }
 
 var allowedTypes = map[duckdb.StmtType]bool{
@@ -143,7 +149,7 @@ func (s *Sandbox) explain(ctx context.Context, err error) error {
 	case strings.Contains(msg, "read-only mode") || strings.Contains(msg, "read-only transaction"):
 		return fmt.Errorf("%w: analyst SQL is read-only (%s)", ErrRefused, firstLine(msg))
 	case strings.Contains(msg, "Out of Memory"):
-		return fmt.Errorf("%w: the query needed more than query.memory_limit (%s); aggregate more or narrow the time range (%s)", ErrRefused, s.cfg.MemoryLimit, firstLine(msg))
+		return fmt.Errorf("%w: the query needed more memory than DuckDB's memory_limit (%s: duckdb.memory_limit, or query.memory_limit when set); aggregate more or narrow the time range (%s)", ErrRefused, s.limit, firstLine(msg))
 	}
 	return fmt.Errorf("query: %s", strings.TrimSpace(msg))
 }

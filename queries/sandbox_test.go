@@ -161,3 +161,18 @@ func TestSandboxValueConversions(t *testing.T) {
 		}
 	}
 }
+
+// A query over the memory limit is refused with the limit in effect and
+// what to do; the database keeps working.
+func TestSandboxMemoryLimit(t *testing.T) {
+	_, sb := newSandbox(t, Config{Timeout: 30 * time.Second, MaxRows: 10, MemoryLimit: "32MB"})
+	ctx := context.Background()
+	_, err := sb.SQL(ctx, "SELECT list(x::VARCHAR || 'padding-padding-padding') FROM range(20000000) t(x)")
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "memory_limit (30.5 MiB") || !strings.Contains(err.Error(), "narrow the time range") {
+		t.Fatalf("a query over the memory limit: %v, want a refusal naming the limit and what to do", err)
+	}
+	tb, err := sb.SQL(ctx, "SELECT count(*) FROM events")
+	if err != nil || len(tb.Rows) != 1 {
+		t.Fatalf("after the refusal: %v %v", tb, err)
+	}
+}

@@ -14,17 +14,18 @@ import (
 
 func newBenchCmd(a *app) *cobra.Command {
 	var (
-		quick   bool
-		out     string
-		events  int
-		reps    int
-		steady  time.Duration
-		profile string
-		only    string
-		qevents []int
-		qruns   int
-		stage   bench.StageArgs
-		brokers string
+		quick    bool
+		out      string
+		events   int
+		reps     int
+		steady   time.Duration
+		profile  string
+		only     string
+		memLimit string
+		qevents  []int
+		qruns    int
+		stage    bench.StageArgs
+		brokers  string
 	)
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -81,6 +82,9 @@ See docs/benchmarks.md.`,
 			if cmd.Flags().Changed("query-runs") {
 				o.QueryRuns = qruns
 			}
+			if cmd.Flags().Changed("duckdb-memory-limit") {
+				o.MemoryLimit = memLimit
+			}
 			exe, err := os.Executable()
 			if err != nil {
 				return fmt.Errorf("find the faultline executable to run the stages: %w", err)
@@ -120,6 +124,7 @@ See docs/benchmarks.md.`,
 	f.IntVar(&qruns, "query-runs", 0, "timed runs per named query and table (default 5 quick, 7 full)")
 	f.StringVar(&only, "only", "", "run only the ingest or only the queries part (ingest, queries)")
 	f.StringVar(&profile, "profile", "", "write a CPU profile of every stage run into this directory")
+	f.StringVar(&memLimit, "duckdb-memory-limit", "", "duckdb.memory_limit of every DuckDB file the stages and queries open (default: the product default, 2GB; \"\" = DuckDB's own, 80% of RAM)")
 	// The stage process interface (used by bench itself).
 	f.StringVar(&stage.Stage, "stage", "", "run one stage and print its sample as JSON (internal)")
 	f.StringVar(&stage.Corpus, "corpus", "", "corpus file (internal)")
@@ -131,7 +136,8 @@ See docs/benchmarks.md.`,
 	f.IntVar(&stage.Rep, "rep", 0, "repetition (internal)")
 	f.DurationVar(&stage.Duration, "duration", 0, "steady duration (internal)")
 	f.StringVar(&stage.Profile, "stage-profile", "", "CPU profile file of the stage (internal)")
-	for _, n := range []string{"stage", "corpus", "ndjson", "events-in-corpus", "bytes", "brokers", "dir", "rep", "duration", "stage-profile"} {
+	f.StringVar(&stage.MemoryLimit, "stage-memory-limit", "", "duckdb.memory_limit of the stage (internal)")
+	for _, n := range []string{"stage", "corpus", "ndjson", "events-in-corpus", "bytes", "brokers", "dir", "rep", "duration", "stage-profile", "stage-memory-limit"} {
 		_ = f.MarkHidden(n)
 	}
 	return cmd

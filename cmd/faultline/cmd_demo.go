@@ -15,7 +15,6 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/broker"
 	"github.com/faultline/faultline/ingest/produce"
-	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/queries/report"
 	"github.com/faultline/faultline/queries/simulate"
@@ -151,7 +150,7 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 			return fmt.Errorf("replace %s: %w", dbPath, err)
 		}
 	}
-	db, err := store.Open(ctx, dbPath)
+	db, err := a.openDB(ctx, dbPath)
 	if err != nil {
 		return err
 	}

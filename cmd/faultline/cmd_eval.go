@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/faultline/faultline/ingest"
-	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/queries/eval"
 	"github.com/faultline/faultline/queries/simulate"
@@ -120,7 +119,7 @@ type duckPipeline struct {
 }
 
 func (p *duckPipeline) Run(ctx context.Context, sc *simulate.Scenario, man simulate.Manifest) (obs eval.Observation, err error) {
-	db, err := store.Open(ctx, "")
+	db, err := p.a.openDB(ctx, "")
 	if err != nil {
 		return obs, err
 	}

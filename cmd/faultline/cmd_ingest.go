@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/faultline/faultline/ingest"
-	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/transform"
 )
 
@@ -65,7 +64,7 @@ Formats: auto, cloudtrail, cloudwatch, awsevents, app, otlp.`,
 				delay = d
 			}
 			ctx := cmd.Context()
-			db, err := store.Open(ctx, a.cfg.DB)
+			db, err := a.openDB(ctx, a.cfg.DB)
 			if err != nil {
 				if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 					return nil // interrupted while starting: nothing was read

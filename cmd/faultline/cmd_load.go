@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/faultline/faultline/ingest"
-	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/transform"
 )
 
@@ -37,7 +36,7 @@ earlier rows. See docs/ingest.md.`,
 				return usageError{fmt.Errorf("--format: %w", err)}
 			}
 			ctx := cmd.Context()
-			db, err := store.Open(ctx, a.cfg.DB)
+			db, err := a.openDB(ctx, a.cfg.DB)
 			if err != nil {
 				return err
 			}

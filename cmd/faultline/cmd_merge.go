@@ -4,8 +4,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/faultline/faultline/ingest/store"
 )
 
 func newMergeCmd(a *app) *cobra.Command {
@@ -31,7 +29,7 @@ was stopped. See docs/operations.md.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			db, err := store.Open(ctx, a.cfg.DB)
+			db, err := a.openDB(ctx, a.cfg.DB)
 			if err != nil {
 				return err
 			}

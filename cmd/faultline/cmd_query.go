@@ -144,7 +144,7 @@ func (a *app) querier(ctx context.Context) (queries.Querier, func(), error) {
 	} else if c != nil {
 		return c, func() {}, nil
 	}
-	db, err := openExisting(ctx, a.cfg.DB)
+	db, err := a.openExisting(ctx, a.cfg.DB)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -158,14 +158,14 @@ func (a *app) querier(ctx context.Context) (queries.Querier, func(), error) {
 
 // openExisting opens a DuckDB file that must already exist, explaining the
 // one-process-per-file rule when another process holds it.
-func openExisting(ctx context.Context, path string) (*store.DB, error) {
+func (a *app) openExisting(ctx context.Context, path string) (*store.DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("database %s does not exist: load events first (faultline load / faultline ingest) or pass --db FILE", path)
 		}
 		return nil, fmt.Errorf("database %s: %w", path, err)
 	}
-	db, err := store.Open(ctx, path)
+	db, err := a.openDB(ctx, path)
 	if err != nil {
 		if strings.Contains(strings.ToLower(err.Error()), "lock") {
 			return nil, fmt.Errorf("database %s is in use by another process (a faultline serve/ingest holds it; DuckDB allows one process per file): use --server URL to ask that process, or stop it: %w", path, err)

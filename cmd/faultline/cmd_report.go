@@ -121,7 +121,7 @@ func (a *app) reportSource(ctx context.Context) (report.Source, report.Stats, fu
 	} else if c != nil {
 		return c, c, func() {}, nil
 	}
-	db, err := openExisting(ctx, a.cfg.DB)
+	db, err := a.openExisting(ctx, a.cfg.DB)
 	if err != nil {
 		return nil, nil, nil, err
 	}

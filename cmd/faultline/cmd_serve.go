@@ -58,7 +58,7 @@ query.server). SIGINT/SIGTERM shut everything down gracefully.`,
 }
 
 func runServe(ctx context.Context, a *app) error {
-	db, err := store.Open(ctx, a.cfg.DB)
+	db, err := a.openDB(ctx, a.cfg.DB)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine := a.engine(db)
 	// The sandbox locks the database's configuration: create it after
-	// everything else that changes settings (store.Open).
+	// everything else that changes settings (a.openDB applies duckdb:).
 	sandbox, err := queries.NewSandbox(ctx, db.DB, cfg.Query)
 	if err != nil {
 		return err

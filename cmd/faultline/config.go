@@ -14,6 +14,7 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/broker"
 	"github.com/faultline/faultline/ingest/produce"
+	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/queries/report"
 	"github.com/faultline/faultline/transform"
@@ -24,6 +25,7 @@ import (
 // faultline.example.yaml documents them all.
 type Config struct {
 	DB        string              `mapstructure:"db"`
+	DuckDB    store.Settings      `mapstructure:"duckdb"`
 	Log       LogConfig           `mapstructure:"log"`
 	Kafka     ingest.KafkaConfig  `mapstructure:"kafka"`
 	Ingest    ingest.Config       `mapstructure:"ingest"`
@@ -47,6 +49,7 @@ type LogConfig struct {
 func defaultConfig() Config {
 	return Config{
 		DB:        "faultline.duckdb",
+		DuckDB:    store.DefaultSettings(),
 		Log:       LogConfig{Level: "info", Format: "auto"},
 		Kafka:     ingest.DefaultKafkaConfig(),
 		Ingest:    ingest.DefaultConfig(),
@@ -79,6 +82,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log.format: %q is not allowed: use auto, text or json", c.Log.Format))
 	}
 	errs = append(errs,
+		c.DuckDB.Validate(),
 		c.Kafka.Validate(),
 		c.Ingest.Validate(),
 		c.Transform.Validate(),

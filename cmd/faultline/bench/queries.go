@@ -71,7 +71,7 @@ func GenerateEvents(ctx context.Context, db *sql.DB, n int) error {
 // benchQueries builds an events table of n events in a new DuckDB file
 // and times each named query through the engine and directly.
 func benchQueries(ctx context.Context, o Options, dir string, n int) ([]QueryResult, error) {
-	db, err := store.Open(ctx, filepath.Join(dir, fmt.Sprintf("q-%d.duckdb", n)))
+	db, err := openDB(ctx, filepath.Join(dir, fmt.Sprintf("q-%d.duckdb", n)), o.MemoryLimit)
 	if err != nil {
 		return nil, err
 	}

@@ -14,11 +14,13 @@ import (
 // Report is the result of one benchmark run: what `faultline bench` prints
 // as a table and writes as JSON.
 type Report struct {
-	Mode    string     `json:"mode"`
-	Started time.Time  `json:"started"`
-	Seconds float64    `json:"seconds"`
-	Machine Machine    `json:"machine"`
-	Corpus  CorpusInfo `json:"corpus"`
+	Mode    string    `json:"mode"`
+	Started time.Time `json:"started"`
+	Seconds float64   `json:"seconds"`
+	Machine Machine   `json:"machine"`
+	// MemoryLimit is the duckdb.memory_limit every DuckDB file ran with.
+	MemoryLimit string     `json:"duckdb_memory_limit"`
+	Corpus      CorpusInfo `json:"corpus"`
 
 	Ingest  []StageSummary `json:"ingest"` // medians per stage
 	Ratios  Ratios         `json:"ratios"`
@@ -220,8 +222,12 @@ func (r *Report) WriteJSON(path string) error {
 // memory, named queries, targets.
 func (r *Report) WriteTable(w io.Writer) error {
 	m, ci := r.Machine, r.Corpus
-	fmt.Fprintf(w, "faultline bench (%s): %d CPUs (%s), %.0f GB, %s, DuckDB %s, load at start %s, %.0f s\n",
-		r.Mode, m.CPUs, m.CPUModel, m.MemoryGB, m.Go, m.DuckDB, m.LoadAvg, r.Seconds)
+	limit := r.MemoryLimit
+	if limit == "" {
+		limit = "DuckDB's default"
+	}
+	fmt.Fprintf(w, "faultline bench (%s): %d CPUs (%s), %.0f GB, %s, DuckDB %s (memory_limit %s), load at start %s, %.0f s\n",
+		r.Mode, m.CPUs, m.CPUModel, m.MemoryGB, m.Go, m.DuckDB, limit, m.LoadAvg, r.Seconds)
 	section := func(rows [][]string) error {
 		tw := tabwriter.NewWriter(w, 4, 0, 2, ' ', 0)
 		for _, row := range rows {

@@ -35,6 +35,9 @@ type Options struct {
 	ProfileDir  string        // write a CPU profile per stage run here ("" = none)
 	Seed        uint64
 	Only        string // "" (everything), "ingest" or "queries"
+	// MemoryLimit is duckdb.memory_limit for every DuckDB file the stages
+	// and the queries open (store.DefaultSettings; "" = DuckDB's default).
+	MemoryLimit string
 	Log         *slog.Logger
 	Progress    io.Writer // one line per step (nil = none)
 }
@@ -42,13 +45,13 @@ type Options struct {
 // QuickOptions: about 200k events, 3 repetitions, queries over 1M events,
 // 20 s of steady ingest; under 3 minutes on 2 cores.
 func QuickOptions() Options {
-	return Options{Mode: "quick", Events: 200_000, Reps: 3, QueryEvents: []int{1_000_000}, QueryRuns: 5, Steady: 20 * time.Second, Seed: 1}
+	return Options{Mode: "quick", Events: 200_000, Reps: 3, QueryEvents: []int{1_000_000}, QueryRuns: 5, Steady: 20 * time.Second, Seed: 1, MemoryLimit: store.DefaultSettings().MemoryLimit}
 }
 
 // FullOptions: about 2M events, 5 repetitions, queries over 1M and 10M
 // events, 3 minutes of steady ingest.
 func FullOptions() Options {
-	return Options{Mode: "full", Events: 2_000_000, Reps: 5, QueryEvents: []int{1_000_000, 10_000_000}, QueryRuns: 7, Steady: 3 * time.Minute, Seed: 1}
+	return Options{Mode: "full", Events: 2_000_000, Reps: 5, QueryEvents: []int{1_000_000, 10_000_000}, QueryRuns: 7, Steady: 3 * time.Minute, Seed: 1, MemoryLimit: store.DefaultSettings().MemoryLimit}
 }
 
 // Validate checks the options.
@@ -56,6 +59,9 @@ func (o Options) Validate() error {
 	var errs []error
 	if o.Events < 1000 {
 		errs = append(errs, fmt.Errorf("bench events: %d is not allowed: use at least 1000", o.Events))
+	}
+	if err := (store.Settings{MemoryLimit: o.MemoryLimit}).Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("bench --duckdb-memory-limit: %w", err))
 	}
 	if o.Reps < 1 {
 		errs = append(errs, fmt.Errorf("bench reps: %d is not allowed: use at least 1", o.Reps))
@@ -101,7 +107,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	rep := &Report{Mode: o.Mode, Started: t0.UTC(), Machine: machine(ctx)}
+	rep := &Report{Mode: o.Mode, Started: t0.UTC(), Machine: machine(ctx), MemoryLimit: o.MemoryLimit}
 	if o.Only != "queries" {
 		if err := o.runIngest(ctx, dir, rep); err != nil {
 			return nil, err
@@ -130,7 +136,7 @@ func (o Options) runIngest(ctx context.Context, dir string, rep *Report) error {
 	c := Generate(o.Events, o.Seed)
 	a := StageArgs{
 		Corpus: filepath.Join(dir, "corpus.bin"), NDJSON: filepath.Join(dir, "corpus.ndjson"),
-		Events: int64(c.Events), Bytes: c.Bytes, Dir: dir, Duration: o.Steady,
+		Events: int64(c.Events), Bytes: c.Bytes, Dir: dir, Duration: o.Steady, MemoryLimit: o.MemoryLimit,
 	}
 	if err := c.WriteFile(a.Corpus); err != nil {
 		return err
@@ -228,7 +234,7 @@ func (o Options) child(ctx context.Context, a StageArgs) (Sample, error) {
 	args := []string{"bench", "--stage", a.Stage, "--corpus", a.Corpus, "--ndjson", a.NDJSON,
 		"--events-in-corpus", strconv.FormatInt(a.Events, 10), "--bytes", strconv.FormatInt(a.Bytes, 10),
 		"--brokers", strings.Join(a.Brokers, ","), "--dir", a.Dir, "--rep", strconv.Itoa(a.Rep),
-		"--duration", a.Duration.String()}
+		"--duration", a.Duration.String(), "--stage-memory-limit", a.MemoryLimit}
 	if o.ProfileDir != "" {
 		args = append(args, "--stage-profile", filepath.Join(o.ProfileDir, fmt.Sprintf("%s-%d.pprof", a.Stage, a.Rep)))
 	}

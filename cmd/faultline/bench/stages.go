@@ -52,6 +52,21 @@ type StageArgs struct {
 	Rep      int           // repetition number, for unique names
 	Duration time.Duration // steady: how long to keep ingesting
 	Profile  string        // write a CPU profile of the measured part here
+	// MemoryLimit is duckdb.memory_limit for the stage's DuckDB file.
+	MemoryLimit string
+}
+
+// openDB opens a stage's DuckDB file as faultline's commands do: with the
+// duckdb.memory_limit under test.
+func openDB(ctx context.Context, path, memoryLimit string) (*store.DB, error) {
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Apply(ctx, store.Settings{MemoryLimit: memoryLimit}); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return db, nil
 }
 
 // Sample is one measured run of one stage.
@@ -388,7 +403,7 @@ func stageDuckDB(ctx context.Context, a StageArgs, measure func() func(*Sample))
 		s.ArrowBytes += recordBytes(b.Events)
 	}
 	c = nil
-	db, err := store.Open(ctx, filepath.Join(a.Dir, fmt.Sprintf("c-%d.duckdb", a.Rep)))
+	db, err := openDB(ctx, filepath.Join(a.Dir, fmt.Sprintf("c-%d.duckdb", a.Rep)), a.MemoryLimit)
 	if err != nil {
 		return s, err
 	}
@@ -418,7 +433,7 @@ func stageReadJSON(ctx context.Context, a StageArgs, measure func() func(*Sample
 	if err != nil {
 		return Sample{}, fmt.Errorf("ndjson: %w", err)
 	}
-	db, err := store.Open(ctx, filepath.Join(a.Dir, fmt.Sprintf("d-%d.duckdb", a.Rep)))
+	db, err := openDB(ctx, filepath.Join(a.Dir, fmt.Sprintf("d-%d.duckdb", a.Rep)), a.MemoryLimit)
 	if err != nil {
 		return Sample{}, err
 	}
@@ -450,7 +465,7 @@ func ingestOptions(a StageArgs, db *store.DB, group string) ingest.Options {
 // stageE2E runs the real ingest runner from the pre-filled topics into a
 // new DuckDB file until it has caught up.
 func stageE2E(ctx context.Context, a StageArgs, measure func() func(*Sample)) (Sample, error) {
-	db, err := store.Open(ctx, filepath.Join(a.Dir, fmt.Sprintf("e-%d.duckdb", a.Rep)))
+	db, err := openDB(ctx, filepath.Join(a.Dir, fmt.Sprintf("e-%d.duckdb", a.Rep)), a.MemoryLimit)
 	if err != nil {
 		return Sample{}, err
 	}
@@ -473,7 +488,7 @@ func stageE2E(ctx context.Context, a StageArgs, measure func() func(*Sample)) (S
 // (forgetting the stored offsets between rounds) for a.Duration, sampling
 // the RSS every 250 ms.
 func stageSteady(ctx context.Context, a StageArgs, measure func() func(*Sample)) (Sample, error) {
-	db, err := store.Open(ctx, filepath.Join(a.Dir, "steady.duckdb"))
+	db, err := openDB(ctx, filepath.Join(a.Dir, "steady.duckdb"), a.MemoryLimit)
 	if err != nil {
 		return Sample{}, err
 	}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Every command opens the file with the duckdb: settings: query reads the
+// memory limit back through the sandbox, from the default and from the
+// environment.
+func TestDuckDBSettingsApplied(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "s.duckdb")
+	if _, _, err := runCmd(ctx, t, "load", "--db", db, "--log-level", "warn", "../../transform/testdata/samples/cloudtrail"); err != nil {
+		t.Fatal(err)
+	}
+	q := "SELECT current_setting('memory_limit') AS m, current_setting('threads') AS t"
+	out, _, err := runCmd(ctx, t, "query", "--db", db, "--format", "csv", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "1.8 GiB,") { // 2GB, DuckDB prints binary units
+		t.Errorf("default duckdb.memory_limit 2GB not applied: %q", out)
+	}
+	t.Setenv("FAULTLINE_DUCKDB_MEMORY_LIMIT", "512MB")
+	t.Setenv("FAULTLINE_DUCKDB_THREADS", "1")
+	out, _, err = runCmd(ctx, t, "query", "--db", db, "--format", "csv", q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "488.2 MiB,1") {
+		t.Errorf("FAULTLINE_DUCKDB_MEMORY_LIMIT=512MB / THREADS=1 not applied: %q", out)
+	}
+	t.Setenv("FAULTLINE_DUCKDB_MEMORY_LIMIT", "plenty")
+	_, _, err = runCmd(ctx, t, "query", "--db", db, q)
+	if err == nil || !strings.Contains(err.Error(), `duckdb.memory_limit: "plenty" is not allowed`) {
+		t.Errorf("a bad memory limit: %v", err)
+	}
+}

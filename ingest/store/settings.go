@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+)
+
+// Settings are the DuckDB settings applied to a file faultline opens (config
+// section duckdb). DuckDB settings belong to the database, not to a
+// connection: they cover ingest's inserts, the correlation queries and
+// analyst SQL of the process alike.
+type Settings struct {
+	// MemoryLimit bounds DuckDB's buffer memory, e.g. "2GB"; "" leaves
+	// DuckDB's default (80% of RAM), which a long-running ingest fills with
+	// cached blocks of the growing file.
+	MemoryLimit string `mapstructure:"memory_limit"`
+	// Threads is DuckDB's worker thread count; 0 leaves DuckDB's default
+	// (one per core).
+	Threads int `mapstructure:"threads"`
+}
+
+// DefaultSettings bounds DuckDB at 2GB (docs/benchmarks.md, steady RSS).
+func DefaultSettings() Settings { return Settings{MemoryLimit: "2GB"} }
+
+var memoryLimitRE = regexp.MustCompile(`(?i)^[0-9]+(\.[0-9]+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$`)
+
+// Validate names every invalid key, its value and what is allowed.
+func (s Settings) Validate() error {
+	var errs []error
+	if s.MemoryLimit != "" && !memoryLimitRE.MatchString(s.MemoryLimit) {
+		errs = append(errs, fmt.Errorf("duckdb.memory_limit: %q is not allowed: use a size such as 2GB or 512MB, or \"\" for DuckDB's default (80%% of RAM)", s.MemoryLimit))
+	}
+	if s.Threads < 0 {
+		errs = append(errs, fmt.Errorf("duckdb.threads: %d is not allowed: use 0 (one per core) or more", s.Threads))
+	}
+	return errors.Join(errs...)
+}
+
+// Apply sets s on the database. Call it before anything locks the
+// configuration (queries.NewSandbox does).
+func (db *DB) Apply(ctx context.Context, s Settings) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	if s.MemoryLimit != "" {
+		if _, err := db.ExecContext(ctx, "SET memory_limit = '"+s.MemoryLimit+"'"); err != nil {
+			return fmt.Errorf("duckdb.memory_limit %q: %w", s.MemoryLimit, err)
+		}
+	}
+	if s.Threads > 0 {
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("SET threads = %d", s.Threads)); err != nil {
+			return fmt.Errorf("duckdb.threads %d: %w", s.Threads, err)
+		}
+	}
+	return nil
+}
