@@ -78,9 +78,16 @@ func windowKey(method string, w queries.Window, extra string) string {
 	return method + "|" + w.Since.UTC().Format(time.RFC3339Nano) + "|" + w.Until.UTC().Format(time.RFC3339Nano) + "|" + extra
 }
 
+// computeTimeout bounds a shared computation, which runs detached from the
+// request that started it so that one client going away does not cancel it
+// for the others waiting on it.
+const computeTimeout = 2 * time.Minute
+
 // lookup returns the cached answer for key at the current data version, or
-// computes it (once for all concurrent callers) and keeps it.
+// computes it (once for all concurrent callers) and keeps it. A caller whose
+// request ends stops waiting at once.
 func lookup[T any](ctx context.Context, c *cachedEngine, key string, compute func(context.Context) (T, error)) (T, error) {
+	var zero T
 	ver, err := c.version(ctx)
 	if err != nil {
 		c.lookups.WithLabelValues("bypass").Inc()
@@ -94,29 +101,43 @@ func lookup[T any](ctx context.Context, c *cachedEngine, key string, compute fun
 		return e.value.(T), nil
 	}
 	c.lookups.WithLabelValues("miss").Inc()
-	v, err, _ := c.group.Do(ver+"\x00"+key, func() (any, error) {
-		v, err := compute(ctx)
+	ch := c.group.DoChan(ver+"\x00"+key, func() (any, error) {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), computeTimeout)
+		defer cancel()
+		v, err := compute(cctx)
 		if err != nil {
 			return v, err
 		}
-		c.mu.Lock()
-		if len(c.entries) >= c.max {
-			clear(c.entries) // simple bound; a view set larger than max is rare
-		}
-		c.entries[key] = cacheEntry{version: ver, value: v}
-		c.mu.Unlock()
+		c.store(key, ver, v)
 		return v, nil
 	})
-	if err != nil && ctx.Err() == nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		// The caller whose request ran the shared computation went away;
-		// this one has not: compute for it alone.
-		return compute(ctx)
+	select {
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	case r := <-ch:
+		if r.Err != nil {
+			return zero, r.Err
+		}
+		return r.Val.(T), nil
 	}
-	if err != nil {
-		var zero T
-		return zero, err
+}
+
+// store keeps v for key; when the cache is full it drops the entries of
+// older data versions first, and everything only if that is not enough.
+func (c *cachedEngine) store(key, ver string, v any) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.max {
+		for k, e := range c.entries {
+			if e.version != ver {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= c.max {
+			clear(c.entries)
+		}
 	}
-	return v.(T), nil
+	c.entries[key] = cacheEntry{version: ver, value: v}
 }
 
 func cachedSlice[T any](ctx context.Context, c *cachedEngine, method string, w queries.Window, fn func(context.Context, queries.Window) ([]T, error)) ([]T, error) {
@@ -152,8 +173,8 @@ func (c *cachedEngine) Topology(ctx context.Context, w queries.Window) ([]querie
 	return cachedSlice(ctx, c, "topology", w, c.next.Topology)
 }
 
+// Named is not cached: its windows come from API clients (any since and
+// until), and a named query's table can be large.
 func (c *cachedEngine) Named(ctx context.Context, name string, w queries.Window) (queries.Table, error) {
-	t, err := lookup(ctx, c, windowKey("named", w, name), func(ctx context.Context) (queries.Table, error) { return c.next.Named(ctx, name, w) })
-	t.Rows = slices.Clone(t.Rows)
-	return t, err
+	return c.next.Named(ctx, name, w)
 }

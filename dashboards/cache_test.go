@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
@@ -134,5 +136,45 @@ func TestCacheHandsOutCopies(t *testing.T) {
 	}
 	if b[0].EventID == a[0].EventID {
 		t.Errorf("a caller's reordering leaked into the cached answer")
+	}
+}
+
+// gatedEngine holds Incidents until release is closed.
+type gatedEngine struct {
+	Engine
+	release chan struct{}
+	calls   atomic.Int64
+}
+
+func (g *gatedEngine) Incidents(ctx context.Context, w queries.Window) ([]queries.Incident, error) {
+	g.calls.Add(1)
+	<-g.release
+	return g.Engine.Incidents(ctx, w)
+}
+
+// A request that goes away stops waiting at once, and the computation it
+// started still finishes and serves the next request.
+func TestCacheCallerLeavesComputationStays(t *testing.T) {
+	f := newFixture(t, nil)
+	g := &gatedEngine{Engine: f.opts.Engine, release: make(chan struct{})}
+	c, err := newCachedEngine(g, dbVersion(f.db.DB), 16, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := c.Incidents(ctx, queries.Window{}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a caller whose request ended: %v, want its deadline", err)
+	}
+	close(g.release)
+	var incs []queries.Incident
+	deadline := time.Now().Add(10 * time.Second)
+	for len(incs) == 0 && time.Now().Before(deadline) {
+		if incs, err = c.Incidents(context.Background(), queries.Window{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(incs) != 1 || g.calls.Load() != 1 {
+		t.Errorf("%d incidents after %d engine calls, want the fixture's one incident from the single detached computation", len(incs), g.calls.Load())
 	}
 }

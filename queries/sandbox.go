@@ -223,7 +223,7 @@ func plain(v any) any {
 	case *duckdb.UUID:
 		return x.String()
 	case duckdb.Decimal:
-		return x.Float64() // one rounding (big.Float division), not one per digit of scale
+		return x.Float64() // divided at big.Float precision, then rounded to float64 (not once per digit of scale)
 	case duckdb.Interval:
 		return intervalString(x)
 	case *big.Int:

@@ -10,7 +10,12 @@
 # -fuzztime ends mid-exec, or "fuzzing process hung or terminated
 # unexpectedly" around minimization, sometimes with a reproducer that passes.
 # Such a run is reported as an engine flake, its non-reproducing input is
-# removed, and the target is fuzzed once more; a second flake in a row fails.
+# moved out of testdata (to a temporary directory the message names), and the
+# target is fuzzed once more; a second flake in a row fails.
+#
+# The replay has the engine's own per-input limit (10 s): an input that the
+# engine called hung because it ran longer than that is a real finding even
+# when it ends within minutes.
 set -uo pipefail
 
 GO=${GO:-go}
@@ -35,9 +40,13 @@ fuzz_once() {
   repro=$(sed -n 's/.*Failing input written to \(testdata\/fuzz\/[^ ]*\).*/\1/p' "$out" | tail -n1)
   if [ -n "$repro" ]; then
     local name=${repro##*/}
-    if "$GO" test -tags "$TAGS" -count=1 -timeout 2m -run "^$t/$name\$" "$dir" >>"$out" 2>&1; then
-      echo "fuzz: $dir $t: engine flake: reproducer $repro passes when replayed; removed it" >&2
-      rm -f "$dir/$repro"
+    # -timeout bounds the test binary's run (not the build): 10 s is the
+    # engine's own limit for one input.
+    if "$GO" test -tags "$TAGS" -count=1 -timeout 10s -run "^$t/$name\$" "$dir" >>"$out" 2>&1; then
+      local keep
+      keep=$(mktemp -d)
+      mv "$dir/$repro" "$keep/"
+      echo "fuzz: $dir $t: engine flake: reproducer $repro passes when replayed; moved to $keep/$name" >&2
       return 2
     fi
     cat "$out"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 )
@@ -29,6 +30,11 @@ was stopped. See docs/operations.md.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
+			for _, path := range args { // before creating the target
+				if _, err := os.Stat(path); err != nil {
+					return fmt.Errorf("merge %s: %w (name an existing faultline DuckDB file)", path, err)
+				}
+			}
 			db, err := a.openDB(ctx, a.cfg.DB)
 			if err != nil {
 				return err

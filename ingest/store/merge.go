@@ -60,7 +60,7 @@ func (db *DB) Merge(ctx context.Context, path string) (MergeSummary, error) {
 	defer conn.ExecContext(context.WithoutCancel(ctx), "DETACH merge_src") //nolint:errcheck // best effort
 
 	var version int
-	if err := conn.QueryRowContext(ctx, "SELECT max(version) FROM merge_src.schema_version").Scan(&version); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM merge_src.schema_version").Scan(&version); err != nil {
 		return sum, fmt.Errorf("merge %s: not a faultline DuckDB file (no schema_version table): %w", path, err)
 	}
 	if version != SchemaVersion {
@@ -69,6 +69,19 @@ func (db *DB) Merge(ctx context.Context, path string) (MergeSummary, error) {
 	if err := conn.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM merge_src.events), (SELECT count(*) FROM merge_src.dead_letters)").
 		Scan(&sum.SourceEvents, &sum.SourceDeadLttrs); err != nil {
 		return sum, fmt.Errorf("merge %s: %w", path, err)
+	}
+
+	// A file loaded into both databases with different contents (it changed
+	// between the loads) would mix old and new records under one lineage.
+	var conflict string
+	err = conn.QueryRowContext(ctx, `SELECT coalesce(string_agg(substr(s.source, 6), ', '), '') FROM merge_src.ingest_offsets s
+		JOIN ingest_offsets x ON x.source = s.source AND x.part = s.part
+		WHERE s.source LIKE 'file:%' AND s.fingerprint IS DISTINCT FROM x.fingerprint`).Scan(&conflict)
+	if err != nil {
+		return sum, fmt.Errorf("merge %s: compare file fingerprints: %w", path, err)
+	}
+	if conflict != "" {
+		return sum, fmt.Errorf("merge %s: these files were loaded with different contents into it and into the target: %s; load the current version into both (faultline load replaces a changed file), then merge", path, conflict)
 	}
 
 	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {

@@ -132,3 +132,28 @@ func TestMergeRefuses(t *testing.T) {
 		t.Errorf("failed merges left %d events", n)
 	}
 }
+
+// A file loaded with different contents into the two databases is not
+// mixed: merge refuses and names it.
+func TestMergeRefusesChangedFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	for i, name := range []string{"a.duckdb", "target.duckdb"} {
+		db, err := Open(ctx, filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`INSERT INTO ingest_offsets VALUES ('file:/logs/trail.json', 0, 10, now(), ?)`, []string{"100:aaaa", "120:bbbb"}[i]); err != nil {
+			t.Fatal(err)
+		}
+		if name == "a.duckdb" {
+			db.Close()
+			continue
+		}
+		defer db.Close()
+		_, err = db.Merge(ctx, filepath.Join(dir, "a.duckdb"))
+		if err == nil || !strings.Contains(err.Error(), "/logs/trail.json") || !strings.Contains(err.Error(), "different contents") {
+			t.Errorf("merge of a file loaded with other contents: %v", err)
+		}
+	}
+}

@@ -36,7 +36,11 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
-// wellFormed parses svg as XML and returns the count of each element name.
+var geometryAttrs = map[string]bool{"x": true, "y": true, "x1": true, "y1": true, "x2": true, "y2": true,
+	"width": true, "height": true, "d": true, "points": true, "cx": true, "cy": true, "r": true, "transform": true, "viewBox": true}
+
+// wellFormed parses svg as XML, checks that no coordinate is Inf or NaN and
+// returns the count of each element name.
 func wellFormed(t testing.TB, svg []byte) map[string]int {
 	t.Helper()
 	d := xml.NewDecoder(bytes.NewReader(svg))
@@ -51,6 +55,11 @@ func wellFormed(t testing.TB, svg []byte) map[string]int {
 		}
 		if se, ok := tok.(xml.StartElement); ok {
 			counts[se.Name.Local]++
+			for _, a := range se.Attr {
+				if geometryAttrs[a.Name.Local] && (strings.Contains(a.Value, "Inf") || strings.Contains(a.Value, "NaN")) {
+					t.Fatalf("<%s %s=%q>: not a number", se.Name.Local, a.Name.Local, a.Value)
+				}
+			}
 		}
 	}
 	if counts["svg"] != 1 {
@@ -301,5 +310,17 @@ func TestMarkerLabelsDoNotOverlap(t *testing.T) {
 	}
 	if got := strings.Count(g, "<line"); got != 4 {
 		t.Errorf("%d marker lines, want 4", got)
+	}
+}
+
+// Extreme values draw a finite y axis: no Inf/NaN tick labels or lines.
+func TestExtremeValues(t *testing.T) {
+	for _, v := range []float64{math.MaxFloat64, 1.5e308, 5e-324, 1e-300, math.Inf(1), math.NaN()} {
+		l := Line{Title: "x", Series: []Series{{Name: "s", Points: []Point{{T: t0, V: v}, {T: t0.Add(time.Minute), V: v / 2}}}}}
+		svg := l.SVG()
+		wellFormed(t, svg)
+		if s := string(svg); strings.Contains(s, "Inf") || strings.Contains(s, "NaN") {
+			t.Errorf("v=%g: the chart prints Inf or NaN", v)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package chart
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -82,7 +83,7 @@ func (c Line) SVG() []byte {
 	w.printf(`<g class="y-axis">` + "\n")
 	for i := 0; i <= 10; i++ { // niceCeil gives 4 or 5 steps; the bound guards odd floats
 		v := float64(i) * ystep
-		if v > ymax*(1+1e-9) {
+		if v > ymax*(1+1e-9) || math.IsInf(v, 0) || math.IsNaN(v) {
 			break
 		}
 		w.printf(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`+"\n", f(left), f(y(v)), f(sc.x1), f(y(v)), gridColor)
