@@ -45,7 +45,7 @@ fuzz_once() {
     if "$GO" test -tags "$TAGS" -count=1 -timeout 10s -run "^$t/$name\$" "$dir" >>"$out" 2>&1; then
       local keep
       keep=$(mktemp -d)
-      mv "$dir/$repro" "$keep/"
+      mv "$dir/$repro" "$keep/" 2>/dev/null || true
       echo "fuzz: $dir $t: engine flake: reproducer $repro passes when replayed; moved to $keep/$name" >&2
       return 2
     fi
