@@ -178,16 +178,17 @@ func TestIngestSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	topic := newTopic(t, 4)
 	dbPath := filepath.Join(dir, "crash.duckdb")
-	const total = 20000
-	runFaultline(t, "produce", "--brokers", brokerAddr(t), "--topic", topic, appEvents(t, dir, "crash", 0, total/2))
+	// Every run gets fresh records, so every run has work to be killed in:
+	// with one big backlog, a fast machine consumed it in the first runs
+	// and the later ones exited, caught up, before their kill.
+	const runs, chunk = 12, 4000
+	const total = runs * chunk
 	env := []string{"FAULTLINE_TEST_COMMIT_DELAY=25ms", "FAULTLINE_INGEST_BATCH_MAX_EVENTS=250"}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
 	kills, progressed := 0, 0
 	var stored []int64
-	for i := range 12 {
-		if i == 6 {
-			runFaultline(t, "produce", "--brokers", brokerAddr(t), "--topic", topic, appEvents(t, dir, "crash", total/2, total/2))
-		}
+	for i := range runs {
+		runFaultline(t, "produce", "--brokers", brokerAddr(t), "--topic", topic, appEvents(t, dir, "crash", i*chunk, chunk))
 		p := startIngest(t, env, "--db", dbPath, "--brokers", brokerAddr(t), "--group", fmt.Sprintf("%s-%d", topic, i), "--topic", topic+"=app", "--exit-when-caught-up")
 		select {
 		case err := <-p.done:
@@ -195,7 +196,7 @@ func TestIngestSIGKILL(t *testing.T) {
 				t.Fatalf("run %d: %v\n%s", i, err, p.stderr)
 			}
 			p.done <- err
-		case <-time.After(time.Duration(300+rng.IntN(1500)) * time.Millisecond):
+		case <-time.After(time.Duration(200+rng.IntN(800)) * time.Millisecond):
 			p.signal(t, syscall.SIGKILL)
 			kills++
 		}
@@ -212,8 +213,8 @@ func TestIngestSIGKILL(t *testing.T) {
 		t.Errorf("only %d runs stored anything new: the kills did not land mid-stream", progressed)
 	}
 	runIngest(t, env, "--db", dbPath, "--brokers", brokerAddr(t), "--group", topic+"-final", "--topic", topic+"=app")
-	t.Logf("%d of 12 runs killed", kills)
-	if kills < 4 {
+	t.Logf("%d of %d runs killed", kills, runs)
+	if kills < runs/3 {
 		t.Errorf("only %d runs were killed mid-stream; the test did not exercise crashes", kills)
 	}
 	db := openStore(t, dbPath)
