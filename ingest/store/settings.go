@@ -56,3 +56,15 @@ func (db *DB) Apply(ctx context.Context, s Settings) error {
 	}
 	return nil
 }
+
+// OpenWith opens the file like Open and applies s to it.
+func OpenWith(ctx context.Context, path string, s Settings) (*DB, error) {
+	db, err := Open(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Apply(ctx, s); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return db, nil
+}

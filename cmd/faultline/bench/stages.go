@@ -59,14 +59,7 @@ type StageArgs struct {
 // openDB opens a stage's DuckDB file as faultline's commands do: with the
 // duckdb.memory_limit under test.
 func openDB(ctx context.Context, path, memoryLimit string) (*store.DB, error) {
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Apply(ctx, store.Settings{MemoryLimit: memoryLimit}); err != nil {
-		return nil, errors.Join(err, db.Close())
-	}
-	return db, nil
+	return store.OpenWith(ctx, path, store.Settings{MemoryLimit: memoryLimit})
 }
 
 // Sample is one measured run of one stage.
