@@ -4,18 +4,15 @@ import (
 	"context"
 
 	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/queries/report"
 )
 
 // Engine is the part of the correlation engine (queries.Engine) the
-// dashboards read. Every method answers for one time window; a zero bound is
-// open. dashboards/client implements the same methods over HTTP.
+// dashboards read: what a report reads (report.Source), plus the topology
+// and the named queries. Every method answers for one time window; a zero
+// bound is open. dashboards/client implements the same methods over HTTP.
 type Engine interface {
-	Incidents(ctx context.Context, w queries.Window) ([]queries.Incident, error)
-	Suspects(ctx context.Context, w queries.Window) ([]queries.Suspect, error)
-	Cascade(ctx context.Context, w queries.Window) ([]queries.CascadeStep, error)
-	Regions(ctx context.Context, w queries.Window) ([]queries.RegionShare, error)
-	ChangeFailureRate(ctx context.Context, w queries.Window) ([]queries.ChangeFailure, error)
-	Series(ctx context.Context, w queries.Window) ([]queries.SeriesPoint, error)
+	report.Source
 	Topology(ctx context.Context, w queries.Window) ([]queries.Edge, error)
 	Named(ctx context.Context, name string, w queries.Window) (queries.Table, error)
 }
