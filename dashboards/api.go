@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/queries/report"
+	"github.com/faultline/faultline/dashboards/report"
 )
 
 // windowJSON is the time range a response covers.

@@ -9,17 +9,17 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/queries/chart"
+	"github.com/faultline/faultline/dashboards/chart"
 )
 
 // The charts are inline SVG built on the server: no JavaScript, no CDN.
-// Series and cascade come from queries/chart; the topology graph is ours.
+// Series and cascade come from dashboards/chart; the topology graph is ours.
 
 var palette = []string{"#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"}
 
 func esc(s string) string { return template.HTMLEscapeString(s) }
 
-// seriesChart draws errors per minute per service over w (queries/chart,
+// seriesChart draws errors per minute per service over w (dashboards/chart,
 // the same charts the reports use), with a marker for each change. Only the
 // markers of top suspects (event ids in top) are labelled, so the labels
 // stay readable; the change with event id emphasis is drawn stronger. At

@@ -1,6 +1,6 @@
 // Package dashboards serves faultline's HTTP surface: server-rendered
 // dashboards (net/http ServeMux patterns, html/template, go:embed assets,
-// inline SVG charts from queries/chart, a little vanilla JavaScript for live
+// inline SVG charts from dashboards/chart, a little vanilla JavaScript for live
 // refresh), the JSON API documented in docs/api.md, /healthz and /metrics,
 // with optional bearer-token or basic authentication.
 //

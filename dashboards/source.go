@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/queries/report"
+	"github.com/faultline/faultline/dashboards/report"
 )
 
 // Engine is the part of the correlation engine (queries.Engine) the

@@ -3,12 +3,14 @@
 // advancing source positions only when the sink's transaction commits:
 // exactly once per DuckDB file (see docs/ingest.md).
 //
-// The flow is source -> decode -> batch -> sink. Sources are the Kafka
-// partition readers (kafka.go) and the file reader (load.go); pipeline.go
-// batches by count, bytes and time, bounds the bytes in flight, and commits
-// on one goroutine; Sink (one method) is implemented by ingest/store.
-// Metrics and the /metrics and /healthz handlers (metrics.go) are shared
-// with `faultline serve`.
+// The flow is source -> decode -> batch -> sink. The Kafka source is the
+// consumer group (consumer.go), one reader per assigned partition
+// (partition.go), the Kafka offset commits and partition handover
+// (offsets.go), lag and progress (progress.go) and the TLS/SASL client
+// (transport.go); the file source is load.go. pipeline.go batches by count,
+// bytes and time, bounds the bytes in flight, and commits on one goroutine;
+// Sink (one method) is implemented by ingest/store. metrics.go holds the
+// Prometheus metrics.
 //
 // ingest knows Kafka (segmentio/kafka-go) and the sink interface; the DuckDB
 // details live in ingest/store. It must not import queries or dashboards.

@@ -5,12 +5,19 @@
 // One file per input family: cloudtrail.go, cloudwatch.go, awsevents.go
 // (EventBridge: Config, Health, alarms, CodeDeploy/CodePipeline/Auto
 // Scaling), app.go (application errors and deploys), otlp.go (OTLP/JSON
-// logs); decoder.go holds Decoder.Decode (limits, decompression, base64,
-// UTF-8 policy, format detection), severity.go the OpenTelemetry severity
-// mapping, catalogue.go the change catalogue, jsonscan.go the iterative JSON
-// scanner that validates and depth-checks every value before anything
-// parses it, schema.go the Arrow schema and Builder. docs/schema.md
-// documents the columns and mappings.
+// logs). Around them: decoder.go holds Decoder.Decode (limits, the panic
+// guard, dispatch to a family, event and dead-letter emission), envelope.go
+// the unwrapping of a record (gzip/zlib, base64, UTF-8 policy, concatenated
+// values), format.go the format names and auto-detection, result.go the
+// decoder's output types and dead-letter reasons, timeparse.go and aws.go
+// the shared time and AWS-name helpers, severity.go the OpenTelemetry
+// severity mapping, catalogue.go the change catalogue, jsonscan.go the
+// iterative JSON scanner that validates and depth-checks every value before
+// anything parses it, schema.go the Arrow schema and builder.go the Builder
+// of record batches. docs/schema.md documents the columns and mappings.
+//
+// The sub-package simulate writes synthetic outages in these input formats
+// (it produces inputs; it does not decode them).
 //
 // transform is pure: bytes in, events or rejections out. It must not import
 // Kafka, DuckDB, net/http or anything that does I/O beyond decompression.

@@ -16,8 +16,8 @@ import (
 	"github.com/faultline/faultline/ingest/broker"
 	"github.com/faultline/faultline/ingest/produce"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/queries/report"
-	"github.com/faultline/faultline/queries/simulate"
+	"github.com/faultline/faultline/dashboards/report"
+	"github.com/faultline/faultline/transform/simulate"
 )
 
 // demoDB is the file the demo writes when neither --db, FAULTLINE_DB nor

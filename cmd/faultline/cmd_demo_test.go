@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/ingest/store"
-	"github.com/faultline/faultline/queries/simulate"
+	"github.com/faultline/faultline/transform/simulate"
 	"github.com/faultline/faultline/transform"
 )
 

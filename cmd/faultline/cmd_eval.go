@@ -14,7 +14,7 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/queries/eval"
-	"github.com/faultline/faultline/queries/simulate"
+	"github.com/faultline/faultline/transform/simulate"
 )
 
 func newEvalCmd(a *app) *cobra.Command {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/queries/report"
+	"github.com/faultline/faultline/dashboards/report"
 )
 
 func newReportCmd(a *app) *cobra.Command {

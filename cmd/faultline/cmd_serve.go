@@ -16,7 +16,7 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/queries/report"
+	"github.com/faultline/faultline/dashboards/report"
 )
 
 func newServeCmd(a *app) *cobra.Command {

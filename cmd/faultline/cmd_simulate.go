@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/faultline/faultline/queries/simulate"
+	"github.com/faultline/faultline/transform/simulate"
 )
 
 // simulateFlags are the flags shared by simulate and eval.

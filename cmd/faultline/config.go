@@ -16,7 +16,7 @@ import (
 	"github.com/faultline/faultline/ingest/produce"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/queries/report"
+	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/transform"
 )
 

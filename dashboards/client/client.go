@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/queries/report"
+	"github.com/faultline/faultline/dashboards/report"
 )
 
 // Client is a faultline serve API client. It is safe for concurrent use.

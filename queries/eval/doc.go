@@ -1,5 +1,5 @@
 // Package eval measures how well the correlation finds the planted root
-// cause of simulated outages: it generates scenarios with queries/simulate,
+// cause of simulated outages: it generates scenarios with transform/simulate,
 // hands each to a Pipeline (load + correlate; faultline eval supplies the
 // real one over a temporary DuckDB file), and scores what the pipeline found
 // against the scenario's truth: top-1 and top-3 accuracy of the root cause,

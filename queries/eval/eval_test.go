@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/queries/simulate"
+	"github.com/faultline/faultline/transform/simulate"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/queries/chart"
+	"github.com/faultline/faultline/dashboards/chart"
 )
 
 // charts draws the incident's error-rate chart (errors per minute of each

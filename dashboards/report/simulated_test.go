@@ -12,7 +12,7 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/queries/simulate"
+	"github.com/faultline/faultline/transform/simulate"
 	"github.com/faultline/faultline/transform"
 )
 

@@ -1,36 +1,6 @@
 package transform
 
-import (
-	"fmt"
-	"time"
-)
-
-// Format names an input family. A topic or file is configured with one;
-// FormatAuto detects the family from the bytes.
-type Format string
-
-// Input formats.
-const (
-	FormatAuto       Format = "auto"
-	FormatCloudTrail Format = "cloudtrail"
-	FormatCloudWatch Format = "cloudwatch"
-	FormatAWSEvents  Format = "awsevents" // EventBridge: Config, Health, alarms, CodeDeploy/CodePipeline/Auto Scaling
-	FormatApp        Format = "app"       // application error JSON and deploy events
-	FormatOTLP       Format = "otlp"      // OTLP/JSON logs (resourceLogs)
-)
-
-// Formats lists every accepted format, for validation and help text.
-var Formats = []Format{FormatAuto, FormatCloudTrail, FormatCloudWatch, FormatAWSEvents, FormatApp, FormatOTLP}
-
-// ParseFormat checks a configured format name.
-func ParseFormat(s string) (Format, error) {
-	for _, f := range Formats {
-		if string(f) == s {
-			return f, nil
-		}
-	}
-	return "", fmt.Errorf("unknown format %q (allowed: auto, cloudtrail, cloudwatch, awsevents, app, otlp)", s)
-}
+import "time"
 
 // Input is one raw record to decode: a Kafka message, or a file (or one
 // record of a file). Lineage is copied onto every event and dead letter

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/faultline/faultline/queries/simulate"
+	"github.com/faultline/faultline/transform/simulate"
 )
 
 func ExampleGenerate() {

@@ -2,7 +2,7 @@
 // results (incidents, suspects, cascade, regions, change failure rate, error
 // series) and from the store's health tables (dead letters, ingest
 // offsets), renders them as markdown, HTML or JSON with embedded templates
-// and SVG charts (queries/chart), writes them atomically, and runs report
+// and SVG charts (dashboards/chart), writes them atomically, and runs report
 // schedules (cron expressions) with an optional webhook.
 //
 // Every number in a report comes from the same engine calls that the named

@@ -31,7 +31,7 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test -tags duckdb_arrow ./queries/report -run %s -update to create it)", err, t.Name())
+		t.Fatalf("%v (run go test -tags duckdb_arrow ./dashboards/report -run %s -update to create it)", err, t.Name())
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs from %s (rerun with -update if the change is intended)\n--- got:\n%s", t.Name(), path, got)

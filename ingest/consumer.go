@@ -1,0 +1,326 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/transform"
+)
+
+// Options configure Run. Kafka, Config, Transform and DB are required.
+type Options struct {
+	Kafka     KafkaConfig
+	Config    Config
+	Transform transform.Config
+	// DB is the DuckDB file: stored offsets are read from it and, unless
+	// Sink is set, batches are committed to it. Run does not close it.
+	DB *store.DB
+	// Sink overrides the DuckDB sink (tests). It must store positions in DB.
+	Sink Sink
+	// Logger receives progress, retries and warnings (nil: discard).
+	Logger *slog.Logger
+	// Metrics, if nil, are created and registered with Registerer (which may
+	// be nil: not registered). Pass the same Metrics to Run and LoadPaths.
+	Metrics    *Metrics
+	Registerer prometheus.Registerer
+	// Health is updated after every commit (may be nil); serve it with Handler.
+	Health *Health
+	// Allocator for Arrow batches (nil: Go allocator).
+	Allocator memory.Allocator
+	// CommitDelay widens the commit window for crash tests; zero otherwise.
+	CommitDelay time.Duration
+}
+
+var errCaughtUp = errors.New("caught up")
+
+type tp struct {
+	topic string
+	part  int32
+}
+
+// partState tracks one assigned partition.
+type partState struct {
+	tp
+	target    int64        // high watermark seen when the partition was assigned
+	start     int64        // offset the reader started at
+	hwm       atomic.Int64 // latest high watermark seen
+	committed atomic.Int64 // next offset stored in DuckDB
+}
+
+type runner struct {
+	o       Options
+	log     *slog.Logger
+	dec     *transform.Decoder
+	p       *pipeline
+	in      chan item
+	formats map[string]transform.Format
+	dialer  *kafka.Dialer
+	client  *kafka.Client
+	stop    context.CancelCauseFunc
+	group   *kafka.ConsumerGroup // set when consume returns
+	wg      sync.WaitGroup       // partition readers
+	// pipeDone is closed when the pipeline stopped; kick asks background
+	// to copy the offsets to Kafka now (after each DuckDB commit).
+	pipeDone chan struct{}
+	kick     chan struct{}
+	// commitMu orders Kafka offset commits (after-batch and handover), so
+	// an older offset never lands after a newer one.
+	commitMu sync.Mutex
+
+	mu    sync.Mutex
+	parts map[tp]*partState
+	gen   *kafka.Generation
+	dirty bool
+}
+
+// Run consumes the configured topics into DuckDB until ctx is done (then it
+// commits what is in flight and returns nil), until every assigned partition
+// is caught up if Config.ExitWhenCaughtUp, or until a fatal error (data loss
+// not allowed, a commit that keeps failing). Unreachable brokers are retried
+// forever with backoff. See docs/ingest.md for the delivery guarantee.
+func Run(ctx context.Context, o Options) error {
+	if o.DB == nil {
+		return errors.New("ingest: Options.DB is required")
+	}
+	if err := errors.Join(o.Kafka.Validate(), o.Config.Validate()); err != nil {
+		return err
+	}
+	if len(o.Kafka.Topics) == 0 {
+		return errors.New("no topics to consume: set kafka.topics or pass --topic NAME=FORMAT")
+	}
+	dec, err := transform.NewDecoder(o.Transform)
+	if err != nil {
+		return err
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics(o.Registerer)
+	}
+	dialer, transport, err := kafkaClient(o.Kafka)
+	if err != nil {
+		return err
+	}
+	defer transport.CloseIdleConnections() // the admin client's (list offsets, final offset commit)
+	sink := o.Sink
+	if sink == nil {
+		s, err := o.DB.NewSink(ctx)
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		s.CommitDelay = o.CommitDelay
+		sink = s
+	}
+	r := &runner{
+		o: o, log: log, dec: dec, dialer: dialer,
+		client:  &kafka.Client{Addr: kafka.TCP(o.Kafka.Brokers...), Transport: transport, Timeout: 10 * time.Second},
+		formats: map[string]transform.Format{}, parts: map[tp]*partState{},
+		in: make(chan item, 256), pipeDone: make(chan struct{}), kick: make(chan struct{}, 1),
+	}
+	for _, t := range o.Kafka.Topics {
+		r.formats[t.Name] = transform.Format(t.Format)
+	}
+	r.p = newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Health)
+	r.p.onCommit = r.committed
+
+	cctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	r.stop = stop
+	pipeErr := make(chan error, 1)
+	go func() {
+		err := r.p.run(context.WithoutCancel(ctx), r.in)
+		if err != nil {
+			stop(err)
+		}
+		close(r.pipeDone)
+		pipeErr <- err
+	}()
+	bg := make(chan struct{})
+	go func() {
+		defer close(bg)
+		r.background(cctx)
+	}()
+	t0 := time.Now()
+	log.Info("ingest starting", "brokers", strings.Join(o.Kafka.Brokers, ","), "group", o.Kafka.Group, "topics", len(o.Kafka.Topics), "db", o.DB.Path)
+	stop(r.consume(cctx)) // a no-op if already stopped (caught up, pipeline failure, ctx done)
+	r.wg.Wait()           // partition readers stop with cctx
+	close(r.in)
+	perr := <-pipeErr
+	<-bg
+	if r.group != nil {
+		r.group.Close() // leaves the group
+	}
+	r.finalCommitKafka(ctx)
+	tot := r.p.Totals()
+	el := time.Since(t0).Seconds()
+	log.Info("ingest stopped", "events", tot.Events, "records", tot.Records, "dead_letters", tot.DeadLetterTotal(),
+		"seconds", round2(el), "events_per_sec", round2(float64(tot.Events)/el))
+	if perr != nil {
+		return perr
+	}
+	if cause := context.Cause(cctx); !errors.Is(cause, errCaughtUp) && !errors.Is(cause, context.Canceled) {
+		return cause // a fatal error, or the caller's deadline
+	}
+	return nil
+}
+
+// consume drives the consumer group: one generation after another, each
+// resuming every assigned partition from the offset stored in DuckDB.
+func (r *runner) consume(ctx context.Context) error {
+	topics := make([]string, 0, len(r.o.Kafka.Topics))
+	for _, t := range r.o.Kafka.Topics {
+		topics = append(topics, t.Name)
+	}
+	bo := backoff{base: 250 * time.Millisecond, max: r.o.Config.RetryMaxBackoff}
+	var group *kafka.ConsumerGroup
+	defer func() { r.group = group }() // Run closes it after the last commit
+	for attempt := 1; ctx.Err() == nil; {
+		if group == nil {
+			var err error
+			group, err = kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+				ID: r.o.Kafka.Group, Brokers: r.o.Kafka.Brokers, Topics: topics, Dialer: r.dialer,
+				SessionTimeout: r.o.Kafka.SessionTimeout, HeartbeatInterval: r.o.Kafka.SessionTimeout / 10,
+				RebalanceTimeout: r.o.Kafka.SessionTimeout, JoinGroupBackoff: time.Second,
+				WatchPartitionChanges: true, PartitionWatchInterval: 10 * time.Second,
+				StartOffset: kafka.FirstOffset, Timeout: 10 * time.Second,
+				Logger:      kafka.LoggerFunc(func(msg string, args ...any) { r.log.Debug("kafka group", "detail", fmt.Sprintf(msg, args...)) }),
+				ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) { r.log.Debug("kafka group error", "detail", fmt.Sprintf(msg, args...)) }),
+			})
+			if err != nil {
+				return fmt.Errorf("kafka consumer group: %w", err)
+			}
+		}
+		gen, err := group.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			d := bo.next()
+			r.log.Warn("kafka consumer group unavailable, retrying", "what", "join group "+r.o.Kafka.Group, "brokers", strings.Join(r.o.Kafka.Brokers, ","), "attempt", attempt, "wait", d.Round(time.Millisecond), "err", err)
+			attempt++
+			group.Close()
+			group = nil
+			if !sleep(ctx, d) {
+				return nil
+			}
+			continue
+		}
+		bo.reset()
+		attempt = 1
+		if err := r.startGeneration(ctx, gen); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// startGeneration waits until everything read in earlier generations is
+// committed, re-reads the stored offsets and starts one reader per assigned
+// partition.
+func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) error {
+	barrier := make(chan struct{})
+	select {
+	case r.in <- item{barrier: barrier}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-barrier:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	var req []tp
+	stored := map[tp]int64{}
+	groupOff := map[tp]int64{}
+	for topic, as := range gen.Assignments {
+		offs, err := r.o.DB.Offsets(ctx, "kafka:"+topic)
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			k := tp{topic, int32(a.ID)}
+			req = append(req, k)
+			groupOff[k] = a.Offset
+			if o, ok := offs[k.part]; ok {
+				stored[k] = o
+			}
+		}
+	}
+	sort.Slice(req, func(i, j int) bool {
+		return req[i].topic < req[j].topic || req[i].topic == req[j].topic && req[i].part < req[j].part
+	})
+	bounds, err := r.listOffsets(ctx, req)
+	if err != nil {
+		return err
+	}
+	parts := map[tp]*partState{}
+	starts := map[tp]int64{}
+	for _, k := range req {
+		b := bounds[k]
+		start, ok := stored[k]
+		fromGroup := false
+		if !ok {
+			start, fromGroup = r.startWithoutOffset(k, groupOff[k], b)
+		}
+		switch {
+		case start < b[0]:
+			dl := &DataLossError{Topic: k.topic, Partition: int(k.part), Stored: start, LogStart: b[0], FromGroup: fromGroup}
+			if !r.o.Config.AllowDataLoss {
+				return dl
+			}
+			r.log.Warn("skipping messages deleted by retention", "topic", k.topic, "partition", k.part, "stored_offset", start, "from_group_offset", fromGroup, "log_start", b[0], "skipped", b[0]-start, "mitigation", "ingest.allow_data_loss is set")
+			start = b[0]
+		case start > b[1] && !fromGroup:
+			r.log.Error("stored offset is beyond the end of the partition; waiting for new messages (was the topic deleted and recreated? then delete its rows from ingest_offsets)", "topic", k.topic, "partition", k.part, "stored_offset", start, "high_watermark", b[1])
+		case start > b[1]:
+			r.log.Error("the consumer group's committed offset is beyond the end of the partition; waiting for new messages (was the topic deleted and recreated? then reset the group's offsets, or set ingest.start_without_offset: earliest)", "topic", k.topic, "partition", k.part, "group_offset", start, "high_watermark", b[1])
+		}
+		ps := &partState{tp: k, target: b[1], start: start}
+		ps.hwm.Store(b[1])
+		ps.committed.Store(start)
+		parts[k] = ps
+		starts[k] = start
+	}
+	r.mu.Lock()
+	r.parts, r.gen, r.dirty = parts, gen, false
+	r.o.Metrics.Lag.Reset() // partitions this member no longer owns
+	for _, ps := range parts {
+		r.setLag(ps)
+	}
+	r.mu.Unlock()
+	r.log.Info("partitions assigned", "generation", gen.ID, "partitions", len(req))
+	for _, k := range req {
+		ps, start := parts[k], starts[k]
+		r.log.Debug("partition starting", "topic", k.topic, "partition", k.part, "offset", start, "high_watermark", ps.target)
+		r.wg.Add(1)
+		gen.Start(func(gctx context.Context) {
+			defer r.wg.Done()
+			pctx, cancel := context.WithCancel(gctx)
+			defer cancel()
+			stop := context.AfterFunc(ctx, cancel)
+			defer stop()
+			r.consumePartition(pctx, ps, start)
+			r.handOff(gen, ps)
+		})
+	}
+	r.checkCaughtUp()
+	return nil
+}

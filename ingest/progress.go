@@ -1,0 +1,75 @@
+package ingest
+
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+func round2(f float64) float64 { return float64(int64(f*100)) / 100 }
+
+// setLag sets ps's lag gauge (latest high watermark minus the offset
+// stored in DuckDB) and returns the lag.
+func (r *runner) setLag(ps *partState) int64 {
+	l := max(0, ps.hwm.Load()-ps.committed.Load())
+	r.o.Metrics.Lag.WithLabelValues(ps.topic, strconv.Itoa(int(ps.part))).Set(float64(l))
+	return l
+}
+
+// checkCaughtUp stops consuming once every assigned partition's committed
+// offset reached the high watermark seen at assignment.
+func (r *runner) checkCaughtUp() {
+	if !r.o.Config.ExitWhenCaughtUp {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gen == nil {
+		return
+	}
+	for _, ps := range r.parts {
+		if ps.committed.Load() < ps.target {
+			return
+		}
+	}
+	r.log.Info("caught up", "partitions", len(r.parts))
+	r.stop(errCaughtUp)
+}
+
+// background copies offsets to Kafka after each DuckDB commit (retrying
+// every second after a failure) and logs progress.
+func (r *runner) background(ctx context.Context) {
+	commit := time.NewTicker(time.Second)
+	defer commit.Stop()
+	var progress <-chan time.Time
+	if r.o.Config.ProgressInterval > 0 {
+		t := time.NewTicker(r.o.Config.ProgressInterval)
+		defer t.Stop()
+		progress = t.C
+	}
+	last, lastT := r.p.Totals(), time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-commit.C:
+			r.commitKafka()
+		case <-r.kick:
+			r.commitKafka()
+		case now := <-progress:
+			tot := r.p.Totals()
+			var lag int64
+			r.mu.Lock()
+			for _, ps := range r.parts {
+				lag += r.setLag(ps)
+			}
+			nparts := len(r.parts)
+			r.mu.Unlock()
+			dt := now.Sub(lastT).Seconds()
+			r.log.Info("ingest progress", "events", tot.Events, "records", tot.Records, "dead_letters", tot.DeadLetterTotal(),
+				"events_per_sec", round2(float64(tot.Events-last.Events)/dt), "mb_per_sec", round2(float64(tot.Bytes-last.Bytes)/dt/1e6),
+				"lag", lag, "partitions", nparts)
+			last, lastT = tot, now
+		}
+	}
+}
