@@ -46,7 +46,7 @@ func detect(v []byte) Format {
 		return f
 	}
 	var has struct {
-		records, awslogs, messageType, eventVersion, eventSource, detailType, detail, invoking, alarm, resourceLogs, digest, source bool
+		records, awslogs, messageType, eventVersion, eventSource, detailType, detail, invoking, alarm, resourceLogs, digest, source, insight bool
 	}
 	var detailType, source []byte
 	var records []byte
@@ -62,6 +62,8 @@ func detect(v []byte) Format {
 			has.eventVersion = true
 		case "eventSource":
 			has.eventSource = true
+		case "insightDetails":
+			has.insight = true
 		case "detail-type":
 			has.detailType, detailType = true, val
 		case "detail":
@@ -85,7 +87,7 @@ func detect(v []byte) Format {
 		return FormatCloudWatch
 	case has.resourceLogs:
 		return FormatOTLP
-	case has.digest, has.eventVersion && has.eventSource:
+	case has.digest, has.eventVersion && (has.eventSource || has.insight):
 		return FormatCloudTrail
 	case has.records:
 		f := FormatCloudTrail
