@@ -65,7 +65,7 @@ var appFields = map[string]appField{
 	"peer.service":   afPeerService,
 	"server.address": afServerAddress, "net.peer.name": afServerAddress,
 	"event_id": afEventID, "id": afEventID,
-	"kind": afKind,
+	"kind":     afKind,
 	"url.full": afPeerHint, "http.url": afPeerHint, "rpc.service": afPeerHint, "rpc.system": afPeerHint, "db.system": afPeerHint,
 }
 
