@@ -102,6 +102,7 @@ type Spike struct {
 	IncidentID   string    `json:"incident_id"` // "" when too small to form an incident
 	Service      string    `json:"service"`
 	Region       string    `json:"region"`
+	Rise         time.Time `json:"rise"`          // where its errors began to rise: Start, or earlier for a slow ramp
 	Start        time.Time `json:"start"`         // first spike minute
 	End          time.Time `json:"end"`           // last spike minute
 	SpikeMinutes int64     `json:"spike_minutes"` // minutes over the threshold

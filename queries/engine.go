@@ -95,6 +95,7 @@ func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, err
 		"ratio":               c.SpikeMinRatio,
 		"sigma":               c.SpikeSigma,
 		"merge_gap_min":       minutes(c.MergeGap),
+		"rise_min":            minutes(c.RiseWindow),
 		"min_spike_minutes":   int64(c.MinSpikeMinutes),
 		"min_excess_errors":   float64(c.MinExcessErrors),
 		"lookback_min":        minutes(c.Lookback),
@@ -119,6 +120,13 @@ func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, err
 		return s, nil
 	}
 	for _, st := range stages {
+		if st == "incident_series" {
+			// Go groups the spikes into incidents (grouping.go).
+			if err := e.groupSpikes(ctx, s); err != nil {
+				s.close()
+				return nil, err
+			}
+		}
 		if err := s.materialize(ctx, st); err != nil {
 			s.close()
 			return nil, err
@@ -239,7 +247,7 @@ func (e *Engine) Spikes(ctx context.Context, w Window) ([]Spike, error) {
 }
 
 func readSpikes(ctx context.Context, s *session) ([]Spike, error) {
-	rows, err := s.query(ctx, "spikes", `SELECT coalesce(i.incident_id, ''), s.service, s.region, s.start_m, s.end_m,
+	rows, err := s.query(ctx, "spikes", `SELECT coalesce(i.incident_id, ''), s.service, s.region, s.rise_m, s.start_m, s.end_m,
 		s.spike_minutes, s.peak_m, s.peak_errors, s.errors, s.baseline, s.threshold
 		FROM spikes s LEFT JOIN incident_series i USING (service, region, start_m)
 		ORDER BY s.start_m, s.service, s.region`, nil)
@@ -250,12 +258,12 @@ func readSpikes(ctx context.Context, s *session) ([]Spike, error) {
 	var out []Spike
 	for rows.Next() {
 		var p Spike
-		var start, end, peak int64
-		if err := rows.Scan(&p.IncidentID, &p.Service, &p.Region, &start, &end, &p.SpikeMinutes, &peak,
+		var rise, start, end, peak int64
+		if err := rows.Scan(&p.IncidentID, &p.Service, &p.Region, &rise, &start, &end, &p.SpikeMinutes, &peak,
 			&p.PeakErrors, &p.Errors, &p.Baseline, &p.Threshold); err != nil {
 			return nil, fmt.Errorf("read spikes: %w", err)
 		}
-		p.Start, p.End, p.Peak = minuteTime(start), minuteTime(end), minuteTime(peak)
+		p.Rise, p.Start, p.End, p.Peak = minuteTime(rise), minuteTime(start), minuteTime(end), minuteTime(peak)
 		out = append(out, p)
 	}
 	return out, rows.Err()

@@ -190,19 +190,27 @@ var lbTopology = map[string][]string{"api": {"checkout"}, "checkout": {"elasticl
 // counts inserts counts[i] error events in minute i after from.
 func (f *fixture) counts(service, region, from string, counts []int) {
 	f.t.Helper()
+	f.countsWith(service, region, from, counts, "", "error", "{}")
+}
+
+// countsWith is counts with the errors' peer_service, message and attributes.
+func (f *fixture) countsWith(service, region, from string, counts []int, peer, message, attrs string) {
+	f.t.Helper()
 	list := make([]string, len(counts))
 	for i, c := range counts {
 		list[i] = fmt.Sprint(c)
 	}
-	_, err := f.db.Exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, message, attributes)
+	_, err := f.db.Exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number,
+		message, peer_service, attributes)
 		SELECT $pfx || x.i || '-' || r.j,
 		       CAST($start AS TIMESTAMPTZ) + to_minutes(x.i - 1) + to_microseconds(CAST(r.j * 60000000 // x.c AS BIGINT)),
 		       CAST($start AS TIMESTAMPTZ) + to_minutes(x.i - 1),
-		       'app', 'error', $svc, $region, 17, 'error', '{}'
+		       'app', 'error', $svc, $region, 17, $msg, nullif($peer, ''), $attrs
 		FROM (SELECT unnest(l) AS c, generate_subscripts(l, 1) AS i FROM (SELECT CAST($counts AS INTEGER[]) AS l)) x,
 		     range(x.c) r(j)`,
-		sql.Named("pfx", fmt.Sprintf("cnt-%s-%s-%s-", service, region, from)), sql.Named("start", at(from).Format(time.RFC3339)),
-		sql.Named("svc", service), sql.Named("region", region), sql.Named("counts", "["+strings.Join(list, ",")+"]"))
+		sql.Named("pfx", fmt.Sprintf("cnt-%s-%s-%s-%s-", service, region, from, peer)), sql.Named("start", at(from).Format(time.RFC3339)),
+		sql.Named("svc", service), sql.Named("region", region), sql.Named("counts", "["+strings.Join(list, ",")+"]"),
+		sql.Named("msg", message), sql.Named("peer", peer), sql.Named("attrs", attrs))
 	if err != nil {
 		f.t.Fatal(err)
 	}
