@@ -69,10 +69,10 @@ type Result struct {
 	Index       int     `json:"index"`
 	Seed        int64   `json:"seed"`
 	Scenario    string  `json:"scenario"`
-	Kind        string  `json:"kind,omitempty"`     // the planted incident's kind of root cause
-	Part        int     `json:"part,omitempty"`     // which planted incident of the scenario (1 = the first)
-	Topology    bool    `json:"topology"`           // scored with the scenario's topology configured
-	Incident    bool    `json:"incident"`           // the truth has an incident
+	Kind        string  `json:"kind,omitempty"` // the planted incident's kind of root cause
+	Part        int     `json:"part,omitempty"` // which planted incident of the scenario (1 = the first)
+	Topology    bool    `json:"topology"`       // scored with the scenario's topology configured
+	Incident    bool    `json:"incident"`       // the truth has an incident
 	RootCause   string  `json:"root_cause,omitempty"`
 	RootCauseID string  `json:"root_cause_event_id,omitempty"`
 	Rank        int     `json:"rank"`              // rank of the root cause among the suspects; 0 = not found
@@ -96,33 +96,33 @@ type Result struct {
 
 // Summary aggregates results.
 type Summary struct {
-	Scenarios             int                `json:"scenarios"`
-	IncidentScenarios     int                `json:"incident_scenarios"` // planted incidents (a two-incidents scenario counts twice)
-	QuietScenarios        int                `json:"quiet_scenarios"`
-	Days                  float64            `json:"days"`                 // window length of all scenarios
-	FalseIncidents        int                `json:"false_incidents"`      // on all scenarios
-	FalsePerDay           float64            `json:"false_incidents_per_day"`
-	Top1ByKind            map[string]float64 `json:"top1_by_kind"`
-	Top1                  float64            `json:"top1"`
-	Top3                  float64            `json:"top3"`
-	MRR                   float64            `json:"mrr"`
-	Detected              float64            `json:"detection_rate"` // incident scenarios with a matched incident
-	QuietDays             float64            `json:"quiet_days"`
-	FalseOnQuietDays      int                `json:"false_incidents_quiet"`
-	FalsePerQuietDay      float64            `json:"false_incidents_per_quiet_day"`
-	FalseOnIncidentDays   int                `json:"false_incidents_incident_scenarios"` // unrelated incidents next to a real one
-	MeanOnsetError        float64            `json:"mean_onset_error_min"`
-	MaxOnsetError         float64            `json:"max_onset_error_min"`
-	MeanRecall            float64            `json:"mean_service_recall"`
-	MeanOrder             float64            `json:"mean_cascade_order"`
-	Top1ByScenario        map[string]float64 `json:"top1_by_scenario"`
-	DeadLetters           int64              `json:"dead_letters"`
-	Events                int64              `json:"events"`
-	Errors                int                `json:"pipeline_errors"`
-	Seconds               float64            `json:"seconds"`
-	MeetsTop1             bool               `json:"meets_top1"`
-	MeetsTop3             bool               `json:"meets_top3"`
-	MeetsFalsePerDay      bool               `json:"meets_false_incidents"`
+	Scenarios           int                `json:"scenarios"`
+	IncidentScenarios   int                `json:"incident_scenarios"` // planted incidents (a two-incidents scenario counts twice)
+	QuietScenarios      int                `json:"quiet_scenarios"`
+	Days                float64            `json:"days"`            // window length of all scenarios
+	FalseIncidents      int                `json:"false_incidents"` // on all scenarios
+	FalsePerDay         float64            `json:"false_incidents_per_day"`
+	Top1ByKind          map[string]float64 `json:"top1_by_kind"`
+	Top1                float64            `json:"top1"`
+	Top3                float64            `json:"top3"`
+	MRR                 float64            `json:"mrr"`
+	Detected            float64            `json:"detection_rate"` // incident scenarios with a matched incident
+	QuietDays           float64            `json:"quiet_days"`
+	FalseOnQuietDays    int                `json:"false_incidents_quiet"`
+	FalsePerQuietDay    float64            `json:"false_incidents_per_quiet_day"`
+	FalseOnIncidentDays int                `json:"false_incidents_incident_scenarios"` // unrelated incidents next to a real one
+	MeanOnsetError      float64            `json:"mean_onset_error_min"`
+	MaxOnsetError       float64            `json:"max_onset_error_min"`
+	MeanRecall          float64            `json:"mean_service_recall"`
+	MeanOrder           float64            `json:"mean_cascade_order"`
+	Top1ByScenario      map[string]float64 `json:"top1_by_scenario"`
+	DeadLetters         int64              `json:"dead_letters"`
+	Events              int64              `json:"events"`
+	Errors              int                `json:"pipeline_errors"`
+	Seconds             float64            `json:"seconds"`
+	MeetsTop1           bool               `json:"meets_top1"`
+	MeetsTop3           bool               `json:"meets_top3"`
+	MeetsFalsePerDay    bool               `json:"meets_false_incidents"`
 }
 
 // Report is the whole evaluation. The targets are checked on Summary: the

@@ -504,4 +504,3 @@ func (s *Scenario) background(r *rnd, start, end time.Time, excluded func(time.T
 	}
 	return out
 }
-

@@ -642,7 +642,9 @@ func TestHarderFamilies(t *testing.T) {
 			closer := func(d ChangeRef) bool { return d.Time.After(tr.RootCauseTime) && d.Time.Before(tr.Onset) }
 			switch fam {
 			case FamilyDecoyCloser:
-				d := decoyOf(tr, func(d ChangeRef) bool { return d.Service == tr.RootCauseService && d.Region == tr.RootCauseRegion && closer(d) })
+				d := decoyOf(tr, func(d ChangeRef) bool {
+					return d.Service == tr.RootCauseService && d.Region == tr.RootCauseRegion && closer(d)
+				})
 				if d == nil {
 					t.Errorf("%s/%d: no %s decoy in %s between the root cause and the onset: %+v", fam, seed, tr.RootCauseService, tr.RootCauseRegion, tr.Decoys)
 				}
@@ -695,7 +697,9 @@ func TestHarderFamilies(t *testing.T) {
 				if early*3 > peak {
 					t.Errorf("%s/%d: %d errors/min in the first 3 minutes of a slow ramp to %d", fam, seed, early, peak)
 				}
-				if d := decoyOf(tr, func(d ChangeRef) bool { return d.Time.After(tr.Onset.Add(time.Minute)) && d.Time.Before(tr.Onset.Add(15*time.Minute)) && d.Operation != "SetDesiredCapacity" }); d == nil {
+				if d := decoyOf(tr, func(d ChangeRef) bool {
+					return d.Time.After(tr.Onset.Add(time.Minute)) && d.Time.Before(tr.Onset.Add(15*time.Minute)) && d.Operation != "SetDesiredCapacity"
+				}); d == nil {
 					t.Errorf("%s/%d: no change during the ramp: %+v", fam, seed, tr.Decoys)
 				}
 			case FamilyDeployDecoy:
