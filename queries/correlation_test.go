@@ -2,6 +2,7 @@ package queries
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -213,5 +214,50 @@ func TestHealthIssuePublishedLate(t *testing.T) {
 	}
 	if len(all) == 0 || all[0].EventID != "first" || slices.Contains(ids, "update") {
 		t.Fatalf("suspects %v: want the Health issue once, first published, ranked first", ids)
+	}
+}
+
+// Two unrelated outages in one region at the same time: the load balancer
+// change that cart's errors name is the first outage's cause; in the
+// second, whose errors name a DNS record and no load balancer, it is
+// explained away and the record's change comes first, though further from
+// the onset.
+func TestChangeNamedByAnotherIncidentIsExplainedAway(t *testing.T) {
+	f := newFixture(t)
+	for _, s := range []string{"cart", "orders"} {
+		f.counts(s, "us-east-1", "09:00", repeat(60, 1, 0))
+	}
+	f.countsWith("cart", "us-east-1", "10:00", repeat(15, 30), "elasticloadbalancing", "503 Service Unavailable",
+		`{"server.address":"internal-cart-alb-1234567890.us-east-1.elb.amazonaws.com"}`)
+	f.countsWith("orders", "us-east-1", "10:01", repeat(14, 12), "orders-db", "dial tcp: lookup orders-db.internal.example.com on 10.0.0.2:53: no such host", "{}")
+	f.countsWith("orders", "us-east-1", "10:01", repeat(14, 12), "orders-db", "dial tcp 10.41.7.19:5432: connect: connection refused", "{}")
+	// orders' role reads load balancer APIs: a service-level path to
+	// elasticloadbalancing, as in the simulator's two-incidents seed 10044
+	for i := range 5 {
+		f.raw(fmt.Sprint("read-", i), fmt.Sprintf("09:%d0", 1+i), "cloudtrail", "info", "elasticloadbalancing", "us-east-1",
+			"arn:aws:sts::111122223333:assumed-role/orders-task-role/orders-1a2b3c", "", "", "")
+	}
+	lb := "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/cart-alb/1a2b3c4d5e6f7a8b/9c8d7e6f5a4b3c2d"
+	f.change(change{id: "lb", clock: "10:00:10", service: "elasticloadbalancing", operation: "ModifyListener", region: "us-east-1",
+		resource: lb, changeType: "load_balancing", risk: "critical", attrs: `{"requestParameters":{"listenerArn":"` + lb + `"}}`})
+	f.change(change{id: "dns", clock: "09:54:00", service: "route53", operation: "ChangeResourceRecordSets", region: "us-east-1",
+		resource: "arn:aws:route53:::hostedzone/Z0ABC", changeType: "dns", risk: "critical",
+		attrs: `{"requestParameters":{"hostedZoneId":"Z0ABC","changeBatch":{"changes":[{"action":"UPSERT","resourceRecordSet":{"name":"orders-db.internal.example.com","type":"CNAME"}}]}}}`})
+	sus := suspectsOf(t, NewEngine(f.db.DB, DefaultCorrelationConfig(), nil))
+	if len(sus) != 2 {
+		t.Fatalf("suspects of %d incidents, want 2: %+v", len(sus), sus)
+	}
+	for id, s := range sus {
+		want := map[bool]string{true: "lb", false: "dns"}[strings.HasSuffix(id, "-cart")]
+		if s[0].EventID != want {
+			t.Errorf("incident %s: %s first, want %s", id, s[0].EventID, want)
+		}
+		if !strings.HasSuffix(id, "-cart") {
+			for _, x := range s {
+				if x.EventID == "lb" && !strings.Contains(x.Evidence, "more likely that incident's cause") {
+					t.Errorf("the load balancer change in %s is not explained away: %s", id, x.Evidence)
+				}
+			}
+		}
 	}
 }

@@ -125,6 +125,23 @@ func namedNode(key, val, region string) transform.Ref {
 	return transform.Ref{}
 }
 
+// namedBy reports whether one of the services depends on node directly,
+// or through a resource it depends on directly (cart -> its load balancer
+// -> the target group behind it); not through another application service.
+func namedBy(g graph, services []string, node string) bool {
+	for _, b := range services {
+		if g.dependsOn(b, node) {
+			return true
+		}
+		for _, r := range g.deps[b] {
+			if strings.Contains(r, ":") && g.dependsOn(r, node) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // resourceType is the service and type of a resource key, without region
 // and name: "elasticloadbalancing:us-east-1:loadbalancer/cart-alb" ->
 // "elasticloadbalancing:loadbalancer".
@@ -175,6 +192,7 @@ type nodeMatch struct {
 	node    string         // the touched resource the broken services reach ("" = none)
 	dist    int            // its distance from the nearest broken service (-1 = none)
 	via     brokenDistance // which broken services reach it
+	hit     bool           // node is named by the errors of a broken service: it depends on it directly, or through a resource of its (a load balancer's target group)
 	sibling bool           // the change touched resources of a kind the broken services use, none of theirs
 	kind    string         // that kind in words ("load balancer")
 }
@@ -182,8 +200,9 @@ type nodeMatch struct {
 // changeMatches reads the candidate changes of a batch that may touch what
 // the broken services depend on (their service is a reached node, or the
 // service of a reached resource), parses what each touched, and returns the
-// matches per incident and event id.
-func (e *Engine) changeMatches(ctx context.Context, s *session, g graph, reach map[string]map[string]int, broken map[string][]string, params map[string]any) (map[[2]string]nodeMatch, error) {
+// matches per incident and event id. reach holds each incident's reachable
+// nodes with their distance from its roots.
+func (e *Engine) changeMatches(ctx context.Context, s *session, g graph, reach map[string]map[string]int, roots map[string][]string, params map[string]any) (map[[2]string]nodeMatch, error) {
 	svcs := map[string]bool{}
 	types := map[string]map[string]bool{} // incident -> resource types reached
 	for inc, nodes := range reach {
@@ -240,7 +259,8 @@ func (e *Engine) changeMatches(ctx context.Context, s *session, g graph, reach m
 					continue
 				}
 			} else {
-				m.via = e.distanceTo(g, broken[inc], m.node)
+				m.via = e.distanceTo(g, roots[inc], m.node)
+				m.hit = namedBy(g, roots[inc], m.node)
 			}
 			out[[2]string{inc, id}] = m
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -26,7 +27,20 @@ type candidate struct {
 	newVersion                                             string
 	node                                                   nodeMatch // resources it touched that the broken services reach
 	graph                                                  graph     // the topology of its incident's batch
+	roots                                                  []string  // where its incident started: broken services no broken dependency of which broke before them
+	explainedBy                                            string    // another incident whose errors name what it touched (this one's do not)
 }
+
+// resourceEvidence reports whether the incident's errors name what the
+// change touched: its resource, a touched name, a resource node the broken
+// services depend on, or (a deploy) its new version.
+func (c *candidate) resourceEvidence() bool {
+	return c.resourceMatch || c.nameMatch || c.node.hit || c.versionShare >= versionMatch
+}
+
+// explainedFactor multiplies the score of a change that is more likely
+// another incident's cause (explaining away).
+const explainedFactor = 0.5
 
 // globalServices are AWS services whose changes are recorded in one region
 // (usually us-east-1) but act everywhere.
@@ -122,8 +136,9 @@ func effectiveDistance(c *candidate, bd brokenDistance) (brokenDistance, string)
 	return bd, ""
 }
 
-// score fills Score, Components and Evidence of c.
-func (e *Engine) score(c *candidate, broken []string, bd brokenDistance) {
+// score fills Score, Components and Evidence of c; roots are where its
+// incident started, bd the distance from them to its service.
+func (e *Engine) score(c *candidate, roots []string, bd brokenDistance) {
 	w := e.cfg.Weights
 	total := w.Lead + w.Scope + w.Topology + w.Spread + w.Risk + w.Ratio + w.Symptom
 	lead := leadScore(c.riseLead, e.cfg.LeadHalfLife.Minutes())
@@ -132,7 +147,7 @@ func (e *Engine) score(c *candidate, broken []string, bd brokenDistance) {
 	if c.downstream {
 		service = 0.2
 	}
-	nodeHit := c.node.dist >= 0 && c.node.dist <= 2
+	nodeHit := c.node.hit
 	scope := 0.0
 	for _, p := range []struct {
 		ok bool
@@ -166,6 +181,9 @@ func (e *Engine) score(c *candidate, broken []string, bd brokenDistance) {
 	if c.elsewhere() {
 		factor = e.cfg.OtherRegionFactor
 	}
+	if c.explainedBy != "" {
+		factor *= explainedFactor
+	}
 	sum := 0.0
 	for k, v := range parts {
 		v *= factor
@@ -174,7 +192,7 @@ func (e *Engine) score(c *candidate, broken []string, bd brokenDistance) {
 	}
 	c.Score = round4(sum)
 	c.Components = parts
-	c.Evidence = evidence(c, broken, bd, eff, how, factor)
+	c.Evidence = evidence(c, roots, bd, eff, how, factor)
 }
 
 // evidence writes the score in words, so an SRE can check each claim.
@@ -205,14 +223,14 @@ func evidence(c *candidate, broken []string, bd, eff brokenDistance, how string,
 		fmt.Fprintf(&b, "; changed %s, which is itself broken", describeNode(c.node.node))
 	case how == "node":
 		fmt.Fprintf(&b, "; changed %s, a dependency of %s (distance %d)", describeNode(c.node.node), strings.Join(eff.via, ", "), eff.dist)
-	case bd.dist == 0 && c.downstream:
-		fmt.Fprintf(&b, "; %s is itself broken, but only after a service it depends on broke", c.Service)
+	case c.downstream && bd.dist < 0:
+		fmt.Fprintf(&b, "; %s is itself broken, but only after a service it depends on broke: no dependency path from where the failure started (%s) to it", c.Service, strings.Join(broken, ", "))
 	case bd.dist == 0:
 		fmt.Fprintf(&b, "; %s is itself broken", c.Service)
 	case bd.dist > 0:
 		fmt.Fprintf(&b, "; %s is a dependency of %s (distance %d)", c.Service, strings.Join(bd.via, ", "), bd.dist)
 	default:
-		fmt.Fprintf(&b, "; no known dependency path from the broken services (%s) to %s", strings.Join(broken, ", "), c.Service)
+		fmt.Fprintf(&b, "; no known dependency path from where the failure started (%s) to %s", strings.Join(broken, ", "), c.Service)
 	}
 	if how == "sibling" {
 		fmt.Fprintf(&b, "; it touched no %s the broken services depend on, only others (counted one hop further)", c.node.kind)
@@ -234,8 +252,8 @@ func evidence(c *candidate, broken []string, bd, eff brokenDistance, how string,
 	switch {
 	case c.regionMatch:
 		scope = append(scope, "same region as the errors")
-	case factor < 1:
-		scope = append(scope, fmt.Sprintf("other region than the errors (score x %g)", factor))
+	case c.elsewhere():
+		scope = append(scope, fmt.Sprintf("other region than the errors (score x %g)", factor/explainedOf(c)))
 	default:
 		scope = append(scope, "global service")
 	}
@@ -245,6 +263,9 @@ func evidence(c *candidate, broken []string, bd, eff brokenDistance, how string,
 	fmt.Fprintf(&b, "; %s", strings.Join(scope, ", "))
 	if c.symptom != "" && c.symptomShare > 0 {
 		fmt.Fprintf(&b, "; %.0f%% of the first errors are %s failures, typical of a %s change", c.symptomShare*100, symptomWords[c.symptom], c.ChangeType)
+	}
+	if c.explainedBy != "" {
+		fmt.Fprintf(&b, "; the errors of incident %s name what it touched, these do not: more likely that incident's cause (score x %g)", c.explainedBy, explainedFactor)
 	}
 	fmt.Fprintf(&b, "; %d of %d broken services spiked after it", c.servicesAfter, c.servicesTotal)
 	risk := c.RiskClass
@@ -258,6 +279,13 @@ func evidence(c *candidate, broken []string, bd, eff brokenDistance, how string,
 var symptomWords = map[string]string{
 	"dns": "DNS resolution", "auth": "authorization", "throttling": "throttling/capacity",
 	"load_balancer": "load balancer (5xx, unhealthy target)", "network": "connection/timeout",
+}
+
+func explainedOf(c *candidate) float64 {
+	if c.explainedBy != "" {
+		return explainedFactor
+	}
+	return 1
 }
 
 func leadText(lead float64) string {
@@ -307,21 +335,28 @@ func (e *Engine) rankAll(ctx context.Context, w Window) ([]Suspect, error) {
 	if err != nil {
 		return nil, err
 	}
-	broken := map[string][]string{}
-	for _, in := range incidents {
-		broken[in.ID] = in.Services
+	// A change whose resources another incident's errors name, but not
+	// this one's, is more likely that incident's cause (explaining away).
+	named := map[string][]string{} // event id -> incidents whose errors name what it touched
+	for i := range cands {
+		if c := &cands[i]; c.resourceEvidence() {
+			named[c.EventID] = append(named[c.EventID], c.IncidentID)
+		}
 	}
 	byIncident := map[string][]*candidate{}
 	dcache := map[[2]string]brokenDistance{}
 	for i := range cands {
 		c := &cands[i]
+		if inc := named[c.EventID]; len(inc) > 0 && !c.resourceEvidence() {
+			c.explainedBy = inc[0]
+		}
 		k := [2]string{c.IncidentID, c.Service}
 		bd, ok := dcache[k]
 		if !ok {
-			bd = e.distanceTo(c.graph, broken[c.IncidentID], c.Service)
+			bd = e.distanceTo(c.graph, c.roots, c.Service)
 			dcache[k] = bd
 		}
-		e.score(c, broken[c.IncidentID], bd)
+		e.score(c, c.roots, bd)
 		byIncident[c.IncidentID] = append(byIncident[c.IncidentID], c)
 	}
 	var out []Suspect
@@ -389,10 +424,8 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 	var out []candidate
 	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 	byID := map[string]Incident{}
-	broken := map[string][]string{}
 	for _, in := range incidents {
 		byID[in.ID] = in
-		broken[in.ID] = in.Services
 	}
 	firsts, err := readFirsts(ctx, s)
 	if err != nil {
@@ -403,13 +436,30 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 		if err != nil {
 			return nil, err
 		}
-		// distance from each incident's nearest broken service to every
-		// node reachable from them
+		// Where each incident started (its roots), and the services that
+		// broke only after a service they depend on broke.
+		downInc, downSvc := []string{}, []string{}
+		roots := map[string][]string{}
+		for _, id := range b.ids {
+			down := downstream(g, byID[id].Services, firsts[id])
+			for _, svc := range down {
+				downInc, downSvc = append(downInc, id), append(downSvc, svc)
+			}
+			for _, svc := range byID[id].Services {
+				if !slices.Contains(down, svc) {
+					roots[id] = append(roots[id], svc)
+				}
+			}
+		}
+		// Distance from each incident's nearest root to every node
+		// reachable from them: a change can only explain what lies
+		// downstream of it, so the services that broke because a dependency
+		// did are not where the distance is measured from.
 		dInc, dSvc, dDist := []string{}, []string{}, []int64{}
 		reach := map[string]map[string]int{}
 		for _, id := range b.ids {
 			best := map[string]int{}
-			for _, svc := range byID[id].Services {
+			for _, svc := range roots[id] {
 				for t, d := range g.distances(svc, e.cfg.MaxDistance) {
 					if old, ok := best[t]; !ok || d < old {
 						best[t] = d
@@ -427,26 +477,22 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 			"d_incident": dInc, "d_service": dSvc, "d_dist": dDist,
 		}
 		// what the changes touched, against what the broken services reach
-		matches, err := e.changeMatches(ctx, s, g, reach, broken, params)
+		matches, err := e.changeMatches(ctx, s, g, reach, roots, params)
 		if err != nil {
 			return nil, err
 		}
-		cInc, cEvt, cDist, cSib := []string{}, []string{}, []int64{}, []int64{}
+		cInc, cEvt, cDist, cFlags := []string{}, []string{}, []int64{}, []int64{}
 		for k, m := range matches {
-			sib := int64(0)
+			flags := int64(0)
 			if m.sibling {
-				sib = 1
+				flags |= 1
 			}
-			cInc, cEvt, cDist, cSib = append(cInc, k[0]), append(cEvt, k[1]), append(cDist, int64(m.dist)), append(cSib, sib)
-		}
-		// services that broke only after a service they depend on broke
-		downInc, downSvc := []string{}, []string{}
-		for _, id := range b.ids {
-			for _, svc := range downstream(g, byID[id].Services, firsts[id]) {
-				downInc, downSvc = append(downInc, id), append(downSvc, svc)
+			if m.hit {
+				flags |= 2
 			}
+			cInc, cEvt, cDist, cFlags = append(cInc, k[0]), append(cEvt, k[1]), append(cDist, int64(m.dist)), append(cFlags, flags)
 		}
-		params["c_incident"], params["c_event"], params["c_dist"], params["c_sibling"] = cInc, cEvt, cDist, cSib
+		params["c_incident"], params["c_event"], params["c_dist"], params["c_flags"] = cInc, cEvt, cDist, cFlags
 		params["down_incident"], params["down_service"] = downInc, downSvc
 		n := len(out)
 		out, err = readCandidateBatch(ctx, s, out, params)
@@ -454,7 +500,7 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 			return nil, err
 		}
 		for i := n; i < len(out); i++ {
-			out[i].graph = g
+			out[i].graph, out[i].roots = g, roots[out[i].IncidentID]
 			if m, ok := matches[[2]string{out[i].IncidentID, out[i].EventID}]; ok {
 				out[i].node = m
 			} else {

@@ -33,11 +33,12 @@
 --                    $rate_min minutes of the incident that are of that class
 --   downstream       the change's service broke, but only after a service it
 --                    depends on broke ($down_incident/$down_service, from Go)
---   node_dist        distance from the nearest broken service to a resource
---                    the change touched (load balancer, record, role ...;
---                    -1 none), and sibling: it touched resources of a kind
---                    the broken services use, but not theirs (lists c_incident ... from Go:
---                    queries/nodes.go)
+--   node_dist        distance from where the incident started (its roots) to
+--                    a resource the change touched (load balancer, record,
+--                    role ...; -1 none); node_hit: the broken services'
+--                    errors name it; sibling: it touched resources of a kind
+--                    the broken services use, but not theirs (lists
+--                    c_incident ... from Go: queries/nodes.go)
 --   version_share    for a deploy: share of the first errors of the deployed
 --                    service that carry its new version (service.version or
 --                    version)
@@ -218,7 +219,7 @@ cnode AS (
     SELECT unnest(CAST($c_incident AS VARCHAR[])) AS incident_id,
            unnest(CAST($c_event AS VARCHAR[]))    AS event_id,
            unnest(CAST($c_dist AS BIGINT[]))      AS node_dist,
-           unnest(CAST($c_sibling AS BIGINT[]))   AS sibling
+           unnest(CAST($c_flags AS BIGINT[]))     AS flags -- 1 sibling, 2 named by the broken services' errors
 ),
 spread AS (
     SELECT p.incident_id, p.event_id,
@@ -275,7 +276,8 @@ features AS (
         coalesce(v.version_share, 0)                         AS version_share,
         coalesce(v.version, '')                              AS new_version,
         coalesce(cn.node_dist, -1)                           AS node_dist,
-        coalesce(cn.sibling, 0) = 1                          AS sibling
+        coalesce(cn.flags, 0) & 1 = 1                        AS sibling,
+        coalesce(cn.flags, 0) & 2 = 2                        AS node_hit
     FROM pairs p
     JOIN spread sp USING (incident_id, event_id)
     LEFT JOIN rates r USING (incident_id, event_id)
@@ -284,7 +286,8 @@ features AS (
     LEFT JOIN versions v USING (incident_id, event_id)
     LEFT JOIN cnode cn USING (incident_id, event_id)
 ),
--- topology distance from the nearest broken service to each service
+-- topology distance from the nearest root of the incident (a broken
+-- service no broken dependency of which broke before it) to each service
 -- (computed in Go from the merged topology, passed as three lists)
 dist AS (
     SELECT unnest(CAST($d_incident AS VARCHAR[])) AS incident_id,
@@ -296,7 +299,7 @@ dist AS (
 -- $keep candidates per incident, so a change-heavy hour does not ship
 -- thousands of rows to Go.
 scored AS (
-    SELECT f.* EXCLUDE (node_dist, sibling),
+    SELECT f.* EXCLUDE (node_dist, sibling, node_hit),
         CASE WHEN NOT f.region_match
                   AND f.service NOT IN ('iam', 'route53', 'cloudfront', 'organizations', 'sts', 'waf',
                                         'globalaccelerator', 'shield', 'route53domains')
@@ -305,8 +308,7 @@ scored AS (
         * ( $w_lead     * CASE WHEN f.rise_lead >= 0 THEN 0.5 ^ (f.rise_lead / $half_life_min)
                                ELSE 0.5 ^ (greatest(-f.rise_lead - 1, 0) / 2) END
           + $w_scope    * (0.4 * f.service_match::INT * CASE WHEN f.downstream THEN 0.5 ELSE 1 END
-                           + 0.3 * (f.resource_match OR f.name_match OR f.node_dist BETWEEN 0 AND 2
-                                    OR f.version_share >= 0.5)::INT
+                           + 0.3 * (f.resource_match OR f.name_match OR f.node_hit OR f.version_share >= 0.5)::INT
                            + 0.2 * f.region_match::INT + 0.1 * f.account_match::INT)
           + $w_topology * coalesce(0.5 ^ (CASE WHEN f.node_dist >= 0 THEN least(f.node_dist, coalesce(d.dist, 99))
                                                WHEN f.sibling AND d.dist > 0 THEN d.dist + 1
