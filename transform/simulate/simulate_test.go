@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -517,7 +518,15 @@ func TestFamilySignatures(t *testing.T) {
 
 func TestFormatsLookReal(t *testing.T) {
 	_, l := writeAndRead(t, FamilyLBChange, 7, Options{Duration: time.Hour})
+	apps := 0
 	for _, f := range l.man.Files {
+		if f.Format == "app" {
+			// one file per hour: data/app/YYYY/MM/DD/app-events-HH.ndjson
+			apps++
+			if ok, _ := regexp.MatchString(`^data/app/2026/03/02/app-events-(09|10)\.ndjson$`, f.Path); !ok {
+				t.Errorf("app file %s is not named by its hour", f.Path)
+			}
+		}
 		if f.Format == "cloudtrail" {
 			parts := strings.Split(f.Path, "/")
 			// data/cloudtrail/AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/<acct>_CloudTrail_<region>_<ts>_<rand>.json.gz
@@ -531,6 +540,15 @@ func TestFormatsLookReal(t *testing.T) {
 			if _, ok := r[k]; !ok {
 				t.Errorf("CloudTrail record lacks %s", k)
 			}
+		}
+	}
+	if apps != 1 { // the hour 09:00-10:00 of a one-hour window
+		t.Errorf("%d app files for a one-hour window, want 1", apps)
+	}
+	for _, m := range l.app {
+		if ts, _ := m["time"].(string); !strings.HasPrefix(ts, "2026-03-02T09:") {
+			t.Errorf("app line at %s outside the window's hour", ts)
+			break
 		}
 	}
 	var control, reports, lambdaErr int
