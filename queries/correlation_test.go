@@ -27,12 +27,12 @@ func suspectsOf(t *testing.T, e *Engine) map[string][]Suspect {
 // Two unrelated outages at the same time, one in us-east-1 and one in
 // eu-west-1, and a third in us-east-1 on services that neither call each
 // other nor fail on a common dependency, are three incidents, each with its
-// own suspect first. A service whose errors name nothing joins the outage
-// of its region it overlaps most.
+// own suspect first. A short spike whose errors name nothing joins the
+// outage of its region it overlaps most; a sustained one is its own.
 func TestUnrelatedIncidentsEachGetTheirSuspects(t *testing.T) {
 	f := newFixture(t)
 	base := repeat(60, 1, 0)
-	for _, s := range []string{"cart", "web", "search", "audit"} {
+	for _, s := range []string{"cart", "web", "search", "audit", "ledger"} {
 		f.counts(s, "us-east-1", "09:00", base)
 	}
 	f.counts("orders", "eu-west-1", "09:00", base)
@@ -41,7 +41,8 @@ func TestUnrelatedIncidentsEachGetTheirSuspects(t *testing.T) {
 	f.countsWith("orders", "eu-west-1", "10:01", repeat(14, 25), "dynamodb", "ProvisionedThroughputExceededException", "{}")
 	f.countsWith("search", "us-east-1", "10:01", repeat(14, 25), "sqs", "SendMessage timed out",
 		`{"url.full":"https://sqs.us-east-1.amazonaws.com/111122223333/search-queue"}`)
-	f.countsWith("audit", "us-east-1", "10:00", repeat(12, 15), "", "audit write failed", "{}")
+	f.countsWith("audit", "us-east-1", "10:00", []int{12}, "", "audit write failed", "{}")
+	f.countsWith("ledger", "us-east-1", "10:02", repeat(12, 15), "", "ledger write failed", "{}")
 	f.change(change{id: "lb", clock: "09:57:00", service: "elasticloadbalancing", operation: "ModifyListener", region: "us-east-1", changeType: "load_balancing", risk: "high"})
 	f.change(change{id: "ddb", clock: "09:58:00", service: "dynamodb", operation: "UpdateTable", region: "eu-west-1", changeType: "data_store", risk: "medium"})
 	f.change(change{id: "sqs", clock: "09:58:30", service: "sqs", operation: "SetQueueAttributes", region: "us-east-1", changeType: "data_store", risk: "medium",
@@ -55,13 +56,13 @@ func TestUnrelatedIncidentsEachGetTheirSuspects(t *testing.T) {
 	for _, in := range inc {
 		got[strings.Join(in.Services, ",")] = in.ID
 	}
-	for _, want := range []string{"cart,audit,web", "orders", "search"} {
+	for _, want := range []string{"cart,audit,web", "orders", "search", "ledger"} {
 		if got[want] == "" {
-			t.Fatalf("incidents %+v: want three, one of %s", inc, want)
+			t.Fatalf("incidents %+v: want four, one of %s", inc, want)
 		}
 	}
-	if len(inc) != 3 {
-		t.Fatalf("incidents %+v: want three", inc)
+	if len(inc) != 4 {
+		t.Fatalf("incidents %+v: want four", inc)
 	}
 	sus := suspectsOf(t, e)
 	for svcs, first := range map[string]string{"cart,audit,web": "lb", "orders": "ddb", "search": "sqs"} {

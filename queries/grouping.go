@@ -17,10 +17,11 @@ import (
 //   - spikes in one region whose errors name each other's service or a
 //     common peer (the callee their errors name, or for CloudTrail's own
 //     failed calls the service whose role made them);
-//   - a spike whose errors name nothing joins the group of its region it
-//     overlaps most in time (what names nothing cannot be told apart, so
-//     time decides as before); such spikes with no named group in their
-//     region form one group per region.
+//   - a short spike (not sustained) whose errors name nothing joins the
+//     group of its region it overlaps most in time; spikes whose errors name
+//     nothing and that are outages of their own (sustained), or have no
+//     named group in their region to join, form one group per region (what
+//     names nothing cannot be told apart, so time decides, as before).
 //
 // So two unrelated outages that overlap in time (a bad deploy in us-east-1
 // and a load balancer change in eu-west-1, or two services in one region
@@ -271,9 +272,21 @@ func splitIsland(is []spikeRow, peers map[spikeKey][]string) [][]spikeRow {
 	// merges do not change what the decisions see.
 	var merges [][2]int
 	var orphans []int // unnamed spikes with no named group in their region
+	groupSustained := map[int]bool{}
+	for i, r := range is {
+		if r.sustained {
+			groupSustained[find(i)] = true
+		}
+	}
 	for i := range is {
 		root := find(i)
 		if groupNamed[root] {
+			continue
+		}
+		if groupSustained[root] {
+			// an outage of its own whose errors name nothing: not folded
+			// into another one just because it overlaps in time
+			orphans = append(orphans, i)
 			continue
 		}
 		best, bestOverlap := -1, int64(-1<<62)
