@@ -24,6 +24,8 @@ type Incident struct {
 	Regions          []string  `json:"regions"`
 	PeakErrorsPerMin int64     `json:"peak_errors_per_min"`
 	TotalErrors      int64     `json:"total_errors"`
+
+	rise time.Time // where its errors began to rise (the suspects' look-back starts there); the spikes query shows it
 }
 
 // Suspect is one ranked change for an incident, with its evidence.

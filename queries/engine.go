@@ -296,7 +296,7 @@ func (e *Engine) openIncidents(ctx context.Context, w Window) (*session, []Incid
 
 func readIncidents(ctx context.Context, s *session) ([]Incident, error) {
 	rows, err := s.query(ctx, "incidents", `SELECT incident_id, onset_m, peak_m, recovery_m, ongoing,
-		services, regions, peak_errors, total_errors FROM incidents ORDER BY onset_m, incident_id`, nil)
+		services, regions, peak_errors, total_errors, rise_m FROM incidents ORDER BY onset_m, incident_id`, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -304,13 +304,13 @@ func readIncidents(ctx context.Context, s *session) ([]Incident, error) {
 	var out []Incident
 	for rows.Next() {
 		var in Incident
-		var onset, peak, rec int64
+		var onset, peak, rec, rise int64
 		var services, regions any
 		if err := rows.Scan(&in.ID, &onset, &peak, &rec, &in.Ongoing, &services, &regions,
-			&in.PeakErrorsPerMin, &in.TotalErrors); err != nil {
+			&in.PeakErrorsPerMin, &in.TotalErrors, &rise); err != nil {
 			return nil, fmt.Errorf("read incidents: %w", err)
 		}
-		in.Onset, in.Peak = minuteTime(onset), minuteTime(peak)
+		in.Onset, in.Peak, in.rise = minuteTime(onset), minuteTime(peak), minuteTime(rise)
 		if !in.Ongoing {
 			in.Recovery = minuteTime(rec)
 		}

@@ -159,7 +159,7 @@ func (e *Engine) spikePeers(ctx context.Context, s *session, islands [][]spikeRo
 				return nil, fmt.Errorf("read spike peers: %w", err)
 			}
 			total[k] += n
-			if peer != "" {
+			if peer = strings.ToLower(peer); peer != "" {
 				if counts[k] == nil {
 					counts[k] = map[string]int64{}
 				}

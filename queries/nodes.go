@@ -203,13 +203,15 @@ type nodeMatch struct {
 // matches per incident and event id. reach holds each incident's reachable
 // nodes with their distance from its roots.
 func (e *Engine) changeMatches(ctx context.Context, s *session, g graph, reach map[string]map[string]int, roots map[string][]string, params map[string]any) (map[[2]string]nodeMatch, error) {
+	// Only the services of reached resources: a change can meet a resource
+	// node (or be a sibling of one) only if some resource is reached, and
+	// the service-level distance needs no parsing.
 	svcs := map[string]bool{}
 	types := map[string]map[string]bool{} // incident -> resource types reached
 	for inc, nodes := range reach {
 		types[inc] = map[string]bool{}
 		for n := range nodes {
 			if !strings.Contains(n, ":") {
-				svcs[n] = true
 				continue
 			}
 			types[inc][resourceType(n)] = true
@@ -219,6 +221,10 @@ func (e *Engine) changeMatches(ctx context.Context, s *session, g graph, reach m
 				svcs["route53"], svcs["servicediscovery"] = true, true
 			}
 		}
+	}
+	out := map[[2]string]nodeMatch{}
+	if len(svcs) == 0 {
+		return out, nil
 	}
 	list := make([]string, 0, len(svcs))
 	for k := range svcs {
@@ -231,7 +237,6 @@ func (e *Engine) changeMatches(ctx context.Context, s *session, g graph, reach m
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[[2]string]nodeMatch{}
 	for rows.Next() {
 		var id, region, resource, attrs string
 		if err := rows.Scan(&id, &region, &resource, &attrs); err != nil {

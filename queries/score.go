@@ -396,7 +396,11 @@ var batchGap = 6 * time.Hour
 func (e *Engine) batches(incidents []Incident, until time.Time) []candidateBatch {
 	var out []candidateBatch
 	for _, in := range incidents {
-		cf, ct := in.Onset.Add(-e.cfg.Lookback-e.cfg.RiseWindow), in.Onset.Add(time.Minute)
+		rise := in.rise
+		if rise.IsZero() || rise.After(in.Onset) {
+			rise = in.Onset
+		}
+		cf, ct := rise.Add(-e.cfg.Lookback), in.Onset.Add(time.Minute)
 		ef, et := in.Onset, in.Recovery
 		if in.Ongoing || et.IsZero() {
 			et = until
@@ -404,6 +408,9 @@ func (e *Engine) batches(incidents []Incident, until time.Time) []candidateBatch
 		if n := len(out); n > 0 && !cf.After(out[n-1].chgTo.Add(30*time.Minute)) {
 			b := &out[n-1]
 			b.ids = append(b.ids, in.ID)
+			if cf.Before(b.chgFrom) {
+				b.chgFrom = cf
+			}
 			b.chgTo = maxTime(b.chgTo, ct)
 			b.errTo = maxTime(b.errTo, et)
 			continue
@@ -493,6 +500,9 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 			cInc, cEvt, cDist, cFlags = append(cInc, k[0]), append(cEvt, k[1]), append(cDist, int64(m.dist)), append(cFlags, flags)
 		}
 		params["c_incident"], params["c_event"], params["c_dist"], params["c_flags"] = cInc, cEvt, cDist, cFlags
+		if err := readVersions(ctx, s, params); err != nil {
+			return nil, err
+		}
 		params["down_incident"], params["down_service"] = downInc, downSvc
 		n := len(out)
 		out, err = readCandidateBatch(ctx, s, out, params)
@@ -509,6 +519,40 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 		}
 	}
 	return out, nil
+}
+
+// readVersions sets the lists v_incident, v_event, v_version and v_share
+// of params: for each deploy of the batch, the share of the deployed
+// service's first errors that carry its new version (sql/versions.sql).
+// Batches without deploys skip the query (it reads the errors' attributes).
+func readVersions(ctx context.Context, s *session, params map[string]any) error {
+	vInc, vEvt, vVer, vShare := []string{}, []string{}, []string{}, []float64{}
+	defer func() {
+		params["v_incident"], params["v_event"], params["v_version"], params["v_share"] = vInc, vEvt, vVer, vShare
+	}()
+	var n int64
+	row := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE kind = 'change' AND source = 'deploy'
+		AND time >= CAST($1 AS TIMESTAMPTZ) AND time < CAST($2 AS TIMESTAMPTZ)`, params["chg_from"], params["chg_to"])
+	if err := row.Scan(&n); err != nil {
+		return fmt.Errorf("count deploys: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	rows, err := s.query(ctx, "versions", sqlText("versions"), params)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var inc, evt, ver string
+		var share float64
+		if err := rows.Scan(&inc, &evt, &ver, &share); err != nil {
+			return fmt.Errorf("read deploy versions: %w", err)
+		}
+		vInc, vEvt, vVer, vShare = append(vInc, inc), append(vEvt, evt), append(vVer, ver), append(vShare, share)
+	}
+	return rows.Err()
 }
 
 // readFirsts returns each incident's broken services with the minute their

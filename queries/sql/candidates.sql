@@ -41,7 +41,7 @@
 --                    c_incident ... from Go: queries/nodes.go)
 --   version_share    for a deploy: share of the first errors of the deployed
 --                    service that carry its new version (service.version or
---                    version)
+--                    version; lists v_incident ... from Go: sql/versions.sql)
 --
 -- The Go side runs this for a batch of incidents at a time ($incident_ids)
 -- with tight time bounds ($chg_from..$chg_to for changes, $err_from..$err_to
@@ -95,8 +95,7 @@ pairs AS (
 ),
 -- the errors of the broken series during their spikes, classified
 inc_errors AS (
-    SELECT s.incident_id, s.service, e.account_id, e.resource, e.x, e.peer, e.version,
-           epoch_ms(e.time) // 60000 AS m,
+    SELECT s.incident_id, s.service, e.account_id, e.resource, e.x, e.peer,
            epoch_ms(e.time) // 60000 < s.onset_m + $rate_min AS early,
            CASE
              WHEN regexp_matches(x, 'no such host|unknownhost|nxdomain|name or service not known|getaddrinfo|name resolution|dns') THEN 'dns'
@@ -107,11 +106,7 @@ inc_errors AS (
            END AS symptom
     FROM batch_series s
     JOIN (SELECT *, lower(coalesce(error_code, '') || ' ' || coalesce(message, '')) AS x,
-                 lower(coalesce(peer_service, '')) AS peer,
-                 -- the version only for services deployed in the look-back
-                 CASE WHEN list_contains((SELECT list(DISTINCT service) FROM chg WHERE source = 'deploy'), service)
-                      THEN coalesce(json_extract_string(attributes, '$."service.version"'),
-                                    json_extract_string(attributes, '$.version')) END AS version
+                 lower(coalesce(peer_service, '')) AS peer
           FROM events
           WHERE kind = 'error'
             AND time >= CAST($err_from AS TIMESTAMPTZ)
@@ -194,18 +189,13 @@ pair_symptom AS (
     GROUP BY p.incident_id, p.event_id
 ),
 -- a deploy: the share of the deployed service's first errors after it
--- that carry its new version
-deploys AS (
-    SELECT incident_id, event_id, service, cm, json_extract_string(attributes, '$.version') AS version
-    FROM pairs WHERE source = 'deploy' AND attributes IS NOT NULL
-),
+-- that carry its new version (sql/versions.sql, run by Go for batches with
+-- deploys only)
 versions AS (
-    SELECT d.incident_id, d.event_id, d.version,
-           count(*) FILTER (WHERE e.version = d.version) / count(*) AS version_share
-    FROM deploys d
-    JOIN inc_errors e ON e.incident_id = d.incident_id AND e.service = d.service AND e.early AND e.m >= d.cm
-    WHERE d.version IS NOT NULL
-    GROUP BY ALL
+    SELECT unnest(CAST($v_incident AS VARCHAR[])) AS incident_id,
+           unnest(CAST($v_event AS VARCHAR[]))    AS event_id,
+           unnest(CAST($v_version AS VARCHAR[]))  AS version,
+           unnest(CAST($v_share AS DOUBLE[]))     AS version_share
 ),
 firsts AS (
     SELECT incident_id, service, min(start_m) AS start_m
