@@ -44,8 +44,8 @@ two incidents, scored one by one):
                            window (quiet days and beside planted incidents)
   onset error              |found onset - true onset| in minutes
 
-Each scenario is loaded once into its own in-memory DuckDB with the same
-loader as faultline load, and correlated twice with the correlation: settings
+Each scenario is loaded once into its own DuckDB file (eval.duckdb beside
+the scenario) with the same loader as faultline load, and correlated twice with the correlation: settings
 of the configuration: with no topology configured (only what the engine
 infers from the events, as on a stranger's account; the targets apply to
 this) and with the scenario's topology (skip it with --no-topology). Targets:
@@ -119,7 +119,7 @@ See docs/simulate.md.`,
 	return cmd
 }
 
-// duckPipeline loads a scenario into a fresh in-memory DuckDB with the
+// duckPipeline loads a scenario into a fresh DuckDB file with the
 // loader of faultline load and correlates it with the queries engine.
 type duckPipeline struct {
 	a          *app
