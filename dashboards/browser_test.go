@@ -19,8 +19,8 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/transform/simulate"
 	"github.com/faultline/faultline/transform"
+	"github.com/faultline/faultline/transform/simulate"
 )
 
 // Browser tests: the pages in real headless Chromium against a server fed
@@ -124,7 +124,6 @@ func simulateServer(t testing.TB) simulated {
 		Config:  DefaultConfig(),
 		Engine:  queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), sc.Truth.Topology),
 		Sandbox: sb,
-		DB:      db.DB,
 	}}
 }
 

@@ -140,7 +140,6 @@ func newFixture(t testing.TB, mutate func(*Options)) *fixture {
 		Config:  DefaultConfig(),
 		Engine:  engine,
 		Sandbox: sandbox,
-		DB:      db.DB,
 		Now:     func() time.Time { return t0.Add(35 * time.Minute) },
 	}
 	if mutate != nil {

@@ -78,7 +78,7 @@ func TestAPIIncidents(t *testing.T) {
 		t.Fatalf("status %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 	got := decode[struct {
-		Window    windowJSON        `json:"window"`
+		Window    queries.Window    `json:"window"`
 		Incidents []IncidentSummary `json:"incidents"`
 	}](t, body)
 	if len(got.Incidents) != 1 || got.Incidents[0].ID != f.incID {
@@ -147,7 +147,7 @@ func TestAPIIncidentDetail(t *testing.T) {
 
 func TestAPIListsAndFilters(t *testing.T) {
 	f := newFixture(t, nil)
-	type changes struct{ Changes []Change }
+	type changes struct{ Changes []queries.Change }
 	cases := []struct {
 		path  string
 		check func(t *testing.T, body string)

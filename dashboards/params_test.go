@@ -28,7 +28,7 @@ func FuzzParseView(f *testing.F) {
 	}
 	defer db.Close()
 	s, err := New(Options{Config: DefaultConfig(), Engine: queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), nil),
-		Sandbox: sandboxStub{}, DB: db.DB, Now: func() time.Time { return time.Date(2025, 10, 20, 8, 0, 0, 0, time.UTC) }})
+		Sandbox: sandboxStub{}, Now: func() time.Time { return time.Date(2025, 10, 20, 8, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/dashboards/report"
 )
 
 func newReportCmd(a *app) *cobra.Command {
@@ -67,12 +67,12 @@ runs. docs/reports.md.`,
 			if !slices.Contains(report.Formats, format) {
 				return usageError{fmt.Errorf("--format %q is not supported: use md, html or json", format)}
 			}
-			src, stats, closeSrc, err := a.reportSource(ctx)
+			src, closeSrc, err := a.reportSource(ctx)
 			if err != nil {
 				return err
 			}
 			defer closeSrc()
-			r, err := report.Build(ctx, src, stats, report.Options{Title: title, Window: w, Now: now})
+			r, err := report.Build(ctx, src, report.Options{Title: title, Window: w, Now: now})
 			if err != nil {
 				return err
 			}
@@ -115,17 +115,17 @@ runs. docs/reports.md.`,
 // reportSource returns what reports read: a running faultline serve when
 // query.server is set (--server), else the DuckDB file opened here with the
 // correlation engine over it.
-func (a *app) reportSource(ctx context.Context) (report.Source, report.Stats, func(), error) {
+func (a *app) reportSource(ctx context.Context) (report.Source, func(), error) {
 	if c, err := a.serverClient(); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	} else if c != nil {
-		return c, c, func() {}, nil
+		return c, func() {}, nil
 	}
 	db, err := a.openExisting(ctx, a.cfg.DB)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return a.engine(db), report.DBStats{DB: db.DB}, func() { db.Close() }, nil
+	return a.engine(db), func() { db.Close() }, nil
 }
 
 func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, now time.Time) error {
@@ -135,12 +135,12 @@ func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, 
 		if sc.Name != name {
 			continue
 		}
-		src, stats, closeSrc, err := a.reportSource(ctx)
+		src, closeSrc, err := a.reportSource(ctx)
 		if err != nil {
 			return err
 		}
 		defer closeSrc()
-		s, err := report.NewScheduler(a.cfg.Reports, src, stats, a.log.With("component", "reports"))
+		s, err := report.NewScheduler(a.cfg.Reports, src, a.log.With("component", "reports"))
 		if err != nil {
 			return err
 		}
@@ -198,9 +198,9 @@ func (a *app) engine(db *store.DB) *queries.Engine {
 }
 
 // newReportScheduler returns the scheduler faultline serve runs for the
-// reports: section, reading through the serve process's engine and DB.
+// reports: section, reading through the serve process's engine.
 // Run it in serve's errgroup: g.Go(func() error { return s.Run(ctx) });
 // it returns nil when ctx ends and never fails the group.
-func (a *app) newReportScheduler(db *store.DB, eng report.Source) (*report.Scheduler, error) {
-	return report.NewScheduler(a.cfg.Reports, eng, report.DBStats{DB: db.DB}, a.log.With("component", "reports"))
+func (a *app) newReportScheduler(eng report.Source) (*report.Scheduler, error) {
+	return report.NewScheduler(a.cfg.Reports, eng, a.log.With("component", "reports"))
 }

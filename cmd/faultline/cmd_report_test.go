@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/dashboards"
+	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/dashboards/report"
 )
 
 // outageDB writes a DuckDB file with a small outage on 2025-10-20: quiet
@@ -204,7 +204,7 @@ func TestReportServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := dashboards.New(dashboards.Options{Config: dashboards.DefaultConfig(), Engine: engine, Sandbox: sb, DB: db.DB, MaxRows: 1000})
+	srv, err := dashboards.New(dashboards.Options{Config: dashboards.DefaultConfig(), Engine: engine, Sandbox: sb, MaxRows: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestReportServer(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &remote); err != nil {
 		t.Fatalf("not a JSON report: %v\n%s", err, stdout)
 	}
-	local, err := report.Build(ctx, engine, report.DBStats{DB: db.DB}, report.Options{
+	local, err := report.Build(ctx, engine, report.Options{
 		Window: queries.Window{Since: remote.Window.Since, Until: remote.Window.Until}, Now: remote.GeneratedAt,
 	})
 	if err != nil {

@@ -13,10 +13,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/faultline/faultline/dashboards"
+	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/dashboards/report"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -95,7 +95,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 	health := &ingest.Health{}
 	var sched *report.Scheduler
 	if len(cfg.Reports.Schedules) > 0 {
-		if sched, err = a.newReportScheduler(db, engine); err != nil {
+		if sched, err = a.newReportScheduler(engine); err != nil {
 			return usageError{fmt.Errorf("reports: %w", err)}
 		}
 	}
@@ -103,7 +103,6 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		Config:    cfg.Serve,
 		Engine:    engine,
 		Sandbox:   sandbox,
-		DB:        db.DB,
 		Registry:  reg,
 		Ingesting: ingesting.Load,
 		Health:    health.Check,

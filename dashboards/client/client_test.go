@@ -14,7 +14,6 @@ import (
 	"github.com/faultline/faultline/dashboards/client"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/dashboards/report"
 )
 
 var t0 = time.Date(2025, 10, 20, 7, 0, 0, 0, time.UTC)
@@ -48,7 +47,7 @@ func serve(t *testing.T, cfg dashboards.Config) (*httptest.Server, *queries.Engi
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := dashboards.New(dashboards.Options{Config: cfg, Engine: engine, Sandbox: sb, DB: db.DB, MaxRows: 100})
+	srv, err := dashboards.New(dashboards.Options{Config: cfg, Engine: engine, Sandbox: sb, MaxRows: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +70,7 @@ func same(t *testing.T, what string, got, want any) {
 
 // The client answers exactly what the engine answers locally.
 func TestClientMatchesLocal(t *testing.T) {
-	ts, engine, db := serve(t, dashboards.DefaultConfig())
+	ts, engine, _ := serve(t, dashboards.DefaultConfig())
 	ctx := context.Background()
 	c, err := client.New(ts.URL, "")
 	if err != nil {
@@ -109,8 +108,18 @@ func TestClientMatchesLocal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantSt, _ := report.DBStats{DB: db.DB}.Stats(ctx, w, 5)
+		wantSt, _ := engine.Stats(ctx, w, 5)
 		same(t, "stats", st, wantSt)
+		im, err := c.Impact(ctx, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantIm, _ := engine.Impact(ctx, w)
+		same(t, "impact incidents", im.Incidents, wantIm.Incidents)
+		same(t, "impact suspects", im.Suspects, wantIm.Suspects)
+		same(t, "impact cascade", im.Cascade, wantIm.Cascade)
+		same(t, "impact regions", im.Regions, wantIm.Regions)
+		same(t, "impact change failure rate", im.ChangeFailure, wantIm.ChangeFailure)
 	}
 	incs, _ := engine.Incidents(ctx, queries.Window{})
 	sus, _ := engine.Suspects(ctx, queries.Window{})

@@ -17,7 +17,7 @@ func TestMarkdownEscaping(t *testing.T) {
 			Actor: "a\nb", Evidence: "line one\nline two | pipe", Components: map[string]float64{"lead": 1}}
 	}
 	r := &Report{
-		Window: Window{Since: on.Add(-time.Hour), Until: on.Add(time.Hour)},
+		Window: queries.Window{Since: on.Add(-time.Hour), Until: on.Add(time.Hour)},
 		Incidents: []Incident{{
 			Incident: queries.Incident{ID: "i", Onset: on, Services: []string{"svc"}},
 			Number:   1, Suspects: []queries.Suspect{s(1), s(2)},

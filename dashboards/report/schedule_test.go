@@ -113,7 +113,7 @@ func TestSchedulerFiresWritesAndDelivers(t *testing.T) {
 		Name: "every-second", Cron: "* * * * * *", Window: 3 * time.Hour, Format: FormatMarkdown, Dir: dir,
 		Webhook: Webhook{URL: srv.URL + "/hook?token=s3cret", Retries: 3, Backoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond},
 	}}}
-	s, err := NewScheduler(cfg, newSource(t, f), DBStats{DB: f.sqlDB()}, slog.New(slog.NewJSONHandler(logs, nil)))
+	s, err := NewScheduler(cfg, newSource(t, f), slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestSchedulerWebhookFailureDoesNotPropagate(t *testing.T) {
 	logs := &syncBuffer{}
 	sc := Schedule{Name: "nightly", Cron: "@daily", Window: 2 * time.Hour, Format: FormatJSON, Dir: dir,
 		Webhook: Webhook{URL: srv.URL, Payload: "markdown", Retries: 2, Backoff: time.Second, MaxBackoff: 3 * time.Second}}
-	s, err := NewScheduler(Config{Schedules: []Schedule{sc}}, newSource(t, f), DBStats{DB: f.sqlDB()}, slog.New(slog.NewJSONHandler(logs, nil)))
+	s, err := NewScheduler(Config{Schedules: []Schedule{sc}}, newSource(t, f), slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,14 +249,13 @@ func TestSchedulerWebhookFailureDoesNotPropagate(t *testing.T) {
 }
 
 func TestSchedulerBuildFailureKeepsRunning(t *testing.T) {
-	f := newFixtureDB(t)
 	logs := &syncBuffer{}
-	// The stats read a closed database: every report fails, Run goes on
+	// The engine reads a closed database: every report fails, Run goes on
 	// until cancelled and returns nil.
 	closed := newFixtureDB(t)
 	closed.db.Close()
 	sc := Schedule{Name: "broken", Cron: "* * * * * *", Dir: t.TempDir()}
-	s, err := NewScheduler(Config{Schedules: []Schedule{sc}}, newSource(t, f), DBStats{DB: closed.sqlDB()}, slog.New(slog.NewJSONHandler(logs, nil)))
+	s, err := NewScheduler(Config{Schedules: []Schedule{sc}}, newSource(t, closed), slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +276,7 @@ func TestSchedulerBuildFailureKeepsRunning(t *testing.T) {
 }
 
 func TestSchedulePanicIsAnError(t *testing.T) {
-	s, err := NewScheduler(Config{}, panicSource{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := NewScheduler(Config{}, panicSource{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +290,7 @@ func TestSchedulePanicIsAnError(t *testing.T) {
 // take faultline serve down).
 type panicSource struct{ Source }
 
-func (panicSource) Incidents(context.Context, queries.Window) ([]queries.Incident, error) {
+func (panicSource) Impact(context.Context, queries.Window) (queries.Impact, error) {
 	panic("boom")
 }
 

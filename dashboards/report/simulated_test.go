@@ -12,8 +12,8 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/transform/simulate"
 	"github.com/faultline/faultline/transform"
+	"github.com/faultline/faultline/transform/simulate"
 )
 
 // simulated generates the seeded lb-change scenario, writes it in the real
@@ -63,7 +63,7 @@ func TestGoldenSimulatedReport(t *testing.T) {
 	db, sc := simulated(t, simulate.FamilyLBChange, 1)
 	eng := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), sc.Topology)
 	w := queries.Window{Since: sc.Truth.Window.Since, Until: sc.Truth.Window.Until}
-	r, err := Build(context.Background(), eng, DBStats{DB: db.DB}, Options{
+	r, err := Build(context.Background(), eng, Options{
 		Title: "Impact report: simulated lb-change outage (seed 1)", Window: w, Now: w.Until,
 	})
 	if err != nil {

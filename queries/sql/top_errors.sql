@@ -1,5 +1,6 @@
--- The $3 (service, error_code) pairs with the most errors in [$1, $2).
--- Missing values read as "(none)" so they group and sort like any other.
+-- top_errors: the $limit (service, error_code) pairs with the most errors in
+-- [$since, $until). Missing values read as "(none)" so they group and sort
+-- like any other.
 SELECT
     coalesce(service, '(none)')    AS service,
     coalesce(error_code, '(none)') AS error_code,
@@ -7,7 +8,7 @@ SELECT
     min(time)                      AS first_seen,
     max(time)                      AS last_seen
 FROM events
-WHERE kind = 'error' AND time >= $1 AND time < $2
+WHERE kind = 'error' AND time >= $since AND time < $until
 GROUP BY 1, 2
 ORDER BY errors DESC, service, error_code
-LIMIT $3;
+LIMIT $limit

@@ -2,15 +2,36 @@ package queries
 
 import "time"
 
-// This file is the contract between the correlation engine and its users
-// (faultline query, reports, dashboards). Field names mirror the SQL result
-// columns of the named queries.
+// This file is the contract between the read model and its users (faultline
+// query, reports, dashboards): the result types of the correlation. Field
+// names mirror the SQL result columns of the named queries. The listings and
+// the ingest state have theirs in reads.go.
 
 // Window bounds a query in time: Since inclusive, Until exclusive. A zero
-// bound is open.
+// bound is open; Bounds says what it reads as. It is the one window type of
+// every read, report and page.
 type Window struct {
-	Since time.Time
-	Until time.Time
+	Since time.Time `json:"since,omitzero"` // absent: open
+	Until time.Time `json:"until,omitzero"`
+}
+
+// What an open bound reads as: events before the Unix epoch or from year
+// 9999 on are outside every window.
+var (
+	openSince = time.Unix(0, 0).UTC()
+	openUntil = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// Bounds returns the window's bounds in UTC with the open ones filled in.
+func (w Window) Bounds() (since, until time.Time) {
+	since, until = w.Since.UTC(), w.Until.UTC()
+	if w.Since.IsZero() {
+		since = openSince
+	}
+	if w.Until.IsZero() {
+		until = openUntil
+	}
+	return since, until
 }
 
 // Incident groups spikes across services that belong together.
