@@ -39,8 +39,6 @@ type Options struct {
 	Health *Health
 	// Allocator for Arrow batches (nil: Go allocator).
 	Allocator memory.Allocator
-	// CommitDelay widens the commit window for crash tests; zero otherwise.
-	CommitDelay time.Duration
 }
 
 var errCaughtUp = errors.New("caught up")
@@ -123,7 +121,6 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		defer s.Close()
-		s.CommitDelay = o.CommitDelay
 		sink = s
 	}
 	r := &runner{

@@ -13,23 +13,26 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
 )
 
 // TestCrashExactlyOnce builds the real binary, runs `faultline ingest` as a
-// child process and SIGKILLs it at random instants many times (a commit
-// delay makes some kills land inside the commit transaction), restarting
+// child process and SIGKILLs it at random instants many times, restarting
 // it each time, then proves with a checksum over the produced and the
 // loaded events that nothing was lost and nothing duplicated.
+//
+// The binary is built with the build tag faultline_crashtest, which
+// compiles ingest/store/commit_crashtest.go in: it sleeps inside every
+// commit transaction (FAULTLINE_TEST_COMMIT_DELAY), so that many kills land
+// with a transaction open. faultline itself has no such knob. The kill
+// instants come from a seed that the test logs; FAULTLINE_TEST_SEED=N
+// replays a run.
 func TestCrashExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills it repeatedly; skipped with -short")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "faultline")
-	build := exec.Command("go", "build", "-tags", "duckdb_arrow", "-o", bin, "../cmd/faultline")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testkit.CrashTestBinary(t)
 	c := newCluster(t, 4, "trail")
 	addr := c.ListenAddrs()[0]
 	// Every run gets fresh records, so every run has work to be killed in
@@ -53,7 +56,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 		return out
 	}
 	dbPath := filepath.Join(tmp, "crash.duckdb")
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	rng := rand.New(rand.NewPCG(testkit.RandomSeed(t), 7))
 	// runSig runs `faultline ingest`; with kill it sends sig at a random
 	// instant unless the run finished first.
 	runSig := func(i int, kill bool, sig syscall.Signal) (killed bool) {

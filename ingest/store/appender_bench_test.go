@@ -1,8 +1,10 @@
 package store
 
 import (
+	"context"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -11,9 +13,40 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
-// appendEvents inserts rec row by row with the DuckDB Appender. It exists to
-// measure against the Arrow view insert (BenchmarkSinkCommit); the Arrow
-// path is the default.
+// The DuckDB Appender baseline that BenchmarkSinkCommit measures the Sink's
+// Arrow view insert against. It is test code: faultline inserts events only
+// through the Arrow view.
+
+// appenderCommit commits rec and the position p in one transaction on the
+// sink's connection, inserting the events row by row with the Appender.
+func appenderCommit(ctx context.Context, s *Sink, rec arrow.RecordBatch, p Position) error {
+	return s.conn.Raw(func(dc any) error {
+		c := dc.(driver.Conn)
+		ex := dc.(driver.ExecerContext)
+		exec := func(q string, args ...driver.NamedValue) error {
+			_, err := ex.ExecContext(ctx, q, args)
+			return err
+		}
+		if err := exec("BEGIN TRANSACTION"); err != nil {
+			return err
+		}
+		err := appendEvents(c, rec)
+		if err == nil {
+			err = exec(`INSERT INTO ingest_offsets (source, part, next_offset, updated_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (source, part) DO UPDATE SET next_offset = excluded.next_offset, updated_at = excluded.updated_at`,
+				nv(p.Source, int64(p.Part), p.Next, time.Now().UTC())...)
+		}
+		if err == nil {
+			err = exec("COMMIT")
+		}
+		if err != nil {
+			return errors.Join(err, exec("ROLLBACK"))
+		}
+		return nil
+	})
+}
+
+// appendEvents inserts rec row by row with the DuckDB Appender.
 func appendEvents(c driver.Conn, rec arrow.RecordBatch) error {
 	ap, err := duckdb.NewAppenderFromConn(c, "", "events")
 	if err != nil {

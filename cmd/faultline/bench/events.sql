@@ -1,5 +1,5 @@
 -- Named-query benchmark events, generated directly in DuckDB, used by
--- BenchmarkNamedQueries and faultline bench (queries.BenchmarkEventsSQL) so
+-- BenchmarkNamedQueries and faultline bench (GenerateEvents) so
 -- both benchmarks measure the same data: one day of events for any $n, 50
 -- services, 6 regions, ~2% changes, ~5% background errors and 6 error
 -- bursts (15 minutes, 6 services each, all in region r0) with peer_service

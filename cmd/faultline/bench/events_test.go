@@ -1,4 +1,4 @@
-package queries
+package bench
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
 )
 
 // The benchmark data must exercise the whole correlation, not time queries
@@ -24,11 +25,11 @@ func TestBenchmarkEventsHaveTheirBursts(t *testing.T) {
 	}
 	defer db.Close()
 	const n = 1_000_000
-	if _, err := db.ExecContext(ctx, BenchmarkEventsSQL, sqlNamed("n", n)...); err != nil {
+	if err := GenerateEvents(ctx, db.DB, n); err != nil {
 		t.Fatal(err)
 	}
-	e := NewEngine(db.DB, DefaultCorrelationConfig(), nil)
-	inc, err := e.Incidents(ctx, Window{})
+	e := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), nil)
+	inc, err := e.Incidents(ctx, queries.Window{})
 	if err != nil {
 		t.Fatal(err)
 	}

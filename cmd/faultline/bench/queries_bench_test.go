@@ -1,4 +1,4 @@
-package queries
+package bench
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
 )
 
 // benchEvents is 1M by default; FAULTLINE_BENCH_EVENTS=10000000 for the
@@ -21,22 +22,21 @@ func benchEvents() int {
 	return 1_000_000
 }
 
+// BenchmarkNamedQueries times every named query over GenerateEvents' data
+// with the generated services' topology (queryTopology), as faultline bench
+// does, with Go's benchmark tooling (-cpuprofile and the like).
 func BenchmarkNamedQueries(b *testing.B) {
 	n := benchEvents()
 	ctx := context.Background()
 	db := benchDB(b, n)
-	topo := map[string][]string{}
-	for i := range 50 {
-		topo[svcName(i)] = []string{svcName((i + 1) % 50), svcName((i + 7) % 50)}
-	}
-	e := NewEngine(db.DB, DefaultCorrelationConfig(), topo)
-	for _, name := range NamedQueries {
+	e := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), queryTopology)
+	for _, name := range queries.NamedQueries {
 		b.Run(name, func(b *testing.B) {
 			var d []time.Duration
 			rows := 0
 			for b.Loop() {
 				t0 := time.Now()
-				tb, err := e.Named(ctx, name, Window{})
+				tb, err := e.Named(ctx, name, queries.Window{})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -66,18 +66,18 @@ func benchDB(b *testing.B, n int) *store.DB {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	var have int
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM events").Scan(&have); err != nil {
+	have, err := countEvents(ctx, db)
+	if err != nil {
 		b.Fatal(err)
 	}
-	if have == n {
+	if have == int64(n) {
 		return db
 	}
 	if _, err := db.ExecContext(ctx, "DELETE FROM events"); err != nil {
 		b.Fatal(err)
 	}
 	start := time.Now()
-	if _, err := db.ExecContext(ctx, BenchmarkEventsSQL, sqlNamed("n", n)...); err != nil {
+	if err := GenerateEvents(ctx, db.DB, n); err != nil {
 		b.Fatal(err)
 	}
 	if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {
@@ -85,13 +85,4 @@ func benchDB(b *testing.B, n int) *store.DB {
 	}
 	b.Logf("generated %d events in %s", n, time.Since(start).Round(time.Millisecond))
 	return db
-}
-
-func svcName(i int) string { return "svc-" + leftPad(strconv.Itoa(i)) }
-
-func leftPad(s string) string {
-	if len(s) < 2 {
-		return "0" + s
-	}
-	return s
 }
