@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/transform"
 )
@@ -22,15 +22,11 @@ import (
 // advance, as ingest does.
 func commitSearchSpike(t *testing.T, db *store.DB) {
 	t.Helper()
-	ctx := context.Background()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	b := transform.NewBuilder(mem)
-	defer b.Release()
+	var evs []transform.Event
 	for m := 12; m < 22; m++ {
 		for k := range 20 {
 			at := t0.Add(time.Duration(m)*time.Minute + time.Duration(k)*time.Second)
-			b.Append(&transform.Event{
+			evs = append(evs, transform.Event{
 				EventID: fmt.Sprintf("search-%d-%d", m, k), Time: at, ObservedTime: at,
 				Source: transform.SourceApp, Kind: transform.KindError, Service: "search", Region: "us-east-1",
 				Message: "search failed", SeverityNumber: 17,
@@ -38,16 +34,7 @@ func commitSearchSpike(t *testing.T, db *store.DB) {
 			})
 		}
 	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	sink, err := db.NewSink(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sink.Close()
-	if err := sink.Commit(ctx, &store.Batch{Events: rec, Positions: []store.Position{{Source: "kafka:app-errors", Part: 0, Next: 1000}}}); err != nil {
-		t.Fatal(err)
-	}
+	testkit.Commit(t, db, []store.Position{{Source: "kafka:app-errors", Part: 0, Next: 1000}}, evs...)
 }
 
 // cacheLookups returns the cache's hit and miss counts from /metrics; a
