@@ -15,8 +15,6 @@ import (
 // The charts are inline SVG built on the server: no JavaScript, no CDN.
 // Series and cascade come from dashboards/chart; the topology graph is ours.
 
-var palette = []string{"#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"}
-
 func esc(s string) string { return template.HTMLEscapeString(s) }
 
 // seriesChart draws errors per minute per service over w (dashboards/chart,

@@ -140,9 +140,9 @@ func newFixture(t testing.TB, mutate func(*Options)) *fixture {
 	return &fixture{db: db, incID: incs[0].ID, opts: o, srv: srv, ts: ts}
 }
 
-func (f *fixture) get(t testing.TB, path string, hdr ...string) (*http.Response, string) {
+func (f *fixture) get(t testing.TB, path string, hdr ...string) (answer, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, f.ts.URL+path, nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.ts.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,14 @@ func (f *fixture) get(t testing.TB, path string, hdr ...string) (*http.Response,
 	return do(t, req)
 }
 
-func do(t testing.TB, req *http.Request) (*http.Response, string) {
+// answer is a response that do has read and closed: its status and header.
+type answer struct {
+	StatusCode int
+	Header     http.Header
+}
+
+// do sends req and returns the response's status, header and body.
+func do(t testing.TB, req *http.Request) (answer, string) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -163,5 +170,5 @@ func do(t testing.TB, req *http.Request) (*http.Response, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, string(b)
+	return answer{StatusCode: resp.StatusCode, Header: resp.Header}, string(b)
 }

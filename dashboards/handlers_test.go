@@ -27,7 +27,7 @@ func decode[T any](t *testing.T, body string) T {
 
 func TestAuth(t *testing.T) {
 	basic := func(u, p string) string {
-		r, _ := http.NewRequest("GET", "/", nil)
+		r, _ := http.NewRequestWithContext(t.Context(), "GET", "/", nil)
 		r.SetBasicAuth(u, p)
 		return r.Header.Get("Authorization")
 	}
@@ -297,15 +297,15 @@ func TestBadParams(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Errorf("unknown page = %d", resp.StatusCode)
 	}
-	req, _ := http.NewRequest(http.MethodPost, f.ts.URL+"/api/incidents", nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, f.ts.URL+"/api/incidents", nil)
 	if resp, _ := do(t, req); resp.StatusCode != 405 {
 		t.Errorf("POST /api/incidents = %d, want 405", resp.StatusCode)
 	}
 }
 
-func postQuery(t *testing.T, f *fixture, ctype, body string) (*http.Response, string) {
+func postQuery(t *testing.T, f *fixture, ctype, body string) (answer, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, f.ts.URL+"/api/query", strings.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.ts.URL+"/api/query", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,14 +455,22 @@ func TestStaticHealthMetrics(t *testing.T) {
 
 func TestServeShutsDownGracefully(t *testing.T) {
 	f := newFixture(t, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.srv.Serve(ctx, ln) }()
-	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	healthz := func() (*http.Response, error) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+ln.Addr().String()+"/healthz", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return http.DefaultClient.Do(req)
+	}
+	resp, err := healthz()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,7 +479,8 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Serve after cancel = %v, want nil", err)
 	}
-	if _, err := http.Get("http://" + ln.Addr().String() + "/healthz"); err == nil {
+	if resp, err := healthz(); err == nil {
+		resp.Body.Close()
 		t.Errorf("server still answers after shutdown")
 	}
 }

@@ -249,7 +249,8 @@ func (s *Server) consolePage(r *http.Request, pd *pageData) error {
 	d.Millis = time.Since(start).Milliseconds()
 	pd.Data = &d
 	if err != nil {
-		if he, ok := err.(httpError); ok {
+		var he httpError
+		if errors.As(err, &he) {
 			d.Error = he.msg
 			return consoleError{he}
 		}

@@ -36,7 +36,7 @@ func FuzzParseView(f *testing.F) {
 		if _, err := url.ParseQuery(raw); err != nil {
 			return
 		}
-		r := httptest.NewRequest("GET", "/", nil)
+		r := httptest.NewRequestWithContext(t.Context(), "GET", "/", nil)
 		r.URL.RawQuery = raw
 		v, err := s.parseView(ctx, r, 10)
 		if err != nil {
@@ -77,7 +77,7 @@ func TestParseViewDefaults(t *testing.T) {
 		{"range=all&since=2025-10-20T07:00:00Z", t0, time.Time{}},
 	}
 	for _, tc := range cases {
-		r := httptest.NewRequest("GET", "/?"+tc.query, nil)
+		r := httptest.NewRequestWithContext(t.Context(), "GET", "/?"+tc.query, nil)
 		v, err := f.srv.parseView(context.Background(), r, 10)
 		if err != nil {
 			t.Errorf("%q: %v", tc.query, err)

@@ -60,7 +60,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	// runSig runs `faultline ingest`; with kill it sends sig at a random
 	// instant unless the run finished first.
 	runSig := func(i int, kill bool, sig syscall.Signal) (killed bool) {
-		cmd := exec.Command(bin, "ingest", "--db", dbPath, "--brokers", addr, "--topic", "trail=cloudtrail",
+		cmd := exec.CommandContext(t.Context(), bin, "ingest", "--db", dbPath, "--brokers", addr, "--topic", "trail=cloudtrail",
 			"--group", fmt.Sprintf("crash-%d", i), "--exit-when-caught-up", "--log-format", "json", "--log-level", "warn")
 		cmd.Env = append(os.Environ(), "FAULTLINE_TEST_COMMIT_DELAY=40ms", "FAULTLINE_INGEST_BATCH_MAX_EVENTS=250",
 			"FAULTLINE_INGEST_BATCH_MAX_WAIT=50ms", "FAULTLINE_KAFKA_FETCH_MAX_WAIT=100ms")
@@ -162,8 +162,12 @@ func TestCrashExactlyOnce(t *testing.T) {
 	t.Logf("checksum (count, distinct, sum of hashes): produced %s, loaded %s", want, got)
 	if got != want {
 		var missing, dups int64
-		conn.QueryRowContext(ctx, "SELECT count(*) FROM produced WHERE event_id NOT IN (SELECT event_id FROM events)").Scan(&missing)
-		conn.QueryRowContext(ctx, "SELECT count(*) - count(DISTINCT event_id) FROM events").Scan(&dups)
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM produced WHERE event_id NOT IN (SELECT event_id FROM events)").Scan(&missing); err != nil {
+			t.Error(err)
+		}
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) - count(DISTINCT event_id) FROM events").Scan(&dups); err != nil {
+			t.Error(err)
+		}
 		t.Fatalf("loaded events differ from produced: %d missing, %d duplicated", missing, dups)
 	}
 	if n := queryInt(t, db, "SELECT count(*) FROM dead_letters"); n != int64(poison) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -15,14 +14,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/faultline/faultline/internal/testkit"
 )
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testkit.Listen(t)
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
@@ -168,10 +166,17 @@ func TestMetricsAndHealth(t *testing.T) {
 	defer cancel()
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	go Serve(ctx, addr, Handler(reg, h), testLogger(t))
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, addr, Handler(reg, h), testLogger(t)) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
 	get := func(path string) (int, string) {
 		for i := 0; i < 50; i++ {
-			resp, err := http.Get("http://" + addr + path)
+			resp, err := testkit.Get(t, "http://"+addr+path)
 			if err != nil {
 				time.Sleep(50 * time.Millisecond)
 				continue

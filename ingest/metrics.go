@@ -84,7 +84,10 @@ func (h *Health) Check() error {
 }
 
 // Handler serves /metrics from g and /healthz from h (200 "ok", or 503 with
-// the last commit error). `faultline serve` mounts the same handlers.
+// the last commit error): the endpoint of `faultline ingest --metrics-listen`.
+// `faultline serve` does not mount it: dashboards serves its own /metrics
+// (over the registry ingest registers with) and /healthz (asking the same
+// Health.Check), behind the dashboards' authentication.
 func Handler(g prometheus.Gatherer, h *Health) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
@@ -100,7 +103,8 @@ func Handler(g prometheus.Gatherer, h *Health) *http.ServeMux {
 
 // Serve listens on addr and serves handler until ctx is done.
 func Serve(ctx context.Context, addr string, handler http.Handler, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("metrics listener on %s: %w (check ingest.metrics_listen)", addr, err)
 	}

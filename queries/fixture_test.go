@@ -18,7 +18,6 @@ import (
 type fixture struct {
 	t  testing.TB
 	db *store.DB
-	n  int
 }
 
 func newFixture(t testing.TB) *fixture {

@@ -134,7 +134,7 @@ func (s *state) emit(ev *Event, raw []byte) {
 		ev.Time = ev.Time.UTC()
 	}
 	if ev.EventID == "" {
-		ev.EventID = hashID(raw, ev.Lineage.Index)
+		ev.EventID = hashID(raw, ev.Index)
 	}
 	if ev.Kind == KindChange {
 		if ev.ChangeType == "" {

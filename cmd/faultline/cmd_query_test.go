@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -143,11 +144,7 @@ func TestQueryCmdErrors(t *testing.T) {
 }
 
 func asUsage(err error, ue *usageError) bool {
-	u, ok := err.(usageError)
-	if ok {
-		*ue = u
-	}
-	return ok
+	return errors.As(err, ue)
 }
 
 func TestParseWhen(t *testing.T) {
@@ -191,7 +188,7 @@ func TestQueryCmdLockedDB(t *testing.T) {
 	}
 	t.Chdir(t.TempDir())
 	path := queryDB(t)
-	holder := exec.Command(os.Args[0], "-test.run=^TestQueryCmdLockedDB$")
+	holder := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestQueryCmdLockedDB$")
 	holder.Env = append(os.Environ(), "FAULTLINE_TEST_HOLD_DB="+path)
 	stdin, err := holder.StdinPipe()
 	if err != nil {

@@ -291,7 +291,7 @@ reports:
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	resp, err := http.Get("http://" + addr + "/healthz")
+	resp, err := testkit.Get(t, "http://"+addr+"/healthz")
 	if err != nil {
 		t.Fatalf("serve stopped answering: %v", err)
 	}

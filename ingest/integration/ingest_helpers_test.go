@@ -36,7 +36,7 @@ func startIngest(t *testing.T, env []string, args ...string) *ingestProc {
 // startIngestBin is startIngest with another binary (testkit.CrashTestBinary).
 func startIngestBin(t *testing.T, bin string, env []string, args ...string) *ingestProc {
 	t.Helper()
-	cmd := exec.Command(bin, append([]string{"ingest", "--log-format", "json", "--log-level", "warn"}, args...)...)
+	cmd := exec.CommandContext(t.Context(), bin, append([]string{"ingest", "--log-format", "json", "--log-level", "warn"}, args...)...)
 	cmd.Env = append(append(os.Environ(),
 		"FAULTLINE_INGEST_BATCH_MAX_WAIT=100ms",
 		"FAULTLINE_KAFKA_FETCH_MAX_WAIT=100ms",
@@ -51,7 +51,9 @@ func startIngestBin(t *testing.T, bin string, env []string, args ...string) *ing
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
-			<-p.done
+			if err := <-p.done; err != nil {
+				t.Logf("ingest killed at cleanup: %v", err)
+			}
 		}
 	})
 	return p

@@ -37,14 +37,13 @@ func TestIngestEveryFormat(t *testing.T) {
 		{"app", []string{app}},
 		{"otlp", []string{otlp}},
 	}
-	var topicArgs, loadPaths []string
+	var topicArgs []string
 	topics := map[string]string{}
 	for _, in := range inputs {
 		topic := newTopic(t, 3)
 		topics[in.format] = topic
 		runFaultline(t, append([]string{"produce", "--brokers", brokerAddr(t), "--topic", topic, "--format", in.format}, in.paths...)...)
 		topicArgs = append(topicArgs, "--topic", topic+"="+in.format)
-		loadPaths = append(loadPaths, in.paths...)
 	}
 	dbPath := filepath.Join(dir, "kafka.duckdb")
 	group := "it-every-" + fmt.Sprint(rand.Uint32())

@@ -43,7 +43,7 @@ func openTemp(t *testing.T) *DB {
 func count(t *testing.T, db *DB, q string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+	if err := db.QueryRowContext(t.Context(), q, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
@@ -117,7 +117,7 @@ func TestAppenderBaselineStoresWhatTheSinkStores(t *testing.T) {
 			t.Fatal(err)
 		}
 		var sum string
-		if err := db.QueryRow(`SELECT count(*) || ' ' || sum(hash(e)) FROM (SELECT e FROM events e)`).Scan(&sum); err != nil {
+		if err := db.QueryRowContext(t.Context(), `SELECT count(*) || ' ' || sum(hash(e)) FROM (SELECT e FROM events e)`).Scan(&sum); err != nil {
 			t.Fatal(err)
 		}
 		return sum

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	_ "embed"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -211,6 +210,7 @@ func replayOne(ctx context.Context, conn *sql.Conn, st statement) error {
 		if err != nil {
 			return err
 		}
+		defer rows.Close()
 		cols, _ := rows.Columns()
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
@@ -219,11 +219,10 @@ func replayOne(ctx context.Context, conn *sql.Conn, st statement) error {
 		}
 		for rows.Next() {
 			if err := rows.Scan(ptrs...); err != nil {
-				rows.Close()
 				return err
 			}
 		}
-		return errors.Join(rows.Err(), rows.Close())
+		return rows.Err()
 	}
 }
 
