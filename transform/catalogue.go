@@ -360,6 +360,7 @@ var DefaultCatalogue = []CatalogueEntry{
 // configured entry may copy either.
 type catalogue struct {
 	entries   []CatalogueEntry // services and operations lower-cased
+	parts     [][]string       // each entry's operation split at "*"
 	byService map[string][]int // service -> indexes of its entries and of the any-service entries, in order
 	anyOnly   []int            // indexes of the any-service entries
 }
@@ -370,6 +371,7 @@ func newCatalogue(extra []CatalogueEntry) *catalogue {
 	for i := range c.entries {
 		e := &c.entries[i]
 		e.Service, e.Operation = strings.ToLower(e.Service), strings.ToLower(e.Operation)
+		c.parts = append(c.parts, strings.Split(e.Operation, "*"))
 		if e.Service == "" {
 			c.anyOnly = append(c.anyOnly, i)
 		} else if _, ok := c.byService[e.Service]; !ok {
@@ -401,13 +403,14 @@ func (c *catalogue) classify(source, service, op string) (typ, risk string) {
 	case SourceConfig:
 		service = SourceConfig
 	}
-	idx, ok := c.byService[strings.ToLower(service)]
+	idx, ok := c.byService[service] // AWS and Google Cloud services are lower case already
 	if !ok {
-		idx = c.anyOnly
+		if idx, ok = c.byService[strings.ToLower(service)]; !ok {
+			idx = c.anyOnly
+		}
 	}
-	op = strings.ToLower(op)
 	for _, i := range idx {
-		if e := &c.entries[i]; matchOp(e.Operation, op) {
+		if e := &c.entries[i]; matchParts(c.parts[i], op) {
 			return orDefault(e.Type, ChangeOther), e.Risk
 		}
 	}
@@ -425,23 +428,41 @@ func orDefault(s, d string) string {
 }
 
 // matchOp matches an operation against a pattern in which "*" matches any
-// run of characters ("Put*", "*RouteTable*", "Put*Policy").
+// run of characters ("Put*", "*RouteTable*", "Put*Policy"), ignoring case.
 func matchOp(pat, op string) bool {
-	if !strings.Contains(pat, "*") {
-		return pat == op
+	return matchParts(strings.Split(pat, "*"), op)
+}
+
+// matchParts is matchOp with the pattern already split at "*".
+func matchParts(parts []string, op string) bool {
+	if len(parts) == 1 {
+		return strings.EqualFold(parts[0], op)
 	}
-	parts := strings.Split(pat, "*")
-	if !strings.HasPrefix(op, parts[0]) {
+	if !hasPrefixFold(op, parts[0]) {
 		return false
 	}
 	op = op[len(parts[0]):]
 	last := parts[len(parts)-1]
 	for _, p := range parts[1 : len(parts)-1] {
-		i := strings.Index(op, p)
+		i := indexFold(op, p)
 		if i < 0 {
 			return false
 		}
 		op = op[i+len(p):]
 	}
-	return len(op) >= len(last) && strings.HasSuffix(op, last)
+	return len(op) >= len(last) && strings.EqualFold(op[len(op)-len(last):], last)
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// indexFold is strings.Index ignoring ASCII case.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }

@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"strings"
@@ -30,7 +31,8 @@ const (
 	SourceGCPLogging = "gcplogging" // any other Cloud Logging entry
 )
 
-const auditLogType = "type.googleapis.com/google.cloud.audit.AuditLog"
+// auditLogType is the @type of an AuditLog protoPayload, as raw JSON.
+const auditLogType = `"type.googleapis.com/google.cloud.audit.AuditLog"`
 
 // gcpLogging decodes one validated value of the gcpaudit format.
 func (s *state) gcpLogging(v []byte) {
@@ -55,32 +57,15 @@ func (s *state) gcpLogging(v []byte) {
 		s.dead(ReasonInvalidJSON, v, "Cloud Logging input must be a LogEntry JSON object; got a scalar (check the topic's or file's format)")
 		return
 	}
-	var logName, payload, entries, message, received, data, schemaPayload []byte
-	pubsubAttr := false
-	eachField(v, func(k, val []byte) bool {
-		switch string(k) {
-		case "logName":
-			logName = val
-		case "protoPayload", "jsonPayload", "textPayload":
-			payload = val
-		case "entries":
-			entries = val
-		case "message":
-			message = val
-		case "receivedMessages":
-			received = val
-		case "data":
-			data = val
-		case "payload":
-			schemaPayload = val
-		default:
-			pubsubAttr = pubsubAttr || strings.HasPrefix(string(k), "logging.googleapis.com/")
-		}
-		return true
-	})
+	s.gcpObject(v)
+}
+
+// gcpWrapper dispatches an object that is not a LogEntry: a batch of
+// entries or a Pub/Sub message holding one. w holds its members of
+// interest, found by gcpObject's walk.
+func (s *state) gcpWrapper(v []byte, w *gcpMembers) {
+	entries, message, received, data, schemaPayload := w.entries, w.message, w.received, w.data, w.payload
 	switch {
-	case logName != nil || payload != nil:
-		s.gcpEntry(v)
 	case isArray(entries):
 		eachElem(entries, func(_ int, e []byte) bool {
 			s.gcpLogging(e)
@@ -99,11 +84,11 @@ func (s *state) gcpLogging(v []byte) {
 		})
 	case len(data) > 0 && data[0] == '"':
 		s.pubsubMessage(v, v, "")
-	case len(message) > 0 && message[0] == '"' && (pubsubAttr || s.format == FormatGCPAudit):
+	case len(message) > 0 && message[0] == '"' && (w.pubsubAttr || s.format == FormatGCPAudit):
 		// The Pub/Sub Kafka connector's struct: the data under "message",
 		// the message attributes beside it.
 		s.pubsubMessage(v, v, "")
-	case isObject(schemaPayload) && field(v, "schema") != nil:
+	case isObject(schemaPayload) && w.schema:
 		s.gcpLogging(schemaPayload) // JsonConverter with schemas.enable
 	default:
 		s.dead(ReasonMissingField, v, "not a Cloud Logging LogEntry (no logName, protoPayload, jsonPayload or textPayload) nor a Pub/Sub message holding one; route a log sink's output here, or use another format for this topic")
@@ -150,13 +135,21 @@ func (s *state) pubsubMessage(rec, m []byte, inner string) {
 	s.gcpEnvelope = saved
 }
 
-// gcpEntry decodes one validated LogEntry object.
-func (s *state) gcpEntry(v []byte) {
+// gcpMembers are the members of a non-entry object gcpWrapper needs.
+type gcpMembers struct {
+	entries, message, received, data, payload []byte
+	schema, pubsubAttr                        bool
+}
+
+// gcpObject decodes one validated object: a LogEntry (it has logName or a
+// payload), else a wrapper. One walk serves both.
+func (s *state) gcpObject(v []byte) {
 	ev := Event{}
 	a := &s.attrs
 	a.reset()
 	a.compact = s.ws
 	var ts, receive, severity, logName, resource, proto, jsonPayload, text, trace, operation, httpRequest []byte
+	var w gcpMembers
 	eachField(v, func(k, val []byte) bool {
 		switch string(k) {
 		case "insertId":
@@ -187,10 +180,28 @@ func (s *state) gcpEntry(v []byte) {
 			operation = val
 		case "httpRequest":
 			httpRequest = val
+		case "entries":
+			w.entries = val
+		case "message":
+			w.message = val
+		case "receivedMessages":
+			w.received = val
+		case "data":
+			w.data = val
+		case "payload":
+			w.payload = val
+		case "schema":
+			w.schema = true
+		default:
+			w.pubsubAttr = w.pubsubAttr || bytes.HasPrefix(k, []byte("logging.googleapis.com/"))
 		}
 		a.raw(k, val)
 		return true
 	})
+	if logName == nil && proto == nil && jsonPayload == nil && text == nil {
+		s.gcpWrapper(v, &w)
+		return
+	}
 	if ts == nil {
 		ts = receive
 	}
@@ -222,7 +233,7 @@ func (s *state) gcpEntry(v []byte) {
 			ev.SeverityText = severityName(sev)
 		}
 	}
-	if isObject(proto) && str(field(proto, "@type")) == auditLogType {
+	if isObject(proto) && string(field(proto, "@type")) == auditLogType {
 		s.gcpAudit(&ev, proto, logID, location, opFirst, opLast)
 	} else {
 		s.gcpLogLine(&ev, jsonPayload, text, labels, httpRequest, logID, location)
@@ -364,7 +375,10 @@ func (s *state) gcpLogLine(ev *Event, jsonPayload, text, labels, httpRequest []b
 		})
 	}
 	if ev.SeverityNumber == 0 {
-		status, _ := strconv.Atoi(scalarText(field(httpRequest, "status")))
+		var status int
+		if httpRequest != nil {
+			status, _ = strconv.Atoi(scalarText(field(httpRequest, "status")))
+		}
 		switch n := severityFromLevel(levelText); {
 		case n != 0:
 			ev.SeverityNumber, ev.SeverityText = n, strings.ToUpper(levelText)
@@ -404,13 +418,15 @@ func gcpRegion(loc string) (region, zone string) {
 // (projects/p/zones/us-central1-a/instances/x, .../regions/r/...,
 // .../locations/l/..., projects/p/global/...).
 func gcpPathLocation(name string) string {
-	parts := strings.Split(name, "/")
-	for i := 0; i+1 < len(parts); i++ {
-		switch parts[i] {
+	for i, rest := 0, name; rest != ""; i++ {
+		var seg string
+		seg, rest, _ = strings.Cut(rest, "/")
+		switch seg {
 		case "zones", "regions", "locations":
-			return parts[i+1]
+			next, _, _ := strings.Cut(rest, "/")
+			return next
 		case "global": // projects/p/global/networks/n
-			if i > 0 {
+			if i > 0 && rest != "" {
 				return "global"
 			}
 		}
@@ -437,7 +453,7 @@ func gcpLogName(name string) (logID, parent string) {
 		return "", ""
 	}
 	if strings.Contains(id, "%") {
-		id = strings.NewReplacer("%2F", "/", "%2f", "/").Replace(id)
+		id = strings.ReplaceAll(strings.ReplaceAll(id, "%2F", "/"), "%2f", "/")
 	}
 	if proj, ok := strings.CutPrefix(p, "projects/"); ok {
 		return id, proj
@@ -466,7 +482,13 @@ func gcpService(name string) string {
 // -> google.container.ClusterManager.GetCluster. The methodName as written
 // stays in attributes (protoPayload).
 func gcpMethod(m string) string {
-	if !strings.Contains(m, ".") {
+	versioned := false
+	for rest := m; rest != "" && !versioned; {
+		var seg string
+		seg, rest, _ = strings.Cut(rest, ".")
+		versioned = isAPIVersion(seg)
+	}
+	if !versioned || !strings.Contains(m, ".") {
 		return m
 	}
 	parts := strings.Split(m, ".")
@@ -548,7 +570,10 @@ func k8sBookkeeping(op string) bool {
 // ALERT 700, EMERGENCY 800). DEFAULT is unspecified (0).
 func gcpSeverity(raw []byte) int32 {
 	t := scalarText(raw)
-	if n, err := strconv.Atoi(t); err == nil {
+	if t == "" {
+		return 0
+	}
+	if n, err := atoiDigits(t); err == nil {
 		switch {
 		case n >= 800:
 			return SeverityFatal
