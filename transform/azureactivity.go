@@ -3,6 +3,8 @@ package transform
 import (
 	"fmt"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Azure: the records Azure Monitor diagnostic settings export to Event Hubs
@@ -599,7 +601,8 @@ func azureNamespace(ns string) string {
 		if p == strings.ToUpper(p) || p == strings.ToLower(p) {
 			p = strings.ToLower(p)
 		}
-		parts[i] = strings.ToUpper(p[:1]) + p[1:]
+		r, n := utf8.DecodeRuneInString(p)
+		parts[i] = string(unicode.ToUpper(r)) + p[n:]
 	}
 	return strings.Join(parts, ".")
 }

@@ -16,9 +16,29 @@ import (
 func fuzzSeeds(f *testing.F) {
 	// Small real samples only: the fuzzer minimizes every input that finds
 	// new coverage, and minimizing 50 KB files takes minutes.
-	for _, b := range allSamples(f) {
+	for p, b := range allSamples(f) {
 		if len(b) <= 4096 {
 			f.Add(b)
+			continue
+		}
+		// Larger Google Cloud and Azure samples seed one entry (NDJSON
+		// line) or record at a time.
+		switch {
+		case strings.HasSuffix(p, ".jsonl"):
+			for _, l := range bytes.Split(b, []byte("\n")) {
+				if len(l) <= 8192 {
+					f.Add(l)
+				}
+			}
+		case strings.Contains(p, "azure"):
+			var doc struct{ Records []json.RawMessage }
+			if json.Unmarshal(b, &doc) == nil {
+				for _, r := range doc.Records {
+					if len(r) <= 12288 { // the Activity Log records' token claims are large
+						f.Add([]byte(r))
+					}
+				}
+			}
 		}
 	}
 	for i, r := range stratusRecords(f) {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Google Cloud: Cloud Logging LogEntry JSON (format gcpaudit), as a log
@@ -549,7 +551,8 @@ func gcpIsRead(method string) bool {
 	if strings.EqualFold(last, "aggregatedList") || strings.HasPrefix(strings.ToLower(last), "watch") {
 		return true
 	}
-	return isReadOperation(strings.ToUpper(last[:1]) + last[1:])
+	r, n := utf8.DecodeRuneInString(last)
+	return isReadOperation(string(unicode.ToUpper(r)) + last[n:])
 }
 
 // k8sBookkeeping reports Kubernetes API writes that record state rather
