@@ -193,13 +193,13 @@ func (s *state) azureRecord(v []byte) {
 		ev.Source, ev.Kind = SourceAzureActivity, KindInfo
 		ev.Service = azureResourceNamespace(ev.Resource)
 		switch {
-		case azureFailed(r.resultType):
-			s.azureFailure(&ev, &r)
 		case strings.Contains(ev.Operation, "/deny/"):
 			ev.Kind, ev.ErrorCode = KindError, "RequestDisallowedByPolicy"
 			if ev.SeverityNumber < SeverityWarn {
 				ev.SeverityNumber, ev.SeverityText = SeverityWarn, "WARN"
 			}
+		case azureFailed(r.resultType):
+			s.azureFailure(&ev, &r)
 		}
 	case "alert":
 		ev.Source, ev.Kind = SourceAlarm, KindSignal

@@ -173,7 +173,11 @@ func TestAzureEdgeCases(t *testing.T) {
 				t.Fatalf("attributes %s", e.Attributes)
 			}
 		}},
-		{"policy deny", azRecord("OPERATION", "Microsoft.Authorization/policies/deny/action", "CATEGORY", "Policy", "RESULT", "Failure", "LEVEL", "Error", "PROPS", `{"isComplianceCheck":"False"}`), 1, 0, SourceAzureActivity, KindError, "Microsoft.Network", "Microsoft.Authorization/policies/deny/action", nil},
+		{"policy deny", azRecord("OPERATION", "Microsoft.Authorization/policies/deny/action", "CATEGORY", "Policy", "RESULT", "Failure", "LEVEL", "Warning", "SIGNATURE", "Failed", "PROPS", `{"isComplianceCheck":"False"}`), 1, 0, SourceAzureActivity, KindError, "Microsoft.Network", "Microsoft.Authorization/policies/deny/action", func(t *testing.T, e Event) {
+			if e.ErrorCode != "RequestDisallowedByPolicy" || e.SeverityNumber != SeverityWarn {
+				t.Fatalf("%+v", e)
+			}
+		}},
 		{"policy audit", azRecord("OPERATION", "Microsoft.Authorization/policies/audit/action", "CATEGORY", "Policy", "RESULT", "Success", "LEVEL", "Warning"), 1, 0, SourceAzureActivity, KindInfo, "Microsoft.Network", "Microsoft.Authorization/policies/audit/action", nil},
 		{"service health incident", `{"records":[{"time":"2025-05-01T09:00:00Z","resourceId":"/subscriptions/s1","category":"ServiceHealth","operationName":"Microsoft.ServiceHealth/incident/action","resultType":"Active","level":"Warning","location":"global","properties":{"title":"Networking issue","service":"Virtual Network","region":"West Europe, North Europe","incidentType":"Incident","trackingId":"ABC-123","stage":"Active","impactStartTime":"2025-05-01T08:41:00Z"}}]}`,
 			1, 0, SourceHealth, KindError, "Microsoft.Network", "Microsoft.ServiceHealth/incident/action", func(t *testing.T, e Event) {

@@ -231,7 +231,7 @@ func (s *state) gcpObject(v []byte) {
 	location := firstNonEmpty(str(field(labels, "location")), str(field(labels, "zone")), str(field(labels, "region")))
 	if sev := gcpSeverity(severity); sev != 0 {
 		ev.SeverityNumber, ev.SeverityText = sev, strings.ToUpper(scalarText(severity))
-		if _, err := strconv.Atoi(ev.SeverityText); err == nil {
+		if _, err := atoiDigits(ev.SeverityText); err == nil {
 			ev.SeverityText = severityName(sev)
 		}
 	}
