@@ -33,10 +33,12 @@ func TestRunBrokerUnavailableThenBack(t *testing.T) {
 	db := openDB(t, "")
 	o := testOptions(t, []string{addr}, db, TopicConfig{Name: "trail", Format: "cloudtrail"})
 	o.Config.RetryMaxBackoff = 500 * time.Millisecond
+	logs := testkit.NewLogs()
+	o.Logger = logs.Logger()
 	done := make(chan error, 1)
 	go func() { done <- Run(runCtx(t, 90*time.Second), o) }()
 
-	time.Sleep(1500 * time.Millisecond) // several failed attempts
+	logs.AwaitCount(t, "retrying", 3, 30*time.Second) // several failed attempts
 	select {
 	case err := <-done:
 		t.Fatalf("ingest exited while the broker was down: %v", err)
@@ -55,10 +57,9 @@ func TestRunBrokerUnavailableThenBack(t *testing.T) {
 	// The group may have joined before the records were produced; the
 	// high watermark is read at assignment, so wait for the count instead
 	// of relying on exit-when-caught-up alone.
-	deadline := time.Now().Add(60 * time.Second)
-	for queryInt(t, db, "SELECT count(*) FROM events") < 500 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.Await(t, 60*time.Second, "500 events after the broker came back", func() bool {
+		return queryInt(t, db, "SELECT count(*) FROM events") >= 500
+	})
 	if n := queryInt(t, db, "SELECT count(DISTINCT event_id) FROM events"); n != 500 {
 		t.Fatalf("events after the broker came back = %d, want 500", n)
 	}
@@ -174,19 +175,18 @@ func TestMetricsAndHealth(t *testing.T) {
 			t.Errorf("Serve: %v", err)
 		}
 	}()
-	get := func(path string) (int, string) {
-		for i := 0; i < 50; i++ {
+	get := func(path string) (code int, body string) {
+		testkit.Await(t, 10*time.Second, "the metrics server to answer "+path, func() bool {
 			resp, err := testkit.Get(t, "http://"+addr+path)
 			if err != nil {
-				time.Sleep(50 * time.Millisecond)
-				continue
+				return false // not listening yet
 			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			return resp.StatusCode, string(b)
-		}
-		t.Fatalf("GET %s: server not reachable", path)
-		return 0, ""
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			code, body = resp.StatusCode, string(b)
+			return err == nil
+		})
+		return code, body
 	}
 	code, body := get("/metrics")
 	if code != 200 {
@@ -239,20 +239,22 @@ func TestRunBrokerRestart(t *testing.T) {
 	o := testOptions(t, c.ListenAddrs(), db, TopicConfig{Name: "trail", Format: "cloudtrail"})
 	o.Config.ExitWhenCaughtUp = false
 	o.Config.RetryMaxBackoff = 500 * time.Millisecond
+	logs := testkit.NewLogs()
+	o.Logger = logs.Logger()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, o) }()
 	waitFor := func(n int64) {
 		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for queryInt(t, db, "SELECT count(*) FROM events") < n && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
+		testkit.Await(t, 60*time.Second, fmt.Sprintf("%d events", n), func() bool {
+			return queryInt(t, db, "SELECT count(*) FROM events") >= n
+		})
 	}
 	waitFor(1)
+	retries := logs.Count("retrying")
 	c.Close()
-	time.Sleep(1500 * time.Millisecond)
+	logs.AwaitCount(t, "retrying", retries+3, 30*time.Second) // ingest noticed and retried while the broker is gone
 	select {
 	case err := <-done:
 		t.Fatalf("ingest exited while the broker was down: %v", err)

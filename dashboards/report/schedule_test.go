@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faultline/faultline/internal/testkit"
 	"github.com/faultline/faultline/queries"
 )
 
@@ -126,14 +127,14 @@ func TestSchedulerFiresWritesAndDelivers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	// Wait until the first report's webhook was delivered (and logged).
-	deadline := time.Now().Add(20 * time.Second)
-	for len(logLines(t, logs.String(), "webhook delivered")) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no webhook delivered within 20s; logs:\n%s", logs)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("scheduler logs:\n%s", logs)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	})
+	testkit.Await(t, 20*time.Second, "the first report's webhook to be delivered (and logged)", func() bool {
+		return len(logLines(t, logs.String(), "webhook delivered")) > 0
+	})
 	cancel()
 	select {
 	case err := <-done:
@@ -262,13 +263,14 @@ func TestSchedulerBuildFailureKeepsRunning(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for len(logLines(t, logs.String(), "scheduled report failed, will run again at its next time")) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("want two logged failures; logs:\n%s", logs)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("scheduler logs:\n%s", logs)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	})
+	testkit.Await(t, 20*time.Second, "two logged report failures", func() bool {
+		return len(logLines(t, logs.String(), "scheduled report failed, will run again at its next time")) >= 2
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run returned %v after failures, want nil", err)
