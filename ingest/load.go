@@ -265,7 +265,10 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 	// stored position is the number of records committed.
 	var k int64
 	sent := false
-	err = transform.SplitFile(raw, int(o.MaxFileBytes), func(pos transform.RecordPos, rec []byte) error {
+	// A .gz file inflates up to transform.max_decompressed_bytes (and the
+	// file limit), counted before anything is allocated (SplitFile).
+	maxInflated := min(o.MaxFileBytes, int64(o.Transform.MaxDecompressedBytes))
+	err = transform.SplitFile(raw, int(maxInflated), func(pos transform.RecordPos, rec []byte) error {
 		i := k
 		k++
 		if i < start {
@@ -295,7 +298,7 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 	case errors.Is(err, transform.ErrSplitDecompress):
 		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompress, fmt.Sprintf("%s: %v (the file is damaged; fetch it again)", path, err), raw, o))
 	case errors.Is(err, transform.ErrSplitDecompressLimit):
-		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompressLimit, fmt.Sprintf("%s: %v (over %d bytes; split the file)", path, err, o.MaxFileBytes), raw, o))
+		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompressLimit, fmt.Sprintf("%s: %v (it may be a compression bomb; split the file if it is genuine)", path, err), raw, o))
 	case err != nil:
 		return st, err
 	}
