@@ -279,7 +279,13 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 			return err
 		}
 		res := &transform.Result{}
-		dec.Decode(transform.Input{Format: o.Format, Value: rec, Time: mtime,
+		format := o.Format
+		if pos.Layout == transform.LayoutRecords && format == transform.FormatAuto {
+			// An element of a CloudTrail {"Records":[...]} file is a
+			// CloudTrail record or a dead letter, never an app event.
+			format = transform.FormatCloudTrail
+		}
+		dec.Decode(transform.Input{Format: format, Value: rec, Time: mtime,
 			Lineage: transform.Lineage{File: path, Offset: pos.Index}}, time.Now(), res)
 		it := item{source: source, next: i + 1, fingerprint: fp, label: "file", res: res, raw: n}
 		if !sent {

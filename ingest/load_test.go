@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -147,5 +148,54 @@ func TestLoadPathsMissing(t *testing.T) {
 	_, err := LoadPaths(context.Background(), db, []string{filepath.Join(t.TempDir(), "nope")}, loadOpts(t, nil))
 	if err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("err = %v, want one naming the missing path", err)
+	}
+}
+
+// A CloudTrail file's records with impossible times, or that are not
+// CloudTrail records at all, are dead letters with a reason; none becomes
+// an event stamped with the load time (issue 12: 0001-01-01 and
+// {"foo":"bar"} did), or sits in 2099 or 9999 (which moved every default
+// view and broke the JSON API).
+func TestLoadImplausibleRecords(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ct := func(id, when string) string {
+		return `{"eventVersion":"1.08","eventTime":"` + when + `","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"us-east-1","eventID":"` + id + `"}`
+	}
+	doc := `{"Records":[` + strings.Join([]string{
+		ct("ok-1", "2025-10-20T07:00:00Z"),
+		`{"foo":"bar"}`,
+		ct("zero", "0001-01-01T00:00:00Z"),
+		ct("y9999", "9999-12-31T23:59:59Z"),
+		ct("y2099", "2099-01-01T00:00:00Z"),
+	}, ",") + `]}`
+	writeFile(t, filepath.Join(dir, "trail.json"), []byte(doc))
+	db := openDB(t, "")
+	sum, err := LoadPaths(ctx, db, []string{dir}, loadOpts(t, memory.NewGoAllocator()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Events != 1 || sum.DeadLetters[transform.ReasonImplausibleTime] != 3 || sum.DeadLetters[transform.ReasonMissingField] != 1 {
+		t.Fatalf("events %d, dead letters %v; want 1 event, 3 implausible_time, 1 missing_field", sum.Events, sum.DeadLetters)
+	}
+	var id string
+	var when time.Time
+	if err := db.QueryRow("SELECT event_id, time FROM events").Scan(&id, &when); err != nil || id != "ok-1" || !when.Equal(time.Date(2025, 10, 20, 7, 0, 0, 0, time.UTC)) {
+		t.Fatalf("the one event: %s %s %v", id, when, err)
+	}
+	rows, err := db.Query("SELECT reason, message, src_offset FROM dead_letters ORDER BY src_offset")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var reason, msg string
+		var idx int
+		if err := rows.Scan(&reason, &msg, &idx); err != nil {
+			t.Fatal(err)
+		}
+		if msg == "" || idx == 0 {
+			t.Errorf("dead letter %s at %d without a message or position: %q", reason, idx, msg)
+		}
 	}
 }
