@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -99,9 +100,11 @@ func TestLoadPathsIdempotent(t *testing.T) {
 	}
 	check("second load", 50, 50, 2)
 
-	// A changed file replaces its rows.
+	// A changed file replaces its rows (when allowed: see TestLoadChangedFile).
 	writeFile(t, filepath.Join(dir, "trail.ndjson"), joinBytes(records(20, 5), "\n"))
-	sum, err = LoadPaths(ctx, db, []string{filepath.Join(dir, "trail.ndjson")}, loadOpts(t, mem))
+	opts := loadOpts(t, mem)
+	opts.ReplaceChanged = true
+	sum, err = LoadPaths(ctx, db, []string{filepath.Join(dir, "trail.ndjson")}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,5 +200,56 @@ func TestLoadImplausibleRecords(t *testing.T) {
 		if msg == "" || idx == 0 {
 			t.Errorf("dead letter %s at %d without a message or position: %q", reason, idx, msg)
 		}
+	}
+}
+
+// A file rewritten or truncated since it was loaded does not silently
+// replace the events loaded from it: it is left as loaded and the load ends
+// with an error naming --replace-changed (issue 12: a truncated file's good
+// events were deleted with only a WARN). A file that only grew reloads, and
+// so does any change with the flag.
+func TestLoadChangedFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "trail.ndjson")
+	other := filepath.Join(dir, "other.ndjson")
+	writeFile(t, path, joinBytes(records(0, 10), "\n"))
+	db := openDB(t, "")
+	if _, err := LoadPaths(ctx, db, []string{path}, loadOpts(t, memory.NewGoAllocator())); err != nil {
+		t.Fatal(err)
+	}
+	// Truncated (e.g. a download cut short), while another file is new.
+	writeFile(t, path, joinBytes(records(0, 3), "\n"))
+	writeFile(t, other, joinBytes(records(100, 2), "\n"))
+	sum, err := LoadPaths(ctx, db, []string{dir}, loadOpts(t, memory.NewGoAllocator()))
+	if !errors.Is(err, ErrChangedFiles) || !strings.Contains(err.Error(), "--replace-changed") || !strings.Contains(err.Error(), "trail.ndjson") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("truncated file: %v; want one line naming the file and --replace-changed", err)
+	}
+	if sum.FilesRefused != 1 || sum.EventsKept != 10 || sum.FilesLoaded != 1 {
+		t.Errorf("summary %+v", sum)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM events WHERE src_file LIKE '%trail.ndjson'"); n != 10 {
+		t.Fatalf("events of the truncated file: %d, want the 10 loaded before", n)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM events WHERE src_file LIKE '%other.ndjson'"); n != 2 {
+		t.Fatalf("the other file was not loaded: %d events", n)
+	}
+	// Grown instead: nothing loaded is lost, so no flag is needed.
+	writeFile(t, path, append(joinBytes(records(0, 10), "\n"), append([]byte("\n"), joinBytes(records(10, 2), "\n")...)...))
+	if _, err := LoadPaths(ctx, db, []string{path}, loadOpts(t, memory.NewGoAllocator())); err != nil {
+		t.Fatalf("a file that grew: %v", err)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM events WHERE src_file LIKE '%trail.ndjson'"); n != 12 {
+		t.Fatalf("events after the file grew: %d, want 12", n)
+	}
+	// With the flag, a truncated file replaces its events.
+	writeFile(t, path, joinBytes(records(0, 3), "\n"))
+	opts := loadOpts(t, memory.NewGoAllocator())
+	opts.ReplaceChanged = true
+	if _, err := LoadPaths(ctx, db, []string{path}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM events WHERE src_file LIKE '%trail.ndjson'"); n != 3 {
+		t.Fatalf("events after --replace-changed: %d, want 3", n)
 	}
 }
