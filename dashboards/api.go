@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/dashboards/report"
+	"github.com/faultline/faultline/queries"
 )
 
 // windowJSON is the time range a response covers.

@@ -20,8 +20,8 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/transform/simulate"
 	"github.com/faultline/faultline/transform"
+	"github.com/faultline/faultline/transform/simulate"
 )
 
 // Browser tests: the pages in real headless Chromium against a server fed

@@ -31,7 +31,9 @@ commits events, dead letters and the next offset of each partition in one
 DuckDB transaction. It resumes from the offsets stored in DuckDB, so a crash
 at any instant neither loses nor duplicates events. See docs/ingest.md.
 
-Formats: auto, cloudtrail, cloudwatch, awsevents, app, otlp.`,
+Formats: auto, cloudtrail, cloudwatch, awsevents, app, otlp, gcpaudit (Google Cloud
+Logging / audit logs from a log sink), azureactivity (Azure Monitor records: Activity
+Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 		Example: `  faultline ingest --brokers localhost:9092 --topic cloudtrail=cloudtrail --topic app-errors=app
   faultline ingest --db outage.duckdb --exit-when-caught-up     # batch run: stop once caught up
   faultline ingest --metrics-listen :9464                       # /metrics and /healthz

@@ -60,7 +60,7 @@ an error, unless --replace-changed is given. See docs/ingest.md.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "auto", "input format: auto, cloudtrail, cloudwatch, awsevents, app, otlp")
+	cmd.Flags().StringVar(&format, "format", "auto", "input format: auto, cloudtrail, cloudwatch, awsevents, app, otlp, gcpaudit, azureactivity")
 	cmd.Flags().BoolVar(&replaceChanged, "replace-changed", false, "let files changed since they were loaded (truncated, rewritten) replace the events loaded from them")
 	return cmd
 }
