@@ -55,7 +55,7 @@ type LoadSummary struct {
 	// replace EventsKept events: left as they were (see ReplaceChanged).
 	FilesRefused int
 	EventsKept   int64
-	DigestFiles    int // CloudTrail digest files: recognised, not loaded
+	DigestFiles  int // CloudTrail digest files: recognised, not loaded
 	Totals
 	Seconds float64
 }
@@ -355,7 +355,9 @@ var ErrChangedFiles = errors.New("changed files left as loaded")
 // changedError refuses to reload a changed file that events came from.
 type changedError struct{ events int64 }
 
-func (e changedError) Error() string { return fmt.Sprintf("changed; %d events loaded from it", e.events) }
+func (e changedError) Error() string {
+	return fmt.Sprintf("changed; %d events loaded from it", e.events)
+}
 
 // appended reports whether raw is the content fingerprinted as fp with
 // bytes added at its end (a growing log file): reloading it replaces every

@@ -9,18 +9,18 @@ import (
 // Config holds the decoders' limits and mappings. The zero value is not
 // valid; start from DefaultConfig.
 type Config struct {
-	MaxMessageBytes       int               `mapstructure:"max_message_bytes"`         // a larger raw record is a dead letter
-	MaxDecompressedBytes  int               `mapstructure:"max_decompressed_bytes"`    // per payload
-	MaxDecompressionRatio int               `mapstructure:"max_decompression_ratio"`   // decompressed/compressed
-	MaxJSONDepth          int               `mapstructure:"max_json_depth"`            // nesting limit
-	InvalidUTF8           string            `mapstructure:"invalid_utf8"`              // "replace" or "reject"
-	DeadLetterMaxRawBytes int               `mapstructure:"dead_letter_max_raw_bytes"` // raw bytes kept per dead letter
+	MaxMessageBytes       int    `mapstructure:"max_message_bytes"`         // a larger raw record is a dead letter
+	MaxDecompressedBytes  int    `mapstructure:"max_decompressed_bytes"`    // per payload
+	MaxDecompressionRatio int    `mapstructure:"max_decompression_ratio"`   // decompressed/compressed
+	MaxJSONDepth          int    `mapstructure:"max_json_depth"`            // nesting limit
+	InvalidUTF8           string `mapstructure:"invalid_utf8"`              // "replace" or "reject"
+	DeadLetterMaxRawBytes int    `mapstructure:"dead_letter_max_raw_bytes"` // raw bytes kept per dead letter
 	// MaxFutureSkew is how far past the moment of decoding an event's time
 	// may be; later is a dead letter (implausible_time), as is a time before
 	// 1970. AWS Health scheduled changes may be announced up to a year ahead.
-	MaxFutureSkew time.Duration `mapstructure:"max_future_skew"`
-	LogGroups             map[string]string `mapstructure:"log_groups"`                // CloudWatch log group -> service
-	Catalogue             []CatalogueEntry  `mapstructure:"catalogue"`                 // extra/overriding change catalogue entries
+	MaxFutureSkew time.Duration     `mapstructure:"max_future_skew"`
+	LogGroups     map[string]string `mapstructure:"log_groups"` // CloudWatch log group -> service
+	Catalogue     []CatalogueEntry  `mapstructure:"catalogue"`  // extra/overriding change catalogue entries
 }
 
 // CatalogueEntry classifies change operations. Operation may end in "*" to
