@@ -32,23 +32,28 @@ func TestPageGoldens(t *testing.T) {
 	f := newFixture(t, nil)
 	pages := []struct {
 		name, path string
+		form       url.Values // POSTed when set
 		code       int
 	}{
-		{"overview", "/", 200},
-		{"overview_filtered", "/?service=payments&range=2h", 200},
-		{"incident", "/incidents/" + f.incID, 200},
-		{"changes", "/changes", 200},
-		{"changes_filtered", "/changes?risk=critical", 200},
-		{"services", "/services", 200},
-		{"console", "/console", 200},
-		{"console_result", "/console?sql=" + url.QueryEscape("SELECT service, count(*) AS errors FROM errors GROUP BY service ORDER BY errors DESC"), 200},
-		{"console_refused", "/console?sql=" + url.QueryEscape("DELETE FROM events"), 400},
-		{"incident_unknown", "/incidents/inc-nope", 404},
-		{"bad_range", "/?range=-5h", 400},
+		{"overview", "/", nil, 200},
+		{"overview_filtered", "/?service=payments&range=2h", nil, 200},
+		{"incident", "/incidents/" + f.incID, nil, 200},
+		{"changes", "/changes", nil, 200},
+		{"changes_filtered", "/changes?risk=critical", nil, 200},
+		{"services", "/services", nil, 200},
+		{"console", "/console", nil, 200},
+		{"console_get_sql", "/console?sql=" + url.QueryEscape("SELECT 1"), nil, 200}, // filled in, not run
+		{"console_result", "/console", url.Values{"sql": {"SELECT service, count(*) AS errors FROM errors GROUP BY service ORDER BY errors DESC"}}, 200},
+		{"console_refused", "/console", url.Values{"sql": {"DELETE FROM events"}}, 400},
+		{"incident_unknown", "/incidents/inc-nope", nil, 404},
+		{"bad_range", "/?range=-5h", nil, 400},
 	}
 	for _, p := range pages {
 		t.Run(p.name, func(t *testing.T) {
 			resp, body := f.get(t, p.path)
+			if p.form != nil {
+				resp, body = f.post(t, p.path, p.form)
+			}
 			if resp.StatusCode != p.code {
 				t.Fatalf("GET %s: status %d, want %d", p.path, resp.StatusCode, p.code)
 			}

@@ -7,8 +7,12 @@
 // runs it with typed parameters and results (Engine; results.go and
 // reads.go hold the result types, Window the one time window), the service
 // topology (configured + inferred), the suspect score and its evidence
-// (score.go), the analyst SQL Sandbox, the Querier seam used by the CLI,
-// and the table/csv/json/parquet writers.
+// (score.go), the analyst SQL Sandbox (sandbox.go: its parser wall in
+// wall.go, caps inside DuckDB, concurrency slots; Stream sends rows to a
+// RowWriter as they come, the one way analyst SQL reaches DuckDB for the
+// CLI, the HTTP API, the console, a PostgreSQL endpoint or an export), the
+// Querier seam used by the CLI, and the table/csv/json/parquet writers
+// (streaming FormatWriters).
 //
 // Nothing is cached: every call recomputes from the events table, so late
 // events change the next answer. queries reads the DuckDB schema created by
