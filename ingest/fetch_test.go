@@ -71,8 +71,8 @@ func TestIdleFetchAtEndIsNotAnError(t *testing.T) {
 		return queryInt(t, db, "SELECT count(*) FROM events") >= 20
 	})
 	atEnd := fetches.Load()
-	testkit.Await(t, 30*time.Second, "four idle fetches at the end of the partition", func() bool {
-		return fetches.Load() >= atEnd+4
+	testkit.Await(t, 30*time.Second, "three idle fetches at the end of the partition", func() bool {
+		return fetches.Load() >= atEnd+3
 	})
 	cancel()
 	if err := <-done; err != nil {
