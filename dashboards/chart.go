@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/dashboards/chart"
+	"github.com/faultline/faultline/queries"
 )
 
 // The charts are inline SVG built on the server: no JavaScript, no CDN.

@@ -3,7 +3,6 @@ package dashboards
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/queries"
 )
 
@@ -408,7 +408,9 @@ func TestLiveRefreshOnlyWhileIngesting(t *testing.T) {
 	if !strings.Contains(body, `data-refresh="0"`) || strings.Contains(body, `id="live-toggle"`) {
 		t.Errorf("a served file must not refresh")
 	}
-	live := static.with(t, func(o *Options) { o.Ingesting = func() bool { return true } })
+	live := static.with(t, func(o *Options) {
+		o.Ingest = func() status.Status { return status.Status{Running: true, Connected: true} }
+	})
 	_, body = live.get(t, "/")
 	if !strings.Contains(body, `data-refresh="10"`) || !strings.Contains(body, `id="live-toggle"`) {
 		t.Errorf("pages must refresh while ingesting")
@@ -423,8 +425,14 @@ func TestStaticHealthMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	lag := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "faultline_ingest_consumer_lag", Help: "lag"}, []string{"topic", "partition"})
 	reg.MustRegister(lag)
-	lag.WithLabelValues("app-errors", "1").Set(42)
-	f := newFixture(t, func(o *Options) { o.Registry = reg })
+	lag.WithLabelValues("app-errors", "0").Set(7) // not read: lag comes from ingest's status
+	f := newFixture(t, func(o *Options) {
+		o.Registry = reg
+		o.Ingest = func() status.Status {
+			return status.Status{Running: true, Connected: true, Brokers: []string{"b:9092"},
+				Partitions: []status.Partition{{Topic: "app-errors", Partition: 1, Owned: true, Next: 10, HighWatermark: 52, Lag: 42}}, Lag: 42}
+		}
+	})
 
 	resp, body := f.get(t, "/static/style.css")
 	if resp.StatusCode != 200 || !strings.Contains(body, "svg.chart") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") {
@@ -444,7 +452,10 @@ func TestStaticHealthMetrics(t *testing.T) {
 	_, body = f.get(t, "/api/ingest")
 	h := decode[IngestHealth](t, body)
 	if h.Offsets[0].Lag != nil || h.Offsets[1].Lag == nil || *h.Offsets[1].Lag != 42 {
-		t.Errorf("lag from metrics: %+v", h.Offsets)
+		t.Errorf("lag from ingest's status: %+v", h.Offsets)
+	}
+	if h.Kafka == nil || !h.Kafka.Connected || h.Kafka.Lag != 42 || len(h.Problems) != 0 {
+		t.Errorf("/api/ingest kafka status: %+v problems %v", h.Kafka, h.Problems)
 	}
 	resp, body = f.get(t, "/metrics")
 	if resp.StatusCode != 200 || !strings.Contains(body, `faultline_http_requests_total{code="200",route="GET /healthz"} 1`) ||
@@ -502,12 +513,30 @@ func TestConfigValidate(t *testing.T) {
 func TestHealthzReportsIngestErrors(t *testing.T) {
 	f := newFixture(t, nil)
 	sick := f.with(t, func(o *Options) {
-		o.Health = func() error { return errors.New("commit batch: disk full") }
+		o.Ingest = func() status.Status {
+			return status.Status{Running: true, Brokers: []string{"b:9092"}, LastError: "dial tcp: connection refused",
+				CommitError: "commit batch: disk full", MissingTopics: []status.MissingTopic{{Topic: "cloudtrial", Suggestion: "cloudtrail"}}}
+		}
 		o.Config.Token = "tok"
 	})
 	resp, body := sick.get(t, "/healthz")
-	if resp.StatusCode != 503 || !strings.Contains(body, "disk full") {
-		t.Errorf("healthz with a failing ingest = %d %q, want 503 naming the error", resp.StatusCode, body)
+	for _, want := range []string{"disk full", "cannot reach Kafka at b:9092", "cloudtrial (did you mean cloudtrail?)"} {
+		if resp.StatusCode != 503 || !strings.Contains(body, want) {
+			t.Errorf("healthz with a failing ingest = %d %q, want 503 naming %q", resp.StatusCode, body, want)
+		}
+	}
+	rresp, rbody := sick.get(t, "/readyz", "Authorization", "Bearer tok")
+	var ready struct {
+		Ready    bool
+		Problems []string
+		Ingest   status.Status
+	}
+	if err := json.Unmarshal([]byte(rbody), &ready); err != nil || rresp.StatusCode != 503 || ready.Ready || len(ready.Problems) != 3 || ready.Ingest.Connected {
+		t.Errorf("readyz = %d %+v (%v), want 503, not ready, 3 problems", rresp.StatusCode, ready, err)
+	}
+	_, body = sick.get(t, "/", "Authorization", "Bearer tok")
+	if !strings.Contains(body, `id="ingest-problems"`) || !strings.Contains(body, "unreachable") {
+		t.Errorf("overview does not show ingest's problems")
 	}
 }
 

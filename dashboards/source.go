@@ -3,8 +3,8 @@ package dashboards
 import (
 	"context"
 
-	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/dashboards/report"
+	"github.com/faultline/faultline/queries"
 )
 
 // Engine is the part of the correlation engine (queries.Engine) the

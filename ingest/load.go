@@ -15,6 +15,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/transform"
 )
@@ -25,8 +26,8 @@ type LoadOptions struct {
 	Config    Config           // batching and in-flight budget
 	Transform transform.Config
 	Logger    *slog.Logger
-	Metrics   *Metrics // nil: unregistered metrics
-	Health    *Health
+	Metrics   *Metrics        // nil: unregistered metrics
+	Status    *status.Tracker // commit errors are recorded here (may be nil)
 	Allocator memory.Allocator
 	Sink      Sink // nil: a DuckDB sink on db
 	// MaxFileBytes caps a file's (decompressed) size; a larger file is one
@@ -105,7 +106,7 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 		defer s.Close()
 		sink = s
 	}
-	p := newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Health)
+	p := newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Status)
 	in := make(chan item, 256)
 	pctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)

@@ -12,11 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/broker"
 	"github.com/faultline/faultline/ingest/produce"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/transform/simulate"
 )
 

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/ingest/store"
-	"github.com/faultline/faultline/transform/simulate"
 	"github.com/faultline/faultline/transform"
+	"github.com/faultline/faultline/transform/simulate"
 )
 
 // The demo end to end, in-process: the events that reach the DuckDB file

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/transform"
 )
 
@@ -74,31 +75,32 @@ Formats: auto, cloudtrail, cloudwatch, awsevents, app, otlp.`,
 			defer db.Close()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			health := &ingest.Health{}
+			st := &status.Tracker{}
 			opts := ingest.Options{
 				Kafka: kc, Config: a.cfg.Ingest, Transform: a.cfg.Transform, DB: db,
-				Logger: a.log, Registerer: reg, Health: health, CommitDelay: delay,
+				Logger: a.log, Registerer: reg, Status: st, CommitDelay: delay,
 			}
-			return runWithMetrics(ctx, a, reg, health, func(ctx context.Context) error { return ingest.Run(ctx, opts) })
+			return runWithMetrics(ctx, a, reg, st, func(ctx context.Context) error { return ingest.Run(ctx, opts) })
 		},
 	}
 	f := cmd.Flags()
 	f.StringSlice("brokers", nil, "Kafka bootstrap brokers, comma separated (config kafka.brokers)")
 	f.StringArrayVar(&topics, "topic", nil, "topic to consume as NAME=FORMAT, repeatable (replaces kafka.topics)")
 	f.String("group", "", "consumer group (config kafka.group)")
-	f.Bool("exit-when-caught-up", false, "exit 0 once every assigned partition is committed up to its high watermark at assignment (config ingest.exit_when_caught_up)")
+	f.Bool("exit-when-caught-up", false, "batch run: exit 0 once every partition of the topics is stored up to its high watermark at start; a missing topic or no progress for --give-up-after exits 1 (config ingest.exit_when_caught_up)")
+	f.Duration("give-up-after", 0, "batch run: exit 1 after this long without progress, e.g. brokers unreachable (config ingest.give_up_after; default 2m)")
 	f.Bool("allow-data-loss", false, "when retention deleted unread messages, skip them with a warning instead of stopping (config ingest.allow_data_loss)")
-	f.String("metrics-listen", "", "serve /metrics and /healthz on this address, e.g. :9464 (config ingest.metrics_listen)")
+	f.String("metrics-listen", "", "serve /metrics, /healthz and /readyz on this address, e.g. :9464 (config ingest.metrics_listen)")
 	a.bind(cmd, map[string]string{
 		"brokers": "kafka.brokers", "group": "kafka.group", "exit-when-caught-up": "ingest.exit_when_caught_up",
-		"allow-data-loss": "ingest.allow_data_loss", "metrics-listen": "ingest.metrics_listen",
+		"allow-data-loss": "ingest.allow_data_loss", "metrics-listen": "ingest.metrics_listen", "give-up-after": "ingest.give_up_after",
 	})
 	return cmd
 }
 
 // runWithMetrics runs fn and, if ingest.metrics_listen is set, the metrics
 // and health endpoint beside it until fn returns.
-func runWithMetrics(ctx context.Context, a *app, reg *prometheus.Registry, h *ingest.Health, fn func(context.Context) error) error {
+func runWithMetrics(ctx context.Context, a *app, reg *prometheus.Registry, h *status.Tracker, fn func(context.Context) error) error {
 	addr := a.cfg.Ingest.MetricsListen
 	if addr == "" {
 		return fn(ctx)

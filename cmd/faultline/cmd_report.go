@@ -11,9 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/dashboards/report"
 )
 
 func newReportCmd(a *app) *cobra.Command {

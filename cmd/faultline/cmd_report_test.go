@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/dashboards"
+	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/dashboards/report"
 )
 
 // outageDB writes a DuckDB file with a small outage on 2025-10-20: quiet

@@ -13,10 +13,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/faultline/faultline/dashboards"
+	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/dashboards/report"
 )
 
 func newServeCmd(a *app) *cobra.Command {
@@ -92,7 +93,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 	// Build everything that can fail before starting goroutines: an early
 	// return must not leave ingest running on a database about to close.
 	var ingesting atomic.Bool
-	health := &ingest.Health{}
+	st := &status.Tracker{}
 	var sched *report.Scheduler
 	if len(cfg.Reports.Schedules) > 0 {
 		if sched, err = a.newReportScheduler(db, engine); err != nil {
@@ -100,15 +101,18 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		}
 	}
 	srv, err := dashboards.New(dashboards.Options{
-		Config:    cfg.Serve,
-		Engine:    engine,
-		Sandbox:   sandbox,
-		DB:        db.DB,
-		Registry:  reg,
-		Ingesting: ingesting.Load,
-		Health:    health.Check,
-		MaxRows:   cfg.Query.MaxRows,
-		Log:       a.log,
+		Config:   cfg.Serve,
+		Engine:   engine,
+		Sandbox:  sandbox,
+		DB:       db.DB,
+		Registry: reg,
+		Ingest: func() status.Status {
+			s := st.Snapshot()
+			s.Running = s.Running && ingesting.Load()
+			return s
+		},
+		MaxRows: cfg.Query.MaxRows,
+		Log:     a.log,
 	})
 	if err != nil {
 		return err
@@ -118,7 +122,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 	if len(cfg.Kafka.Topics) > 0 {
 		opts := ingest.Options{
 			Kafka: cfg.Kafka, Config: cfg.Ingest, Transform: cfg.Transform, DB: db,
-			Logger: a.log, Registerer: reg, Health: health,
+			Logger: a.log, Registerer: reg, Status: st,
 		}
 		ingesting.Store(true)
 		g.Go(func() error {

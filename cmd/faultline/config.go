@@ -11,12 +11,12 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/faultline/faultline/dashboards"
+	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/broker"
 	"github.com/faultline/faultline/ingest/produce"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/transform"
 )
 

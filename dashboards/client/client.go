@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/dashboards/report"
+	"github.com/faultline/faultline/queries"
 )
 
 // Client is a faultline serve API client. It is safe for concurrent use.

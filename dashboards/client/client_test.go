@@ -12,9 +12,9 @@ import (
 
 	"github.com/faultline/faultline/dashboards"
 	"github.com/faultline/faultline/dashboards/client"
+	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/dashboards/report"
 )
 
 var t0 = time.Date(2025, 10, 20, 7, 0, 0, 0, time.UTC)

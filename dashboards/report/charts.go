@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/dashboards/chart"
+	"github.com/faultline/faultline/queries"
 )
 
 // charts draws the incident's error-rate chart (errors per minute of each

@@ -12,8 +12,8 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/transform/simulate"
 	"github.com/faultline/faultline/transform"
+	"github.com/faultline/faultline/transform/simulate"
 )
 
 // simulated generates the seeded lb-change scenario, writes it in the real
