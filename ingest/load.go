@@ -189,7 +189,7 @@ func listFiles(paths []string) (files, digests []string, err error) {
 	for _, root := range paths {
 		st, err := os.Stat(root)
 		if err != nil {
-			return nil, nil, fmt.Errorf("load %s: %w", root, err)
+			return nil, nil, fmt.Errorf("load %s: %w%s", root, err, permissionHint(err))
 		}
 		if !st.IsDir() {
 			if err := add(root); err != nil {
@@ -198,23 +198,11 @@ func listFiles(paths []string) (files, digests []string, err error) {
 			continue
 		}
 		var found []string
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if p != root && strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() {
-				found = append(found, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("walk %s: %w", root, err)
+		if err := walkFiles(root, map[string]bool{}, &found); err != nil {
+			return nil, nil, err
+		}
+		if len(found) == 0 {
+			return nil, nil, fmt.Errorf("load %s: no files found in this directory (hidden entries are skipped): check the path", root)
 		}
 		sort.Strings(found)
 		for _, p := range found {
@@ -224,6 +212,55 @@ func listFiles(paths []string) (files, digests []string, err error) {
 		}
 	}
 	return files, digests, nil
+}
+
+// walkFiles appends the regular files under dir to found, following
+// symbolic links to files and directories (each directory once) and
+// skipping hidden entries.
+func walkFiles(dir string, seen map[string]bool, found *[]string) error {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", dir, err)
+	}
+	if seen[real] {
+		return nil
+	}
+	seen[real] = true
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("load %s: %w%s", dir, err, permissionHint(err))
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		mode := e.Type()
+		if mode&fs.ModeSymlink != 0 {
+			st, err := os.Stat(p)
+			if err != nil {
+				return fmt.Errorf("load %s: %w (a broken symbolic link? remove it or fix its target)", p, err)
+			}
+			mode = st.Mode().Type()
+		}
+		switch {
+		case mode.IsDir():
+			if err := walkFiles(p, seen, found); err != nil {
+				return err
+			}
+		case mode.IsRegular():
+			*found = append(*found, p)
+		}
+	}
+	return nil
+}
+
+// permissionHint says what to do about a permission error ("" otherwise).
+func permissionHint(err error) string {
+	if errors.Is(err, fs.ErrPermission) {
+		return " (faultline may not read it: check the permissions of the file and its directories)"
+	}
+	return ""
 }
 
 type fileState int
@@ -237,12 +274,12 @@ const (
 func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipeline, in chan<- item, path string, o LoadOptions) (fileState, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", path, err)
+		return 0, fmt.Errorf("read %s: %w%s", path, err, permissionHint(err))
 	}
 	if int64(len(raw)) > o.MaxFileBytes {
 		raw = raw[:o.MaxFileBytes] // fingerprinted and dead-lettered below
 	}
-	fp := fileFingerprint(raw)
+	fp := fileFingerprint(raw, o.Format)
 	source := "file:" + path
 	next, storedFP, ok, err := db.FilePosition(ctx, source)
 	if err != nil {
@@ -309,10 +346,17 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 	return st, nil
 }
 
-// fileFingerprint identifies a file's content: "size:sha256 prefix".
-func fileFingerprint(raw []byte) string {
+// fileFingerprint identifies a file's content and how it was decoded:
+// "size:sha256 prefix", plus ":format" unless the format is auto, so that a
+// file loaded with the wrong --format is reloaded (its rows replaced) when
+// it is loaded again with another.
+func fileFingerprint(raw []byte, f transform.Format) string {
 	h := sha256.Sum256(raw)
-	return fmt.Sprintf("%d:%x", len(raw), h[:16])
+	fp := fmt.Sprintf("%d:%x", len(raw), h[:16])
+	if f != "" && f != transform.FormatAuto {
+		fp += ":" + string(f)
+	}
+	return fp
 }
 
 // sendFile commits a whole file as one dead letter (record 0).

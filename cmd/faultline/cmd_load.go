@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -53,11 +54,32 @@ earlier rows. See docs/ingest.md.`,
 				fmt.Fprintln(a.stderr)
 			}
 			printLoadSummary(cmd.OutOrStdout(), sum)
+			if err == nil && sum.Records > 0 && sum.Events == 0 && sum.DeadLetterTotal() == sum.Records {
+				return fmt.Errorf("none of the %d records decoded, all are dead letters (%s): check the input; with --format %s, is that its format? load again with the right --format (or auto) and the files are reloaded", sum.Records, topReasons(sum.DeadLetters), f)
+			}
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "auto", "input format: auto, cloudtrail, cloudwatch, awsevents, app, otlp")
 	return cmd
+}
+
+// topReasons is "invalid_json 3, unknown_format 1", most frequent first.
+func topReasons(m map[string]int64) string {
+	type rc struct {
+		r string
+		n int64
+	}
+	var l []rc
+	for r, n := range m {
+		l = append(l, rc{r, n})
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i].n > l[j].n || l[i].n == l[j].n && l[i].r < l[j].r })
+	parts := make([]string, len(l))
+	for i, x := range l {
+		parts[i] = fmt.Sprintf("%s %d", x.r, x.n)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func bar(done, total, width int) string {

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
 )
@@ -70,13 +73,24 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 			if format == "parquet" && out == "" {
 				return usageError{errors.New("--format parquet needs --out FILE")}
 			}
-			q, closeQ, err := a.querier(ctx)
+			// An export to a file is not cut by the on-screen row cap
+			// (query.max_rows) unless --max-rows is given.
+			export := out != "" && !cmd.Flags().Changed("max-rows")
+			q, closeQ, err := a.querier(ctx, export)
 			if err != nil {
 				return err
 			}
 			defer closeQ()
 			var t queries.Table
 			if named != "" {
+				// An empty window is an error that says what the database holds.
+				sp, err := dataSpan(ctx, q, w)
+				if err != nil {
+					return err
+				}
+				if sp.InWindow == 0 {
+					return emptyWindowError(w, sp, a.dbLabel())
+				}
 				t, err = q.Named(ctx, named, w)
 				if errors.Is(err, queries.ErrUnknownQuery) {
 					return usageError{err}
@@ -86,6 +100,9 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 			}
 			if err != nil {
 				return err
+			}
+			if t.Truncated && export {
+				return fmt.Errorf("the export to %s was cut at %d rows by the server's query.max_rows: raise it on the server, or stop serve and run query against the file", out, len(t.Rows))
 			}
 			if t.Truncated {
 				a.log.Warn("result truncated at query.max_rows; raise it with --max-rows or narrow the query", "rows", len(t.Rows))
@@ -137,7 +154,7 @@ func writeResult(stdout io.Writer, t queries.Table, format, out string) (err err
 
 // querier returns what answers queries: a running server when query.server
 // is set, else the DuckDB file opened in this process.
-func (a *app) querier(ctx context.Context) (queries.Querier, func(), error) {
+func (a *app) querier(ctx context.Context, export bool) (queries.Querier, func(), error) {
 	// A running faultline serve holds the file: ask it over HTTP.
 	if c, err := a.serverClient(); err != nil {
 		return nil, nil, err
@@ -148,7 +165,11 @@ func (a *app) querier(ctx context.Context) (queries.Querier, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	l, err := queries.NewLocal(ctx, db.DB, a.cfg.Query, a.cfg.Correlation, a.cfg.Topology)
+	qc := a.cfg.Query
+	if export {
+		qc.MaxRows = math.MaxInt
+	}
+	l, err := queries.NewLocal(ctx, db.DB, qc, a.cfg.Correlation, a.cfg.Topology)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -156,14 +177,19 @@ func (a *app) querier(ctx context.Context) (queries.Querier, func(), error) {
 	return l, func() { db.Close() }, nil
 }
 
+// dbLabel names what query and report read: the server or the file.
+func (a *app) dbLabel() string {
+	if a.cfg.Query.Server != "" {
+		return "at " + a.cfg.Query.Server
+	}
+	return a.cfg.DB
+}
+
 // openExisting opens a DuckDB file that must already exist, explaining the
 // one-process-per-file rule when another process holds it.
 func (a *app) openExisting(ctx context.Context, path string) (*store.DB, error) {
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("database %s does not exist: load events first (faultline load / faultline ingest) or pass --db FILE", path)
-		}
-		return nil, fmt.Errorf("database %s: %w", path, err)
+	if err := mustExist(path); err != nil {
+		return nil, err
 	}
 	db, err := a.openDB(ctx, path)
 	if err != nil {
@@ -173,6 +199,41 @@ func (a *app) openExisting(ctx context.Context, path string) (*store.DB, error) 
 		return nil, err
 	}
 	return db, nil
+}
+
+// mustExist says, in one line, that the database file is missing (with a
+// close existing name: a typo must not create an empty file) or unreadable.
+func mustExist(path string) error {
+	_, err := os.Stat(path)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("database %s: %w (check its permissions)", path, err)
+	}
+	if near := nearbyDatabase(path); near != "" {
+		return fmt.Errorf("database %s does not exist (did you mean %s?): pass --db %s, or load events into a new file with faultline load / faultline ingest", path, near, near)
+	}
+	return fmt.Errorf("database %s does not exist: pass --db FILE, or load events first (faultline load / faultline ingest)", path)
+}
+
+// nearbyDatabase is the .duckdb file in path's directory closest to its
+// name, or "".
+func nearbyDatabase(path string) string {
+	dir := filepath.Dir(path)
+	matches, _ := filepath.Glob(filepath.Join(dir, "*.duckdb"))
+	names := make([]string, 0, len(matches))
+	for _, m := range matches {
+		names = append(names, filepath.Base(m))
+	}
+	c := status.Closest(filepath.Base(path), names)
+	if c == "" {
+		return ""
+	}
+	if dir == "." && !strings.HasPrefix(path, "./") {
+		return c
+	}
+	return filepath.Join(dir, c)
 }
 
 // parseWhen parses an RFC 3339 time, "now", or a duration relative to now

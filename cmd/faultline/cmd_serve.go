@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,6 +60,15 @@ query.server). SIGINT/SIGTERM shut everything down gracefully.`,
 }
 
 func runServe(ctx context.Context, a *app) error {
+	// Without topics to ingest, serve only reads: a mistyped --db must not
+	// create and serve an empty file.
+	if len(a.cfg.Kafka.Topics) == 0 {
+		if err := mustExist(a.cfg.DB); err != nil {
+			return err
+		}
+	} else if _, err := os.Stat(a.cfg.DB); errors.Is(err, os.ErrNotExist) {
+		a.log.Info("creating a new database for ingest", "db", a.cfg.DB)
+	}
 	db, err := a.openDB(ctx, a.cfg.DB)
 	if err != nil {
 		return err
