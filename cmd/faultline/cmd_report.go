@@ -30,7 +30,7 @@ error sources, dead letters and ingest positions.
 
 Times are RFC 3339 (2025-10-20T07:00:00Z), a date (2025-10-20), now, or
 relative to now (-24h, -30m, -7d). Without --since and --until the report
-covers the 24 hours up to the latest event in the database (so historical
+covers the 24 hours up to the latest error in the database (so historical
 data is reported, not the empty day before now). A window without events is
 an error that says what the database holds.
 
@@ -84,7 +84,7 @@ runs. docs/reports.md.`,
 				if sp, err = dataSpan(ctx, q, w); err != nil {
 					return err
 				}
-				a.log.Info("no --since/--until: reporting the 24 hours up to the latest event", "since", w.Since.Format(time.RFC3339), "until", w.Until.Format(time.RFC3339))
+				a.log.Info("no --since/--until: reporting the 24 hours up to the latest error", "since", w.Since.Format(time.RFC3339), "until", w.Until.Format(time.RFC3339))
 			}
 			if sp.InWindow == 0 {
 				return emptyWindowError(w, sp, a.dbLabel())
@@ -118,7 +118,7 @@ runs. docs/reports.md.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&since, "since", "", "start of the window (RFC 3339, date, now, or relative like -24h); default: 24h before --until")
-	f.StringVar(&until, "until", "", "end of the window, exclusive; default: the latest event (with --since: now)")
+	f.StringVar(&until, "until", "", "end of the window, exclusive; default: the minute after the latest error (with --since: now)")
 	f.StringVar(&format, "format", "", "md, html or json (default: from --out's extension, else md)")
 	f.StringVar(&out, "out", "", "write the report to this file (atomically; markdown charts go to <name>.files/)")
 	f.StringVar(&title, "title", "", "report title (default \"Impact report\")")

@@ -14,6 +14,7 @@ type span struct {
 	Events   int64     // events in the database
 	First    time.Time // earliest event time (zero when empty)
 	Last     time.Time // latest event time
+	LastErr  time.Time // latest error event time (zero without errors)
 	InWindow int64     // events in the window asked about
 }
 
@@ -27,15 +28,15 @@ func dataSpan(ctx context.Context, q queries.Querier, w queries.Window) (span, e
 	if !w.Until.IsZero() {
 		cond += fmt.Sprintf(" AND time < TIMESTAMPTZ '%s'", w.Until.UTC().Format(time.RFC3339Nano))
 	}
-	t, err := q.SQL(ctx, "SELECT count(*), min(time), max(time), count(*) FILTER (WHERE "+cond+") FROM events")
+	t, err := q.SQL(ctx, "SELECT count(*), min(time), max(time), count(*) FILTER (WHERE "+cond+"), max(time) FILTER (WHERE kind = 'error') FROM events")
 	if err != nil {
 		return span{}, fmt.Errorf("read the database's time range: %w", err)
 	}
-	if len(t.Rows) != 1 || len(t.Rows[0]) != 4 {
+	if len(t.Rows) != 1 || len(t.Rows[0]) != 5 {
 		return span{}, fmt.Errorf("read the database's time range: unexpected answer %v", t.Rows)
 	}
 	r := t.Rows[0]
-	return span{Events: cellInt(r[0]), First: cellTime(r[1]), Last: cellTime(r[2]), InWindow: cellInt(r[3])}, nil
+	return span{Events: cellInt(r[0]), First: cellTime(r[1]), Last: cellTime(r[2]), InWindow: cellInt(r[3]), LastErr: cellTime(r[4])}, nil
 }
 
 func cellInt(v any) int64 {
@@ -95,12 +96,17 @@ func whenText(t time.Time, zero string) string {
 }
 
 // defaultWindow is the window of a report given no --since/--until: the
-// 24 hours up to the latest event (the minute after it), so a report over
-// historical data covers the data, not the empty day before now.
+// 24 hours up to the latest error (the minute after it; without errors the
+// latest event), as the dashboards do, so a report over historical data
+// covers the data, not the empty day before now.
 func defaultWindow(s span, now time.Time) queries.Window {
 	until := now
 	if s.Events > 0 {
-		until = s.Last.Truncate(time.Minute).Add(time.Minute)
+		last := s.Last
+		if !s.LastErr.IsZero() {
+			last = s.LastErr
+		}
+		until = last.Truncate(time.Minute).Add(time.Minute)
 		if until.After(now) {
 			until = now
 		}
