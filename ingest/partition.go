@@ -107,8 +107,13 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 		QueueCapacity: 1000, MaxAttempts: 1 << 30,
 		Logger: kafka.LoggerFunc(func(msg string, args ...any) { r.log.Debug("kafka reader", "detail", fmt.Sprintf(msg, args...)) }),
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			if ctx.Err() != nil {
+				return // stopping: kafka-go reports its cancelled dials and requests
+			}
+			// Logged, not counted as disconnected: kafka-go retries here,
+			// and an idle fetch answered late on a busy machine is no
+			// outage (the probe and the group decide connectivity).
 			detail := fmt.Sprintf(msg, args...)
-			r.kafkaError(fmt.Errorf("fetch %s[%d]: %s", ps.topic, ps.part, detail))
 			r.log.Warn("kafka fetch failed, retrying", "what", "fetch", "topic", ps.topic, "partition", ps.part, "detail", detail)
 		}),
 	})

@@ -119,7 +119,8 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 	f.Duration("timeout", 0, "statement timeout (config key query.timeout)")
 	f.Int("max-rows", 0, "most rows returned (config key query.max_rows)")
 	f.String("server", "", "URL of a running faultline serve (config key query.server)")
-	a.bind(cmd, map[string]string{"timeout": "query.timeout", "max-rows": "query.max_rows", "server": "query.server"})
+	f.String("token", "", "bearer token for --server (config key query.token; prefer FAULTLINE_QUERY_TOKEN)")
+	a.bind(cmd, map[string]string{"timeout": "query.timeout", "max-rows": "query.max_rows", "server": "query.server", "token": "query.token"})
 	return cmd
 }
 

@@ -192,7 +192,7 @@ func shellWords(s string) ([]string, error) {
 }
 
 // scriptWords splits a testscript line: whitespace separates words; '...'
-// quotes, with '' a literal quote inside; # starts a comment.
+// quotes, with ” a literal quote inside; # starts a comment.
 func scriptWords(s string) []string {
 	var words []string
 	var cur strings.Builder
@@ -326,7 +326,7 @@ func TestShellWords(t *testing.T) {
 	for in, want := range map[string][]string{
 		`faultline query "SELECT 1" # note`:                {"faultline", "query", "SELECT 1"},
 		`curl -d '{"sql": "x'\''y"}' u`:                    {"curl", "-d", `{"sql": "x'y"}`, "u"},
-		`FAULTLINE_X=a\ b faultline --token "$T" config`:    {"FAULTLINE_X=a b", "faultline", "--token", "$T", "config"},
+		`FAULTLINE_X=a\ b faultline --token "$T" config`:   {"FAULTLINE_X=a b", "faultline", "--token", "$T", "config"},
 		`faultline query --format csv > cfr.csv  # to csv`: {"faultline", "query", "--format", "csv", ">", "cfr.csv"},
 	} {
 		got, err := shellWords(in)
@@ -386,7 +386,8 @@ func docFixture(t *testing.T) string {
 // 127.0.0.1:9092) and $METRICS (for :9464), and these commands besides
 // testscript's own:
 //
-//	waitfor URL|HOST:PORT   wait up to 60s until it answers
+//	waitfor URL [REGEXP]    wait up to 60s until it answers (with a body matching)
+//	waitfor HOST:PORT       wait up to 60s until it accepts connections
 //	httpget URL             GET it; the body is stdout, "status NNN" stderr
 //	parquetrows FILE N      the Parquet file has N rows
 //	gzip FILE               write FILE.gz
@@ -416,8 +417,12 @@ func TestDocScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitfor": func(ts *testscript.TestScript, neg bool, args []string) {
-				if len(args) != 1 {
-					ts.Fatalf("usage: waitfor URL|HOST:PORT")
+				if len(args) < 1 || len(args) > 2 {
+					ts.Fatalf("usage: waitfor URL [REGEXP] | HOST:PORT")
+				}
+				var re *regexp.Regexp
+				if len(args) == 2 {
+					re = regexp.MustCompile(args[1])
 				}
 				deadline := time.Now().Add(60 * time.Second)
 				for {
@@ -425,7 +430,11 @@ func TestDocScripts(t *testing.T) {
 					if strings.HasPrefix(args[0], "http") {
 						var resp *http.Response
 						if resp, err = http.Get(args[0]); err == nil {
+							body := readAllString(resp)
 							resp.Body.Close()
+							if re != nil && !re.MatchString(body) {
+								err = fmt.Errorf("no match for %s in:\n%s", args[1], body)
+							}
 						}
 					} else {
 						var c net.Conn
@@ -437,7 +446,7 @@ func TestDocScripts(t *testing.T) {
 						return
 					}
 					if time.Now().After(deadline) {
-						ts.Fatalf("%s did not answer within 60s: %v", args[0], err)
+						ts.Fatalf("%s: not ready within 60s: %v", args[0], err)
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
