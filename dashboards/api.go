@@ -363,10 +363,12 @@ func (s *Server) apiStats(r *http.Request) (any, error) {
 // QueryRequest is the body of POST /api/query: either SQL for the sandbox or
 // the name of a named query with an optional time range.
 type QueryRequest struct {
-	SQL   string    `json:"sql,omitempty"`
-	Name  string    `json:"name,omitempty"`
-	Since time.Time `json:"since,omitzero"`
-	Until time.Time `json:"until,omitzero"`
+	SQL  string `json:"sql,omitempty"`
+	Name string `json:"name,omitempty"`
+	// Since and Until take what the GET routes and the CLI take: RFC 3339,
+	// a date, now, or relative to now (-2h, -7d).
+	Since string `json:"since,omitempty"`
+	Until string `json:"until,omitempty"`
 }
 
 const maxQueryBody = 1 << 20
@@ -387,7 +389,15 @@ func (s *Server) apiQuery(r *http.Request) (any, error) {
 	case req.SQL != "":
 		return s.runSQL(r.Context(), req.SQL)
 	case req.Name != "":
-		t, err := s.engine.Named(r.Context(), req.Name, queries.Window{Since: req.Since, Until: req.Until})
+		since, err := s.parseWhen("since", req.Since)
+		if err != nil {
+			return nil, err
+		}
+		until, err := s.parseWhen("until", req.Until)
+		if err != nil {
+			return nil, err
+		}
+		t, err := s.engine.Named(r.Context(), req.Name, queries.Window{Since: since, Until: until})
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				return nil, err

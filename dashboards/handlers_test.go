@@ -552,3 +552,59 @@ func TestNamedQueryRowCap(t *testing.T) {
 		t.Errorf("named series capped at 3: status %d, %d rows, truncated %v", resp.StatusCode, len(tbl.Rows), tbl.Truncated)
 	}
 }
+
+// TestAPIAsDocumented: POST /api/query takes the relative times the GET
+// routes and the CLI take; a known route asked with the wrong method is a
+// JSON 405 naming the method to use (GET /api/query was a 404, and 405
+// bodies were text).
+func TestAPIAsDocumented(t *testing.T) {
+	f := newFixture(t, nil) // now = t0+35m
+	resp, body := postQuery(t, f, "application/json", `{"name": "incidents", "since": "-2h"}`)
+	if resp.StatusCode != 200 || !strings.Contains(body, f.incID) {
+		t.Errorf(`POST {"since": "-2h"} = %d %s, want the incident`, resp.StatusCode, body)
+	}
+	resp, body = postQuery(t, f, "application/json", `{"name": "incidents", "since": "yesterday"}`)
+	if resp.StatusCode != 400 || !strings.Contains(body, `since: \"yesterday\" is not a time`) {
+		t.Errorf(`POST {"since": "yesterday"} = %d %s, want 400 naming since`, resp.StatusCode, body)
+	}
+	resp, body = f.get(t, "/api/incidents?since=-2h")
+	if resp.StatusCode != 200 || !strings.Contains(body, f.incID) {
+		t.Errorf("GET since=-2h = %d %s", resp.StatusCode, body)
+	}
+	for _, tc := range []struct{ method, path, allow string }{
+		{http.MethodGet, "/api/query", "POST"},
+		{http.MethodPost, "/api/incidents", "GET"},
+		{http.MethodDelete, "/api/changes", "GET"},
+	} {
+		req, _ := http.NewRequest(tc.method, f.ts.URL+tc.path, nil)
+		resp, body := do(t, req)
+		var e struct{ Error string }
+		if err := json.Unmarshal([]byte(body), &e); err != nil || resp.StatusCode != 405 || resp.Header.Get("Allow") != tc.allow || !strings.Contains(e.Error, "use "+tc.allow) {
+			t.Errorf("%s %s = %d Allow %q %q, want a JSON 405 allowing %s", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), body, tc.allow)
+		}
+	}
+	resp, body = f.get(t, "/api/nope")
+	if resp.StatusCode != 404 || !strings.Contains(body, `"error"`) {
+		t.Errorf("GET /api/nope = %d %s, want a JSON 404", resp.StatusCode, body)
+	}
+}
+
+// TestOverviewAsCaptioned: change markers are coloured by risk as the
+// caption says (they were all grey), and range=all shows the data's span
+// and its chart (it showed "— → —" and no chart).
+func TestOverviewAsCaptioned(t *testing.T) {
+	f := newFixture(t, nil)
+	_, body := f.get(t, "/?range=all")
+	if strings.Contains(body, "— → —") || !strings.Contains(body, "<svg") {
+		t.Errorf("range=all: no span or no chart")
+	}
+	colours := 0
+	for _, c := range riskColors {
+		if strings.Contains(body, `stroke="`+c+`"`) {
+			colours++
+		}
+	}
+	if colours == 0 || !strings.Contains(body, `class="risk-high"`) {
+		t.Errorf("overview: %d risk colours among the markers, want them coloured by risk", colours)
+	}
+}

@@ -148,9 +148,22 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/stats", s.api(s.apiStats))
 	mux.HandleFunc("GET /api/topology", s.api(s.apiTopology))
 	mux.HandleFunc("POST /api/query", s.api(s.apiQuery))
-	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s: see docs/api.md", r.Method, r.URL.Path))
 	})
+	// A known API route asked with the wrong method: 405 with the allowed
+	// method, as JSON like every API answer (net/http's own 405 is text).
+	for route, allow := range map[string]string{
+		"/api/query": http.MethodPost, "/api/incidents": http.MethodGet, "/api/incidents/{id}": http.MethodGet,
+		"/api/suspects": http.MethodGet, "/api/cascade": http.MethodGet, "/api/regions": http.MethodGet,
+		"/api/change-failure-rate": http.MethodGet, "/api/series": http.MethodGet, "/api/changes": http.MethodGet,
+		"/api/services": http.MethodGet, "/api/ingest": http.MethodGet, "/api/stats": http.MethodGet, "/api/topology": http.MethodGet,
+	} {
+		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeJSONError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s is not allowed: use %s (docs/api.md)", r.Method, r.URL.Path, allow))
+		})
+	}
 
 	return s.observe(s.secure(s.authenticate(mux)))
 }
