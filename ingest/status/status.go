@@ -21,7 +21,8 @@ type Status struct {
 	Brokers []string `json:"brokers,omitempty"`
 	Group   string   `json:"group,omitempty"`
 	// Connected: the last request to the brokers succeeded (requests are
-	// made at least every few seconds while ingest runs).
+	// made at least every few seconds while ingest runs); false until the
+	// first answer.
 	Connected   bool      `json:"connected"`
 	LastContact time.Time `json:"last_contact,omitzero"`
 	// DisconnectedSince is when requests started failing (zero while
@@ -82,7 +83,9 @@ func (s Status) Problems() []string {
 	if !s.Running {
 		return out
 	}
-	if !s.Connected {
+	if !s.Connected && s.LastContact.IsZero() && s.LastError == "" {
+		out = append(out, fmt.Sprintf("ingest is starting: no answer from Kafka at %s yet", strings.Join(s.Brokers, ",")))
+	} else if !s.Connected {
 		since := ""
 		if !s.DisconnectedSince.IsZero() {
 			since = " since " + s.DisconnectedSince.UTC().Format(time.RFC3339)
@@ -127,7 +130,9 @@ func (t *Tracker) Start(brokers []string, group string, partitions func() []Part
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.s.Running, t.s.Brokers, t.s.Group = true, append([]string(nil), brokers...), group
-	t.s.Connected, t.s.DisconnectedSince = true, time.Time{}
+	// Not connected until the brokers answer: readiness must not claim a
+	// connection that was never made.
+	t.s.Connected, t.s.DisconnectedSince = false, time.Time{}
 	t.partitions = partitions
 }
 

@@ -34,6 +34,10 @@ func TestTrackerProblems(t *testing.T) {
 	tr.Start([]string{"b1:9092"}, "g", func() []Partition {
 		return []Partition{{Topic: "t", Partition: 1, Lag: 3}, {Topic: "t", Partition: 0, Lag: 4}}
 	})
+	if p := tr.Snapshot().Problems(); len(p) != 1 || !strings.Contains(p[0], "ingest is starting: no answer from Kafka at b1:9092 yet") {
+		t.Fatalf("before the first answer: problems %v, want starting", p)
+	}
+	tr.Contact()
 	s := tr.Snapshot()
 	if !s.Connected || len(s.Problems()) != 0 || s.Lag != 7 || s.Partitions[0].Partition != 0 {
 		t.Fatalf("started: %+v problems %v", s, s.Problems())
