@@ -32,10 +32,20 @@ commits events, dead letters and the next offset of each partition in one
 DuckDB transaction. It resumes from the offsets stored in DuckDB, so a crash
 at any instant neither loses nor duplicates events. See docs/ingest.md.
 
+--exit-when-caught-up makes a batch run: it exits 0 once every partition of
+the topics is stored up to its high watermark at start (by this process, or
+by whoever held it), exits 1 at once if a topic does not exist (naming a
+close existing one), and exits 1 after --give-up-after (2m) without progress
+(brokers unreachable, partitions held by a killed process's session). A
+streaming run retries and waits instead, and reports the problem on
+/healthz and /readyz (--metrics-listen). SIGINT/SIGTERM commit what was read
+and leave the consumer group, so the next process gets the partitions at
+once; after a SIGKILL they come back after kafka.session_timeout (30s).
+
 Formats: auto, cloudtrail, cloudwatch, awsevents, app, otlp.`,
 		Example: `  faultline ingest --brokers localhost:9092 --topic cloudtrail=cloudtrail --topic app-errors=app
   faultline ingest --db outage.duckdb --exit-when-caught-up     # batch run: stop once caught up
-  faultline ingest --metrics-listen :9464                       # /metrics and /healthz
+  faultline ingest --metrics-listen :9464                       # /metrics, /healthz and /readyz
   faultline ingest --allow-data-loss                            # skip messages deleted by retention`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
