@@ -82,7 +82,7 @@ func TestCloudTrailMapping(t *testing.T) {
 		Service: "cloudtrail", Operation: "DeleteTrail", Region: "megov-westwest-1r", AccountID: "847129010505",
 		Resource: "stratus-red-team-cloudtraild-trail-kvrwohmiai", Actor: "arn:aws:iam::847129010505:user/christophe",
 		SeverityNumber: SeverityInfo, SeverityText: "INFO", Status: "succeeded",
-		RequestID: "206c2187-a29f-45bf-86a2-a87d99ff7186", ChangeType: ChangeSecurity, RiskClass: RiskMedium,
+		RequestID: "206c2187-a29f-45bf-86a2-a87d99ff7186", ChangeType: ChangeSecurity, RiskClass: RiskMedium, CloudProvider: ProviderAWS,
 	}
 	got := e
 	got.Attributes, got.Time, got.ObservedTime, got.Lineage = "", time.Time{}, time.Time{}, Lineage{}

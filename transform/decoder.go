@@ -102,6 +102,9 @@ type state struct {
 	ws       bool   // the value being decoded may hold whitespace to compact
 	level    int    // envelope nesting of the bytes being decoded
 	envelope []byte // EventBridge envelope members of the CloudTrail record being decoded
+	provider string // cloud_provider of the family being decoded ("" for app and OTLP: the event says)
+	// gcpEnvelope: Pub/Sub metadata of the message whose data is being decoded.
+	gcpEnvelope []byte
 }
 
 func (s *state) lineage() Lineage {
@@ -135,6 +138,9 @@ func (s *state) emit(ev *Event, raw []byte) {
 	}
 	if ev.EventID == "" {
 		ev.EventID = hashID(raw, ev.Lineage.Index)
+	}
+	if ev.CloudProvider == "" {
+		ev.CloudProvider = s.provider
 	}
 	if ev.Kind == KindChange {
 		if ev.ChangeType == "" {
@@ -208,6 +214,16 @@ text:
 	switch t[0] {
 	case '{', '[':
 		s.sequence(t)
+	case '"':
+		// A JSON string: base64 of the record (Kafka Connect's
+		// JsonConverter writes bytes so), else a scalar the family rejects.
+		if end, err := scanValue(t, 0, 1); err == nil && skipWS(t, end) == len(t) {
+			if plain, ok := decodeBase64([]byte(str(t[:end]))); ok {
+				s.bytes(plain, len(plain), level+1)
+				return
+			}
+		}
+		s.sequence(t)
 	default:
 		if plain, ok := decodeBase64(t); ok {
 			s.bytes(plain, len(plain), level+1)
@@ -263,6 +279,20 @@ func (s *state) jsonError(err error, raw []byte) {
 	s.dead(ReasonInvalidJSON, raw, fmt.Sprintf("%v; the record is truncated or not JSON (check the producer)", err))
 }
 
+// providerOf is the cloud every event of format f comes from; "" for the
+// application formats, whose events name their cloud themselves.
+func providerOf(f Format) string {
+	switch f {
+	case FormatCloudTrail, FormatCloudWatch, FormatAWSEvents:
+		return ProviderAWS
+	case FormatGCPAudit:
+		return ProviderGCP
+	case FormatAzureActivity:
+		return ProviderAzure
+	}
+	return ""
+}
+
 // value decodes one validated JSON value in format f.
 func (s *state) value(v []byte, f Format) {
 	if f == FormatAuto {
@@ -275,6 +305,9 @@ func (s *state) value(v []byte, f Format) {
 			return
 		}
 	}
+	saved := s.provider
+	defer func() { s.provider = saved }()
+	s.provider = providerOf(f)
 	switch f {
 	case FormatCloudTrail:
 		s.cloudTrail(v)
@@ -286,7 +319,11 @@ func (s *state) value(v []byte, f Format) {
 		s.app(v)
 	case FormatOTLP:
 		s.otlp(v)
+	case FormatGCPAudit:
+		s.gcpLogging(v)
+	case FormatAzureActivity:
+		s.azureRecords(v)
 	default:
-		s.dead(ReasonUnknownFormat, v, fmt.Sprintf("format %q is not known; use one of auto, cloudtrail, cloudwatch, awsevents, app, otlp", f))
+		s.dead(ReasonUnknownFormat, v, fmt.Sprintf("format %q is not known; use one of %s", f, formatList()))
 	}
 }

@@ -53,7 +53,7 @@ func checkInvariants(t testing.TB, r *Result) {
 		}
 		for _, s := range []string{e.EventID, e.Source, e.Kind, e.Service, e.Operation, e.Region, e.AccountID,
 			e.Resource, e.Actor, e.SeverityText, e.Status, e.ErrorCode, e.Message, e.RequestID, e.TraceID,
-			e.ChangeType, e.RiskClass, e.PeerService, e.Attributes, e.Topic, e.File} {
+			e.ChangeType, e.RiskClass, e.PeerService, e.Attributes, e.Topic, e.File, e.CloudProvider} {
 			if !utf8.ValidString(s) {
 				t.Errorf("event %d: invalid UTF-8 in %q", i, s)
 			}
@@ -71,6 +71,9 @@ func checkInvariants(t testing.TB, r *Result) {
 		}
 		if e.Kind == KindChange && (e.ChangeType == "" || e.RiskClass == "") {
 			t.Errorf("event %d: change without change_type/risk_class", i)
+		}
+		if e.CloudProvider == "" && e.Source != SourceApp && e.Source != SourceOTLP && e.Source != SourceDeploy {
+			t.Errorf("event %d: source %s without cloud_provider", i, e.Source)
 		}
 		if e.SeverityNumber < 0 || e.SeverityNumber > 24 {
 			t.Errorf("event %d: severity %d", i, e.SeverityNumber)
@@ -94,6 +97,7 @@ type eventJSON struct {
 	Service        string          `json:"service,omitempty"`
 	Operation      string          `json:"operation,omitempty"`
 	Region         string          `json:"region,omitempty"`
+	CloudProvider  string          `json:"cloud_provider,omitempty"`
 	AccountID      string          `json:"account_id,omitempty"`
 	Resource       string          `json:"resource,omitempty"`
 	Actor          string          `json:"actor,omitempty"`
@@ -126,7 +130,7 @@ func resultJSONL(t testing.TB, r *Result) []byte {
 	must(enc.Encode(map[string]int{"events": len(r.Events), "dead_letters": len(r.DeadLetters), "skipped": r.Skipped, "control_messages": r.ControlMessages}))
 	for _, e := range r.Events {
 		j := eventJSON{e.EventID, e.Time.Format(time.RFC3339Nano), e.Source, e.Kind, e.Service, e.Operation, e.Region,
-			e.AccountID, e.Resource, e.Actor, e.SeverityNumber, e.SeverityText, e.Status, e.ErrorCode, e.Message,
+			e.CloudProvider, e.AccountID, e.Resource, e.Actor, e.SeverityNumber, e.SeverityText, e.Status, e.ErrorCode, e.Message,
 			e.RequestID, e.TraceID, e.ChangeType, e.RiskClass, e.PeerService, nil, e.Index}
 		if e.Attributes != "" {
 			j.Attributes = json.RawMessage(e.Attributes)

@@ -42,7 +42,9 @@ streaming run retries and waits instead, and reports the problem on
 and leave the consumer group, so the next process gets the partitions at
 once; after a SIGKILL they come back after kafka.session_timeout (30s).
 
-Formats: auto, cloudtrail, cloudwatch, awsevents, app, otlp.`,
+Formats: auto, cloudtrail, cloudwatch, awsevents, app, otlp, gcpaudit (Google Cloud
+Logging / audit logs from a log sink), azureactivity (Azure Monitor records: Activity
+Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 		Example: `  faultline ingest --brokers localhost:9092 --topic cloudtrail=cloudtrail --topic app-errors=app
   faultline ingest --db outage.duckdb --exit-when-caught-up     # batch run: stop once caught up
   faultline ingest --metrics-listen :9464                       # /metrics, /healthz and /readyz

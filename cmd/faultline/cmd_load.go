@@ -60,7 +60,7 @@ earlier rows. See docs/ingest.md.`,
 			return err
 		},
 	}
-	cmd.Flags().StringVar(&format, "format", "auto", "input format: auto, cloudtrail, cloudwatch, awsevents, app, otlp")
+	cmd.Flags().StringVar(&format, "format", "auto", "input format: auto, cloudtrail, cloudwatch, awsevents, app, otlp, gcpaudit, azureactivity")
 	return cmd
 }
 

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+
+	"github.com/faultline/faultline/ingest/store"
 )
 
 func summaryInt(t *testing.T, out, pattern string) int {
@@ -44,6 +46,40 @@ func TestLoadCommand(t *testing.T) {
 	}
 	if un := summaryInt(t, out, `(\d+) unchanged`); un != files {
 		t.Errorf("second load: %d unchanged, want %d\n%s", un, files, out)
+	}
+}
+
+// TestLoadCloudFormats: --format gcpaudit and azureactivity load the real
+// Google Cloud and Azure samples with no dead letter, each event carrying
+// its provider.
+func TestLoadCloudFormats(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		format, dir, provider string
+		events                int
+	}{
+		{"gcpaudit", "gcp", "gcp", 15},
+		{"azureactivity", "azure", "azure", 8},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "c.duckdb")
+			out, _, err := runCmd(ctx, t, "load", "--db", path, "--log-level", "warn", "--format", tc.format, filepath.Join("../../transform/testdata/samples", tc.dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev, dl := summaryInt(t, out, `(?m)^events:\s+(\d+)`), summaryInt(t, out, `(?m)^dead letters:\s+(\d+)`); ev != tc.events || dl != 0 {
+				t.Fatalf("%d events, %d dead letters; want %d, 0\n%s", ev, dl, tc.events, out)
+			}
+			db, err := store.Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var n int
+			if err := db.QueryRow("SELECT count(*) FROM events WHERE cloud_provider = ?", tc.provider).Scan(&n); err != nil || n != tc.events {
+				t.Fatalf("%d %s events (%v), want %d", n, tc.provider, err, tc.events)
+			}
+		})
 	}
 }
 

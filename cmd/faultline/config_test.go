@@ -405,3 +405,31 @@ func TestConfigPrintsEffectiveValues(t *testing.T) {
 		t.Errorf("kafka.brokers = %#v, want the two brokers as a list", got)
 	}
 }
+
+// TestEventHubsConfigDoc: the Event Hubs configuration docs/ingest.md shows
+// decodes as written: the user name stays the literal $ConnectionString,
+// and the connection string (';' and '=' included) comes from the
+// environment unchanged.
+func TestEventHubsConfigDoc(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/ingest.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "### Azure: diagnostic settings")
+	_, block, ok2 := strings.Cut(section, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("docs/ingest.md has no yaml block under ### Azure: diagnostic settings")
+	}
+	const connStr = "Endpoint=sb://contoso-logs.servicebus.windows.net/;SharedAccessKeyName=faultline-listen;SharedAccessKey=abc+/def=="
+	t.Setenv("FAULTLINE_KAFKA_SASL_PASSWORD", connStr)
+	cfg, err := loadConfig(newViper(), writeConfig(t, block))
+	if err != nil {
+		t.Fatalf("the documented Event Hubs config does not load: %v", err)
+	}
+	k := cfg.Kafka
+	if k.SASL.Mechanism != "plain" || k.SASL.Username != "$ConnectionString" || k.SASL.Password != connStr || !k.TLS.Enabled ||
+		!slices.Equal(k.Brokers, []string{"contoso-logs.servicebus.windows.net:9093"}) || len(k.Topics) != 2 || k.Topics[0].Format != "azureactivity" {
+		t.Fatalf("decoded %+v", k)
+	}
+}

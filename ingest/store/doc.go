@@ -1,5 +1,6 @@
 // Package store owns the DuckDB file: opening it, creating and migrating the
-// schema (schema.sql), reading stored positions, and the exactly-once Sink
+// schema (schema.sql, then migrate_v<N>.sql for files of an older
+// SchemaVersion), reading stored positions, and the exactly-once Sink
 // that commits a batch of events (an Arrow record batch), dead letters and
 // source positions in one transaction on one dedicated connection.
 //

@@ -21,7 +21,7 @@ func testEvents(mem memory.Allocator, topic string, from, n int) arrow.RecordBat
 	for i := from; i < from+n; i++ {
 		e := transform.Event{
 			EventID: fmt.Sprintf("ev-%d", i), Time: t0.Add(time.Duration(i) * time.Second), ObservedTime: t0,
-			Source: transform.SourceApp, Kind: transform.KindError, Service: "checkout", Message: "boom",
+			Source: transform.SourceApp, Kind: transform.KindError, Service: "checkout", Message: "boom", CloudProvider: transform.ProviderGCP,
 			SeverityNumber: 17, Attributes: `{"k":1}`,
 			Lineage: transform.Lineage{Topic: topic, Partition: 0, Offset: int64(i)},
 		}

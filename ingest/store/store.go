@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	_ "embed"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -13,11 +14,19 @@ import (
 //go:embed schema.sql
 var schemaSQL string
 
+// migrations[v] brings the data of a version v file to version v+1, after
+// schema.sql has added the new columns.
+var migrations = map[int]string{1: migrateV2SQL}
+
+//go:embed migrate_v2.sql
+var migrateV2SQL string
+
 // checkpointThreshold is the WAL size at which DuckDB checkpoints.
 const checkpointThreshold = "256MB"
 
-// SchemaVersion is the version schema.sql creates.
-const SchemaVersion = 1
+// SchemaVersion is the version schema.sql creates. Version 2 added
+// events.cloud_provider.
+const SchemaVersion = 2
 
 // DB is an open faultline DuckDB file.
 type DB struct {
@@ -52,14 +61,39 @@ func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
 		return fmt.Errorf("create schema: %w", err)
 	}
-	var n int
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM schema_version").Scan(&n); err != nil {
+	var n, version int
+	if err := db.QueryRowContext(ctx, "SELECT count(*), coalesce(max(version), 0) FROM schema_version").Scan(&n, &version); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	if n == 0 {
 		if _, err := db.ExecContext(ctx, "INSERT INTO schema_version VALUES (?)", SchemaVersion); err != nil {
 			return fmt.Errorf("record schema version: %w", err)
 		}
+		return nil
+	}
+	if version > SchemaVersion {
+		return fmt.Errorf("%s has schema version %d, newer than this faultline's %d: use the faultline release that wrote it (or a newer one)", db.Path, version, SchemaVersion)
+	}
+	for ; version < SchemaVersion; version++ {
+		if err := db.migrateFrom(ctx, version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateFrom runs the data migration from version v to v+1 in one
+// transaction.
+func (db *DB) migrateFrom(ctx context.Context, v int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate schema version %d to %d: %w", v, v+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+		return errors.Join(fmt.Errorf("migrate schema version %d to %d: %w", v, v+1, err), tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate schema version %d to %d: commit: %w", v, v+1, err)
 	}
 	return nil
 }
