@@ -56,16 +56,26 @@ var placeholders = []struct{ doc, script string }{
 	{":9464", "$METRICS"},
 }
 
-// docExample is one faultline command of a doc.
+// docExample is one faultline (or curl) command of a doc.
 type docExample struct {
 	file string
 	line int
 	text string   // as written (continuations joined)
 	env  []string // leading NAME=value assignments
-	args []string // after "faultline", placeholders substituted, redirections dropped
+	prog string   // faultline or curl
+	args []string // after the program, placeholders substituted, redirections dropped
 }
 
-func (e docExample) key() string { return strings.Join(e.args, "\x00") }
+func (e docExample) key() string { return e.prog + "\x00" + strings.Join(e.args, "\x00") }
+
+// scriptLine is how a script runs the example.
+func (e docExample) scriptLine() string {
+	line := strings.Join(quoteScript(e.args), " ")
+	if e.prog == "curl" {
+		return "curl " + line
+	}
+	return "exec faultline " + line
+}
 
 // docExamples extracts the faultline commands of ```sh blocks.
 func docExamples(t *testing.T, path string) []docExample {
@@ -110,7 +120,15 @@ func docExamples(t *testing.T, path string) []docExample {
 		for len(words) > 0 && regexp.MustCompile(`^[A-Z_][A-Z0-9_]*=`).MatchString(words[0]) {
 			env, words = append(env, words[0]), words[1:]
 		}
-		if len(words) == 0 || (words[0] != "faultline" && words[0] != "bin/faultline") {
+		prog := ""
+		switch {
+		case len(words) == 0:
+		case words[0] == "faultline" || words[0] == "bin/faultline":
+			prog = "faultline"
+		case words[0] == "curl":
+			prog = "curl"
+		}
+		if prog == "" {
 			continue
 		}
 		var args []string
@@ -125,7 +143,7 @@ func docExamples(t *testing.T, path string) []docExample {
 			}
 			args = append(args, substitute(w))
 		}
-		out = append(out, docExample{file: rel(path), line: start, text: text, env: env, args: args})
+		out = append(out, docExample{file: rel(path), line: start, text: text, env: env, prog: prog, args: args})
 	}
 	return out
 }
@@ -223,14 +241,17 @@ func scriptWords(s string) []string {
 	return words
 }
 
-// scriptRun is one `exec faultline ...` line of a script, with the env
-// lines before it.
+// scriptRun is one `exec faultline ...` or `curl ...` line of a script,
+// with the env lines before it.
 type scriptRun struct {
 	file string
 	line int
 	env  map[string]bool
+	prog string
 	args []string
 }
+
+func (r scriptRun) key() string { return r.prog + "\x00" + strings.Join(r.args, "\x00") }
 
 func scriptRuns(t *testing.T) []scriptRun {
 	t.Helper()
@@ -259,10 +280,16 @@ func scriptRuns(t *testing.T) []scriptRun {
 				}
 				continue
 			}
-			if len(w) < 2 || w[0] != "exec" || w[1] != "faultline" {
+			var prog string
+			var args []string
+			switch {
+			case len(w) >= 2 && w[0] == "exec" && w[1] == "faultline":
+				prog, args = "faultline", w[2:]
+			case len(w) >= 1 && w[0] == "curl":
+				prog, args = "curl", w[1:]
+			default:
 				continue
 			}
-			args := w[2:]
 			if n := len(args); n > 0 && strings.HasPrefix(args[n-1], "&") && strings.HasSuffix(args[n-1], "&") {
 				args = args[:n-1]
 			}
@@ -270,7 +297,7 @@ func scriptRuns(t *testing.T) []scriptRun {
 			for k := range env {
 				snap[k] = true
 			}
-			out = append(out, scriptRun{file: f, line: i + 1, env: snap, args: args})
+			out = append(out, scriptRun{file: f, line: i + 1, env: snap, prog: prog, args: args})
 		}
 	}
 	return out
@@ -281,8 +308,7 @@ func scriptRuns(t *testing.T) []scriptRun {
 func TestDocExamplesHaveScripts(t *testing.T) {
 	runs := map[string][]scriptRun{}
 	for _, r := range scriptRuns(t) {
-		k := strings.Join(r.args, "\x00")
-		runs[k] = append(runs[k], r)
+		runs[r.key()] = append(runs[r.key()], r)
 	}
 	n := 0
 	for _, doc := range docFiles(t) {
@@ -297,7 +323,7 @@ func TestDocExamplesHaveScripts(t *testing.T) {
 				ok = ok || all
 			}
 			if !ok {
-				want := "exec faultline " + strings.Join(quoteScript(ex.args), " ")
+				want := ex.scriptLine()
 				if len(ex.env) > 0 {
 					want = "env " + strings.Join(ex.env, " ") + "\n      " + want
 				}
@@ -475,6 +501,7 @@ func TestDocScripts(t *testing.T) {
 				ts.Check(zw.Close())
 				ts.Check(os.WriteFile(ts.MkAbs(args[0]+".gz"), b.Bytes(), 0o644))
 			},
+			"curl": curlCmd,
 			"httpget": func(ts *testscript.TestScript, neg bool, args []string) {
 				if len(args) != 1 {
 					ts.Fatalf("usage: httpget URL")
@@ -491,6 +518,65 @@ func TestDocScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// curlCmd is the part of curl the docs use: -s, -X METHOD, -H 'K: V',
+// -d BODY, -u USER:PASS and one URL. $VAR in an argument is expanded (the
+// docs write them in double quotes). The body goes to stdout; a status of
+// 400 or more fails unless the command is negated.
+func curlCmd(ts *testscript.TestScript, neg bool, args []string) {
+	method, body, url := "", "", ""
+	var headers [][2]string
+	var user, pass string
+	for i := 0; i < len(args); i++ {
+		a := os.Expand(args[i], ts.Getenv)
+		next := func() string {
+			if i+1 >= len(args) {
+				ts.Fatalf("curl: %s needs a value", a)
+			}
+			i++
+			return os.Expand(args[i], ts.Getenv)
+		}
+		switch a {
+		case "-s":
+		case "-X":
+			method = next()
+		case "-H":
+			k, v, _ := strings.Cut(next(), ":")
+			headers = append(headers, [2]string{strings.TrimSpace(k), strings.TrimSpace(v)})
+		case "-d":
+			body = next()
+		case "-u":
+			user, pass, _ = strings.Cut(next(), ":")
+		default:
+			if strings.HasPrefix(a, "-") || url != "" {
+				ts.Fatalf("curl: %q is not supported here (docs/testing.md)", a)
+			}
+			url = a
+		}
+	}
+	if method == "" {
+		method = http.MethodGet
+		if body != "" {
+			method = http.MethodPost
+		}
+	}
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	ts.Check(err)
+	for _, h := range headers {
+		req.Header.Set(h[0], h[1])
+	}
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	ts.Check(err)
+	defer resp.Body.Close()
+	fmt.Fprint(ts.Stdout(), readAllString(resp))
+	fmt.Fprintf(ts.Stderr(), "status %d\n", resp.StatusCode)
+	if (resp.StatusCode >= 400) != neg {
+		ts.Fatalf("%s %s: status %d", method, url, resp.StatusCode)
+	}
 }
 
 func readAllString(resp *http.Response) string {
@@ -520,7 +606,7 @@ func TestDocScriptsAreUsed(t *testing.T) {
 		if !used[r.file] {
 			files = append(files, r.file)
 		}
-		used[r.file] = used[r.file] || docs[strings.Join(r.args, "\x00")]
+		used[r.file] = used[r.file] || docs[r.key()]
 	}
 	sort.Strings(files)
 	for _, f := range files {
