@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +34,12 @@ type LoadOptions struct {
 	// MaxFileBytes caps a file's (decompressed) size; a larger file is one
 	// dead letter. Files are read whole into memory. 0 = 1 GiB.
 	MaxFileBytes int64
+	// ReplaceChanged lets a file whose content changed since it was loaded
+	// replace the events loaded from it. Without it such a file is left as
+	// loaded and LoadPaths ends with an ErrChangedFiles error, unless the
+	// change only appended to the file (nothing loaded is lost) or nothing
+	// was loaded from it.
+	ReplaceChanged bool
 	// Progress, if set, is called after each file is read (not yet
 	// necessarily committed) with the files done, the files to do and what
 	// was committed so far. It runs on LoadPaths' goroutine.
@@ -45,7 +52,11 @@ type LoadSummary struct {
 	FilesLoaded    int // read and loaded (new, resumed or reloaded)
 	FilesUnchanged int // already fully loaded with the same content: skipped
 	FilesReloaded  int // loaded before with different content: old rows replaced
-	DigestFiles    int // CloudTrail digest files: recognised, not loaded
+	// FilesRefused changed since they were loaded, and reloading them would
+	// replace EventsKept events: left as they were (see ReplaceChanged).
+	FilesRefused int
+	EventsKept   int64
+	DigestFiles  int // CloudTrail digest files: recognised, not loaded
 	Totals
 	Seconds float64
 }
@@ -119,26 +130,34 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 		pipeErr <- err
 	}()
 	var readErr error
+	var refused []string
 	for i, f := range files {
 		if pctx.Err() != nil {
 			break
 		}
 		st, err := loadFile(pctx, db, dec, p, in, f, o)
-		if err != nil {
+		var ce changedError
+		switch {
+		case errors.As(err, &ce):
+			refused = append(refused, f)
+			sum.FilesRefused++
+			sum.EventsKept += ce.events
+			log.Warn("file changed since it was loaded; left as loaded (pass --replace-changed to replace its events)", "file", f, "events", ce.events)
+		case err != nil:
 			if pctx.Err() == nil {
 				readErr = err
 			}
-			break
-		}
-		switch st {
-		case fileUnchanged:
+		case st == fileUnchanged:
 			sum.FilesUnchanged++
-		case fileReloaded:
+		case st == fileReloaded:
 			sum.FilesReloaded++
 			sum.FilesLoaded++
 			log.Warn("file changed since it was loaded; replacing its rows", "file", f)
 		default:
 			sum.FilesLoaded++
+		}
+		if readErr != nil {
+			break
 		}
 		if o.Progress != nil {
 			o.Progress(i+1, len(files), p.Totals())
@@ -153,6 +172,9 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 	}
 	if readErr != nil {
 		return sum, readErr
+	}
+	if len(refused) > 0 {
+		return sum, fmt.Errorf("%w: %d file(s) changed since they were loaded and reloading would replace the %d events loaded from them (first: %s); pass --replace-changed to replace them, or restore the files", ErrChangedFiles, len(refused), sum.EventsKept, refused[0])
 	}
 	if ctx.Err() != nil {
 		return sum, fmt.Errorf("load interrupted (what was committed stays; run the same load again to resume): %w", ctx.Err())
@@ -286,8 +308,29 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 		return 0, err
 	}
 	st, start, replace := fileNew, int64(0), ""
+	if ok && storedFP != fp && contentOf(storedFP) == contentOf(fp) {
+		// The same bytes under another --format: reloaded when the earlier
+		// load decoded nothing (all dead letters: the wrong format), else
+		// left as loaded.
+		n, err := db.FileEvents(ctx, path)
+		if err != nil {
+			return 0, err
+		}
+		if n > 0 {
+			storedFP = fp
+		}
+	}
 	if ok && storedFP != fp {
 		st, replace = fileReloaded, path
+		if !o.ReplaceChanged && !appended(raw, storedFP) {
+			n, err := db.FileEvents(ctx, path)
+			if err != nil {
+				return 0, err
+			}
+			if n > 0 {
+				return 0, changedError{events: n}
+			}
+		}
 	} else if ok {
 		start = next
 	}
@@ -303,7 +346,10 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 	// stored position is the number of records committed.
 	var k int64
 	sent := false
-	err = transform.SplitFile(raw, int(o.MaxFileBytes), func(pos transform.RecordPos, rec []byte) error {
+	// A .gz file inflates up to transform.max_decompressed_bytes (and the
+	// file limit), counted before anything is allocated (SplitFile).
+	maxInflated := min(o.MaxFileBytes, int64(o.Transform.MaxDecompressedBytes))
+	err = transform.SplitFile(raw, int(maxInflated), func(pos transform.RecordPos, rec []byte) error {
 		i := k
 		k++
 		if i < start {
@@ -314,7 +360,13 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 			return err
 		}
 		res := &transform.Result{}
-		dec.Decode(transform.Input{Format: o.Format, Value: rec, Time: mtime,
+		format := o.Format
+		if pos.Layout == transform.LayoutRecords && format == transform.FormatAuto {
+			// An element of a CloudTrail {"Records":[...]} file is a
+			// CloudTrail record or a dead letter, never an app event.
+			format = transform.FormatCloudTrail
+		}
+		dec.Decode(transform.Input{Format: format, Value: rec, Time: mtime,
 			Lineage: transform.Lineage{File: path, Offset: pos.Index}}, time.Now(), res)
 		it := item{source: source, next: i + 1, fingerprint: fp, label: "file", res: res, raw: n}
 		if !sent {
@@ -333,7 +385,7 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 	case errors.Is(err, transform.ErrSplitDecompress):
 		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompress, fmt.Sprintf("%s: %v (the file is damaged; fetch it again)", path, err), raw, o))
 	case errors.Is(err, transform.ErrSplitDecompressLimit):
-		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompressLimit, fmt.Sprintf("%s: %v (over %d bytes; split the file)", path, err, o.MaxFileBytes), raw, o))
+		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompressLimit, fmt.Sprintf("%s: %v (it may be a compression bomb; split the file if it is genuine)", path, err), raw, o))
 	case err != nil:
 		return st, err
 	}
@@ -346,10 +398,43 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 	return st, nil
 }
 
+// ErrChangedFiles is returned by LoadPaths when files changed since they
+// were loaded and were left as loaded (LoadOptions.ReplaceChanged).
+var ErrChangedFiles = errors.New("changed files left as loaded")
+
+// changedError refuses to reload a changed file that events came from.
+type changedError struct{ events int64 }
+
+func (e changedError) Error() string {
+	return fmt.Sprintf("changed; %d events loaded from it", e.events)
+}
+
+// appended reports whether raw is the content fingerprinted as fp with
+// bytes added at its end (a growing log file): reloading it replaces every
+// event loaded from it with the same event, and adds the new ones.
+func appended(raw []byte, fp string) bool {
+	size, _, ok := strings.Cut(fp, ":")
+	n, err := strconv.Atoi(size)
+	if !ok || err != nil || n <= 0 || n >= len(raw) {
+		return false
+	}
+	return fileFingerprint(raw[:n], "") == contentOf(fp)
+}
+
+// contentOf is the content part of a fingerprint, "size:sha256 prefix",
+// without the ":format" suffix.
+func contentOf(fp string) string {
+	parts := strings.SplitN(fp, ":", 3)
+	if len(parts) < 2 {
+		return fp
+	}
+	return parts[0] + ":" + parts[1]
+}
+
 // fileFingerprint identifies a file's content and how it was decoded:
 // "size:sha256 prefix", plus ":format" unless the format is auto, so that a
-// file loaded with the wrong --format is reloaded (its rows replaced) when
-// it is loaded again with another.
+// file whose records were all dead letters under the wrong --format is
+// reloaded when it is loaded again with another.
 func fileFingerprint(raw []byte, f transform.Format) string {
 	h := sha256.Sum256(raw)
 	fp := fmt.Sprintf("%d:%x", len(raw), h[:16])

@@ -33,11 +33,6 @@ import (
 	"github.com/faultline/faultline/transform/simulate"
 )
 
-func TestMain(m *testing.M) {
-	// The test binary doubles as the faultline command inside scripts.
-	testscript.Main(m, map[string]func(){"faultline": func() { os.Exit(run()) }})
-}
-
 // docFiles are the documents whose examples must run.
 func docFiles(t *testing.T) []string {
 	t.Helper()

@@ -28,7 +28,9 @@ func dataSpan(ctx context.Context, q queries.Querier, w queries.Window) (span, e
 	if !w.Until.IsZero() {
 		cond += fmt.Sprintf(" AND time < TIMESTAMPTZ '%s'", w.Until.UTC().Format(time.RFC3339Nano))
 	}
-	t, err := q.SQL(ctx, "SELECT count(*), min(time), max(time), count(*) FILTER (WHERE "+cond+"), max(time) FILTER (WHERE kind = 'error') FROM events")
+	var c queries.Collect
+	sum, err := q.Stream(ctx, "SELECT count(*), min(time), max(time), count(*) FILTER (WHERE "+cond+"), max(time) FILTER (WHERE kind = 'error') FROM events", &c)
+	t := c.Done(sum)
 	if err != nil {
 		return span{}, fmt.Errorf("read the database's time range: %w", err)
 	}
