@@ -58,8 +58,11 @@ an error, unless --replace-changed is given. See docs/ingest.md.`,
 				fmt.Fprintln(a.stderr)
 			}
 			printLoadSummary(cmd.OutOrStdout(), sum)
-			if err == nil && sum.Records > 0 && sum.Events == 0 && sum.DeadLetterTotal() == sum.Records {
-				return fmt.Errorf("none of the %d records decoded, all are dead letters (%s): check the input; with --format %s, is that its format? load again with the right --format (or auto) and the files are reloaded", sum.Records, topReasons(sum.DeadLetters), f)
+			// With an explicit --format, a load in which nothing decoded is
+			// most likely the wrong format: say so and fail (with auto it is
+			// bad input, kept as dead letters like any other).
+			if err == nil && f != transform.FormatAuto && sum.Records > 0 && sum.Events == 0 && sum.DeadLetterTotal() == sum.Records {
+				return fmt.Errorf("none of the %d records decoded with --format %s, all are dead letters (%s): is that their format? load them again with the right --format (or auto) and the files are reloaded", sum.Records, f, topReasons(sum.DeadLetters))
 			}
 			return err
 		},

@@ -193,7 +193,9 @@ func (a *app) querier(ctx context.Context, export bool) (queries.Querier, func()
 	}
 	qc := a.cfg.Query
 	if export {
-		qc.MaxRows, qc.MaxBytes = math.MaxInt, math.MaxInt64
+		// As good as no cap (the sandbox asks DuckDB for MaxRows+1 rows
+		// and compares running sizes with MaxBytes: no overflow).
+		qc.MaxRows, qc.MaxBytes = math.MaxInt32, math.MaxInt64/2
 	}
 	l, err := queries.NewLocal(ctx, db.DB, qc, a.cfg.Correlation, a.cfg.Topology)
 	if err != nil {
