@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/queries"
 )
 
@@ -31,7 +32,13 @@ type IncidentDetail struct {
 
 // IngestHealth is where ingest stands and what it rejected.
 type IngestHealth struct {
-	Running           bool                      `json:"running"`
+	Running bool `json:"running"`
+	// Problems says what is wrong with ingest, one sentence each (brokers
+	// unreachable, missing topics, failing commits); empty when healthy.
+	Problems []string `json:"problems"`
+	// Kafka is ingest's status (connectivity, missing topics, partitions
+	// and lag) while it runs in this process.
+	Kafka             *status.Status            `json:"kafka,omitempty"`
 	Events            int64                     `json:"events"`
 	FirstEvent        time.Time                 `json:"first_event,omitzero"`
 	LastEvent         time.Time                 `json:"last_event,omitzero"`
@@ -45,7 +52,7 @@ type IngestHealth struct {
 // Offset is where ingest stands on one Kafka partition, with its lag.
 type Offset struct {
 	queries.Position
-	Lag *float64 `json:"lag,omitempty"` // messages behind the head, from the ingest metrics when it runs
+	Lag *int64 `json:"lag,omitempty"` // messages behind the head, from ingest's status while it runs in this process
 }
 
 // Files summarises the files loaded with faultline load.
@@ -177,7 +184,14 @@ func filterBy[T any](xs []T, keep func(T) bool) []T {
 }
 
 func (s *Server) ingestHealth(ctx context.Context) (IngestHealth, error) {
-	h := IngestHealth{Running: s.ingesting()}
+	st := s.ingest()
+	h := IngestHealth{Running: st.Running, Problems: st.Problems()}
+	if h.Problems == nil {
+		h.Problems = []string{}
+	}
+	if st.Running {
+		h.Kafka = &st
+	}
 	b, err := s.engine.EventSpan(ctx)
 	if err != nil {
 		return h, err
@@ -195,9 +209,12 @@ func (s *Server) ingestHealth(ctx context.Context) (IngestHealth, error) {
 		}
 		h.Offsets = append(h.Offsets, Offset{Position: p})
 	}
-	lags := s.lagFromMetrics()
+	lags := map[string]int64{}
+	for _, p := range st.Partitions {
+		lags[fmt.Sprintf("%s/%d", p.Topic, p.Partition)] = p.Lag
+	}
 	for i, o := range h.Offsets {
-		if l, ok := lags[fmt.Sprintf("%s/%d", strings.TrimPrefix(o.Source, "kafka:"), o.Part)]; ok {
+		if l, ok := lags[fmt.Sprintf("%s/%d", strings.TrimPrefix(o.Source, "kafka:"), o.Part)]; ok && st.Running {
 			h.Offsets[i].Lag = &l
 		}
 	}
@@ -211,38 +228,6 @@ func (s *Server) ingestHealth(ctx context.Context) (IngestHealth, error) {
 		h.DeadLetters += r.Count
 	}
 	return h, nil
-}
-
-// lagFromMetrics reads consumer lag from the metrics registry: any gauge
-// whose name contains "lag" with topic and partition labels (ingest exports
-// one while it runs). Keys are "topic/partition".
-func (s *Server) lagFromMetrics() map[string]float64 {
-	out := map[string]float64{}
-	mfs, err := s.registry.Gather()
-	if err != nil {
-		return out
-	}
-	for _, mf := range mfs {
-		if !strings.Contains(mf.GetName(), "lag") {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			var topic, part string
-			for _, lp := range m.GetLabel() {
-				switch lp.GetName() {
-				case "topic":
-					topic = lp.GetValue()
-				case "partition":
-					part = lp.GetValue()
-				}
-			}
-			if topic == "" || part == "" || m.GetGauge() == nil {
-				continue
-			}
-			out[topic+"/"+part] = m.GetGauge().GetValue()
-		}
-	}
-	return out
 }
 
 func (s *Server) apiIncidents(r *http.Request) (any, error) {

@@ -15,5 +15,7 @@
 // and dashboards/chart are the reports and charts a person reads.
 //
 // dashboards must not import ingest's Kafka code or cmd; cmd/faultline
-// wires it to ingest in faultline serve.
+// wires it to ingest in faultline serve. Ingest's status comes in as a
+// value (ingest/status, which imports nothing of faultline): /healthz,
+// /readyz, the overview and /api/ingest read it.
 package dashboards
