@@ -42,8 +42,9 @@ type IngestHealth struct {
 	Events            int64                     `json:"events"`
 	FirstEvent        time.Time                 `json:"first_event,omitzero"`
 	LastEvent         time.Time                 `json:"last_event,omitzero"`
-	Offsets           []Offset                  `json:"offsets"` // Kafka partitions
-	Files             Files                     `json:"files"`   // files loaded with faultline load
+	LastErrorEvent    time.Time                 `json:"last_error_event,omitzero"` // the latest error event
+	Offsets           []Offset                  `json:"offsets"`                   // Kafka partitions
+	Files             Files                     `json:"files"`                     // files loaded with faultline load
 	DeadLetters       int64                     `json:"dead_letters"`
 	DeadLetterReasons []queries.DeadLetterCount `json:"dead_letter_reasons"`
 	RecentDeadLetters []queries.DeadLetter      `json:"recent_dead_letters"`
@@ -196,7 +197,7 @@ func (s *Server) ingestHealth(ctx context.Context) (IngestHealth, error) {
 	if err != nil {
 		return h, err
 	}
-	h.Events, h.FirstEvent, h.LastEvent = b.Events, b.First, b.Last
+	h.Events, h.FirstEvent, h.LastEvent, h.LastErrorEvent = b.Events, b.First, b.Last, b.LastError
 	positions, err := s.engine.Positions(ctx)
 	if err != nil {
 		return h, err

@@ -70,18 +70,18 @@ runs. docs/reports.md.`,
 			if !slices.Contains(report.Formats, format) {
 				return usageError{fmt.Errorf("--format %q is not supported: use md, html or json", format)}
 			}
-			src, q, closeSrc, err := a.reportSource(ctx)
+			src, closeSrc, err := a.reportSource(ctx)
 			if err != nil {
 				return err
 			}
 			defer closeSrc()
-			sp, err := dataSpan(ctx, q, w)
+			sp, err := dataSpan(ctx, src, w)
 			if err != nil {
 				return err
 			}
 			if since == "" && until == "" {
 				w = defaultWindow(sp, now)
-				if sp, err = dataSpan(ctx, q, w); err != nil {
+				if sp, err = dataSpan(ctx, src, w); err != nil {
 					return err
 				}
 				a.log.Info("no --since/--until: reporting the 24 hours up to the latest error", "since", w.Since.Format(time.RFC3339), "until", w.Until.Format(time.RFC3339))
@@ -129,25 +129,20 @@ runs. docs/reports.md.`,
 	return cmd
 }
 
-// reportSource returns what reports read: a running faultline serve when
-// query.server is set (--server), else the DuckDB file opened here with the
-// correlation engine over it.
-func (a *app) reportSource(ctx context.Context) (report.Source, queries.Querier, func(), error) {
+// reportSource returns what reports read (and what the commands ask about
+// the data before they report): a running faultline serve when query.server
+// is set (--server), else the read model over the DuckDB file opened here.
+func (a *app) reportSource(ctx context.Context) (reportReader, func(), error) {
 	if c, err := a.serverClient(); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	} else if c != nil {
-		return c, c, func() {}, nil
+		return c, func() {}, nil
 	}
 	db, err := a.openExisting(ctx, a.cfg.DB)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	l, err := queries.NewLocal(ctx, db.DB, a.cfg.Query, a.cfg.Correlation, a.cfg.Topology)
-	if err != nil {
-		db.Close()
-		return nil, nil, nil, err
-	}
-	return l.Engine, l, func() { db.Close() }, nil
+	return a.engine(db), func() { db.Close() }, nil
 }
 
 func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, now time.Time) error {
@@ -157,7 +152,7 @@ func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, 
 		if sc.Name != name {
 			continue
 		}
-		src, _, closeSrc, err := a.reportSource(ctx)
+		src, closeSrc, err := a.reportSource(ctx)
 		if err != nil {
 			return err
 		}
@@ -225,4 +220,11 @@ func (a *app) engine(db *store.DB) *queries.Engine {
 // it returns nil when ctx ends and never fails the group.
 func (a *app) newReportScheduler(eng report.Source) (*report.Scheduler, error) {
 	return report.NewScheduler(a.cfg.Reports, eng, a.log.With("component", "reports"))
+}
+
+// reportReader is a report.Source that also tells the span of the data
+// (*queries.Engine, *client.Client).
+type reportReader interface {
+	report.Source
+	EventSpan(ctx context.Context) (queries.EventSpan, error)
 }

@@ -328,6 +328,21 @@ func (c *Client) Topology(ctx context.Context, w queries.Window) ([]queries.Edge
 	return get[[]queries.Edge](ctx, c, "/api/topology", "edges", windowQuery(w))
 }
 
+// EventSpan returns the span of the events the server holds (GET
+// /api/ingest).
+func (c *Client) EventSpan(ctx context.Context) (queries.EventSpan, error) {
+	var h struct {
+		Events         int64     `json:"events"`
+		FirstEvent     time.Time `json:"first_event"`
+		LastEvent      time.Time `json:"last_event"`
+		LastErrorEvent time.Time `json:"last_error_event"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/api/ingest", nil, nil, &h); err != nil {
+		return queries.EventSpan{}, err
+	}
+	return queries.EventSpan{First: h.FirstEvent.UTC(), Last: h.LastEvent.UTC(), LastError: h.LastErrorEvent.UTC(), Events: h.Events}, nil
+}
+
 // Impact asks for the incidents, suspects, cascade, regions and change
 // failure rate of w, one API call each.
 func (c *Client) Impact(ctx context.Context, w queries.Window) (queries.Impact, error) {

@@ -108,6 +108,12 @@ func TestClientMatchesLocal(t *testing.T) {
 		}
 		wantSt, _ := engine.Stats(ctx, w, 5)
 		same(t, "stats", st, wantSt)
+		es, err := c.EventSpan(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantEs, _ := engine.EventSpan(ctx)
+		same(t, "event span", es, wantEs)
 		im, err := c.Impact(ctx, w)
 		if err != nil {
 			t.Fatal(err)
