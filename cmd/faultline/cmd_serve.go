@@ -106,7 +106,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 	st := &status.Tracker{}
 	var sched *report.Scheduler
 	if len(cfg.Reports.Schedules) > 0 {
-		if sched, err = a.newReportScheduler(db, engine); err != nil {
+		if sched, err = a.newReportScheduler(engine); err != nil {
 			return usageError{fmt.Errorf("reports: %w", err)}
 		}
 	}
@@ -114,7 +114,6 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		Config:   cfg.Serve,
 		Engine:   engine,
 		Sandbox:  sandbox,
-		DB:       db.DB,
 		Registry: reg,
 		Ingest: func() status.Status {
 			s := st.Snapshot()
