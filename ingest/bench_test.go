@@ -75,7 +75,7 @@ const readJSONSQL = `INSERT INTO events
 SELECT eventID, eventTime::TIMESTAMPTZ, now(), 'cloudtrail', 'change',
        split_part(eventSource, '.', 1), eventName, awsRegion, recipientAccountId,
        requestParameters.instanceId, userIdentity.arn, 9, 'INFO', 'success', NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, to_json(j), NULL, NULL, 0, '%s', 0
+       NULL, NULL, NULL, to_json(j), NULL, NULL, 0, '%s', 0, 'aws'
 FROM read_json('%s', format = 'newline_delimited') j`
 
 // writeBenchNDJSON writes the benchmark payload as NDJSON into dir and

@@ -16,7 +16,8 @@ import (
 
 // formatMessages returns, per topic format, the messages of that format:
 // the real samples in transform/testdata/samples split into records the
-// way `faultline produce` does, plus app, OTLP and CloudWatch payloads.
+// way `faultline produce` does, plus app, OTLP and CloudWatch payloads and
+// Pub/Sub-wrapped Google Cloud entries.
 func formatMessages(t *testing.T) map[transform.Format][][]byte {
 	t.Helper()
 	root := "../transform/testdata/samples"
@@ -67,16 +68,40 @@ func formatMessages(t *testing.T) map[transform.Format][][]byte {
 	out[transform.FormatOTLP] = append(out[transform.FormatOTLP], []byte(`{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"checkout"}}]},"scopeLogs":[{"logRecords":[`+
 		`{"timeUnixNano":"1760944323120000000","severityNumber":17,"severityText":"ERROR","body":{"stringValue":"GetItem timed out"}},`+
 		`{"timeUnixNano":"1760944324120000000","severityNumber":9,"body":{"stringValue":"ok"}}]}]}]}`))
+	// Google Cloud: log sink entries one per message (the NDJSON sample split
+	// by line), whole pretty-printed entries, and as the Pub/Sub Kafka
+	// connector and a push relay deliver them.
+	split(transform.FormatGCPAudit, filepath.Join(root, "gcp/plaso-gcp_logging.jsonl"))
+	gcp, _ := filepath.Glob(filepath.Join(root, "gcp/*.json"))
+	for _, p := range gcp {
+		whole(transform.FormatGCPAudit, p)
+	}
+	entry := out[transform.FormatGCPAudit][0]
+	b64 := base64.StdEncoding.EncodeToString(entry)
+	out[transform.FormatGCPAudit] = append(out[transform.FormatGCPAudit], []byte(b64),
+		[]byte(`{"message":"`+b64+`","logging.googleapis.com/timestamp":"2021-10-19T02:57:47.339377Z"}`),
+		[]byte(`{"message":{"data":"`+b64+`","messageId":"1","publishTime":"2021-10-19T02:57:48Z"},"subscription":"projects/fake-project/subscriptions/faultline"}`))
+	// Azure: diagnostic-settings documents as Event Hubs delivers them.
+	azure, _ := filepath.Glob(filepath.Join(root, "azure/*.json"))
+	for _, p := range azure {
+		whole(transform.FormatAzureActivity, p)
+	}
 	return out
 }
 
 // TestRunEveryFormat streams every input family through Kafka, each on a
 // topic of its format and all together on an "auto" topic, and checks that
 // DuckDB holds exactly the events (by source and kind), dead letters and
-// control messages that decoding the same messages in-process yields.
+// control messages that decoding the same messages in-process yields, with
+// the cloud_provider column as the decoder set it.
 func TestRunEveryFormat(t *testing.T) {
 	msgs := formatMessages(t)
-	formats := []transform.Format{transform.FormatCloudTrail, transform.FormatCloudWatch, transform.FormatAWSEvents, transform.FormatApp, transform.FormatOTLP}
+	var formats []transform.Format
+	for _, f := range transform.Formats {
+		if f != transform.FormatAuto {
+			formats = append(formats, f)
+		}
+	}
 	topics := []string{"auto"}
 	var recs []rec
 	var topicCfg []TopicConfig
@@ -109,7 +134,7 @@ func TestRunEveryFormat(t *testing.T) {
 			want[r.topic] = map[string]int64{}
 		}
 		for _, e := range res.Events {
-			want[r.topic][e.Source+"/"+e.Kind]++
+			want[r.topic][e.Source+"/"+e.Kind+"/"+e.CloudProvider]++
 		}
 		want[r.topic]["dead"] += int64(len(res.DeadLetters))
 		control += int64(res.ControlMessages)
@@ -126,7 +151,7 @@ func TestRunEveryFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := map[string]map[string]int64{}
-	rows, err := db.Query(`SELECT src_topic, source || '/' || kind, count(*) FROM events GROUP BY ALL
+	rows, err := db.Query(`SELECT src_topic, source || '/' || kind || '/' || coalesce(cloud_provider, ''), count(*) FROM events GROUP BY ALL
 		UNION ALL SELECT src_topic, 'dead', count(*) FROM dead_letters GROUP BY ALL`)
 	if err != nil {
 		t.Fatal(err)

@@ -10,11 +10,13 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/transform"
 )
@@ -25,13 +27,19 @@ type LoadOptions struct {
 	Config    Config           // batching and in-flight budget
 	Transform transform.Config
 	Logger    *slog.Logger
-	Metrics   *Metrics // nil: unregistered metrics
-	Health    *Health
+	Metrics   *Metrics        // nil: unregistered metrics
+	Status    *status.Tracker // commit errors are recorded here (may be nil)
 	Allocator memory.Allocator
 	Sink      Sink // nil: a DuckDB sink on db
 	// MaxFileBytes caps a file's (decompressed) size; a larger file is one
 	// dead letter. Files are read whole into memory. 0 = 1 GiB.
 	MaxFileBytes int64
+	// ReplaceChanged lets a file whose content changed since it was loaded
+	// replace the events loaded from it. Without it such a file is left as
+	// loaded and LoadPaths ends with an ErrChangedFiles error, unless the
+	// change only appended to the file (nothing loaded is lost) or nothing
+	// was loaded from it.
+	ReplaceChanged bool
 	// Progress, if set, is called after each file is read (not yet
 	// necessarily committed) with the files done, the files to do and what
 	// was committed so far. It runs on LoadPaths' goroutine.
@@ -44,7 +52,11 @@ type LoadSummary struct {
 	FilesLoaded    int // read and loaded (new, resumed or reloaded)
 	FilesUnchanged int // already fully loaded with the same content: skipped
 	FilesReloaded  int // loaded before with different content: old rows replaced
-	DigestFiles    int // CloudTrail digest files: recognised, not loaded
+	// FilesRefused changed since they were loaded, and reloading them would
+	// replace EventsKept events: left as they were (see ReplaceChanged).
+	FilesRefused int
+	EventsKept   int64
+	DigestFiles  int // CloudTrail digest files: recognised, not loaded
 	Totals
 	Seconds float64
 }
@@ -105,7 +117,7 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 		defer s.Close()
 		sink = s
 	}
-	p := newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Health)
+	p := newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Status)
 	in := make(chan item, 256)
 	pctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -118,26 +130,34 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 		pipeErr <- err
 	}()
 	var readErr error
+	var refused []string
 	for i, f := range files {
 		if pctx.Err() != nil {
 			break
 		}
 		st, err := loadFile(pctx, db, dec, p, in, f, o)
-		if err != nil {
+		var ce changedError
+		switch {
+		case errors.As(err, &ce):
+			refused = append(refused, f)
+			sum.FilesRefused++
+			sum.EventsKept += ce.events
+			log.Warn("file changed since it was loaded; left as loaded (pass --replace-changed to replace its events)", "file", f, "events", ce.events)
+		case err != nil:
 			if pctx.Err() == nil {
 				readErr = err
 			}
-			break
-		}
-		switch st {
-		case fileUnchanged:
+		case st == fileUnchanged:
 			sum.FilesUnchanged++
-		case fileReloaded:
+		case st == fileReloaded:
 			sum.FilesReloaded++
 			sum.FilesLoaded++
 			log.Warn("file changed since it was loaded; replacing its rows", "file", f)
 		default:
 			sum.FilesLoaded++
+		}
+		if readErr != nil {
+			break
 		}
 		if o.Progress != nil {
 			o.Progress(i+1, len(files), p.Totals())
@@ -152,6 +172,9 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 	}
 	if readErr != nil {
 		return sum, readErr
+	}
+	if len(refused) > 0 {
+		return sum, fmt.Errorf("%w: %d file(s) changed since they were loaded and reloading would replace the %d events loaded from them (first: %s); pass --replace-changed to replace them, or restore the files", ErrChangedFiles, len(refused), sum.EventsKept, refused[0])
 	}
 	if ctx.Err() != nil {
 		return sum, fmt.Errorf("load interrupted (what was committed stays; run the same load again to resume): %w", ctx.Err())
@@ -188,7 +211,7 @@ func listFiles(paths []string) (files, digests []string, err error) {
 	for _, root := range paths {
 		st, err := os.Stat(root)
 		if err != nil {
-			return nil, nil, fmt.Errorf("load %s: %w", root, err)
+			return nil, nil, fmt.Errorf("load %s: %w%s", root, err, permissionHint(err))
 		}
 		if !st.IsDir() {
 			if err := add(root); err != nil {
@@ -197,23 +220,11 @@ func listFiles(paths []string) (files, digests []string, err error) {
 			continue
 		}
 		var found []string
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if p != root && strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() {
-				found = append(found, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("walk %s: %w", root, err)
+		if err := walkFiles(root, map[string]bool{}, &found); err != nil {
+			return nil, nil, err
+		}
+		if len(found) == 0 {
+			return nil, nil, fmt.Errorf("load %s: no files found in this directory (hidden entries are skipped): check the path", root)
 		}
 		sort.Strings(found)
 		for _, p := range found {
@@ -223,6 +234,55 @@ func listFiles(paths []string) (files, digests []string, err error) {
 		}
 	}
 	return files, digests, nil
+}
+
+// walkFiles appends the regular files under dir to found, following
+// symbolic links to files and directories (each directory once) and
+// skipping hidden entries.
+func walkFiles(dir string, seen map[string]bool, found *[]string) error {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", dir, err)
+	}
+	if seen[real] {
+		return nil
+	}
+	seen[real] = true
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("load %s: %w%s", dir, err, permissionHint(err))
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		mode := e.Type()
+		if mode&fs.ModeSymlink != 0 {
+			st, err := os.Stat(p)
+			if err != nil {
+				return fmt.Errorf("load %s: %w (a broken symbolic link? remove it or fix its target)", p, err)
+			}
+			mode = st.Mode().Type()
+		}
+		switch {
+		case mode.IsDir():
+			if err := walkFiles(p, seen, found); err != nil {
+				return err
+			}
+		case mode.IsRegular():
+			*found = append(*found, p)
+		}
+	}
+	return nil
+}
+
+// permissionHint says what to do about a permission error ("" otherwise).
+func permissionHint(err error) string {
+	if errors.Is(err, fs.ErrPermission) {
+		return " (faultline may not read it: check the permissions of the file and its directories)"
+	}
+	return ""
 }
 
 type fileState int
@@ -236,20 +296,41 @@ const (
 func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipeline, in chan<- item, path string, o LoadOptions) (fileState, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", path, err)
+		return 0, fmt.Errorf("read %s: %w%s", path, err, permissionHint(err))
 	}
 	if int64(len(raw)) > o.MaxFileBytes {
 		raw = raw[:o.MaxFileBytes] // fingerprinted and dead-lettered below
 	}
-	fp := fileFingerprint(raw)
+	fp := fileFingerprint(raw, o.Format)
 	source := "file:" + path
 	next, storedFP, ok, err := db.FilePosition(ctx, source)
 	if err != nil {
 		return 0, err
 	}
 	st, start, replace := fileNew, int64(0), ""
+	if ok && storedFP != fp && contentOf(storedFP) == contentOf(fp) {
+		// The same bytes under another --format: reloaded when the earlier
+		// load decoded nothing (all dead letters: the wrong format), else
+		// left as loaded.
+		n, err := db.FileEvents(ctx, path)
+		if err != nil {
+			return 0, err
+		}
+		if n > 0 {
+			storedFP = fp
+		}
+	}
 	if ok && storedFP != fp {
 		st, replace = fileReloaded, path
+		if !o.ReplaceChanged && !appended(raw, storedFP) {
+			n, err := db.FileEvents(ctx, path)
+			if err != nil {
+				return 0, err
+			}
+			if n > 0 {
+				return 0, changedError{events: n}
+			}
+		}
 	} else if ok {
 		start = next
 	}
@@ -265,7 +346,10 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 	// stored position is the number of records committed.
 	var k int64
 	sent := false
-	err = transform.SplitFile(raw, int(o.MaxFileBytes), func(pos transform.RecordPos, rec []byte) error {
+	// A .gz file inflates up to transform.max_decompressed_bytes (and the
+	// file limit), counted before anything is allocated (SplitFile).
+	maxInflated := min(o.MaxFileBytes, int64(o.Transform.MaxDecompressedBytes))
+	err = transform.SplitFile(raw, int(maxInflated), func(pos transform.RecordPos, rec []byte) error {
 		i := k
 		k++
 		if i < start {
@@ -276,7 +360,13 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 			return err
 		}
 		res := &transform.Result{}
-		dec.Decode(transform.Input{Format: o.Format, Value: rec, Time: mtime,
+		format := o.Format
+		if pos.Layout == transform.LayoutRecords && format == transform.FormatAuto {
+			// An element of a CloudTrail {"Records":[...]} file is a
+			// CloudTrail record or a dead letter, never an app event.
+			format = transform.FormatCloudTrail
+		}
+		dec.Decode(transform.Input{Format: format, Value: rec, Time: mtime,
 			Lineage: transform.Lineage{File: path, Offset: pos.Index}}, time.Now(), res)
 		it := item{source: source, next: i + 1, fingerprint: fp, label: "file", res: res, raw: n}
 		if !sent {
@@ -295,7 +385,7 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 	case errors.Is(err, transform.ErrSplitDecompress):
 		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompress, fmt.Sprintf("%s: %v (the file is damaged; fetch it again)", path, err), raw, o))
 	case errors.Is(err, transform.ErrSplitDecompressLimit):
-		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompressLimit, fmt.Sprintf("%s: %v (over %d bytes; split the file)", path, err, o.MaxFileBytes), raw, o))
+		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompressLimit, fmt.Sprintf("%s: %v (it may be a compression bomb; split the file if it is genuine)", path, err), raw, o))
 	case err != nil:
 		return st, err
 	}
@@ -308,10 +398,50 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 	return st, nil
 }
 
-// fileFingerprint identifies a file's content: "size:sha256 prefix".
-func fileFingerprint(raw []byte) string {
+// ErrChangedFiles is returned by LoadPaths when files changed since they
+// were loaded and were left as loaded (LoadOptions.ReplaceChanged).
+var ErrChangedFiles = errors.New("changed files left as loaded")
+
+// changedError refuses to reload a changed file that events came from.
+type changedError struct{ events int64 }
+
+func (e changedError) Error() string {
+	return fmt.Sprintf("changed; %d events loaded from it", e.events)
+}
+
+// appended reports whether raw is the content fingerprinted as fp with
+// bytes added at its end (a growing log file): reloading it replaces every
+// event loaded from it with the same event, and adds the new ones.
+func appended(raw []byte, fp string) bool {
+	size, _, ok := strings.Cut(fp, ":")
+	n, err := strconv.Atoi(size)
+	if !ok || err != nil || n <= 0 || n >= len(raw) {
+		return false
+	}
+	return fileFingerprint(raw[:n], "") == contentOf(fp)
+}
+
+// contentOf is the content part of a fingerprint, "size:sha256 prefix",
+// without the ":format" suffix.
+func contentOf(fp string) string {
+	parts := strings.SplitN(fp, ":", 3)
+	if len(parts) < 2 {
+		return fp
+	}
+	return parts[0] + ":" + parts[1]
+}
+
+// fileFingerprint identifies a file's content and how it was decoded:
+// "size:sha256 prefix", plus ":format" unless the format is auto, so that a
+// file whose records were all dead letters under the wrong --format is
+// reloaded when it is loaded again with another.
+func fileFingerprint(raw []byte, f transform.Format) string {
 	h := sha256.Sum256(raw)
-	return fmt.Sprintf("%d:%x", len(raw), h[:16])
+	fp := fmt.Sprintf("%d:%x", len(raw), h[:16])
+	if f != "" && f != transform.FormatAuto {
+		fp += ":" + string(f)
+	}
+	return fp
 }
 
 // sendFile commits a whole file as one dead letter (record 0).

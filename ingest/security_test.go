@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -212,6 +213,90 @@ func TestKafkaClientTLSErrors(t *testing.T) {
 			_, err := NewTransport(c)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("NewTransport: %v, want an error naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunEventHubsKafkaEndpoint: Azure Event Hubs' Kafka endpoint takes SASL
+// PLAIN over TLS with the literal user name $ConnectionString and the
+// namespace's connection string (with its ';' and '=') as the password;
+// diagnostic settings send the Activity Log to the event hub
+// insights-activity-logs. ingest configured the way docs/ingest.md shows
+// loads every Azure record from such a broker; the same credentials
+// without TLS, or another user name, load nothing.
+func TestRunEventHubsKafkaEndpoint(t *testing.T) {
+	pki := newTestPKI(t)
+	const (
+		hub     = "insights-activity-logs"
+		user    = "$ConnectionString"
+		connStr = "Endpoint=sb://faultline-test.servicebus.windows.net/;SharedAccessKeyName=faultline-listen;SharedAccessKey=q1w2e3r4t5y6u7i8o9p0AbCdEfGhIjKlMnOpQrStUv+/=="
+	)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, hub), kfake.EnableSASL(), kfake.Superuser("PLAIN", user, connStr),
+		kfake.TLS(&tls.Config{Certificates: []tls.Certificate{pki.server}, MinVersion: tls.VersionTLS12}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	// What diagnostic settings write: one {"records":[...]} document per
+	// event, produced with franz-go's own TLS and SASL.
+	docs, err := filepath.Glob("../transform/testdata/samples/azure/*.json")
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("azure samples: %v", err)
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...), kgo.SASL(plain.Auth{User: user, Pass: connStr}.AsMechanism()),
+		kgo.DialTLSConfig(&tls.Config{RootCAs: pki.pool, MinVersion: tls.VersionTLS12}), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var krs []*kgo.Record
+	for i, p := range docs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		krs = append(krs, &kgo.Record{Topic: hub, Partition: int32(i % 2), Value: b})
+	}
+	pctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	err = cl.ProduceSync(pctx, krs...).FirstErr()
+	cancel()
+	cl.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name       string
+		tls        bool
+		user, pass string
+		want       int64
+	}{
+		{"connection string over TLS", true, user, connStr, 8},
+		{"no TLS", false, user, connStr, 0},
+		{"other user name", true, "faultline", connStr, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := openDB(t, "")
+			o := testOptions(t, c.ListenAddrs(), db, TopicConfig{Name: hub, Format: "azureactivity"})
+			o.Kafka.SASL = SASLConfig{Mechanism: "plain", Username: tt.user, Password: tt.pass}
+			o.Kafka.TLS = TLSConfig{Enabled: tt.tls, CAFile: pki.caFile}
+			if tt.want == 0 {
+				_ = Run(runCtx(t, 3*time.Second), o) // retries until the context ends
+			} else if err := Run(runCtx(t, 60*time.Second), o); err != nil {
+				t.Fatal(err)
+			}
+			if n := queryInt(t, db, "SELECT count(*) FROM events WHERE cloud_provider = 'azure'"); n != tt.want {
+				t.Errorf("azure events = %d, want %d", n, tt.want)
+			}
+			if tt.want > 0 {
+				if n := queryInt(t, db, "SELECT count(*) FROM dead_letters"); n != 0 {
+					t.Errorf("%d dead letters", n)
+				}
+				if n := queryInt(t, db, "SELECT sum(next_offset) FROM ingest_offsets WHERE source = 'kafka:"+hub+"'"); n != int64(len(docs)) {
+					t.Errorf("stored offsets sum = %d, want %d", n, len(docs))
+				}
 			}
 		})
 	}

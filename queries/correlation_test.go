@@ -6,6 +6,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/faultline/faultline/internal/testkit"
+	"github.com/faultline/faultline/transform"
 )
 
 // What issue 21 asked of the correlation on a stranger's account (no
@@ -194,15 +197,13 @@ func TestHealthIssuePublishedLate(t *testing.T) {
 	f.countsWith("orders", "us-east-1", "10:00", repeat(20, 25), "dynamodb", "InternalServerError", `{"server.address":"dynamodb.us-east-1.amazonaws.com"}`)
 	for i, pub := range []string{"10:18:00", "10:47:00"} {
 		id := []string{"first", "update"}[i]
-		_, err := f.db.Exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region, resource, severity_number, message, attributes)
-			VALUES ($id, TIMESTAMPTZ '2025-10-20 09:58:30+00', CAST($obs AS TIMESTAMPTZ), 'health', 'error', 'dynamodb',
-			        'AWS_DYNAMODB_OPERATIONAL_ISSUE', 'us-east-1', 'arn:aws:health:us-east-1::event/DYNAMODB/AWS_DYNAMODB_OPERATIONAL_ISSUE/x', 17,
-			        'We are investigating increased error rates', $attrs)`,
-			sqlNamed("id", id, "obs", at(pub).Format("2006-01-02T15:04:05Z"),
-				"attrs", `{"detail":{"eventArn":"arn:aws:health:us-east-1::event/DYNAMODB/AWS_DYNAMODB_OPERATIONAL_ISSUE/x","startTime":"Mon, 20 Oct 2025 09:58:30 GMT","lastUpdatedTime":"Mon, 20 Oct 2025 `+pub+` GMT"}}`)...)
-		if err != nil {
-			t.Fatal(err)
-		}
+		testkit.Seed(t, f.db, transform.Event{
+			EventID: id, Time: at("09:58:30"), ObservedTime: at(pub), Source: "health", Kind: "error", Service: "dynamodb",
+			Operation: "AWS_DYNAMODB_OPERATIONAL_ISSUE", Region: "us-east-1",
+			Resource:       "arn:aws:health:us-east-1::event/DYNAMODB/AWS_DYNAMODB_OPERATIONAL_ISSUE/x",
+			SeverityNumber: 17, Message: "We are investigating increased error rates",
+			Attributes: `{"detail":{"eventArn":"arn:aws:health:us-east-1::event/DYNAMODB/AWS_DYNAMODB_OPERATIONAL_ISSUE/x","startTime":"Mon, 20 Oct 2025 09:58:30 GMT","lastUpdatedTime":"Mon, 20 Oct 2025 ` + pub + ` GMT"}}`,
+		})
 	}
 	f.change(change{id: "tag", clock: "09:59:30", service: "ec2", operation: "CreateTags", region: "us-east-1", changeType: "other", risk: "low"})
 	var all []Suspect

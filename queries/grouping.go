@@ -55,17 +55,19 @@ func (e *Engine) groupSpikes(ctx context.Context, s *session) error {
 	if err != nil {
 		return err
 	}
-	var sp []spikeRow
-	for rows.Next() {
-		var r spikeRow
-		if err := rows.Scan(&r.service, &r.region, &r.start, &r.end, &r.sustained); err != nil {
-			rows.Close()
-			return fmt.Errorf("read spikes: %w", err)
+	sp, err := func() ([]spikeRow, error) {
+		defer rows.Close()
+		var sp []spikeRow
+		for rows.Next() {
+			var r spikeRow
+			if err := rows.Scan(&r.service, &r.region, &r.start, &r.end, &r.sustained); err != nil {
+				return nil, err
+			}
+			sp = append(sp, r)
 		}
-		sp = append(sp, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+		return sp, rows.Err()
+	}()
+	if err != nil {
 		return fmt.Errorf("read spikes: %w", err)
 	}
 	gap := minutes(e.cfg.MergeGap)
@@ -150,24 +152,26 @@ func (e *Engine) spikePeers(ctx context.Context, s *session, islands [][]spikeRo
 		}
 		total := map[spikeKey]int64{}
 		counts := map[spikeKey]map[string]int64{}
-		for rows.Next() {
-			var k spikeKey
-			var peer string
-			var n int64
-			if err := rows.Scan(&k.service, &k.region, &k.start, &peer, &n); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("read spike peers: %w", err)
-			}
-			total[k] += n
-			if peer = strings.ToLower(peer); peer != "" {
-				if counts[k] == nil {
-					counts[k] = map[string]int64{}
+		err = func() error {
+			defer rows.Close()
+			for rows.Next() {
+				var k spikeKey
+				var peer string
+				var n int64
+				if err := rows.Scan(&k.service, &k.region, &k.start, &peer, &n); err != nil {
+					return err
 				}
-				counts[k][peer] += n
+				total[k] += n
+				if peer = strings.ToLower(peer); peer != "" {
+					if counts[k] == nil {
+						counts[k] = map[string]int64{}
+					}
+					counts[k][peer] += n
+				}
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return rows.Err()
+		}()
+		if err != nil {
 			return nil, fmt.Errorf("read spike peers: %w", err)
 		}
 		for k, m := range counts {
@@ -189,8 +193,7 @@ func splitIsland(is []spikeRow, peers map[spikeKey][]string) [][]spikeRow {
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]

@@ -19,18 +19,18 @@ func FuzzSandbox(f *testing.F) {
 	}
 	fx := newFixture(f)
 	fx.info("api", "us-east-1", "09:00", 5, 2)
-	sb, err := NewSandbox(context.Background(), fx.db.DB, Config{Timeout: 2 * time.Second, MaxRows: 5, MemoryLimit: "256MB"})
+	sb, err := NewSandbox(context.Background(), fx.db.DB, Config{Timeout: 2 * time.Second, MaxRows: 5, MaxBytes: 32 << 20, MaxConcurrent: 4, MemoryLimit: "256MB"})
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
 		_, _ = sb.SQL(context.Background(), q)
 		var n int
-		if err := fx.db.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil || n != 10 {
+		if err := fx.db.QueryRowContext(t.Context(), "SELECT count(*) FROM events").Scan(&n); err != nil || n != 10 {
 			t.Fatalf("after %q: %d events, %v; want 10", q, n, err)
 		}
 		var ext string
-		if err := fx.db.QueryRow("SELECT current_setting('enable_external_access')::VARCHAR").Scan(&ext); err != nil || ext != "false" {
+		if err := fx.db.QueryRowContext(t.Context(), "SELECT current_setting('enable_external_access')::VARCHAR").Scan(&ext); err != nil || ext != "false" {
 			t.Fatalf("after %q: enable_external_access=%q %v", q, ext, err)
 		}
 	})

@@ -3,22 +3,18 @@ package queries
 import (
 	"context"
 	"testing"
+
+	"github.com/faultline/faultline/internal/testkit"
+	"github.com/faultline/faultline/transform"
 )
 
-// raw inserts one event with the given columns (others NULL).
+// raw seeds one event with the given columns (others empty).
 func (f *fixture) raw(id, clock, source, kind, service, region, actor, peer, message, attrs string) {
 	f.t.Helper()
-	if attrs == "" {
-		attrs = "{}"
-	}
-	_, err := f.db.Exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, actor, peer_service, message, attributes)
-		VALUES ($id, CAST($t AS TIMESTAMPTZ), CAST($t AS TIMESTAMPTZ), $src, $kind, nullif($svc, ''), nullif($region, ''),
-		        nullif($actor, ''), nullif($peer, ''), nullif($msg, ''), $attrs)`,
-		sqlNamed("id", id, "t", at(clock).Format("2006-01-02T15:04:05Z"), "src", source, "kind", kind, "svc", service,
-			"region", region, "actor", actor, "peer", peer, "msg", message, "attrs", attrs)...)
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	testkit.Seed(f.t, f.db, transform.Event{
+		EventID: id, Time: at(clock), ObservedTime: at(clock), Source: source, Kind: kind, Service: service,
+		Region: region, Actor: actor, PeerService: peer, Message: message, Attributes: attrs,
+	})
 }
 
 // Dependencies come from what the events name: OpenTelemetry attributes

@@ -43,6 +43,8 @@ const (
 	afEventID
 	afKind
 	afPeerHint // url.full, rpc.service, db.system: kept in attributes, name the peer when nothing else does
+	afProvider
+	afPlatform
 )
 
 // appFields maps field names (OpenTelemetry first, then common aliases).
@@ -67,6 +69,7 @@ var appFields = map[string]appField{
 	"event_id": afEventID, "id": afEventID,
 	"kind":     afKind,
 	"url.full": afPeerHint, "http.url": afPeerHint, "rpc.service": afPeerHint, "rpc.system": afPeerHint, "db.system": afPeerHint,
+	"cloud.provider": afProvider, "cloud.platform": afPlatform,
 }
 
 // app decodes one validated application event (or an array of them).
@@ -93,11 +96,11 @@ func (s *state) appObject(v, raw []byte, src string) {
 	a := &s.attrs
 	a.reset()
 	var (
-		levelText, kind, errMsg, serverAddr string
-		sevNum                              int32
-		badTime                             []byte
-		httpStatus                          int
-		hints                               peerHints
+		levelText, kind, errMsg, serverAddr, platform string
+		sevNum                                        int32
+		badTime                                       []byte
+		httpStatus                                    int
+		hints                                         peerHints
 	)
 	eachField(v, func(k, val []byte) bool {
 		f := appFields[string(k)]
@@ -171,12 +174,20 @@ func (s *state) appObject(v, raw []byte, src string) {
 		case afPeerHint:
 			hints.set(string(k), text)
 			a.raw(k, val)
+		case afProvider:
+			ev.CloudProvider = firstNonEmpty(ev.CloudProvider, strings.ToLower(strings.TrimSpace(text)))
+		case afPlatform:
+			platform = firstNonEmpty(platform, text)
+			a.raw(k, val) // only its provider prefix is used
 		}
 		return true
 	})
 	if badTime != nil {
 		s.dead(ReasonBadTimestamp, raw, fmt.Sprintf("application event time %s is not a timestamp (use RFC 3339, e.g. 2025-10-20T07:12:03.120Z, or epoch milliseconds); the event was skipped", badTime))
 		return
+	}
+	if ev.CloudProvider == "" {
+		ev.CloudProvider = platformProvider(platform)
 	}
 	if ev.PeerService == "" {
 		hints.server = serverAddr
@@ -219,6 +230,19 @@ func (s *state) appObject(v, raw []byte, src string) {
 	}
 	ev.Attributes = a.String()
 	s.emit(&ev, raw)
+}
+
+// platformProvider is the provider an OpenTelemetry cloud.platform value
+// names (aws_ec2 -> aws, gcp_cloud_run -> gcp, azure_aks -> azure), "" for
+// other values.
+func platformProvider(platform string) string {
+	p := strings.ToLower(platform)
+	for _, prov := range []string{ProviderAWS, ProviderGCP, ProviderAzure} {
+		if strings.HasPrefix(p, prov+"_") {
+			return prov
+		}
+	}
+	return ""
 }
 
 // peerServiceOf names the service behind a server address (ParseHost):

@@ -96,3 +96,37 @@ func TestPeerServiceOf(t *testing.T) {
 		}
 	}
 }
+
+// TestAppCloudProvider: app and OTLP events carry the provider they name
+// (cloud.provider, else cloud.platform's prefix); nothing is guessed.
+func TestAppCloudProvider(t *testing.T) {
+	d := newTestDecoder(t, nil)
+	tests := []struct {
+		name, in, want, attrs string
+	}{
+		{"cloud.provider", `{"service":"cart","cloud.provider":"gcp","level":"error"}`, ProviderGCP, `{}`},
+		{"upper-cased", `{"service":"cart","cloud.provider":" Azure "}`, ProviderAzure, `{}`},
+		{"other providers kept", `{"service":"cart","cloud.provider":"ibm_cloud"}`, "ibm_cloud", `{}`},
+		{"cloud.platform prefix", `{"service":"cart","cloud.platform":"gcp_cloud_run"}`, ProviderGCP, `{"cloud.platform":"gcp_cloud_run"}`},
+		{"provider wins over platform", `{"service":"cart","cloud.platform":"aws_eks","cloud.provider":"azure"}`, ProviderAzure, `{"cloud.platform":"aws_eks"}`},
+		{"unknown platform", `{"service":"cart","cloud.platform":"heroku_dyno"}`, "", `{"cloud.platform":"heroku_dyno"}`},
+		{"none", `{"service":"cart","region":"us-east-1"}`, "", `{}`},
+		{"deploy", `{"service":"cart","kind":"deploy","cloud.provider":"aws"}`, ProviderAWS, `{}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := decode(t, d, FormatApp, []byte(tc.in))
+			if len(r.Events) != 1 {
+				t.Fatalf("%+v", r)
+			}
+			if e := r.Events[0]; e.CloudProvider != tc.want || e.Attributes != tc.attrs && !(tc.attrs == "{}" && e.Attributes == "") {
+				t.Fatalf("cloud_provider %q attributes %s; want %q %s", e.CloudProvider, e.Attributes, tc.want, tc.attrs)
+			}
+		})
+	}
+	otlp := `{"resourceLogs":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"cart"}},{"key":"cloud.provider","value":{"stringValue":"gcp"}},{"key":"cloud.region","value":{"stringValue":"europe-west4"}}]},"scopeLogs":[{"logRecords":[{"timeUnixNano":"1760944323120000000","severityNumber":17,"body":{"stringValue":"boom"}}]}]}]}`
+	r := decode(t, d, FormatOTLP, []byte(otlp))
+	if len(r.Events) != 1 || r.Events[0].CloudProvider != ProviderGCP || r.Events[0].Region != "europe-west4" {
+		t.Fatalf("otlp %+v", r)
+	}
+}

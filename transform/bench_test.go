@@ -150,3 +150,74 @@ func BenchmarkCloudWatchDecode(b *testing.B) {
 	}
 	b.ReportMetric(float64(100*b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// benchCloudRecords measures one Decode call per record (a Kafka message
+// each, as a log sink or Event Hubs delivers them) of format f, then the
+// builder, in records per second of CPU time.
+func benchCloudRecords(b *testing.B, f Format, recs [][]byte) {
+	d := newTestDecoder(b, nil)
+	bld := NewBuilder(memory.NewGoAllocator())
+	defer bld.Release()
+	var r Result
+	total := 0
+	for _, rec := range recs {
+		total += len(rec)
+	}
+	b.SetBytes(int64(total))
+	b.ReportAllocs()
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r.Reset()
+		for _, rec := range recs {
+			d.Decode(Input{Format: f, Value: rec}, observedAt, &r)
+		}
+		if len(r.Events) != len(recs) || len(r.DeadLetters) != 0 {
+			b.Fatalf("%d events %d dead letters from %d records", len(r.Events), len(r.DeadLetters), len(recs))
+		}
+		for j := range r.Events {
+			bld.Append(&r.Events[j])
+		}
+		bld.NewRecordBatch().Release()
+	}
+	b.StopTimer()
+	n := float64(len(recs) * b.N)
+	b.ReportMetric(n/b.Elapsed().Seconds(), "records/s")
+	if c := cpuTime() - cpu0; c > 0 {
+		b.ReportMetric(n/c.Seconds(), "records/cpu-s")
+	}
+}
+
+// BenchmarkGCPAuditPerRecord: the real Google Cloud entries (~1.9 KB each),
+// one LogEntry per message.
+func BenchmarkGCPAuditPerRecord(b *testing.B) {
+	recs := bytes.Split(bytes.TrimSpace(readSample(b, "gcp/plaso-gcp_logging.jsonl")), []byte("\n"))
+	for _, f := range []string{"gcp/otel-activity.json", "gcp/otel-data_access.json", "gcp/otel-policy.json", "gcp/otel-system_event.json"} {
+		var c bytes.Buffer
+		if err := json.Compact(&c, readSample(b, f)); err != nil {
+			b.Fatal(err)
+		}
+		recs = append(recs, c.Bytes())
+	}
+	benchCloudRecords(b, FormatGCPAudit, recs)
+}
+
+// BenchmarkAzureActivityPerRecord: the real Azure records (~2.6 KB each),
+// one record per message.
+func BenchmarkAzureActivityPerRecord(b *testing.B) {
+	var recs [][]byte
+	for _, f := range []string{"azure/otel-administrative-log.json", "azure/otel-servicehealth-valid_1.json", "azure/otel-resourcehealth-log.json", "azure/otel-function-app-log.json"} {
+		var doc struct{ Records []json.RawMessage }
+		if err := json.Unmarshal(readSample(b, f), &doc); err != nil {
+			b.Fatal(err)
+		}
+		for _, r := range doc.Records {
+			var c bytes.Buffer
+			if err := json.Compact(&c, r); err != nil {
+				b.Fatal(err)
+			}
+			recs = append(recs, c.Bytes())
+		}
+	}
+	benchCloudRecords(b, FormatAzureActivity, recs)
+}

@@ -93,6 +93,7 @@ func (b *Builder) Append(e *Event) {
 	b.b.Field(24).(*array.Int64Builder).Append(e.Offset)
 	b.putString(25, e.File, true)
 	b.b.Field(26).(*array.Int32Builder).Append(e.Index)
+	b.putString(27, e.CloudProvider, true)
 	b.rows++
 }
 

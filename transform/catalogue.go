@@ -27,8 +27,10 @@ const (
 )
 
 // DefaultCatalogue classifies change operations by service (the eventSource
-// prefix, or for Config items the resource's service) and operation
-// (CloudTrail eventName, Config resource type, EventBridge detail-type).
+// prefix, or for Config items the resource's service; the Google Cloud
+// service's short name; the Azure resource provider) and operation
+// (CloudTrail eventName, Config resource type, EventBridge detail-type,
+// Google Cloud methodName without its version, Azure operationName).
 // Entries are tried in order; the first match wins. Config entries are
 // tried before these, so they can override any default.
 var DefaultCatalogue = []CatalogueEntry{
@@ -183,6 +185,155 @@ var DefaultCatalogue = []CatalogueEntry{
 	{"cloudformation", "CreateChangeSet", ChangeIaC, RiskLow},
 	{"cloudformation", "*", ChangeIaC, RiskMedium},
 
+	// Google Cloud (Cloud Audit Logs): service is the API's short name
+	// (compute, dns, iam, sql, gke, ...), operation the methodName without
+	// its API version (compute.firewalls.insert).
+	{"compute", "compute.firewalls.*", ChangeNetworking, RiskHigh},
+	{"compute", "compute.firewallPolicies.*", ChangeNetworking, RiskHigh},
+	{"compute", "compute.networkFirewallPolicies.*", ChangeNetworking, RiskHigh},
+	{"compute", "compute.routes.*", ChangeNetworking, RiskCritical},
+	{"compute", "compute.routers.*", ChangeNetworking, RiskHigh},
+	{"compute", "compute.vpnTunnels.*", ChangeNetworking, RiskHigh},
+	{"compute", "compute.vpnGateways.*", ChangeNetworking, RiskHigh},
+	{"compute", "compute.interconnect*", ChangeNetworking, RiskHigh},
+	{"compute", "compute.networks.delete", ChangeNetworking, RiskHigh},
+	{"compute", "compute.networks.*", ChangeNetworking, RiskMedium},
+	{"compute", "compute.subnetworks.*", ChangeNetworking, RiskMedium},
+	{"compute", "compute.*addresses.*", ChangeNetworking, RiskMedium},
+	{"compute", "compute.securityPolicies.*", ChangeSecurity, RiskHigh},
+	{"compute", "compute.sslCertificates.*", ChangeSecurity, RiskMedium},
+	{"compute", "compute.*forwardingRules.*", ChangeLoadBalancer, RiskCritical},
+	{"compute", "compute.*backendServices.*", ChangeLoadBalancer, RiskHigh},
+	{"compute", "compute.*urlMaps.*", ChangeLoadBalancer, RiskHigh},
+	{"compute", "compute.*target*Proxies.*", ChangeLoadBalancer, RiskHigh},
+	{"compute", "compute.targetPools.*", ChangeLoadBalancer, RiskHigh},
+	{"compute", "compute.*healthChecks.*", ChangeLoadBalancer, RiskHigh},
+	{"compute", "compute.*networkEndpointGroups.*", ChangeLoadBalancer, RiskMedium},
+	{"compute", "compute.*instanceGroupManagers.delete", ChangeAutoscaling, RiskCritical},
+	{"compute", "compute.*instanceGroupManagers.resize*", ChangeAutoscaling, RiskMedium},
+	{"compute", "compute.*instanceGroupManagers.*", ChangeDeployment, RiskHigh},
+	{"compute", "compute.*autoscalers.*", ChangeAutoscaling, RiskMedium},
+	{"compute", "compute.instanceTemplates.*", ChangeCompute, RiskMedium},
+	{"compute", "compute.instances.delete", ChangeCompute, RiskHigh},
+	{"compute", "compute.instances.stop", ChangeCompute, RiskHigh},
+	{"compute", "compute.instances.insert", ChangeCompute, RiskLow},
+	{"compute", "compute.instances.start", ChangeCompute, RiskLow},
+	{"compute", "compute.*", ChangeCompute, RiskMedium},
+	{"dns", "dns.changes.create", ChangeDNS, RiskCritical},
+	{"dns", "dns.resourceRecordSets.*", ChangeDNS, RiskCritical},
+	{"dns", "dns.managedZones.delete", ChangeDNS, RiskCritical},
+	{"dns", "*", ChangeDNS, RiskHigh},
+	{"cloudresourcemanager", "SetIamPolicy", ChangeIAM, RiskHigh},
+	{"cloudresourcemanager", "*", ChangeIAM, RiskMedium},
+	{"iam", "*SetIamPolicy", ChangeIAM, RiskHigh},
+	{"iam", "*Role", ChangeIAM, RiskHigh},
+	{"iam", "*ServiceAccountKey", ChangeSecurity, RiskMedium},
+	{"iam", "*", ChangeIAM, RiskMedium},
+	{"sql", "cloudsql.instances.delete", ChangeData, RiskCritical},
+	{"sql", "cloudsql.instances.update", ChangeData, RiskHigh},
+	{"sql", "cloudsql.instances.patch", ChangeData, RiskHigh},
+	{"sql", "cloudsql.instances.restart", ChangeData, RiskHigh},
+	{"sql", "cloudsql.instances.failover", ChangeData, RiskHigh},
+	{"sql", "cloudsql.users.*", ChangeIAM, RiskMedium},
+	{"sql", "*", ChangeData, RiskMedium},
+	{"gke", "*ClusterManager.DeleteCluster", ChangeCompute, RiskCritical},
+	{"gke", "*ClusterManager.SetNodePoolSize", ChangeAutoscaling, RiskMedium},
+	{"gke", "*ClusterManager.SetNodePoolAutoscaling", ChangeAutoscaling, RiskMedium},
+	{"gke", "*ClusterManager.*", ChangeCompute, RiskHigh},
+	{"gke", "io.k8s.apps.replicasets.*", ChangeDeployment, RiskLow},
+	{"gke", "io.k8s.apps.*", ChangeDeployment, RiskHigh},
+	{"gke", "io.k8s.core.services.*", ChangeLoadBalancer, RiskHigh},
+	{"gke", "io.k8s.networking.ingresses.*", ChangeLoadBalancer, RiskHigh},
+	{"gke", "io.k8s.networking.networkpolicies.*", ChangeNetworking, RiskHigh},
+	{"gke", "io.k8s.core.configmaps.*", ChangeCompute, RiskMedium},
+	{"gke", "io.k8s.core.secrets.*", ChangeSecurity, RiskMedium},
+	{"gke", "io.k8s.core.pods.*", ChangeCompute, RiskLow},
+	{"gke", "io.k8s.autoscaling.*", ChangeAutoscaling, RiskMedium},
+	{"gke", "io.k8s.authorization.rbac.*", ChangeIAM, RiskHigh},
+	{"gke", "*", ChangeCompute, RiskMedium},
+	{"run", "*", ChangeDeployment, RiskHigh},
+	{"cloudfunctions", "*", ChangeDeployment, RiskHigh},
+	{"appengine", "*", ChangeDeployment, RiskHigh},
+	{"clouddeploy", "*", ChangeDeployment, RiskHigh},
+	{"cloudbuild", "*", ChangeDeployment, RiskLow},
+	{"deploymentmanager", "*", ChangeIaC, RiskMedium},
+	{"cloudkms", "*CryptoKeyVersion", ChangeSecurity, RiskHigh},
+	{"cloudkms", "*", ChangeSecurity, RiskMedium},
+	{"secretmanager", "*", ChangeSecurity, RiskMedium},
+	{"storage", "storage.setIamPermissions", ChangeSecurity, RiskHigh},
+	{"storage", "*", ChangeData, RiskLow},
+	{"redis", "*", ChangeData, RiskHigh},
+	{"spanner", "*", ChangeData, RiskHigh},
+	{"servicenetworking", "*", ChangeNetworking, RiskHigh},
+	{"vpcaccess", "*", ChangeNetworking, RiskMedium},
+	{"networkservices", "*", ChangeLoadBalancer, RiskHigh},
+	{"networksecurity", "*", ChangeSecurity, RiskHigh},
+
+	// Azure (Activity Log): service is the resource provider namespace,
+	// operation the operationName with the namespace canonically cased and
+	// the rest lower-cased (Microsoft.Network/networksecuritygroups/write).
+	// Matching ignores case, so camelCase patterns match too.
+	{"Microsoft.Network", "Microsoft.Network/networkSecurityGroups/*", ChangeNetworking, RiskHigh},
+	{"Microsoft.Network", "Microsoft.Network/routeTables/routes/*", ChangeNetworking, RiskCritical},
+	{"Microsoft.Network", "Microsoft.Network/routeTables/*", ChangeNetworking, RiskHigh},
+	{"Microsoft.Network", "Microsoft.Network/azureFirewalls/*", ChangeNetworking, RiskHigh},
+	{"Microsoft.Network", "Microsoft.Network/firewallPolicies/*", ChangeNetworking, RiskHigh},
+	{"Microsoft.Network", "Microsoft.Network/virtualNetworks/virtualNetworkPeerings/*", ChangeNetworking, RiskHigh},
+	{"Microsoft.Network", "Microsoft.Network/virtualNetworks/*", ChangeNetworking, RiskMedium},
+	{"Microsoft.Network", "Microsoft.Network/natGateways/*", ChangeNetworking, RiskHigh},
+	{"Microsoft.Network", "Microsoft.Network/virtualNetworkGateways/*", ChangeNetworking, RiskHigh},
+	{"Microsoft.Network", "Microsoft.Network/expressRouteCircuits/*", ChangeNetworking, RiskHigh},
+	{"Microsoft.Network", "Microsoft.Network/loadBalancers/*", ChangeLoadBalancer, RiskHigh},
+	{"Microsoft.Network", "Microsoft.Network/applicationGateways/*", ChangeLoadBalancer, RiskHigh},
+	{"Microsoft.Network", "Microsoft.Network/frontDoors/*", ChangeLoadBalancer, RiskHigh},
+	{"Microsoft.Network", "Microsoft.Network/trafficManagerProfiles/*", ChangeDNS, RiskHigh},
+	{"Microsoft.Network", "Microsoft.Network/dnsZones/*", ChangeDNS, RiskCritical},
+	{"Microsoft.Network", "Microsoft.Network/privateDnsZones/*", ChangeDNS, RiskCritical},
+	{"Microsoft.Network", "Microsoft.Network/networkInterfaces/*", ChangeNetworking, RiskLow},
+	{"Microsoft.Network", "*", ChangeNetworking, RiskMedium},
+	{"Microsoft.Cdn", "*", ChangeLoadBalancer, RiskHigh},
+	{"Microsoft.Compute", "Microsoft.Compute/virtualMachineScaleSets/delete", ChangeAutoscaling, RiskCritical},
+	{"Microsoft.Compute", "Microsoft.Compute/virtualMachineScaleSets/*", ChangeAutoscaling, RiskHigh},
+	{"Microsoft.Compute", "Microsoft.Compute/virtualMachines/delete", ChangeCompute, RiskHigh},
+	{"Microsoft.Compute", "Microsoft.Compute/virtualMachines/deallocate/action", ChangeCompute, RiskHigh},
+	{"Microsoft.Compute", "Microsoft.Compute/virtualMachines/powerOff/action", ChangeCompute, RiskHigh},
+	{"Microsoft.Compute", "Microsoft.Compute/virtualMachines/start/action", ChangeCompute, RiskLow},
+	{"Microsoft.Compute", "*", ChangeCompute, RiskMedium},
+	{"Microsoft.ContainerService", "Microsoft.ContainerService/managedClusters/delete", ChangeCompute, RiskCritical},
+	{"Microsoft.ContainerService", "*", ChangeCompute, RiskHigh},
+	{"Microsoft.Web", "Microsoft.Web/sites/*slotsswap/action", ChangeDeployment, RiskHigh},
+	{"Microsoft.Web", "Microsoft.Web/sites/*deployments/*", ChangeDeployment, RiskHigh},
+	{"Microsoft.Web", "Microsoft.Web/sites/*extensions/*", ChangeDeployment, RiskHigh},
+	{"Microsoft.Web", "Microsoft.Web/sites/*config/*", ChangeCompute, RiskHigh},
+	{"Microsoft.Web", "Microsoft.Web/sites/stop/action", ChangeCompute, RiskHigh},
+	{"Microsoft.Web", "Microsoft.Web/serverfarms/*", ChangeAutoscaling, RiskMedium},
+	{"Microsoft.Web", "*", ChangeCompute, RiskMedium},
+	{"Microsoft.Sql", "Microsoft.Sql/servers/firewallRules/*", ChangeNetworking, RiskHigh},
+	{"Microsoft.Sql", "Microsoft.Sql/servers/databases/delete", ChangeData, RiskCritical},
+	{"Microsoft.Sql", "Microsoft.Sql/servers/databases/*", ChangeData, RiskHigh},
+	{"Microsoft.Sql", "Microsoft.Sql/servers/failoverGroups/*", ChangeData, RiskHigh},
+	{"Microsoft.Sql", "*", ChangeData, RiskMedium},
+	{"Microsoft.DBforPostgreSQL", "*", ChangeData, RiskHigh},
+	{"Microsoft.DBforMySQL", "*", ChangeData, RiskHigh},
+	{"Microsoft.DocumentDB", "*", ChangeData, RiskHigh},
+	{"Microsoft.Cache", "*", ChangeData, RiskHigh},
+	{"Microsoft.Storage", "*", ChangeData, RiskMedium},
+	{"Microsoft.Authorization", "Microsoft.Authorization/roleAssignments/*", ChangeIAM, RiskHigh},
+	{"Microsoft.Authorization", "Microsoft.Authorization/roleDefinitions/*", ChangeIAM, RiskHigh},
+	{"Microsoft.Authorization", "Microsoft.Authorization/policyAssignments/*", ChangeSecurity, RiskHigh},
+	{"Microsoft.Authorization", "Microsoft.Authorization/locks/*", ChangeSecurity, RiskLow},
+	{"Microsoft.Authorization", "*", ChangeIAM, RiskMedium},
+	{"Microsoft.ManagedIdentity", "*", ChangeIAM, RiskMedium},
+	{"Microsoft.KeyVault", "Microsoft.KeyVault/vaults/accessPolicies/*", ChangeIAM, RiskHigh},
+	{"Microsoft.KeyVault", "*", ChangeSecurity, RiskMedium},
+	{"Microsoft.Resources", "Microsoft.Resources/subscriptions/resourceGroups/delete", ChangeOther, RiskCritical},
+	{"Microsoft.Resources", "Microsoft.Resources/deployments/*", ChangeIaC, RiskHigh},
+	{"Microsoft.Resources", "Microsoft.Resources/tags/*", ChangeOther, RiskLow},
+	{"Microsoft.Resources", "*", ChangeIaC, RiskMedium},
+	{"Microsoft.Insights", "Microsoft.Insights/autoscaleSettings/*", ChangeAutoscaling, RiskMedium},
+	{"Microsoft.Insights", "Microsoft.Insights/diagnosticSettings/*", ChangeSecurity, RiskMedium},
+	{"Microsoft.ApiManagement", "*", ChangeLoadBalancer, RiskHigh},
+
 	// AWS Config configuration items, by resource type (looked up as service "config").
 	{"", "AWS::EC2::RouteTable", ChangeNetworking, RiskCritical},
 	{"", "AWS::EC2::NetworkAcl", ChangeNetworking, RiskCritical},
@@ -204,8 +355,12 @@ var DefaultCatalogue = []CatalogueEntry{
 }
 
 // catalogue matches changes against configured entries, then the defaults.
+// Services and operations match regardless of case: Azure writes one
+// operation as MICROSOFT.NETWORK/... and Microsoft.Network/..., and a
+// configured entry may copy either.
 type catalogue struct {
-	entries   []CatalogueEntry
+	entries   []CatalogueEntry // services and operations lower-cased
+	parts     [][]string       // each entry's operation split at "*"
 	byService map[string][]int // service -> indexes of its entries and of the any-service entries, in order
 	anyOnly   []int            // indexes of the any-service entries
 }
@@ -213,7 +368,10 @@ type catalogue struct {
 func newCatalogue(extra []CatalogueEntry) *catalogue {
 	c := &catalogue{byService: map[string][]int{}}
 	c.entries = append(append([]CatalogueEntry{}, extra...), DefaultCatalogue...)
-	for i, e := range c.entries {
+	for i := range c.entries {
+		e := &c.entries[i]
+		e.Service, e.Operation = strings.ToLower(e.Service), strings.ToLower(e.Operation)
+		c.parts = append(c.parts, strings.Split(e.Operation, "*"))
 		if e.Service == "" {
 			c.anyOnly = append(c.anyOnly, i)
 		} else if _, ok := c.byService[e.Service]; !ok {
@@ -245,12 +403,14 @@ func (c *catalogue) classify(source, service, op string) (typ, risk string) {
 	case SourceConfig:
 		service = SourceConfig
 	}
-	idx, ok := c.byService[service]
+	idx, ok := c.byService[service] // AWS and Google Cloud services are lower case already
 	if !ok {
-		idx = c.anyOnly
+		if idx, ok = c.byService[strings.ToLower(service)]; !ok {
+			idx = c.anyOnly
+		}
 	}
 	for _, i := range idx {
-		if e := &c.entries[i]; matchOp(e.Operation, op) {
+		if e := &c.entries[i]; matchParts(c.parts[i], op) {
 			return orDefault(e.Type, ChangeOther), e.Risk
 		}
 	}
@@ -268,23 +428,41 @@ func orDefault(s, d string) string {
 }
 
 // matchOp matches an operation against a pattern in which "*" matches any
-// run of characters ("Put*", "*RouteTable*", "Put*Policy").
+// run of characters ("Put*", "*RouteTable*", "Put*Policy"), ignoring case.
 func matchOp(pat, op string) bool {
-	if !strings.Contains(pat, "*") {
-		return pat == op
+	return matchParts(strings.Split(pat, "*"), op)
+}
+
+// matchParts is matchOp with the pattern already split at "*".
+func matchParts(parts []string, op string) bool {
+	if len(parts) == 1 {
+		return strings.EqualFold(parts[0], op)
 	}
-	parts := strings.Split(pat, "*")
-	if !strings.HasPrefix(op, parts[0]) {
+	if !hasPrefixFold(op, parts[0]) {
 		return false
 	}
 	op = op[len(parts[0]):]
 	last := parts[len(parts)-1]
 	for _, p := range parts[1 : len(parts)-1] {
-		i := strings.Index(op, p)
+		i := indexFold(op, p)
 		if i < 0 {
 			return false
 		}
 		op = op[i+len(p):]
 	}
-	return len(op) >= len(last) && strings.HasSuffix(op, last)
+	return len(op) >= len(last) && strings.EqualFold(op[len(op)-len(last):], last)
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+// indexFold is strings.Index ignoring ASCII case.
+func indexFold(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return i
+		}
+	}
+	return -1
 }

@@ -72,3 +72,28 @@ func TestCatalogueDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestClassifyIgnoresCase: Azure writes one operation in several cases, and
+// configured entries may copy either.
+func TestClassifyIgnoresCase(t *testing.T) {
+	c := newCatalogue([]CatalogueEntry{{Service: "microsoft.web", Operation: "Microsoft.Web/sites/config/*", Type: "custom", Risk: RiskCritical}})
+	tests := []struct{ source, service, op, typ, risk string }{
+		{SourceAzureActivity, "Microsoft.Web", "Microsoft.Web/sites/config/write", "custom", RiskCritical},
+		{SourceAzureActivity, "MICROSOFT.WEB", "MICROSOFT.WEB/SITES/CONFIG/WRITE", "custom", RiskCritical},
+		{SourceAzureActivity, "Microsoft.Network", "Microsoft.Network/networksecuritygroups/securityrules/write", ChangeNetworking, RiskHigh},
+		{SourceAzureActivity, "Microsoft.Network", "MICROSOFT.NETWORK/NETWORKSECURITYGROUPS/WRITE", ChangeNetworking, RiskHigh},
+		{SourceGCPAudit, "compute", "compute.globalForwardingRules.insert", ChangeLoadBalancer, RiskCritical},
+		{SourceGCPAudit, "compute", "compute.firewalls.patch", ChangeNetworking, RiskHigh},
+		{SourceGCPAudit, "dns", "dns.changes.create", ChangeDNS, RiskCritical},
+		{SourceGCPAudit, "gke", "google.container.ClusterManager.SetNodePoolSize", ChangeAutoscaling, RiskMedium},
+		{SourceCloudTrail, "ec2", "replaceroute", ChangeNetworking, RiskCritical},
+	}
+	for _, tc := range tests {
+		if typ, risk := c.classify(tc.source, tc.service, tc.op); typ != tc.typ || risk != tc.risk {
+			t.Errorf("classify(%s, %s, %s) = %s %s, want %s %s", tc.source, tc.service, tc.op, typ, risk, tc.typ, tc.risk)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { c.classify(SourceCloudTrail, "ec2", "ModifySecurityGroupRules") }); n != 0 {
+		t.Errorf("classify allocates %v times per call", n)
+	}
+}

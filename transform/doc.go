@@ -4,8 +4,11 @@
 //
 // One file per input family: cloudtrail.go, cloudwatch.go, awsevents.go
 // (EventBridge: Config, Health, alarms, CodeDeploy/CodePipeline/Auto
-// Scaling), app.go (application errors and deploys), otlp.go (OTLP/JSON
-// logs). Around them: decoder.go holds Decoder.Decode (limits, the panic
+// Scaling), gcpaudit.go (Google Cloud Logging entries: Cloud Audit Logs and
+// log lines, raw or in Pub/Sub envelopes), azureactivity.go (Azure Monitor
+// records: Activity Log and resource logs), app.go (application errors and
+// deploys), otlp.go (OTLP/JSON logs). Every event carries its cloud
+// provider (aws, gcp, azure) in Event.CloudProvider. Around them: decoder.go holds Decoder.Decode (limits, the panic
 // guard, dispatch to a family, event and dead-letter emission), envelope.go
 // the unwrapping of a record (gzip/zlib, base64, UTF-8 policy, concatenated
 // values), format.go the format names and auto-detection, result.go the

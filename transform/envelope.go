@@ -175,9 +175,12 @@ func (s *state) salvage(b []byte) bool {
 	if len(good) == 0 || !isCloudTrailRecord(good[0]) {
 		return false
 	}
+	saved := s.provider
+	s.provider = ProviderAWS
 	for _, e := range good {
 		s.cloudTrailRecord(e, "")
 	}
+	s.provider = saved
 	s.dead(ReasonInvalidJSON, b[i:], fmt.Sprintf("CloudTrail file is truncated or corrupt after %d complete records (which were decoded); the rest is kept here", len(good)))
 	return true
 }

@@ -52,7 +52,21 @@ type Event struct {
 	Attributes     string // JSON object text: everything not in a column; "" = {}
 
 	Lineage
+
+	// CloudProvider is the cloud the event comes from, as OpenTelemetry's
+	// cloud.provider names it (ProviderAWS, ProviderGCP, ProviderAzure, or
+	// an application's own value); "" = unknown. Its column is the last
+	// one: it was added in schema version 2.
+	CloudProvider string
 }
+
+// Cloud providers (the cloud_provider column), named as OpenTelemetry's
+// cloud.provider attribute names them.
+const (
+	ProviderAWS   = "aws"
+	ProviderGCP   = "gcp"
+	ProviderAzure = "azure"
+)
 
 // Lineage says where an event or dead letter came from. Kafka input sets
 // Topic, Partition and Offset; file input sets File and Offset (the record's

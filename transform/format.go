@@ -17,10 +17,26 @@ const (
 	FormatAWSEvents  Format = "awsevents" // EventBridge: Config, Health, alarms, CodeDeploy/CodePipeline/Auto Scaling
 	FormatApp        Format = "app"       // application error JSON and deploy events
 	FormatOTLP       Format = "otlp"      // OTLP/JSON logs (resourceLogs)
+	// FormatGCPAudit: Google Cloud Logging LogEntry JSON from a log sink
+	// (Cloud Audit Logs, and any other entry the sink routes), raw or in
+	// Pub/Sub envelopes.
+	FormatGCPAudit Format = "gcpaudit"
+	// FormatAzureActivity: Azure Monitor diagnostic-settings records
+	// ({"records":[...]}): the Activity Log, and resource logs.
+	FormatAzureActivity Format = "azureactivity"
 )
 
 // Formats lists every accepted format, for validation and help text.
-var Formats = []Format{FormatAuto, FormatCloudTrail, FormatCloudWatch, FormatAWSEvents, FormatApp, FormatOTLP}
+var Formats = []Format{FormatAuto, FormatCloudTrail, FormatCloudWatch, FormatAWSEvents, FormatApp, FormatOTLP, FormatGCPAudit, FormatAzureActivity}
+
+// formatList is Formats for messages: "auto, cloudtrail, ..., azureactivity".
+func formatList() string {
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}
 
 // ParseFormat checks a configured format name.
 func ParseFormat(s string) (Format, error) {
@@ -29,7 +45,7 @@ func ParseFormat(s string) (Format, error) {
 			return f, nil
 		}
 	}
-	return "", fmt.Errorf("unknown format %q (allowed: auto, cloudtrail, cloudwatch, awsevents, app, otlp)", s)
+	return "", fmt.Errorf("unknown format %q (allowed: %s)", s, formatList())
 }
 
 // detect chooses a format from one validated JSON value. It returns
@@ -47,11 +63,30 @@ func detect(v []byte) Format {
 	}
 	var has struct {
 		records, awslogs, messageType, eventVersion, eventSource, detailType, detail, invoking, alarm, resourceLogs, digest, source, insight bool
+		gcp, azureRecords, operationName, azureKey, subscription, schema                                                                     bool
 	}
 	var detailType, source []byte
-	var records []byte
+	var records, azureRecords, message, entries, payload []byte
 	eachField(v, func(k, val []byte) bool {
 		switch string(k) {
+		case "logName", "protoPayload", "jsonPayload", "textPayload", "insertId", "receivedMessages":
+			has.gcp = true
+		case "subscription":
+			has.subscription = true
+		case "message":
+			message = val
+		case "records":
+			has.azureRecords, azureRecords = true, val
+		case "entries":
+			entries = val
+		case "payload":
+			payload = val
+		case "schema":
+			has.schema = true
+		case "operationName", "OperationName":
+			has.operationName = true
+		case "category", "resourceId", "Category", "ResourceId":
+			has.azureKey = true
 		case "Records":
 			has.records, records = true, val
 		case "awslogs":
@@ -78,6 +113,8 @@ func detect(v []byte) Format {
 			has.digest = true
 		case "source":
 			has.source, source = true, val
+		default:
+			has.gcp = has.gcp || strings.HasPrefix(string(k), "logging.googleapis.com/")
 		}
 		// A CloudTrail record: nothing below can change the answer.
 		return !(has.eventVersion && has.eventSource && !has.records && !has.detailType)
@@ -87,6 +124,13 @@ func detect(v []byte) Format {
 		return FormatCloudWatch
 	case has.resourceLogs:
 		return FormatOTLP
+	case has.gcp, isObject(message) && field(message, "data") != nil && (has.subscription || field(message, "messageId") != nil):
+		return FormatGCPAudit
+	case isArray(entries) && firstElemHas(entries, "logName"),
+		has.schema && isObject(payload) && detect(payload) == FormatGCPAudit: // Kafka Connect's JsonConverter envelope
+		return FormatGCPAudit
+	case has.azureRecords && isAzureRecords(azureRecords), has.operationName && has.azureKey:
+		return FormatAzureActivity
 	case has.digest, has.eventVersion && (has.eventSource || has.insight):
 		return FormatCloudTrail
 	case has.records:
@@ -109,4 +153,15 @@ func detect(v []byte) Format {
 		return FormatAWSEvents
 	}
 	return FormatApp
+}
+
+// firstElemHas reports whether the first element of arr is an object with
+// the member key.
+func firstElemHas(arr []byte, key string) bool {
+	ok := false
+	eachElem(arr, func(_ int, e []byte) bool {
+		ok = isObject(e) && field(e, key) != nil
+		return false
+	})
+	return ok
 }

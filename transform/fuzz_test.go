@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -15,9 +16,29 @@ import (
 func fuzzSeeds(f *testing.F) {
 	// Small real samples only: the fuzzer minimizes every input that finds
 	// new coverage, and minimizing 50 KB files takes minutes.
-	for _, b := range allSamples(f) {
+	for p, b := range allSamples(f) {
 		if len(b) <= 4096 {
 			f.Add(b)
+			continue
+		}
+		// Larger Google Cloud and Azure samples seed one entry (NDJSON
+		// line) or record at a time.
+		switch {
+		case strings.HasSuffix(p, ".jsonl"):
+			for _, l := range bytes.Split(b, []byte("\n")) {
+				if len(l) <= 8192 {
+					f.Add(l)
+				}
+			}
+		case strings.Contains(p, "azure"):
+			var doc struct{ Records []json.RawMessage }
+			if json.Unmarshal(b, &doc) == nil {
+				for _, r := range doc.Records {
+					if len(r) <= 12288 { // the Activity Log records' token claims are large
+						f.Add([]byte(r))
+					}
+				}
+			}
 		}
 	}
 	for i, r := range stratusRecords(f) {
@@ -40,6 +61,23 @@ func fuzzSeeds(f *testing.F) {
 	f.Add([]byte(`{"service":"cart","level":"error","server.address":"internal-cart-alb-1234567890.us-east-1.elb.amazonaws.com","url.full":"https://sqs.us-east-1.amazonaws.com/1/q","rpc.system":"aws-api","rpc.service":"DynamoDB"}`))
 	f.Add(gzipBytes(f, []byte(p1)))
 	f.Add(zlibBytes(f, []byte(p1)))
+	// Google Cloud and Azure shapes beyond the real samples: Pub/Sub
+	// envelopes, operation first/last, failed calls, health and policy.
+	g := gcpEntry("STATUS", `,"status":{"code":7,"message":"denied"}`)
+	g64 := base64.StdEncoding.EncodeToString([]byte(g))
+	for _, s := range []string{
+		g, `"` + g64 + `"`, g64, `{"message":{"data":"` + g64 + `","attributes":{"a":"b"},"messageId":"1"},"subscription":"s"}`,
+		`{"receivedMessages":[{"ackId":"a","message":{"data":"` + g64 + `"}}]}`, `{"message":"` + g64 + `","logging.googleapis.com/timestamp":"x"}`,
+		`{"schema":{},"payload":{"message":"` + g64 + `"}}`, `{"entries":[` + gcpEntry() + `]}`,
+		strings.Replace(gcpEntry(), `"severity"`, `"operation":{"id":"o","first":true},"severity"`, 1),
+		`{"logName":"projects/p/logs/x","jsonPayload":{"level":"error","message":"m"},"timestamp":{"seconds":1,"nanos":2}}`,
+		azRecord(), azRecord("RESULT", "Failure", "PROPS", `{"statusMessage":"{\"error\":{\"code\":\"Conflict\"}}"}`),
+		`{"records":[` + azRecord("PROPS", `"{\"a\":1}"`) + `,{"category":"ServiceHealth","properties":{"incidentType":"Incident","impactedServices":"[{\"ImpactedRegions\":[{\"RegionId\":\"eastus\"}]}]"}}]}`,
+		`{"category":"ResourceHealth","resourceId":"/SUBSCRIPTIONS/S/PROVIDERS/X.Y/Z/N","properties":{"currentHealthStatus":"Unavailable"}}`,
+		`{"OperationName":{"value":"action"},"Category":"Policy","ResultType":"Failure"}`,
+	} {
+		f.Add([]byte(s))
+	}
 }
 
 func fuzzDecode(f *testing.F, format Format) {
@@ -55,12 +93,14 @@ func fuzzDecode(f *testing.F, format Format) {
 	})
 }
 
-func FuzzCloudTrail(f *testing.F) { fuzzDecode(f, FormatCloudTrail) }
-func FuzzCloudWatch(f *testing.F) { fuzzDecode(f, FormatCloudWatch) }
-func FuzzAWSEvents(f *testing.F)  { fuzzDecode(f, FormatAWSEvents) }
-func FuzzApp(f *testing.F)        { fuzzDecode(f, FormatApp) }
-func FuzzOTLP(f *testing.F)       { fuzzDecode(f, FormatOTLP) }
-func FuzzAuto(f *testing.F)       { fuzzDecode(f, FormatAuto) }
+func FuzzCloudTrail(f *testing.F)    { fuzzDecode(f, FormatCloudTrail) }
+func FuzzCloudWatch(f *testing.F)    { fuzzDecode(f, FormatCloudWatch) }
+func FuzzAWSEvents(f *testing.F)     { fuzzDecode(f, FormatAWSEvents) }
+func FuzzApp(f *testing.F)           { fuzzDecode(f, FormatApp) }
+func FuzzOTLP(f *testing.F)          { fuzzDecode(f, FormatOTLP) }
+func FuzzGCPAudit(f *testing.F)      { fuzzDecode(f, FormatGCPAudit) }
+func FuzzAzureActivity(f *testing.F) { fuzzDecode(f, FormatAzureActivity) }
+func FuzzAuto(f *testing.F)          { fuzzDecode(f, FormatAuto) }
 
 // FuzzScanValue checks the JSON scanner against encoding/json.
 func FuzzScanValue(f *testing.F) {

@@ -3,16 +3,15 @@ package transform
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+	goldenfile "github.com/faultline/faultline/internal/testkit/golden"
+)
 
 // observedAt is the fixed observed time of every test decode.
 var observedAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -34,7 +33,9 @@ func newTestDecoder(t testing.TB, mod func(*Config)) *Decoder {
 func decode(t testing.TB, d *Decoder, f Format, data []byte) *Result {
 	t.Helper()
 	var r Result
-	d.Decode(Input{Format: f, Value: data, Lineage: Lineage{File: "test", Offset: 7}}, observedAt, &r)
+	// As a Kafka message or a file would, the input has a time: records
+	// without their own take it.
+	d.Decode(Input{Format: f, Value: data, Time: observedAt, Lineage: Lineage{File: "test", Offset: 7}}, observedAt, &r)
 	checkInvariants(t, &r)
 	return &r
 }
@@ -53,7 +54,7 @@ func checkInvariants(t testing.TB, r *Result) {
 		}
 		for _, s := range []string{e.EventID, e.Source, e.Kind, e.Service, e.Operation, e.Region, e.AccountID,
 			e.Resource, e.Actor, e.SeverityText, e.Status, e.ErrorCode, e.Message, e.RequestID, e.TraceID,
-			e.ChangeType, e.RiskClass, e.PeerService, e.Attributes, e.Topic, e.File} {
+			e.ChangeType, e.RiskClass, e.PeerService, e.Attributes, e.Topic, e.File, e.CloudProvider} {
 			if !utf8.ValidString(s) {
 				t.Errorf("event %d: invalid UTF-8 in %q", i, s)
 			}
@@ -71,6 +72,9 @@ func checkInvariants(t testing.TB, r *Result) {
 		}
 		if e.Kind == KindChange && (e.ChangeType == "" || e.RiskClass == "") {
 			t.Errorf("event %d: change without change_type/risk_class", i)
+		}
+		if e.CloudProvider == "" && e.Source != SourceApp && e.Source != SourceOTLP && e.Source != SourceDeploy {
+			t.Errorf("event %d: source %s without cloud_provider", i, e.Source)
 		}
 		if e.SeverityNumber < 0 || e.SeverityNumber > 24 {
 			t.Errorf("event %d: severity %d", i, e.SeverityNumber)
@@ -94,6 +98,7 @@ type eventJSON struct {
 	Service        string          `json:"service,omitempty"`
 	Operation      string          `json:"operation,omitempty"`
 	Region         string          `json:"region,omitempty"`
+	CloudProvider  string          `json:"cloud_provider,omitempty"`
 	AccountID      string          `json:"account_id,omitempty"`
 	Resource       string          `json:"resource,omitempty"`
 	Actor          string          `json:"actor,omitempty"`
@@ -126,7 +131,7 @@ func resultJSONL(t testing.TB, r *Result) []byte {
 	must(enc.Encode(map[string]int{"events": len(r.Events), "dead_letters": len(r.DeadLetters), "skipped": r.Skipped, "control_messages": r.ControlMessages}))
 	for _, e := range r.Events {
 		j := eventJSON{e.EventID, e.Time.Format(time.RFC3339Nano), e.Source, e.Kind, e.Service, e.Operation, e.Region,
-			e.AccountID, e.Resource, e.Actor, e.SeverityNumber, e.SeverityText, e.Status, e.ErrorCode, e.Message,
+			e.CloudProvider, e.AccountID, e.Resource, e.Actor, e.SeverityNumber, e.SeverityText, e.Status, e.ErrorCode, e.Message,
 			e.RequestID, e.TraceID, e.ChangeType, e.RiskClass, e.PeerService, nil, e.Index}
 		if e.Attributes != "" {
 			j.Attributes = json.RawMessage(e.Attributes)
@@ -139,32 +144,10 @@ func resultJSONL(t testing.TB, r *Result) []byte {
 	return buf.Bytes()
 }
 
-// golden compares got with testdata/golden/name, rewriting it with -update.
+// golden compares got with testdata/golden/name (golden.Check).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./transform -run %s -update to create it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) && i < len(wl); i++ {
-			if gl[i] != wl[i] {
-				t.Fatalf("%s differs at line %d:\n got: %s\nwant: %s\n(rerun with -update if the change is intended)", path, i+1, gl[i], wl[i])
-			}
-		}
-		t.Fatalf("%s differs: got %d lines, want %d (rerun with -update if intended)", path, len(gl), len(wl))
-	}
+	goldenfile.Check(t, filepath.Join("testdata", "golden", name), got)
 }
 
 func readSample(t testing.TB, rel string) []byte {

@@ -10,6 +10,7 @@ var Columns = []string{
 	"status", "error_code", "message", "request_id", "trace_id", "change_type",
 	"risk_class", "peer_service", "attributes",
 	"src_topic", "src_partition", "src_offset", "src_file", "src_index",
+	"cloud_provider", // last: added in schema version 2 (existing files gain it with ALTER TABLE ADD COLUMN)
 }
 
 var tsUTC = &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}

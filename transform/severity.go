@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -54,7 +55,7 @@ func severityFromLevel(level string) int32 {
 	if l == "" {
 		return 0
 	}
-	if n, err := strconv.Atoi(l); err == nil {
+	if n, err := atoiDigits(l); err == nil {
 		// bunyan/pino: 10 trace, 20 debug, 30 info, 40 warn, 50 error,
 		// 60 fatal; any other 1-24 is an OpenTelemetry number already.
 		switch n {
@@ -198,4 +199,17 @@ func severityFromAPIError(code string) (int32, string) {
 		return SeverityError, "ERROR"
 	}
 	return SeverityWarn, "WARN"
+}
+
+// errNotDigits: atoiDigits' error for text that does not start with a digit.
+var errNotDigits = errors.New("not a number")
+
+// atoiDigits is strconv.Atoi for text that starts with a digit; other text
+// fails without the allocation of strconv's syntax error (level names are
+// far more common than level numbers).
+func atoiDigits(s string) (int, error) {
+	if s == "" || !isDigit(s[0]) {
+		return 0, errNotDigits
+	}
+	return strconv.Atoi(s)
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
 	"github.com/faultline/faultline/transform"
 	"github.com/faultline/faultline/transform/simulate"
 )
@@ -135,7 +136,7 @@ func TestDemoServes(t *testing.T) {
 			t.Fatalf("demo did not start serving:\n%s", out.String())
 		}
 	}
-	resp, err := http.Get(base + "/healthz")
+	resp, err := testkit.Get(t, base+"/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}

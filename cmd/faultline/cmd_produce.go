@@ -67,7 +67,7 @@ ingest.`,
 	f := cmd.Flags()
 	f.StringSlice("brokers", nil, "Kafka brokers host:port, comma-separated (config key kafka.brokers; default 127.0.0.1:9092)")
 	f.String("topic", "", "destination topic (config key produce.topic)")
-	f.String("format", "", "format hint sent as header faultline-format: auto, cloudtrail, cloudwatch, awsevents, app or otlp (config key produce.format)")
+	f.String("format", "", "format hint sent as header faultline-format: auto, cloudtrail, cloudwatch, awsevents, app, otlp, gcpaudit or azureactivity (config key produce.format)")
 	f.String("compression", "", "none, gzip, snappy, lz4 or zstd (config key produce.compression; default none)")
 	f.Int("batch-size", 0, "messages per write (config key produce.batch_size; default 1000)")
 	f.Duration("dial-timeout", 0, "give up connecting to the brokers after this long (config key produce.dial_timeout; default 10s)")

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -72,7 +74,7 @@ produce:
 		{"defaults", nil, nil, map[string]any{"db": "faultline.duckdb", "kafka.group": "faultline", "log.level": "info", "broker.default_partitions": 3, "broker.listen": "127.0.0.1:9092"}},
 		{"file", nil, []string{"--config", file}, map[string]any{"db": "file.duckdb", "kafka.group": "from-file", "log.level": "warn", "broker.default_partitions": 5, "produce.topic": "file-topic", "broker.listen": "127.0.0.1:9092"}},
 		{"env over file", map[string]string{"FAULTLINE_DB": "env.duckdb", "FAULTLINE_KAFKA_GROUP": "from-env", "FAULTLINE_BROKER_DEFAULT_PARTITIONS": "7", "FAULTLINE_LOG_LEVEL": "error"},
-			[]string{"--config", file}, map[string]any{"db": "env.duckdb", "kafka.group": "from-env", "kafka.client_id": "file-client", "broker.default_partitions": "7", "log.level": "error"}},
+			[]string{"--config", file}, map[string]any{"db": "env.duckdb", "kafka.group": "from-env", "kafka.client_id": "file-client", "broker.default_partitions": 7, "log.level": "error"}},
 		{"flag over env", map[string]string{"FAULTLINE_DB": "env.duckdb", "FAULTLINE_LOG_LEVEL": "error"},
 			[]string{"--config", file, "--db", "flag.duckdb", "--log-level", "debug"}, map[string]any{"db": "flag.duckdb", "log.level": "debug", "kafka.group": "from-file"}},
 	}
@@ -203,6 +205,50 @@ reports:
 	}
 }
 
+// Webhook URLs (and any URL in the configuration) are printed without the
+// secrets they carry: user:password, token-like query parameters, tokens in
+// the path.
+func TestConfigMasksURLSecrets(t *testing.T) {
+	file := writeConfig(t, `
+query:
+  server: http://analyst:qpass-777@127.0.0.1:8080
+reports:
+  schedules:
+    - name: daily
+      cron: "0 6 * * *"
+      window: 24h
+      format: md
+      dir: reports
+      webhook:
+        url: https://hookuser:hook-pass-123@hooks.example.com/notify?channel=ops&token=tok-456&X-Amz-Signature=sig789abc
+    - name: slack
+      cron: "0 6 * * *"
+      window: 24h
+      format: md
+      dir: reports
+      webhook:
+        url: https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/abcdefghijklmnop12345678
+`)
+	out, _, err := runCmd(t.Context(), t, "--config", file, "config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"hook-pass-123", "tok-456", "sig789abc", "qpass-777", "abcdefghijklmnop12345678"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("faultline config printed %q:\n%s", secret, out)
+		}
+	}
+	for _, kept := range []string{
+		"https://hookuser:********@hooks.example.com/notify?channel=ops&token=********&X-Amz-Signature=********",
+		"http://analyst:********@127.0.0.1:8080",
+		"https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/********",
+	} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("faultline config lacks %q:\n%s", kept, out)
+		}
+	}
+}
+
 func TestConfigMasksSecrets(t *testing.T) {
 	t.Setenv("FAULTLINE_KAFKA_SASL_PASSWORD", "hunter2")
 	t.Setenv("FAULTLINE_KAFKA_SASL_USERNAME", "alice")
@@ -295,8 +341,16 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadConfig(newViper(), path); err != nil {
+	cfg, err := loadConfig(newViper(), path)
+	if err != nil {
 		t.Fatalf("the example does not load: %v", err)
+	}
+	// It says it holds every key with its default: it must decode to the
+	// defaults (it used to configure four topics).
+	if got, want := effectiveTree(reflect.ValueOf(cfg)), effectiveTree(reflect.ValueOf(defaultConfig())); !reflect.DeepEqual(got, want) {
+		gy, _ := yaml.Marshal(got)
+		wy, _ := yaml.Marshal(want)
+		t.Errorf("faultline.example.yaml does not hold the defaults:\n%s\nwant\n%s", gy, wy)
 	}
 	var doc map[string]any
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -320,5 +374,106 @@ func TestExampleConfig(t *testing.T) {
 		if !known[k] {
 			t.Errorf("faultline.example.yaml has %s, which faultline does not know", k)
 		}
+	}
+}
+
+// TestConfigReportsEverythingAtOnce: a value of the wrong type, an unknown
+// key, an environment variable with a typo and an invalid value are all
+// reported in one error (a type error used to hide the rest), and a
+// fractional number is refused for an integer setting instead of truncated.
+func TestConfigReportsEverythingAtOnce(t *testing.T) {
+	t.Setenv("FAULTLINE_KAFKA_BROKRS", "b:9092")
+	file := writeConfig(t, `
+ingest:
+  batch_max_events: lots
+kafka:
+  grup: ops
+duckdb:
+  threads: 1.9
+log:
+  level: loud
+`)
+	_, _, err := runCmd(t.Context(), t, "--config", file, "config")
+	var ue usageError
+	if err == nil || !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want a usage error", err)
+	}
+	for _, want := range []string{
+		"ingest.batch_max_events:",
+		"kafka.grup: unknown key",
+		"duckdb.threads:", "1.9 is not a whole number",
+		`log.level: "loud" is not allowed`,
+		"environment variable FAULTLINE_KAFKA_BROKRS is not a faultline setting: did you mean FAULTLINE_KAFKA_BROKERS?",
+		"(5 problems)",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+	for _, line := range strings.Split(err.Error(), "\n")[1:] {
+		if strings.HasPrefix(line, "ingest.batch_max_events: 0 is not allowed") {
+			t.Errorf("the undecodable key is reported twice: %q", line)
+		}
+	}
+	t.Setenv("FAULTLINE_KAFKA_BROKRS", "")
+	os.Unsetenv("FAULTLINE_KAFKA_BROKRS")
+	t.Setenv("FAULTLINE_DUCKDB_THREADS", "2.5")
+	if _, _, err := runCmd(t.Context(), t, "config"); err == nil || !strings.Contains(err.Error(), "duckdb.threads") || !strings.Contains(err.Error(), "whole number") {
+		t.Errorf("FAULTLINE_DUCKDB_THREADS=2.5: %v, want refused as not a whole number", err)
+	}
+	t.Setenv("FAULTLINE_DUCKDB_THREADS", "3")
+	if got := lookup(effective(t), "duckdb.threads"); got != 3 {
+		t.Errorf("FAULTLINE_DUCKDB_THREADS=3 printed as %#v, want 3", got)
+	}
+}
+
+// TestConfigPrintsEffectiveValues: `faultline config` prints what faultline
+// runs with (decoded values), not the raw strings it was given.
+func TestConfigPrintsEffectiveValues(t *testing.T) {
+	t.Setenv("FAULTLINE_INGEST_BATCH_MAX_WAIT", "1500ms")
+	t.Setenv("FAULTLINE_KAFKA_BROKERS", "b1:9092,b2:9092")
+	m := effective(t)
+	for key, want := range map[string]any{
+		"ingest.batch_max_wait":     "1.5s",
+		"kafka.session_timeout":     "30s",
+		"correlation.lookback":      "1h",
+		"broker.default_partitions": 3,
+		"kafka.topics":              []any{},
+	} {
+		got := lookup(m, key)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s = %#v, want %#v", key, got, want)
+		}
+	}
+	if got := lookup(m, "kafka.brokers"); fmt.Sprint(got) != "[b1:9092 b2:9092]" {
+		t.Errorf("kafka.brokers = %#v, want the two brokers as a list", got)
+	}
+}
+
+// TestEventHubsConfigDoc: the Event Hubs configuration docs/ingest.md shows
+// decodes as written: the user name stays the literal $ConnectionString,
+// and the connection string (';' and '=' included) comes from the
+// environment unchanged.
+func TestEventHubsConfigDoc(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/ingest.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "### Azure: diagnostic settings")
+	_, block, ok2 := strings.Cut(section, "```yaml\n")
+	block, _, ok3 := strings.Cut(block, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("docs/ingest.md has no yaml block under ### Azure: diagnostic settings")
+	}
+	const connStr = "Endpoint=sb://contoso-logs.servicebus.windows.net/;SharedAccessKeyName=faultline-listen;SharedAccessKey=abc+/def=="
+	t.Setenv("FAULTLINE_KAFKA_SASL_PASSWORD", connStr)
+	cfg, err := loadConfig(newViper(), writeConfig(t, block))
+	if err != nil {
+		t.Fatalf("the documented Event Hubs config does not load: %v", err)
+	}
+	k := cfg.Kafka
+	if k.SASL.Mechanism != "plain" || k.SASL.Username != "$ConnectionString" || k.SASL.Password != connStr || !k.TLS.Enabled ||
+		!slices.Equal(k.Brokers, []string{"contoso-logs.servicebus.windows.net:9093"}) || len(k.Topics) != 2 || k.Topics[0].Format != "azureactivity" {
+		t.Fatalf("decoded %+v", k)
 	}
 }

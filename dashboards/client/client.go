@@ -1,9 +1,8 @@
 // Package client talks to a running faultline serve over its JSON API
 // (docs/api.md), so faultline query and faultline report can work while the
 // server holds the DuckDB file. *Client answers the same methods as the
-// local implementations: queries.Querier (Named, SQL), report.Source
-// (Incidents, Suspects, Cascade, Regions, ChangeFailureRate, Series) and
-// report.Stats.
+// local implementation (queries.Engine): queries.Querier (Named, SQL) and
+// report.Source (Impact, Series, Stats).
 //
 // client imports only queries' result types; it must not import DuckDB.
 package client
@@ -12,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/queries"
-	"github.com/faultline/faultline/dashboards/report"
 )
 
 // Client is a faultline serve API client. It is safe for concurrent use.
@@ -102,10 +101,21 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		}
 		return &Error{Status: resp.StatusCode, Message: msg}
 	}
-	dec := json.NewDecoder(resp.Body)
-	dec.UseNumber()
-	if err := dec.Decode(out); err != nil {
-		return fmt.Errorf("decode %s response: %w", path, err)
+	var err2 error
+	switch o := out.(type) {
+	case func(io.Reader) error:
+		err2 = o(resp.Body)
+	default:
+		dec := json.NewDecoder(resp.Body)
+		dec.UseNumber()
+		err2 = dec.Decode(out)
+	}
+	if err2 != nil {
+		var ce *Error
+		if errors.As(err2, &ce) {
+			return ce
+		}
+		return fmt.Errorf("decode %s response: %w", path, err2)
 	}
 	return nil
 }
@@ -122,9 +132,15 @@ func windowQuery(w queries.Window) url.Values {
 	return q
 }
 
-// SQL runs analyst SQL in the server's sandbox (POST /api/query).
+// Stream runs analyst SQL in the server's sandbox (POST /api/query) and
+// sends the rows to w as they arrive; the server's caps apply.
+func (c *Client) Stream(ctx context.Context, query string, w queries.RowWriter) (queries.Summary, error) {
+	return c.stream(ctx, map[string]any{"sql": query}, w)
+}
+
+// SQL runs analyst SQL in the server's sandbox and returns the whole result.
 func (c *Client) SQL(ctx context.Context, query string) (queries.Table, error) {
-	return c.query(ctx, map[string]any{"sql": query})
+	return c.collect(ctx, map[string]any{"sql": query})
 }
 
 // Named runs a named query on the server (POST /api/query).
@@ -136,20 +152,113 @@ func (c *Client) Named(ctx context.Context, name string, w queries.Window) (quer
 	if !w.Until.IsZero() {
 		body["until"] = w.Until.UTC()
 	}
-	return c.query(ctx, body)
+	return c.collect(ctx, body)
 }
 
-func (c *Client) query(ctx context.Context, body map[string]any) (queries.Table, error) {
-	var t queries.Table
-	if err := c.do(ctx, http.MethodPost, "/api/query", nil, body, &t); err != nil {
+func (c *Client) collect(ctx context.Context, body map[string]any) (queries.Table, error) {
+	var col queries.Collect
+	sum, err := c.stream(ctx, body, &col)
+	if err != nil {
 		return queries.Table{}, err
 	}
-	for _, row := range t.Rows {
-		for i, v := range row {
-			row[i] = number(v)
+	return col.Done(sum), nil
+}
+
+// stream posts body to /api/query and decodes the result object as it
+// arrives: columns first, then each row to w, then how the result ended.
+// An "error" member (a failure after the first rows) is returned as an
+// error, with the Summary of what w received.
+func (c *Client) stream(ctx context.Context, body map[string]any, w queries.RowWriter) (queries.Summary, error) {
+	var sum queries.Summary
+	err := c.do(ctx, http.MethodPost, "/api/query", nil, body, func(r io.Reader) error {
+		dec := json.NewDecoder(r)
+		dec.UseNumber()
+		if err := expectDelim(dec, '{'); err != nil {
+			return err
 		}
+		var cols []queries.Column
+		var names, types []string
+		var failed string
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := tok.(string)
+			switch key {
+			case "columns":
+				err = dec.Decode(&names)
+			case "column_types":
+				err = dec.Decode(&types)
+			case "rows":
+				cols = make([]queries.Column, len(names))
+				for i, n := range names {
+					cols[i].Name = n
+					if i < len(types) {
+						cols[i].Type = types[i]
+					}
+				}
+				if err := w.Begin(cols); err != nil {
+					return err
+				}
+				if err := expectDelim(dec, '['); err != nil {
+					return err
+				}
+				var row []any
+				for dec.More() {
+					row = row[:0]
+					if err := dec.Decode(&row); err != nil {
+						return err
+					}
+					for i, v := range row {
+						row[i] = number(v)
+					}
+					if err := w.Row(row); err != nil {
+						return err
+					}
+				}
+				err = expectDelim(dec, ']')
+			case "truncated":
+				err = dec.Decode(&sum.Truncated)
+			case "truncated_by":
+				err = dec.Decode(&sum.TruncatedBy)
+			case "row_count":
+				err = dec.Decode(&sum.Rows)
+			case "byte_count":
+				err = dec.Decode(&sum.Bytes)
+			case "error":
+				err = dec.Decode(&failed)
+			default:
+				var skip json.RawMessage
+				err = dec.Decode(&skip)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if cols == nil {
+			return fmt.Errorf("no \"rows\" member (is the server a faultline serve of the same version?)")
+		}
+		if sum.Truncated && sum.TruncatedBy == "" {
+			sum.TruncatedBy = queries.CapRows // a server from before the byte cap
+		}
+		if failed != "" {
+			return &Error{Status: http.StatusOK, Message: "the result broke off: " + failed}
+		}
+		return nil
+	})
+	return sum, err
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
 	}
-	return t, nil
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("expected %q, got %v", want, tok)
+	}
+	return nil
 }
 
 // number turns JSON numbers into int64 when integral, else float64.
@@ -219,13 +328,52 @@ func (c *Client) Topology(ctx context.Context, w queries.Window) ([]queries.Edge
 	return get[[]queries.Edge](ctx, c, "/api/topology", "edges", windowQuery(w))
 }
 
-// Stats answers report.Stats for w (GET /api/stats).
-func (c *Client) Stats(ctx context.Context, w queries.Window, topErrors int) (report.WindowStats, error) {
+// EventSpan returns the span of the events the server holds (GET
+// /api/ingest).
+func (c *Client) EventSpan(ctx context.Context) (queries.EventSpan, error) {
+	var h struct {
+		Events         int64     `json:"events"`
+		FirstEvent     time.Time `json:"first_event"`
+		LastEvent      time.Time `json:"last_event"`
+		LastErrorEvent time.Time `json:"last_error_event"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/api/ingest", nil, nil, &h); err != nil {
+		return queries.EventSpan{}, err
+	}
+	return queries.EventSpan{First: h.FirstEvent.UTC(), Last: h.LastEvent.UTC(), LastError: h.LastErrorEvent.UTC(), Events: h.Events}, nil
+}
+
+// Impact asks for the incidents, suspects, cascade, regions and change
+// failure rate of w, one API call each.
+func (c *Client) Impact(ctx context.Context, w queries.Window) (queries.Impact, error) {
+	var im queries.Impact
+	var err error
+	if im.Incidents, err = c.Incidents(ctx, w); err != nil {
+		return im, fmt.Errorf("incidents: %w", err)
+	}
+	if im.Suspects, err = c.Suspects(ctx, w); err != nil {
+		return im, fmt.Errorf("suspects: %w", err)
+	}
+	if im.Cascade, err = c.Cascade(ctx, w); err != nil {
+		return im, fmt.Errorf("cascade: %w", err)
+	}
+	if im.Regions, err = c.Regions(ctx, w); err != nil {
+		return im, fmt.Errorf("regions: %w", err)
+	}
+	if im.ChangeFailure, err = c.ChangeFailureRate(ctx, w); err != nil {
+		return im, fmt.Errorf("change failure rate: %w", err)
+	}
+	return im, nil
+}
+
+// Stats returns the totals, top errors, dead letters and ingest positions
+// of w (GET /api/stats).
+func (c *Client) Stats(ctx context.Context, w queries.Window, topErrors int) (queries.WindowStats, error) {
 	q := windowQuery(w)
 	if topErrors > 0 {
 		q.Set("limit", fmt.Sprint(topErrors))
 	}
-	var st report.WindowStats
+	var st queries.WindowStats
 	err := c.do(ctx, http.MethodGet, "/api/stats", q, nil, &st)
 	return st, err
 }

@@ -63,8 +63,11 @@ func (db *DB) Merge(ctx context.Context, path string) (MergeSummary, error) {
 	if err := conn.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM merge_src.schema_version").Scan(&version); err != nil {
 		return sum, fmt.Errorf("merge %s: not a faultline DuckDB file (no schema_version table): %w", path, err)
 	}
-	if version != SchemaVersion {
-		return sum, fmt.Errorf("merge %s: schema version %d, this faultline writes %d: open it with the faultline that wrote it first", path, version, SchemaVersion)
+	switch {
+	case version < SchemaVersion:
+		return sum, fmt.Errorf("merge %s: schema version %d is older than this faultline's %d: migrate it first by opening it once with this faultline (faultline query --db %s \"SELECT 1\"), then merge", path, version, SchemaVersion, path)
+	case version > SchemaVersion:
+		return sum, fmt.Errorf("merge %s: schema version %d is newer than this faultline's %d: merge with the faultline release that wrote it", path, version, SchemaVersion)
 	}
 	if err := conn.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM merge_src.events), (SELECT count(*) FROM merge_src.dead_letters)").
 		Scan(&sum.SourceEvents, &sum.SourceDeadLttrs); err != nil {

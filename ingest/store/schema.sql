@@ -1,6 +1,9 @@
--- faultline DuckDB schema, version 1. Created and migrated by ingest/store.
+-- faultline DuckDB schema, version 2. Created and migrated by ingest/store
+-- (store.go; the data steps of each version are in migrate_v<N>.sql).
 -- The events column order equals transform.Schema so Arrow batches insert
--- with INSERT INTO events SELECT * FROM <arrow view>.
+-- with INSERT INTO events SELECT * FROM <arrow view>. New columns go last
+-- (ALTER TABLE ... ADD COLUMN appends), so files of every version keep one
+-- column order.
 
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 
@@ -33,8 +36,11 @@ CREATE TABLE IF NOT EXISTS events (
     src_partition   INTEGER,
     src_offset      BIGINT,
     src_file        VARCHAR,
-    src_index       INTEGER
+    src_index       INTEGER,
+    cloud_provider  VARCHAR           -- version 2: aws, gcp, azure (OpenTelemetry cloud.provider)
 );
+-- Version 1 files gain the column in place; migrate_v2.sql fills it.
+ALTER TABLE events ADD COLUMN IF NOT EXISTS cloud_provider VARCHAR;
 
 -- Records that could not be decoded, with their raw bytes and why.
 CREATE TABLE IF NOT EXISTS dead_letters (

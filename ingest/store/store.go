@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	_ "embed"
+	"errors"
 	"fmt"
+	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -12,11 +14,19 @@ import (
 //go:embed schema.sql
 var schemaSQL string
 
+// migrations[v] brings the data of a version v file to version v+1, after
+// schema.sql has added the new columns.
+var migrations = map[int]string{1: migrateV2SQL}
+
+//go:embed migrate_v2.sql
+var migrateV2SQL string
+
 // checkpointThreshold is the WAL size at which DuckDB checkpoints.
 const checkpointThreshold = "256MB"
 
-// SchemaVersion is the version schema.sql creates.
-const SchemaVersion = 1
+// SchemaVersion is the version schema.sql creates. Version 2 added
+// events.cloud_provider.
+const SchemaVersion = 2
 
 // DB is an open faultline DuckDB file.
 type DB struct {
@@ -30,7 +40,7 @@ type DB struct {
 func Open(ctx context.Context, path string) (*DB, error) {
 	c, err := duckdb.NewConnector(path, nil)
 	if err != nil {
-		return nil, fmt.Errorf("open duckdb %q: %w (is another faultline process using this file? DuckDB allows one process per file)", path, err)
+		return nil, fmt.Errorf("open duckdb %q: %w (%s)", path, err, openHint(err))
 	}
 	db := &DB{DB: sql.OpenDB(c), Connector: c, Path: path}
 	// A batch is tens of MB: with DuckDB's default checkpoint_threshold
@@ -51,14 +61,39 @@ func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
 		return fmt.Errorf("create schema: %w", err)
 	}
-	var n int
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM schema_version").Scan(&n); err != nil {
+	var n, version int
+	if err := db.QueryRowContext(ctx, "SELECT count(*), coalesce(max(version), 0) FROM schema_version").Scan(&n, &version); err != nil {
 		return fmt.Errorf("read schema version: %w", err)
 	}
 	if n == 0 {
 		if _, err := db.ExecContext(ctx, "INSERT INTO schema_version VALUES (?)", SchemaVersion); err != nil {
 			return fmt.Errorf("record schema version: %w", err)
 		}
+		return nil
+	}
+	if version > SchemaVersion {
+		return fmt.Errorf("%s has schema version %d, newer than this faultline's %d: use the faultline release that wrote it (or a newer one)", db.Path, version, SchemaVersion)
+	}
+	for ; version < SchemaVersion; version++ {
+		if err := db.migrateFrom(ctx, version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateFrom runs the data migration from version v to v+1 in one
+// transaction.
+func (db *DB) migrateFrom(ctx context.Context, v int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate schema version %d to %d: %w", v, v+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+		return errors.Join(fmt.Errorf("migrate schema version %d to %d: %w", v, v+1, err), tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate schema version %d to %d: commit: %w", v, v+1, err)
 	}
 	return nil
 }
@@ -70,4 +105,19 @@ func (db *DB) Close() error {
 		err = cerr
 	}
 	return err
+}
+
+// openHint says what to do about a failed open: another process holds the
+// file (DuckDB allows one per file), or faultline may not read or write it.
+func openHint(err error) string {
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "lock"):
+		return "another process holds it: DuckDB allows one process per file; stop it, or ask a running faultline serve with --server URL"
+	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "read-only file system"):
+		return "faultline may not write it: check the permissions of the file and its directory, or pass --db with a writable path"
+	case strings.Contains(msg, "no such file or directory"):
+		return "its directory does not exist: create it or pass --db with another path"
+	}
+	return "check the path and that it is a faultline DuckDB file"
 }

@@ -41,16 +41,15 @@ func readGz(t testing.TB, path string) []byte {
 
 // loaded is a scenario written to disk and read back as plain objects.
 type loaded struct {
-	truth    Truth
-	man      Manifest
-	ct       []map[string]any // CloudTrail records
-	cw       []cwPayload
-	app      []map[string]any
-	aws      []map[string]any
-	ctByID   map[string]map[string]any
-	appByID  map[string]map[string]any
-	awsByID  map[string]map[string]any
-	dataDirs []string
+	truth   Truth
+	man     Manifest
+	ct      []map[string]any // CloudTrail records
+	cw      []cwPayload
+	app     []map[string]any
+	aws     []map[string]any
+	ctByID  map[string]map[string]any
+	appByID map[string]map[string]any
+	awsByID map[string]map[string]any
 }
 
 func writeAndRead(t testing.TB, family string, seed int64, o Options) (*Scenario, loaded) {
@@ -519,11 +518,12 @@ func TestFamilySignatures(t *testing.T) {
 func TestFormatsLookReal(t *testing.T) {
 	_, l := writeAndRead(t, FamilyLBChange, 7, Options{Duration: time.Hour})
 	apps := 0
+	hourly := regexp.MustCompile(`^data/app/2026/03/02/app-events-(09|10)\.ndjson$`)
 	for _, f := range l.man.Files {
 		if f.Format == "app" {
 			// one file per hour: data/app/YYYY/MM/DD/app-events-HH.ndjson
 			apps++
-			if ok, _ := regexp.MatchString(`^data/app/2026/03/02/app-events-(09|10)\.ndjson$`, f.Path); !ok {
+			if !hourly.MatchString(f.Path) {
 				t.Errorf("app file %s is not named by its hour", f.Path)
 			}
 		}

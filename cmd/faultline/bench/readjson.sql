@@ -30,7 +30,7 @@ SELECT eventID, CAST(eventTime AS TIMESTAMPTZ), now(), 'cloudtrail',
        errorCode, errorMessage, requestID, NULL, NULL, NULL, NULL,
        to_json(struct_pack(userIdentity, sourceIPAddress, userAgent, requestParameters, responseElements,
                            eventType, managementEvent, eventCategory, tlsDetails)),
-       NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, 'aws'
 FROM r WHERE eventVersion IS NOT NULL
 UNION ALL
 -- CloudWatch Logs log events
@@ -41,7 +41,7 @@ SELECT e.id, epoch_ms(e."timestamp"), now(), 'cloudwatch',
        CASE WHEN contains(e.message, 'ERROR') THEN 'ERROR' ELSE 'INFO' END,
        NULL, NULL, e.message, NULL, NULL, NULL, NULL, NULL,
        to_json(struct_pack(logStream, subscriptionFilters)),
-       NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, 'aws'
 FROM (SELECT owner, logGroup, logStream, subscriptionFilters, unnest(logEvents) AS e FROM r WHERE messageType = 'DATA_MESSAGE')
 UNION ALL
 -- application events and deploys
@@ -53,5 +53,5 @@ SELECT 'h-' || md5(concat_ws('|', "time", service, trace_id, message)), CAST("ti
        CAST("http.response.status_code" AS VARCHAR), "error.type", message, NULL, trace_id, NULL, NULL,
        split_part("server.address", '.', 1),
        to_json(struct_pack(span_id, "http.route", version, env)),
-       NULL, NULL, NULL, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL
 FROM r WHERE eventVersion IS NULL AND messageType IS NULL
