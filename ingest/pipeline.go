@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -81,6 +82,10 @@ type pipeline struct {
 	health   *Health
 	budget   *semaphore.Weighted
 	onCommit func([]store.Position) // called on the committer goroutine after each commit
+	// busy is set while a batch commits or waits to: a batch is not closed
+	// on batch_max_wait then (it would only wait in the queue), so batches
+	// grow towards batch_max_events while DuckDB is the bottleneck.
+	busy atomic.Int32
 
 	mu     sync.Mutex
 	totals Totals
@@ -164,10 +169,12 @@ func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pendin
 		}
 		pb := cur
 		cur = nil
+		p.busy.Add(1)
 		select {
 		case out <- pb:
 			return nil
 		case <-ctx.Done():
+			p.busy.Add(-1)
 			if pb.batch.Events != nil {
 				pb.batch.Events.Release()
 			}
@@ -179,6 +186,12 @@ func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pendin
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-timer.C:
+			if cur != nil && p.busy.Load() > 0 && cur.events < p.cfg.BatchMaxEvents {
+				// Group commit: keep filling while the committer is busy,
+				// look again shortly.
+				timer.Reset(min(p.cfg.BatchMaxWait, 50*time.Millisecond))
+				continue
+			}
 			if err := flush(); err != nil {
 				return err
 			}
@@ -240,7 +253,9 @@ const commitAttempts = 6
 
 func (p *pipeline) commitLoop(ctx context.Context, in <-chan *pending) error {
 	for pb := range in {
-		if err := p.commitOne(ctx, pb); err != nil {
+		err := p.commitOne(ctx, pb)
+		p.busy.Add(-1)
+		if err != nil {
 			return err // cancels the batcher; run releases what is queued
 		}
 	}
