@@ -553,7 +553,7 @@ func PythonCheck(ctx context.Context, python string) (string, error) {
 		return "", errors.New("no Python interpreter given")
 	}
 	out, err := exec.CommandContext(ctx, python, "-c",
-		"import duckdb, confluent_kafka, pyarrow; print('duckdb %s, confluent-kafka %s, pyarrow %s' % (duckdb.__version__, confluent_kafka.version()[0], pyarrow.__version__))").CombinedOutput()
+		"import duckdb, confluent_kafka, pyarrow; print('duckdb %s, confluent-kafka %s, pyarrow %s' % (duckdb.__version__, confluent_kafka.__version__, pyarrow.__version__))").CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("%s cannot import duckdb, confluent_kafka and pyarrow: %s", python, lastLines(strings.TrimSpace(string(out)), 1))
 	}
