@@ -2,10 +2,7 @@ package dashboards
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -373,85 +370,6 @@ func (s *Server) apiStats(r *http.Request) (any, error) {
 		return nil, fmt.Errorf("window stats: %w", err)
 	}
 	return st, nil
-}
-
-// QueryRequest is the body of POST /api/query: either SQL for the sandbox or
-// the name of a named query with an optional time range.
-type QueryRequest struct {
-	SQL   string    `json:"sql,omitempty"`
-	Name  string    `json:"name,omitempty"`
-	Since time.Time `json:"since,omitzero"`
-	Until time.Time `json:"until,omitzero"`
-}
-
-const maxQueryBody = 1 << 20
-
-func (s *Server) apiQuery(r *http.Request) (any, error) {
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		return nil, httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q is not allowed: send application/json such as {\"sql\": \"SELECT 1\"}", ct)}
-	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxQueryBody))
-	dec.DisallowUnknownFields()
-	var req QueryRequest
-	if err := dec.Decode(&req); err != nil {
-		return nil, badRequest("request body: %v: send {\"sql\": \"...\"} or {\"name\": \"...\", \"since\": \"...\", \"until\": \"...\"}", err)
-	}
-	switch {
-	case req.SQL != "" && req.Name != "":
-		return nil, badRequest("send either sql or name, not both")
-	case req.SQL != "":
-		return s.runSQL(r.Context(), req.SQL)
-	case req.Name != "":
-		t, err := s.engine.Named(r.Context(), req.Name, queries.Window{Since: req.Since, Until: req.Until})
-		if err != nil {
-			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-				return nil, err
-			}
-			return nil, badRequest("named query %q: %v", req.Name, err)
-		}
-		if s.maxRows > 0 && len(t.Rows) > s.maxRows {
-			t.Rows, t.Truncated = t.Rows[:s.maxRows], true
-		}
-		return jsonTable(t), nil
-	default:
-		return nil, badRequest("empty query: send {\"sql\": \"...\"} or {\"name\": \"...\"}")
-	}
-}
-
-// runSQL runs analyst SQL through the sandbox. Everything the sandbox
-// refuses or DuckDB rejects is the caller's to fix: 400 with the message.
-func (s *Server) runSQL(ctx context.Context, sql string) (queries.Table, error) {
-	if strings.TrimSpace(sql) == "" {
-		return queries.Table{}, badRequest("sql: empty: write a SELECT such as SELECT count(*) FROM events")
-	}
-	t, err := s.sandbox.SQL(ctx, sql)
-	if err != nil {
-		if ctx.Err() != nil {
-			return queries.Table{}, ctx.Err()
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			return queries.Table{}, httpError{http.StatusBadRequest, "query timed out (query.timeout): add a WHERE on time or a LIMIT"}
-		}
-		return queries.Table{}, badRequest("%v", err)
-	}
-	return jsonTable(t), nil
-}
-
-// jsonTable makes every cell JSON-encodable: bytes become text (or a hex
-// string when not UTF-8), unknown types their fmt form.
-func jsonTable(t queries.Table) queries.Table {
-	if t.Columns == nil {
-		t.Columns = []string{}
-	}
-	if t.Rows == nil {
-		t.Rows = [][]any{}
-	}
-	for _, row := range t.Rows {
-		for j, c := range row {
-			row[j] = jsonCell(c)
-		}
-	}
-	return t
 }
 
 func nonNil[T any](xs []T) []T {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -116,7 +117,7 @@ func simulateServer(t testing.TB) simulated {
 	if _, err := ingest.LoadPaths(ctx, db, []string{man.DataDir}, ingest.LoadOptions{Config: ingest.DefaultConfig(), Transform: transform.DefaultConfig()}); err != nil {
 		t.Fatal(err)
 	}
-	sb, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 1000, MemoryLimit: "1GB"})
+	sb, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 1000, MaxBytes: 32 << 20, MaxConcurrent: 4, MemoryLimit: "1GB"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +155,7 @@ func TestBrowserPages(t *testing.T) {
 	bin := chromium(t)
 	sim := simulateServer(t)
 	truth := sim.sc.Truth
-	base := startServer(t, sim.opt, nil)
+	base := startServer(t, sim.opt, func(h http.Handler) http.Handler { return submitPage("", h) })
 
 	// Overview: the incident, its top suspect, the chart with the change marker.
 	dom := page(t, bin, base, "/", "overview")
@@ -238,17 +239,51 @@ func TestBrowserPages(t *testing.T) {
 	if err := sim.db.QueryRow("SELECT count(*) FROM events WHERE kind = 'change'").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	dom = page(t, bin, base, "/console?sql="+url.QueryEscape("SELECT count(*) AS changes FROM events WHERE kind = 'change'"), "console")
+	// A link with ?sql= only fills the form; pressing run posts it.
+	sql := "SELECT count(*) AS changes FROM events WHERE kind = 'change'"
+	dom = page(t, bin, base, "/console?sql="+url.QueryEscape(sql), "console-link")
+	if !strings.Contains(dom, `id="pending"`) || strings.Contains(dom, `<table id="result">`) {
+		t.Errorf("a console link ran its SQL on GET")
+	}
+	dom = chrome(t, bin, "--virtual-time-budget=5000", "--dump-dom", base+"/_submit?sql="+url.QueryEscape(sql))
 	if !strings.Contains(dom, `<table id="result">`) || !strings.Contains(dom, "<th>changes</th>") || !strings.Contains(dom, fmt.Sprintf("<td>%d</td>", n)) {
 		t.Errorf("console result lacks %d changes", n)
 	}
-	dom = page(t, bin, base, "/console?sql="+url.QueryEscape("COPY events TO '/tmp/x.csv'"), "console-refused")
+	dom = chrome(t, bin, "--virtual-time-budget=5000", "--dump-dom", base+"/_submit?sql="+url.QueryEscape("COPY events TO '/tmp/x.csv'"))
 	if !strings.Contains(dom, `id="error"`) || !strings.Contains(dom, "refused by the analyst SQL sandbox") {
 		t.Errorf("console does not show the sandbox refusal")
 	}
 	if _, err := os.Stat("/tmp/x.csv"); err == nil {
 		t.Errorf("the console wrote a file")
 	}
+	// The same form on another site (localhost is another site than
+	// 127.0.0.1): the browser posts it, serve refuses it.
+	evil := httptest.NewServer(submitPage(base))
+	t.Cleanup(evil.Close)
+	evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
+	dom = chrome(t, bin, "--virtual-time-budget=5000", "--dump-dom", evilURL+"/_submit?sql="+url.QueryEscape(sql))
+	if strings.Contains(dom, `<table id="result">`) || !strings.Contains(dom, "cross-origin request refused") {
+		t.Errorf("a cross-site form post to the console was not refused: %.300s", dom)
+	}
+}
+
+// submitPage serves /_submit: a page outside the dashboards (no CSP) whose
+// script posts ?sql= to target's console, as the console's form does, or as
+// a page on another site could; other paths go to next.
+func submitPage(target string, next ...http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/_submit" {
+			if len(next) > 0 {
+				next[0].ServeHTTP(w, r)
+				return
+			}
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><form method="post" action="%s/console"><textarea name="sql">%s</textarea></form><script>document.forms[0].submit()</script>`,
+			target, html.EscapeString(r.URL.Query().Get("sql")))
+	})
 }
 
 // While ingest runs, pages refresh themselves: the browser fetches the page

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 )
 
@@ -17,6 +18,9 @@ type Config struct {
 	DefaultRange    time.Duration `mapstructure:"default_range"`    // time range shown when the URL names none
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"` // how long in-flight requests may finish on shutdown
 	CacheEntries    int           `mapstructure:"cache_entries"`    // correlation answers kept while the data is unchanged; 0 = no cache
+	// AllowedHosts are host names (no port) the server answers to besides
+	// its own (see guard); "*" answers any Host.
+	AllowedHosts []string `mapstructure:"allowed_hosts"`
 }
 
 // DefaultConfig listens on localhost only.
@@ -27,6 +31,7 @@ func DefaultConfig() Config {
 		DefaultRange:    6 * time.Hour,
 		ShutdownTimeout: 10 * time.Second,
 		CacheEntries:    256,
+		AllowedHosts:    []string{},
 	}
 }
 
@@ -50,6 +55,11 @@ func (c Config) Validate() error {
 	}
 	if c.CacheEntries < 0 {
 		errs = append(errs, fmt.Errorf("serve.cache_entries: %d is not allowed: use 0 (no cache) or more, such as 256", c.CacheEntries))
+	}
+	for _, h := range c.AllowedHosts {
+		if h == "" || strings.ContainsAny(h, "/ \t@") || (strings.Count(h, ":") == 1 && h != "*") {
+			errs = append(errs, fmt.Errorf("serve.allowed_hosts: %q is not allowed: use a host name or address without scheme or port, such as faultline.example.com, or \"*\"", h))
+		}
 	}
 	return errors.Join(errs...)
 }

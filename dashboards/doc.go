@@ -2,7 +2,9 @@
 // dashboards (net/http ServeMux patterns, html/template, go:embed assets,
 // inline SVG charts from dashboards/chart, a little vanilla JavaScript for live
 // refresh), the JSON API documented in docs/api.md, /healthz and /metrics,
-// with optional bearer-token or basic authentication.
+// with optional bearer-token or basic authentication, and the guard every
+// request passes (guard.go: foreign Host headers and cross-site requests are
+// refused; no SQL runs on GET).
 //
 // It reads through two small interfaces, Engine (queries.Engine) and
 // Sandbox (queries.Sandbox, the only way a caller's SQL reaches DuckDB),

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,7 +130,7 @@ func newFixture(t testing.TB, mutate func(*Options)) *fixture {
 		}
 	}
 	engine := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), fixTopo)
-	sandbox, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 50, MemoryLimit: "1GB"})
+	sandbox, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 50, MaxBytes: 1 << 20, MaxConcurrent: 4, MemoryLimit: "1GB"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +163,22 @@ func (f *fixture) get(t testing.TB, path string, hdr ...string) (*http.Response,
 	if err != nil {
 		t.Fatal(err)
 	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	return do(t, req)
+}
+
+// post sends a form to path, as the console's form does from its own page.
+func (f *fixture) post(t testing.TB, path string, form url.Values, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.ts.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", f.ts.URL)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}

@@ -21,6 +21,9 @@ func jsonCell(c any) any {
 	case float64:
 		return jsonFloat(v)
 	case time.Time:
+		if y := v.UTC().Year(); y < 0 || y > 9999 {
+			return v.UTC().Format("2006-01-02T15:04:05.999999999Z07:00") // beyond RFC 3339: text as DuckDB prints it
+		}
 		return v.UTC()
 	case []byte:
 		if utf8.Valid(v) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -371,10 +372,8 @@ func TestPages(t *testing.T) {
 		{"/changes", 200, []string{`id="changes"`, `data-event-id="chg-root"`, `data-event-id="chg-decoy"`, `<datalist id="f-actor">`}},
 		{"/changes?actor=alice", 200, []string{`data-event-id="chg-root"`}},
 		{"/services", 200, []string{`id="services"`, `data-service="checkout" data-state="spiking"`, `data-service="search" data-state="healthy"`, "topology-chart"}},
-		{"/console", 200, []string{`<form id="console" method="get" action="/console">`, "FROM errors"}},
-		{"/console?sql=SELECT+service%2C+count(*)+AS+n+FROM+errors+GROUP+BY+service+ORDER+BY+service", 200, []string{`id="result"`, "<th>n</th>", "<td>checkout</td>", "4 rows"}},
-		{"/console?sql=SELECT+*+FROM+read_csv('x')", 400, []string{`id="error"`, "refused by the analyst SQL sandbox", "read_csv(&#39;x&#39;)"}},
-		{"/console?sql=SELECT+*+FROM+range(1000)", 200, []string{"truncated at the row cap", "50 rows"}},
+		{"/console", 200, []string{`<form id="console" method="post" action="/console">`, "FROM errors"}},
+		{"/console?sql=SELECT+42+AS+answer", 200, []string{`id="pending"`, ">SELECT 42 AS answer</textarea>"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.path, func(t *testing.T) {
@@ -394,6 +393,27 @@ func TestPages(t *testing.T) {
 				t.Errorf("no CSP header")
 			}
 		})
+	}
+	// The console runs what its form posts.
+	for _, tc := range []struct {
+		sql  string
+		code int
+		want []string
+	}{
+		{"SELECT service, count(*) AS n FROM errors GROUP BY service ORDER BY service", 200, []string{`id="result"`, "<th>n</th>", "<td>checkout</td>", "4 rows"}},
+		{"SELECT * FROM read_csv('x')", 400, []string{`id="error"`, "refused by the analyst SQL sandbox", "read_csv(&#39;x&#39;)"}},
+		{"SELECT * FROM range(1000)", 200, []string{`id="truncated"`, "query.max_rows reached", "50 rows"}},
+		{"SELECT repeat('x', 100000) FROM range(100)", 200, []string{`id="truncated"`, "pass query.max_bytes", "10 rows"}},
+	} {
+		resp, body := f.post(t, "/console", url.Values{"sql": {tc.sql}})
+		if resp.StatusCode != tc.code {
+			t.Errorf("POST /console %s: status %d, want %d", tc.sql, resp.StatusCode, tc.code)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("POST /console %s: page lacks %q", tc.sql, w)
+			}
+		}
 	}
 	// The suspects table lists the root cause before the decoy.
 	_, body := f.get(t, "/incidents/"+f.incID)

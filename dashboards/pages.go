@@ -224,38 +224,59 @@ func (s *Server) servicesPage(r *http.Request, pd *pageData) error {
 }
 
 type consoleData struct {
-	SQL    string
-	Ran    bool
-	Error  string
-	Table  queries.Table
-	Millis int64
+	SQL     string
+	Ran     bool
+	Error   string
+	Table   queries.Table
+	Millis  int64
+	Notice  string // why the result was cut, "" when complete
+	Pending bool   // a GET with ?sql=: shown in the form, not run
 }
 
-// consolePage runs ?sql= through the sandbox (a plain GET form: it works
-// without JavaScript and a query can be shared as a link). A refused or
-// failing statement is shown on the page with status 400.
+// maxConsoleForm bounds a console POST body.
+const maxConsoleForm = 1 << 20
+
+// consolePage shows the SQL console. A GET never runs SQL: ?sql= only fills
+// the form (a query can still be shared as a link, and a page elsewhere
+// cannot make a browser run one); the form POSTs the statement, which runs
+// through the sandbox. A refused or failing statement is shown on the page
+// with status 400.
 func (s *Server) consolePage(r *http.Request, pd *pageData) error {
 	pd.Title = "SQL console"
-	pd.View = view{raw: r.URL.Query()}
-	d := consoleData{SQL: r.URL.Query().Get("sql")}
-	if d.SQL == "" {
-		d.SQL = "SELECT service, count(*) AS errors\nFROM errors\nGROUP BY service\nORDER BY errors DESC\nLIMIT 20"
+	q := r.URL.Query()
+	d := consoleData{SQL: q.Get("sql")}
+	q.Del("sql") // the other pages' links keep the time range, not the statement
+	pd.View = view{raw: q}
+	if r.Method != http.MethodPost {
+		d.Pending = d.SQL != ""
+		if d.SQL == "" {
+			d.SQL = "SELECT service, count(*) AS errors\nFROM errors\nGROUP BY service\nORDER BY errors DESC\nLIMIT 20"
+		}
 		pd.Data = d
 		return nil
 	}
+	r.Body = http.MaxBytesReader(nil, r.Body, maxConsoleForm)
+	if err := r.ParseForm(); err != nil {
+		he := httpError{http.StatusBadRequest, fmt.Sprintf("console form: %v: send the form of this page", err)}
+		d.Error, pd.Data = he.msg, &d
+		return consoleError{he}
+	}
+	d.SQL = r.PostForm.Get("sql")
 	d.Ran = true
 	start := time.Now()
 	t, err := s.runSQL(r.Context(), d.SQL)
 	d.Millis = time.Since(start).Milliseconds()
 	pd.Data = &d
 	if err != nil {
-		if he, ok := err.(httpError); ok {
+		var he httpError
+		if errors.As(err, &he) {
 			d.Error = he.msg
 			return consoleError{he}
 		}
 		return err
 	}
 	d.Table = t
+	d.Notice = queries.Summary{Rows: len(t.Rows), Truncated: t.Truncated, TruncatedBy: t.TruncatedBy}.Notice()
 	return nil
 }
 

@@ -58,8 +58,8 @@ func FuzzParseView(f *testing.F) {
 
 type sandboxStub struct{}
 
-func (sandboxStub) SQL(context.Context, string) (queries.Table, error) {
-	return queries.Table{}, errors.New("not used")
+func (sandboxStub) Stream(context.Context, string, queries.RowWriter) (queries.Summary, error) {
+	return queries.Summary{}, errors.New("not used")
 }
 
 func TestParseViewDefaults(t *testing.T) {

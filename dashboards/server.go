@@ -1,6 +1,7 @@
 package dashboards
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -60,6 +61,7 @@ type Server struct {
 	maxRows   int
 	log       *slog.Logger
 	now       func() time.Time
+	hosts     hostSet
 	pages     map[string]*pageTemplate
 	requests  *prometheus.CounterVec
 	handler   http.Handler
@@ -76,6 +78,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{
 		cfg: o.Config, engine: o.Engine, sandbox: o.Sandbox, list: listing{o.DB},
 		registry: o.Registry, ingesting: o.Ingesting, health: o.Health, maxRows: o.MaxRows, log: o.Log, now: o.Now,
+		hosts: newHostSet(o.Config.Listen, o.Config.AllowedHosts),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -141,6 +144,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /changes", s.page("changes", s.changesPage))
 	mux.HandleFunc("GET /services", s.page("services", s.servicesPage))
 	mux.HandleFunc("GET /console", s.page("console", s.consolePage))
+	mux.HandleFunc("POST /console", s.page("console", s.consolePage))
 
 	mux.HandleFunc("GET /api/incidents", s.api(s.apiIncidents))
 	mux.HandleFunc("GET /api/incidents/{id}", s.api(s.apiIncident))
@@ -154,12 +158,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/ingest", s.api(s.apiIngest))
 	mux.HandleFunc("GET /api/stats", s.api(s.apiStats))
 	mux.HandleFunc("GET /api/topology", s.api(s.apiTopology))
-	mux.HandleFunc("POST /api/query", s.api(s.apiQuery))
+	mux.HandleFunc("POST /api/query", s.apiQuery)
 	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s: see docs/api.md", r.Method, r.URL.Path))
 	})
 
-	return s.observe(s.secure(s.authenticate(mux)))
+	return s.observe(s.secure(s.guard(s.authenticate(mux))))
 }
 
 // authenticate requires the bearer token or basic-auth credentials, when
@@ -269,12 +273,20 @@ func (s *Server) api(fn func(*http.Request) (any, error)) http.HandlerFunc {
 			writeJSONError(w, code, msg)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
+		// Encode first: a value JSON cannot hold is a 500 that says so,
+		// never a 200 with an empty or cut body.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false) // JSON, served with nosniff: keep "->" readable
 		if err := enc.Encode(v); err != nil {
-			s.log.Warn("write json response", "path", r.URL.Path, "err", err)
+			s.log.Error("encode json response", "path", r.URL.Path, "err", err)
+			writeJSONError(w, http.StatusInternalServerError, "internal error: encode the response: "+err.Error())
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if _, err := w.Write(buf.Bytes()); err != nil {
+			s.log.Debug("write json response", "path", r.URL.Path, "err", err)
 		}
 	}
 }

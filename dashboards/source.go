@@ -17,9 +17,10 @@ type Engine interface {
 	Named(ctx context.Context, name string, w queries.Window) (queries.Table, error)
 }
 
-// Sandbox runs analyst SQL with a timeout, a row cap and no access to files,
-// extensions or settings (queries' sandbox). A refusal or a bad statement is
-// returned as an error the caller may show to the user as it is.
+// Sandbox runs analyst SQL with a timeout, row and byte caps and no access
+// to files, extensions or settings (queries' sandbox), streaming the result
+// to w. A refusal or a bad statement is returned as an error the caller may
+// show to the user as it is.
 type Sandbox interface {
-	SQL(ctx context.Context, query string) (queries.Table, error)
+	Stream(ctx context.Context, query string, w queries.RowWriter) (queries.Summary, error)
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,12 @@ type LoadOptions struct {
 	// MaxFileBytes caps a file's (decompressed) size; a larger file is one
 	// dead letter. Files are read whole into memory. 0 = 1 GiB.
 	MaxFileBytes int64
+	// ReplaceChanged lets a file whose content changed since it was loaded
+	// replace the events loaded from it. Without it such a file is left as
+	// loaded and LoadPaths ends with an ErrChangedFiles error, unless the
+	// change only appended to the file (nothing loaded is lost) or nothing
+	// was loaded from it.
+	ReplaceChanged bool
 	// Progress, if set, is called after each file is read (not yet
 	// necessarily committed) with the files done, the files to do and what
 	// was committed so far. It runs on LoadPaths' goroutine.
@@ -49,7 +56,11 @@ type LoadSummary struct {
 	FilesLoaded    int // read and loaded (new, resumed or reloaded)
 	FilesUnchanged int // already fully loaded with the same content: skipped
 	FilesReloaded  int // loaded before with different content: old rows replaced
-	DigestFiles    int // CloudTrail digest files: recognised, not loaded
+	// FilesRefused changed since they were loaded, and reloading them would
+	// replace EventsKept events: left as they were (see ReplaceChanged).
+	FilesRefused int
+	EventsKept   int64
+	DigestFiles  int // CloudTrail digest files: recognised, not loaded
 	Totals
 	Seconds float64
 }
@@ -124,26 +135,34 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 	}()
 	q := newLoadQueue(pctx, dec, p, in, o.Workers)
 	var readErr error
+	var refused []string
 	for i, f := range files {
 		if pctx.Err() != nil {
 			break
 		}
 		st, err := loadFile(pctx, db, q, f, o)
-		if err != nil {
+		var ce changedError
+		switch {
+		case errors.As(err, &ce):
+			refused = append(refused, f)
+			sum.FilesRefused++
+			sum.EventsKept += ce.events
+			log.Warn("file changed since it was loaded; left as loaded (pass --replace-changed to replace its events)", "file", f, "events", ce.events)
+		case err != nil:
 			if pctx.Err() == nil {
 				readErr = err
 			}
-			break
-		}
-		switch st {
-		case fileUnchanged:
+		case st == fileUnchanged:
 			sum.FilesUnchanged++
-		case fileReloaded:
+		case st == fileReloaded:
 			sum.FilesReloaded++
 			sum.FilesLoaded++
 			log.Warn("file changed since it was loaded; replacing its rows", "file", f)
 		default:
 			sum.FilesLoaded++
+		}
+		if readErr != nil {
+			break
 		}
 		if o.Progress != nil {
 			o.Progress(i+1, len(files), p.Totals())
@@ -159,6 +178,9 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 	}
 	if readErr != nil {
 		return sum, readErr
+	}
+	if len(refused) > 0 {
+		return sum, fmt.Errorf("%w: %d file(s) changed since they were loaded and reloading would replace the %d events loaded from them (first: %s); pass --replace-changed to replace them, or restore the files", ErrChangedFiles, len(refused), sum.EventsKept, refused[0])
 	}
 	if ctx.Err() != nil {
 		return sum, fmt.Errorf("load interrupted (what was committed stays; run the same load again to resume): %w", ctx.Err())
@@ -257,6 +279,15 @@ func loadFile(ctx context.Context, db *store.DB, q *loadQueue, path string, o Lo
 	st, start, replace := fileNew, int64(0), ""
 	if ok && storedFP != fp {
 		st, replace = fileReloaded, path
+		if !o.ReplaceChanged && !appended(raw, storedFP) {
+			n, err := db.FileEvents(ctx, path)
+			if err != nil {
+				return 0, err
+			}
+			if n > 0 {
+				return 0, changedError{events: n}
+			}
+		}
 	} else if ok {
 		start = next
 	}
@@ -272,25 +303,34 @@ func loadFile(ctx context.Context, db *store.DB, q *loadQueue, path string, o Lo
 	// stored position is the number of records committed.
 	var k int64
 	sent := false
-	err = transform.SplitFile(raw, int(o.MaxFileBytes), func(pos transform.RecordPos, rec []byte) error {
+	// A .gz file inflates up to transform.max_decompressed_bytes (and the
+	// file limit), counted before anything is allocated (SplitFile).
+	maxInflated := min(o.MaxFileBytes, int64(o.Transform.MaxDecompressedBytes))
+	err = transform.SplitFile(raw, int(maxInflated), func(pos transform.RecordPos, rec []byte) error {
 		i := k
 		k++
 		if i < start {
 			return nil
+		}
+		format := o.Format
+		if pos.Layout == transform.LayoutRecords && format == transform.FormatAuto {
+			// An element of a CloudTrail {"Records":[...]} file is a
+			// CloudTrail record or a dead letter, never an app event.
+			format = transform.FormatCloudTrail
 		}
 		it := item{source: source, next: i + 1, fingerprint: fp, label: "file"}
 		if !sent {
 			it.replace = replace
 			sent = true
 		}
-		return q.add(ctx, it, transform.Input{Format: o.Format, Value: rec, Time: mtime,
+		return q.add(ctx, it, transform.Input{Format: format, Value: rec, Time: mtime,
 			Lineage: transform.Lineage{File: path, Offset: pos.Index}})
 	})
 	switch {
 	case errors.Is(err, transform.ErrSplitDecompress):
 		return sendFile(ctx, q, st, path, fp, replace, start, deadFile(transform.ReasonDecompress, fmt.Sprintf("%s: %v (the file is damaged; fetch it again)", path, err), raw, o))
 	case errors.Is(err, transform.ErrSplitDecompressLimit):
-		return sendFile(ctx, q, st, path, fp, replace, start, deadFile(transform.ReasonDecompressLimit, fmt.Sprintf("%s: %v (over %d bytes; split the file)", path, err, o.MaxFileBytes), raw, o))
+		return sendFile(ctx, q, st, path, fp, replace, start, deadFile(transform.ReasonDecompressLimit, fmt.Sprintf("%s: %v (it may be a compression bomb; split the file if it is genuine)", path, err), raw, o))
 	case err != nil:
 		return st, err
 	}
@@ -301,6 +341,29 @@ func loadFile(ctx context.Context, db *store.DB, q *loadQueue, path string, o Lo
 		return fileUnchanged, nil
 	}
 	return st, nil
+}
+
+// ErrChangedFiles is returned by LoadPaths when files changed since they
+// were loaded and were left as loaded (LoadOptions.ReplaceChanged).
+var ErrChangedFiles = errors.New("changed files left as loaded")
+
+// changedError refuses to reload a changed file that events came from.
+type changedError struct{ events int64 }
+
+func (e changedError) Error() string {
+	return fmt.Sprintf("changed; %d events loaded from it", e.events)
+}
+
+// appended reports whether raw is the content fingerprinted as fp with
+// bytes added at its end (a growing log file): reloading it replaces every
+// event loaded from it with the same event, and adds the new ones.
+func appended(raw []byte, fp string) bool {
+	size, sum, ok := strings.Cut(fp, ":")
+	n, err := strconv.Atoi(size)
+	if !ok || err != nil || n <= 0 || n >= len(raw) {
+		return false
+	}
+	return fileFingerprint(raw[:n]) == fmt.Sprintf("%d:%s", n, sum)
 }
 
 // fileFingerprint identifies a file's content: "size:sha256 prefix".

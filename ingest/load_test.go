@@ -2,11 +2,13 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -98,9 +100,11 @@ func TestLoadPathsIdempotent(t *testing.T) {
 	}
 	check("second load", 50, 50, 2)
 
-	// A changed file replaces its rows.
+	// A changed file replaces its rows (when allowed: see TestLoadChangedFile).
 	writeFile(t, filepath.Join(dir, "trail.ndjson"), joinBytes(records(20, 5), "\n"))
-	sum, err = LoadPaths(ctx, db, []string{filepath.Join(dir, "trail.ndjson")}, loadOpts(t, mem))
+	opts := loadOpts(t, mem)
+	opts.ReplaceChanged = true
+	sum, err = LoadPaths(ctx, db, []string{filepath.Join(dir, "trail.ndjson")}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,5 +151,105 @@ func TestLoadPathsMissing(t *testing.T) {
 	_, err := LoadPaths(context.Background(), db, []string{filepath.Join(t.TempDir(), "nope")}, loadOpts(t, nil))
 	if err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("err = %v, want one naming the missing path", err)
+	}
+}
+
+// A CloudTrail file's records with impossible times, or that are not
+// CloudTrail records at all, are dead letters with a reason; none becomes
+// an event stamped with the load time (issue 12: 0001-01-01 and
+// {"foo":"bar"} did), or sits in 2099 or 9999 (which moved every default
+// view and broke the JSON API).
+func TestLoadImplausibleRecords(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	ct := func(id, when string) string {
+		return `{"eventVersion":"1.08","eventTime":"` + when + `","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"us-east-1","eventID":"` + id + `"}`
+	}
+	doc := `{"Records":[` + strings.Join([]string{
+		ct("ok-1", "2025-10-20T07:00:00Z"),
+		`{"foo":"bar"}`,
+		ct("zero", "0001-01-01T00:00:00Z"),
+		ct("y9999", "9999-12-31T23:59:59Z"),
+		ct("y2099", "2099-01-01T00:00:00Z"),
+	}, ",") + `]}`
+	writeFile(t, filepath.Join(dir, "trail.json"), []byte(doc))
+	db := openDB(t, "")
+	sum, err := LoadPaths(ctx, db, []string{dir}, loadOpts(t, memory.NewGoAllocator()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Events != 1 || sum.DeadLetters[transform.ReasonImplausibleTime] != 3 || sum.DeadLetters[transform.ReasonMissingField] != 1 {
+		t.Fatalf("events %d, dead letters %v; want 1 event, 3 implausible_time, 1 missing_field", sum.Events, sum.DeadLetters)
+	}
+	var id string
+	var when time.Time
+	if err := db.QueryRow("SELECT event_id, time FROM events").Scan(&id, &when); err != nil || id != "ok-1" || !when.Equal(time.Date(2025, 10, 20, 7, 0, 0, 0, time.UTC)) {
+		t.Fatalf("the one event: %s %s %v", id, when, err)
+	}
+	rows, err := db.Query("SELECT reason, message, src_offset FROM dead_letters ORDER BY src_offset")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var reason, msg string
+		var idx int
+		if err := rows.Scan(&reason, &msg, &idx); err != nil {
+			t.Fatal(err)
+		}
+		if msg == "" || idx == 0 {
+			t.Errorf("dead letter %s at %d without a message or position: %q", reason, idx, msg)
+		}
+	}
+}
+
+// A file rewritten or truncated since it was loaded does not silently
+// replace the events loaded from it: it is left as loaded and the load ends
+// with an error naming --replace-changed (issue 12: a truncated file's good
+// events were deleted with only a WARN). A file that only grew reloads, and
+// so does any change with the flag.
+func TestLoadChangedFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "trail.ndjson")
+	other := filepath.Join(dir, "other.ndjson")
+	writeFile(t, path, joinBytes(records(0, 10), "\n"))
+	db := openDB(t, "")
+	if _, err := LoadPaths(ctx, db, []string{path}, loadOpts(t, memory.NewGoAllocator())); err != nil {
+		t.Fatal(err)
+	}
+	// Truncated (e.g. a download cut short), while another file is new.
+	writeFile(t, path, joinBytes(records(0, 3), "\n"))
+	writeFile(t, other, joinBytes(records(100, 2), "\n"))
+	sum, err := LoadPaths(ctx, db, []string{dir}, loadOpts(t, memory.NewGoAllocator()))
+	if !errors.Is(err, ErrChangedFiles) || !strings.Contains(err.Error(), "--replace-changed") || !strings.Contains(err.Error(), "trail.ndjson") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("truncated file: %v; want one line naming the file and --replace-changed", err)
+	}
+	if sum.FilesRefused != 1 || sum.EventsKept != 10 || sum.FilesLoaded != 1 {
+		t.Errorf("summary %+v", sum)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM events WHERE src_file LIKE '%trail.ndjson'"); n != 10 {
+		t.Fatalf("events of the truncated file: %d, want the 10 loaded before", n)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM events WHERE src_file LIKE '%other.ndjson'"); n != 2 {
+		t.Fatalf("the other file was not loaded: %d events", n)
+	}
+	// Grown instead: nothing loaded is lost, so no flag is needed.
+	writeFile(t, path, append(joinBytes(records(0, 10), "\n"), append([]byte("\n"), joinBytes(records(10, 2), "\n")...)...))
+	if _, err := LoadPaths(ctx, db, []string{path}, loadOpts(t, memory.NewGoAllocator())); err != nil {
+		t.Fatalf("a file that grew: %v", err)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM events WHERE src_file LIKE '%trail.ndjson'"); n != 12 {
+		t.Fatalf("events after the file grew: %d, want 12", n)
+	}
+	// With the flag, a truncated file replaces its events.
+	writeFile(t, path, joinBytes(records(0, 3), "\n"))
+	opts := loadOpts(t, memory.NewGoAllocator())
+	opts.ReplaceChanged = true
+	if _, err := LoadPaths(ctx, db, []string{path}, opts); err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM events WHERE src_file LIKE '%trail.ndjson'"); n != 3 {
+		t.Fatalf("events after --replace-changed: %d, want 3", n)
 	}
 }

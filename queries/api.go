@@ -93,7 +93,9 @@ type SeriesPoint struct {
 type Table struct {
 	Columns   []string `json:"columns"`
 	Rows      [][]any  `json:"rows"`
-	Truncated bool     `json:"truncated"` // the row cap was reached
+	Truncated bool     `json:"truncated"` // a cap cut the result
+	// TruncatedBy names the cap: "query.max_rows" or "query.max_bytes".
+	TruncatedBy string `json:"truncated_by,omitempty"`
 }
 
 // Spike is one run of consecutive (allowing short gaps) spike minutes of one

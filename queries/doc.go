@@ -3,8 +3,11 @@
 // regions, topology, change failure rate), the Go that runs it with typed
 // parameters and results (Engine, api.go types), the service topology
 // (configured + inferred), the suspect score and its evidence (score.go), the
-// analyst SQL Sandbox, the Querier seam used by the CLI, reports and
-// dashboards, and the table/csv/json/parquet writers.
+// analyst SQL Sandbox (sandbox.go: its parser wall in wall.go, caps inside
+// DuckDB, concurrency slots; Stream sends rows to a RowWriter as they come,
+// the one way analyst SQL reaches DuckDB for the CLI, the HTTP API, the
+// console, a PostgreSQL endpoint or an export), the Querier seam used by the
+// CLI, and the table/csv/json/parquet writers (streaming FormatWriters).
 //
 // Nothing is cached: every call recomputes from the events table, so late
 // events change the next answer. queries reads the DuckDB schema created by

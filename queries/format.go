@@ -27,75 +27,161 @@ var Formats = []string{"table", "csv", "json", "parquet"}
 // (header row, RFC 3339 times, lists joined with ", ") or "json" (an array of
 // objects in column order). Parquet needs a file: use WriteParquet.
 func Write(w io.Writer, t Table, format string) error {
+	fw, err := NewWriter(w, format)
+	if err != nil {
+		return err
+	}
+	sum, err := StreamTable(t, fw)
+	if err != nil {
+		return err
+	}
+	return fw.Finish(sum)
+}
+
+// FormatWriter writes a result as it streams (a RowWriter) and ends it with
+// Finish, which writes what the format puts after the rows: the closing
+// bracket of a JSON array, the aligned table and, for table and csv, a
+// footer line when a cap cut the result.
+type FormatWriter interface {
+	RowWriter
+	Finish(Summary) error
+}
+
+// NewWriter returns a FormatWriter for "table", "csv" or "json" on w (see
+// Write). csv and json rows are written as they arrive; table output is
+// aligned, so it is written at Finish.
+func NewWriter(w io.Writer, format string) (FormatWriter, error) {
 	switch format {
 	case "table":
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, strings.Join(t.Columns, "\t"))
-		for _, r := range t.Rows {
-			cells := make([]string, len(r))
-			for i, v := range r {
-				cells[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(cell(v))
-			}
-			fmt.Fprintln(tw, strings.Join(cells, "\t"))
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-		if t.Truncated {
-			_, err := fmt.Fprintf(w, "(truncated at %d rows: query.max_rows)\n", len(t.Rows))
-			return err
-		}
-		return nil
+		return &tableFormat{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0), w: w}, nil
 	case "csv":
-		cw := csv.NewWriter(w)
-		if err := cw.Write(t.Columns); err != nil {
-			return err
-		}
-		for _, r := range t.Rows {
-			cells := make([]string, len(r))
-			for i, v := range r {
-				cells[i] = cell(v)
-			}
-			if err := cw.Write(cells); err != nil {
-				return err
-			}
-		}
-		cw.Flush()
-		return cw.Error()
+		return &csvFormat{cw: csv.NewWriter(w), w: w}, nil
 	case "json":
-		if _, err := io.WriteString(w, "["); err != nil {
-			return err
-		}
-		for i, r := range t.Rows {
-			var b strings.Builder
-			if i > 0 {
-				b.WriteString(",")
-			}
-			b.WriteString("\n  {")
-			for j, c := range t.Columns {
-				if j > 0 {
-					b.WriteString(", ")
-				}
-				k, _ := marshalJSON(c)
-				v, err := marshalJSON(jsonValue(r[j]))
-				if err != nil {
-					return fmt.Errorf("json: column %s: %w", c, err)
-				}
-				b.Write(k)
-				b.WriteString(": ")
-				b.Write(v)
-			}
-			b.WriteString("}")
-			if _, err := io.WriteString(w, b.String()); err != nil {
-				return err
-			}
-		}
-		_, err := io.WriteString(w, "\n]\n")
-		return err
+		return &jsonFormat{w: w}, nil
 	case "parquet":
-		return fmt.Errorf("format parquet needs a file: pass --out FILE")
+		return nil, fmt.Errorf("format parquet needs a file: pass --out FILE")
 	}
-	return fmt.Errorf("format %q is not supported: use %s", format, strings.Join(Formats, ", "))
+	return nil, fmt.Errorf("format %q is not supported: use %s", format, strings.Join(Formats, ", "))
+}
+
+type tableFormat struct {
+	tw *tabwriter.Writer
+	w  io.Writer
+}
+
+var tableCell = strings.NewReplacer("\t", " ", "\n", " ")
+
+func (f *tableFormat) Begin(cols []Column) error {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	_, err := fmt.Fprintln(f.tw, strings.Join(names, "\t"))
+	return err
+}
+
+func (f *tableFormat) Row(vals []any) error {
+	cells := make([]string, len(vals))
+	for i, v := range vals {
+		cells[i] = tableCell.Replace(cell(v))
+	}
+	_, err := fmt.Fprintln(f.tw, strings.Join(cells, "\t"))
+	return err
+}
+
+func (f *tableFormat) Finish(s Summary) error {
+	if err := f.tw.Flush(); err != nil {
+		return err
+	}
+	if n := s.Notice(); n != "" {
+		_, err := fmt.Fprintf(f.w, "(%s)\n", n)
+		return err
+	}
+	return nil
+}
+
+type csvFormat struct {
+	cw    *csv.Writer
+	w     io.Writer
+	cells []string
+}
+
+func (f *csvFormat) Begin(cols []Column) error {
+	names := make([]string, len(cols))
+	for i, c := range cols {
+		names[i] = c.Name
+	}
+	return f.cw.Write(names)
+}
+
+func (f *csvFormat) Row(vals []any) error {
+	f.cells = f.cells[:0]
+	for _, v := range vals {
+		f.cells = append(f.cells, cell(v))
+	}
+	return f.cw.Write(f.cells)
+}
+
+// Finish ends a cut result with a last line "# truncated: ..." so a cut
+// file cannot pass for a whole one.
+func (f *csvFormat) Finish(s Summary) error {
+	f.cw.Flush()
+	if err := f.cw.Error(); err != nil {
+		return err
+	}
+	if n := s.Notice(); n != "" {
+		_, err := fmt.Fprintf(f.w, "# %s\n", n)
+		return err
+	}
+	return nil
+}
+
+type jsonFormat struct {
+	w    io.Writer
+	cols []string
+	rows int
+	b    strings.Builder
+}
+
+func (f *jsonFormat) Begin(cols []Column) error {
+	f.cols = make([]string, len(cols))
+	for i, c := range cols {
+		k, _ := marshalJSON(c.Name)
+		f.cols[i] = string(k)
+	}
+	_, err := io.WriteString(f.w, "[")
+	return err
+}
+
+func (f *jsonFormat) Row(vals []any) error {
+	f.b.Reset()
+	if f.rows > 0 {
+		f.b.WriteString(",")
+	}
+	f.rows++
+	f.b.WriteString("\n  {")
+	for j, k := range f.cols {
+		if j > 0 {
+			f.b.WriteString(", ")
+		}
+		v, err := marshalJSON(jsonValue(vals[j]))
+		if err != nil {
+			return fmt.Errorf("json: column %s: %w", k, err)
+		}
+		f.b.WriteString(k)
+		f.b.WriteString(": ")
+		f.b.Write(v)
+	}
+	f.b.WriteString("}")
+	_, err := io.WriteString(f.w, f.b.String())
+	return err
+}
+
+// Finish closes the array. A JSON array has no place for a notice: the
+// caller says it on standard error.
+func (f *jsonFormat) Finish(Summary) error {
+	_, err := io.WriteString(f.w, "\n]\n")
+	return err
 }
 
 // marshalJSON is json.Marshal without HTML escaping ("->" stays readable).
@@ -122,6 +208,18 @@ func jsonValue(v any) any {
 		}
 	case []byte:
 		return string(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = jsonValue(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = jsonValue(e)
+		}
+		return out
 	}
 	return v
 }

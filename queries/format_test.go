@@ -37,8 +37,14 @@ func TestWriteFormats(t *testing.T) {
 	}
 	var b bytes.Buffer
 	tb.Truncated = true
-	if err := Write(&b, tb, "table"); err != nil || !strings.Contains(b.String(), "truncated at 2 rows") {
+	if err := Write(&b, tb, "table"); err != nil || !strings.HasSuffix(b.String(), "\n(truncated: 2 rows shown, query.max_rows reached; narrow the query (WHERE, LIMIT) or raise the cap)\n") {
 		t.Errorf("truncated table: %q %v", b.String(), err)
+	}
+	// A cut CSV says so in its last line; a cut by bytes names that cap.
+	b.Reset()
+	tb.TruncatedBy = CapBytes
+	if err := Write(&b, tb, "csv"); err != nil || !strings.HasSuffix(b.String(), "\n# truncated: 2 rows shown, the next row would pass query.max_bytes; narrow the query (WHERE, LIMIT, fewer columns) or raise the cap\n") {
+		t.Errorf("truncated csv: %q %v", b.String(), err)
 	}
 	if err := Write(&b, tb, "xml"); err == nil || !strings.Contains(err.Error(), "not supported") {
 		t.Errorf("xml: %v", err)

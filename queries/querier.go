@@ -5,12 +5,13 @@ import (
 	"database/sql"
 )
 
-// Querier is what faultline query, reports and dashboards ask: named queries
-// and analyst SQL. Local answers from a DuckDB opened in this process; a
-// client of a running faultline serve can implement it over HTTP.
+// Querier is what faultline query asks: named queries, and analyst SQL
+// streamed to a RowWriter with the sandbox's caps. Local answers from a
+// DuckDB opened in this process; dashboards/client from a running
+// faultline serve over HTTP.
 type Querier interface {
 	Named(ctx context.Context, name string, w Window) (Table, error)
-	SQL(ctx context.Context, query string) (Table, error)
+	Stream(ctx context.Context, query string, w RowWriter) (Summary, error)
 }
 
 // Local answers named queries with an Engine and analyst SQL with a Sandbox,
@@ -40,12 +41,12 @@ func (l *Local) Named(ctx context.Context, name string, w Window) (Table, error)
 		return Table{}, err
 	}
 	if l.maxRows > 0 && len(t.Rows) > l.maxRows {
-		t.Rows, t.Truncated = t.Rows[:l.maxRows], true
+		t.Rows, t.Truncated, t.TruncatedBy = t.Rows[:l.maxRows], true, CapRows
 	}
 	return t, nil
 }
 
-// SQL runs one analyst statement in the sandbox.
-func (l *Local) SQL(ctx context.Context, query string) (Table, error) {
-	return l.Sandbox.SQL(ctx, query)
+// Stream runs one analyst statement in the sandbox.
+func (l *Local) Stream(ctx context.Context, query string, w RowWriter) (Summary, error) {
+	return l.Sandbox.Stream(ctx, query, w)
 }

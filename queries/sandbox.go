@@ -17,24 +17,39 @@ import (
 // ErrRefused marks analyst SQL the sandbox does not run.
 var ErrRefused = errors.New("refused by the analyst SQL sandbox")
 
-// Sandbox runs analyst SQL: one read-only statement at a time, with no file,
-// network or extension access, locked settings, a timeout, a row cap and a
-// memory limit.
+// ErrBusy marks analyst SQL that found every slot (query.max_concurrent)
+// taken until its timeout.
+var ErrBusy = errors.New("analyst SQL is busy")
+
+// Sandbox runs analyst SQL: one read-only statement at a time per caller,
+// with no file, network or extension access, locked settings, a timeout,
+// row and byte caps, a bound on concurrent statements and a memory limit.
+// Every way analyst SQL reaches DuckDB (faultline query, the HTTP API, the
+// console, a PostgreSQL wire endpoint, exports) goes through Stream.
 //
 // Guards, outermost first:
-//  1. exactly one statement, and its prepared type must be SELECT or EXPLAIN
-//     (WITH ... SELECT, DESCRIBE, SHOW and SUMMARIZE are SELECTs);
-//  2. it runs inside a READ ONLY transaction on its own connection;
-//  3. database-wide settings applied once by NewSandbox:
-//     enable_external_access=false (no read_csv/read_text/glob/COPY/ATTACH/
-//     httpfs: the database file, its WAL and temp files stay usable, and so do
-//     Arrow scans and appenders, so ingest in the same process keeps working),
-//     autoinstall/autoload_known_extensions=false,
-//     allow_community_extensions=false, memory_limit=query.memory_limit when
-//     set (else the limit the process set, duckdb.memory_limit), and
-//     finally lock_configuration=true so no statement can undo them;
-//  4. query.timeout cancels the statement (DuckDB interrupt) and
-//     query.max_rows cuts the result (Table.Truncated).
+//  1. the wall (wall.go): DuckDB's parser turns the statement into a syntax
+//     tree, which must be exactly one SELECT (or EXPLAIN of one) over the
+//     database's tables and views and an allow-list of table functions,
+//     with no file-reading, globbing or SQL-from-a-string function anywhere
+//     and no string or path used as a table. Nothing else is bound, so
+//     DuckDB never opens a file for analyst SQL, the database's own files
+//     included (opening those inside the serving process would drop its
+//     POSIX locks);
+//  2. its prepared type must be SELECT (or EXPLAIN);
+//  3. at most query.max_concurrent statements run at once; a statement
+//     waits for a slot within its query.timeout;
+//  4. it runs inside a READ ONLY transaction on its own connection, wrapped
+//     (see wrap) so that DuckDB itself stops after query.max_rows rows and
+//     keeps no value past query.max_bytes: the result DuckDB materializes is
+//     bounded, not only what Go reads of it;
+//  5. database-wide settings applied once by NewSandbox, a second wall:
+//     enable_external_access=false, autoinstall/autoload_known_extensions=
+//     false, allow_community_extensions=false, memory_limit=
+//     query.memory_limit when set (else the limit the process set,
+//     duckdb.memory_limit), and finally lock_configuration=true so no
+//     statement can undo them;
+//  6. query.timeout cancels the statement (DuckDB interrupt).
 //
 // Because DuckDB settings are per database, not per connection, the memory
 // limit and the lock apply to the whole process's database: create the
@@ -42,7 +57,8 @@ var ErrRefused = errors.New("refused by the analyst SQL sandbox")
 type Sandbox struct {
 	db    *sql.DB
 	cfg   Config
-	limit string // DuckDB's memory_limit in effect, for messages
+	limit string        // DuckDB's memory_limit in effect, for messages
+	slots chan struct{} // query.max_concurrent
 }
 
 // lockdown is applied in this order; lock_configuration must come last.
@@ -56,6 +72,9 @@ var lockdown = []string{
 // NewSandbox locks down db (see Sandbox) and returns a sandbox over it. It is
 // safe to call more than once on the same database.
 func NewSandbox(ctx context.Context, db *sql.DB, cfg Config) (*Sandbox, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	var locked string
 	if err := db.QueryRowContext(ctx, "SELECT current_setting('lock_configuration')::VARCHAR").Scan(&locked); err != nil {
 		return nil, fmt.Errorf("sandbox: read settings: %w", err)
@@ -83,61 +102,65 @@ func NewSandbox(ctx context.Context, db *sql.DB, cfg Config) (*Sandbox, error) {
 	if err := db.QueryRowContext(ctx, "SELECT current_setting('memory_limit')::VARCHAR").Scan(&limit); err != nil {
 		return nil, fmt.Errorf("sandbox: read settings: %w", err)
 	}
-	return &Sandbox{db: db, cfg: cfg, limit: limit}, nil
+	return &Sandbox{db: db, cfg: cfg, limit: limit, slots: make(chan struct{}, cfg.MaxConcurrent)}, nil
 }
 
-var allowedTypes = map[duckdb.StmtType]bool{
-	duckdb.STATEMENT_TYPE_SELECT:  true,
-	duckdb.STATEMENT_TYPE_EXPLAIN: true,
-}
-
-var typeNames = map[duckdb.StmtType]string{
-	duckdb.STATEMENT_TYPE_INSERT: "INSERT", duckdb.STATEMENT_TYPE_UPDATE: "UPDATE",
-	duckdb.STATEMENT_TYPE_DELETE: "DELETE", duckdb.STATEMENT_TYPE_PREPARE: "PREPARE",
-	duckdb.STATEMENT_TYPE_CREATE: "CREATE", duckdb.STATEMENT_TYPE_EXECUTE: "EXECUTE",
-	duckdb.STATEMENT_TYPE_ALTER: "ALTER", duckdb.STATEMENT_TYPE_TRANSACTION: "transaction control",
-	duckdb.STATEMENT_TYPE_COPY: "COPY", duckdb.STATEMENT_TYPE_ANALYZE: "ANALYZE",
-	duckdb.STATEMENT_TYPE_VARIABLE_SET: "SET VARIABLE", duckdb.STATEMENT_TYPE_CREATE_FUNC: "CREATE FUNCTION/MACRO",
-	duckdb.STATEMENT_TYPE_DROP: "DROP", duckdb.STATEMENT_TYPE_EXPORT: "EXPORT",
-	duckdb.STATEMENT_TYPE_PRAGMA: "PRAGMA", duckdb.STATEMENT_TYPE_VACUUM: "VACUUM",
-	duckdb.STATEMENT_TYPE_CALL: "CALL", duckdb.STATEMENT_TYPE_SET: "SET/RESET",
-	duckdb.STATEMENT_TYPE_LOAD: "INSTALL/LOAD", duckdb.STATEMENT_TYPE_EXTENSION: "extension",
-	duckdb.STATEMENT_TYPE_ATTACH: "ATTACH", duckdb.STATEMENT_TYPE_DETACH: "DETACH",
-	duckdb.STATEMENT_TYPE_MULTI: "multi-part",
-}
-
-// SQL runs one analyst statement and returns at most query.max_rows rows.
+// SQL runs one analyst statement and returns its result as a Table, cut at
+// query.max_rows rows or query.max_bytes bytes (Table.Truncated).
 func (s *Sandbox) SQL(ctx context.Context, query string) (Table, error) {
-	if strings.TrimSpace(strings.TrimRight(strings.TrimSpace(query), ";")) == "" {
-		return Table{}, fmt.Errorf("%w: the query is empty", ErrRefused)
+	var c Collect
+	sum, err := s.Stream(ctx, query, &c)
+	if err != nil {
+		return Table{}, err
 	}
+	return c.Done(sum), nil
+}
+
+// Stream runs one analyst statement and sends its result to w as DuckDB
+// produces it, stopping at query.max_rows rows or before the row that
+// would pass query.max_bytes (Summary.Truncated). Nothing reaches w when
+// the statement is refused or fails before its first row; an error after
+// that is returned with the Summary of what w received.
+func (s *Sandbox) Stream(ctx context.Context, query string, w RowWriter) (Summary, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return Summary{}, fmt.Errorf("%w: %d analyst statements (query.max_concurrent) were running for all of query.timeout (%s); try again, or raise query.max_concurrent", ErrBusy, s.cfg.MaxConcurrent, s.cfg.Timeout)
+		}
+		return Summary{}, fmt.Errorf("query cancelled: %w", ctx.Err())
+	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return Table{}, fmt.Errorf("sandbox: get a connection: %w", err)
+		return Summary{}, fmt.Errorf("sandbox: get a connection: %w", err)
 	}
 	defer conn.Close()
-	var t Table
+	var sum Summary
 	err = conn.Raw(func(dc any) error {
 		c, ok := dc.(*duckdb.Conn)
 		if !ok {
 			return fmt.Errorf("sandbox: not a DuckDB connection (%T)", dc)
 		}
 		var err error
-		t, err = s.run(ctx, c, query)
+		sum, err = s.run(ctx, c, query, w)
 		return err
 	})
 	if err != nil {
-		return Table{}, s.explain(ctx, err)
+		return sum, s.explain(ctx, err)
 	}
-	return t, nil
+	return sum, nil
 }
 
 // explain turns driver errors into messages that say what to do.
 func (s *Sandbox) explain(ctx context.Context, err error) error {
 	msg := err.Error()
+	var we writerError
 	switch {
+	case errors.As(err, &we):
+		return we.err
 	case errors.Is(err, ErrRefused):
 		return err
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || strings.Contains(msg, "INTERRUPT"):
@@ -151,68 +174,181 @@ func (s *Sandbox) explain(ctx context.Context, err error) error {
 	case strings.Contains(msg, "Out of Memory"):
 		return fmt.Errorf("%w: the query needed more memory than DuckDB's memory_limit (%s: duckdb.memory_limit, or query.memory_limit when set); aggregate more or narrow the time range (%s)", ErrRefused, s.limit, firstLine(msg))
 	}
+	if strings.HasPrefix(msg, "query: ") {
+		return err
+	}
 	return fmt.Errorf("query: %s", strings.TrimSpace(msg))
 }
+
+// writerError carries an error returned by the RowWriter unchanged.
+type writerError struct{ err error }
+
+func (e writerError) Error() string { return e.err.Error() }
+func (e writerError) Unwrap() error { return e.err }
 
 func firstLine(s string) string {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
 	return s
 }
 
-func (s *Sandbox) run(ctx context.Context, c *duckdb.Conn, query string) (Table, error) {
-	ds, err := c.Prepare(query)
+func (s *Sandbox) run(ctx context.Context, c *duckdb.Conn, query string, w RowWriter) (Summary, error) {
+	st, err := check(ctx, c, query)
 	if err != nil {
-		if strings.Contains(err.Error(), "multi-statement") {
-			return Table{}, fmt.Errorf("%w: send exactly one statement (found several separated by ';')", ErrRefused)
-		}
-		return Table{}, err
+		return Summary{}, err
 	}
-	st := ds.(*duckdb.Stmt)
-	defer st.Close()
-	typ, err := st.StatementType()
+	// The statement passed the wall: binding it opens nothing. Its prepared
+	// type and columns decide how it runs.
+	text, want := st.body, duckdb.STATEMENT_TYPE_SELECT
+	if st.explain {
+		text, want = st.full, duckdb.STATEMENT_TYPE_EXPLAIN
+	}
+	ps, err := c.Prepare(text)
 	if err != nil {
-		return Table{}, err
+		return Summary{}, err
 	}
-	if !allowedTypes[typ] {
-		name := typeNames[typ]
-		if name == "" {
-			name = fmt.Sprintf("type %d", typ)
+	stmt := ps.(*duckdb.Stmt)
+	typ, err := stmt.StatementType()
+	var names []string
+	if err == nil {
+		names, err = columnNames(stmt)
+	}
+	wrapped := !st.explain
+	if err != nil || typ != want || wrapped {
+		stmt.Close()
+	} else {
+		defer stmt.Close()
+	}
+	if err != nil {
+		return Summary{}, err
+	}
+	if typ != want {
+		return Summary{}, refuse("%s statements are not allowed; analyst SQL is read-only: use SELECT, WITH ... SELECT, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN", statementName(text))
+	}
+	if wrapped {
+		text = wrap(st.body, names, s.cfg.MaxBytes, s.cfg.MaxRows)
+		tree, err := parse(ctx, c, text)
+		if err != nil {
+			return Summary{}, err
 		}
-		return Table{}, fmt.Errorf("%w: %s statements are not allowed; analyst SQL is read-only: use SELECT, WITH ... SELECT, DESCRIBE, SUMMARIZE or EXPLAIN", ErrRefused, name)
+		if !sameTree(tree, st.node) {
+			return Summary{}, refuse("the statement could not be isolated for the caps (unusual quoting or comments at its end?); remove what follows the statement")
+		}
+		if ps, err = c.Prepare(text); err != nil {
+			return Summary{}, err
+		}
+		stmt = ps.(*duckdb.Stmt)
+		defer stmt.Close()
 	}
 	if _, err := c.ExecContext(ctx, "BEGIN TRANSACTION READ ONLY", nil); err != nil {
-		return Table{}, err
+		return Summary{}, err
 	}
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, _ = c.ExecContext(rctx, "ROLLBACK", nil)
 	}()
-	rows, err := st.QueryContext(ctx, nil)
+	rows, err := stmt.QueryContext(ctx, nil)
 	if err != nil {
-		return Table{}, err
+		return Summary{}, err
 	}
 	defer rows.Close()
-	t := Table{Columns: rows.Columns(), Rows: [][]any{}}
-	dest := make([]driver.Value, len(t.Columns))
+	all := rows.Columns()
+	n := len(all)
+	if wrapped {
+		n-- // the running byte total, last
+	}
+	cols := make([]Column, n)
+	typed, _ := rows.(driver.RowsColumnTypeDatabaseTypeName)
+	for i := range cols {
+		cols[i].Name = all[i]
+		if typed != nil {
+			cols[i].Type = typed.ColumnTypeDatabaseTypeName(i)
+		}
+	}
+	if err := w.Begin(cols); err != nil {
+		return Summary{}, writerError{err}
+	}
+	var sum Summary
+	dest := make([]driver.Value, len(all))
+	vals := make([]any, n)
 	for {
 		if err := rows.Next(dest); err != nil {
 			if errors.Is(err, io.EOF) {
-				break
+				return sum, nil
 			}
-			return Table{}, err
+			return sum, err
 		}
-		if len(t.Rows) == s.cfg.MaxRows {
-			t.Truncated = true
-			break
+		if sum.Rows == s.cfg.MaxRows {
+			sum.Truncated, sum.TruncatedBy = true, CapRows
+			return sum, nil
 		}
-		row := make([]any, len(dest))
-		for i, v := range dest {
-			row[i] = plain(v)
+		for i := range vals {
+			vals[i] = plain(dest[i])
 		}
-		t.Rows = append(t.Rows, row)
+		total := sum.Bytes + rowBytes(vals)
+		if wrapped {
+			var ok bool
+			if total, ok = dest[n].(int64); !ok {
+				return sum, fmt.Errorf("sandbox: the running byte total is a %T, not a BIGINT", dest[n])
+			}
+		}
+		if total > s.cfg.MaxBytes {
+			sum.Truncated, sum.TruncatedBy = true, CapBytes
+			return sum, nil
+		}
+		if err := w.Row(vals); err != nil {
+			return sum, writerError{err}
+		}
+		sum.Rows++
+		sum.Bytes = total
 	}
-	return t, nil
+}
+
+func columnNames(st *duckdb.Stmt) ([]string, error) {
+	n, err := st.ColumnCount()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, n)
+	for i := range out {
+		if out[i], err = st.ColumnName(i); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// wrap returns the statement that runs analyst SQL body with the caps
+// inside DuckDB. DuckDB materializes a statement's whole result before the
+// first row reaches Go; wrapped, that result holds at most maxRows+1 rows
+// and no value past the first row that takes the running size over
+// maxBytes (later rows are NULLs, and the LIMIT ends the statement).
+//
+//	SELECT CASE WHEN total <= maxBytes THEN #1 END AS "<column 1>", ..., total
+//	FROM (SELECT *, sum(size) OVER (ROWS UNBOUNDED PRECEDING)::BIGINT AS total -- streaming window
+//	      FROM (SELECT *, strlen(#1::VARCHAR) + ... AS size FROM (<body>)))
+//	LIMIT maxRows+1
+//
+// Columns are referenced by position and renamed to the body's own names,
+// so duplicate or odd names come out unchanged. The size of a value is the
+// length of its text (NULL: 0). The body goes in on lines of its own so a
+// trailing -- comment ends there; the caller checks that the wrapper's
+// innermost subquery parses to exactly the body that passed the wall.
+func wrap(body string, names []string, maxBytes int64, maxRows int) string {
+	n := len(names)
+	var sel, size strings.Builder
+	for i, name := range names {
+		if i > 0 {
+			sel.WriteString(", ")
+			size.WriteString(" + ")
+		}
+		fmt.Fprintf(&sel, "CASE WHEN #%d <= %d THEN #%d END AS %s", n+2, maxBytes, i+1, quoteIdent(name))
+		fmt.Fprintf(&size, "coalesce(strlen(CAST(#%d AS VARCHAR)), 0)", i+1)
+	}
+	return fmt.Sprintf("SELECT %s, #%d AS __faultline_bytes FROM (\n"+
+		"SELECT *, CAST(sum(#%d) OVER (ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS BIGINT) FROM (\n"+
+		"SELECT *, %s FROM (\n%s\n) AS __fl_q\n) AS __fl_s\n) AS __fl_t\nLIMIT %d",
+		sel.String(), n+2, n+1, size.String(), body, maxRows+1)
 }
 
 // plain converts driver values to types every output format understands.

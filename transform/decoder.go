@@ -54,11 +54,7 @@ func (d *Decoder) Decode(in Input, observed time.Time, out *Result) {
 	if s.format == "" {
 		s.format = FormatAuto
 	}
-	if !in.Time.IsZero() {
-		s.fallback = in.Time.UTC()
-	} else {
-		s.fallback = s.observed
-	}
+	s.fallback = in.Time.UTC() // zero: a record without a time is a dead letter
 	defer func() {
 		if r := recover(); r != nil {
 			s.dead(ReasonInternal, in.Value, fmt.Sprintf("decoder bug (%v at %s) while decoding this record; it was kept as a dead letter, please report it with this raw value", r, panicSite(debug.Stack())))
@@ -94,7 +90,7 @@ type state struct {
 	d        *Decoder
 	in       *Input
 	observed time.Time
-	fallback time.Time // event time when a record has none
+	fallback time.Time // event time when a record has none (the Kafka message or file time); zero = none
 	out      *Result
 	format   Format
 	index    int32 // next Lineage.Index
@@ -127,15 +123,55 @@ func (s *state) dead(reason string, raw []byte, msg string) {
 	})
 }
 
-// emit finishes ev (observed time, lineage, id, utf-8) and appends it.
+// howFar says how far t is after now, in the unit a person would use.
+func howFar(now, t time.Time) string {
+	switch d := t.Sub(now); {
+	case t.Year()-now.Year() >= 2:
+		return fmt.Sprintf("%d years", t.Year()-now.Year())
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+	default:
+		return d.Round(time.Second).String()
+	}
+}
+
+// maxScheduledAhead is how far ahead an AWS Health scheduled change may be
+// announced (its time is the planned start).
+const maxScheduledAhead = 366 * 24 * time.Hour
+
+// earliest is the first plausible event time.
+var earliest = time.Unix(0, 0).UTC()
+
+// emit finishes ev (time, observed time, lineage, id, utf-8) and appends
+// it. A record whose time is implausible (before 1970, or further ahead of
+// the moment of decoding than transform.max_future_skew) or that has no
+// time at all (neither its own nor its Kafka message's or file's) is a dead
+// letter instead: stamping it with another time would put it where it did
+// not happen (a record dated 9999 or 2099 moved every default view, one
+// stamped with the load time looked like news).
 func (s *state) emit(ev *Event, raw []byte) {
+	if ev.Time.IsZero() {
+		if s.fallback.IsZero() {
+			s.dead(ReasonMissingField, raw, "record has no time, and neither has its input (no Kafka message timestamp or file time); add a time field (RFC 3339, e.g. 2025-10-20T07:12:03Z)")
+			return
+		}
+		ev.Time = s.fallback
+	}
+	ev.Time = ev.Time.UTC()
+	ahead := s.d.cfg.MaxFutureSkew
+	if ev.Source == SourceHealth && ev.Kind == KindChange {
+		ahead = max(ahead, maxScheduledAhead)
+	}
+	switch {
+	case ev.Time.Before(earliest):
+		s.dead(ReasonImplausibleTime, raw, fmt.Sprintf("event time %s is before 1970: the record's clock or time field is wrong (0001-01-01 often means unset); fix the producer", ev.Time.Format(time.RFC3339Nano)))
+		return
+	case ev.Time.After(s.observed.Add(ahead)):
+		s.dead(ReasonImplausibleTime, raw, fmt.Sprintf("event time %s is %s ahead of now (%s), more than transform.max_future_skew (%s): the producer's clock or the time field is wrong; raise the limit if such times are genuine", ev.Time.Format(time.RFC3339Nano), howFar(s.observed, ev.Time), s.observed.Format(time.RFC3339), ahead))
+		return
+	}
 	ev.ObservedTime = s.observed
 	ev.Lineage = s.lineage()
-	if ev.Time.IsZero() {
-		ev.Time = s.fallback
-	} else {
-		ev.Time = ev.Time.UTC()
-	}
 	if ev.EventID == "" {
 		ev.EventID = hashID(raw, ev.Lineage.Index)
 	}

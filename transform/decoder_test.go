@@ -120,14 +120,69 @@ func TestDeadLetterRawCappedWithLineage(t *testing.T) {
 	}
 }
 
+// A record without a time takes its Kafka message's or file's; with
+// neither it is a dead letter, never stamped with the moment of decoding.
 func TestEventTimeFallback(t *testing.T) {
 	d := newTestDecoder(t, nil)
 	var r Result
 	kafkaTime := time.Date(2025, 1, 1, 0, 0, 0, 0, time.FixedZone("x", 3600))
 	d.Decode(Input{Format: FormatApp, Value: []byte(`{"service":"a"}`), Time: kafkaTime}, observedAt, &r)
 	d.Decode(Input{Format: FormatApp, Value: []byte(`{"service":"a"}`)}, observedAt, &r)
-	if !r.Events[0].Time.Equal(kafkaTime) || r.Events[0].Time.Location() != time.UTC || !r.Events[1].Time.Equal(observedAt) {
-		t.Fatalf("%v %v", r.Events[0].Time, r.Events[1].Time)
+	if len(r.Events) != 1 || !r.Events[0].Time.Equal(kafkaTime) || r.Events[0].Time.Location() != time.UTC {
+		t.Fatalf("events %+v", r.Events)
+	}
+	if len(r.DeadLetters) != 1 || r.DeadLetters[0].Reason != ReasonMissingField || !strings.Contains(r.DeadLetters[0].Message, "no time") {
+		t.Fatalf("a record with no time and an input with none: %+v", r.DeadLetters)
+	}
+}
+
+// Times before 1970 (0001-01-01 included: "unset" for many producers) or
+// further ahead than transform.max_future_skew are dead letters with the
+// reason implausible_time, in every format; times inside the skew pass, and
+// AWS Health scheduled changes may be announced up to a year ahead.
+func TestImplausibleTimes(t *testing.T) {
+	d := newTestDecoder(t, nil) // max_future_skew 1h
+	ct := func(id, when string) string {
+		return `{"eventVersion":"1.08","eventTime":"` + when + `","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"us-east-1","eventID":"` + id + `"}`
+	}
+	soon := observedAt.Add(30 * time.Minute).Format(time.RFC3339)
+	late := observedAt.Add(2 * time.Hour).Format(time.RFC3339)
+	cases := []struct {
+		name   string
+		format Format
+		rec    string
+		dead   bool
+	}{
+		{"cloudtrail 0001", FormatCloudTrail, ct("zero", "0001-01-01T00:00:00Z"), true},
+		{"cloudtrail 1969", FormatCloudTrail, ct("old", "1969-12-31T23:59:59Z"), true},
+		{"cloudtrail 9999", FormatCloudTrail, ct("far", "9999-12-31T23:59:59Z"), true},
+		{"cloudtrail 2099", FormatCloudTrail, ct("y2099", "2099-01-01T00:00:00Z"), true},
+		{"cloudtrail 2h ahead", FormatCloudTrail, ct("late", late), true},
+		{"cloudtrail 30m ahead", FormatCloudTrail, ct("soon", soon), false},
+		{"cloudtrail epoch", FormatCloudTrail, ct("epoch", "1970-01-01T00:00:00Z"), false},
+		{"app 2099", FormatApp, `{"time":"2099-05-01T00:00:00Z","service":"a","level":"error"}`, true},
+		{"app 0001", FormatApp, `{"time":"0001-01-01T00:00:00Z","service":"a","level":"error"}`, true},
+		{"app epoch ms far ahead", FormatApp, `{"time":4102444800000,"service":"a","level":"error"}`, true},
+		{"cloudwatch 2099", FormatCloudWatch, `{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"/aws/lambda/a","logStream":"s","subscriptionFilters":[],"logEvents":[{"id":"1","timestamp":4102444800000,"message":"ERROR boom"}]}`, true},
+		{"health scheduled change in 3 months", FormatAWSEvents, `{"version":"0","id":"h1","detail-type":"AWS Health Event","source":"aws.health","account":"1","time":"` + observedAt.Format(time.RFC3339) + `","region":"us-east-1","resources":[],"detail":{"service":"EC2","eventTypeCode":"AWS_EC2_MAINTENANCE_SCHEDULED","eventTypeCategory":"scheduledChange","startTime":"` + observedAt.AddDate(0, 3, 0).Format(time.RFC1123) + `"}}`, false},
+		{"health issue in 3 months", FormatAWSEvents, `{"version":"0","id":"h2","detail-type":"AWS Health Event","source":"aws.health","account":"1","time":"` + observedAt.Format(time.RFC3339) + `","region":"us-east-1","resources":[],"detail":{"service":"EC2","eventTypeCode":"AWS_EC2_OPERATIONAL_ISSUE","eventTypeCategory":"issue","startTime":"` + observedAt.AddDate(0, 3, 0).Format(time.RFC1123) + `"}}`, true},
+	}
+	for _, c := range cases {
+		r := decode(t, d, c.format, []byte(c.rec))
+		if c.dead {
+			if len(r.Events) != 0 || len(r.DeadLetters) != 1 || r.DeadLetters[0].Reason != ReasonImplausibleTime {
+				t.Errorf("%s: events %d, dead letters %+v; want one implausible_time dead letter", c.name, len(r.Events), r.DeadLetters)
+			}
+			continue
+		}
+		if len(r.Events) != 1 || len(r.DeadLetters) != 0 {
+			t.Errorf("%s: events %d, dead letters %+v; want the event", c.name, len(r.Events), r.DeadLetters)
+		}
+	}
+	// The skew is configurable.
+	d2 := newTestDecoder(t, func(c *Config) { c.MaxFutureSkew = 3 * time.Hour })
+	if r := decode(t, d2, FormatCloudTrail, []byte(ct("late", late))); len(r.Events) != 1 {
+		t.Errorf("2h ahead with max_future_skew 3h: %+v", r.DeadLetters)
 	}
 }
 

@@ -34,7 +34,9 @@ func newTestDecoder(t testing.TB, mod func(*Config)) *Decoder {
 func decode(t testing.TB, d *Decoder, f Format, data []byte) *Result {
 	t.Helper()
 	var r Result
-	d.Decode(Input{Format: f, Value: data, Lineage: Lineage{File: "test", Offset: 7}}, observedAt, &r)
+	// As a Kafka message or a file would, the input has a time: records
+	// without their own take it.
+	d.Decode(Input{Format: f, Value: data, Time: observedAt, Lineage: Lineage{File: "test", Offset: 7}}, observedAt, &r)
 	checkInvariants(t, &r)
 	return &r
 }

@@ -9,7 +9,7 @@ type Input struct {
 	Format Format
 	Value  []byte
 	Key    []byte
-	Time   time.Time // Kafka message timestamp or file modification time; fallback event time
+	Time   time.Time // Kafka message timestamp or file modification time: the time of records that have none (zero: such records are dead letters)
 	Lineage
 }
 
@@ -36,6 +36,7 @@ const (
 	ReasonUnknownFormat   = "unknown_format"
 	ReasonMissingField    = "missing_field"
 	ReasonBadTimestamp    = "bad_timestamp"
+	ReasonImplausibleTime = "implausible_time" // before 1970, or further ahead than transform.max_future_skew
 	ReasonBadBase64       = "bad_base64"
 	ReasonEmpty           = "empty"
 	ReasonInternal        = "internal_error" // a decoder bug caught by recover; the record is kept

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -270,4 +271,60 @@ func FuzzSplitFile(f *testing.F) {
 			t.Fatalf("unexpected error: %v", err)
 		}
 	})
+}
+
+// gzipZeros returns n zero bytes gzipped: a compression bomb (about 1000:1).
+func gzipZeros(t testing.TB, n int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	chunk := make([]byte, 1<<20)
+	for ; n > 0; n -= len(chunk) {
+		if _, err := zw.Write(chunk[:min(n, len(chunk))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// allocated returns the bytes the Go heap allocated while fn ran.
+func allocated(fn func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// A gzip bomb is refused having cost almost nothing: the limit is checked
+// while counting, before the content is allocated. A genuine file costs its
+// decompressed size, once (not a doubling buffer and its copies: a 2 MB
+// bomb used to take 2.3 GB of RSS against a 1 GiB limit).
+func TestSplitFileGzipBombMemory(t *testing.T) {
+	const limit = 64 << 20
+	bomb := gzipZeros(t, 512<<20) // 512 MiB of zeros in about 0.5 MB
+	var err error
+	got := allocated(func() {
+		err = SplitFile(bomb, limit, func(RecordPos, []byte) error { return nil })
+	})
+	if !errors.Is(err, ErrSplitDecompressLimit) {
+		t.Fatalf("bomb: %v, want ErrSplitDecompressLimit", err)
+	}
+	if got > 4<<20 {
+		t.Errorf("refusing a %d-byte bomb allocated %d bytes; want under 4 MiB (the limit is %d)", len(bomb), got, limit)
+	}
+	genuine := gzipZeros(t, 40<<20)
+	got = allocated(func() {
+		err = SplitFile(genuine, limit, func(RecordPos, []byte) error { return nil })
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got > 40<<20+4<<20 {
+		t.Errorf("a 40 MiB file allocated %d bytes; want its size plus under 4 MiB", got)
+	}
 }

@@ -8,20 +8,32 @@ import (
 )
 
 // parseTime parses the timestamp shapes seen in AWS and application logs.
+// A time that parses to Go's zero time (0001-01-01T00:00:00Z, what some
+// producers write for "unset") comes back one nanosecond later: it stays a
+// time the record gave, which the decoder refuses as implausible, rather
+// than looking like no time at all.
 func parseTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, false
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), true
+		return given(t), true
 	}
 	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
+			return given(t), true
 		}
 	}
 	return epochText(s)
+}
+
+func given(t time.Time) time.Time {
+	t = t.UTC()
+	if t.IsZero() {
+		return t.Add(time.Nanosecond)
+	}
+	return t
 }
 
 var timeLayouts = []string{

@@ -13,6 +13,7 @@ import (
 
 func newLoadCmd(a *app) *cobra.Command {
 	var format string
+	var replaceChanged bool
 	cmd := &cobra.Command{
 		Use:   "load PATH...",
 		Short: "Load log files and directories into the DuckDB file (idempotent)",
@@ -23,12 +24,15 @@ payload files, EventBridge events, application error JSON. CloudTrail digest
 files are recognised and skipped.
 
 Loading is idempotent: each file's position and content fingerprint are
-stored with its events, so loading the same file again adds nothing, an
-interrupted load resumes, and a file whose content changed replaces its
-earlier rows. See docs/ingest.md.`,
+stored with its events, so loading the same file again adds nothing and an
+interrupted load resumes. A file that grew (bytes appended) is loaded again
+whole. A file whose content otherwise changed (truncated, rewritten) would
+replace the events loaded from it: it is left as loaded, and load ends with
+an error, unless --replace-changed is given. See docs/ingest.md.`,
 		Example: `  faultline load AWSLogs/
   faultline load --db outage.duckdb trail/*.json.gz app-errors.ndjson
-  faultline load --format cloudwatch payloads/`,
+  faultline load --format cloudwatch payloads/
+  faultline load --replace-changed trail/   # files rewritten since: replace their events`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := transform.ParseFormat(format)
@@ -41,7 +45,7 @@ earlier rows. See docs/ingest.md.`,
 				return err
 			}
 			defer db.Close()
-			opts := ingest.LoadOptions{Format: f, Config: a.cfg.Ingest, Transform: a.cfg.Transform, Logger: a.log}
+			opts := ingest.LoadOptions{Format: f, Config: a.cfg.Ingest, Transform: a.cfg.Transform, Logger: a.log, ReplaceChanged: replaceChanged}
 			tty := isTerminal(a.stderr)
 			if tty {
 				opts.Progress = func(done, total int, c ingest.Totals) {
@@ -57,6 +61,7 @@ earlier rows. See docs/ingest.md.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "auto", "input format: auto, cloudtrail, cloudwatch, awsevents, app, otlp, gcpaudit, azureactivity")
+	cmd.Flags().BoolVar(&replaceChanged, "replace-changed", false, "let files changed since they were loaded (truncated, rewritten) replace the events loaded from them")
 	return cmd
 }
 
@@ -76,7 +81,7 @@ func bar(done, total, width int) string {
 }
 
 func printLoadSummary(w io.Writer, s ingest.LoadSummary) {
-	fmt.Fprintf(w, "files:            %d (%d loaded, %d unchanged and skipped, %d changed and reloaded)\n", s.Files, s.FilesLoaded, s.FilesUnchanged, s.FilesReloaded)
+	fmt.Fprintf(w, "files:            %d (%d loaded, %d unchanged and skipped, %d changed and reloaded, %d changed and left as loaded)\n", s.Files, s.FilesLoaded, s.FilesUnchanged, s.FilesReloaded, s.FilesRefused)
 	fmt.Fprintf(w, "digest files:     %d skipped\n", s.DigestFiles)
 	fmt.Fprintf(w, "records:          %d\n", s.Records)
 	fmt.Fprintf(w, "events:           %d\n", s.Events)

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/faultline/faultline/ingest/store"
@@ -46,6 +49,37 @@ func TestLoadCommand(t *testing.T) {
 	}
 	if un := summaryInt(t, out, `(\d+) unchanged`); un != files {
 		t.Errorf("second load: %d unchanged, want %d\n%s", un, files, out)
+	}
+}
+
+// A file truncated since it was loaded is left as loaded: the command ends
+// with one line naming the file and --replace-changed, and the flag reloads.
+func TestLoadCommandChangedFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	db, file := filepath.Join(dir, "l.duckdb"), filepath.Join(dir, "app.ndjson")
+	line := func(i int) string {
+		return fmt.Sprintf(`{"time":"2025-10-20T07:%02d:00Z","service":"checkout","level":"error","message":"m%d"}`, i, i)
+	}
+	if err := os.WriteFile(file, []byte(line(1)+"\n"+line(2)+"\n"+line(3)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCmd(ctx, t, "load", "--db", db, "--log-level", "error", file); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte(line(1)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runCmd(ctx, t, "load", "--db", db, "--log-level", "error", file)
+	if err == nil || !strings.Contains(err.Error(), "--replace-changed") || !strings.Contains(err.Error(), "app.ndjson") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("truncated file: %v; want one line naming the file and --replace-changed", err)
+	}
+	if !strings.Contains(out, "1 changed and left as loaded") {
+		t.Errorf("summary does not count the file left as loaded:\n%s", out)
+	}
+	out, _, err = runCmd(ctx, t, "load", "--db", db, "--log-level", "error", "--replace-changed", file)
+	if err != nil || !strings.Contains(out, "1 changed and reloaded") || summaryInt(t, out, `(?m)^events:\s+(\d+)`) != 1 {
+		t.Fatalf("--replace-changed: %v\n%s", err, out)
 	}
 }
 

@@ -25,7 +25,9 @@ func newQueryCmd(a *app) *cobra.Command {
 		Short: "Run analyst SQL (sandboxed) or a named correlation query",
 		Long: `query runs one read-only SQL statement over the events (tables events,
 dead_letters; views changes, errors) in a sandbox: no file, network or
-extension access, settings locked, query.timeout and query.max_rows applied.
+extension access, settings locked, query.timeout, query.max_rows and
+query.max_bytes applied. Rows are written as they arrive; a result cut by a
+cap ends with a "truncated" line (table, csv) and a warning on stderr.
 
 --named runs a correlation query over --since/--until:
   incidents, suspects, cascade, regions, change-failure-rate, series, spikes, topology
@@ -75,22 +77,29 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 				return err
 			}
 			defer closeQ()
-			var t queries.Table
+			var sum queries.Summary
 			if named != "" {
-				t, err = q.Named(ctx, named, w)
+				t, err := q.Named(ctx, named, w)
 				if errors.Is(err, queries.ErrUnknownQuery) {
 					return usageError{err}
 				}
+				if err != nil {
+					return err
+				}
+				sum, err = writeResult(cmd.OutOrStdout(), format, out, func(rw queries.RowWriter) (queries.Summary, error) { return queries.StreamTable(t, rw) })
+				if err != nil {
+					return err
+				}
 			} else {
-				t, err = q.SQL(ctx, args[0])
+				sum, err = writeResult(cmd.OutOrStdout(), format, out, func(rw queries.RowWriter) (queries.Summary, error) { return q.Stream(ctx, args[0], rw) })
+				if err != nil {
+					return err
+				}
 			}
-			if err != nil {
-				return err
+			if sum.Truncated {
+				a.log.Warn("result "+sum.Notice(), "rows", sum.Rows, "cap", sum.TruncatedBy)
 			}
-			if t.Truncated {
-				a.log.Warn("result truncated at query.max_rows; raise it with --max-rows or narrow the query", "rows", len(t.Rows))
-			}
-			return writeResult(cmd.OutOrStdout(), t, format, out)
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -101,8 +110,9 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 	f.StringVar(&out, "out", "", "write to this file instead of standard output (required for parquet)")
 	f.Duration("timeout", 0, "statement timeout (config key query.timeout)")
 	f.Int("max-rows", 0, "most rows returned (config key query.max_rows)")
+	f.Int64("max-bytes", 0, "most result bytes returned, values counted as text (config key query.max_bytes)")
 	f.String("server", "", "URL of a running faultline serve (config key query.server)")
-	a.bind(cmd, map[string]string{"timeout": "query.timeout", "max-rows": "query.max_rows", "server": "query.server"})
+	a.bind(cmd, map[string]string{"timeout": "query.timeout", "max-rows": "query.max_rows", "max-bytes": "query.max_bytes", "server": "query.server"})
 	return cmd
 }
 
@@ -115,15 +125,22 @@ func validFormat(f string) bool {
 	return false
 }
 
-func writeResult(stdout io.Writer, t queries.Table, format, out string) (err error) {
+// writeResult runs produce with a writer for format, on standard output or
+// the file out, and returns how the result ended. Rows are written as they
+// arrive (parquet: collected, within the caps, then written).
+func writeResult(stdout io.Writer, format, out string, produce func(queries.RowWriter) (queries.Summary, error)) (sum queries.Summary, err error) {
 	if format == "parquet" {
-		return queries.WriteParquet(out, t)
+		var c queries.Collect
+		if sum, err = produce(&c); err != nil {
+			return sum, err
+		}
+		return sum, queries.WriteParquet(out, c.Done(sum))
 	}
 	w := stdout
 	if out != "" {
 		f, err := os.Create(out)
 		if err != nil {
-			return fmt.Errorf("--out: %w", err)
+			return sum, fmt.Errorf("--out: %w", err)
 		}
 		defer func() {
 			if cerr := f.Close(); err == nil {
@@ -132,7 +149,14 @@ func writeResult(stdout io.Writer, t queries.Table, format, out string) (err err
 		}()
 		w = f
 	}
-	return queries.Write(w, t, format)
+	fw, err := queries.NewWriter(w, format)
+	if err != nil {
+		return sum, err
+	}
+	if sum, err = produce(fw); err != nil {
+		return sum, err
+	}
+	return sum, fw.Finish(sum)
 }
 
 // querier returns what answers queries: a running server when query.server

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -189,6 +190,8 @@ func masked(key string, val any) any {
 	}
 	// Lists and maps (e.g. reports.schedules[].webhook.token) hold keys too.
 	switch v := val.(type) {
+	case string:
+		return maskURL(v)
 	case map[string]any:
 		out := make(map[string]any, len(v))
 		for k, e := range v {
@@ -203,4 +206,80 @@ func masked(key string, val any) any {
 		return out
 	}
 	return val
+}
+
+// maskURL masks the secrets a URL can carry (a webhook.url, query.server):
+// the password of user:password@, query parameters named like secrets
+// (token, key, secret, password, sig, auth, credential...), and path
+// segments that look like tokens (Slack and Discord webhooks carry theirs
+// in the path). Anything that is not an http(s) URL is returned as it is.
+func maskURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return s
+	}
+	var b strings.Builder
+	b.WriteString(u.Scheme + "://")
+	if u.User != nil {
+		b.WriteString(u.User.Username())
+		if _, ok := u.User.Password(); ok {
+			b.WriteString(":********")
+		}
+		b.WriteString("@")
+	}
+	b.WriteString(u.Host)
+	segs := strings.Split(u.EscapedPath(), "/")
+	for i, seg := range segs {
+		if tokenLike(seg) {
+			segs[i] = "********"
+		}
+	}
+	b.WriteString(strings.Join(segs, "/"))
+	if u.RawQuery != "" {
+		params := strings.Split(u.RawQuery, "&")
+		for i, p := range params {
+			k, _, found := strings.Cut(p, "=")
+			if name, err := url.QueryUnescape(k); err == nil && found && secretParam(name) {
+				params[i] = k + "=********"
+			}
+		}
+		b.WriteString("?" + strings.Join(params, "&"))
+	}
+	if u.Fragment != "" {
+		b.WriteString("#********")
+	}
+	return b.String()
+}
+
+var secretParams = []string{"token", "key", "secret", "pass", "pwd", "sig", "auth", "credential", "code", "session"}
+
+func secretParam(name string) bool {
+	n := strings.ToLower(name)
+	for _, s := range secretParams {
+		if strings.Contains(n, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// tokenLike reports a path segment that looks like a secret: at least 20
+// characters of letters, digits, - and _, with both letters and digits.
+func tokenLike(seg string) bool {
+	if len(seg) < 20 {
+		return false
+	}
+	var letter, digit bool
+	for _, c := range seg {
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			letter = true
+		case c >= '0' && c <= '9':
+			digit = true
+		case c == '-' || c == '_':
+		default:
+			return false
+		}
+	}
+	return letter && digit
 }

@@ -203,6 +203,50 @@ reports:
 	}
 }
 
+// Webhook URLs (and any URL in the configuration) are printed without the
+// secrets they carry: user:password, token-like query parameters, tokens in
+// the path.
+func TestConfigMasksURLSecrets(t *testing.T) {
+	file := writeConfig(t, `
+query:
+  server: http://analyst:qpass-777@127.0.0.1:8080
+reports:
+  schedules:
+    - name: daily
+      cron: "0 6 * * *"
+      window: 24h
+      format: md
+      dir: reports
+      webhook:
+        url: https://hookuser:hook-pass-123@hooks.example.com/notify?channel=ops&token=tok-456&X-Amz-Signature=sig789abc
+    - name: slack
+      cron: "0 6 * * *"
+      window: 24h
+      format: md
+      dir: reports
+      webhook:
+        url: https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/abcdefghijklmnop12345678
+`)
+	out, _, err := runCmd(t.Context(), t, "--config", file, "config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"hook-pass-123", "tok-456", "sig789abc", "qpass-777", "abcdefghijklmnop12345678"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("faultline config printed %q:\n%s", secret, out)
+		}
+	}
+	for _, kept := range []string{
+		"https://hookuser:********@hooks.example.com/notify?channel=ops&token=********&X-Amz-Signature=********",
+		"http://analyst:********@127.0.0.1:8080",
+		"https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/********",
+	} {
+		if !strings.Contains(out, kept) {
+			t.Errorf("faultline config lacks %q:\n%s", kept, out)
+		}
+	}
+}
+
 func TestConfigMasksSecrets(t *testing.T) {
 	t.Setenv("FAULTLINE_KAFKA_SASL_PASSWORD", "hunter2")
 	t.Setenv("FAULTLINE_KAFKA_SASL_USERNAME", "alice")

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -102,10 +103,21 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		}
 		return &Error{Status: resp.StatusCode, Message: msg}
 	}
-	dec := json.NewDecoder(resp.Body)
-	dec.UseNumber()
-	if err := dec.Decode(out); err != nil {
-		return fmt.Errorf("decode %s response: %w", path, err)
+	var err2 error
+	switch o := out.(type) {
+	case func(io.Reader) error:
+		err2 = o(resp.Body)
+	default:
+		dec := json.NewDecoder(resp.Body)
+		dec.UseNumber()
+		err2 = dec.Decode(out)
+	}
+	if err2 != nil {
+		var ce *Error
+		if errors.As(err2, &ce) {
+			return ce
+		}
+		return fmt.Errorf("decode %s response: %w", path, err2)
 	}
 	return nil
 }
@@ -122,9 +134,15 @@ func windowQuery(w queries.Window) url.Values {
 	return q
 }
 
-// SQL runs analyst SQL in the server's sandbox (POST /api/query).
+// Stream runs analyst SQL in the server's sandbox (POST /api/query) and
+// sends the rows to w as they arrive; the server's caps apply.
+func (c *Client) Stream(ctx context.Context, query string, w queries.RowWriter) (queries.Summary, error) {
+	return c.stream(ctx, map[string]any{"sql": query}, w)
+}
+
+// SQL runs analyst SQL in the server's sandbox and returns the whole result.
 func (c *Client) SQL(ctx context.Context, query string) (queries.Table, error) {
-	return c.query(ctx, map[string]any{"sql": query})
+	return c.collect(ctx, map[string]any{"sql": query})
 }
 
 // Named runs a named query on the server (POST /api/query).
@@ -136,20 +154,113 @@ func (c *Client) Named(ctx context.Context, name string, w queries.Window) (quer
 	if !w.Until.IsZero() {
 		body["until"] = w.Until.UTC()
 	}
-	return c.query(ctx, body)
+	return c.collect(ctx, body)
 }
 
-func (c *Client) query(ctx context.Context, body map[string]any) (queries.Table, error) {
-	var t queries.Table
-	if err := c.do(ctx, http.MethodPost, "/api/query", nil, body, &t); err != nil {
+func (c *Client) collect(ctx context.Context, body map[string]any) (queries.Table, error) {
+	var col queries.Collect
+	sum, err := c.stream(ctx, body, &col)
+	if err != nil {
 		return queries.Table{}, err
 	}
-	for _, row := range t.Rows {
-		for i, v := range row {
-			row[i] = number(v)
+	return col.Done(sum), nil
+}
+
+// stream posts body to /api/query and decodes the result object as it
+// arrives: columns first, then each row to w, then how the result ended.
+// An "error" member (a failure after the first rows) is returned as an
+// error, with the Summary of what w received.
+func (c *Client) stream(ctx context.Context, body map[string]any, w queries.RowWriter) (queries.Summary, error) {
+	var sum queries.Summary
+	err := c.do(ctx, http.MethodPost, "/api/query", nil, body, func(r io.Reader) error {
+		dec := json.NewDecoder(r)
+		dec.UseNumber()
+		if err := expectDelim(dec, '{'); err != nil {
+			return err
 		}
+		var cols []queries.Column
+		var names, types []string
+		var failed string
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := tok.(string)
+			switch key {
+			case "columns":
+				err = dec.Decode(&names)
+			case "column_types":
+				err = dec.Decode(&types)
+			case "rows":
+				cols = make([]queries.Column, len(names))
+				for i, n := range names {
+					cols[i].Name = n
+					if i < len(types) {
+						cols[i].Type = types[i]
+					}
+				}
+				if err := w.Begin(cols); err != nil {
+					return err
+				}
+				if err := expectDelim(dec, '['); err != nil {
+					return err
+				}
+				var row []any
+				for dec.More() {
+					row = row[:0]
+					if err := dec.Decode(&row); err != nil {
+						return err
+					}
+					for i, v := range row {
+						row[i] = number(v)
+					}
+					if err := w.Row(row); err != nil {
+						return err
+					}
+				}
+				err = expectDelim(dec, ']')
+			case "truncated":
+				err = dec.Decode(&sum.Truncated)
+			case "truncated_by":
+				err = dec.Decode(&sum.TruncatedBy)
+			case "row_count":
+				err = dec.Decode(&sum.Rows)
+			case "byte_count":
+				err = dec.Decode(&sum.Bytes)
+			case "error":
+				err = dec.Decode(&failed)
+			default:
+				var skip json.RawMessage
+				err = dec.Decode(&skip)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if cols == nil {
+			return fmt.Errorf("no \"rows\" member (is the server a faultline serve of the same version?)")
+		}
+		if sum.Truncated && sum.TruncatedBy == "" {
+			sum.TruncatedBy = queries.CapRows // a server from before the byte cap
+		}
+		if failed != "" {
+			return &Error{Status: http.StatusOK, Message: "the result broke off: " + failed}
+		}
+		return nil
+	})
+	return sum, err
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
 	}
-	return t, nil
+	if d, ok := tok.(json.Delim); !ok || d != want {
+		return fmt.Errorf("expected %q, got %v", want, tok)
+	}
+	return nil
 }
 
 // number turns JSON numbers into int64 when integral, else float64.

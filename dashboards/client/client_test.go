@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -44,7 +46,7 @@ func serve(t *testing.T, cfg dashboards.Config) (*httptest.Server, *queries.Engi
 		}
 	}
 	engine := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), map[string][]string{"api": {"db"}})
-	sb, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 100, MemoryLimit: "1GB"})
+	sb, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 100, MaxBytes: 32 << 20, MaxConcurrent: 4, MemoryLimit: "1GB"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,3 +178,40 @@ func TestClientErrors(t *testing.T) {
 		t.Errorf("server down = %v", err)
 	}
 }
+
+// Stream hands rows over as they arrive and reports how the result ended;
+// an "error" member after the rows (the server failed mid-result) is an
+// error, not a short result that looks whole.
+func TestClientStream(t *testing.T) {
+	ts, _, _ := serve(t, dashboards.DefaultConfig())
+	c, _ := client.New(ts.URL, "")
+	var got []string
+	sum, err := c.Stream(context.Background(), "SELECT 'r' || x AS s FROM range(3) t(x) ORDER BY x", rowFunc(func(v []any) error {
+		got = append(got, v[0].(string))
+		return nil
+	}))
+	if err != nil || strings.Join(got, ",") != "r0,r1,r2" || sum.Rows != 3 || sum.Bytes != 6 || sum.Truncated {
+		t.Fatalf("stream: %v %+v %v", got, sum, err)
+	}
+	sum, err = c.Stream(context.Background(), "SELECT x FROM range(1000) t(x)", rowFunc(func([]any) error { return nil }))
+	if err != nil || sum.Rows != 100 || sum.TruncatedBy != queries.CapRows {
+		t.Fatalf("row cap through the client: %+v %v", sum, err)
+	}
+
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"columns": ["a"], "column_types": ["BIGINT"], "rows": [[1], [2]], "truncated": false, "row_count": 2, "byte_count": 2, "error": "query: conversion failed"}`)
+	}))
+	defer broken.Close()
+	bc, _ := client.New(broken.URL, "")
+	n := 0
+	_, err = bc.Stream(context.Background(), "SELECT 1", rowFunc(func([]any) error { n++; return nil }))
+	if err == nil || !strings.Contains(err.Error(), "conversion failed") || n != 2 {
+		t.Fatalf("a result that broke off: %d rows, %v; want the 2 rows and the error", n, err)
+	}
+}
+
+type rowFunc func([]any) error
+
+func (rowFunc) Begin([]queries.Column) error { return nil }
+func (f rowFunc) Row(v []any) error          { return f(v) }

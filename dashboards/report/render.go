@@ -122,6 +122,7 @@ func funcs(now time.Time, cell func(string) string) map[string]any {
 		"join":  strings.Join,
 		"cell":  cell,
 		"line":  oneLine,
+		"md":    mdText,
 		"top": func(s []queries.Suspect) *queries.Suspect {
 			if len(s) == 0 {
 				return nil
@@ -170,13 +171,25 @@ func oneLine(s string) string {
 	return strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "`", "'").Replace(s)
 }
 
+// mdEscaper makes text from the data inert in markdown: line breaks fold
+// into spaces (a value stays on its line, blockquote or list item), < and &
+// become entities (markdown renders raw HTML: a <script> in a service name
+// would run where the report is viewed; a lone > opens nothing mid-line, so
+// "->" stays readable), and the characters that open code spans, links and
+// escapes are backslash-escaped.
+var mdEscaper = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ",
+	"&", "&amp;", "<", "&lt;",
+	`\`, `\\`, "`", "\\`", "[", `\[`, "]", `\]`)
+
+// mdText makes s safe as markdown text (not in a code span: use oneLine).
+func mdText(s string) string { return mdEscaper.Replace(s) }
+
 // cellMD makes s safe inside a markdown table cell.
 func cellMD(s string) string {
 	if s == "" {
 		return "—"
 	}
-	s = strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ").Replace(s)
-	return s
+	return strings.ReplaceAll(mdText(s), "|", `\|`)
 }
 
 // tidy collapses runs of blank lines that template control flow leaves.

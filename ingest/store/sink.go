@@ -238,3 +238,13 @@ func (db *DB) FilePosition(ctx context.Context, source string) (next int64, fing
 	}
 	return next, fp.String, true, nil
 }
+
+// FileEvents counts the events loaded from the file at path (what
+// reloading a changed file would replace).
+func (db *DB) FileEvents(ctx context.Context, path string) (int64, error) {
+	var n int64
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM events WHERE src_file = ?", path).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count the events loaded from %s: %w", path, err)
+	}
+	return n, nil
+}
