@@ -54,7 +54,8 @@ type Options struct {
 }
 
 // QuickOptions: about 200k events, 3 repetitions, queries over 1M events,
-// 20 s of steady ingest; under 3 minutes on 2 cores.
+// 20 s of steady ingest, storage over 50k events per source; about 5 minutes on
+// 2 quiet cores.
 func QuickOptions() Options {
 	return Options{Mode: "quick", Events: 200_000, Reps: 3, QueryEvents: []int{1_000_000}, QueryRuns: 5, Steady: 20 * time.Second, Seed: 1, MemoryLimit: store.DefaultSettings().MemoryLimit, StorageEvents: 50_000}
 }
