@@ -39,6 +39,7 @@ type item struct {
 }
 
 type pending struct {
+	started  time.Time // first item
 	batch    store.Batch
 	pos      map[[2]any]int // (source, part) -> index in batch.Positions
 	events   int
@@ -155,7 +156,7 @@ func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pendin
 	defer timer.Stop()
 	start := func() {
 		if cur == nil {
-			cur = &pending{pos: map[[2]any]int{}, labels: map[string]int{}, reasons: map[string]int{}}
+			cur = &pending{pos: map[[2]any]int{}, labels: map[string]int{}, reasons: map[string]int{}, started: time.Now()}
 			timer.Reset(p.cfg.BatchMaxWait)
 		}
 	}
@@ -186,11 +187,19 @@ func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pendin
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-timer.C:
-			if cur != nil && p.busy.Load() > 0 && cur.events < p.cfg.BatchMaxEvents {
-				// Group commit: keep filling while the committer is busy,
-				// look again shortly.
-				timer.Reset(min(p.cfg.BatchMaxWait, 50*time.Millisecond))
-				continue
+			if cur != nil && cur.events < p.cfg.BatchMaxEvents {
+				if p.busy.Load() > 0 {
+					// Group commit: keep filling while the committer is
+					// busy, look again shortly.
+					timer.Reset(min(p.cfg.BatchMaxWait, 50*time.Millisecond))
+					continue
+				}
+				if cur.events*fastFill >= p.cfg.BatchMaxEvents && time.Since(cur.started) < fastFill/2*p.cfg.BatchMaxWait {
+					// Filling fast (catching up): a few more waits make
+					// a batch of a whole row group, written once.
+					timer.Reset(p.cfg.BatchMaxWait)
+					continue
+				}
 			}
 			if err := flush(); err != nil {
 				return err
@@ -245,6 +254,11 @@ func (p *pipeline) add(cur *pending, b *transform.Builder, it *item) {
 	cur.records++
 	cur.raw += it.raw
 }
+
+// fastFill: a batch that holds 1/fastFill of batch_max_events when
+// batch_max_wait is up is filling fast enough to reach a whole row group
+// within a few more waits; it may take up to fastFill/2 waits in all.
+const fastFill = 10
 
 // commitAttempts bounds retries of one batch: a transient DuckDB error is
 // retried with backoff; one that persists stops ingest (nothing is lost: the

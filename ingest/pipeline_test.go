@@ -83,3 +83,42 @@ func TestPipelineGroupCommit(t *testing.T) {
 		t.Errorf("%d commits (sizes %v): batches were cut by the wait while the sink was busy", commits, sink.sizes)
 	}
 }
+
+// TestPipelineFastFill: a batch that a backlog fills fast is not cut by
+// batch_max_wait (it grows to batch_max_events, up to five waits), while a
+// trickle still commits at every wait.
+func TestPipelineFastFill(t *testing.T) {
+	run := func(t *testing.T, n int, gap time.Duration) []int64 {
+		cfg := DefaultConfig()
+		cfg.BatchMaxEvents, cfg.BatchMaxWait = 100, 100*time.Millisecond
+		sink := &slowSink{}
+		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		defer mem.AssertSize(t, 0)
+		p := newPipeline(cfg, sink, mem, NewMetrics(nil), slog.New(slog.DiscardHandler), nil)
+		in := make(chan item)
+		done := make(chan error, 1)
+		go func() { done <- p.run(context.Background(), in) }()
+		t0 := time.Date(2025, 10, 20, 7, 0, 0, 0, time.UTC)
+		for i := 0; i < n; i++ {
+			res := &transform.Result{Events: []transform.Event{{EventID: fmt.Sprint(i), Time: t0, ObservedTime: t0,
+				Source: transform.SourceApp, Kind: transform.KindInfo, Lineage: transform.Lineage{Topic: "t", Offset: int64(i)}}}}
+			in <- item{source: "kafka:t", next: int64(i + 1), label: "t", res: res}
+			time.Sleep(gap)
+		}
+		time.Sleep(600 * time.Millisecond)
+		close(in)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		return sink.sizes
+	}
+	// 100 records over 100-200 ms: dozens by the first wait, so the batch keeps
+	// filling to 100 instead of being cut at 100 ms.
+	if sizes := run(t, 100, time.Millisecond); len(sizes) != 1 || sizes[0] != 100 {
+		t.Errorf("fast: commits of %v, want one of 100", sizes)
+	}
+	// 6 records 80 ms apart: a trickle, committed at the waits.
+	if sizes := run(t, 6, 80*time.Millisecond); len(sizes) < 2 {
+		t.Errorf("trickle: commits of %v, want several", sizes)
+	}
+}

@@ -1,6 +1,8 @@
-// Package store owns the DuckDB file: opening it, creating and migrating the
+// Package store owns the DuckDB file: opening it (new files in DuckDB storage
+// format v1.5.0, events.attributes in ZSTD), creating and migrating the
 // schema (schema.sql, then migrate_v<N>.sql for files of an older
-// SchemaVersion), reading stored positions, and the exactly-once Sink
+// SchemaVersion; version 3 rewrites an older file into a new one that
+// replaces it), reading stored positions, and the exactly-once Sink
 // that commits a batch of events (an Arrow record batch), dead letters and
 // source positions in one transaction on one dedicated connection.
 //

@@ -48,8 +48,8 @@ type StorageResult struct {
 }
 
 // MinResolvedBlocks is the size of read_json's table, in blocks, from which
-// a storage ratio counts for the target (one block is then at most 12.5%).
-const MinResolvedBlocks = 8
+// a storage ratio counts for the target (one block is then at most 20%).
+const MinResolvedBlocks = 5
 
 // Resolved says whether the ratio is measured finely enough to count.
 func (r StorageResult) Resolved() bool { return r.ReadJSONBlocks >= MinResolvedBlocks }
