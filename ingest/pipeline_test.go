@@ -62,7 +62,15 @@ func TestPipelineGroupCommit(t *testing.T) {
 		in <- item{source: "kafka:t", next: int64(i + 1), label: "t", res: res}
 		time.Sleep(5 * time.Millisecond)
 	}
-	time.Sleep(400 * time.Millisecond) // idle: the last batch commits on its own
+	// Idle: the last batch commits on its own, without close.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		sink.mu.Lock()
+		last := sink.last
+		sink.mu.Unlock()
+		if last == n {
+			break
+		}
+	}
 	sink.mu.Lock()
 	var total int64
 	for _, s := range sink.sizes {
@@ -90,7 +98,7 @@ func TestPipelineGroupCommit(t *testing.T) {
 func TestPipelineFastFill(t *testing.T) {
 	run := func(t *testing.T, n int, gap time.Duration) []int64 {
 		cfg := DefaultConfig()
-		cfg.BatchMaxEvents, cfg.BatchMaxWait = 100, 100*time.Millisecond
+		cfg.BatchMaxEvents, cfg.BatchMaxWait = 100, 200*time.Millisecond
 		sink := &slowSink{}
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		defer mem.AssertSize(t, 0)
@@ -105,20 +113,20 @@ func TestPipelineFastFill(t *testing.T) {
 			in <- item{source: "kafka:t", next: int64(i + 1), label: "t", res: res}
 			time.Sleep(gap)
 		}
-		time.Sleep(600 * time.Millisecond)
+		time.Sleep(1200 * time.Millisecond)
 		close(in)
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
 		return sink.sizes
 	}
-	// 100 records over 100-200 ms: dozens by the first wait, so the batch keeps
-	// filling to 100 instead of being cut at 100 ms.
-	if sizes := run(t, 100, time.Millisecond); len(sizes) != 1 || sizes[0] != 100 {
+	// 100 records over ~300 ms: dozens by the first wait, so the batch keeps
+	// filling to 100 instead of being cut at 200 ms (it may take 1 s).
+	if sizes := run(t, 100, 3*time.Millisecond); len(sizes) != 1 || sizes[0] != 100 {
 		t.Errorf("fast: commits of %v, want one of 100", sizes)
 	}
-	// 6 records 80 ms apart: a trickle, committed at the waits.
-	if sizes := run(t, 6, 80*time.Millisecond); len(sizes) < 2 {
+	// 6 records 150 ms apart: a trickle, committed at the waits.
+	if sizes := run(t, 6, 150*time.Millisecond); len(sizes) < 2 {
 		t.Errorf("trickle: commits of %v, want several", sizes)
 	}
 }
