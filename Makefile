@@ -2,6 +2,9 @@
 GO       ?= go
 TAGS     := duckdb_arrow
 BIN      := bin/faultline
+# Printed by `faultline --version`.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 4s
 PKGS     := ./...
 # Go test timeout for the whole hermetic suite.
@@ -15,7 +18,7 @@ help: ## list targets
 
 .PHONY: build
 build: ## build bin/faultline
-	$(GO) build -tags $(TAGS) -o $(BIN) ./cmd/faultline
+	$(GO) build -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/faultline
 
 .PHONY: test
 test: build ## run the hermetic test suite (unit, end-to-end with the in-process broker, brief fuzzing)
@@ -34,11 +37,23 @@ fuzz: ## run every Fuzz target for FUZZTIME each (make fuzz FUZZTIME=1m); see sc
 test-integration: build ## run the integration suite against a real Apache Kafka broker (needs Java 17+ and Maven)
 	GO="$(GO)" GO_TAGS="$(TAGS) integration" bash scripts/integration.sh
 
+# golangci-lint, pinned: make lint installs this version once (go install,
+# from the Go module proxy) into .cache/tools; change the version here only.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT         := .cache/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+$(GOLANGCI_LINT):
+	@mkdir -p .cache/tools/install
+	GOBIN=$(CURDIR)/.cache/tools/install $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv .cache/tools/install/golangci-lint $@
+
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (.golangci.yml), also over the integration and crash-test build tags
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet -tags $(TAGS) $(PKGS)
+	$(GOLANGCI_LINT) run --build-tags $(TAGS) $(PKGS)
+	$(GOLANGCI_LINT) run --build-tags $(TAGS),integration,faultline_crashtest ./ingest/...
 
 .PHONY: fmt
 fmt: ## format the code

@@ -32,7 +32,7 @@ func parsePages() (map[string]*pageTemplate, error) {
 		"pct":      func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 		"score":    func(f float64) string { return fmt.Sprintf("%.2f", f) },
 		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"lag":      func(l *float64) string { return lagText(l) },
+		"lag":      func(l *int64) string { return lagText(l) },
 		"contains": slices.Contains[[]string],
 		"list":     func(xs ...string) []string { return xs },
 		"short":    shortName,
@@ -48,11 +48,11 @@ func parsePages() (map[string]*pageTemplate, error) {
 	return out, nil
 }
 
-func lagText(l *float64) string {
+func lagText(l *int64) string {
 	if l == nil {
 		return "—"
 	}
-	return fmt.Sprintf("%.0f", *l)
+	return fmt.Sprintf("%d", *l)
 }
 
 // pageData is what every page template gets.
@@ -70,7 +70,7 @@ type pageData struct {
 // render the error page with their status code.
 func (s *Server) page(name string, fn func(*http.Request, *pageData) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		pd := &pageData{Nav: name, Now: s.now().UTC(), Live: s.ingesting()}
+		pd := &pageData{Nav: name, Now: s.now().UTC(), Live: s.ingest().Running}
 		if pd.Live && s.cfg.Refresh > 0 && name != "console" {
 			pd.Refresh = int(s.cfg.Refresh / time.Second)
 		}
@@ -116,14 +116,14 @@ func (s *Server) overviewPage(r *http.Request, pd *pageData) error {
 	if d.Incidents, err = s.incidentSummaries(ctx, v.Window); err != nil {
 		return err
 	}
-	series, err := s.engine.Series(ctx, v.Window)
+	series, err := s.series(ctx, v.Window)
 	if err != nil {
 		return fmt.Errorf("read error series: %w", err)
 	}
 	series = filterBy(series, func(p queries.SeriesPoint) bool {
 		return (v.Service == "" || p.Service == v.Service) && (v.Region == "" || p.Region == v.Region)
 	})
-	changes, err := s.list.changes(ctx, v.Window, ChangeFilter{Service: v.Service, Region: v.Region}, 500)
+	changes, err := s.engine.Changes(ctx, v.Window, queries.ChangeFilter{Service: v.Service, Region: v.Region}, 500)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (s *Server) incidentPage(r *http.Request, pd *pageData) error {
 	if err != nil {
 		return err
 	}
-	w := queries.Window{Since: det.Window.Since, Until: det.Window.Until}
+	w := det.Window
 	var top *queries.Suspect
 	emphasis := ""
 	if len(det.Suspects) > 0 {
@@ -178,7 +178,7 @@ func (s *Server) incidentPage(r *http.Request, pd *pageData) error {
 }
 
 type changesData struct {
-	Changes []Change
+	Changes []queries.Change
 	Facets  map[string][]string
 	Limit   int
 }
@@ -192,10 +192,10 @@ func (s *Server) changesPage(r *http.Request, pd *pageData) error {
 	}
 	var d changesData
 	d.Limit = v.Limit
-	if d.Changes, err = s.list.changes(ctx, v.Window, v.Filter, v.Limit); err != nil {
+	if d.Changes, err = s.engine.Changes(ctx, v.Window, v.Filter, v.Limit); err != nil {
 		return err
 	}
-	if d.Facets, err = s.list.changeFacets(ctx, v.Window); err != nil {
+	if d.Facets, err = s.engine.ChangeFacets(ctx, v.Window); err != nil {
 		return err
 	}
 	pd.Data = d

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -20,28 +19,39 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/faultline/faultline/ingest/status"
+	"github.com/faultline/faultline/queries"
 )
 
 //go:embed static
 var staticFS embed.FS
 
-// Options is everything a Server reads from. Engine, Sandbox and DB are
+// Sandbox runs analyst SQL with a timeout, row and byte caps and no access
+// to files, extensions or settings (queries' sandbox), streaming the result
+// to w. A refusal or a bad statement is returned as an error the caller may
+// show to the user as it is.
+type Sandbox interface {
+	Stream(ctx context.Context, query string, w queries.RowWriter) (queries.Summary, error)
+}
+
+// Options is everything a Server reads from. Engine and Sandbox are
 // required; the rest is optional.
 type Options struct {
-	Config  Config
-	Engine  Engine  // correlation (queries.Engine)
+	Config Config
+	// Engine is the read model: the correlation, the listings and the
+	// state of ingest that the pages and the API present.
+	Engine  *queries.Engine
 	Sandbox Sandbox // analyst SQL (queries' sandbox)
-	DB      *sql.DB // the faultline DuckDB file, for the dashboards' own listing SQL
 	// Registry is served on /metrics and receives the HTTP metrics; pass
 	// ingest's registry when ingest runs in the same process. nil = a new
 	// registry with the Go and process collectors.
 	Registry *prometheus.Registry
-	// Ingesting reports whether ingest runs in this process; pages refresh
-	// live only then. nil = never.
-	Ingesting func() bool
-	// Health is asked by /healthz: nil error = 200 "ok", else 503 with the
-	// error (ingest's last commit error). nil = always ok.
-	Health func() error
+	// Ingest is ingest's status when it runs in this process (nil: it does
+	// not). Pages refresh live while it runs; /healthz and /readyz report
+	// its problems (brokers unreachable, missing topics, failing commits);
+	// the pages and /api/ingest show its lag and connectivity.
+	Ingest func() status.Status
 	// MaxRows caps the rows of a named query's Table (query.max_rows; the
 	// sandbox caps analyst SQL itself). 0 = no cap.
 	MaxRows int
@@ -51,33 +61,32 @@ type Options struct {
 
 // Server serves the dashboards, the JSON API, /healthz and /metrics.
 type Server struct {
-	cfg       Config
-	engine    Engine
-	sandbox   Sandbox
-	list      listing
-	registry  *prometheus.Registry
-	ingesting func() bool
-	health    func() error
-	maxRows   int
-	log       *slog.Logger
-	now       func() time.Time
-	hosts     hostSet
-	pages     map[string]*pageTemplate
-	requests  *prometheus.CounterVec
-	handler   http.Handler
+	cfg      Config
+	engine   *queries.Engine
+	cache    *cache // nil: serve.cache_entries is 0
+	sandbox  Sandbox
+	registry *prometheus.Registry
+	ingest   func() status.Status
+	maxRows  int
+	log      *slog.Logger
+	now      func() time.Time
+	hosts    hostSet
+	pages    map[string]*pageTemplate
+	requests *prometheus.CounterVec
+	handler  http.Handler
 }
 
 // New checks the options and builds the routes.
 func New(o Options) (*Server, error) {
-	if o.Engine == nil || o.Sandbox == nil || o.DB == nil {
-		return nil, errors.New("dashboards: Engine, Sandbox and DB are required")
+	if o.Engine == nil || o.Sandbox == nil {
+		return nil, errors.New("dashboards: Engine and Sandbox are required")
 	}
 	if err := o.Config.Validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{
-		cfg: o.Config, engine: o.Engine, sandbox: o.Sandbox, list: listing{o.DB},
-		registry: o.Registry, ingesting: o.Ingesting, health: o.Health, maxRows: o.MaxRows, log: o.Log, now: o.Now,
+		cfg: o.Config, engine: o.Engine, sandbox: o.Sandbox,
+		registry: o.Registry, ingest: o.Ingest, maxRows: o.MaxRows, log: o.Log, now: o.Now,
 		hosts: newHostSet(o.Config.Listen, o.Config.AllowedHosts),
 	}
 	if s.log == nil {
@@ -86,11 +95,8 @@ func New(o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.health == nil {
-		s.health = func() error { return nil }
-	}
-	if s.ingesting == nil {
-		s.ingesting = func() bool { return false }
+	if s.ingest == nil {
+		s.ingest = func() status.Status { return (*status.Tracker)(nil).Snapshot() }
 	}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
@@ -109,7 +115,7 @@ func New(o Options) (*Server, error) {
 	}
 	var err error
 	if o.Config.CacheEntries > 0 {
-		if s.engine, err = newCachedEngine(o.Engine, dbVersion(o.DB), o.Config.CacheEntries, s.registry); err != nil {
+		if s.cache, err = newCache(o.Engine.DataVersion, o.Config.CacheEntries, s.registry); err != nil {
 			return nil, err
 		}
 	}
@@ -128,14 +134,10 @@ func (s *Server) routes() http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		if err := s.health(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "unhealthy: %v\n", err)
-			return
-		}
-		fmt.Fprintln(w, "ok")
+		status.WriteHealthz(w, s.ingest())
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		status.WriteReadyz(w, s.ingest())
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 
@@ -159,9 +161,22 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/stats", s.api(s.apiStats))
 	mux.HandleFunc("GET /api/topology", s.api(s.apiTopology))
 	mux.HandleFunc("POST /api/query", s.apiQuery)
-	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s: see docs/api.md", r.Method, r.URL.Path))
 	})
+	// A known API route asked with the wrong method: 405 with the allowed
+	// method, as JSON like every API answer (net/http's own 405 is text).
+	for route, allow := range map[string]string{
+		"/api/query": http.MethodPost, "/api/incidents": http.MethodGet, "/api/incidents/{id}": http.MethodGet,
+		"/api/suspects": http.MethodGet, "/api/cascade": http.MethodGet, "/api/regions": http.MethodGet,
+		"/api/change-failure-rate": http.MethodGet, "/api/series": http.MethodGet, "/api/changes": http.MethodGet,
+		"/api/services": http.MethodGet, "/api/ingest": http.MethodGet, "/api/stats": http.MethodGet, "/api/topology": http.MethodGet,
+	} {
+		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeJSONError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s is not allowed: use %s (docs/api.md)", r.Method, r.URL.Path, allow))
+		})
+	}
 
 	return s.observe(s.secure(s.guard(s.authenticate(mux))))
 }

@@ -29,7 +29,10 @@ window the change failure rate by change type, service and actor, the top
 error sources, dead letters and ingest positions.
 
 Times are RFC 3339 (2025-10-20T07:00:00Z), a date (2025-10-20), now, or
-relative to now (-24h, -30m, -7d). The default window is the last 24 hours.
+relative to now (-24h, -30m, -7d). Without --since and --until the report
+covers the 24 hours up to the latest error in the database (so historical
+data is reported, not the empty day before now). A window without events is
+an error that says what the database holds.
 
 Formats: md (charts are SVG files in <out>.files/ beside the report), html (one
 self-contained file, charts inline) and json (the machine form, same numbers as
@@ -67,12 +70,26 @@ runs. docs/reports.md.`,
 			if !slices.Contains(report.Formats, format) {
 				return usageError{fmt.Errorf("--format %q is not supported: use md, html or json", format)}
 			}
-			src, stats, closeSrc, err := a.reportSource(ctx)
+			src, closeSrc, err := a.reportSource(ctx)
 			if err != nil {
 				return err
 			}
 			defer closeSrc()
-			r, err := report.Build(ctx, src, stats, report.Options{Title: title, Window: w, Now: now})
+			sp, err := dataSpan(ctx, src, w)
+			if err != nil {
+				return err
+			}
+			if since == "" && until == "" {
+				w = defaultWindow(sp, now)
+				if sp, err = dataSpan(ctx, src, w); err != nil {
+					return err
+				}
+				a.log.Info("no --since/--until: reporting the 24 hours up to the latest error", "since", w.Since.Format(time.RFC3339), "until", w.Until.Format(time.RFC3339))
+			}
+			if sp.InWindow == 0 {
+				return emptyWindowError(w, sp, a.dbLabel())
+			}
+			r, err := report.Build(ctx, src, report.Options{Title: title, Window: w, Now: now})
 			if err != nil {
 				return err
 			}
@@ -100,8 +117,8 @@ runs. docs/reports.md.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&since, "since", "", "start of the window (RFC 3339, date, now, or relative like -24h); default -24h")
-	f.StringVar(&until, "until", "", "end of the window, exclusive; default now")
+	f.StringVar(&since, "since", "", "start of the window (RFC 3339, date, now, or relative like -24h); default: 24h before --until")
+	f.StringVar(&until, "until", "", "end of the window, exclusive; default: the minute after the latest error (with --since: now)")
 	f.StringVar(&format, "format", "", "md, html or json (default: from --out's extension, else md)")
 	f.StringVar(&out, "out", "", "write the report to this file (atomically; markdown charts go to <name>.files/)")
 	f.StringVar(&title, "title", "", "report title (default \"Impact report\")")
@@ -112,20 +129,20 @@ runs. docs/reports.md.`,
 	return cmd
 }
 
-// reportSource returns what reports read: a running faultline serve when
-// query.server is set (--server), else the DuckDB file opened here with the
-// correlation engine over it.
-func (a *app) reportSource(ctx context.Context) (report.Source, report.Stats, func(), error) {
+// reportSource returns what reports read (and what the commands ask about
+// the data before they report): a running faultline serve when query.server
+// is set (--server), else the read model over the DuckDB file opened here.
+func (a *app) reportSource(ctx context.Context) (reportReader, func(), error) {
 	if c, err := a.serverClient(); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	} else if c != nil {
-		return c, c, func() {}, nil
+		return c, func() {}, nil
 	}
 	db, err := a.openExisting(ctx, a.cfg.DB)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, err
 	}
-	return a.engine(db), report.DBStats{DB: db.DB}, func() { db.Close() }, nil
+	return a.engine(db), func() { db.Close() }, nil
 }
 
 func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, now time.Time) error {
@@ -135,12 +152,12 @@ func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, 
 		if sc.Name != name {
 			continue
 		}
-		src, stats, closeSrc, err := a.reportSource(ctx)
+		src, closeSrc, err := a.reportSource(ctx)
 		if err != nil {
 			return err
 		}
 		defer closeSrc()
-		s, err := report.NewScheduler(a.cfg.Reports, src, stats, a.log.With("component", "reports"))
+		s, err := report.NewScheduler(a.cfg.Reports, src, a.log.With("component", "reports"))
 		if err != nil {
 			return err
 		}
@@ -198,9 +215,16 @@ func (a *app) engine(db *store.DB) *queries.Engine {
 }
 
 // newReportScheduler returns the scheduler faultline serve runs for the
-// reports: section, reading through the serve process's engine and DB.
+// reports: section, reading through the serve process's engine.
 // Run it in serve's errgroup: g.Go(func() error { return s.Run(ctx) });
 // it returns nil when ctx ends and never fails the group.
-func (a *app) newReportScheduler(db *store.DB, eng report.Source) (*report.Scheduler, error) {
-	return report.NewScheduler(a.cfg.Reports, eng, report.DBStats{DB: db.DB}, a.log.With("component", "reports"))
+func (a *app) newReportScheduler(eng report.Source) (*report.Scheduler, error) {
+	return report.NewScheduler(a.cfg.Reports, eng, a.log.With("component", "reports"))
+}
+
+// reportReader is a report.Source that also tells the span of the data
+// (*queries.Engine, *client.Client).
+type reportReader interface {
+	report.Source
+	EventSpan(ctx context.Context) (queries.EventSpan, error)
 }

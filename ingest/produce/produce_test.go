@@ -177,8 +177,12 @@ func TestRunNDJSONAndRaw(t *testing.T) {
 	}
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
-	zw.Write(lines.Bytes())
-	zw.Close()
+	if _, err := zw.Write(lines.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(nd, gz.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -244,9 +248,13 @@ func TestRunErrors(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(fixtures, "eventbridge.json")
 	corrupt := filepath.Join(dir, "broken.json.gz")
-	os.WriteFile(corrupt, []byte("\x1f\x8b\x08\x00garbage"), 0o644)
+	if err := os.WriteFile(corrupt, []byte("\x1f\x8b\x08\x00garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	big := filepath.Join(dir, "big.json")
-	os.WriteFile(big, []byte(`{"a":"`+strings.Repeat("x", 2000)+`"}`), 0o644)
+	if err := os.WriteFile(big, []byte(`{"a":"`+strings.Repeat("x", 2000)+`"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name    string
@@ -334,5 +342,25 @@ func TestTransportClientID(t *testing.T) {
 		if got := transport(Config{}, c.opts).ClientID; got != c.want {
 			t.Errorf("ClientID %q with Transport %v: got %q, want %q", c.opts.ClientID, c.opts.Transport != nil, got, c.want)
 		}
+	}
+}
+
+// TestRunAutoCreatedTopic: a broker that creates topics on first use
+// (faultline broker --auto-create-topics) gets the records; produce used to
+// refuse the topic because it did not exist yet.
+func TestRunAutoCreatedTopic(t *testing.T) {
+	cfg := broker.DefaultConfig()
+	cfg.Listen, cfg.AutoCreateTopics = "127.0.0.1:0", true
+	b, err := broker.StartConfig(t.Context(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	sum, err := Run(t.Context(), testConfig("fresh"), []string{filepath.Join(fixtures, "eventbridge.json")}, Options{Brokers: []string{b.Addr()}})
+	if err != nil {
+		t.Fatalf("produce to an auto-created topic: %v", err)
+	}
+	if got := readAll(t, b.Addr(), "fresh"); len(got) != int(sum.Messages) || sum.Messages == 0 {
+		t.Errorf("read back %d messages, produced %d", len(got), sum.Messages)
 	}
 }
