@@ -214,7 +214,7 @@ func writeV2File(t *testing.T, path string, events int) {
 		`INSERT INTO dead_letters VALUES (TIMESTAMPTZ '2025-10-20 08:00:00+00', 'invalid_json', 'not JSON', 'app', '\x7b'::BLOB, 1, 'app', 0, 99999, NULL, 0)`,
 		`INSERT INTO ingest_offsets VALUES ('kafka:app', 0, 100000, TIMESTAMPTZ '2025-10-20 08:00:00+00', NULL), ('file:/x.json', 0, 3, TIMESTAMPTZ '2025-10-20 08:00:00+00', '3:abc')`,
 	} {
-		if _, err := raw.Exec(q); err != nil {
+		if _, err := raw.ExecContext(context.Background(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
@@ -224,7 +224,7 @@ func writeV2File(t *testing.T, path string, events int) {
 func storageOf(t *testing.T, db *DB) string {
 	t.Helper()
 	var v string
-	if err := db.QueryRow("SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()").Scan(&v); err != nil {
+	if err := db.QueryRowContext(context.Background(), "SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()").Scan(&v); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -234,10 +234,10 @@ func storageOf(t *testing.T, db *DB) string {
 // segments, after a checkpoint.
 func compressionOf(t *testing.T, db *DB, column string) []string {
 	t.Helper()
-	if _, err := db.Exec("CHECKPOINT"); err != nil {
+	if _, err := db.ExecContext(context.Background(), "CHECKPOINT"); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := db.Query("SELECT DISTINCT compression FROM pragma_storage_info('events') WHERE column_name = ? AND segment_type <> 'VALIDITY' ORDER BY 1", column)
+	rows, err := db.QueryContext(context.Background(), "SELECT DISTINCT compression FROM pragma_storage_info('events') WHERE column_name = ? AND segment_type <> 'VALIDITY' ORDER BY 1", column)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,6 +249,9 @@ func compressionOf(t *testing.T, db *DB, column string) []string {
 			t.Fatal(err)
 		}
 		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -272,7 +275,7 @@ func TestMigrateV2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := raw.QueryRow("SELECT md5(string_agg(event_id || time || source || kind || attributes || src_offset || cloud_provider, ',' ORDER BY src_offset)) FROM events").Scan(&before); err != nil {
+	if err := raw.QueryRowContext(ctx, "SELECT md5(string_agg(event_id || time || source || kind || attributes || src_offset || cloud_provider, ',' ORDER BY src_offset)) FROM events").Scan(&before); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()
@@ -289,7 +292,7 @@ func TestMigrateV2(t *testing.T) {
 		t.Errorf("schema version %d", v)
 	}
 	var after string
-	if err := db.QueryRow("SELECT md5(string_agg(event_id || time || source || kind || attributes || src_offset || cloud_provider, ',' ORDER BY src_offset)) FROM events").Scan(&after); err != nil {
+	if err := db.QueryRowContext(ctx, "SELECT md5(string_agg(event_id || time || source || kind || attributes || src_offset || cloud_provider, ',' ORDER BY src_offset)) FROM events").Scan(&after); err != nil {
 		t.Fatal(err)
 	}
 	if after != before || count(t, db, "SELECT count(*) FROM events") != n {

@@ -19,8 +19,12 @@ func TestSampleRecords(t *testing.T) {
 	dir := t.TempDir()
 	var z bytes.Buffer
 	zw := gzip.NewWriter(&z)
-	zw.Write([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":1,"message":"ERROR x"}]}`))
-	zw.Close()
+	if _, err := zw.Write([]byte(`{"messageType":"DATA_MESSAGE","logEvents":[{"id":"1","timestamp":1,"message":"ERROR x"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	files := map[string]string{
 		"a/array.json":   "[{\"eventVersion\":\"1.08\",\n \"eventName\":\"A\"}, {\"eventVersion\":\"1.08\",\"eventName\":\"B\"}]",
 		"a/azure.json":   `{"records":[{"operationName":"X/WRITE","category":"Administrative"},{"operationName":"Y/DELETE","category":"Administrative"}]}`,
@@ -30,7 +34,9 @@ func TestSampleRecords(t *testing.T) {
 	}
 	for name, content := range files {
 		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
