@@ -40,6 +40,9 @@ type DB struct {
 func Open(ctx context.Context, path string) (*DB, error) {
 	c, err := duckdb.NewConnector(path, nil)
 	if err != nil {
+		if cerr := Classify(err, path); cerr != err {
+			return nil, cerr // damaged, or no space to replay the WAL: the message says what to do
+		}
 		return nil, fmt.Errorf("open duckdb %q: %w (%s)", path, err, openHint(err))
 	}
 	db := &DB{DB: sql.OpenDB(c), Connector: c, Path: path}
@@ -52,7 +55,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, Classify(err, path)
 	}
 	return db, nil
 }
