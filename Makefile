@@ -37,6 +37,10 @@ fuzz: ## run every Fuzz target for FUZZTIME each (make fuzz FUZZTIME=1m); see sc
 test-integration: build ## run the integration suite against a real Apache Kafka broker (needs Java 17+ and Maven)
 	GO="$(GO)" GO_TAGS="$(TAGS) integration" bash scripts/integration.sh
 
+.PHONY: test-faults
+test-faults: build ## run the fault suite against a real Kafka broker: full disks, network faults (toxiproxy), memory limits, damaged files (needs root, Java 17+ and Maven)
+	GO="$(GO)" GO_TAGS="$(TAGS) integration faults" IT_RUN="$${IT_RUN:-^TestFault}" bash scripts/integration.sh
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

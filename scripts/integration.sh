@@ -12,6 +12,9 @@
 #      FAULTLINE_IT_BROKERS   host:port of the broker
 #      FAULTLINE_IT_KAFKA_CTL scripts/kafka/kafkactl.sh (stop/kill/start it)
 #      FAULTLINE_IT_BIN       the faultline binary (make build)
+#      FAULTLINE_IT_PROXY_LISTEN, FAULTLINE_IT_PROXY_UPSTREAM  where the
+#        fault tests' proxy listens (the address the broker's second
+#        listener advertises) and what it forwards to
 # 4. Stops the broker and removes the temporary directory on exit, pass or
 #    fail (also on Ctrl-C).
 #
@@ -100,18 +103,26 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port=$(free_port)
-cport=$(free_port)
-while [[ $cport == "$port" ]]; do cport=$(free_port); done
+# Four distinct free ports: the broker's listener, the controller's, and a
+# second client listener (PROXIED) that advertises the address of a
+# fault-injecting proxy (toxiproxy, started by the fault tests): a client
+# that bootstraps through the proxy is told to reconnect to the proxy, so
+# every byte between it and the broker passes through the proxy.
+ports=()
+while ((${#ports[@]} < 4)); do
+  p=$(free_port)
+  [[ " ${ports[*]} " == *" $p "* ]] || ports+=("$p")
+done
+port=${ports[0]} cport=${ports[1]} pport=${ports[2]} proxyport=${ports[3]}
 cat >"$work/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport,PROXIED://127.0.0.1:$pport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,PROXIED://127.0.0.1:$proxyport
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,PROXIED:PLAINTEXT
 log.dirs=$work/data
 num.partitions=3
 auto.create.topics.enable=false
@@ -135,6 +146,10 @@ echo "integration: broker ready after $((SECONDS - start_time))s"
 
 # --- the suite ---------------------------------------------------------------
 export FAULTLINE_IT_BROKERS=127.0.0.1:$port
+# The fault tests' proxy listens on FAULTLINE_IT_PROXY_LISTEN (what the
+# PROXIED listener advertises) and forwards to FAULTLINE_IT_PROXY_UPSTREAM.
+export FAULTLINE_IT_PROXY_LISTEN=127.0.0.1:$proxyport
+export FAULTLINE_IT_PROXY_UPSTREAM=127.0.0.1:$pport
 export FAULTLINE_IT_BIN=$root/bin/faultline
 run=()
 [[ -n ${IT_RUN:-} ]] && run=(-run "$IT_RUN")
