@@ -248,8 +248,11 @@ func (p *pipeline) explainCommit(err error, pb *pending) error {
 	switch {
 	case errors.As(err, &df):
 		retry := p.rerun
-		if p.streaming && !df.Invalidated {
+		switch {
+		case p.streaming && !df.Invalidated:
 			retry = "retrying until there is space"
+		case p.streaming:
+			retry = "faultline opens the file again and retries until there is space"
 		}
 		return fmt.Errorf("%w: the batch of %d events was not committed and the file holds every batch before it; free space on %s or move the DuckDB file to a larger volume (%s)",
 			err, pb.events, df.Volume, retry)

@@ -98,7 +98,9 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 				Logger: a.log, Registerer: reg, Status: st, CommitDelay: delay,
 			}
 			return runWithMetrics(ctx, a, reg, st, func(ctx context.Context) error {
+				wait := time.Second
 				for {
+					began := time.Now()
 					err := ingest.Run(ctx, opts)
 					if !errors.Is(err, store.ErrInvalidated) || a.cfg.Ingest.ExitWhenCaughtUp || ctx.Err() != nil {
 						return err
@@ -106,15 +108,21 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 					// Streaming: DuckDB gave up on the open database (a
 					// checkpoint found the disk full); open the file again,
 					// waiting for space, and resume from its offsets.
-					a.log.Error("DuckDB invalidated the database; opening it again", "db", a.cfg.DB, "err", err)
+					if time.Since(began) > time.Minute {
+						wait = time.Second
+					}
+					a.log.Error("DuckDB invalidated the database; opening it again", "db", a.cfg.DB, "retry_in", wait, "err", err)
 					db.Close()
-					if db, err = reopen(ctx, a, st); err != nil {
+					db = nil
+					st.SetDatabaseError(err)
+					if db, err = reopen(ctx, a, st, wait); err != nil {
 						if ctx.Err() != nil {
 							return nil // stopped while waiting for space
 						}
 						return err
 					}
 					opts.DB = db
+					wait = min(2*wait, 30*time.Second)
 				}
 			})
 		},
@@ -134,11 +142,16 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 	return cmd
 }
 
-// reopen opens the DuckDB file again after DuckDB invalidated it, retrying
-// with backoff while there is no space to replay its WAL (reported on st).
-func reopen(ctx context.Context, a *app, st *status.Tracker) (*store.DB, error) {
-	wait := time.Second
+// reopen opens the DuckDB file again after DuckDB invalidated it, first
+// after wait, then retrying with backoff while there is no space to replay
+// its WAL (reported on st).
+func reopen(ctx context.Context, a *app, st *status.Tracker, wait time.Duration) (*store.DB, error) {
 	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
 		db, err := a.openDB(ctx, a.cfg.DB)
 		if err == nil {
 			st.SetDatabaseError(nil)
@@ -149,13 +162,8 @@ func reopen(ctx context.Context, a *app, st *status.Tracker) (*store.DB, error) 
 			return nil, err
 		}
 		st.SetDatabaseError(err)
-		a.log.Error("cannot open the database, retrying", "db", a.cfg.DB, "retry_in", wait, "err", err)
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(wait):
-		}
 		wait = min(2*wait, 30*time.Second)
+		a.log.Error("cannot open the database, retrying", "db", a.cfg.DB, "retry_in", wait, "err", err)
 	}
 }
 

@@ -109,12 +109,20 @@ func runServe(ctx context.Context, a *app) error {
 			return err
 		}
 		st.SetDatabaseError(nil)
-		wait = time.Second
+		began := time.Now()
 		err = serveDB(ctx, a, db, conns.session(), st, nil)
 		db.Close()
 		if errors.Is(err, store.ErrInvalidated) && ctx.Err() == nil {
-			a.log.Error("DuckDB invalidated the database; opening it again", "db", a.cfg.DB, "err", err)
+			// Typically a checkpoint that found the disk full. Wait before
+			// opening the file again (serving /healthz), longer each time
+			// it fails again soon, so a full disk costs no CPU.
+			if time.Since(began) > time.Minute {
+				wait = time.Second
+			}
+			a.log.Error("DuckDB invalidated the database; opening it again", "db", a.cfg.DB, "retry_in", wait, "err", err)
 			st.SetDatabaseError(err)
+			serveDegraded(ctx, a, conns.session(), st, wait)
+			wait = min(2*wait, 30*time.Second)
 			continue
 		}
 		return err

@@ -84,7 +84,7 @@ type Partition struct {
 func (s Status) Problems() []string {
 	var out []string
 	if s.DatabaseError != "" {
-		out = append(out, "the database cannot be opened: "+s.DatabaseError)
+		out = append(out, "the database is unavailable: "+s.DatabaseError)
 	}
 	if s.StopError != "" {
 		out = append(out, "ingest stopped: "+s.StopError+" (fix it, then restart faultline)")
