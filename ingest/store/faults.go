@@ -35,7 +35,7 @@ type DiskFullError struct {
 	// Invalidated: DuckDB also invalidated the open database (the write
 	// was a checkpoint); see ErrInvalidated.
 	Invalidated bool
-	Err error
+	Err         error
 }
 
 func (e *DiskFullError) Error() string {
