@@ -148,11 +148,19 @@ func bigMessages(t *testing.T, prefix string, n, size int) (string, int) {
 				base.Add(time.Duration(id)*time.Millisecond).Format(time.RFC3339Nano), id%7, id, pad, prefix, id)
 			id++
 		}
-		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-		err := w.WriteMessages(ctx, kafka.Message{Value: []byte(b.String())})
-		cancel()
-		if err != nil {
-			t.Fatalf("produce a %d-byte message: %v", b.Len(), err)
+		// The topic's new max.message.bytes takes a moment to apply.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			err := w.WriteMessages(ctx, kafka.Message{Value: []byte(b.String())})
+			cancel()
+			if err == nil {
+				break
+			}
+			if !strings.Contains(err.Error(), "Message Size Too Large") || time.Now().After(deadline) {
+				t.Fatalf("produce a %d-byte message: %v", b.Len(), err)
+			}
+			time.Sleep(500 * time.Millisecond)
 		}
 	}
 	return topic, id
@@ -278,14 +286,18 @@ func TestFaultKillMidCommit(t *testing.T) {
 	topic := newTopic(t, 3)
 	dbPath := filepath.Join(dir, "kill.duckdb")
 	const chunk = 40000
-	args := []string{"ingest", "--log-format", "json", "--log-level", "warn", "--db", dbPath,
-		"--brokers", brokerAddr(t), "--group", topic, "--topic", topic + "=app", "--exit-when-caught-up"}
+	// A new group per run: a killed member keeps its partitions for the
+	// session timeout, and the file decides where each partition starts.
+	args := func(run int) []string {
+		return []string{"ingest", "--log-format", "json", "--log-level", "warn", "--db", dbPath,
+			"--brokers", brokerAddr(t), "--group", fmt.Sprintf("%s-%d", topic, run), "--topic", topic + "=app", "--exit-when-caught-up"}
+	}
 	env := append([]string{"FAULTLINE_TEST_COMMIT_DELAY=1500ms", "FAULTLINE_INGEST_BATCH_MAX_EVENTS=50000"}, ingestEnv...)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 18))
 	var stored []int64
 	for i := range 5 {
 		runFaultline(t, "produce", "--brokers", brokerAddr(t), "--topic", topic, appEvents(t, dir, "kill", i*chunk, chunk))
-		p := startProc(t, bin, env, args...)
+		p := startProc(t, bin, env, args(i)...)
 		time.Sleep(time.Duration(2000+rng.IntN(3000)) * time.Millisecond)
 		_ = p.cmd.Process.Signal(syscall.SIGKILL)
 		_ = p.exit(t, time.Minute)
@@ -294,8 +306,11 @@ func TestFaultKillMidCommit(t *testing.T) {
 		db.Close()
 	}
 	t.Logf("events stored after each kill: %v", stored)
+	if stored[len(stored)-1] == stored[0] {
+		t.Errorf("no run after the first stored anything: the kills did not land mid-stream")
+	}
 	start := time.Now()
-	if err := startProc(t, bin, env, args...).exit(t, 5*time.Minute); err != nil {
+	if err := startProc(t, bin, env, args(99)...).exit(t, 5*time.Minute); err != nil {
 		t.Fatalf("the run after the kills: %v", err)
 	}
 	db := openStore(t, dbPath)
