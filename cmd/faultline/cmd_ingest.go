@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -18,9 +17,6 @@ import (
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/transform"
 )
-
-// commitDelayEnv widens the commit window for the crash test (test only).
-const commitDelayEnv = "FAULTLINE_TEST_COMMIT_DELAY"
 
 func newIngestCmd(a *app) *cobra.Command {
 	var topics []string
@@ -69,14 +65,6 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 			if len(kc.Topics) == 0 {
 				return usageError{errors.New("no topics to consume: pass --topic NAME=FORMAT or set kafka.topics in the config file")}
 			}
-			var delay time.Duration
-			if s := os.Getenv(commitDelayEnv); s != "" {
-				d, err := time.ParseDuration(s)
-				if err != nil {
-					return usageError{fmt.Errorf("%s=%q: %w", commitDelayEnv, s, err)}
-				}
-				delay = d
-			}
 			ctx := cmd.Context()
 			db, err := a.openDB(ctx, a.cfg.DB)
 			if err != nil {
@@ -95,7 +83,7 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 			st := &status.Tracker{}
 			opts := ingest.Options{
 				Kafka: kc, Config: a.cfg.Ingest, Transform: a.cfg.Transform, DB: db,
-				Logger: a.log, Registerer: reg, Status: st, CommitDelay: delay,
+				Logger: a.log, Registerer: reg, Status: st,
 			}
 			return runWithMetrics(ctx, a, reg, st, func(ctx context.Context) error {
 				wait := time.Second

@@ -166,7 +166,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 	}
 	var sched *report.Scheduler
 	if len(cfg.Reports.Schedules) > 0 {
-		if sched, err = a.newReportScheduler(db, engine); err != nil {
+		if sched, err = a.newReportScheduler(engine); err != nil {
 			return usageError{fmt.Errorf("reports: %w", err)}
 		}
 	}
@@ -174,7 +174,6 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 		Config:   cfg.Serve,
 		Engine:   engine,
 		Sandbox:  sandbox,
-		DB:       db.DB,
 		Registry: reg,
 		Ingest: func() status.Status {
 			s := st.Snapshot()

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/faultline/faultline/internal/testkit"
 )
 
 // memCgroup is a memory cgroup made for one test (v2 where the memory
@@ -170,7 +172,7 @@ func bigMessages(t *testing.T, prefix string, n, size int) (string, int) {
 // each) inside a memory cgroup sized by the documented formula
 // (docs/operations.md, Sizing): duckdb.memory_limit + 3 x
 // ingest.max_inflight_bytes + 2 x partitions x kafka.fetch_max_bytes +
-// 150 MiB. It is not OOM-killed, its peak RSS stays within the formula, and
+// 256 MiB. It is not OOM-killed, its peak RSS stays within the formula, and
 // every event is stored once.
 func TestFaultMemoryBudget(t *testing.T) {
 	const (
@@ -180,7 +182,7 @@ func TestFaultMemoryBudget(t *testing.T) {
 		fetchMax    = 8 << 20
 		partitions  = 3
 	)
-	bound := int64(duckdbLimit + 3*inflight + 2*partitions*fetchMax + 150<<20)
+	bound := int64(duckdbLimit + 3*inflight + 2*partitions*fetchMax + 256<<20)
 	topic, events := bigMessages(t, "mem", 40, msgSize)
 	// The cgroup also charges the page cache of the file being written
 	// (v1 counts it in the limit): 256 MiB of room for it above the RSS
@@ -280,11 +282,7 @@ func TestFaultMemoryOOMKill(t *testing.T) {
 // a run's time is spent inside a commit of up to 50,000 events. After five
 // kills a clean run stores every event exactly once.
 func TestFaultKillMidCommit(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "faultline-crashtest")
-	build := exec.CommandContext(t.Context(), "go", "build", "-tags", "duckdb_arrow,faultline_crashtest", "-o", bin, "github.com/faultline/faultline/cmd/faultline")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the crash-test binary: %v\n%s", err, out)
-	}
+	bin := testkit.CrashTestBinary(t)
 	dir := t.TempDir()
 	topic := newTopic(t, 3)
 	dbPath := filepath.Join(dir, "kill.duckdb")
