@@ -44,7 +44,7 @@ type Batch struct {
 type Sink struct {
 	conn  *sql.Conn
 	path  string // the database file, for errors
-	views int64 // names each batch's Arrow view uniquely
+	views int64  // names each batch's Arrow view uniquely
 }
 
 // NewSink takes a dedicated connection from db. Close returns it.
