@@ -122,5 +122,7 @@ func serveDegraded(ctx context.Context, a *app, ln net.Listener, st *status.Trac
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
-	<-errc
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		a.log.Error("serving /healthz stopped", "err", err)
+	}
 }

@@ -6,7 +6,6 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -41,7 +40,10 @@ type DB struct {
 func Open(ctx context.Context, path string) (*DB, error) {
 	c, err := duckdb.NewConnector(path, nil)
 	if err != nil {
-		if cerr := Classify(err, path); cerr != err {
+		cerr := Classify(err, path)
+		var df *DiskFullError
+		var dm *DamagedError
+		if errors.As(cerr, &df) || errors.As(cerr, &dm) || errors.Is(cerr, ErrInvalidated) {
 			return nil, openFailure(path, cerr) // damaged, or no space to replay the WAL
 		}
 		return nil, fmt.Errorf("open duckdb %q: %w (%s)", path, err, openHint(err))
@@ -57,10 +59,6 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, openFailure(path, Classify(err, path))
-	}
-	if err := db.checkSize(ctx); err != nil {
-		db.Close()
-		return nil, err
 	}
 	return db, nil
 }
@@ -122,30 +120,6 @@ func (db *DB) Close() error {
 		err = cerr
 	}
 	return err
-}
-
-// fileHeader is the size of a DuckDB file's header before its blocks.
-const fileHeader = 3 * 4096
-
-// checkSize refuses a file shorter than the blocks DuckDB counts in it (a
-// truncated copy or a cut download): DuckDB reads blocks lazily and would
-// otherwise fail only when a query reaches the missing part.
-func (db *DB) checkSize(ctx context.Context) error {
-	if db.Path == "" {
-		return nil
-	}
-	var blocks, blockSize int64
-	if err := db.QueryRowContext(ctx, "SELECT total_blocks, block_size FROM pragma_database_size() WHERE database_name = current_database()").Scan(&blocks, &blockSize); err != nil {
-		return Classify(fmt.Errorf("read the size of %s: %w", db.Path, err), db.Path)
-	}
-	st, err := os.Stat(db.Path)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", db.Path, err)
-	}
-	if want := fileHeader + blocks*blockSize; blocks > 0 && st.Size() < want {
-		return &DamagedError{Path: db.Path, Detail: fmt.Sprintf("the file is %d bytes, shorter than the %d of its %d blocks: truncated", st.Size(), want, blocks)}
-	}
-	return nil
 }
 
 // openFailure adds what to do to a classified error of Open.
