@@ -136,7 +136,9 @@ func startProc(t *testing.T, bin string, env []string, args ...string) *proc {
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
-			<-p.done
+			if err := <-p.done; err != nil {
+				t.Logf("%s killed at cleanup: %v", bin, err)
+			}
 		}
 	})
 	return p
