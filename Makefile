@@ -63,12 +63,19 @@ lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (.golangci.yml), also 
 fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
+PYVENV   := .cache/pyvenv
+
+.PHONY: bench-python
+bench-python: ## the Python consumer of bench stage h: a venv under .cache/pyvenv with pinned duckdb, confluent-kafka, pyarrow
+	test -x $(PYVENV)/bin/python || python3 -m venv $(PYVENV)
+	$(PYVENV)/bin/pip install --quiet -r cmd/faultline/bench/python/requirements.txt
+
 .PHONY: bench
-bench: build ## quick benchmarks (under 3 minutes): one table, bench-results.json (docs/benchmarks.md)
+bench: build ## quick benchmarks (about 5 minutes): one table, bench-results.json (docs/benchmarks.md)
 	./$(BIN) bench --quick --out bench-results.json
 
 .PHONY: bench-full
-bench-full: build ## full benchmarks (about 20-30 minutes): one table, bench-results.json
+bench-full: build ## full benchmarks (about 30-40 minutes): one table, bench-results.json
 	./$(BIN) bench --out bench-results.json
 
 .PHONY: demo

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -40,6 +41,7 @@ type item struct {
 }
 
 type pending struct {
+	started  time.Time // first item
 	batch    store.Batch
 	pos      map[[2]any]int // (source, part) -> index in batch.Positions
 	events   int
@@ -83,6 +85,10 @@ type pipeline struct {
 	status   *status.Tracker
 	budget   *semaphore.Weighted
 	onCommit func([]store.Position) // called on the committer goroutine after each commit
+	// busy is set while a batch commits or waits to: a batch is not closed
+	// on batch_max_wait then (it would only wait in the queue), so batches
+	// grow towards batch_max_events while DuckDB is the bottleneck.
+	busy atomic.Int32
 	// streaming: a commit that fails for lack of disk space is retried
 	// until it succeeds (serve, ingest without --exit-when-caught-up);
 	// otherwise it ends the run after commitAttempts.
@@ -158,7 +164,7 @@ func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pendin
 	defer timer.Stop()
 	start := func() {
 		if cur == nil {
-			cur = &pending{pos: map[[2]any]int{}, labels: map[string]int{}, reasons: map[string]int{}}
+			cur = &pending{pos: map[[2]any]int{}, labels: map[string]int{}, reasons: map[string]int{}, started: time.Now()}
 			timer.Reset(p.cfg.BatchMaxWait)
 		}
 	}
@@ -172,10 +178,12 @@ func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pendin
 		}
 		pb := cur
 		cur = nil
+		p.busy.Add(1)
 		select {
 		case out <- pb:
 			return nil
 		case <-ctx.Done():
+			p.busy.Add(-1)
 			if pb.batch.Events != nil {
 				pb.batch.Events.Release()
 			}
@@ -187,6 +195,20 @@ func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pendin
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-timer.C:
+			if cur != nil && cur.events < p.cfg.BatchMaxEvents {
+				if p.busy.Load() > 0 {
+					// Group commit: keep filling while the committer is
+					// busy, look again shortly.
+					timer.Reset(min(p.cfg.BatchMaxWait, 50*time.Millisecond))
+					continue
+				}
+				if cur.events*fastFill >= p.cfg.BatchMaxEvents && time.Since(cur.started) < fastFill/2*p.cfg.BatchMaxWait {
+					// Filling fast (catching up): a few more waits make
+					// a batch of a whole row group, written once.
+					timer.Reset(p.cfg.BatchMaxWait)
+					continue
+				}
+			}
 			if err := flush(); err != nil {
 				return err
 			}
@@ -241,6 +263,11 @@ func (p *pipeline) add(cur *pending, b *transform.Builder, it *item) {
 	cur.raw += it.raw
 }
 
+// fastFill: a batch that holds 1/fastFill of batch_max_events when
+// batch_max_wait is up is filling fast enough to reach a whole row group
+// within a few more waits; it may take up to fastFill/2 waits in all.
+const fastFill = 10
+
 // explainCommit says what a failed commit means and what to do.
 func (p *pipeline) explainCommit(err error, pb *pending) error {
 	what := fmt.Sprintf("commit batch of %d events (%d records)", pb.events, pb.records)
@@ -271,7 +298,9 @@ const commitAttempts = 6
 
 func (p *pipeline) commitLoop(ctx context.Context, in <-chan *pending) error {
 	for pb := range in {
-		if err := p.commitOne(ctx, pb); err != nil {
+		err := p.commitOne(ctx, pb)
+		p.busy.Add(-1)
+		if err != nil {
 			return err // cancels the batcher; run releases what is queued
 		}
 	}
