@@ -104,7 +104,7 @@ func TestErrorGroups(t *testing.T) {
 	}
 	type row struct {
 		svc, code, sample, id string
-		n, total             int64
+		n, total              int64
 	}
 	var rows []row
 	for _, g := range got {
