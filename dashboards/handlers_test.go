@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/faultline/faultline/dashboards/chart"
 	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/queries"
 )
@@ -628,7 +629,7 @@ func TestOverviewAsCaptioned(t *testing.T) {
 		t.Errorf("range=all: no span or no chart")
 	}
 	colours := 0
-	for _, c := range riskColors {
+	for _, c := range chart.RiskColors {
 		if strings.Contains(body, `stroke="`+c+`"`) {
 			colours++
 		}
