@@ -69,7 +69,12 @@ func incidentView(det IncidentDetail) (incidentSummary, []suspectView) {
 	sum := incidentSummary{Services: inc.Services, Since: inc.Onset, Ongoing: inc.Ongoing, Errors: inc.TotalErrors}
 	end := inc.Recovery
 	if inc.Ongoing || end.IsZero() {
-		end = det.ErrorsUntil
+		end = time.Time{} // so far: up to its latest error
+		for _, g := range det.Errors {
+			if g.LastSeen.After(end) {
+				end = g.LastSeen
+			}
+		}
 	} else {
 		sum.Until = inc.Recovery
 	}
