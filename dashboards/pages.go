@@ -191,7 +191,7 @@ func (s *Server) incidentPage(r *http.Request, pd *pageData) error {
 		IncidentDetail: det,
 		Summary:        sum,
 		Suspects:       views,
-		Timeline:       newTimeSeries("incident", det.Series, det.Changes, w, "Errors per minute of the incident's services, with changes", marks, ""),
+		Timeline:       newTimeSeries("incident", det.Series, det.Changes, w, "Errors per minute of the incident's services, with changes", marks, "/"),
 		CascadeChart:   cascadeChart(det.Cascade, det.Incident, top),
 		Meaning:        report.ScoreMeaning(),
 	}
