@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/faultline/faultline/queries"
@@ -69,6 +70,17 @@ func ResourceName(s string) string {
 		}
 	}
 	return lastPart(res)
+}
+
+// arnRE matches an ARN inside text, up to a space or a separator that
+// cannot be part of one.
+var arnRE = regexp.MustCompile(`arn:[A-Za-z0-9-]+:[^\s,;()"'<>]+`)
+
+// ShortNames replaces every ARN in a text (evidence, a table value) with
+// its ResourceName, so a sentence reads "ModifyTargetGroup on cart-tg by
+// dmitri" rather than two 70-character identifiers.
+func ShortNames(s string) string {
+	return arnRE.ReplaceAllStringFunc(s, ResourceName)
 }
 
 // lastPart is what follows the last / or : (the whole when nothing does).
