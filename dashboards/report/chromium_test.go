@@ -179,7 +179,9 @@ func poppler(t *testing.T, name string, args ...string) string {
 		}
 		t.Skipf("%s not installed (apt-get install -y poppler-utils); skipping the PDF test outside CI", name)
 	}
-	out, err := exec.Command(bin, args...).Output()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).Output()
 	if err != nil {
 		t.Fatalf("%s %v: %v", name, args, err)
 	}
