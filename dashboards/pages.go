@@ -41,6 +41,7 @@ func parsePages() (map[string]*pageTemplate, error) {
 		"list":     func(xs ...string) []string { return xs },
 		"short":    shortName,
 		"name":     report.ResourceName,
+		"arns":     report.ShortNames,
 		"n":        thousands,
 		"ntext":    func(n int) string { return thousands(int64(n)) },
 		"svcs":     servicesText,
