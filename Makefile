@@ -82,6 +82,10 @@ bench-full: build ## full benchmarks (about 30-40 minutes): one table, bench-res
 demo: build ## the one-command demo: embedded broker, simulated outage, ingest, report, dashboards
 	./$(BIN) demo
 
+.PHONY: vendor-uplot
+vendor-uplot: ## vendor the pinned uPlot release from npm into dashboards/static/vendor/uplot (scripts/vendor-uplot.sh)
+	bash scripts/vendor-uplot.sh
+
 .PHONY: clean
 clean: ## remove build output
 	rm -rf bin testout
