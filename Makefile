@@ -56,8 +56,8 @@ lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (.golangci.yml), also 
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet -tags $(TAGS) $(PKGS)
-	$(GOLANGCI_LINT) run --build-tags $(TAGS) $(PKGS)
-	$(GOLANGCI_LINT) run --build-tags $(TAGS),integration,faults,faultline_crashtest ./ingest/...
+	$(GOLANGCI_LINT) run --allow-parallel-runners --build-tags $(TAGS) $(PKGS)
+	$(GOLANGCI_LINT) run --allow-parallel-runners --build-tags $(TAGS),integration,faults,faultline_crashtest ./ingest/...
 
 .PHONY: fmt
 fmt: ## format the code
