@@ -14,11 +14,11 @@ type Config struct {
 	MaxConcurrent int           `mapstructure:"max_concurrent"` // analyst statements running at once per process
 	// ExportMaxRows and ExportMaxBytes cap a download (Parquet or CSV of a
 	// query result, Sandbox.Export) instead of MaxRows and MaxBytes.
-	ExportMaxRows  int   `mapstructure:"export_max_rows"`
-	ExportMaxBytes int64 `mapstructure:"export_max_bytes"`
-	MemoryLimit   string        `mapstructure:"memory_limit"`   // "" = the database's (duckdb.memory_limit); else overrides it for the whole process, e.g. "1GB"
-	Server        string        `mapstructure:"server"`         // URL of a running faultline serve; "" opens the file
-	Token         string        `mapstructure:"token"`          // bearer token for Server
+	ExportMaxRows  int    `mapstructure:"export_max_rows"`
+	ExportMaxBytes int64  `mapstructure:"export_max_bytes"`
+	MemoryLimit    string `mapstructure:"memory_limit"` // "" = the database's (duckdb.memory_limit); else overrides it for the whole process, e.g. "1GB"
+	Server         string `mapstructure:"server"`       // URL of a running faultline serve; "" opens the file
+	Token          string `mapstructure:"token"`        // bearer token for Server
 }
 
 // DefaultConfig returns the defaults for the query section.

@@ -122,11 +122,15 @@ func (s *Sandbox) SQL(ctx context.Context, query string) (Table, error) {
 // the statement is refused or fails before its first row; an error after
 // that is returned with the Summary of what w received.
 //
-// args are the values of the statement's parameters ($1, $2... or ?), bound
-// by DuckDB itself: they never become SQL text, so the wall checks the
-// statement exactly as it runs. Parameters are values only (DuckDB allows no
-// parameter as a table or function name).
-func (s *Sandbox) Stream(ctx context.Context, query string, w RowWriter, args ...any) (Summary, error) {
+func (s *Sandbox) Stream(ctx context.Context, query string, w RowWriter) (Summary, error) {
+	return s.StreamArgs(ctx, query, nil, w)
+}
+
+// StreamArgs is Stream with the values of the statement's parameters ($1,
+// $2... or ?), bound by DuckDB itself: they never become SQL text, so the
+// wall checks the statement exactly as it runs. Parameters are values only
+// (DuckDB allows no parameter as a table or function name).
+func (s *Sandbox) StreamArgs(ctx context.Context, query string, args []any, w RowWriter) (Summary, error) {
 	return s.stream(ctx, query, args, limits{s.cfg.MaxRows, s.cfg.MaxBytes, CapRows, CapBytes}, w)
 }
 

@@ -13,7 +13,7 @@ func TestSandboxParameters(t *testing.T) {
 	f, sb := newSandbox(t, DefaultConfig())
 	ctx := context.Background()
 	var c Collect
-	sum, err := sb.Stream(ctx, "SELECT count(*) AS n FROM events WHERE kind = $1 AND time >= $2", &c, "error", "2000-01-01 00:00:00+00")
+	sum, err := sb.StreamArgs(ctx, "SELECT count(*) AS n FROM events WHERE kind = $1 AND time >= $2", []any{"error", "2000-01-01 00:00:00+00"}, &c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestSandboxParameters(t *testing.T) {
 		t.Fatalf("count with parameters = %v, want %v", got, want)
 	}
 	c = Collect{}
-	sum, err = sb.Stream(ctx, "SELECT $1::VARCHAR AS v", &c, "x'; DROP TABLE events; --")
+	sum, err = sb.StreamArgs(ctx, "SELECT $1::VARCHAR AS v", []any{"x'; DROP TABLE events; --"}, &c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestSandboxParameters(t *testing.T) {
 		t.Fatalf("a parameter came back as %v", got)
 	}
 	c = Collect{}
-	sum, err = sb.Stream(ctx, "SELECT time FROM events WHERE time < $1 ORDER BY time LIMIT 1", &c, time.Now())
+	sum, err = sb.StreamArgs(ctx, "SELECT time FROM events WHERE time < $1 ORDER BY time LIMIT 1", []any{time.Now()}, &c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestSandboxParameters(t *testing.T) {
 	}
 	// A parameter cannot smuggle a file in: the functions that would read one
 	// are refused whatever their argument.
-	if _, err := sb.Stream(ctx, "SELECT * FROM read_csv($1)", &Collect{}, "/etc/passwd"); err == nil || !strings.Contains(err.Error(), "not allowed") {
+	if _, err := sb.StreamArgs(ctx, "SELECT * FROM read_csv($1)", []any{"/etc/passwd"}, &Collect{}); err == nil || !strings.Contains(err.Error(), "not allowed") {
 		t.Fatalf("read_csv($1) was not refused: %v", err)
 	}
 }
