@@ -42,7 +42,7 @@ type conn struct {
 	txn      byte              // 'I' idle, 'T' in a transaction block
 	stmts    map[string]*prepared
 	portals  map[string]*portal
-	skip     bool               // an extended-protocol error: discard until Sync
+	skip     bool // an extended-protocol error: discard until Sync
 
 	mu      sync.Mutex
 	running context.CancelFunc // the statement being executed, for cancel requests

@@ -404,4 +404,3 @@ func (c *conn) closeCursors() {
 		}
 	}
 }
-

@@ -39,7 +39,33 @@ func rewrite(sql string, toks []queries.Token, version string, settings func(str
 		b.WriteString(with)
 		last = toks[to].End
 	}
+	// closing returns the index of the ')' that closes the '(' at i, or -1.
+	closing := func(i int) int {
+		depth := 0
+		for j := i; j < len(toks); j++ {
+			switch {
+			case punct(j, "("):
+				depth++
+			case punct(j, ")"):
+				depth--
+				if depth == 0 {
+					return j
+				}
+			}
+		}
+		return -1
+	}
+	type edit struct {
+		to   int // last token replaced
+		with string
+	}
+	edits := map[int]edit{} // decided ahead: tokens i..to become with
 	for i := 0; i < len(toks); i++ {
+		if e, ok := edits[i]; ok {
+			replace(i, e.to, e.with)
+			i = e.to
+			continue
+		}
 		switch {
 		case is(i, "OPERATOR") && punct(i+1, "("):
 			j := catalogName(i + 2)
@@ -58,21 +84,78 @@ func rewrite(sql string, toks []queries.Token, version string, settings func(str
 				replace(i, j, " ")
 				i = j
 			}
-		case (i == 0 || !punct(i-1, ".")) && (is(i, "version") || is(i, "current_setting") || is(i, "pg_catalog")):
+		case punct(i, ":") && punct(i+1, ":") && i+2 < len(toks):
+			j := catalogName(i + 2)
+			if regTypes[strings.ToLower(text(j))] {
+				replace(i, j, "::VARCHAR")
+				i = j
+			} else if j != i+2 {
+				replace(i, j, "::"+text(j))
+				i = j
+			}
+		case toks[i].Kind == 'w' && (i == 0 || !punct(i-1, ".")):
 			j := catalogName(i)
-			switch {
-			case is(j, "version") && punct(j+1, "(") && punct(j+2, ")"):
-				replace(i, j+2, quote(version))
-				i = j + 2
-			case is(j, "current_setting") && punct(j+1, "(") && j+2 < len(toks) && toks[j+2].Kind == 's':
-				name := strings.Trim(text(j+2), "'")
-				end := j + 3
-				if punct(end, ",") {
-					end += 2 // missing_ok
+			if !punct(j+1, "(") {
+				// A catalog table DuckDB lacks (or lacks columns of), in FROM.
+				if sub := catalogRelation(text(j)); sub != "" && !punct(j+1, ".") && (i == 0 || fromContext(text(i-1))) {
+					if next := strings.ToUpper(text(j + 1)); j+1 >= len(toks) || toks[j+1].Kind != 'w' || sqlKeywords[next] {
+						sub += " AS " + strings.ToLower(text(j))
+					}
+					replace(i, j, sub)
+					i = j
 				}
-				if v, ok := settings(name); ok && punct(end, ")") {
+				continue
+			}
+			end := closing(j + 1)
+			if end < 0 {
+				continue
+			}
+			name := strings.ToLower(text(j))
+			switch {
+			case name == "version" && end == j+2:
+				replace(i, end, quote(version))
+				i = end
+			case name == "current_setting" && toks[j+2].Kind == 's' && (end == j+3 || end == j+5):
+				if v, ok := settings(strings.Trim(text(j+2), "'")); ok {
 					replace(i, end, quote(v))
 					i = end
+				}
+			default:
+				if lit, ok := constFunctions[name]; ok {
+					replace(i, end, lit)
+					i = end
+					continue
+				}
+				if setFunctions[name] && i > 0 && fromContext(text(i-1)) && end+1 < len(toks) && toks[end+1].Kind == 'w' &&
+					!sqlKeywords[strings.ToUpper(text(end+1))] && !punct(end+2, "(") {
+					// FROM generate_series(...) s: in PostgreSQL s names the
+					// column too; in DuckDB only the row.
+					edits[end+1] = edit{end + 1, text(end+1) + "(" + text(end+1) + ")"}
+				}
+				if to, ok := renamed[name]; ok {
+					replace(i, j, to)
+				} else if j != i && !duckdbCatalogFunctions[name] {
+					// pg_catalog.f( -> f(: DuckDB finds its functions unqualified.
+					replace(i, j, text(j))
+				}
+				if n, ok := maxArgs[name]; ok {
+					// Drop the arguments DuckDB's function does not take
+					// (PostgreSQL's pretty-print flag, array dimension).
+					depth, args := 0, 1
+					for k := j + 2; k < end; k++ {
+						switch {
+						case punct(k, "("):
+							depth++
+						case punct(k, ")"):
+							depth--
+						case punct(k, ",") && depth == 0:
+							if args == n {
+								edits[k] = edit{end - 1, ""}
+								k = end
+							}
+							args++
+						}
+					}
 				}
 			}
 		}
@@ -82,6 +165,73 @@ func rewrite(sql string, toks []queries.Token, version string, settings func(str
 	}
 	b.WriteString(sql[last:])
 	return b.String()
+}
+
+// fromContext reports whether a token before a name makes it a relation:
+// FROM x, JOIN x, FROM a, x.
+func fromContext(prev string) bool {
+	switch strings.ToUpper(prev) {
+	case "FROM", "JOIN", ",":
+		return true
+	}
+	return false
+}
+
+// sqlKeywords can follow a relation in FROM; any other word there is its alias.
+var sqlKeywords = map[string]bool{"WHERE": true, "JOIN": true, "LEFT": true, "RIGHT": true, "INNER": true,
+	"FULL": true, "CROSS": true, "NATURAL": true, "ON": true, "USING": true, "ORDER": true, "GROUP": true,
+	"HAVING": true, "LIMIT": true, "OFFSET": true, "UNION": true, "EXCEPT": true, "INTERSECT": true,
+	"WINDOW": true, "QUALIFY": true, "FETCH": true, "FOR": true, "AS": false}
+
+// duckdbCatalogFunctions are DuckDB's own pg_catalog macros, kept qualified.
+var duckdbCatalogFunctions = map[string]bool{"pg_table_is_visible": true, "pg_get_expr": true, "format_type": true,
+	"pg_has_role": true, "has_table_privilege": true, "has_schema_privilege": true, "pg_get_constraintdef": true,
+	"pg_get_viewdef": true, "pg_typeof": true, "pg_size_pretty": true, "pg_is_other_temp_schema": true,
+	"pg_get_indexdef": true, "has_database_privilege": true, "has_column_privilege": true, "has_sequence_privilege": true,
+	"has_function_privilege": true, "has_foreign_data_wrapper_privilege": true, "has_server_privilege": true,
+	"has_tablespace_privilege": true, "pg_ts_parser_is_visible": true, "col_description": true, "obj_description": true,
+	"shobj_description": true, "pg_encoding_to_char": true, "pg_get_userbyid": true}
+
+// maxArgs are catalog functions DuckDB has with fewer arguments than
+// PostgreSQL (the pretty-print flag): the extra ones are dropped.
+var maxArgs = map[string]int{"array_upper": 1, "pg_get_expr": 2, "pg_get_constraintdef": 1, "pg_get_viewdef": 1, "pg_get_indexdef": 1}
+
+// setFunctions return one column that PostgreSQL names after the alias.
+var setFunctions = map[string]bool{"generate_series": true, "unnest": true, "range": true}
+
+// renamed are PostgreSQL functions DuckDB has under another name (after
+// maxArgs dropped what it does not take).
+var renamed = map[string]string{"array_upper": "array_length"}
+
+// regTypes are PostgreSQL's OID alias types; a cast to one becomes a cast
+// to VARCHAR (DuckDB has none of them).
+var regTypes = map[string]bool{"regtype": true, "regclass": true, "regproc": true, "regprocedure": true,
+	"regnamespace": true, "regrole": true, "regoper": true, "regoperator": true, "regconfig": true}
+
+// constFunctions are PostgreSQL catalog functions DuckDB lacks, answered
+// with what they mean here: one owner, no comments, no storage sizes.
+var constFunctions = map[string]string{
+	"pg_get_userbyid":                    "'faultline'",
+	"pg_encoding_to_char":                "'UTF8'",
+	"obj_description":                    "CAST(NULL AS VARCHAR)",
+	"col_description":                    "CAST(NULL AS VARCHAR)",
+	"shobj_description":                  "CAST(NULL AS VARCHAR)",
+	"pg_relation_size":                   "CAST(0 AS BIGINT)",
+	"pg_table_size":                      "CAST(0 AS BIGINT)",
+	"pg_total_relation_size":             "CAST(0 AS BIGINT)",
+	"pg_get_function_identity_arguments": "''",
+	"pg_backend_pid":                     "CAST(0 AS INTEGER)",
+	"pg_get_statisticsobjdef_columns":    "CAST(NULL AS VARCHAR)",
+	"pg_get_partkeydef":                  "CAST(NULL AS VARCHAR)",
+	"pg_get_partition_constraintdef":     "CAST(NULL AS VARCHAR)",
+	"pg_get_triggerdef":                  "CAST(NULL AS VARCHAR)",
+	"pg_get_ruledef":                     "CAST(NULL AS VARCHAR)",
+	"pg_tablespace_location":             "''",
+	"pg_get_function_result":             "CAST(NULL AS VARCHAR)",
+	"pg_get_function_arguments":          "CAST(NULL AS VARCHAR)",
+	"pg_postmaster_start_time":           "CAST(NULL AS TIMESTAMPTZ)",
+	"pg_is_in_recovery":                  "false",
+	"pg_relation_is_publishable":         "false",
 }
 
 // quote returns s as a SQL string literal.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -111,6 +112,13 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) handle(ctx context.Context, nc net.Conn) {
 	c := newConn(s, nc)
 	defer c.close()
+	defer func() {
+		// A bug in one session must not take serve (and ingest) down.
+		if r := recover(); r != nil {
+			s.log.Error("postgres connection failed: internal error", "remote", nc.RemoteAddr().String(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			_ = c.fatal("XX000", fmt.Sprintf("internal error in faultline's PostgreSQL endpoint: %v (please report it)", r))
+		}
+	}()
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
 	if err := c.startup(ctx); err != nil {

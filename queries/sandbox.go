@@ -121,7 +121,6 @@ func (s *Sandbox) SQL(ctx context.Context, query string) (Table, error) {
 // would pass query.max_bytes (Summary.Truncated). Nothing reaches w when
 // the statement is refused or fails before its first row; an error after
 // that is returned with the Summary of what w received.
-//
 func (s *Sandbox) Stream(ctx context.Context, query string, w RowWriter) (Summary, error) {
 	return s.StreamArgs(ctx, query, nil, w)
 }
