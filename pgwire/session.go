@@ -133,10 +133,10 @@ func classify(sql string, version string, settings func(string) (string, bool)) 
 	case "SHOW":
 		name := ident(1)
 		if word(1) == "TRANSACTION" && word(2) == "ISOLATION" {
-			name = "transaction_isolation"
+			return plan{kind: kShow, tag: "SHOW", name: "transaction_isolation"}
 		}
 		if word(1) == "TIME" && word(2) == "ZONE" {
-			name = "timezone"
+			return plan{kind: kShow, tag: "SHOW", name: "timezone"}
 		}
 		if name == "all" {
 			return plan{kind: kShow, tag: "SHOW", name: "all"}
@@ -291,9 +291,21 @@ func (c *conn) set(name, value string) error {
 	if _, fixed := fixedSettings[name]; fixed {
 		return pgError{code: "55P02", msg: fmt.Sprintf("parameter %q cannot be changed", name)}
 	}
+	if _, known := defaultSettings[name]; !known && !clientSettings[name] && !strings.Contains(name, ".") {
+		return pgError{code: "42704", msg: fmt.Sprintf("unrecognized configuration parameter %q: a faultline session keeps PostgreSQL client settings (application_name, search_path, TimeZone, extra_float_digits...) and never changes DuckDB's", name)}
+	}
 	c.settings[name] = value
 	return nil
 }
+
+// clientSettings are further PostgreSQL settings clients SET on connect;
+// they are kept for SHOW and change nothing.
+var clientSettings = map[string]bool{"datestyle": true, "intervalstyle": true, "client_encoding": true,
+	"default_transaction_deferrable": true, "transaction_deferrable": true, "cursor_tuple_fraction": true,
+	"enable_seqscan": true, "random_page_cost": true, "effective_cache_size": true, "maintenance_work_mem": true,
+	"temp_buffers": true, "plan_cache_mode": true, "session_replication_role": true, "xmloption": true,
+	"gin_fuzzy_search_limit": true, "tcp_keepalives_idle": true, "tcp_keepalives_interval": true, "tcp_keepalives_count": true,
+	"log_statement": true, "log_min_duration_statement": true, "idle_session_timeout": true, "role": true}
 
 // showAll lists every setting (SHOW ALL).
 func (c *conn) showAll() [][]any {
