@@ -208,10 +208,10 @@ func TestSessionStatements(t *testing.T) {
 		}
 	}
 	checks := map[string]string{
-		"SHOW server_version":                           serverVersion,
-		"SHOW standard_conforming_strings":              "on",
-		"SHOW transaction isolation level":              "serializable",
-		"SELECT current_setting('server_version_num')":  "160000",
+		"SHOW server_version":                            serverVersion,
+		"SHOW standard_conforming_strings":               "on",
+		"SHOW transaction isolation level":               "serializable",
+		"SELECT current_setting('server_version_num')":   "160000",
 		"SELECT pg_catalog.current_setting('DateStyle')": "ISO, MDY",
 	}
 	for sql, want := range checks {
