@@ -22,6 +22,10 @@ test: build ## run the hermetic test suite (unit, end-to-end with the in-process
 	$(GO) test -tags $(TAGS) -timeout $(TEST_TIMEOUT) -count=1 $(PKGS)
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 
+.PHONY: pgclients
+pgclients: ## install psycopg 3 and the PostgreSQL JDBC driver into .cache/pgclients for the pgwire tests (psql: apt-get install postgresql-client)
+	bash scripts/pgclients.sh
+
 .PHONY: test-race
 test-race: ## run the tests with the race detector
 	$(GO) test -tags $(TAGS) -race -timeout 30m -count=1 $(PKGS)
