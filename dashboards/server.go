@@ -159,6 +159,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/stats", s.api(s.apiStats))
 	mux.HandleFunc("GET /api/topology", s.api(s.apiTopology))
 	mux.HandleFunc("POST /api/query", s.apiQuery)
+	mux.HandleFunc("POST /api/export", s.apiExport)
+	mux.HandleFunc("POST /console/export", s.apiExport)
 	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s: see docs/api.md", r.Method, r.URL.Path))
 	})

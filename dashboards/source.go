@@ -23,4 +23,6 @@ type Engine interface {
 // show to the user as it is.
 type Sandbox interface {
 	Stream(ctx context.Context, query string, w queries.RowWriter) (queries.Summary, error)
+	// Export is Stream with the export caps, for downloads.
+	Export(ctx context.Context, query string, w queries.RowWriter) (queries.Summary, error)
 }
