@@ -90,6 +90,11 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine := a.engine(db)
+	// faultline_incidents() and faultline_suspects() for analyst SQL (the
+	// console, the JSON API, PostgreSQL clients such as Grafana).
+	if err := queries.RegisterTableFunctions(ctx, db.DB, engine); err != nil {
+		return err
+	}
 	// The sandbox locks the database's configuration: create it after
 	// everything else that changes settings (a.openDB applies duckdb:).
 	sandbox, err := queries.NewSandbox(ctx, db.DB, cfg.Query)
