@@ -49,6 +49,15 @@ func defaultQueryConfig() queries.Config {
 // (Listen is chosen here) until the test ends.
 func start(t *testing.T, cfg Config, qcfg queries.Config) *fixture {
 	t.Helper()
+	return startWith(t, cfg, qcfg, func(ctx context.Context, db *store.DB) error {
+		_, err := db.ExecContext(ctx, fixtureSQL)
+		return err
+	})
+}
+
+// startWith is start with the database filled by fill.
+func startWith(t *testing.T, cfg Config, qcfg queries.Config, fill func(context.Context, *store.DB) error) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "pgwire.duckdb")
 	db, err := store.Open(ctx, path)
@@ -56,7 +65,10 @@ func start(t *testing.T, cfg Config, qcfg queries.Config) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if _, err := db.ExecContext(ctx, fixtureSQL); err != nil {
+	if err := fill(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if err := queries.RegisterTableFunctions(ctx, db.DB, queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), nil)); err != nil {
 		t.Fatal(err)
 	}
 	sb, err := queries.NewSandbox(ctx, db.DB, qcfg)

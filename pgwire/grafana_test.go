@@ -1,0 +1,202 @@
+package pgwire
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/transform"
+	"github.com/faultline/faultline/transform/simulate"
+)
+
+// The Grafana dashboard shipped in dashboards/grafana: every SQL query in
+// it, with Grafana's macros expanded as Grafana's PostgreSQL datasource
+// expands them (grafanaMacros), runs through the wire endpoint over a
+// simulated outage, through pgx as Grafana's datasource sends it, and
+// returns the columns its panel needs.
+func TestGrafanaDashboard(t *testing.T) {
+	sc, err := simulate.Generate(simulate.FamilyLBChange, 1, simulate.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := sc.WriteDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startWith(t, DefaultConfig(), defaultQueryConfig(), func(ctx context.Context, db *store.DB) error {
+		if _, err := ingest.LoadPaths(ctx, db, []string{man.DataDir}, ingest.LoadOptions{Config: ingest.DefaultConfig(), Transform: transform.DefaultConfig()}); err != nil {
+			return err
+		}
+		// Dead letters, as a bad producer leaves them.
+		_, err := db.ExecContext(ctx, `INSERT INTO dead_letters (time, reason, message, format, raw, raw_size, src_topic, src_partition, src_offset)
+			SELECT (SELECT min(time) FROM events) + i * INTERVAL 7 MINUTE, 'invalid_json', 'not JSON: fix the producer', 'app', 'x', 1, 'app-errors', 0, i FROM range(5) r(i)`)
+		return err
+	})
+	var from, to time.Time
+	if err := f.db.QueryRowContext(context.Background(), "SELECT min(time), max(time) FROM events").Scan(&from, &to); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "dashboards", "grafana", "faultline.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ RawSQL, Format string }
+		}
+		Annotations struct {
+			List []struct {
+				Name   string
+				Target struct{ RawSQL string }
+			}
+		}
+	}
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatal(err)
+	}
+	// What each panel needs: its columns, and rows over the outage.
+	want := map[string][]string{
+		"Errors per minute by service":     {"time", "metric", "errors"},
+		"Incidents with their top suspect": {"incident_id", "ongoing", "onset", "recovery", "services", "total_errors", "peak_errors_per_min", "top_suspect_operation", "top_suspect_resource", "top_suspect_actor", "score", "evidence"},
+		"Dead letters per reason":          {"time", "metric", "dead_letters"},
+		"Latest dead letters":              {"time", "reason", "message", "format", "source", "position", "raw_size"},
+		"Changes in range":                 {"changes"},
+		"annotation Changes":               {"time", "text", "tags"},
+	}
+	queriesOf := map[string]string{}
+	for _, p := range dash.Panels {
+		for _, tg := range p.Targets {
+			queriesOf[p.Title] = tg.RawSQL
+		}
+	}
+	for _, a := range dash.Annotations.List {
+		if a.Target.RawSQL != "" {
+			queriesOf["annotation "+a.Name] = a.Target.RawSQL
+		}
+	}
+	if len(queriesOf) != len(want) {
+		t.Fatalf("the dashboard has %d queries, the test knows %d: %v", len(queriesOf), len(want), queriesOf)
+	}
+	c := connect(t, f.url(""))
+	for name, sql := range queriesOf {
+		t.Run(name, func(t *testing.T) {
+			expanded, err := grafanaMacros(sql, from.Add(-time.Minute), to.Add(time.Minute))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(expanded, "$__") {
+				t.Fatalf("a macro was left unexpanded: %s", expanded)
+			}
+			rows, err := c.Query(context.Background(), expanded)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, expanded)
+			}
+			var cols []string
+			for _, fd := range rows.FieldDescriptions() {
+				cols = append(cols, fd.Name)
+			}
+			n := 0
+			for rows.Next() {
+				n++
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatalf("%v\n%s", err, expanded)
+			}
+			if strings.Join(cols, ",") != strings.Join(want[name], ",") {
+				t.Errorf("columns %v, want %v", cols, want[name])
+			}
+			if n == 0 {
+				t.Errorf("no rows over the simulated outage:\n%s", expanded)
+			}
+		})
+	}
+	// The incident is the simulated one, with its root cause first.
+	var top string
+	if err := c.QueryRow(context.Background(), "SELECT top_suspect_event_id FROM faultline_incidents() ORDER BY total_errors DESC LIMIT 1").Scan(&top); err != nil {
+		t.Fatal(err)
+	}
+	if top != sc.Truth.RootCauseEventID {
+		t.Fatalf("top suspect %q, the simulated root cause is %s", top, sc.Truth.RootCauseEventID)
+	}
+}
+
+// grafanaMacros expands Grafana's PostgreSQL datasource macros the way its
+// macro engine does (grafana pkg/tsdb/grafana-postgresql-datasource
+// macros.go, read there; not copied): a macro is $name(args), args split
+// at commas; times are UTC RFC 3339 with nanoseconds, quoted.
+//
+//	$__time(c)               c AS "time"
+//	$__timeEpoch(c)          extract(epoch from c) as "time"
+//	$__timeFilter(c)         c BETWEEN 'from' AND 'to'
+//	$__timeFrom() $__timeTo()  'from' 'to'
+//	$__timeGroup(c, '1m')    floor(extract(epoch from c)/60)*60
+//	$__timeGroupAlias(c, i)  the same AS "time"
+//	$__unixEpochFilter(c)    c >= fromUnix AND c <= toUnix
+func grafanaMacros(sql string, from, to time.Time) (string, error) {
+	re := regexp.MustCompile(`\$([_a-zA-Z0-9]+)\(([^\)]*)\)`)
+	f, tt := from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano)
+	var firstErr error
+	out := re.ReplaceAllStringFunc(sql, func(m string) string {
+		g := re.FindStringSubmatch(m)
+		name, args := g[1], strings.Split(g[2], ",")
+		for i := range args {
+			args[i] = strings.TrimSpace(args[i])
+		}
+		group := func() string {
+			if len(args) < 2 {
+				firstErr = fmt.Errorf("%s needs a column and an interval", name)
+				return ""
+			}
+			secs, err := intervalSeconds(strings.Trim(args[1], "'"))
+			if err != nil {
+				firstErr = err
+			}
+			return fmt.Sprintf("floor(extract(epoch from %s)/%v)*%v", args[0], secs, secs)
+		}
+		switch name {
+		case "__time":
+			return args[0] + ` AS "time"`
+		case "__timeEpoch":
+			return fmt.Sprintf(`extract(epoch from %s) as "time"`, args[0])
+		case "__timeFilter":
+			return fmt.Sprintf("%s BETWEEN '%s' AND '%s'", args[0], f, tt)
+		case "__timeFrom":
+			return "'" + f + "'"
+		case "__timeTo":
+			return "'" + tt + "'"
+		case "__timeGroup":
+			return group()
+		case "__timeGroupAlias":
+			return group() + ` AS "time"`
+		case "__unixEpochFilter":
+			return fmt.Sprintf("%s >= %d AND %s <= %d", args[0], from.Unix(), args[0], to.Unix())
+		}
+		firstErr = fmt.Errorf("unknown macro %q", name)
+		return m
+	})
+	return out, firstErr
+}
+
+// intervalSeconds reads a Grafana interval such as 30s, 1m, 5m, 1h, 1d.
+func intervalSeconds(s string) (float64, error) {
+	units := map[byte]float64{'s': 1, 'm': 60, 'h': 3600, 'd': 86400}
+	if len(s) < 2 {
+		return 0, fmt.Errorf("interval %q", s)
+	}
+	n, err := strconv.ParseFloat(s[:len(s)-1], 64)
+	u, ok := units[s[len(s)-1]]
+	if err != nil || !ok {
+		return 0, fmt.Errorf("interval %q: use a number and s, m, h or d", s)
+	}
+	return n * u, nil
+}
