@@ -49,8 +49,9 @@ fmt: ## format the code
 	gofmt -w $$(git ls-files '*.go')
 
 .PHONY: bench
-bench: build ## quick benchmarks (under 3 minutes): one table, bench-results.json (docs/benchmarks.md)
+bench: build ## quick benchmarks (about 4 minutes): one table, bench-results.json; 1M rows over the PostgreSQL wire vs the JSON API (docs/benchmarks.md)
 	./$(BIN) bench --quick --out bench-results.json
+	$(GO) test -tags $(TAGS) -run '^$$' -bench BenchmarkServeSelect1M -benchtime 2x ./pgwire/
 
 .PHONY: bench-full
 bench-full: build ## full benchmarks (about 20-30 minutes): one table, bench-results.json
