@@ -86,6 +86,9 @@ func rewrite(sql string, toks []queries.Token, version string, settings func(str
 			}
 		case punct(i, ":") && punct(i+1, ":") && i+2 < len(toks):
 			j := catalogName(i + 2)
+			if j >= len(toks) {
+				continue
+			}
 			if regTypes[strings.ToLower(text(j))] {
 				replace(i, j, "::VARCHAR")
 				i = j
