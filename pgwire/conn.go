@@ -55,10 +55,25 @@ func newConn(s *Server, nc net.Conn) *conn {
 	return c
 }
 
-func (c *conn) setIO(rw io.ReadWriter) {
-	c.be = pgproto3.NewBackend(rw, rw)
+func (c *conn) setIO(nc net.Conn) {
+	c.be = pgproto3.NewBackend(nc, nc)
 	c.be.SetMaxBodyLen(c.srv.cfg.MaxMessageBytes)
-	c.bw = bufio.NewWriterSize(rw, 32<<10)
+	c.bw = bufio.NewWriterSize(deadlineWriter{nc, c.srv.cfg.IdleTimeout}, 32<<10)
+}
+
+// deadlineWriter gives every write to the client serve.postgres.idle_timeout
+// to complete: a client that stops reading its rows is dropped then, and
+// its statement with it, instead of holding a sandbox slot.
+type deadlineWriter struct {
+	nc      net.Conn
+	timeout time.Duration
+}
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	if w.timeout > 0 {
+		_ = w.nc.SetWriteDeadline(time.Now().Add(w.timeout))
+	}
+	return w.nc.Write(p)
 }
 
 func (c *conn) close() {

@@ -259,3 +259,36 @@ func selfSigned(t *testing.T, dir string) (cert, key string) {
 	}
 	return cert, key
 }
+
+// A client that stops reading its rows is dropped after
+// serve.postgres.idle_timeout, and its statement's sandbox slot is freed
+// long before query.timeout.
+func TestStalledReaderIsDropped(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.IdleTimeout = 500 * time.Millisecond
+	q := defaultQueryConfig()
+	q.MaxConcurrent, q.Timeout, q.MaxRows, q.MaxBytes = 1, time.Minute, 5_000_000, 1<<30
+	f := start(t, cfg, q)
+	nc, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	b, _ := (&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersion30, Parameters: map[string]string{"user": "faultline"}}).Encode(nil)
+	b, _ = (&pgproto3.Query{String: "SELECT repeat('x', 100) FROM range(5000000)"}).Encode(b)
+	if _, err := nc.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	// Never read: the server's socket buffer fills and its writes stall.
+	began := time.Now()
+	c := connect(t, f.url(""))
+	var one int
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		t.Fatalf("the only sandbox slot stayed taken by a stalled client: %v", err)
+	}
+	if d := time.Since(began); d > 20*time.Second {
+		t.Fatalf("the slot was freed after %s", d)
+	}
+}
