@@ -55,6 +55,16 @@ func rewrite(sql string, toks []queries.Token, version string, settings func(str
 		}
 		return -1
 	}
+	// selectAlias names a literal that replaced a whole select-list item
+	// (SELECT version(), ...) as PostgreSQL names the function's column.
+	selectAlias := func(from, to int, name string) string {
+		prev := strings.ToUpper(text(from - 1))
+		next := strings.ToUpper(text(to + 1))
+		if (prev == "SELECT" || prev == ",") && (to+1 >= len(toks) || next == "," || next == "FROM" || next == ";") {
+			return ` AS "` + name + `"`
+		}
+		return ""
+	}
 	type edit struct {
 		to   int // last token replaced
 		with string
@@ -116,11 +126,11 @@ func rewrite(sql string, toks []queries.Token, version string, settings func(str
 			name := strings.ToLower(text(j))
 			switch {
 			case name == "version" && end == j+2:
-				replace(i, end, quote(version))
+				replace(i, end, quote(version)+selectAlias(i, end, "version"))
 				i = end
 			case name == "current_setting" && toks[j+2].Kind == 's' && (end == j+3 || end == j+5):
 				if v, ok := settings(strings.Trim(text(j+2), "'")); ok {
-					replace(i, end, quote(v))
+					replace(i, end, quote(v)+selectAlias(i, end, "current_setting"))
 					i = end
 				}
 			default:

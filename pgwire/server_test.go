@@ -355,3 +355,21 @@ func TestCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Rewritten functions keep PostgreSQL's column names.
+func TestRewrittenColumnNames(t *testing.T) {
+	f := start(t, DefaultConfig(), defaultQueryConfig())
+	c := connect(t, f.url(""))
+	rows, err := c.Query(context.Background(), "SELECT version(), current_setting('server_version_num'), version() LIKE 'PostgreSQL%' AS pg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, fd := range rows.FieldDescriptions() {
+		names = append(names, fd.Name)
+	}
+	rows.Close()
+	if strings.Join(names, ",") != "version,current_setting,pg" {
+		t.Fatalf("columns %v", names)
+	}
+}
