@@ -81,6 +81,7 @@ func (c *conn) close() {
 		p.close()
 	}
 	if c.slot {
+		c.srv.connections.Dec()
 		<-c.srv.slots
 	}
 	c.nc.Close()
@@ -118,6 +119,7 @@ func (c *conn) startup(ctx context.Context) error {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 				return errQuiet
 			}
+			c.srv.refused.WithLabelValues("protocol").Inc()
 			return c.fatal("08P01", "invalid startup packet: "+err.Error())
 		}
 		switch m := msg.(type) {
@@ -162,7 +164,9 @@ func (c *conn) startup(ctx context.Context) error {
 	select {
 	case c.srv.slots <- struct{}{}:
 		c.slot = true
+		c.srv.connections.Inc()
 	default:
+		c.srv.refused.WithLabelValues("too_many").Inc()
 		return c.fatal("53300", fmt.Sprintf("sorry, too many clients already (serve.postgres.max_connections is %d)", c.srv.cfg.MaxConnections))
 	}
 	if err := c.srv.register(c); err != nil {
@@ -194,6 +198,7 @@ func (c *conn) authenticate() error {
 		return nil
 	}
 	failed := func() error {
+		c.srv.refused.WithLabelValues("password").Inc()
 		return c.fatal("28P01", fmt.Sprintf("password authentication failed for user %q", c.user))
 	}
 	const mech = "SCRAM-SHA-256"
@@ -329,6 +334,7 @@ func (c *conn) dispatch(ctx context.Context, msg pgproto3.FrontendMessage) error
 // of the batch is skipped until Sync. Only a failure to write is returned.
 func (c *conn) fail(err error) error {
 	pe := asPGError(err)
+	c.srv.statements.WithLabelValues(pe.code[:2]).Inc()
 	c.skip = true
 	resp := &pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: pe.code, Message: pe.msg, Hint: pe.hint}
 	if err := c.send(resp); err != nil {

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
 )
@@ -24,6 +26,38 @@ type fixture struct {
 	db   *store.DB
 	path string
 	log  *logBuffer
+	reg  *prometheus.Registry
+}
+
+// metric returns the value of a metric of the endpoint ("" labels: the
+// first series).
+func (f *fixture) metric(t *testing.T, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := f.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			match := label == ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					match = true
+				}
+			}
+			if !match {
+				continue
+			}
+			if m.Gauge != nil {
+				return m.GetGauge().GetValue()
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	return 0
 }
 
 const fixtureEvents = 1000
@@ -81,7 +115,8 @@ func startWith(t *testing.T, cfg Config, qcfg queries.Config, fill func(context.
 	}
 	cfg.Listen = ln.Addr().String()
 	logs := &logBuffer{}
-	srv, err := New(cfg, sb, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), "v-test")
+	reg := prometheus.NewRegistry()
+	srv, err := New(cfg, sb, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), "v-test", reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +138,7 @@ func startWith(t *testing.T, cfg Config, qcfg queries.Config, fill func(context.
 		}
 	})
 	host, port, _ := net.SplitHostPort(cfg.Listen)
-	return &fixture{addr: cfg.Listen, host: host, port: port, db: db, path: path, log: logs}
+	return &fixture{addr: cfg.Listen, host: host, port: port, db: db, path: path, log: logs, reg: reg}
 }
 
 // url is a connection string for pgx and libpq.

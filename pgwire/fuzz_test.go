@@ -59,7 +59,7 @@ func FuzzSession(f *testing.F) {
 	f.Add(encode(&pgproto3.Bind{ParameterFormatCodes: []int16{1}, Parameters: [][]byte{{1, 2}}}, &pgproto3.Sync{}))
 	f.Add([]byte{'Q', 0, 0, 0, 4})
 	f.Add([]byte{'p', 0, 0, 0, 5, 0})
-	srv, err := New(Config{Listen: "127.0.0.1:0", Username: "faultline", MaxConnections: 4, MaxMessageBytes: 1 << 16}, fakeSandbox{}, slog.New(slog.NewTextHandler(io.Discard, nil)), "v-fuzz")
+	srv, err := New(Config{Listen: "127.0.0.1:0", Username: "faultline", MaxConnections: 4, MaxMessageBytes: 1 << 16}, fakeSandbox{}, slog.New(slog.NewTextHandler(io.Discard, nil)), "v-fuzz", nil)
 	if err != nil {
 		f.Fatal(err)
 	}

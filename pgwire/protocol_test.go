@@ -138,6 +138,12 @@ func TestMaxConnections(t *testing.T) {
 	if pgCode(err) != "53300" {
 		t.Fatalf("second connection: %v", err)
 	}
+	if got := f.metric(t, "faultline_postgres_connections_refused_total", "reason", "too_many"); got != 1 {
+		t.Errorf("refused too_many = %v", got)
+	}
+	if got := f.metric(t, "faultline_postgres_connections", "", ""); got != 1 {
+		t.Errorf("connections = %v", got)
+	}
 	// A cancel request still gets through while the limit is reached.
 	if err := f.cancelWith(c.PgConn().PID(), []byte{0, 0, 0, 0}); err != nil {
 		t.Fatal(err)

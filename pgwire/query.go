@@ -385,6 +385,7 @@ func putInt32(b []byte, v int32) {
 }
 
 func (c *conn) complete(tag string) error {
+	c.srv.statements.WithLabelValues("00").Inc()
 	return c.write(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
 }
 

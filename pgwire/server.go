@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/xdg-go/scram"
 
 	"github.com/faultline/faultline/queries"
@@ -38,19 +39,40 @@ type Server struct {
 	mu    sync.Mutex
 	conns map[uint32]*conn // by process ID, for cancel requests
 	next  uint32
+
+	connections prometheus.Gauge
+	refused     *prometheus.CounterVec // connections refused, by reason
+	statements  *prometheus.CounterVec // statements answered, by SQLSTATE class ("00" ok)
 }
 
 // startupTimeout bounds the startup and authentication of a connection.
 const startupTimeout = 15 * time.Second
 
 // New checks cfg, loads the TLS certificate and prepares the password
-// verifier. duckdbVersion is named in what SELECT version() answers.
-func New(cfg Config, sb Sandbox, log *slog.Logger, duckdbVersion string) (*Server, error) {
+// verifier. duckdbVersion is named in what SELECT version() answers. The
+// endpoint's metrics go to reg (nil = none): faultline_postgres_connections,
+// faultline_postgres_connections_refused_total{reason} and
+// faultline_postgres_statements_total{sqlstate_class}.
+func New(cfg Config, sb Sandbox, log *slog.Logger, duckdbVersion string, reg prometheus.Registerer) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, sb: sb, log: log, slots: make(chan struct{}, cfg.MaxConnections), conns: map[uint32]*conn{},
-		version: "PostgreSQL " + serverVersion + " (faultline; the SQL dialect is DuckDB " + duckdbVersion + ")"}
+		version: "PostgreSQL " + serverVersion + " (faultline; the SQL dialect is DuckDB " + duckdbVersion + ")",
+		connections: prometheus.NewGauge(prometheus.GaugeOpts{Name: "faultline_postgres_connections",
+			Help: "Clients connected to the PostgreSQL endpoint (serve.postgres.max_connections at most)."}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "faultline_postgres_connections_refused_total",
+			Help: "Connections the PostgreSQL endpoint refused: password, too_many, protocol."}, []string{"reason"}),
+		statements: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "faultline_postgres_statements_total",
+			Help: "Statements answered over the PostgreSQL endpoint by SQLSTATE class: 00 ok, 42 refused or invalid, 25 writes, 57 cancelled or timed out, 53 busy."}, []string{"sqlstate_class"}),
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{s.connections, s.refused, s.statements} {
+			if err := reg.Register(c); err != nil {
+				return nil, fmt.Errorf("register postgres metrics: %w", err)
+			}
+		}
+	}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {

@@ -189,6 +189,9 @@ func TestRefusalsKeepTheConnection(t *testing.T) {
 			}
 		}
 	}
+	if f.metric(t, "faultline_postgres_statements_total", "sqlstate_class", "42") == 0 || f.metric(t, "faultline_postgres_statements_total", "sqlstate_class", "00") == 0 {
+		t.Error("faultline_postgres_statements_total counted no refusal or no success")
+	}
 	var locked string
 	if err := c.QueryRow(ctx, "SELECT current_setting('enable_external_access')::VARCHAR").Scan(&locked); err != nil || locked != "false" {
 		t.Fatalf("enable_external_access is %q (%v): SET must never reach DuckDB", locked, err)

@@ -140,7 +140,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 	var pg *pgwire.Server
 	var pgln net.Listener
 	if cfg.Serve.Postgres.Enabled() {
-		if pg, err = pgwire.New(cfg.Serve.Postgres, sandbox, a.log, duckdbVersion(ctx, db)); err != nil {
+		if pg, err = pgwire.New(cfg.Serve.Postgres, sandbox, a.log, duckdbVersion(ctx, db), reg); err != nil {
 			return usageError{err}
 		}
 		if pgln, err = lc.Listen(ctx, "tcp", cfg.Serve.Postgres.Listen); err != nil {
