@@ -2,6 +2,9 @@
 GO       ?= go
 TAGS     := duckdb_arrow
 BIN      := bin/faultline
+# Printed by `faultline --version`.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
 FUZZTIME ?= 4s
 PKGS     := ./...
 # Go test timeout for the whole hermetic suite.
@@ -15,7 +18,7 @@ help: ## list targets
 
 .PHONY: build
 build: ## build bin/faultline
-	$(GO) build -tags $(TAGS) -o $(BIN) ./cmd/faultline
+	$(GO) build -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/faultline
 
 .PHONY: test
 test: build ## run the hermetic test suite (unit, end-to-end with the in-process broker, brief fuzzing)

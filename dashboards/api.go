@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/dashboards/report"
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/queries"
 )
 
@@ -40,7 +41,13 @@ type IncidentDetail struct {
 
 // IngestHealth is where ingest stands and what it rejected.
 type IngestHealth struct {
-	Running           bool               `json:"running"`
+	Running bool `json:"running"`
+	// Problems says what is wrong with ingest, one sentence each (brokers
+	// unreachable, missing topics, failing commits); empty when healthy.
+	Problems []string `json:"problems"`
+	// Kafka is ingest's status (connectivity, missing topics, partitions
+	// and lag) while it runs in this process.
+	Kafka             *status.Status     `json:"kafka,omitempty"`
 	Events            int64              `json:"events"`
 	FirstEvent        time.Time          `json:"first_event,omitzero"`
 	LastEvent         time.Time          `json:"last_event,omitzero"`
@@ -173,7 +180,14 @@ func filterBy[T any](xs []T, keep func(T) bool) []T {
 }
 
 func (s *Server) ingestHealth(ctx context.Context) (IngestHealth, error) {
-	h := IngestHealth{Running: s.ingesting()}
+	st := s.ingest()
+	h := IngestHealth{Running: st.Running, Problems: st.Problems()}
+	if h.Problems == nil {
+		h.Problems = []string{}
+	}
+	if st.Running {
+		h.Kafka = &st
+	}
 	b, err := s.list.bounds(ctx)
 	if err != nil {
 		return h, err
@@ -185,9 +199,12 @@ func (s *Server) ingestHealth(ctx context.Context) (IngestHealth, error) {
 	if h.Files, err = s.list.files(ctx); err != nil {
 		return h, err
 	}
-	lags := s.lagFromMetrics()
+	lags := map[string]int64{}
+	for _, p := range st.Partitions {
+		lags[fmt.Sprintf("%s/%d", p.Topic, p.Partition)] = p.Lag
+	}
 	for i, o := range h.Offsets {
-		if l, ok := lags[fmt.Sprintf("%s/%d", strings.TrimPrefix(o.Source, "kafka:"), o.Partition)]; ok {
+		if l, ok := lags[fmt.Sprintf("%s/%d", strings.TrimPrefix(o.Source, "kafka:"), o.Partition)]; ok && st.Running {
 			h.Offsets[i].Lag = &l
 		}
 	}
@@ -198,38 +215,6 @@ func (s *Server) ingestHealth(ctx context.Context) (IngestHealth, error) {
 		h.DeadLetters += r.Count
 	}
 	return h, nil
-}
-
-// lagFromMetrics reads consumer lag from the metrics registry: any gauge
-// whose name contains "lag" with topic and partition labels (ingest exports
-// one while it runs). Keys are "topic/partition".
-func (s *Server) lagFromMetrics() map[string]float64 {
-	out := map[string]float64{}
-	mfs, err := s.registry.Gather()
-	if err != nil {
-		return out
-	}
-	for _, mf := range mfs {
-		if !strings.Contains(mf.GetName(), "lag") {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			var topic, part string
-			for _, lp := range m.GetLabel() {
-				switch lp.GetName() {
-				case "topic":
-					topic = lp.GetValue()
-				case "partition":
-					part = lp.GetValue()
-				}
-			}
-			if topic == "" || part == "" || m.GetGauge() == nil {
-				continue
-			}
-			out[topic+"/"+part] = m.GetGauge().GetValue()
-		}
-	}
-	return out
 }
 
 func (s *Server) apiIncidents(r *http.Request) (any, error) {

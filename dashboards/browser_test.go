@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/transform"
@@ -292,7 +293,7 @@ func TestBrowserLiveRefresh(t *testing.T) {
 	bin := chromium(t)
 	sim := simulateServer(t)
 	o := sim.opt
-	o.Ingesting = func() bool { return true }
+	o.Ingest = func() status.Status { return status.Status{Running: true, Connected: true} }
 	o.Config.Refresh = time.Second
 	var overview atomic.Int64
 	base := startServer(t, o, func(h http.Handler) http.Handler {

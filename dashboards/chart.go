@@ -83,10 +83,15 @@ func seriesChart(points []queries.SeriesPoint, changes []Change, w queries.Windo
 				label += " by " + shortName(ch.Actor)
 			}
 		}
-		c.Markers = append(c.Markers, chart.Marker{T: ch.Time, Label: label, Emphasis: ch.EventID != "" && ch.EventID == emphasis})
+		c.Markers = append(c.Markers, chart.Marker{T: ch.Time, Label: label, Emphasis: ch.EventID != "" && ch.EventID == emphasis, Color: riskColors[ch.RiskClass]})
 	}
 	return template.HTML(c.SVG()) // chart escapes every text it writes
 }
+
+// riskColors colour change markers by risk class (the overview's caption
+// and docs/dashboards.md name them); the top suspect is always red and
+// bold.
+var riskColors = map[string]string{"critical": "#7b1fa2", "high": "#e65100", "medium": "#b8860b", "low": "#78909c"}
 
 // cascadeChart draws one bar per service in the order it broke, from its
 // onset to the incident's recovery (open while ongoing).

@@ -13,5 +13,7 @@
 // the matching HTTP client.
 //
 // dashboards must not import ingest's Kafka code or cmd; cmd/faultline
-// wires it to ingest in faultline serve.
+// wires it to ingest in faultline serve. Ingest's status comes in as a
+// value (ingest/status, which imports nothing of faultline): /healthz,
+// /readyz, the overview and /api/ingest read it.
 package dashboards

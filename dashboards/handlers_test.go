@@ -3,7 +3,6 @@ package dashboards
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/queries"
 )
 
@@ -428,7 +428,9 @@ func TestLiveRefreshOnlyWhileIngesting(t *testing.T) {
 	if !strings.Contains(body, `data-refresh="0"`) || strings.Contains(body, `id="live-toggle"`) {
 		t.Errorf("a served file must not refresh")
 	}
-	live := static.with(t, func(o *Options) { o.Ingesting = func() bool { return true } })
+	live := static.with(t, func(o *Options) {
+		o.Ingest = func() status.Status { return status.Status{Running: true, Connected: true} }
+	})
 	_, body = live.get(t, "/")
 	if !strings.Contains(body, `data-refresh="10"`) || !strings.Contains(body, `id="live-toggle"`) {
 		t.Errorf("pages must refresh while ingesting")
@@ -443,8 +445,14 @@ func TestStaticHealthMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	lag := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "faultline_ingest_consumer_lag", Help: "lag"}, []string{"topic", "partition"})
 	reg.MustRegister(lag)
-	lag.WithLabelValues("app-errors", "1").Set(42)
-	f := newFixture(t, func(o *Options) { o.Registry = reg })
+	lag.WithLabelValues("app-errors", "0").Set(7) // not read: lag comes from ingest's status
+	f := newFixture(t, func(o *Options) {
+		o.Registry = reg
+		o.Ingest = func() status.Status {
+			return status.Status{Running: true, Connected: true, Brokers: []string{"b:9092"},
+				Partitions: []status.Partition{{Topic: "app-errors", Partition: 1, Owned: true, Next: 10, HighWatermark: 52, Lag: 42}}, Lag: 42}
+		}
+	})
 
 	resp, body := f.get(t, "/static/style.css")
 	if resp.StatusCode != 200 || !strings.Contains(body, "svg.chart") || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/css") {
@@ -464,7 +472,10 @@ func TestStaticHealthMetrics(t *testing.T) {
 	_, body = f.get(t, "/api/ingest")
 	h := decode[IngestHealth](t, body)
 	if h.Offsets[0].Lag != nil || h.Offsets[1].Lag == nil || *h.Offsets[1].Lag != 42 {
-		t.Errorf("lag from metrics: %+v", h.Offsets)
+		t.Errorf("lag from ingest's status: %+v", h.Offsets)
+	}
+	if h.Kafka == nil || !h.Kafka.Connected || h.Kafka.Lag != 42 || len(h.Problems) != 0 {
+		t.Errorf("/api/ingest kafka status: %+v problems %v", h.Kafka, h.Problems)
 	}
 	resp, body = f.get(t, "/metrics")
 	if resp.StatusCode != 200 || !strings.Contains(body, `faultline_http_requests_total{code="200",route="GET /healthz"} 1`) ||
@@ -522,12 +533,30 @@ func TestConfigValidate(t *testing.T) {
 func TestHealthzReportsIngestErrors(t *testing.T) {
 	f := newFixture(t, nil)
 	sick := f.with(t, func(o *Options) {
-		o.Health = func() error { return errors.New("commit batch: disk full") }
+		o.Ingest = func() status.Status {
+			return status.Status{Running: true, Brokers: []string{"b:9092"}, LastError: "dial tcp: connection refused",
+				CommitError: "commit batch: disk full", MissingTopics: []status.MissingTopic{{Topic: "cloudtrial", Suggestion: "cloudtrail"}}}
+		}
 		o.Config.Token = "tok"
 	})
 	resp, body := sick.get(t, "/healthz")
-	if resp.StatusCode != 503 || !strings.Contains(body, "disk full") {
-		t.Errorf("healthz with a failing ingest = %d %q, want 503 naming the error", resp.StatusCode, body)
+	for _, want := range []string{"disk full", "cannot reach Kafka at b:9092", "cloudtrial (did you mean cloudtrail?)"} {
+		if resp.StatusCode != 503 || !strings.Contains(body, want) {
+			t.Errorf("healthz with a failing ingest = %d %q, want 503 naming %q", resp.StatusCode, body, want)
+		}
+	}
+	rresp, rbody := sick.get(t, "/readyz", "Authorization", "Bearer tok")
+	var ready struct {
+		Ready    bool
+		Problems []string
+		Ingest   status.Status
+	}
+	if err := json.Unmarshal([]byte(rbody), &ready); err != nil || rresp.StatusCode != 503 || ready.Ready || len(ready.Problems) != 3 || ready.Ingest.Connected {
+		t.Errorf("readyz = %d %+v (%v), want 503, not ready, 3 problems", rresp.StatusCode, ready, err)
+	}
+	_, body = sick.get(t, "/", "Authorization", "Bearer tok")
+	if !strings.Contains(body, `id="ingest-problems"`) || !strings.Contains(body, "unreachable") {
+		t.Errorf("overview does not show ingest's problems")
 	}
 }
 
@@ -541,5 +570,61 @@ func TestNamedQueryRowCap(t *testing.T) {
 	}](t, body)
 	if resp.StatusCode != 200 || len(tbl.Rows) != 3 || !tbl.Truncated {
 		t.Errorf("named series capped at 3: status %d, %d rows, truncated %v", resp.StatusCode, len(tbl.Rows), tbl.Truncated)
+	}
+}
+
+// TestAPIAsDocumented: POST /api/query takes the relative times the GET
+// routes and the CLI take; a known route asked with the wrong method is a
+// JSON 405 naming the method to use (GET /api/query was a 404, and 405
+// bodies were text).
+func TestAPIAsDocumented(t *testing.T) {
+	f := newFixture(t, nil) // now = t0+35m
+	resp, body := postQuery(t, f, "application/json", `{"name": "incidents", "since": "-2h"}`)
+	if resp.StatusCode != 200 || !strings.Contains(body, f.incID) {
+		t.Errorf(`POST {"since": "-2h"} = %d %s, want the incident`, resp.StatusCode, body)
+	}
+	resp, body = postQuery(t, f, "application/json", `{"name": "incidents", "since": "yesterday"}`)
+	if resp.StatusCode != 400 || !strings.Contains(body, `since: \"yesterday\" is not a time`) {
+		t.Errorf(`POST {"since": "yesterday"} = %d %s, want 400 naming since`, resp.StatusCode, body)
+	}
+	resp, body = f.get(t, "/api/incidents?since=-2h")
+	if resp.StatusCode != 200 || !strings.Contains(body, f.incID) {
+		t.Errorf("GET since=-2h = %d %s", resp.StatusCode, body)
+	}
+	for _, tc := range []struct{ method, path, allow string }{
+		{http.MethodGet, "/api/query", "POST"},
+		{http.MethodPost, "/api/incidents", "GET"},
+		{http.MethodDelete, "/api/changes", "GET"},
+	} {
+		req, _ := http.NewRequest(tc.method, f.ts.URL+tc.path, nil)
+		resp, body := do(t, req)
+		var e struct{ Error string }
+		if err := json.Unmarshal([]byte(body), &e); err != nil || resp.StatusCode != 405 || resp.Header.Get("Allow") != tc.allow || !strings.Contains(e.Error, "use "+tc.allow) {
+			t.Errorf("%s %s = %d Allow %q %q, want a JSON 405 allowing %s", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Allow"), body, tc.allow)
+		}
+	}
+	resp, body = f.get(t, "/api/nope")
+	if resp.StatusCode != 404 || !strings.Contains(body, `"error"`) {
+		t.Errorf("GET /api/nope = %d %s, want a JSON 404", resp.StatusCode, body)
+	}
+}
+
+// TestOverviewAsCaptioned: change markers are coloured by risk as the
+// caption says (they were all grey), and range=all shows the data's span
+// and its chart (it showed "— → —" and no chart).
+func TestOverviewAsCaptioned(t *testing.T) {
+	f := newFixture(t, nil)
+	_, body := f.get(t, "/?range=all")
+	if strings.Contains(body, "— → —") || !strings.Contains(body, "<svg") {
+		t.Errorf("range=all: no span or no chart")
+	}
+	colours := 0
+	for _, c := range riskColors {
+		if strings.Contains(body, `stroke="`+c+`"`) {
+			colours++
+		}
+	}
+	if colours == 0 || !strings.Contains(body, `class="risk-high"`) {
+		t.Errorf("overview: %d risk colours among the markers, want them coloured by risk", colours)
 	}
 }

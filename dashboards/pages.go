@@ -32,7 +32,7 @@ func parsePages() (map[string]*pageTemplate, error) {
 		"pct":      func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 		"score":    func(f float64) string { return fmt.Sprintf("%.2f", f) },
 		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"lag":      func(l *float64) string { return lagText(l) },
+		"lag":      func(l *int64) string { return lagText(l) },
 		"contains": slices.Contains[[]string],
 		"list":     func(xs ...string) []string { return xs },
 		"short":    shortName,
@@ -48,11 +48,11 @@ func parsePages() (map[string]*pageTemplate, error) {
 	return out, nil
 }
 
-func lagText(l *float64) string {
+func lagText(l *int64) string {
 	if l == nil {
 		return "—"
 	}
-	return fmt.Sprintf("%.0f", *l)
+	return fmt.Sprintf("%d", *l)
 }
 
 // pageData is what every page template gets.
@@ -70,7 +70,7 @@ type pageData struct {
 // render the error page with their status code.
 func (s *Server) page(name string, fn func(*http.Request, *pageData) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		pd := &pageData{Nav: name, Now: s.now().UTC(), Live: s.ingesting()}
+		pd := &pageData{Nav: name, Now: s.now().UTC(), Live: s.ingest().Running}
 		if pd.Live && s.cfg.Refresh > 0 && name != "console" {
 			pd.Refresh = int(s.cfg.Refresh / time.Second)
 		}

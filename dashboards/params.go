@@ -73,18 +73,7 @@ const maxLimit = 10000
 func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit int) (view, error) {
 	q := r.URL.Query()
 	v := view{raw: q, Range: s.cfg.DefaultRange, Limit: defaultLimit}
-	parseTime := func(key string) (time.Time, error) {
-		val := strings.TrimSpace(q.Get(key))
-		if val == "" {
-			return time.Time{}, nil
-		}
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02"} {
-			if t, err := time.Parse(layout, val); err == nil {
-				return t.UTC(), nil
-			}
-		}
-		return time.Time{}, badRequest("%s: %q is not a time: use RFC 3339 such as 2025-10-20T07:00:00Z, or a date such as 2025-10-20", key, val)
-	}
+	parseTime := func(key string) (time.Time, error) { return s.parseWhen(key, q.Get(key)) }
 	var err error
 	if v.Window.Since, err = parseTime("since"); err != nil {
 		return v, err
@@ -112,7 +101,20 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 	v.Explicit = !v.Window.Since.IsZero() || !v.Window.Until.IsZero()
 	switch {
 	case open:
-		// range=all: a missing bound stays open.
+		// range=all: a missing bound is the data's own (its first event,
+		// the minute after its last), so pages show the span and chart it.
+		if v.Window.Since.IsZero() || v.Window.Until.IsZero() {
+			b, err := s.list.bounds(ctx)
+			if err != nil {
+				return v, err
+			}
+			if b.Events > 0 && v.Window.Since.IsZero() {
+				v.Window.Since = b.First.UTC().Truncate(time.Minute)
+			}
+			if b.Events > 0 && v.Window.Until.IsZero() {
+				v.Window.Until = b.Last.UTC().Truncate(time.Minute).Add(time.Minute)
+			}
+		}
 		if !v.Window.Since.IsZero() && !v.Window.Until.IsZero() && !v.Window.Since.Before(v.Window.Until) {
 			return v, badRequest("since (%s) must be before until (%s)", v.Window.Since.Format(time.RFC3339), v.Window.Until.Format(time.RFC3339))
 		}
@@ -153,6 +155,40 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 	}
 	v.Service, v.Region, v.Incident = q.Get("service"), q.Get("region"), q.Get("incident")
 	return v, nil
+}
+
+// parseWhen reads a time parameter as faultline query and report do:
+// RFC 3339, 2006-01-02T15:04, a date (UTC), now, or relative to now (-2h,
+// -30m, -7d). "" is the zero time.
+func (s *Server) parseWhen(key, val string) (time.Time, error) {
+	val = strings.TrimSpace(val)
+	switch {
+	case val == "":
+		return time.Time{}, nil
+	case val == "now":
+		return s.now().UTC(), nil
+	case strings.HasPrefix(val, "-") || strings.HasPrefix(val, "+"):
+		var d time.Duration
+		var err error
+		if n, ok := strings.CutSuffix(val, "d"); ok {
+			var days float64
+			if days, err = strconv.ParseFloat(n, 64); err == nil {
+				d = time.Duration(days * float64(24*time.Hour))
+			}
+		} else {
+			d, err = time.ParseDuration(val)
+		}
+		if err == nil {
+			return s.now().UTC().Add(d), nil
+		}
+	default:
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04", "2006-01-02"} {
+			if t, err := time.Parse(layout, val); err == nil {
+				return t.UTC(), nil
+			}
+		}
+	}
+	return time.Time{}, badRequest("%s: %q is not a time: use RFC 3339 such as 2025-10-20T07:00:00Z, a date such as 2025-10-20, now, or a time relative to now such as -2h or -7d", key, val)
 }
 
 // parseRange accepts Go durations plus a day suffix (7d).

@@ -68,6 +68,11 @@ func (sandboxStub) Export(context.Context, string, queries.RowWriter) (queries.S
 
 func TestParseViewDefaults(t *testing.T) {
 	f := newFixture(t, nil)
+	b, err := f.srv.list.bounds(context.Background())
+	if err != nil || b.Events == 0 {
+		t.Fatalf("fixture bounds: %+v %v", b, err)
+	}
+	first, afterLast := b.First.UTC().Truncate(time.Minute), b.Last.UTC().Truncate(time.Minute).Add(time.Minute)
 	cases := []struct {
 		query        string
 		since, until time.Time
@@ -77,8 +82,9 @@ func TestParseViewDefaults(t *testing.T) {
 		{"since=2025-10-20T06:00:00Z&range=2h", t0.Add(-time.Hour), t0.Add(time.Hour)},
 		{"until=2025-10-20T07:10&range=10m", t0, t0.Add(10 * time.Minute)},
 		{"since=2025-10-20", time.Date(2025, 10, 20, 0, 0, 0, 0, time.UTC), time.Date(2025, 10, 20, 6, 0, 0, 0, time.UTC)},
-		{"range=all", time.Time{}, time.Time{}},
-		{"range=all&since=2025-10-20T07:00:00Z", t0, time.Time{}},
+		// range=all: the data's own span, so pages can show and chart it.
+		{"range=all", first, afterLast},
+		{"range=all&since=2025-10-20T07:00:00Z", t0, afterLast},
 	}
 	for _, tc := range cases {
 		r := httptest.NewRequest("GET", "/?"+tc.query, nil)

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/faultline/faultline/queries"
 )
@@ -18,10 +17,12 @@ import (
 // QueryRequest is the body of POST /api/query: either SQL for the sandbox or
 // the name of a named query with an optional time range.
 type QueryRequest struct {
-	SQL   string    `json:"sql,omitempty"`
-	Name  string    `json:"name,omitempty"`
-	Since time.Time `json:"since,omitzero"`
-	Until time.Time `json:"until,omitzero"`
+	SQL  string `json:"sql,omitempty"`
+	Name string `json:"name,omitempty"`
+	// Since and Until take what the GET routes and the CLI take: RFC 3339,
+	// a date, now, or relative to now (-2h, -7d).
+	Since string `json:"since,omitempty"`
+	Until string `json:"until,omitempty"`
 }
 
 const maxQueryBody = 1 << 20
@@ -38,6 +39,13 @@ const maxQueryBody = 1 << 20
 // status line is already out, so clients check that member.
 func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
 	req, err := decodeQueryRequest(r)
+	var win queries.Window
+	if err == nil {
+		win.Since, err = s.parseWhen("since", req.Since)
+	}
+	if err == nil {
+		win.Until, err = s.parseWhen("until", req.Until)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -50,7 +58,7 @@ func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
 		err = sandboxError(r.Context(), err)
 	default:
 		var t queries.Table
-		t, err = s.engine.Named(r.Context(), req.Name, queries.Window{Since: req.Since, Until: req.Until})
+		t, err = s.engine.Named(r.Context(), req.Name, win)
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 			err = badRequest("named query %q: %v", req.Name, err)
 		}

@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/faultline/faultline/ingest/status"
 )
 
 //go:embed static
@@ -36,12 +38,11 @@ type Options struct {
 	// ingest's registry when ingest runs in the same process. nil = a new
 	// registry with the Go and process collectors.
 	Registry *prometheus.Registry
-	// Ingesting reports whether ingest runs in this process; pages refresh
-	// live only then. nil = never.
-	Ingesting func() bool
-	// Health is asked by /healthz: nil error = 200 "ok", else 503 with the
-	// error (ingest's last commit error). nil = always ok.
-	Health func() error
+	// Ingest is ingest's status when it runs in this process (nil: it does
+	// not). Pages refresh live while it runs; /healthz and /readyz report
+	// its problems (brokers unreachable, missing topics, failing commits);
+	// the pages and /api/ingest show its lag and connectivity.
+	Ingest func() status.Status
 	// MaxRows caps the rows of a named query's Table (query.max_rows; the
 	// sandbox caps analyst SQL itself). 0 = no cap.
 	MaxRows int
@@ -51,20 +52,19 @@ type Options struct {
 
 // Server serves the dashboards, the JSON API, /healthz and /metrics.
 type Server struct {
-	cfg       Config
-	engine    Engine
-	sandbox   Sandbox
-	list      listing
-	registry  *prometheus.Registry
-	ingesting func() bool
-	health    func() error
-	maxRows   int
-	log       *slog.Logger
-	now       func() time.Time
-	hosts     hostSet
-	pages     map[string]*pageTemplate
-	requests  *prometheus.CounterVec
-	handler   http.Handler
+	cfg      Config
+	engine   Engine
+	sandbox  Sandbox
+	list     listing
+	registry *prometheus.Registry
+	ingest   func() status.Status
+	maxRows  int
+	log      *slog.Logger
+	now      func() time.Time
+	hosts    hostSet
+	pages    map[string]*pageTemplate
+	requests *prometheus.CounterVec
+	handler  http.Handler
 }
 
 // New checks the options and builds the routes.
@@ -77,7 +77,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, engine: o.Engine, sandbox: o.Sandbox, list: listing{o.DB},
-		registry: o.Registry, ingesting: o.Ingesting, health: o.Health, maxRows: o.MaxRows, log: o.Log, now: o.Now,
+		registry: o.Registry, ingest: o.Ingest, maxRows: o.MaxRows, log: o.Log, now: o.Now,
 		hosts: newHostSet(o.Config.Listen, o.Config.AllowedHosts),
 	}
 	if s.log == nil {
@@ -86,11 +86,8 @@ func New(o Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	if s.health == nil {
-		s.health = func() error { return nil }
-	}
-	if s.ingesting == nil {
-		s.ingesting = func() bool { return false }
+	if s.ingest == nil {
+		s.ingest = func() status.Status { return (*status.Tracker)(nil).Snapshot() }
 	}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
@@ -128,14 +125,10 @@ func (s *Server) routes() http.Handler {
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		if err := s.health(); err != nil {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "unhealthy: %v\n", err)
-			return
-		}
-		fmt.Fprintln(w, "ok")
+		status.WriteHealthz(w, s.ingest())
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		status.WriteReadyz(w, s.ingest())
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 
@@ -161,9 +154,22 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/query", s.apiQuery)
 	mux.HandleFunc("POST /api/export", s.apiExport)
 	mux.HandleFunc("POST /console/export", s.apiExport)
-	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s: see docs/api.md", r.Method, r.URL.Path))
 	})
+	// A known API route asked with the wrong method: 405 with the allowed
+	// method, as JSON like every API answer (net/http's own 405 is text).
+	for route, allow := range map[string]string{
+		"/api/query": http.MethodPost, "/api/export": http.MethodPost, "/api/incidents": http.MethodGet, "/api/incidents/{id}": http.MethodGet,
+		"/api/suspects": http.MethodGet, "/api/cascade": http.MethodGet, "/api/regions": http.MethodGet,
+		"/api/change-failure-rate": http.MethodGet, "/api/series": http.MethodGet, "/api/changes": http.MethodGet,
+		"/api/services": http.MethodGet, "/api/ingest": http.MethodGet, "/api/stats": http.MethodGet, "/api/topology": http.MethodGet,
+	} {
+		mux.HandleFunc(route, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeJSONError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s is not allowed: use %s (docs/api.md)", r.Method, r.URL.Path, allow))
+		})
+	}
 
 	return s.observe(s.secure(s.guard(s.authenticate(mux))))
 }

@@ -80,7 +80,7 @@ type Offset struct {
 	Partition  int32     `json:"partition"`
 	NextOffset int64     `json:"next_offset"`
 	UpdatedAt  time.Time `json:"updated_at"`
-	Lag        *float64  `json:"lag,omitempty"` // messages behind the head, from the ingest metrics when it runs
+	Lag        *int64    `json:"lag,omitempty"` // messages behind the head, from ingest's status while it runs in this process
 }
 
 // DeadLetterReason counts dead letters with one reason.

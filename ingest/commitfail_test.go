@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 )
 
@@ -63,7 +64,7 @@ func TestRunCommitFailures(t *testing.T) {
 	o.Config.BatchMaxEvents = 200
 	o.Config.RetryMaxBackoff = 200 * time.Millisecond
 	o.Metrics = NewMetrics(nil)
-	o.Health = &Health{}
+	o.Status = &status.Tracker{}
 	o.Sink = &flakySink{Sink: s, fail: func(call int) bool { return call == 2 || call == 3 }}
 	if err := Run(runCtx(t, 60*time.Second), o); err != nil {
 		t.Fatal(err)
@@ -74,8 +75,8 @@ func TestRunCommitFailures(t *testing.T) {
 	if got := queryInt(t, db, "SELECT count(*) FROM events"); got != n {
 		t.Errorf("events = %d, want %d", got, n)
 	}
-	if err := o.Health.Check(); err != nil {
-		t.Errorf("health after recovery: %v", err)
+	if p := o.Status.Snapshot().Problems(); len(p) != 0 {
+		t.Errorf("health after recovery: %v", p)
 	}
 
 	// Persistent: every commit fails; Run gives up with an error.
@@ -86,7 +87,7 @@ func TestRunCommitFailures(t *testing.T) {
 		t.Fatalf("err = %v, want the commit error", err)
 	}
 	rr := httptest.NewRecorder()
-	Handler(prometheus.NewRegistry(), o.Health).ServeHTTP(rr, httptest.NewRequest("GET", "/healthz", nil))
+	Handler(prometheus.NewRegistry(), o.Status).ServeHTTP(rr, httptest.NewRequest("GET", "/healthz", nil))
 	if rr.Code != http.StatusServiceUnavailable || !strings.Contains(rr.Body.String(), "disk full") {
 		t.Errorf("/healthz = %d %q, want 503 naming the error", rr.Code, rr.Body.String())
 	}

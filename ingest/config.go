@@ -71,6 +71,10 @@ type Config struct {
 	// RetryMaxBackoff caps the exponential backoff between retries while
 	// brokers are unreachable or a commit fails.
 	RetryMaxBackoff time.Duration `mapstructure:"retry_max_backoff"`
+	// GiveUpAfter ends a batch run (ExitWhenCaughtUp) with an error after
+	// this long without progress: brokers unreachable, or partitions held
+	// by another member. Streaming runs retry forever.
+	GiveUpAfter time.Duration `mapstructure:"give_up_after"`
 }
 
 // DefaultKafkaConfig returns the defaults for the kafka section.
@@ -92,6 +96,7 @@ func DefaultConfig() Config {
 		StartWithoutOffset: StartGroup,
 		ProgressInterval:   10 * time.Second,
 		RetryMaxBackoff:    30 * time.Second,
+		GiveUpAfter:        2 * time.Minute,
 	}
 }
 
@@ -151,6 +156,9 @@ func (c Config) Validate() error {
 	}
 	if c.ProgressInterval < 0 {
 		errs = append(errs, fmt.Errorf("ingest.progress_interval: %s is not allowed: use 0 (off) or a positive duration", c.ProgressInterval))
+	}
+	if c.GiveUpAfter < time.Second {
+		errs = append(errs, fmt.Errorf("ingest.give_up_after: %s is not allowed: must be at least 1s (longer than kafka.session_timeout, so a rerun after a crash waits out the dead process's session)", c.GiveUpAfter))
 	}
 	if c.RetryMaxBackoff < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("ingest.retry_max_backoff: %s is not allowed: must be at least 100ms", c.RetryMaxBackoff))

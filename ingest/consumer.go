@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/transform"
 )
@@ -35,8 +36,9 @@ type Options struct {
 	// be nil: not registered). Pass the same Metrics to Run and LoadPaths.
 	Metrics    *Metrics
 	Registerer prometheus.Registerer
-	// Health is updated after every commit (may be nil); serve it with Handler.
-	Health *Health
+	// Status, if not nil, is kept up to date: broker connectivity, missing
+	// topics, partitions and lag, commit errors. Serve it with Handler.
+	Status *status.Tracker
 	// Allocator for Arrow batches (nil: Go allocator).
 	Allocator memory.Allocator
 	// CommitDelay widens the commit window for crash tests; zero otherwise.
@@ -53,7 +55,7 @@ type tp struct {
 // partState tracks one assigned partition.
 type partState struct {
 	tp
-	target    int64        // high watermark seen when the partition was assigned
+	target    int64        // batch runs: high watermark at start (else at assignment)
 	start     int64        // offset the reader started at
 	hwm       atomic.Int64 // latest high watermark seen
 	committed atomic.Int64 // next offset stored in DuckDB
@@ -83,13 +85,37 @@ type runner struct {
 	parts map[tp]*partState
 	gen   *kafka.Generation
 	dirty bool
+	// topics the group subscribes to (the configured ones that exist);
+	// curGroup is the running group (closed to restart it with new topics,
+	// regroup says so).
+	topics   []string
+	curGroup *kafka.ConsumerGroup
+	regroup  chan struct{}
+	// Batch runs: targets is the high watermark of every partition of the
+	// configured topics at start; known the next offset this file stored
+	// for it before this run; groupOff the consumer group's committed offset
+	// (whoever held it); lastProgress the last time anything moved
+	// (checkGiveUp).
+	targets      map[tp]int64
+	known        map[tp]int64
+	groupOff     map[tp]int64
+	lastProgress time.Time
 }
 
 // Run consumes the configured topics into DuckDB until ctx is done (then it
-// commits what is in flight and returns nil), until every assigned partition
-// is caught up if Config.ExitWhenCaughtUp, or until a fatal error (data loss
-// not allowed, a commit that keeps failing). Unreachable brokers are retried
-// forever with backoff. See docs/ingest.md for the delivery guarantee.
+// commits what is in flight and returns nil), until a fatal error (data
+// loss not allowed, a commit that keeps failing), or, if
+// Config.ExitWhenCaughtUp (a batch run), until every partition of the
+// configured topics is stored up to the high watermark it had at start, by
+// this process or by whoever held it (the group's committed offset).
+//
+// A batch run fails at start with *MissingTopicsError when a configured
+// topic does not exist, and gives up with an error after
+// Config.GiveUpAfter without progress (brokers unreachable, partitions held
+// by another member). A streaming run retries unreachable brokers forever
+// and waits for missing topics, reporting both in Options.Status. On the
+// way out Run leaves the consumer group, so a restarted process gets its
+// partitions at once. See docs/ingest.md for the delivery guarantee.
 func Run(ctx context.Context, o Options) error {
 	if o.DB == nil {
 		return errors.New("ingest: Options.DB is required")
@@ -111,6 +137,9 @@ func Run(ctx context.Context, o Options) error {
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(o.Registerer)
 	}
+	if o.Status == nil {
+		o.Status = &status.Tracker{} // connectivity decides how a batch run gives up
+	}
 	dialer, transport, err := kafkaClient(o.Kafka)
 	if err != nil {
 		return err
@@ -131,11 +160,12 @@ func Run(ctx context.Context, o Options) error {
 		client:  &kafka.Client{Addr: kafka.TCP(o.Kafka.Brokers...), Transport: transport, Timeout: 10 * time.Second},
 		formats: map[string]transform.Format{}, parts: map[tp]*partState{},
 		in: make(chan item, 256), pipeDone: make(chan struct{}), kick: make(chan struct{}, 1),
+		regroup: make(chan struct{}, 1), lastProgress: time.Now(),
 	}
 	for _, t := range o.Kafka.Topics {
 		r.formats[t.Name] = transform.Format(t.Format)
 	}
-	r.p = newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Health)
+	r.p = newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Status)
 	r.p.onCommit = r.committed
 
 	cctx, stop := context.WithCancelCause(ctx)
@@ -157,8 +187,14 @@ func Run(ctx context.Context, o Options) error {
 	}()
 	t0 := time.Now()
 	log.Info("ingest starting", "brokers", strings.Join(o.Kafka.Brokers, ","), "group", o.Kafka.Group, "topics", len(o.Kafka.Topics), "db", o.DB.Path)
-	stop(r.consume(cctx)) // a no-op if already stopped (caught up, pipeline failure, ctx done)
-	r.wg.Wait()           // partition readers stop with cctx
+	o.Status.Start(o.Kafka.Brokers, o.Kafka.Group, r.partitionStatus)
+	defer o.Status.Stop()
+	if err := r.prepare(cctx); err != nil {
+		stop(err)
+	} else {
+		stop(r.consume(cctx)) // a no-op if already stopped (caught up, pipeline failure, ctx done)
+	}
+	r.wg.Wait() // partition readers stop with cctx
 	close(r.in)
 	perr := <-pipeErr
 	<-bg
@@ -179,17 +215,78 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
+// prepare finds the configured topics on the brokers. A batch run fails
+// when one is missing, reads every partition's high watermark (its target)
+// and what is already stored, and may be caught up at once.
+func (r *runner) prepare(ctx context.Context) error {
+	parts, missing, err := r.discover(ctx)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		merr := &MissingTopicsError{Brokers: r.o.Kafka.Brokers, Topics: missing}
+		if r.o.Config.ExitWhenCaughtUp {
+			return merr
+		}
+		r.log.Error("kafka topics missing; consuming the others and waiting for them", "err", merr.Error())
+	}
+	r.mu.Lock()
+	for t := range parts {
+		r.topics = append(r.topics, t)
+	}
+	sort.Strings(r.topics)
+	r.mu.Unlock()
+	if !r.o.Config.ExitWhenCaughtUp {
+		return nil
+	}
+	var all []tp
+	known := map[tp]int64{}
+	for topic, ps := range parts {
+		offs, err := r.o.DB.Offsets(ctx, "kafka:"+topic)
+		if err != nil {
+			return err
+		}
+		for _, p := range ps {
+			k := tp{topic, p}
+			all = append(all, k)
+			if o, ok := offs[p]; ok {
+				known[k] = o
+			}
+		}
+	}
+	bounds, err := r.listOffsets(ctx, all)
+	if err != nil {
+		return err
+	}
+	targets := map[tp]int64{}
+	for _, k := range all {
+		targets[k] = bounds[k][1]
+	}
+	r.mu.Lock()
+	r.targets, r.known, r.groupOff = targets, known, map[tp]int64{}
+	r.mu.Unlock()
+	r.fetchGroupOffsets(ctx)
+	r.log.Info("batch run: reading every partition up to its high watermark at start", "partitions", len(all))
+	r.checkCaughtUp()
+	return nil
+}
+
 // consume drives the consumer group: one generation after another, each
 // resuming every assigned partition from the offset stored in DuckDB.
 func (r *runner) consume(ctx context.Context) error {
-	topics := make([]string, 0, len(r.o.Kafka.Topics))
-	for _, t := range r.o.Kafka.Topics {
-		topics = append(topics, t.Name)
-	}
 	bo := backoff{base: 250 * time.Millisecond, max: r.o.Config.RetryMaxBackoff}
 	var group *kafka.ConsumerGroup
 	defer func() { r.group = group }() // Run closes it after the last commit
 	for attempt := 1; ctx.Err() == nil; {
+		topics := r.groupTopics()
+		if len(topics) == 0 { // streaming, every topic missing: wait for one
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-r.regroup:
+				continue
+			}
+		}
 		if group == nil {
 			var err error
 			group, err = kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
@@ -204,12 +301,23 @@ func (r *runner) consume(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("kafka consumer group: %w", err)
 			}
+			r.mu.Lock()
+			r.curGroup = group
+			r.mu.Unlock()
 		}
 		gen, err := group.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
+			select {
+			case <-r.regroup: // new topics: join again with them at once
+				group.Close()
+				group = nil
+				continue
+			default:
+			}
+			r.kafkaError(err)
 			d := bo.next()
 			r.log.Warn("kafka consumer group unavailable, retrying", "what", "join group "+r.o.Kafka.Group, "brokers", strings.Join(r.o.Kafka.Brokers, ","), "attempt", attempt, "wait", d.Round(time.Millisecond), "err", err)
 			attempt++
@@ -222,6 +330,8 @@ func (r *runner) consume(ctx context.Context) error {
 		}
 		bo.reset()
 		attempt = 1
+		r.contact()
+		r.progress()
 		if err := r.startGeneration(ctx, gen); err != nil {
 			if ctx.Err() != nil {
 				return nil
@@ -293,7 +403,11 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 		case start > b[1]:
 			r.log.Error("the consumer group's committed offset is beyond the end of the partition; waiting for new messages (was the topic deleted and recreated? then reset the group's offsets, or set ingest.start_without_offset: earliest)", "topic", k.topic, "partition", k.part, "group_offset", start, "high_watermark", b[1])
 		}
-		ps := &partState{tp: k, target: b[1], start: start}
+		target := b[1]
+		if t, ok := r.targets[k]; ok {
+			target = t // a batch run's target is the high watermark at start
+		}
+		ps := &partState{tp: k, target: target, start: start}
 		ps.hwm.Store(b[1])
 		ps.committed.Store(start)
 		parts[k] = ps

@@ -15,6 +15,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/faultline/faultline/ingest/status"
 )
 
 func freePort(t *testing.T) int {
@@ -158,9 +160,9 @@ func TestMetricsAndHealth(t *testing.T) {
 	produce(t, c.ListenAddrs(), recs)
 	db := openDB(t, "")
 	reg := prometheus.NewRegistry()
-	h := &Health{}
+	h := &status.Tracker{}
 	o := testOptions(t, c.ListenAddrs(), db, TopicConfig{Name: "trail", Format: "cloudtrail"})
-	o.Registerer, o.Health = reg, h
+	o.Registerer, o.Status = reg, h
 	if err := Run(runCtx(t, 60*time.Second), o); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/transform"
 )
@@ -26,8 +27,8 @@ type LoadOptions struct {
 	Config    Config           // batching and in-flight budget
 	Transform transform.Config
 	Logger    *slog.Logger
-	Metrics   *Metrics // nil: unregistered metrics
-	Health    *Health
+	Metrics   *Metrics        // nil: unregistered metrics
+	Status    *status.Tracker // commit errors are recorded here (may be nil)
 	Allocator memory.Allocator
 	Sink      Sink // nil: a DuckDB sink on db
 	// MaxFileBytes caps a file's (decompressed) size; a larger file is one
@@ -116,7 +117,7 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 		defer s.Close()
 		sink = s
 	}
-	p := newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Health)
+	p := newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Status)
 	in := make(chan item, 256)
 	pctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -210,7 +211,7 @@ func listFiles(paths []string) (files, digests []string, err error) {
 	for _, root := range paths {
 		st, err := os.Stat(root)
 		if err != nil {
-			return nil, nil, fmt.Errorf("load %s: %w", root, err)
+			return nil, nil, fmt.Errorf("load %s: %w%s", root, err, permissionHint(err))
 		}
 		if !st.IsDir() {
 			if err := add(root); err != nil {
@@ -219,23 +220,11 @@ func listFiles(paths []string) (files, digests []string, err error) {
 			continue
 		}
 		var found []string
-		err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if p != root && strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if d.Type().IsRegular() {
-				found = append(found, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("walk %s: %w", root, err)
+		if err := walkFiles(root, map[string]bool{}, &found); err != nil {
+			return nil, nil, err
+		}
+		if len(found) == 0 {
+			return nil, nil, fmt.Errorf("load %s: no files found in this directory (hidden entries are skipped): check the path", root)
 		}
 		sort.Strings(found)
 		for _, p := range found {
@@ -245,6 +234,55 @@ func listFiles(paths []string) (files, digests []string, err error) {
 		}
 	}
 	return files, digests, nil
+}
+
+// walkFiles appends the regular files under dir to found, following
+// symbolic links to files and directories (each directory once) and
+// skipping hidden entries.
+func walkFiles(dir string, seen map[string]bool, found *[]string) error {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", dir, err)
+	}
+	if seen[real] {
+		return nil
+	}
+	seen[real] = true
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("load %s: %w%s", dir, err, permissionHint(err))
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		mode := e.Type()
+		if mode&fs.ModeSymlink != 0 {
+			st, err := os.Stat(p)
+			if err != nil {
+				return fmt.Errorf("load %s: %w (a broken symbolic link? remove it or fix its target)", p, err)
+			}
+			mode = st.Mode().Type()
+		}
+		switch {
+		case mode.IsDir():
+			if err := walkFiles(p, seen, found); err != nil {
+				return err
+			}
+		case mode.IsRegular():
+			*found = append(*found, p)
+		}
+	}
+	return nil
+}
+
+// permissionHint says what to do about a permission error ("" otherwise).
+func permissionHint(err error) string {
+	if errors.Is(err, fs.ErrPermission) {
+		return " (faultline may not read it: check the permissions of the file and its directories)"
+	}
+	return ""
 }
 
 type fileState int
@@ -258,18 +296,30 @@ const (
 func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipeline, in chan<- item, path string, o LoadOptions) (fileState, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("read %s: %w", path, err)
+		return 0, fmt.Errorf("read %s: %w%s", path, err, permissionHint(err))
 	}
 	if int64(len(raw)) > o.MaxFileBytes {
 		raw = raw[:o.MaxFileBytes] // fingerprinted and dead-lettered below
 	}
-	fp := fileFingerprint(raw)
+	fp := fileFingerprint(raw, o.Format)
 	source := "file:" + path
 	next, storedFP, ok, err := db.FilePosition(ctx, source)
 	if err != nil {
 		return 0, err
 	}
 	st, start, replace := fileNew, int64(0), ""
+	if ok && storedFP != fp && contentOf(storedFP) == contentOf(fp) {
+		// The same bytes under another --format: reloaded when the earlier
+		// load decoded nothing (all dead letters: the wrong format), else
+		// left as loaded.
+		n, err := db.FileEvents(ctx, path)
+		if err != nil {
+			return 0, err
+		}
+		if n > 0 {
+			storedFP = fp
+		}
+	}
 	if ok && storedFP != fp {
 		st, replace = fileReloaded, path
 		if !o.ReplaceChanged && !appended(raw, storedFP) {
@@ -363,18 +413,35 @@ func (e changedError) Error() string {
 // bytes added at its end (a growing log file): reloading it replaces every
 // event loaded from it with the same event, and adds the new ones.
 func appended(raw []byte, fp string) bool {
-	size, sum, ok := strings.Cut(fp, ":")
+	size, _, ok := strings.Cut(fp, ":")
 	n, err := strconv.Atoi(size)
 	if !ok || err != nil || n <= 0 || n >= len(raw) {
 		return false
 	}
-	return fileFingerprint(raw[:n]) == fmt.Sprintf("%d:%s", n, sum)
+	return fileFingerprint(raw[:n], "") == contentOf(fp)
 }
 
-// fileFingerprint identifies a file's content: "size:sha256 prefix".
-func fileFingerprint(raw []byte) string {
+// contentOf is the content part of a fingerprint, "size:sha256 prefix",
+// without the ":format" suffix.
+func contentOf(fp string) string {
+	parts := strings.SplitN(fp, ":", 3)
+	if len(parts) < 2 {
+		return fp
+	}
+	return parts[0] + ":" + parts[1]
+}
+
+// fileFingerprint identifies a file's content and how it was decoded:
+// "size:sha256 prefix", plus ":format" unless the format is auto, so that a
+// file whose records were all dead letters under the wrong --format is
+// reloaded when it is loaded again with another.
+func fileFingerprint(raw []byte, f transform.Format) string {
 	h := sha256.Sum256(raw)
-	return fmt.Sprintf("%d:%x", len(raw), h[:16])
+	fp := fmt.Sprintf("%d:%x", len(raw), h[:16])
+	if f != "" && f != transform.FormatAuto {
+		fp += ":" + string(f)
+	}
+	return fp
 }
 
 // sendFile commits a whole file as one dead letter (record 0).

@@ -121,7 +121,7 @@ func TestLoadPathsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw := []byte("[" + string(joinBytes(records(35, 10), ",")) + "]")
-	fp := fileFingerprint(raw)
+	fp := fileFingerprint(raw, transform.FormatAuto)
 	if err := sink.Commit(ctx, &store.Batch{Positions: []store.Position{{Source: "file:" + path, Next: 4, Fingerprint: fp}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +151,71 @@ func TestLoadPathsMissing(t *testing.T) {
 	_, err := LoadPaths(context.Background(), db, []string{filepath.Join(t.TempDir(), "nope")}, loadOpts(t, nil))
 	if err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("err = %v, want one naming the missing path", err)
+	}
+}
+
+// TestLoadPathsFailsLoudly: a symlinked directory (and symlinked files in
+// it) are loaded, not silently skipped; a directory without files and an
+// unreadable file are errors saying what to do; a file loaded with the
+// wrong format is reloaded when loaded again with another.
+func TestLoadPathsFailsLoudly(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	writeFile(t, filepath.Join(real, "a.ndjson"), joinBytes(records(0, 3), "\n"))
+	writeFile(t, filepath.Join(dir, "elsewhere", "b.ndjson"), joinBytes(records(3, 2), "\n"))
+	if err := os.Symlink(filepath.Join(dir, "elsewhere", "b.ndjson"), filepath.Join(real, "b.ndjson")); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	db := openDB(t, "")
+	sum, err := LoadPaths(ctx, db, []string{link}, loadOpts(t, nil))
+	if err != nil || sum.Files != 2 || sum.Events != 5 {
+		t.Fatalf("symlinked directory: %+v, %v; want 2 files, 5 events", sum, err)
+	}
+
+	empty := filepath.Join(dir, "empty")
+	if err := os.MkdirAll(filepath.Join(empty, ".hidden"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadPaths(ctx, db, []string{empty}, loadOpts(t, nil)); err == nil || !strings.Contains(err.Error(), "no files found") {
+		t.Errorf("empty directory: %v, want an error", err)
+	}
+
+	if os.Geteuid() != 0 { // root reads everything
+		locked := filepath.Join(dir, "locked.ndjson")
+		writeFile(t, locked, records(9, 1)[0])
+		if err := os.Chmod(locked, 0); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadPaths(ctx, db, []string{locked}, loadOpts(t, nil))
+		if err == nil || !strings.Contains(err.Error(), "check the permissions") || strings.Contains(err.Error(), "another faultline process") {
+			t.Errorf("unreadable file: %v, want a permission hint", err)
+		}
+	}
+
+	trail := filepath.Join(dir, "trail.ndjson")
+	writeFile(t, trail, joinBytes(records(20, 4), "\n"))
+	o := loadOpts(t, nil)
+	o.Format = transform.FormatCloudWatch // wrong
+	sum, err = LoadPaths(ctx, db, []string{trail}, o)
+	if err != nil || sum.Events != 0 || sum.DeadLetterTotal() != 4 {
+		t.Fatalf("wrong format: %+v, %v; want 4 dead letters", sum, err)
+	}
+	o.Format = transform.FormatAuto
+	sum, err = LoadPaths(ctx, db, []string{trail}, o)
+	if err != nil || sum.FilesReloaded != 1 || sum.Events != 4 {
+		t.Fatalf("loaded again with the right format: %+v, %v; want reloaded with 4 events", sum, err)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM dead_letters WHERE src_file = ?", trail); n != 0 {
+		t.Errorf("%d dead letters of the wrong format remain", n)
+	}
+	sum, err = LoadPaths(ctx, db, []string{trail}, o)
+	if err != nil || sum.FilesUnchanged != 1 {
+		t.Errorf("same format again: %+v, %v; want unchanged", sum, err)
 	}
 }
 

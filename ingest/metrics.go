@@ -7,11 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/faultline/faultline/ingest/status"
 )
 
 // Metrics are ingest's Prometheus metrics. Create them once per registry
@@ -28,6 +29,11 @@ type Metrics struct {
 	CommitRetries   prometheus.Counter
 	Lag             *prometheus.GaugeVec // by topic, partition: high watermark - committed next offset
 	InflightBytes   prometheus.Gauge     // raw bytes read and not yet committed
+	// BrokerConnected is 1 while the last request to the brokers succeeded,
+	// 0 while they are unreachable (only while a Kafka ingest runs).
+	BrokerConnected prometheus.Gauge
+	KafkaErrors     prometheus.Counter   // failed requests to the brokers
+	MissingTopics   *prometheus.GaugeVec // 1 per configured topic the brokers do not have
 }
 
 // NewMetrics creates the metrics and registers them with reg (nil: not
@@ -45,55 +51,31 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		CommitRetries:   prometheus.NewCounter(prometheus.CounterOpts{Name: "faultline_ingest_commit_retries_total", Help: "Batch commits retried after an error."}),
 		Lag:             prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "faultline_ingest_lag_messages", Help: "High watermark minus the committed next offset, per partition."}, []string{"topic", "partition"}),
 		InflightBytes:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "faultline_ingest_inflight_bytes", Help: "Raw bytes read and not yet committed (bounded by ingest.max_inflight_bytes)."}),
+		BrokerConnected: prometheus.NewGauge(prometheus.GaugeOpts{Name: "faultline_ingest_broker_connected", Help: "1 while the last request to the Kafka brokers succeeded, 0 while they are unreachable."}),
+		KafkaErrors:     prometheus.NewCounter(prometheus.CounterOpts{Name: "faultline_ingest_kafka_errors_total", Help: "Failed requests to the Kafka brokers (join group, metadata, list offsets, fetch)."}),
+		MissingTopics:   prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "faultline_ingest_topic_missing", Help: "1 for each configured topic that does not exist on the brokers."}, []string{"topic"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.EventsIn, m.RecordsIn, m.BytesIn, m.DeadLetters, m.ControlMessages, m.Skipped,
-			m.Batches, m.CommitSeconds, m.CommitRetries, m.Lag, m.InflightBytes)
+			m.Batches, m.CommitSeconds, m.CommitRetries, m.Lag, m.InflightBytes,
+			m.BrokerConnected, m.KafkaErrors, m.MissingTopics)
 	}
 	return m
 }
 
-// Health reports whether ingest is making progress: the last commit
-// succeeded. Run updates it; /healthz reads it.
-type Health struct {
-	mu      sync.Mutex
-	lastErr error
-	lastOK  time.Time
-}
-
-func (h *Health) set(err error) {
-	if h == nil {
-		return
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.lastErr = err
-	if err == nil {
-		h.lastOK = time.Now()
-	}
-}
-
-// Check returns the last commit error, or nil.
-func (h *Health) Check() error {
-	if h == nil {
-		return nil
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.lastErr
-}
-
-// Handler serves /metrics from g and /healthz from h (200 "ok", or 503 with
-// the last commit error). `faultline serve` mounts the same handlers.
-func Handler(g prometheus.Gatherer, h *Health) *http.ServeMux {
+// Handler serves /metrics from g, and /healthz and /readyz from st (nil:
+// not running). /healthz answers 200 "ok", or 503 with one line per
+// problem (DuckDB commits failing, brokers unreachable, missing topics);
+// /readyz answers the status as JSON (docs/ingest.md), 200 when there is
+// no problem, else 503. `faultline serve` serves the same two.
+func Handler(g prometheus.Gatherer, st *status.Tracker) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := h.Check(); err != nil {
-			http.Error(w, "unhealthy: "+err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
+		status.WriteHealthz(w, st.Snapshot())
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		status.WriteReadyz(w, st.Snapshot())
 	})
 	return mux
 }

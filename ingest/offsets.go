@@ -91,6 +91,7 @@ func (r *runner) committed(pos []store.Position) {
 		}
 	}
 	r.dirty = true
+	r.lastProgress = time.Now()
 	r.mu.Unlock()
 	select { // copy the offsets to Kafka now, asynchronously
 	case r.kick <- struct{}{}:

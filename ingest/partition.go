@@ -46,8 +46,13 @@ func (r *runner) listOffsets(ctx context.Context, parts []tp) (map[tp][2]int64, 
 	for attempt := 1; ; attempt++ {
 		out, err := r.tryListOffsets(ctx, req, parts)
 		if err == nil {
+			r.contact()
 			return out, nil
 		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		r.kafkaError(err)
 		d := bo.next()
 		r.log.Warn("listing partition offsets failed, retrying", "what", "list offsets", "attempt", attempt, "wait", d.Round(time.Millisecond), "err", err)
 		if !sleep(ctx, d) {
@@ -102,7 +107,14 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 		QueueCapacity: 1000, MaxAttempts: 1 << 30,
 		Logger: kafka.LoggerFunc(func(msg string, args ...any) { r.log.Debug("kafka reader", "detail", fmt.Sprintf(msg, args...)) }),
 		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
-			r.log.Warn("kafka fetch failed, retrying", "what", "fetch", "topic", ps.topic, "partition", ps.part, "detail", fmt.Sprintf(msg, args...))
+			if ctx.Err() != nil {
+				return // stopping: kafka-go reports its cancelled dials and requests
+			}
+			// Logged, not counted as disconnected: kafka-go retries here,
+			// and an idle fetch answered late on a busy machine is no
+			// outage (the probe and the group decide connectivity).
+			detail := fmt.Sprintf(msg, args...)
+			r.log.Warn("kafka fetch failed, retrying", "what", "fetch", "topic", ps.topic, "partition", ps.part, "detail", detail)
 		}),
 	})
 	defer rd.Close()
@@ -118,12 +130,16 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 			if ctx.Err() != nil {
 				return
 			}
+			r.kafkaError(fmt.Errorf("fetch %s[%d]: %w", ps.topic, ps.part, err))
 			d := bo.next()
 			r.log.Warn("kafka fetch failed, retrying", "what", "fetch", "topic", ps.topic, "partition", ps.part, "wait", d.Round(time.Millisecond), "err", err)
 			if !sleep(ctx, d) {
 				return
 			}
 			continue
+		}
+		if bo.n > 0 {
+			r.contact() // fetching works again
 		}
 		bo.reset()
 		if m.Offset > expected {

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/transform"
 )
@@ -78,7 +79,7 @@ type pipeline struct {
 	mem      memory.Allocator
 	m        *Metrics
 	log      *slog.Logger
-	health   *Health
+	status   *status.Tracker
 	budget   *semaphore.Weighted
 	onCommit func([]store.Position) // called on the committer goroutine after each commit
 
@@ -86,11 +87,11 @@ type pipeline struct {
 	totals Totals
 }
 
-func newPipeline(cfg Config, sink Sink, mem memory.Allocator, m *Metrics, log *slog.Logger, h *Health) *pipeline {
+func newPipeline(cfg Config, sink Sink, mem memory.Allocator, m *Metrics, log *slog.Logger, st *status.Tracker) *pipeline {
 	if mem == nil {
 		mem = memory.NewGoAllocator()
 	}
-	return &pipeline{cfg: cfg, sink: sink, mem: mem, m: m, log: log, health: h,
+	return &pipeline{cfg: cfg, sink: sink, mem: mem, m: m, log: log, status: st,
 		budget: semaphore.NewWeighted(int64(cfg.MaxInflightBytes)), totals: Totals{DeadLetters: map[string]int64{}}}
 }
 
@@ -260,10 +261,10 @@ func (p *pipeline) commitOne(ctx context.Context, pb *pending) error {
 			err := p.sink.Commit(ctx, &pb.batch)
 			if err == nil {
 				p.m.CommitSeconds.Observe(time.Since(t0).Seconds())
-				p.health.set(nil)
+				p.status.Commit(nil)
 				break
 			}
-			p.health.set(err)
+			p.status.Commit(err)
 			if attempt >= commitAttempts || ctx.Err() != nil {
 				return fmt.Errorf("commit batch of %d events (%d records) after %d attempts: %w", pb.events, pb.records, attempt, err)
 			}

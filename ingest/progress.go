@@ -16,23 +16,24 @@ func (r *runner) setLag(ps *partState) int64 {
 	return l
 }
 
-// checkCaughtUp stops consuming once every assigned partition's committed
-// offset reached the high watermark seen at assignment.
+// checkCaughtUp stops a batch run once every partition of the configured
+// topics is stored up to its high watermark at start: by this file, or by
+// whoever held it (the group's committed offset).
 func (r *runner) checkCaughtUp() {
 	if !r.o.Config.ExitWhenCaughtUp {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.gen == nil {
+	if r.targets == nil {
 		return
 	}
-	for _, ps := range r.parts {
-		if ps.committed.Load() < ps.target {
+	for k, target := range r.targets {
+		if r.nextOffsetLocked(k) < target {
 			return
 		}
 	}
-	r.log.Info("caught up", "partitions", len(r.parts))
+	r.log.Info("caught up", "partitions", len(r.targets), "read_here", len(r.parts))
 	r.stop(errCaughtUp)
 }
 
@@ -47,11 +48,15 @@ func (r *runner) background(ctx context.Context) {
 		defer t.Stop()
 		progress = t.C
 	}
+	probe := time.NewTicker(r.probeInterval())
+	defer probe.Stop()
 	last, lastT := r.p.Totals(), time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-probe.C:
+			r.probe(ctx)
 		case <-commit.C:
 			r.commitKafka()
 		case <-r.kick:

@@ -3,6 +3,7 @@ package queries
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -42,8 +43,8 @@ func (c Config) Validate() error {
 	if c.MaxConcurrent <= 0 {
 		errs = append(errs, fmt.Errorf("query.max_concurrent: %d is not allowed: use at least 1, such as 4", c.MaxConcurrent))
 	}
-	if c.ExportMaxRows <= 0 {
-		errs = append(errs, fmt.Errorf("query.export_max_rows: %d is not allowed: must be positive, such as 5000000", c.ExportMaxRows))
+	if c.ExportMaxRows <= 0 || c.ExportMaxRows > math.MaxInt32 {
+		errs = append(errs, fmt.Errorf("query.export_max_rows: %d is not allowed: use 1 to %d, such as 5000000", c.ExportMaxRows, math.MaxInt32))
 	}
 	if c.ExportMaxBytes < 1024 {
 		errs = append(errs, fmt.Errorf("query.export_max_bytes: %d is not allowed: use at least 1024, such as 1073741824 (1 GiB)", c.ExportMaxBytes))

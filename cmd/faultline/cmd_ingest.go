@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/transform"
 )
 
@@ -31,12 +32,22 @@ commits events, dead letters and the next offset of each partition in one
 DuckDB transaction. It resumes from the offsets stored in DuckDB, so a crash
 at any instant neither loses nor duplicates events. See docs/ingest.md.
 
+--exit-when-caught-up makes a batch run: it exits 0 once every partition of
+the topics is stored up to its high watermark at start (by this process, or
+by whoever held it), exits 1 at once if a topic does not exist (naming a
+close existing one), and exits 1 after --give-up-after (2m) without progress
+(brokers unreachable, partitions held by a killed process's session). A
+streaming run retries and waits instead, and reports the problem on
+/healthz and /readyz (--metrics-listen). SIGINT/SIGTERM commit what was read
+and leave the consumer group, so the next process gets the partitions at
+once; after a SIGKILL they come back after kafka.session_timeout (30s).
+
 Formats: auto, cloudtrail, cloudwatch, awsevents, app, otlp, gcpaudit (Google Cloud
 Logging / audit logs from a log sink), azureactivity (Azure Monitor records: Activity
 Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 		Example: `  faultline ingest --brokers localhost:9092 --topic cloudtrail=cloudtrail --topic app-errors=app
   faultline ingest --db outage.duckdb --exit-when-caught-up     # batch run: stop once caught up
-  faultline ingest --metrics-listen :9464                       # /metrics and /healthz
+  faultline ingest --metrics-listen :9464                       # /metrics, /healthz and /readyz
   faultline ingest --allow-data-loss                            # skip messages deleted by retention`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -76,31 +87,32 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 			defer db.Close()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-			health := &ingest.Health{}
+			st := &status.Tracker{}
 			opts := ingest.Options{
 				Kafka: kc, Config: a.cfg.Ingest, Transform: a.cfg.Transform, DB: db,
-				Logger: a.log, Registerer: reg, Health: health, CommitDelay: delay,
+				Logger: a.log, Registerer: reg, Status: st, CommitDelay: delay,
 			}
-			return runWithMetrics(ctx, a, reg, health, func(ctx context.Context) error { return ingest.Run(ctx, opts) })
+			return runWithMetrics(ctx, a, reg, st, func(ctx context.Context) error { return ingest.Run(ctx, opts) })
 		},
 	}
 	f := cmd.Flags()
 	f.StringSlice("brokers", nil, "Kafka bootstrap brokers, comma separated (config kafka.brokers)")
 	f.StringArrayVar(&topics, "topic", nil, "topic to consume as NAME=FORMAT, repeatable (replaces kafka.topics)")
 	f.String("group", "", "consumer group (config kafka.group)")
-	f.Bool("exit-when-caught-up", false, "exit 0 once every assigned partition is committed up to its high watermark at assignment (config ingest.exit_when_caught_up)")
+	f.Bool("exit-when-caught-up", false, "batch run: exit 0 once every partition of the topics is stored up to its high watermark at start; a missing topic or no progress for --give-up-after exits 1 (config ingest.exit_when_caught_up)")
+	f.Duration("give-up-after", 0, "batch run: exit 1 after this long without progress, e.g. brokers unreachable (config ingest.give_up_after; default 2m)")
 	f.Bool("allow-data-loss", false, "when retention deleted unread messages, skip them with a warning instead of stopping (config ingest.allow_data_loss)")
-	f.String("metrics-listen", "", "serve /metrics and /healthz on this address, e.g. :9464 (config ingest.metrics_listen)")
+	f.String("metrics-listen", "", "serve /metrics, /healthz and /readyz on this address, e.g. :9464 (config ingest.metrics_listen)")
 	a.bind(cmd, map[string]string{
 		"brokers": "kafka.brokers", "group": "kafka.group", "exit-when-caught-up": "ingest.exit_when_caught_up",
-		"allow-data-loss": "ingest.allow_data_loss", "metrics-listen": "ingest.metrics_listen",
+		"allow-data-loss": "ingest.allow_data_loss", "metrics-listen": "ingest.metrics_listen", "give-up-after": "ingest.give_up_after",
 	})
 	return cmd
 }
 
 // runWithMetrics runs fn and, if ingest.metrics_listen is set, the metrics
 // and health endpoint beside it until fn returns.
-func runWithMetrics(ctx context.Context, a *app, reg *prometheus.Registry, h *ingest.Health, fn func(context.Context) error) error {
+func runWithMetrics(ctx context.Context, a *app, reg *prometheus.Registry, h *status.Tracker, fn func(context.Context) error) error {
 	addr := a.cfg.Ingest.MetricsListen
 	if addr == "" {
 		return fn(ctx)

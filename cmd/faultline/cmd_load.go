@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -57,12 +58,36 @@ an error, unless --replace-changed is given. See docs/ingest.md.`,
 				fmt.Fprintln(a.stderr)
 			}
 			printLoadSummary(cmd.OutOrStdout(), sum)
+			// With an explicit --format, a load in which nothing decoded is
+			// most likely the wrong format: say so and fail (with auto it is
+			// bad input, kept as dead letters like any other).
+			if err == nil && f != transform.FormatAuto && sum.Records > 0 && sum.Events == 0 && sum.DeadLetterTotal() == sum.Records {
+				return fmt.Errorf("none of the %d records decoded with --format %s, all are dead letters (%s): is that their format? load them again with the right --format (or auto) and the files are reloaded", sum.Records, f, topReasons(sum.DeadLetters))
+			}
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "auto", "input format: auto, cloudtrail, cloudwatch, awsevents, app, otlp, gcpaudit, azureactivity")
 	cmd.Flags().BoolVar(&replaceChanged, "replace-changed", false, "let files changed since they were loaded (truncated, rewritten) replace the events loaded from them")
 	return cmd
+}
+
+// topReasons is "invalid_json 3, unknown_format 1", most frequent first.
+func topReasons(m map[string]int64) string {
+	type rc struct {
+		r string
+		n int64
+	}
+	var l []rc
+	for r, n := range m {
+		l = append(l, rc{r, n})
+	}
+	sort.Slice(l, func(i, j int) bool { return l[i].n > l[j].n || l[i].n == l[j].n && l[i].r < l[j].r })
+	parts := make([]string, len(l))
+	for i, x := range l {
+		parts[i] = fmt.Sprintf("%s %d", x.r, x.n)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func bar(done, total, width int) string {

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
 )
@@ -72,13 +75,25 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 			if format == "parquet" && out == "" {
 				return usageError{errors.New("--format parquet needs --out FILE")}
 			}
-			q, closeQ, err := a.querier(ctx)
+			// An export to a file is not cut by the on-screen caps
+			// (query.max_rows, query.max_bytes: it is streamed to the file)
+			// unless --max-rows or --max-bytes is given.
+			export := out != "" && !cmd.Flags().Changed("max-rows") && !cmd.Flags().Changed("max-bytes")
+			q, closeQ, err := a.querier(ctx, export)
 			if err != nil {
 				return err
 			}
 			defer closeQ()
 			var sum queries.Summary
 			if named != "" {
+				// An empty window is an error that says what the database holds.
+				sp, err := dataSpan(ctx, q, w)
+				if err != nil {
+					return err
+				}
+				if sp.InWindow == 0 {
+					return emptyWindowError(w, sp, a.dbLabel())
+				}
 				t, err := q.Named(ctx, named, w)
 				if errors.Is(err, queries.ErrUnknownQuery) {
 					return usageError{err}
@@ -96,6 +111,9 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 					return err
 				}
 			}
+			if sum.Truncated && export {
+				return fmt.Errorf("the export to %s was cut at %d rows by the server's %s: raise it on the server, or stop serve and run query against the file", out, sum.Rows, sum.TruncatedBy)
+			}
 			if sum.Truncated {
 				a.log.Warn("result "+sum.Notice(), "rows", sum.Rows, "cap", sum.TruncatedBy)
 			}
@@ -112,7 +130,8 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 	f.Int("max-rows", 0, "most rows returned (config key query.max_rows)")
 	f.Int64("max-bytes", 0, "most result bytes returned, values counted as text (config key query.max_bytes)")
 	f.String("server", "", "URL of a running faultline serve (config key query.server)")
-	a.bind(cmd, map[string]string{"timeout": "query.timeout", "max-rows": "query.max_rows", "max-bytes": "query.max_bytes", "server": "query.server"})
+	f.String("token", "", "bearer token for --server (config key query.token; prefer FAULTLINE_QUERY_TOKEN)")
+	a.bind(cmd, map[string]string{"timeout": "query.timeout", "max-rows": "query.max_rows", "max-bytes": "query.max_bytes", "server": "query.server", "token": "query.token"})
 	return cmd
 }
 
@@ -161,7 +180,7 @@ func writeResult(stdout io.Writer, format, out string, produce func(queries.RowW
 
 // querier returns what answers queries: a running server when query.server
 // is set, else the DuckDB file opened in this process.
-func (a *app) querier(ctx context.Context) (queries.Querier, func(), error) {
+func (a *app) querier(ctx context.Context, export bool) (queries.Querier, func(), error) {
 	// A running faultline serve holds the file: ask it over HTTP.
 	if c, err := a.serverClient(); err != nil {
 		return nil, nil, err
@@ -172,7 +191,13 @@ func (a *app) querier(ctx context.Context) (queries.Querier, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	l, err := queries.NewLocal(ctx, db.DB, a.cfg.Query, a.cfg.Correlation, a.cfg.Topology)
+	qc := a.cfg.Query
+	if export {
+		// As good as no cap (the sandbox asks DuckDB for MaxRows+1 rows
+		// and compares running sizes with MaxBytes: no overflow).
+		qc.MaxRows, qc.MaxBytes = math.MaxInt32, math.MaxInt64/2
+	}
+	l, err := queries.NewLocal(ctx, db.DB, qc, a.cfg.Correlation, a.cfg.Topology)
 	if err != nil {
 		db.Close()
 		return nil, nil, err
@@ -180,14 +205,19 @@ func (a *app) querier(ctx context.Context) (queries.Querier, func(), error) {
 	return l, func() { db.Close() }, nil
 }
 
+// dbLabel names what query and report read: the server or the file.
+func (a *app) dbLabel() string {
+	if a.cfg.Query.Server != "" {
+		return "at " + a.cfg.Query.Server
+	}
+	return a.cfg.DB
+}
+
 // openExisting opens a DuckDB file that must already exist, explaining the
 // one-process-per-file rule when another process holds it.
 func (a *app) openExisting(ctx context.Context, path string) (*store.DB, error) {
-	if _, err := os.Stat(path); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("database %s does not exist: load events first (faultline load / faultline ingest) or pass --db FILE", path)
-		}
-		return nil, fmt.Errorf("database %s: %w", path, err)
+	if err := mustExist(path); err != nil {
+		return nil, err
 	}
 	db, err := a.openDB(ctx, path)
 	if err != nil {
@@ -197,6 +227,41 @@ func (a *app) openExisting(ctx context.Context, path string) (*store.DB, error) 
 		return nil, err
 	}
 	return db, nil
+}
+
+// mustExist says, in one line, that the database file is missing (with a
+// close existing name: a typo must not create an empty file) or unreadable.
+func mustExist(path string) error {
+	_, err := os.Stat(path)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("database %s: %w (check its permissions)", path, err)
+	}
+	if near := nearbyDatabase(path); near != "" {
+		return fmt.Errorf("database %s does not exist (did you mean %s?): pass --db %s, or load events into a new file with faultline load / faultline ingest", path, near, near)
+	}
+	return fmt.Errorf("database %s does not exist: pass --db FILE, or load events first (faultline load / faultline ingest)", path)
+}
+
+// nearbyDatabase is the .duckdb file in path's directory closest to its
+// name, or "".
+func nearbyDatabase(path string) string {
+	dir := filepath.Dir(path)
+	matches, _ := filepath.Glob(filepath.Join(dir, "*.duckdb"))
+	names := make([]string, 0, len(matches))
+	for _, m := range matches {
+		names = append(names, filepath.Base(m))
+	}
+	c := status.Closest(filepath.Base(path), names)
+	if c == "" {
+		return ""
+	}
+	if dir == "." && !strings.HasPrefix(path, "./") {
+		return c
+	}
+	return filepath.Join(dir, c)
 }
 
 // parseWhen parses an RFC 3339 time, "now", or a duration relative to now

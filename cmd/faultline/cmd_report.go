@@ -29,7 +29,10 @@ window the change failure rate by change type, service and actor, the top
 error sources, dead letters and ingest positions.
 
 Times are RFC 3339 (2025-10-20T07:00:00Z), a date (2025-10-20), now, or
-relative to now (-24h, -30m, -7d). The default window is the last 24 hours.
+relative to now (-24h, -30m, -7d). Without --since and --until the report
+covers the 24 hours up to the latest error in the database (so historical
+data is reported, not the empty day before now). A window without events is
+an error that says what the database holds.
 
 Formats: md (charts are SVG files in <out>.files/ beside the report), html (one
 self-contained file, charts inline) and json (the machine form, same numbers as
@@ -67,11 +70,25 @@ runs. docs/reports.md.`,
 			if !slices.Contains(report.Formats, format) {
 				return usageError{fmt.Errorf("--format %q is not supported: use md, html or json", format)}
 			}
-			src, stats, closeSrc, err := a.reportSource(ctx)
+			src, stats, q, closeSrc, err := a.reportSource(ctx)
 			if err != nil {
 				return err
 			}
 			defer closeSrc()
+			sp, err := dataSpan(ctx, q, w)
+			if err != nil {
+				return err
+			}
+			if since == "" && until == "" {
+				w = defaultWindow(sp, now)
+				if sp, err = dataSpan(ctx, q, w); err != nil {
+					return err
+				}
+				a.log.Info("no --since/--until: reporting the 24 hours up to the latest error", "since", w.Since.Format(time.RFC3339), "until", w.Until.Format(time.RFC3339))
+			}
+			if sp.InWindow == 0 {
+				return emptyWindowError(w, sp, a.dbLabel())
+			}
 			r, err := report.Build(ctx, src, stats, report.Options{Title: title, Window: w, Now: now})
 			if err != nil {
 				return err
@@ -100,8 +117,8 @@ runs. docs/reports.md.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&since, "since", "", "start of the window (RFC 3339, date, now, or relative like -24h); default -24h")
-	f.StringVar(&until, "until", "", "end of the window, exclusive; default now")
+	f.StringVar(&since, "since", "", "start of the window (RFC 3339, date, now, or relative like -24h); default: 24h before --until")
+	f.StringVar(&until, "until", "", "end of the window, exclusive; default: the minute after the latest error (with --since: now)")
 	f.StringVar(&format, "format", "", "md, html or json (default: from --out's extension, else md)")
 	f.StringVar(&out, "out", "", "write the report to this file (atomically; markdown charts go to <name>.files/)")
 	f.StringVar(&title, "title", "", "report title (default \"Impact report\")")
@@ -115,17 +132,22 @@ runs. docs/reports.md.`,
 // reportSource returns what reports read: a running faultline serve when
 // query.server is set (--server), else the DuckDB file opened here with the
 // correlation engine over it.
-func (a *app) reportSource(ctx context.Context) (report.Source, report.Stats, func(), error) {
+func (a *app) reportSource(ctx context.Context) (report.Source, report.Stats, queries.Querier, func(), error) {
 	if c, err := a.serverClient(); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	} else if c != nil {
-		return c, c, func() {}, nil
+		return c, c, c, func() {}, nil
 	}
 	db, err := a.openExisting(ctx, a.cfg.DB)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return a.engine(db), report.DBStats{DB: db.DB}, func() { db.Close() }, nil
+	l, err := queries.NewLocal(ctx, db.DB, a.cfg.Query, a.cfg.Correlation, a.cfg.Topology)
+	if err != nil {
+		db.Close()
+		return nil, nil, nil, nil, err
+	}
+	return l.Engine, report.DBStats{DB: db.DB}, l, func() { db.Close() }, nil
 }
 
 func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, now time.Time) error {
@@ -135,7 +157,7 @@ func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, 
 		if sc.Name != name {
 			continue
 		}
-		src, stats, closeSrc, err := a.reportSource(ctx)
+		src, stats, _, closeSrc, err := a.reportSource(ctx)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,6 +16,7 @@ import (
 	"github.com/faultline/faultline/dashboards"
 	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/pgwire"
 	"github.com/faultline/faultline/queries"
@@ -74,6 +76,15 @@ query.server). SIGINT/SIGTERM shut everything down gracefully.`,
 }
 
 func runServe(ctx context.Context, a *app) error {
+	// Without topics to ingest, serve only reads: a mistyped --db must not
+	// create and serve an empty file.
+	if len(a.cfg.Kafka.Topics) == 0 {
+		if err := mustExist(a.cfg.DB); err != nil {
+			return err
+		}
+	} else if _, err := os.Stat(a.cfg.DB); errors.Is(err, os.ErrNotExist) {
+		a.log.Info("creating a new database for ingest", "db", a.cfg.DB)
+	}
 	db, err := a.openDB(ctx, a.cfg.DB)
 	if err != nil {
 		return err
@@ -113,7 +124,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 	// Build everything that can fail before starting goroutines: an early
 	// return must not leave ingest running on a database about to close.
 	var ingesting atomic.Bool
-	health := &ingest.Health{}
+	st := &status.Tracker{}
 	var sched *report.Scheduler
 	if len(cfg.Reports.Schedules) > 0 {
 		if sched, err = a.newReportScheduler(db, engine); err != nil {
@@ -121,15 +132,18 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		}
 	}
 	srv, err := dashboards.New(dashboards.Options{
-		Config:    cfg.Serve.Config,
-		Engine:    engine,
-		Sandbox:   sandbox,
-		DB:        db.DB,
-		Registry:  reg,
-		Ingesting: ingesting.Load,
-		Health:    health.Check,
-		MaxRows:   cfg.Query.MaxRows,
-		Log:       a.log,
+		Config:   cfg.Serve.Config,
+		Engine:   engine,
+		Sandbox:  sandbox,
+		DB:       db.DB,
+		Registry: reg,
+		Ingest: func() status.Status {
+			s := st.Snapshot()
+			s.Running = s.Running && ingesting.Load()
+			return s
+		},
+		MaxRows: cfg.Query.MaxRows,
+		Log:     a.log,
 	})
 	if err != nil {
 		return err
@@ -153,7 +167,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 	if len(cfg.Kafka.Topics) > 0 {
 		opts := ingest.Options{
 			Kafka: cfg.Kafka, Config: cfg.Ingest, Transform: cfg.Transform, DB: db,
-			Logger: a.log, Registerer: reg, Health: health,
+			Logger: a.log, Registerer: reg, Status: st,
 		}
 		ingesting.Store(true)
 		g.Go(func() error {

@@ -27,7 +27,7 @@ type simulateFlags struct {
 func (f *simulateFlags) add(cmd *cobra.Command, duration time.Duration) {
 	d := simulate.DefaultOptions()
 	cmd.Flags().DurationVar(&f.duration, "duration", duration, "length of each scenario's window (at least 40m)")
-	cmd.Flags().Float64Var(&f.scale, "scale", d.Scale, "multiplies every event rate (1 = about 100 events per minute)")
+	cmd.Flags().Float64Var(&f.scale, "scale", d.Scale, "multiplies every background and error rate, not the number of changes (1 = about 130 events per minute with 8 services)")
 	cmd.Flags().IntVar(&f.services, "services", d.Services, "application services in the topology (4-40)")
 	cmd.Flags().StringVar(&f.start, "start", d.Start.Format(time.RFC3339), "start of the window (RFC 3339, UTC)")
 	cmd.Flags().StringVar(&f.account, "account", d.Account, "12-digit AWS account id")
@@ -69,8 +69,8 @@ DIR/manifest.json the file list. The same seed always gives the same bytes.
 
 Scenarios: lb-change, dns-change, iam-policy, bad-deploy, provider-incident,
 quiet, random (one of the others, chosen by the seed). See docs/simulate.md.`,
-		Example: `  faultline simulate --scenario lb-change --seed 1 --out /tmp/outage
-  faultline load --db outage.duckdb /tmp/outage/data
+		Example: `  faultline simulate --scenario lb-change --seed 1 --out outage
+  faultline load --db outage.duckdb outage/data
   faultline simulate --scenario random --seed 7 --duration 6h --scale 10 --out big/
   faultline simulate --scenario quiet --seed 3 --out quiet-day/`,
 		Args: cobra.NoArgs,

@@ -3,10 +3,17 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/go-viper/mapstructure/v2"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -16,6 +23,7 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/broker"
 	"github.com/faultline/faultline/ingest/produce"
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/pgwire"
 	"github.com/faultline/faultline/queries"
@@ -167,17 +175,164 @@ func loadConfig(v *viper.Viper, path string) (Config, error) {
 			}
 		}
 	}
+	// Every problem at once: unknown environment variables, unknown keys
+	// and values of the wrong type, then what Validate finds in the keys
+	// that did decode.
+	problems := unknownEnv(v, os.Environ())
 	var cfg Config
-	if err := v.UnmarshalExact(&cfg); err != nil {
-		return Config{}, usageError{fmt.Errorf("configuration: %w (see faultline.example.yaml for every key)", err)}
+	bad := map[string]bool{}
+	if err := v.UnmarshalExact(&cfg, decodeHook); err != nil {
+		for _, line := range decodeProblems(err) {
+			problems = append(problems, line)
+			bad[strings.SplitN(line, ":", 2)[0]] = true
+		}
+		cfg = Config{}
+		_ = v.Unmarshal(&cfg, decodeHook) // what did decode, for Validate
 	}
 	if err := cfg.Validate(); err != nil {
-		if !strings.Contains(err.Error(), "\n") {
-			return Config{}, usageError{fmt.Errorf("invalid configuration: %w", err)}
+		for _, line := range strings.Split(err.Error(), "\n") {
+			if key, _, ok := strings.Cut(line, ":"); ok && bad[key] {
+				continue // already reported as undecodable
+			}
+			problems = append(problems, line)
 		}
-		return Config{}, usageError{fmt.Errorf("invalid configuration:\n%w", err)}
 	}
-	return cfg, nil
+	switch len(problems) {
+	case 0:
+		return cfg, nil
+	case 1:
+		return Config{}, usageError{fmt.Errorf("invalid configuration: %s", problems[0])}
+	}
+	return Config{}, usageError{fmt.Errorf("invalid configuration (%d problems):\n%s", len(problems), strings.Join(problems, "\n"))}
+}
+
+// decodeHook is viper's (durations, comma-separated lists) plus
+// wholeNumbers.
+var decodeHook = viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+	wholeNumbers(),
+	mapstructure.StringToTimeDurationHookFunc(),
+	func(from, to reflect.Type, data any) (any, error) {
+		if from.Kind() != reflect.String || to.Kind() != reflect.Slice {
+			return data, nil
+		}
+		if data.(string) == "" {
+			return []string{}, nil
+		}
+		return strings.Split(data.(string), ","), nil
+	},
+))
+
+// wholeNumbers refuses a fractional number for an integer setting (viper
+// would truncate threads: 1.9 to 1).
+func wholeNumbers() mapstructure.DecodeHookFunc {
+	return func(from, to reflect.Type, data any) (any, error) {
+		switch to.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		default:
+			return data, nil
+		}
+		if to == reflect.TypeOf(time.Duration(0)) {
+			return data, nil
+		}
+		var f float64
+		switch d := data.(type) {
+		case float64:
+			f = d
+		case float32:
+			f = float64(d)
+		case string:
+			if _, err := strconv.ParseInt(strings.TrimSpace(d), 10, 64); err == nil {
+				return data, nil
+			}
+			x, err := strconv.ParseFloat(strings.TrimSpace(d), 64)
+			if err != nil {
+				return nil, fmt.Errorf("%q is not a whole number", d)
+			}
+			f = x
+		default:
+			return data, nil
+		}
+		if f != math.Trunc(f) {
+			return nil, fmt.Errorf("%v is not a whole number: use an integer such as %d", data, int64(math.Round(f)))
+		}
+		return int64(f), nil
+	}
+}
+
+// decodeProblems turns a viper/mapstructure decode error into one line per
+// problem, each starting with the key: "ingest.batch_max_events: ...".
+func decodeProblems(err error) []string {
+	var out []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
+		if line == "" || strings.HasPrefix(line, "decoding failed due to the following error") || strings.HasSuffix(line, "error(s) decoding:") {
+			continue
+		}
+		if m := reUnusedKeys.FindStringSubmatch(line); m != nil {
+			for _, k := range strings.Split(m[2], ",") {
+				k = strings.Trim(strings.TrimSpace(k), "'\"")
+				if m[1] != "" {
+					k = m[1] + "." + k
+				}
+				out = append(out, fmt.Sprintf("%s: unknown key (see faultline.example.yaml for every key)", k))
+			}
+			continue
+		}
+		if m := reDecodeErr.FindStringSubmatch(line); m != nil {
+			out = append(out, fmt.Sprintf("%s: %s", m[1], m[2]))
+			continue
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+var (
+	// "'kafka' has invalid keys: brokrs" / "'' has invalid keys: colour"
+	reUnusedKeys = regexp.MustCompile(`^'([^']*)' has invalid keys: (.*)$`)
+	// "'ingest.batch_max_events' cannot parse value as 'int': ..." and
+	// "error decoding 'duckdb.threads': ..."
+	reDecodeErr = regexp.MustCompile(`^(?:error decoding )?'([^']+)'[: ]\s*(.*)$`)
+)
+
+// notSettings are FAULTLINE_* variables that are not configuration keys:
+// test and tooling switches read by the test suites.
+var notSettings = []string{"FAULTLINE_TEST_", "FAULTLINE_IT_", "FAULTLINE_CHROMIUM"}
+
+// unknownEnv reports FAULTLINE_* environment variables that name no key
+// (a typo such as FAULTLINE_KAFKA_BROKRS would otherwise be ignored), with
+// the closest known name.
+func unknownEnv(v *viper.Viper, environ []string) []string {
+	known := map[string]bool{}
+	var names []string
+	for _, k := range v.AllKeys() {
+		n := "FAULTLINE_" + strings.ToUpper(strings.ReplaceAll(k, ".", "_"))
+		known[n] = true
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "FAULTLINE_") || known[name] {
+			continue
+		}
+		skip := false
+		for _, p := range notSettings {
+			skip = skip || strings.HasPrefix(name, p)
+		}
+		if skip {
+			continue
+		}
+		hint := "unset it or fix its name (docs/configuration.md lists the variables)"
+		if c := status.Closest(name, names); c != "" {
+			hint = "did you mean " + c + "? unset it or fix its name"
+		}
+		out = append(out, fmt.Sprintf("environment variable %s is not a faultline setting: %s", name, hint))
+	}
+	sort.Strings(out)
+	return out
 }
 
 // bindFlags binds each named flag to a config key; a flag set on the command

@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -72,7 +74,7 @@ produce:
 		{"defaults", nil, nil, map[string]any{"db": "faultline.duckdb", "kafka.group": "faultline", "log.level": "info", "broker.default_partitions": 3, "broker.listen": "127.0.0.1:9092"}},
 		{"file", nil, []string{"--config", file}, map[string]any{"db": "file.duckdb", "kafka.group": "from-file", "log.level": "warn", "broker.default_partitions": 5, "produce.topic": "file-topic", "broker.listen": "127.0.0.1:9092"}},
 		{"env over file", map[string]string{"FAULTLINE_DB": "env.duckdb", "FAULTLINE_KAFKA_GROUP": "from-env", "FAULTLINE_BROKER_DEFAULT_PARTITIONS": "7", "FAULTLINE_LOG_LEVEL": "error"},
-			[]string{"--config", file}, map[string]any{"db": "env.duckdb", "kafka.group": "from-env", "kafka.client_id": "file-client", "broker.default_partitions": "7", "log.level": "error"}},
+			[]string{"--config", file}, map[string]any{"db": "env.duckdb", "kafka.group": "from-env", "kafka.client_id": "file-client", "broker.default_partitions": 7, "log.level": "error"}},
 		{"flag over env", map[string]string{"FAULTLINE_DB": "env.duckdb", "FAULTLINE_LOG_LEVEL": "error"},
 			[]string{"--config", file, "--db", "flag.duckdb", "--log-level", "debug"}, map[string]any{"db": "flag.duckdb", "log.level": "debug", "kafka.group": "from-file"}},
 	}
@@ -339,8 +341,16 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := loadConfig(newViper(), path); err != nil {
+	cfg, err := loadConfig(newViper(), path)
+	if err != nil {
 		t.Fatalf("the example does not load: %v", err)
+	}
+	// It says it holds every key with its default: it must decode to the
+	// defaults (it used to configure four topics).
+	if got, want := effectiveTree(reflect.ValueOf(cfg)), effectiveTree(reflect.ValueOf(defaultConfig())); !reflect.DeepEqual(got, want) {
+		gy, _ := yaml.Marshal(got)
+		wy, _ := yaml.Marshal(want)
+		t.Errorf("faultline.example.yaml does not hold the defaults:\n%s\nwant\n%s", gy, wy)
 	}
 	var doc map[string]any
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -364,6 +374,79 @@ func TestExampleConfig(t *testing.T) {
 		if !known[k] {
 			t.Errorf("faultline.example.yaml has %s, which faultline does not know", k)
 		}
+	}
+}
+
+// TestConfigReportsEverythingAtOnce: a value of the wrong type, an unknown
+// key, an environment variable with a typo and an invalid value are all
+// reported in one error (a type error used to hide the rest), and a
+// fractional number is refused for an integer setting instead of truncated.
+func TestConfigReportsEverythingAtOnce(t *testing.T) {
+	t.Setenv("FAULTLINE_KAFKA_BROKRS", "b:9092")
+	file := writeConfig(t, `
+ingest:
+  batch_max_events: lots
+kafka:
+  grup: ops
+duckdb:
+  threads: 1.9
+log:
+  level: loud
+`)
+	_, _, err := runCmd(t.Context(), t, "--config", file, "config")
+	var ue usageError
+	if err == nil || !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want a usage error", err)
+	}
+	for _, want := range []string{
+		"ingest.batch_max_events:",
+		"kafka.grup: unknown key",
+		"duckdb.threads:", "1.9 is not a whole number",
+		`log.level: "loud" is not allowed`,
+		"environment variable FAULTLINE_KAFKA_BROKRS is not a faultline setting: did you mean FAULTLINE_KAFKA_BROKERS?",
+		"(5 problems)",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %q:\n%v", want, err)
+		}
+	}
+	for _, line := range strings.Split(err.Error(), "\n")[1:] {
+		if strings.HasPrefix(line, "ingest.batch_max_events: 0 is not allowed") {
+			t.Errorf("the undecodable key is reported twice: %q", line)
+		}
+	}
+	t.Setenv("FAULTLINE_KAFKA_BROKRS", "")
+	os.Unsetenv("FAULTLINE_KAFKA_BROKRS")
+	t.Setenv("FAULTLINE_DUCKDB_THREADS", "2.5")
+	if _, _, err := runCmd(t.Context(), t, "config"); err == nil || !strings.Contains(err.Error(), "duckdb.threads") || !strings.Contains(err.Error(), "whole number") {
+		t.Errorf("FAULTLINE_DUCKDB_THREADS=2.5: %v, want refused as not a whole number", err)
+	}
+	t.Setenv("FAULTLINE_DUCKDB_THREADS", "3")
+	if got := lookup(effective(t), "duckdb.threads"); got != 3 {
+		t.Errorf("FAULTLINE_DUCKDB_THREADS=3 printed as %#v, want 3", got)
+	}
+}
+
+// TestConfigPrintsEffectiveValues: `faultline config` prints what faultline
+// runs with (decoded values), not the raw strings it was given.
+func TestConfigPrintsEffectiveValues(t *testing.T) {
+	t.Setenv("FAULTLINE_INGEST_BATCH_MAX_WAIT", "1500ms")
+	t.Setenv("FAULTLINE_KAFKA_BROKERS", "b1:9092,b2:9092")
+	m := effective(t)
+	for key, want := range map[string]any{
+		"ingest.batch_max_wait":     "1.5s",
+		"kafka.session_timeout":     "30s",
+		"correlation.lookback":      "1h",
+		"broker.default_partitions": 3,
+		"kafka.topics":              []any{},
+	} {
+		got := lookup(m, key)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s = %#v, want %#v", key, got, want)
+		}
+	}
+	if got := lookup(m, "kafka.brokers"); fmt.Sprint(got) != "[b1:9092 b2:9092]" {
+		t.Errorf("kafka.brokers = %#v, want the two brokers as a list", got)
 	}
 }
 

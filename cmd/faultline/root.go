@@ -5,12 +5,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sort"
+	"reflect"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/faultline/faultline/ingest/status"
 )
 
 // app is what every command shares: the viper instance, the loaded
@@ -43,7 +47,10 @@ kafka.group), then flags; each overrides the one before.`,
 			return a.setup(cmd)
 		},
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.Version = versionString()
+	root.SetVersionTemplate("faultline version {{.Version}}\n")
+	root.SuggestionsMinimumDistance = 2
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{suggestFlag(cmd, err)} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.cfgPath, "config", "", "YAML configuration file (default ./faultline.yaml if present)")
 	pf.String("db", "", "DuckDB file (config key db; default faultline.duckdb)")
@@ -118,26 +125,18 @@ func newConfigCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "config",
 		Short: "Print the effective configuration (secrets masked)",
+		Long: `config prints the configuration faultline would run with: defaults, then
+the file, FAULTLINE_* environment variables and flags, decoded and checked
+exactly as every command does (durations as 30s, numbers as numbers), with
+secrets masked. An invalid configuration is reported instead, every problem
+on its own line.`,
 		Example: `  faultline config
   FAULTLINE_KAFKA_GROUP=ops faultline --config prod.yaml config`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			keys := a.v.AllKeys()
-			sort.Strings(keys)
-			tree := map[string]any{}
-			for _, k := range keys {
-				val := masked(k, a.v.Get(k))
-				parts := strings.Split(k, ".")
-				m := tree
-				for _, p := range parts[:len(parts)-1] {
-					sub, ok := m[p].(map[string]any)
-					if !ok {
-						sub = map[string]any{}
-						m[p] = sub
-					}
-					m = sub
-				}
-				m[parts[len(parts)-1]] = val
+			tree, _ := effectiveTree(reflect.ValueOf(a.cfg)).(map[string]any)
+			for k, v := range tree {
+				tree[k] = masked(k, v)
 			}
 			out, err := yaml.Marshal(tree)
 			if err != nil {
@@ -147,4 +146,73 @@ func newConfigCmd(a *app) *cobra.Command {
 			return err
 		},
 	}
+}
+
+// effectiveTree turns a decoded config value into maps keyed by the
+// mapstructure tags (the config file's keys), durations as text ("30s").
+func effectiveTree(v reflect.Value) any {
+	if d, ok := v.Interface().(time.Duration); ok {
+		return shortDuration(d)
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		out := map[string]any{}
+		t := v.Type()
+		for i := range t.NumField() {
+			tag := t.Field(i).Tag.Get("mapstructure")
+			if tag == "" || tag == "-" || !t.Field(i).IsExported() {
+				continue
+			}
+			out[tag] = effectiveTree(v.Field(i))
+		}
+		return out
+	case reflect.Map:
+		out := map[string]any{}
+		for _, k := range v.MapKeys() {
+			out[fmt.Sprint(k.Interface())] = effectiveTree(v.MapIndex(k))
+		}
+		return out
+	case reflect.Slice, reflect.Array:
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = effectiveTree(v.Index(i))
+		}
+		return out
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return effectiveTree(v.Elem())
+	}
+	return v.Interface()
+}
+
+// shortDuration is d as the config file would say it: 1h, 10m, 1h30m, 500ms.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// suggestFlag adds "did you mean --x?" to an unknown-flag error when a flag
+// of cmd (its own or inherited) has a close name.
+func suggestFlag(cmd *cobra.Command, err error) error {
+	msg := err.Error()
+	name, ok := strings.CutPrefix(msg, "unknown flag: --")
+	if !ok {
+		return err
+	}
+	var names []string
+	add := func(f *pflag.Flag) { names = append(names, f.Name) }
+	cmd.Flags().VisitAll(add)
+	cmd.InheritedFlags().VisitAll(add)
+	if c := status.Closest(name, names); c != "" {
+		return fmt.Errorf("%s (did you mean --%s?)", msg, c)
+	}
+	return fmt.Errorf("%s (see 'faultline %s --help' for the flags)", msg, cmd.Name())
 }

@@ -38,18 +38,6 @@ import (
 	"github.com/faultline/faultline/ingest/store"
 )
 
-// TestMain lets this test binary be faultline itself: with
-// FAULTLINE_TEST_MAIN=1 it runs main() on its arguments, so the suite
-// starts `faultline serve` and `faultline load` as separate processes (with
-// their own POSIX locks and their own RSS) from the code under test.
-func TestMain(m *testing.M) {
-	if os.Getenv("FAULTLINE_TEST_MAIN") == "1" {
-		main()
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
 // faultlineCmd is `faultline args...` as a child process in dir.
 func faultlineCmd(ctx context.Context, dir string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, os.Args[0], args...)

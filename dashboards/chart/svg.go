@@ -31,7 +31,8 @@ const (
 type Marker struct {
 	T        time.Time
 	Label    string
-	Emphasis bool // drawn stronger (the top suspect)
+	Emphasis bool   // drawn stronger (the top suspect)
+	Color    string // stroke colour; "" = the default grey (emphasis: red)
 }
 
 // svgWriter accumulates SVG text; write errors cannot happen on a
@@ -279,6 +280,9 @@ func (w *svgWriter) markers(ms []Marker, sc timeScale, y0, y1, labelY float64) {
 		}
 		x, lo, hi := extent(m)
 		color, width, dash := markerColor, "1", "4 3"
+		if m.Color != "" {
+			color = m.Color
+		}
 		if m.Emphasis {
 			color, width, dash = emphasisColor, "2", "6 3"
 		}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 
 	"github.com/faultline/faultline/transform"
 )
@@ -151,7 +152,7 @@ func Run(ctx context.Context, cfg Config, paths []string, opts Options) (Summary
 	if err != nil {
 		return sum, err
 	}
-	if err := checkTopic(ctx, cfg, opts); err != nil {
+	if err := checkTopic(ctx, cfg, opts, log); err != nil {
 		return sum, err
 	}
 	comp, _ := codec(cfg.Compression)
@@ -252,7 +253,7 @@ func transport(cfg Config, opts Options) *kafka.Transport {
 }
 
 // checkTopic fails fast when no broker answers or the topic is missing.
-func checkTopic(ctx context.Context, cfg Config, opts Options) error {
+func checkTopic(ctx context.Context, cfg Config, opts Options, log *slog.Logger) error {
 	ctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
 	defer cancel()
 	tr := transport(cfg, opts)
@@ -268,6 +269,14 @@ func checkTopic(ctx context.Context, cfg Config, opts Options) error {
 			hint = "check --brokers, kafka.tls and the kafka.sasl credentials"
 		}
 		return fmt.Errorf("cannot reach Kafka at %s within %s: %v (%s)", strings.Join(opts.Brokers, ","), cfg.DialTimeout, err, hint)
+	}
+	missing := true
+	for _, t := range md.Topics {
+		missing = missing && !(t.Name == cfg.Topic && t.Error == nil && len(t.Partitions) > 0)
+	}
+	if missing && autoCreate(ctx, tr, opts.Brokers, cfg.Topic) {
+		log.Info("topic created by the broker (auto.create.topics.enable)", "topic", cfg.Topic)
+		return nil
 	}
 	for _, t := range md.Topics {
 		if t.Name != cfg.Topic {
@@ -285,6 +294,27 @@ func checkTopic(ctx context.Context, cfg Config, opts Options) error {
 		return nil
 	}
 	return fmt.Errorf("topic %s does not exist on %s: create it (for the embedded broker: faultline broker --topic %s:3)", cfg.Topic, strings.Join(opts.Brokers, ","), cfg.Topic)
+}
+
+// autoCreate asks the brokers for the topic allowing automatic creation,
+// as Kafka's own producers do: a broker with auto.create.topics.enable
+// (faultline broker --auto-create-topics) creates it. It reports whether
+// the topic exists afterwards.
+func autoCreate(ctx context.Context, tr *kafka.Transport, brokers []string, topic string) bool {
+	resp, err := tr.RoundTrip(ctx, kafka.TCP(brokers...), &metadataAPI.Request{TopicNames: []string{topic}, AllowAutoTopicCreation: true})
+	if err != nil {
+		return false
+	}
+	md, ok := resp.(*metadataAPI.Response)
+	if !ok {
+		return false
+	}
+	for _, t := range md.Topics {
+		if t.Name == topic && t.ErrorCode == 0 && len(t.Partitions) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 type producer struct {

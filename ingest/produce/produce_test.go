@@ -336,3 +336,23 @@ func TestTransportClientID(t *testing.T) {
 		}
 	}
 }
+
+// TestRunAutoCreatedTopic: a broker that creates topics on first use
+// (faultline broker --auto-create-topics) gets the records; produce used to
+// refuse the topic because it did not exist yet.
+func TestRunAutoCreatedTopic(t *testing.T) {
+	cfg := broker.DefaultConfig()
+	cfg.Listen, cfg.AutoCreateTopics = "127.0.0.1:0", true
+	b, err := broker.StartConfig(t.Context(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	sum, err := Run(t.Context(), testConfig("fresh"), []string{filepath.Join(fixtures, "eventbridge.json")}, Options{Brokers: []string{b.Addr()}})
+	if err != nil {
+		t.Fatalf("produce to an auto-created topic: %v", err)
+	}
+	if got := readAll(t, b.Addr(), "fresh"); len(got) != int(sum.Messages) || sum.Messages == 0 {
+		t.Errorf("read back %d messages, produced %d", len(got), sum.Messages)
+	}
+}

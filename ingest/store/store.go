@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -39,7 +40,7 @@ type DB struct {
 func Open(ctx context.Context, path string) (*DB, error) {
 	c, err := duckdb.NewConnector(path, nil)
 	if err != nil {
-		return nil, fmt.Errorf("open duckdb %q: %w (is another faultline process using this file? DuckDB allows one process per file)", path, err)
+		return nil, fmt.Errorf("open duckdb %q: %w (%s)", path, err, openHint(err))
 	}
 	db := &DB{DB: sql.OpenDB(c), Connector: c, Path: path}
 	// A batch is tens of MB: with DuckDB's default checkpoint_threshold
@@ -104,4 +105,19 @@ func (db *DB) Close() error {
 		err = cerr
 	}
 	return err
+}
+
+// openHint says what to do about a failed open: another process holds the
+// file (DuckDB allows one per file), or faultline may not read or write it.
+func openHint(err error) string {
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "lock"):
+		return "another process holds it: DuckDB allows one process per file; stop it, or ask a running faultline serve with --server URL"
+	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "read-only file system"):
+		return "faultline may not write it: check the permissions of the file and its directory, or pass --db with a writable path"
+	case strings.Contains(msg, "no such file or directory"):
+		return "its directory does not exist: create it or pass --db with another path"
+	}
+	return "check the path and that it is a faultline DuckDB file"
 }

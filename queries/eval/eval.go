@@ -388,13 +388,19 @@ var ErrTargetsMissed = errors.New("accuracy targets missed")
 func (r Report) Check() error {
 	s := r.Summary
 	var miss []string
-	if !s.MeetsTop1 {
+	switch {
+	case s.IncidentScenarios == 0:
+		miss = append(miss, "top-1 and top-3 not measured: no scenario with an incident ran (run more scenarios, or other --families)")
+	case !s.MeetsTop1:
 		miss = append(miss, fmt.Sprintf("top-1 %.2f < %.2f", s.Top1, Targets.Top1))
 	}
-	if !s.MeetsTop3 {
+	if s.IncidentScenarios > 0 && !s.MeetsTop3 {
 		miss = append(miss, fmt.Sprintf("top-3 %.2f < %.2f", s.Top3, Targets.Top3))
 	}
-	if !s.MeetsFalsePerQuietDay {
+	switch {
+	case s.QuietScenarios == 0:
+		miss = append(miss, "false incidents per quiet day not measured: no quiet scenario ran (run at least 6 scenarios, or add --families quiet)")
+	case !s.MeetsFalsePerQuietDay:
 		miss = append(miss, fmt.Sprintf("false incidents %.2f per quiet day > %.2f", s.FalsePerQuietDay, Targets.FalsePerQuietDay))
 	}
 	if len(miss) == 0 {
