@@ -120,6 +120,28 @@ func TestGrafanaDashboard(t *testing.T) {
 			}
 		})
 	}
+	// What Grafana's visual query builder asks (table and column lists; its
+	// own SQL, read in Grafana's PostgreSQL datasource) answers too.
+	tables := `select quote_ident(table_name) as "table" from information_schema.tables where quote_ident(table_schema) not in ('information_schema', 'pg_catalog', '_timescaledb_cache', '_timescaledb_catalog', '_timescaledb_internal', '_timescaledb_config', 'timescaledb_information', 'timescaledb_experimental') and table_type = 'BASE TABLE' and quote_ident(table_schema) IN (SELECT CASE WHEN trim(s[i]) = '"$user"' THEN user ELSE trim(s[i]) END FROM generate_series(array_lower(string_to_array(current_setting('search_path'),','),1), array_upper(string_to_array(current_setting('search_path'),','),1)) as i, string_to_array(current_setting('search_path'),',') s)`
+	var names []string
+	rows, err := c.Query(context.Background(), tables)
+	if err != nil {
+		t.Fatalf("Grafana's table list: %v", err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	if !strings.Contains(strings.Join(names, ","), "events") || !strings.Contains(strings.Join(names, ","), "dead_letters") {
+		t.Errorf("Grafana's table list: %v", names)
+	}
+	var cols int
+	if err := c.QueryRow(context.Background(), `SELECT count(*) FROM (SELECT quote_ident(column_name) AS "column", data_type AS "type" FROM information_schema.columns WHERE quote_ident(table_name) = 'events')`).Scan(&cols); err != nil || cols < 20 {
+		t.Errorf("Grafana's column list: %d columns, %v", cols, err)
+	}
 	// The incident is the simulated one, with its root cause first.
 	var top string
 	if err := c.QueryRow(context.Background(), "SELECT top_suspect_event_id FROM faultline_incidents() ORDER BY total_errors DESC LIMIT 1").Scan(&top); err != nil {

@@ -139,11 +139,29 @@ func rewrite(sql string, toks []queries.Token, version string, settings func(str
 					i = end
 					continue
 				}
-				if setFunctions[name] && i > 0 && fromContext(text(i-1)) && end+1 < len(toks) && toks[end+1].Kind == 'w' &&
-					!sqlKeywords[strings.ToUpper(text(end+1))] && !punct(end+2, "(") {
-					// FROM generate_series(...) s: in PostgreSQL s names the
-					// column too; in DuckDB only the row.
-					edits[end+1] = edit{end + 1, text(end+1) + "(" + text(end+1) + ")"}
+				if a := end + 1; setFunctions[name] && i > 0 && fromContext(text(i-1)) {
+					if is(a, "AS") {
+						a++
+					}
+					if a < len(toks) && toks[a].Kind == 'w' && !sqlKeywords[strings.ToUpper(text(a))] && !punct(a+1, "(") {
+						// FROM generate_series(...) [AS] s: in PostgreSQL s
+						// names the column too; in DuckDB only the row.
+						edits[a] = edit{a, text(a) + "(" + text(a) + ")"}
+					}
+				}
+				if scalarInFrom[name] && i > 0 && fromContext(text(i-1)) {
+					// FROM string_to_array(...) [AS] s: a scalar function as a
+					// one-row relation whose column is named after the alias.
+					a := end + 1
+					if is(a, "AS") {
+						a++
+					}
+					if a < len(toks) && toks[a].Kind == 'w' && !sqlKeywords[strings.ToUpper(text(a))] {
+						b.WriteString(sql[last:toks[i].Start])
+						b.WriteString("(SELECT ")
+						last = toks[i].Start
+						edits[end+1] = edit{a, " AS " + text(a) + ") " + text(a)} // [AS] s
+					}
 				}
 				if to, ok := renamed[name]; ok {
 					replace(i, j, to)
@@ -214,7 +232,13 @@ var setFunctions = map[string]bool{"generate_series": true, "unnest": true, "ran
 
 // renamed are PostgreSQL functions DuckDB has under another name (after
 // maxArgs dropped what it does not take).
-var renamed = map[string]string{"array_upper": "array_length"}
+var renamed = map[string]string{"array_upper": "array_length",
+	// Identity: the names in faultline's catalog need no quoting.
+	"quote_ident": "concat"}
+
+// scalarInFrom are scalar functions PostgreSQL lets stand in FROM as a
+// one-row relation (Grafana's table list splits search_path so).
+var scalarInFrom = map[string]bool{"string_to_array": true, "regexp_split_to_array": true}
 
 // regTypes are PostgreSQL's OID alias types; a cast to one becomes a cast
 // to VARCHAR (DuckDB has none of them).
@@ -244,6 +268,7 @@ var constFunctions = map[string]string{
 	"pg_get_function_arguments":          "CAST(NULL AS VARCHAR)",
 	"pg_postmaster_start_time":           "CAST(NULL AS TIMESTAMPTZ)",
 	"pg_is_in_recovery":                  "false",
+	"array_lower":                        "1",
 	"pg_relation_is_publishable":         "false",
 }
 

@@ -232,7 +232,7 @@ var fixedSettings = map[string]string{
 
 // defaultSettings are the values of settings a client may change.
 var defaultSettings = map[string]string{
-	"timezone": "UTC", "application_name": "", "search_path": `"$user", public`,
+	"timezone": "UTC", "application_name": "", "search_path": "main", // DuckDB's schema
 	"transaction_isolation": "serializable", "default_transaction_isolation": "serializable",
 	"extra_float_digits": "1", "statement_timeout": "0", "lock_timeout": "0",
 	"idle_in_transaction_session_timeout": "0", "bytea_output": "hex", "client_min_messages": "notice",
