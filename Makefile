@@ -41,11 +41,23 @@ fuzz: ## run every Fuzz target for FUZZTIME each (make fuzz FUZZTIME=1m); see sc
 test-integration: build ## run the integration suite against a real Apache Kafka broker (needs Java 17+ and Maven)
 	GO="$(GO)" GO_TAGS="$(TAGS) integration" bash scripts/integration.sh
 
+# golangci-lint, pinned: make lint installs this version once (go install,
+# from the Go module proxy) into .cache/tools; change the version here only.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT         := .cache/tools/golangci-lint-$(GOLANGCI_LINT_VERSION)
+
+$(GOLANGCI_LINT):
+	@mkdir -p .cache/tools/install
+	GOBIN=$(CURDIR)/.cache/tools/install $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+	mv .cache/tools/install/golangci-lint $@
+
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (.golangci.yml), also over the integration and crash-test build tags
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet -tags $(TAGS) $(PKGS)
+	$(GOLANGCI_LINT) run --build-tags $(TAGS) $(PKGS)
+	$(GOLANGCI_LINT) run --build-tags $(TAGS),integration,faultline_crashtest ./ingest/...
 
 .PHONY: fmt
 fmt: ## format the code

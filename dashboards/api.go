@@ -9,18 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/queries"
 )
-
-// windowJSON is the time range a response covers.
-type windowJSON struct {
-	Since time.Time `json:"since,omitzero"` // absent: open
-	Until time.Time `json:"until,omitzero"`
-}
-
-func wj(w queries.Window) windowJSON { return windowJSON{w.Since, w.Until} }
 
 // IncidentSummary is an incident with its top suspect (overview, /api/incidents).
 type IncidentSummary struct {
@@ -31,12 +22,12 @@ type IncidentSummary struct {
 // IncidentDetail is everything the incident page shows.
 type IncidentDetail struct {
 	Incident queries.Incident      `json:"incident"`
-	Window   windowJSON            `json:"window"` // the time span the detail was computed over
+	Window   queries.Window        `json:"window"` // the time span the detail was computed over
 	Suspects []queries.Suspect     `json:"suspects"`
 	Cascade  []queries.CascadeStep `json:"cascade"`
 	Regions  []queries.RegionShare `json:"regions"`
 	Series   []queries.SeriesPoint `json:"series"`
-	Changes  []Change              `json:"changes"`
+	Changes  []queries.Change      `json:"changes"`
 }
 
 // IngestHealth is where ingest stands and what it rejected.
@@ -47,19 +38,33 @@ type IngestHealth struct {
 	Problems []string `json:"problems"`
 	// Kafka is ingest's status (connectivity, missing topics, partitions
 	// and lag) while it runs in this process.
-	Kafka             *status.Status     `json:"kafka,omitempty"`
-	Events            int64              `json:"events"`
-	FirstEvent        time.Time          `json:"first_event,omitzero"`
-	LastEvent         time.Time          `json:"last_event,omitzero"`
-	Offsets           []Offset           `json:"offsets"` // Kafka partitions
-	Files             Files              `json:"files"`   // files loaded with faultline load
-	DeadLetters       int64              `json:"dead_letters"`
-	DeadLetterReasons []DeadLetterReason `json:"dead_letter_reasons"`
-	RecentDeadLetters []DeadLetter       `json:"recent_dead_letters"`
+	Kafka             *status.Status            `json:"kafka,omitempty"`
+	Events            int64                     `json:"events"`
+	FirstEvent        time.Time                 `json:"first_event,omitzero"`
+	LastEvent         time.Time                 `json:"last_event,omitzero"`
+	LastErrorEvent    time.Time                 `json:"last_error_event,omitzero"` // the latest error event
+	Offsets           []Offset                  `json:"offsets"`                   // Kafka partitions
+	Files             Files                     `json:"files"`                     // files loaded with faultline load
+	DeadLetters       int64                     `json:"dead_letters"`
+	DeadLetterReasons []queries.DeadLetterCount `json:"dead_letter_reasons"`
+	RecentDeadLetters []queries.DeadLetter      `json:"recent_dead_letters"`
+}
+
+// Offset is where ingest stands on one Kafka partition, with its lag.
+type Offset struct {
+	queries.Position
+	Lag *int64 `json:"lag,omitempty"` // messages behind the head, from ingest's status while it runs in this process
+}
+
+// Files summarises the files loaded with faultline load.
+type Files struct {
+	Files     int64     `json:"files"`
+	Records   int64     `json:"records"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
 func (s *Server) incidentSummaries(ctx context.Context, w queries.Window) ([]IncidentSummary, error) {
-	incs, err := s.engine.Incidents(ctx, w)
+	incs, err := s.incidents(ctx, w)
 	if err != nil {
 		return nil, fmt.Errorf("find incidents: %w", err)
 	}
@@ -67,7 +72,7 @@ func (s *Server) incidentSummaries(ctx context.Context, w queries.Window) ([]Inc
 	if len(incs) == 0 {
 		return out, nil
 	}
-	sus, err := s.engine.Suspects(ctx, w)
+	sus, err := s.suspects(ctx, w)
 	if err != nil {
 		return nil, fmt.Errorf("rank suspects: %w", err)
 	}
@@ -101,18 +106,18 @@ func (s *Server) incidentDetail(ctx context.Context, id string) (IncidentDetail,
 	if !inc.Ongoing && !inc.Recovery.IsZero() {
 		w.Until = inc.Recovery.Add(30 * time.Minute)
 	}
-	d := IncidentDetail{Incident: inc, Window: wj(w)}
-	if d.Suspects, err = s.engine.Suspects(ctx, w); err != nil {
+	d := IncidentDetail{Incident: inc, Window: w}
+	if d.Suspects, err = s.suspects(ctx, w); err != nil {
 		return d, fmt.Errorf("rank suspects: %w", err)
 	}
 	d.Suspects = filterBy(d.Suspects, func(x queries.Suspect) bool { return x.IncidentID == id })
 	slices.SortStableFunc(d.Suspects, func(a, b queries.Suspect) int { return a.Rank - b.Rank })
-	if d.Cascade, err = s.engine.Cascade(ctx, w); err != nil {
+	if d.Cascade, err = s.cascade(ctx, w); err != nil {
 		return d, fmt.Errorf("compute cascade: %w", err)
 	}
 	d.Cascade = filterBy(d.Cascade, func(x queries.CascadeStep) bool { return x.IncidentID == id })
 	slices.SortStableFunc(d.Cascade, func(a, b queries.CascadeStep) int { return a.Order - b.Order })
-	if d.Regions, err = s.engine.Regions(ctx, w); err != nil {
+	if d.Regions, err = s.regions(ctx, w); err != nil {
 		return d, fmt.Errorf("compute regions: %w", err)
 	}
 	d.Regions = filterBy(d.Regions, func(x queries.RegionShare) bool { return x.IncidentID == id })
@@ -120,19 +125,19 @@ func (s *Server) incidentDetail(ctx context.Context, id string) (IncidentDetail,
 	tl := queries.Window{Since: inc.Onset.Add(-time.Hour), Until: w.Until}
 	if tl.Until.IsZero() {
 		tl.Until = inc.Peak.Add(time.Hour)
-		if b, err := s.list.bounds(ctx); err == nil && b.Last.After(tl.Until) {
+		if b, err := s.engine.EventSpan(ctx); err == nil && b.Last.After(tl.Until) {
 			tl.Until = b.Last.Add(time.Minute)
 		}
 	}
-	series, err := s.engine.Series(ctx, tl)
+	series, err := s.series(ctx, tl)
 	if err != nil {
 		return d, fmt.Errorf("read error series: %w", err)
 	}
 	d.Series = filterBy(series, func(p queries.SeriesPoint) bool { return slices.Contains(inc.Services, p.Service) })
-	if d.Changes, err = s.list.changes(ctx, tl, ChangeFilter{}, 500); err != nil {
+	if d.Changes, err = s.engine.Changes(ctx, tl, queries.ChangeFilter{}, 500); err != nil {
 		return d, err
 	}
-	d.Window = wj(tl)
+	d.Window = tl
 	return d, nil
 }
 
@@ -144,7 +149,7 @@ var incidentIDTime = regexp.MustCompile(`^inc-(\d{8}-\d{4})-`)
 // names (so a long history is not recomputed), else over all time.
 func (s *Server) findIncident(ctx context.Context, id string) (queries.Incident, error) {
 	find := func(w queries.Window) (queries.Incident, bool, error) {
-		incs, err := s.engine.Incidents(ctx, w)
+		incs, err := s.incidents(ctx, w)
 		if err != nil {
 			return queries.Incident{}, false, fmt.Errorf("find incidents: %w", err)
 		}
@@ -188,27 +193,36 @@ func (s *Server) ingestHealth(ctx context.Context) (IngestHealth, error) {
 	if st.Running {
 		h.Kafka = &st
 	}
-	b, err := s.list.bounds(ctx)
+	b, err := s.engine.EventSpan(ctx)
 	if err != nil {
 		return h, err
 	}
-	h.Events, h.FirstEvent, h.LastEvent = b.Events, b.First, b.Last
-	if h.Offsets, err = s.list.offsets(ctx); err != nil {
+	h.Events, h.FirstEvent, h.LastEvent, h.LastErrorEvent = b.Events, b.First, b.Last, b.LastError
+	positions, err := s.engine.Positions(ctx)
+	if err != nil {
 		return h, err
 	}
-	if h.Files, err = s.list.files(ctx); err != nil {
-		return h, err
+	h.Offsets = []Offset{}
+	for _, p := range positions {
+		if p.Source == queries.FilesSource {
+			h.Files = Files{Files: p.Files, Records: p.NextOffset, UpdatedAt: p.UpdatedAt}
+			continue
+		}
+		h.Offsets = append(h.Offsets, Offset{Position: p})
 	}
 	lags := map[string]int64{}
 	for _, p := range st.Partitions {
 		lags[fmt.Sprintf("%s/%d", p.Topic, p.Partition)] = p.Lag
 	}
 	for i, o := range h.Offsets {
-		if l, ok := lags[fmt.Sprintf("%s/%d", strings.TrimPrefix(o.Source, "kafka:"), o.Partition)]; ok && st.Running {
+		if l, ok := lags[fmt.Sprintf("%s/%d", strings.TrimPrefix(o.Source, "kafka:"), o.Part)]; ok && st.Running {
 			h.Offsets[i].Lag = &l
 		}
 	}
-	if h.DeadLetterReasons, h.RecentDeadLetters, err = s.list.deadLetters(ctx, 20); err != nil {
+	if h.DeadLetterReasons, err = s.engine.DeadLetterCounts(ctx, queries.Window{}); err != nil {
+		return h, err
+	}
+	if h.RecentDeadLetters, err = s.engine.RecentDeadLetters(ctx, 20); err != nil {
 		return h, err
 	}
 	for _, r := range h.DeadLetterReasons {
@@ -226,7 +240,7 @@ func (s *Server) apiIncidents(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"window": wj(v.Window), "incidents": incs}, nil
+	return map[string]any{"window": v.Window, "incidents": incs}, nil
 }
 
 func (s *Server) apiIncident(r *http.Request) (any, error) {
@@ -238,14 +252,14 @@ func (s *Server) apiSuspects(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	sus, err := s.engine.Suspects(r.Context(), v.Window)
+	sus, err := s.suspects(r.Context(), v.Window)
 	if err != nil {
 		return nil, fmt.Errorf("rank suspects: %w", err)
 	}
 	if v.Incident != "" {
 		sus = filterBy(sus, func(x queries.Suspect) bool { return x.IncidentID == v.Incident })
 	}
-	return map[string]any{"window": wj(v.Window), "suspects": nonNil(sus)}, nil
+	return map[string]any{"window": v.Window, "suspects": nonNil(sus)}, nil
 }
 
 func (s *Server) apiCascade(r *http.Request) (any, error) {
@@ -253,14 +267,14 @@ func (s *Server) apiCascade(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	steps, err := s.engine.Cascade(r.Context(), v.Window)
+	steps, err := s.cascade(r.Context(), v.Window)
 	if err != nil {
 		return nil, fmt.Errorf("compute cascade: %w", err)
 	}
 	if v.Incident != "" {
 		steps = filterBy(steps, func(x queries.CascadeStep) bool { return x.IncidentID == v.Incident })
 	}
-	return map[string]any{"window": wj(v.Window), "cascade": nonNil(steps)}, nil
+	return map[string]any{"window": v.Window, "cascade": nonNil(steps)}, nil
 }
 
 func (s *Server) apiRegions(r *http.Request) (any, error) {
@@ -268,14 +282,14 @@ func (s *Server) apiRegions(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	regs, err := s.engine.Regions(r.Context(), v.Window)
+	regs, err := s.regions(r.Context(), v.Window)
 	if err != nil {
 		return nil, fmt.Errorf("compute regions: %w", err)
 	}
 	if v.Incident != "" {
 		regs = filterBy(regs, func(x queries.RegionShare) bool { return x.IncidentID == v.Incident })
 	}
-	return map[string]any{"window": wj(v.Window), "regions": nonNil(regs)}, nil
+	return map[string]any{"window": v.Window, "regions": nonNil(regs)}, nil
 }
 
 func (s *Server) apiChangeFailureRate(r *http.Request) (any, error) {
@@ -283,11 +297,11 @@ func (s *Server) apiChangeFailureRate(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	cf, err := s.engine.ChangeFailureRate(r.Context(), v.Window)
+	cf, err := s.changeFailureRate(r.Context(), v.Window)
 	if err != nil {
 		return nil, fmt.Errorf("compute change failure rate: %w", err)
 	}
-	return map[string]any{"window": wj(v.Window), "change_failure_rate": nonNil(cf)}, nil
+	return map[string]any{"window": v.Window, "change_failure_rate": nonNil(cf)}, nil
 }
 
 func (s *Server) apiSeries(r *http.Request) (any, error) {
@@ -295,14 +309,14 @@ func (s *Server) apiSeries(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	pts, err := s.engine.Series(r.Context(), v.Window)
+	pts, err := s.series(r.Context(), v.Window)
 	if err != nil {
 		return nil, fmt.Errorf("read error series: %w", err)
 	}
 	pts = filterBy(pts, func(p queries.SeriesPoint) bool {
 		return (v.Service == "" || p.Service == v.Service) && (v.Region == "" || p.Region == v.Region)
 	})
-	return map[string]any{"window": wj(v.Window), "series": pts}, nil
+	return map[string]any{"window": v.Window, "series": pts}, nil
 }
 
 func (s *Server) apiChanges(r *http.Request) (any, error) {
@@ -310,11 +324,11 @@ func (s *Server) apiChanges(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ch, err := s.list.changes(r.Context(), v.Window, v.Filter, v.Limit)
+	ch, err := s.engine.Changes(r.Context(), v.Window, v.Filter, v.Limit)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"window": wj(v.Window), "filter": v.Filter, "changes": ch}, nil
+	return map[string]any{"window": v.Window, "filter": v.Filter, "changes": ch}, nil
 }
 
 func (s *Server) apiServices(r *http.Request) (any, error) {
@@ -326,31 +340,20 @@ func (s *Server) apiServices(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"window": wj(v.Window), "services": svcs, "edges": edges}, nil
-}
-
-func (s *Server) services(ctx context.Context, w queries.Window) ([]Service, []queries.Edge, error) {
-	incs, err := s.engine.Incidents(ctx, w)
-	if err != nil {
-		return nil, nil, fmt.Errorf("find incidents: %w", err)
-	}
-	edges, err := s.engine.Topology(ctx, w)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read topology: %w", err)
-	}
-	return s.list.services(ctx, w, edges, incs)
+	return map[string]any{"window": v.Window, "services": svcs, "edges": edges}, nil
 }
 
 func (s *Server) apiIngest(r *http.Request) (any, error) { return s.ingestHealth(r.Context()) }
 
-// apiStats answers report.Stats (window totals, top errors, dead letters,
-// ingest positions) so faultline report can build a report from a server.
+// apiStats answers the window's totals, top errors, dead letters and ingest
+// positions (queries' Engine.Stats) so faultline report can build a report
+// from a server.
 func (s *Server) apiStats(r *http.Request) (any, error) {
 	v, err := s.parseView(r.Context(), r, 10)
 	if err != nil {
 		return nil, err
 	}
-	st, err := report.DBStats{DB: s.list.db}.Stats(r.Context(), v.Window, v.Limit)
+	st, err := s.engine.Stats(r.Context(), v.Window, v.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("window stats: %w", err)
 	}
@@ -369,9 +372,9 @@ func (s *Server) apiTopology(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	edges, err := s.engine.Topology(r.Context(), v.Window)
+	edges, err := s.topology(r.Context(), v.Window)
 	if err != nil {
 		return nil, fmt.Errorf("read topology: %w", err)
 	}
-	return map[string]any{"window": wj(v.Window), "edges": nonNil(edges)}, nil
+	return map[string]any{"window": v.Window, "edges": nonNil(edges)}, nil
 }

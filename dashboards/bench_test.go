@@ -25,7 +25,7 @@ func BenchmarkRefreshCache(b *testing.B) {
 		b.Run(fmt.Sprintf("cache_entries=%d", entries), func(b *testing.B) {
 			for b.Loop() {
 				for _, path := range []string{"/", "/incidents/" + incs[0].ID} {
-					resp, err := http.Get(base + path)
+					resp, err := benchGet(b, base+path)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -53,7 +53,7 @@ func BenchmarkPages(b *testing.B) {
 		b.Run(path, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				resp, err := http.Get(base + path)
+				resp, err := benchGet(b, base+path)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -66,4 +66,12 @@ func BenchmarkPages(b *testing.B) {
 			}
 		})
 	}
+}
+
+func benchGet(b *testing.B, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(b.Context(), http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
 }

@@ -126,7 +126,6 @@ func simulateServer(t testing.TB) simulated {
 		Config:  DefaultConfig(),
 		Engine:  queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), sc.Truth.Topology),
 		Sandbox: sb,
-		DB:      db.DB,
 	}}
 }
 

@@ -4,18 +4,16 @@ import (
 	"fmt"
 	"html/template"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/faultline/faultline/dashboards/chart"
+	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/queries"
 )
 
 // The charts are inline SVG built on the server: no JavaScript, no CDN.
 // Series and cascade come from dashboards/chart; the topology graph is ours.
-
-var palette = []string{"#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"}
 
 func esc(s string) string { return template.HTMLEscapeString(s) }
 
@@ -24,7 +22,7 @@ func esc(s string) string { return template.HTMLEscapeString(s) }
 // markers of top suspects (event ids in top) are labelled, so the labels
 // stay readable; the change with event id emphasis is drawn stronger. At
 // most maxLines services (the ones with the most errors).
-func seriesChart(points []queries.SeriesPoint, changes []Change, w queries.Window, title, emphasis string, top map[string]bool) template.HTML {
+func seriesChart(points []queries.SeriesPoint, changes []queries.Change, w queries.Window, title, emphasis string, top map[string]bool) template.HTML {
 	const maxLines = 10
 	span := w.Until.Sub(w.Since)
 	if span <= 0 {
@@ -34,44 +32,12 @@ func seriesChart(points []queries.SeriesPoint, changes []Change, w queries.Windo
 	for span/bucket > 240 {
 		bucket *= 2
 	}
-	n := int((span + bucket - 1) / bucket)
-	per := map[string][]float64{}
-	totals := map[string]int64{}
-	for _, p := range points {
-		if p.Minute.Before(w.Since) || !p.Minute.Before(w.Until) {
-			continue
-		}
-		s := per[p.Service]
-		if s == nil {
-			s = make([]float64, n)
-			per[p.Service] = s
-		}
-		s[int(p.Minute.Sub(w.Since)/bucket)] += float64(p.Errors)
-		totals[p.Service] += p.Errors
+	lines := report.ErrorLines(points, w.Since, w.Until, bucket, nil)
+	if len(lines) > maxLines {
+		title += fmt.Sprintf(" (top %d of %d services)", maxLines, len(lines))
+		lines = lines[:maxLines]
 	}
-	names := make([]string, 0, len(per))
-	for name := range per {
-		names = append(names, name)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		if totals[names[i]] != totals[names[j]] {
-			return totals[names[i]] > totals[names[j]]
-		}
-		return names[i] < names[j]
-	})
-	if len(names) > maxLines {
-		title += fmt.Sprintf(" (top %d of %d services)", maxLines, len(names))
-		names = names[:maxLines]
-	}
-	perMin := float64(bucket / time.Minute)
-	c := chart.Line{Title: title, YLabel: "errors/min", Width: 960, Height: 320, Since: w.Since, Until: w.Until}
-	for _, name := range names {
-		s := chart.Series{Name: name}
-		for k, v := range per[name] {
-			s.Points = append(s.Points, chart.Point{T: w.Since.Add(time.Duration(k) * bucket), V: v / perMin})
-		}
-		c.Series = append(c.Series, s)
-	}
+	c := chart.Line{Title: title, YLabel: "errors/min", Width: 960, Height: 320, Since: w.Since, Until: w.Until, Series: lines}
 	for _, ch := range changes {
 		if ch.Time.Before(w.Since) || !ch.Time.Before(w.Until) {
 			continue

@@ -11,9 +11,16 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 )
 
-func postExport(t *testing.T, f *fixture, body string) (*http.Response, string) {
+// exported is an answer of POST /api/export, its body read to the end
+// (trailers are set only then).
+type exported struct {
+	StatusCode      int
+	Header, Trailer http.Header
+}
+
+func postExport(t *testing.T, f *fixture, body string) (exported, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, f.ts.URL+"/api/export", strings.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.ts.URL+"/api/export", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,11 +30,11 @@ func postExport(t *testing.T, f *fixture, body string) (*http.Response, string) 
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body) // trailers are set once the body is read
+	b, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, string(b)
+	return exported{resp.StatusCode, resp.Header, resp.Trailer}, string(b)
 }
 
 // A download passes the on-screen row cap (query.max_rows is 50 in the

@@ -2,7 +2,6 @@ package dashboards
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,7 +12,9 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
 	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/transform"
 )
 
 // The fixture: dynamodb gets a critical route-table change at 07:00 (by
@@ -33,29 +34,20 @@ type fixEvent struct {
 	at                                                                                         time.Time
 }
 
-func insertEvents(t testing.TB, db *sql.DB, evs []fixEvent) {
+// seedEvents stores the fixture's events through testkit (ingest's sink),
+// as read from partition 0 of the app-errors topic.
+func seedEvents(t testing.TB, db *store.DB, evs []fixEvent) {
 	t.Helper()
-	tx, err := db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stmt, err := tx.Prepare(`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region,
-			account_id, resource, actor, change_type, risk_class, peer_service, message, attributes, src_topic, src_partition, src_offset)
-			VALUES (?, ?, ?, ?, ?, nullif(?, ''), nullif(?, ''), nullif(?, ''), '123456789012', nullif(?, ''), nullif(?, ''),
-			        nullif(?, ''), nullif(?, ''), nullif(?, ''), nullif(?, ''), '{}', 'app-errors', 0, 0)`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range evs {
-		_, err := stmt.Exec(e.id, e.at, e.at, e.source, e.kind, e.service, e.operation, e.region, e.resource, e.actor, e.changeType, e.risk, e.peer, e.msg)
-		if err != nil {
-			t.Fatalf("insert fixture event %s: %v", e.id, err)
+	out := make([]transform.Event, len(evs))
+	for i, e := range evs {
+		out[i] = transform.Event{
+			EventID: e.id, Time: e.at, ObservedTime: e.at, Source: e.source, Kind: e.kind, Service: e.service,
+			Operation: e.operation, Region: e.region, AccountID: "123456789012", Resource: e.resource, Actor: e.actor,
+			ChangeType: e.changeType, RiskClass: e.risk, PeerService: e.peer, Message: e.msg,
+			Lineage: transform.Lineage{Topic: "app-errors"},
 		}
 	}
-	stmt.Close()
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	testkit.Seed(t, db, out...)
 }
 
 func fixtureEvents() []fixEvent {
@@ -112,22 +104,16 @@ func (f *fixture) with(t testing.TB, mutate func(*Options)) *fixture {
 func newFixture(t testing.TB, mutate func(*Options)) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	insertEvents(t, db.DB, fixtureEvents())
+	db := testkit.OpenDB(t)
+	seedEvents(t, db, fixtureEvents())
 	for i, reason := range []string{"invalid_json", "invalid_json", "unknown_format"} {
-		if _, err := db.Exec(`INSERT INTO dead_letters (time, reason, message, format, raw, raw_size, src_topic, src_partition, src_offset)
-			VALUES (?, ?, 'bad record: fix the producer', 'app', 'xx', 2, 'app-errors', 0, ?)`, t0.Add(time.Duration(i)*time.Minute), reason, i); err != nil {
-			t.Fatal(err)
-		}
+		testkit.SeedDeadLetters(t, db, testkit.DeadLetter{Time: t0.Add(time.Duration(i) * time.Minute), DeadLetter: transform.DeadLetter{
+			Reason: reason, Message: "bad record: fix the producer", Format: "app", Raw: []byte("xx"), RawSize: 2,
+			Lineage: transform.Lineage{Topic: "app-errors", Offset: int64(i)}}})
 	}
 	for p := range 2 {
-		if _, err := db.Exec(`INSERT INTO ingest_offsets (source, part, next_offset, updated_at) VALUES ('kafka:app-errors', ?, ?, ?)`, p, 100+p, t0.Add(30*time.Minute)); err != nil {
-			t.Fatal(err)
-		}
+		testkit.SeedPositions(t, db, testkit.Position{Position: store.Position{Source: "kafka:app-errors", Part: int32(p), Next: int64(100 + p)},
+			UpdatedAt: t0.Add(30 * time.Minute)})
 	}
 	engine := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), fixTopo)
 	sandbox, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 50, MaxBytes: 1 << 20, MaxConcurrent: 4, ExportMaxRows: 100000, ExportMaxBytes: 1 << 30, MemoryLimit: "1GB"})
@@ -142,7 +128,6 @@ func newFixture(t testing.TB, mutate func(*Options)) *fixture {
 		Config:  DefaultConfig(),
 		Engine:  engine,
 		Sandbox: sandbox,
-		DB:      db.DB,
 		Now:     func() time.Time { return t0.Add(35 * time.Minute) },
 	}
 	if mutate != nil {
@@ -157,9 +142,9 @@ func newFixture(t testing.TB, mutate func(*Options)) *fixture {
 	return &fixture{db: db, incID: incs[0].ID, opts: o, srv: srv, ts: ts}
 }
 
-func (f *fixture) get(t testing.TB, path string, hdr ...string) (*http.Response, string) {
+func (f *fixture) get(t testing.TB, path string, hdr ...string) (answer, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, f.ts.URL+path, nil)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, f.ts.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,9 +155,9 @@ func (f *fixture) get(t testing.TB, path string, hdr ...string) (*http.Response,
 }
 
 // post sends a form to path, as the console's form does from its own page.
-func (f *fixture) post(t testing.TB, path string, form url.Values, hdr ...string) (*http.Response, string) {
+func (f *fixture) post(t testing.TB, path string, form url.Values, hdr ...string) (answer, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, f.ts.URL+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.ts.URL+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +170,14 @@ func (f *fixture) post(t testing.TB, path string, form url.Values, hdr ...string
 	return do(t, req)
 }
 
-func do(t testing.TB, req *http.Request) (*http.Response, string) {
+// answer is a response that do has read and closed: its status and header.
+type answer struct {
+	StatusCode int
+	Header     http.Header
+}
+
+// do sends req and returns the response's status, header and body.
+func do(t testing.TB, req *http.Request) (answer, string) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -196,5 +188,5 @@ func do(t testing.TB, req *http.Request) (*http.Response, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, string(b)
+	return answer{StatusCode: resp.StatusCode, Header: resp.Header}, string(b)
 }

@@ -60,8 +60,8 @@ func TestCrossSiteRefused(t *testing.T) {
 	base := newFixture(t, nil)
 	cs := &countingSandbox{Sandbox: base.opts.Sandbox}
 	f := base.with(t, func(o *Options) { o.Sandbox = cs })
-	query := func(hdr ...string) (*http.Response, string) {
-		req, _ := http.NewRequest(http.MethodPost, f.ts.URL+"/api/query", strings.NewReader(`{"sql": "SELECT 1"}`))
+	query := func(hdr ...string) (answer, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, f.ts.URL+"/api/query", strings.NewReader(`{"sql": "SELECT 1"}`))
 		req.Header.Set("Content-Type", "application/json")
 		for i := 0; i+1 < len(hdr); i += 2 {
 			req.Header.Set(hdr[i], hdr[i+1])
@@ -110,7 +110,7 @@ func TestCrossSiteRefused(t *testing.T) {
 func TestHostCheck(t *testing.T) {
 	f := newFixture(t, nil)
 	get := func(f *fixture, path, host string) int {
-		req, _ := http.NewRequest(http.MethodGet, f.ts.URL+path, nil)
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, f.ts.URL+path, nil)
 		req.Host = host
 		resp, body := do(t, req)
 		if resp.StatusCode == 403 && !strings.Contains(body, "serve.allowed_hosts") {
@@ -140,7 +140,7 @@ func TestHostCheck(t *testing.T) {
 		t.Errorf("/healthz with a foreign Host = %d, want 200", got)
 	}
 	// POST with a foreign Host never reaches the sandbox.
-	req, _ := http.NewRequest(http.MethodPost, f.ts.URL+"/api/query", strings.NewReader(`{"sql": "SELECT 1"}`))
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, f.ts.URL+"/api/query", strings.NewReader(`{"sql": "SELECT 1"}`))
 	req.Host = "evil.example"
 	req.Header.Set("Content-Type", "application/json")
 	if resp, _ := do(t, req); resp.StatusCode != 403 {

@@ -28,7 +28,7 @@ func decode[T any](t *testing.T, body string) T {
 
 func TestAuth(t *testing.T) {
 	basic := func(u, p string) string {
-		r, _ := http.NewRequest("GET", "/", nil)
+		r, _ := http.NewRequestWithContext(t.Context(), "GET", "/", nil)
 		r.SetBasicAuth(u, p)
 		return r.Header.Get("Authorization")
 	}
@@ -79,7 +79,7 @@ func TestAPIIncidents(t *testing.T) {
 		t.Fatalf("status %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 	got := decode[struct {
-		Window    windowJSON        `json:"window"`
+		Window    queries.Window    `json:"window"`
 		Incidents []IncidentSummary `json:"incidents"`
 	}](t, body)
 	if len(got.Incidents) != 1 || got.Incidents[0].ID != f.incID {
@@ -148,7 +148,7 @@ func TestAPIIncidentDetail(t *testing.T) {
 
 func TestAPIListsAndFilters(t *testing.T) {
 	f := newFixture(t, nil)
-	type changes struct{ Changes []Change }
+	type changes struct{ Changes []queries.Change }
 	cases := []struct {
 		path  string
 		check func(t *testing.T, body string)
@@ -298,15 +298,15 @@ func TestBadParams(t *testing.T) {
 	if resp.StatusCode != 404 {
 		t.Errorf("unknown page = %d", resp.StatusCode)
 	}
-	req, _ := http.NewRequest(http.MethodPost, f.ts.URL+"/api/incidents", nil)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, f.ts.URL+"/api/incidents", nil)
 	if resp, _ := do(t, req); resp.StatusCode != 405 {
 		t.Errorf("POST /api/incidents = %d, want 405", resp.StatusCode)
 	}
 }
 
-func postQuery(t *testing.T, f *fixture, ctype, body string) (*http.Response, string) {
+func postQuery(t *testing.T, f *fixture, ctype, body string) (answer, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, f.ts.URL+"/api/query", strings.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.ts.URL+"/api/query", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -486,14 +486,22 @@ func TestStaticHealthMetrics(t *testing.T) {
 
 func TestServeShutsDownGracefully(t *testing.T) {
 	f := newFixture(t, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.srv.Serve(ctx, ln) }()
-	resp, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	healthz := func() (*http.Response, error) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+ln.Addr().String()+"/healthz", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return http.DefaultClient.Do(req)
+	}
+	resp, err := healthz()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,7 +510,8 @@ func TestServeShutsDownGracefully(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Serve after cancel = %v, want nil", err)
 	}
-	if _, err := http.Get("http://" + ln.Addr().String() + "/healthz"); err == nil {
+	if resp, err := healthz(); err == nil {
+		resp.Body.Close()
 		t.Errorf("server still answers after shutdown")
 	}
 }
@@ -596,7 +605,7 @@ func TestAPIAsDocumented(t *testing.T) {
 		{http.MethodPost, "/api/incidents", "GET"},
 		{http.MethodDelete, "/api/changes", "GET"},
 	} {
-		req, _ := http.NewRequest(tc.method, f.ts.URL+tc.path, nil)
+		req, _ := http.NewRequestWithContext(t.Context(), tc.method, f.ts.URL+tc.path, nil)
 		resp, body := do(t, req)
 		var e struct{ Error string }
 		if err := json.Unmarshal([]byte(body), &e); err != nil || resp.StatusCode != 405 || resp.Header.Get("Allow") != tc.allow || !strings.Contains(e.Error, "use "+tc.allow) {

@@ -116,14 +116,14 @@ func (s *Server) overviewPage(r *http.Request, pd *pageData) error {
 	if d.Incidents, err = s.incidentSummaries(ctx, v.Window); err != nil {
 		return err
 	}
-	series, err := s.engine.Series(ctx, v.Window)
+	series, err := s.series(ctx, v.Window)
 	if err != nil {
 		return fmt.Errorf("read error series: %w", err)
 	}
 	series = filterBy(series, func(p queries.SeriesPoint) bool {
 		return (v.Service == "" || p.Service == v.Service) && (v.Region == "" || p.Region == v.Region)
 	})
-	changes, err := s.list.changes(ctx, v.Window, ChangeFilter{Service: v.Service, Region: v.Region}, 500)
+	changes, err := s.engine.Changes(ctx, v.Window, queries.ChangeFilter{Service: v.Service, Region: v.Region}, 500)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (s *Server) incidentPage(r *http.Request, pd *pageData) error {
 	if err != nil {
 		return err
 	}
-	w := queries.Window{Since: det.Window.Since, Until: det.Window.Until}
+	w := det.Window
 	var top *queries.Suspect
 	emphasis := ""
 	if len(det.Suspects) > 0 {
@@ -178,7 +178,7 @@ func (s *Server) incidentPage(r *http.Request, pd *pageData) error {
 }
 
 type changesData struct {
-	Changes []Change
+	Changes []queries.Change
 	Facets  map[string][]string
 	Limit   int
 }
@@ -192,10 +192,10 @@ func (s *Server) changesPage(r *http.Request, pd *pageData) error {
 	}
 	var d changesData
 	d.Limit = v.Limit
-	if d.Changes, err = s.list.changes(ctx, v.Window, v.Filter, v.Limit); err != nil {
+	if d.Changes, err = s.engine.Changes(ctx, v.Window, v.Filter, v.Limit); err != nil {
 		return err
 	}
-	if d.Facets, err = s.list.changeFacets(ctx, v.Window); err != nil {
+	if d.Facets, err = s.engine.ChangeFacets(ctx, v.Window); err != nil {
 		return err
 	}
 	pd.Data = d

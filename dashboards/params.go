@@ -30,7 +30,7 @@ type view struct {
 	Window   queries.Window
 	Range    time.Duration
 	Explicit bool // since or until came from the URL
-	Filter   ChangeFilter
+	Filter   queries.ChangeFilter
 	Service  string // series/suspect filters
 	Region   string
 	Incident string
@@ -104,7 +104,7 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 		// range=all: a missing bound is the data's own (its first event,
 		// the minute after its last), so pages show the span and chart it.
 		if v.Window.Since.IsZero() || v.Window.Until.IsZero() {
-			b, err := s.list.bounds(ctx)
+			b, err := s.engine.EventSpan(ctx)
 			if err != nil {
 				return v, err
 			}
@@ -124,7 +124,7 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 		v.Window.Until = v.Window.Since.Add(v.Range)
 	default:
 		if v.Window.Until.IsZero() {
-			b, err := s.list.bounds(ctx)
+			b, err := s.engine.EventSpan(ctx)
 			if err != nil {
 				return v, err
 			}
@@ -142,7 +142,7 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 	if !open && !v.Window.Since.Before(v.Window.Until) {
 		return v, badRequest("since (%s) must be before until (%s)", v.Window.Since.Format(time.RFC3339), v.Window.Until.Format(time.RFC3339))
 	}
-	v.Filter = ChangeFilter{
+	v.Filter = queries.ChangeFilter{
 		Service: q.Get("service"), Operation: q.Get("operation"), Actor: q.Get("actor"),
 		Region: q.Get("region"), ChangeType: q.Get("type"), RiskClass: q.Get("risk"),
 	}

@@ -28,7 +28,7 @@ func FuzzParseView(f *testing.F) {
 	}
 	defer db.Close()
 	s, err := New(Options{Config: DefaultConfig(), Engine: queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), nil),
-		Sandbox: sandboxStub{}, DB: db.DB, Now: func() time.Time { return time.Date(2025, 10, 20, 8, 0, 0, 0, time.UTC) }})
+		Sandbox: sandboxStub{}, Now: func() time.Time { return time.Date(2025, 10, 20, 8, 0, 0, 0, time.UTC) }})
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func FuzzParseView(f *testing.F) {
 		if _, err := url.ParseQuery(raw); err != nil {
 			return
 		}
-		r := httptest.NewRequest("GET", "/", nil)
+		r := httptest.NewRequestWithContext(t.Context(), "GET", "/", nil)
 		r.URL.RawQuery = raw
 		v, err := s.parseView(ctx, r, 10)
 		if err != nil {
@@ -68,7 +68,7 @@ func (sandboxStub) Export(context.Context, string, queries.RowWriter) (queries.S
 
 func TestParseViewDefaults(t *testing.T) {
 	f := newFixture(t, nil)
-	b, err := f.srv.list.bounds(context.Background())
+	b, err := f.opts.Engine.EventSpan(context.Background())
 	if err != nil || b.Events == 0 {
 		t.Fatalf("fixture bounds: %+v %v", b, err)
 	}
@@ -87,7 +87,7 @@ func TestParseViewDefaults(t *testing.T) {
 		{"range=all&since=2025-10-20T07:00:00Z", t0, afterLast},
 	}
 	for _, tc := range cases {
-		r := httptest.NewRequest("GET", "/?"+tc.query, nil)
+		r := httptest.NewRequestWithContext(t.Context(), "GET", "/?"+tc.query, nil)
 		v, err := f.srv.parseView(context.Background(), r, 10)
 		if err != nil {
 			t.Errorf("%q: %v", tc.query, err)

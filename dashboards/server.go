@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -22,18 +21,30 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/faultline/faultline/ingest/status"
+	"github.com/faultline/faultline/queries"
 )
 
 //go:embed static
 var staticFS embed.FS
 
-// Options is everything a Server reads from. Engine, Sandbox and DB are
+// Sandbox runs analyst SQL with a timeout, row and byte caps and no access
+// to files, extensions or settings (queries' sandbox), streaming the result
+// to w. A refusal or a bad statement is returned as an error the caller may
+// show to the user as it is.
+type Sandbox interface {
+	Stream(ctx context.Context, query string, w queries.RowWriter) (queries.Summary, error)
+	// Export is Stream with the export caps, for downloads (export.go).
+	Export(ctx context.Context, query string, w queries.RowWriter) (queries.Summary, error)
+}
+
+// Options is everything a Server reads from. Engine and Sandbox are
 // required; the rest is optional.
 type Options struct {
-	Config  Config
-	Engine  Engine  // correlation (queries.Engine)
+	Config Config
+	// Engine is the read model: the correlation, the listings and the
+	// state of ingest that the pages and the API present.
+	Engine  *queries.Engine
 	Sandbox Sandbox // analyst SQL (queries' sandbox)
-	DB      *sql.DB // the faultline DuckDB file, for the dashboards' own listing SQL
 	// Registry is served on /metrics and receives the HTTP metrics; pass
 	// ingest's registry when ingest runs in the same process. nil = a new
 	// registry with the Go and process collectors.
@@ -53,9 +64,9 @@ type Options struct {
 // Server serves the dashboards, the JSON API, /healthz and /metrics.
 type Server struct {
 	cfg      Config
-	engine   Engine
+	engine   *queries.Engine
+	cache    *cache // nil: serve.cache_entries is 0
 	sandbox  Sandbox
-	list     listing
 	registry *prometheus.Registry
 	ingest   func() status.Status
 	maxRows  int
@@ -69,14 +80,14 @@ type Server struct {
 
 // New checks the options and builds the routes.
 func New(o Options) (*Server, error) {
-	if o.Engine == nil || o.Sandbox == nil || o.DB == nil {
-		return nil, errors.New("dashboards: Engine, Sandbox and DB are required")
+	if o.Engine == nil || o.Sandbox == nil {
+		return nil, errors.New("dashboards: Engine and Sandbox are required")
 	}
 	if err := o.Config.Validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{
-		cfg: o.Config, engine: o.Engine, sandbox: o.Sandbox, list: listing{o.DB},
+		cfg: o.Config, engine: o.Engine, sandbox: o.Sandbox,
 		registry: o.Registry, ingest: o.Ingest, maxRows: o.MaxRows, log: o.Log, now: o.Now,
 		hosts: newHostSet(o.Config.Listen, o.Config.AllowedHosts),
 	}
@@ -106,7 +117,7 @@ func New(o Options) (*Server, error) {
 	}
 	var err error
 	if o.Config.CacheEntries > 0 {
-		if s.engine, err = newCachedEngine(o.Engine, dbVersion(o.DB), o.Config.CacheEntries, s.registry); err != nil {
+		if s.cache, err = newCache(o.Engine.DataVersion, o.Config.CacheEntries, s.registry); err != nil {
 			return nil, err
 		}
 	}

@@ -87,7 +87,7 @@ func TestRunCommitFailures(t *testing.T) {
 		t.Fatalf("err = %v, want the commit error", err)
 	}
 	rr := httptest.NewRecorder()
-	Handler(prometheus.NewRegistry(), o.Status).ServeHTTP(rr, httptest.NewRequest("GET", "/healthz", nil))
+	Handler(prometheus.NewRegistry(), o.Status).ServeHTTP(rr, httptest.NewRequestWithContext(t.Context(), "GET", "/healthz", nil))
 	if rr.Code != http.StatusServiceUnavailable || !strings.Contains(rr.Body.String(), "disk full") {
 		t.Errorf("/healthz = %d %q, want 503 naming the error", rr.Code, rr.Body.String())
 	}

@@ -41,8 +41,6 @@ type Options struct {
 	Status *status.Tracker
 	// Allocator for Arrow batches (nil: Go allocator).
 	Allocator memory.Allocator
-	// CommitDelay widens the commit window for crash tests; zero otherwise.
-	CommitDelay time.Duration
 }
 
 var errCaughtUp = errors.New("caught up")
@@ -152,7 +150,6 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		defer s.Close()
-		s.CommitDelay = o.CommitDelay
 		sink = s
 	}
 	r := &runner{

@@ -13,23 +13,26 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
 )
 
 // TestCrashExactlyOnce builds the real binary, runs `faultline ingest` as a
-// child process and SIGKILLs it at random instants many times (a commit
-// delay makes some kills land inside the commit transaction), restarting
+// child process and SIGKILLs it at random instants many times, restarting
 // it each time, then proves with a checksum over the produced and the
 // loaded events that nothing was lost and nothing duplicated.
+//
+// The binary is built with the build tag faultline_crashtest, which
+// compiles ingest/store/commit_crashtest.go in: it sleeps inside every
+// commit transaction (FAULTLINE_TEST_COMMIT_DELAY), so that many kills land
+// with a transaction open. faultline itself has no such knob. The kill
+// instants come from a seed that the test logs; FAULTLINE_TEST_SEED=N
+// replays a run.
 func TestCrashExactlyOnce(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills it repeatedly; skipped with -short")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "faultline")
-	build := exec.Command("go", "build", "-tags", "duckdb_arrow", "-o", bin, "../cmd/faultline")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := testkit.CrashTestBinary(t)
 	c := newCluster(t, 4, "trail")
 	addr := c.ListenAddrs()[0]
 	// Every run gets fresh records, so every run has work to be killed in
@@ -53,11 +56,11 @@ func TestCrashExactlyOnce(t *testing.T) {
 		return out
 	}
 	dbPath := filepath.Join(tmp, "crash.duckdb")
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	rng := rand.New(rand.NewPCG(testkit.RandomSeed(t), 7))
 	// runSig runs `faultline ingest`; with kill it sends sig at a random
 	// instant unless the run finished first.
 	runSig := func(i int, kill bool, sig syscall.Signal) (killed bool) {
-		cmd := exec.Command(bin, "ingest", "--db", dbPath, "--brokers", addr, "--topic", "trail=cloudtrail",
+		cmd := exec.CommandContext(t.Context(), bin, "ingest", "--db", dbPath, "--brokers", addr, "--topic", "trail=cloudtrail",
 			"--group", fmt.Sprintf("crash-%d", i), "--exit-when-caught-up", "--log-format", "json", "--log-level", "warn")
 		cmd.Env = append(os.Environ(), "FAULTLINE_TEST_COMMIT_DELAY=40ms", "FAULTLINE_INGEST_BATCH_MAX_EVENTS=250",
 			"FAULTLINE_INGEST_BATCH_MAX_WAIT=50ms", "FAULTLINE_KAFKA_FETCH_MAX_WAIT=100ms")
@@ -159,8 +162,12 @@ func TestCrashExactlyOnce(t *testing.T) {
 	t.Logf("checksum (count, distinct, sum of hashes): produced %s, loaded %s", want, got)
 	if got != want {
 		var missing, dups int64
-		conn.QueryRowContext(ctx, "SELECT count(*) FROM produced WHERE event_id NOT IN (SELECT event_id FROM events)").Scan(&missing)
-		conn.QueryRowContext(ctx, "SELECT count(*) - count(DISTINCT event_id) FROM events").Scan(&dups)
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM produced WHERE event_id NOT IN (SELECT event_id FROM events)").Scan(&missing); err != nil {
+			t.Error(err)
+		}
+		if err := conn.QueryRowContext(ctx, "SELECT count(*) - count(DISTINCT event_id) FROM events").Scan(&dups); err != nil {
+			t.Error(err)
+		}
 		t.Fatalf("loaded events differ from produced: %d missing, %d duplicated", missing, dups)
 	}
 	if n := queryInt(t, db, "SELECT count(*) FROM dead_letters"); n != int64(poison) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -17,14 +16,12 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/faultline/faultline/ingest/status"
+	"github.com/faultline/faultline/internal/testkit"
 )
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testkit.Listen(t)
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
@@ -37,10 +34,12 @@ func TestRunBrokerUnavailableThenBack(t *testing.T) {
 	db := openDB(t, "")
 	o := testOptions(t, []string{addr}, db, TopicConfig{Name: "trail", Format: "cloudtrail"})
 	o.Config.RetryMaxBackoff = 500 * time.Millisecond
+	logs := testkit.NewLogs()
+	o.Logger = logs.Logger()
 	done := make(chan error, 1)
 	go func() { done <- Run(runCtx(t, 90*time.Second), o) }()
 
-	time.Sleep(1500 * time.Millisecond) // several failed attempts
+	logs.AwaitCount(t, "retrying", 3, 30*time.Second) // several failed attempts
 	select {
 	case err := <-done:
 		t.Fatalf("ingest exited while the broker was down: %v", err)
@@ -59,10 +58,9 @@ func TestRunBrokerUnavailableThenBack(t *testing.T) {
 	// The group may have joined before the records were produced; the
 	// high watermark is read at assignment, so wait for the count instead
 	// of relying on exit-when-caught-up alone.
-	deadline := time.Now().Add(60 * time.Second)
-	for queryInt(t, db, "SELECT count(*) FROM events") < 500 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.Await(t, 60*time.Second, "500 events after the broker came back", func() bool {
+		return queryInt(t, db, "SELECT count(*) FROM events") >= 500
+	})
 	if n := queryInt(t, db, "SELECT count(DISTINCT event_id) FROM events"); n != 500 {
 		t.Fatalf("events after the broker came back = %d, want 500", n)
 	}
@@ -170,20 +168,26 @@ func TestMetricsAndHealth(t *testing.T) {
 	defer cancel()
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	go Serve(ctx, addr, Handler(reg, h), testLogger(t))
-	get := func(path string) (int, string) {
-		for i := 0; i < 50; i++ {
-			resp, err := http.Get("http://" + addr + path)
-			if err != nil {
-				time.Sleep(50 * time.Millisecond)
-				continue
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			return resp.StatusCode, string(b)
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, addr, Handler(reg, h), testLogger(t)) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("Serve: %v", err)
 		}
-		t.Fatalf("GET %s: server not reachable", path)
-		return 0, ""
+	}()
+	get := func(path string) (code int, body string) {
+		testkit.Await(t, 10*time.Second, "the metrics server to answer "+path, func() bool {
+			resp, err := testkit.Get(t, "http://"+addr+path)
+			if err != nil {
+				return false // not listening yet
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			code, body = resp.StatusCode, string(b)
+			return err == nil
+		})
+		return code, body
 	}
 	code, body := get("/metrics")
 	if code != 200 {
@@ -236,20 +240,22 @@ func TestRunBrokerRestart(t *testing.T) {
 	o := testOptions(t, c.ListenAddrs(), db, TopicConfig{Name: "trail", Format: "cloudtrail"})
 	o.Config.ExitWhenCaughtUp = false
 	o.Config.RetryMaxBackoff = 500 * time.Millisecond
+	logs := testkit.NewLogs()
+	o.Logger = logs.Logger()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, o) }()
 	waitFor := func(n int64) {
 		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for queryInt(t, db, "SELECT count(*) FROM events") < n && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
+		testkit.Await(t, 60*time.Second, fmt.Sprintf("%d events", n), func() bool {
+			return queryInt(t, db, "SELECT count(*) FROM events") >= n
+		})
 	}
 	waitFor(1)
+	retries := logs.Count("retrying")
 	c.Close()
-	time.Sleep(1500 * time.Millisecond)
+	logs.AwaitCount(t, "retrying", retries+3, 30*time.Second) // ingest noticed and retried while the broker is gone
 	select {
 	case err := <-done:
 		t.Fatalf("ingest exited while the broker was down: %v", err)

@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/faultline/faultline/internal/testkit"
 )
 
 // lockedBuffer is an io.Writer safe for concurrent log handlers.
@@ -45,8 +48,10 @@ func TestIdleFetchAtEndIsNotAnError(t *testing.T) {
 		recs = append(recs, rec{"trail", 0, ctRecord(fmt.Sprintf("ev-%d", i), i)})
 	}
 	produce(t, c.ListenAddrs(), recs)
+	var fetches atomic.Int64
 	c.ControlKey(int16(kmsg.Fetch), func(kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
+		fetches.Add(1)
 		c.SleepControl(func() { time.Sleep(300 * time.Millisecond) })
 		return nil, nil, false // then handled as usual
 	})
@@ -62,10 +67,13 @@ func TestIdleFetchAtEndIsNotAnError(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, o) }()
-	for queryInt(t, db, "SELECT count(*) FROM events") < 20 {
-		time.Sleep(50 * time.Millisecond)
-	}
-	time.Sleep(3 * time.Second)
+	testkit.Await(t, 60*time.Second, "the 20 events to be committed", func() bool {
+		return queryInt(t, db, "SELECT count(*) FROM events") >= 20
+	})
+	atEnd := fetches.Load()
+	testkit.Await(t, 30*time.Second, "three idle fetches at the end of the partition", func() bool {
+		return fetches.Load() >= atEnd+3
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -146,7 +146,7 @@ func groupOffsets(t testing.TB, addrs []string, group, topic string) map[int32]i
 	req.Group = group
 	rt := kmsg.NewOffsetFetchRequestTopic()
 	rt.Topic = topic
-	rt.Partitions = []int32{0, 1, 2}
+	rt.Partitions = []int32{0, 1, 2, 3, 4, 5, 6, 7} // absent ones are left out below
 	req.Topics = append(req.Topics, rt)
 	resp, err := req.RequestWith(context.Background(), cl)
 	if err != nil {

@@ -76,7 +76,7 @@ func TestRunMissingTopicStreaming(t *testing.T) {
 		t.Fatalf("missing topics = %+v", st.MissingTopics)
 	}
 	rr := httptest.NewRecorder()
-	Handler(reg, o.Status).ServeHTTP(rr, httptest.NewRequest("GET", "/healthz", nil))
+	Handler(reg, o.Status).ServeHTTP(rr, httptest.NewRequestWithContext(t.Context(), "GET", "/healthz", nil))
 	if rr.Code != http.StatusServiceUnavailable || !strings.Contains(rr.Body.String(), "late") {
 		t.Errorf("/healthz = %d %q, want 503 naming the topic", rr.Code, rr.Body.String())
 	}
@@ -145,7 +145,7 @@ func TestRunUnreachableBrokers(t *testing.T) {
 		t.Errorf("faultline_ingest_kafka_errors_total = %v, want > 0", got)
 	}
 	rr := httptest.NewRecorder()
-	Handler(prometheus.NewRegistry(), o.Status).ServeHTTP(rr, httptest.NewRequest("GET", "/readyz", nil))
+	Handler(prometheus.NewRegistry(), o.Status).ServeHTTP(rr, httptest.NewRequestWithContext(t.Context(), "GET", "/readyz", nil))
 	if rr.Code != http.StatusServiceUnavailable || !strings.Contains(rr.Body.String(), `"connected": false`) {
 		t.Errorf("/readyz = %d %s, want 503 with connected false", rr.Code, rr.Body.String())
 	}

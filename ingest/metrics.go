@@ -67,7 +67,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // not running). /healthz answers 200 "ok", or 503 with one line per
 // problem (DuckDB commits failing, brokers unreachable, missing topics);
 // /readyz answers the status as JSON (docs/ingest.md), 200 when there is
-// no problem, else 503. `faultline serve` serves the same two.
+// no problem, else 503: the endpoints of `faultline ingest --metrics-listen`.
+// `faultline serve` does not mount this mux: dashboards answers /healthz
+// and /readyz with the same status writers (status.WriteHealthz,
+// WriteReadyz), behind its authentication, and /metrics over the registry
+// ingest registers with.
 func Handler(g prometheus.Gatherer, st *status.Tracker) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
@@ -82,7 +86,8 @@ func Handler(g prometheus.Gatherer, st *status.Tracker) *http.ServeMux {
 
 // Serve listens on addr and serves handler until ctx is done.
 func Serve(ctx context.Context, addr string, handler http.Handler, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return fmt.Errorf("metrics listener on %s: %w (check ingest.metrics_listen)", addr, err)
 	}

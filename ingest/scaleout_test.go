@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
 )
 
 // TestRunScaleOut runs two consumers in one group, each with its own DuckDB
@@ -35,6 +37,7 @@ func TestRunScaleOut(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
+	joined := testkit.NewLogs() // the second member's
 	var g errgroup.Group
 	var handles []*store.DB
 	for i, path := range dbs {
@@ -44,22 +47,33 @@ func TestRunScaleOut(t *testing.T) {
 		o.Kafka.Group = "scale"
 		o.Config.ExitWhenCaughtUp = false
 		o.Config.BatchMaxEvents = batch
+		if i == 1 {
+			o.Logger = joined.Logger()
+		}
 		g.Go(func() error { return Run(runCtx, o) })
 		if i == 0 {
-			time.Sleep(1500 * time.Millisecond) // the first member consumes alone (and commits group offsets)
+			// The first member consumes the first half alone and copies
+			// its offsets to the group.
+			testkit.Await(t, 60*time.Second, "the first member to commit the first half to its file and to the group", func() bool {
+				var sum int64
+				for _, off := range groupOffsets(t, c.ListenAddrs(), "scale", "trail") {
+					sum += off
+				}
+				return queryInt(t, db, "SELECT count(*) FROM events") == n/2 && sum == n/2
+			})
 		}
 	}
-	// The rest arrives in small steps, so that some of it comes after the
-	// rebalance and both members consume.
+	// The rest arrives once the second member owns partitions, so both
+	// consume it.
+	joined.AwaitCount(t, "partitions assigned", 1, 60*time.Second)
 	for i := n / 2; i < n; i += 150 {
 		produce(t, c.ListenAddrs(), mk(i, i+150))
-		time.Sleep(100 * time.Millisecond)
 	}
 	// covered counts the distinct events the files hold together.
 	covered := func() int {
 		ids := map[string]bool{}
 		for _, db := range handles {
-			rows, err := db.Query("SELECT event_id FROM events")
+			rows, err := db.QueryContext(t.Context(), "SELECT event_id FROM events")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,17 +84,13 @@ func TestRunScaleOut(t *testing.T) {
 				}
 				ids[id] = true
 			}
-			rows.Close()
+			if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+				t.Fatal(err)
+			}
 		}
 		return len(ids)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		time.Sleep(500 * time.Millisecond)
-		if covered() >= n {
-			break
-		}
-	}
+	testkit.Await(t, 60*time.Second, "the files to hold every event together", func() bool { return covered() >= n })
 	stop()
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)

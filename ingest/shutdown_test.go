@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
 )
 
 // TestRunGracefulShutdown cancels ingest mid-stream (SIGINT in the CLI): Run
@@ -30,10 +31,9 @@ func TestRunGracefulShutdown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- Run(ctx, o) }()
-	deadline := time.Now().Add(60 * time.Second)
-	for queryInt(t, db, "SELECT count(*) FROM events") == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Await(t, 60*time.Second, "the first committed batch", func() bool {
+		return queryInt(t, db, "SELECT count(*) FROM events") > 0
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run after cancel: %v", err)
@@ -68,7 +68,7 @@ func (w *watchSink) Commit(ctx context.Context, b *store.Batch) error {
 	w.mu.Lock()
 	w.max = max(w.max, testutil.ToFloat64(w.m.InflightBytes))
 	w.mu.Unlock()
-	time.Sleep(5 * time.Millisecond) // a slow sink: readers must wait for it
+	time.Sleep(5 * time.Millisecond) // a slow sink (a delay, not a wait): readers must wait for it
 	return w.Sink.Commit(ctx, b)
 }
 

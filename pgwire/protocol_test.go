@@ -26,7 +26,8 @@ import (
 
 // cancelWith sends a CancelRequest for pid with secret on a new connection.
 func (f *fixture) cancelWith(pid uint32, secret []byte) error {
-	nc, err := net.Dial("tcp", f.addr)
+	var d net.Dialer
+	nc, err := d.DialContext(context.Background(), "tcp", f.addr)
 	if err != nil {
 		return err
 	}
@@ -43,7 +44,8 @@ func (f *fixture) cancelWith(pid uint32, secret []byte) error {
 // everything the server sends until it closes the connection (or 5s).
 func (f *fixture) raw(t *testing.T, startup bool, payload []byte) []byte {
 	t.Helper()
-	nc, err := net.Dial("tcp", f.addr)
+	var d net.Dialer
+	nc, err := d.DialContext(t.Context(), "tcp", f.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +277,8 @@ func TestStalledReaderIsDropped(t *testing.T) {
 	q := defaultQueryConfig()
 	q.MaxConcurrent, q.Timeout, q.MaxRows, q.MaxBytes = 1, time.Minute, 5_000_000, 1<<30
 	f := start(t, cfg, q)
-	nc, err := net.Dial("tcp", f.addr)
+	var d net.Dialer
+	nc, err := d.DialContext(t.Context(), "tcp", f.addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -375,7 +375,7 @@ func (c *conn) dataRow(enc []encoder, row []any) error {
 	putInt32(buf[1:], int32(len(buf)-1))
 	c.wb = buf
 	if _, err := c.bw.Write(buf); err != nil {
-		return fmt.Errorf("%w: %v", errWrite, err)
+		return fmt.Errorf("%w: %w", errWrite, err)
 	}
 	return nil
 }
@@ -392,7 +392,7 @@ func (c *conn) complete(tag string) error {
 // write sends a message; a failure ends the connection.
 func (c *conn) write(msg pgproto3.BackendMessage) error {
 	if err := c.send(msg); err != nil {
-		return fmt.Errorf("%w: %v", errWrite, err)
+		return fmt.Errorf("%w: %w", errWrite, err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package pgwire
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -18,8 +17,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/faultline/faultline/cmd/faultline/bench"
 	"github.com/faultline/faultline/ingest/store"
-	"github.com/faultline/faultline/queries"
 )
 
 // BenchmarkServeSelect1M: the same 1M-row SELECT through a real faultline
@@ -41,7 +40,7 @@ func BenchmarkServeSelect1M(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := db.ExecContext(ctx, queries.BenchmarkEventsSQL, sql.Named("n", n)); err != nil {
+	if err := bench.GenerateEvents(ctx, db.DB, n); err != nil {
 		b.Fatal(err)
 	}
 	db.Close()
@@ -58,7 +57,7 @@ query:
 	for _, via := range []string{"wire", "json"} {
 		b.Run(via, func(b *testing.B) {
 			httpAddr, pgAddr := freePort(b), freePort(b)
-			cmd := exec.Command(bin, "--config", cfg, "--log-level", "warn", "serve", "--listen", httpAddr, "--postgres-listen", pgAddr)
+			cmd := exec.CommandContext(context.Background(), bin, "--config", cfg, "--log-level", "warn", "serve", "--listen", httpAddr, "--postgres-listen", pgAddr)
 			cmd.Stderr = os.Stderr
 			if err := cmd.Start(); err != nil {
 				b.Fatal(err)
@@ -110,7 +109,12 @@ func wireSelect(_, pgAddr, query string) (int, error) {
 
 func jsonSelect(httpAddr, _, query string) (int, error) {
 	body := strings.NewReader(fmt.Sprintf(`{"sql": %q}`, query))
-	resp, err := http.Post("http://"+httpAddr+"/api/query", "application/json", body)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "http://"+httpAddr+"/api/query", body)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -132,7 +136,8 @@ func jsonSelect(httpAddr, _, query string) (int, error) {
 }
 
 func freePort(b *testing.B) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(b.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -143,7 +148,8 @@ func freePort(b *testing.B) string {
 func waitListening(b *testing.B, addr string) {
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		c, err := net.Dial("tcp", addr)
+		var d net.Dialer
+		c, err := d.DialContext(b.Context(), "tcp", addr)
 		if err == nil {
 			c.Close()
 			return

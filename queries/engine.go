@@ -3,25 +3,11 @@ package queries
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 )
-
-//go:embed sql/*.sql
-var sqlFS embed.FS
-
-// sqlText returns the embedded SQL file sql/<name>.sql.
-func sqlText(name string) string {
-	b, err := sqlFS.ReadFile("sql/" + name + ".sql")
-	if err != nil {
-		panic(fmt.Sprintf("queries: missing embedded sql/%s.sql", name)) // programming error
-	}
-	return string(b)
-}
 
 // Engine runs the correlation SQL over the events table. It caches nothing:
 // every call recomputes from the events, so late-arriving events (CloudTrail
@@ -58,23 +44,15 @@ type session struct {
 	conn    *sql.Conn
 	params  map[string]any
 	created []string
-	until   time.Time // the window's end (farFuture when open)
+	until   time.Time // the window's end (filled in when open: Window.Bounds)
 }
-
-var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func minutes(d time.Duration) int64 { return int64(d / time.Minute) }
 
 // open starts a session for w and materializes stages up to and including
 // upTo ("" = none).
 func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, error) {
-	since, until := w.Since.UTC(), w.Until.UTC()
-	if w.Since.IsZero() {
-		since = time.Unix(0, 0).UTC()
-	}
-	if w.Until.IsZero() {
-		until = farFuture
-	}
+	since, until := w.Bounds()
 	if !until.After(since) {
 		return nil, fmt.Errorf("window: until %s is not after since %s", until.Format(time.RFC3339), since.Format(time.RFC3339))
 	}
@@ -139,28 +117,10 @@ func floorMinute(t time.Time) int64 {
 	return s / 60
 }
 
-var paramRE = regexp.MustCompile(`\$([a-z_]+)`)
-
-// args binds the named parameters the query text uses, and only those.
+// args binds the named parameters the query text uses, and only those:
+// extra first, then the session's.
 func (s *session) args(query string, extra map[string]any) ([]any, error) {
-	seen := map[string]bool{}
-	var args []any
-	for _, m := range paramRE.FindAllStringSubmatch(query, -1) {
-		name := m[1]
-		if seen[name] {
-			continue
-		}
-		seen[name] = true
-		v, ok := extra[name]
-		if !ok {
-			v, ok = s.params[name]
-		}
-		if !ok {
-			return nil, fmt.Errorf("correlation sql: parameter $%s has no value (programming error)", name)
-		}
-		args = append(args, sql.Named(name, v))
-	}
-	return args, nil
+	return bind(query, extra, s.params)
 }
 
 func (s *session) materialize(ctx context.Context, stage string) error {
@@ -239,10 +199,7 @@ func (e *Engine) Spikes(ctx context.Context, w Window) ([]Spike, error) {
 }
 
 func readSpikes(ctx context.Context, s *session) ([]Spike, error) {
-	rows, err := s.query(ctx, "spikes", `SELECT coalesce(i.incident_id, ''), s.service, s.region, s.start_m, s.end_m,
-		s.spike_minutes, s.peak_m, s.peak_errors, s.errors, s.baseline, s.threshold
-		FROM spikes s LEFT JOIN incident_series i USING (service, region, start_m)
-		ORDER BY s.start_m, s.service, s.region`, nil)
+	rows, err := s.query(ctx, "spikes", sqlText("spike_list"), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -287,8 +244,7 @@ func (e *Engine) openIncidents(ctx context.Context, w Window) (*session, []Incid
 }
 
 func readIncidents(ctx context.Context, s *session) ([]Incident, error) {
-	rows, err := s.query(ctx, "incidents", `SELECT incident_id, onset_m, peak_m, recovery_m, ongoing,
-		services, regions, peak_errors, total_errors FROM incidents ORDER BY onset_m, incident_id`, nil)
+	rows, err := s.query(ctx, "incidents", sqlText("incident_list"), nil)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faultline/faultline/internal/testkit"
+	"github.com/faultline/faultline/transform"
 )
 
 // Every named query on the reference outage, against golden rows.
@@ -431,16 +434,12 @@ func TestIncidentNeedsSustainedSpike(t *testing.T) {
 func TestTouchedNameOutranksCloserChange(t *testing.T) {
 	f := newFixture(t)
 	f.counts("cart", "us-east-1", "09:00", repeat(60, 1))
-	_, err := f.db.Exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, account_id,
-		severity_number, error_code, message, peer_service, attributes)
-		SELECT 'dns-' || i, TIMESTAMPTZ '2025-10-20 10:00:00+00' + to_microseconds(i * 2000000),
-		       TIMESTAMPTZ '2025-10-20 10:00:00+00', 'app', 'error', 'cart', 'us-east-1', '111122223333', 17,
-		       'UnknownHostException', 'dial tcp: lookup cart-db.internal.example.com on 10.0.0.2:53: no such host',
-		       NULL, '{}'
-		FROM range(300) t(i)`)
-	if err != nil {
-		t.Fatal(err)
-	}
+	onset := time.Date(2025, 10, 20, 10, 0, 0, 0, time.UTC)
+	testkit.Seed(t, f.db, testkit.Repeat(300, "dns-", testkit.Every(onset, 2*time.Second), transform.Event{
+		ObservedTime: onset, Source: "app", Kind: "error", Service: "cart", Region: "us-east-1", AccountID: "111122223333",
+		SeverityNumber: 17, ErrorCode: "UnknownHostException",
+		Message: "dial tcp: lookup cart-db.internal.example.com on 10.0.0.2:53: no such host",
+	})...)
 	attrs := func(record string) string {
 		return `{"requestParameters":{"hostedZoneId":"Z0ABC","changeBatch":{"changes":[{"action":"UPSERT","resourceRecordSet":{"name":"` +
 			record + `","type":"CNAME"}}]}}}`

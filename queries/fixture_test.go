@@ -1,37 +1,28 @@
 package queries
 
 import (
-	"context"
-	"database/sql"
-	"encoding/json"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
+	goldenfile "github.com/faultline/faultline/internal/testkit/golden"
+	"github.com/faultline/faultline/transform"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// fixture builds a small events table with plain SQL inserts.
+// fixture builds a small events table through the shared seeding fixture
+// (testkit.Seed: the rows ingest's sink would write).
 type fixture struct {
 	t  testing.TB
 	db *store.DB
-	n  int
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	db, err := store.Open(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return &fixture{t: t, db: db}
+	return &fixture{t: t, db: testkit.OpenDB(t)}
 }
 
 var t0 = time.Date(2025, 10, 20, 9, 0, 0, 0, time.UTC)
@@ -49,6 +40,14 @@ func at(clock string) time.Time {
 	return time.Date(t0.Year(), t0.Month(), t0.Day(), c.Hour(), c.Minute(), c.Second(), 0, time.UTC)
 }
 
+// perMinute returns at(i) for perMin events per minute from start, spread
+// over each minute (whole microseconds, as DuckDB stores them).
+func perMinute(start time.Time, perMin int) func(int) time.Time {
+	return func(i int) time.Time {
+		return start.Add(time.Duration(int64(i)*60_000_000/int64(perMin)) * time.Microsecond)
+	}
+}
+
 // errs inserts perMin error events per minute for service/region from
 // `from` for `mins` minutes, spread over each minute.
 func (f *fixture) errs(service, region, from string, mins, perMin int, peer, resource string) {
@@ -56,52 +55,28 @@ func (f *fixture) errs(service, region, from string, mins, perMin int, peer, res
 	if perMin <= 0 || mins <= 0 {
 		return
 	}
-	start := at(from)
-	_, err := f.db.Exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, account_id,
-		resource, severity_number, severity_text, error_code, message, peer_service, attributes)
-		SELECT $pfx || i, CAST($start AS TIMESTAMPTZ) + to_microseconds(CAST(i * 60000000 // $per AS BIGINT)),
-		       CAST($start AS TIMESTAMPTZ) + to_microseconds(CAST(i * 60000000 // $per AS BIGINT)),
-		       'app', 'error', $svc, $region, '111122223333', nullif($res, ''), 17, 'ERROR', 'Timeout',
-		       'request failed', nullif($peer, ''), '{}'
-		FROM range($n) t(i)`,
-		sql.Named("pfx", fmt.Sprintf("err-%s-%s-%s-", service, region, from)), sql.Named("start", start.Format(time.RFC3339)),
-		sql.Named("per", perMin), sql.Named("svc", service), sql.Named("region", region), sql.Named("res", resource),
-		sql.Named("peer", peer), sql.Named("n", mins*perMin))
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	testkit.Seed(f.t, f.db, testkit.Repeat(mins*perMin, fmt.Sprintf("err-%s-%s-%s-", service, region, from), perMinute(at(from), perMin),
+		transform.Event{Source: "app", Kind: "error", Service: service, Region: region, AccountID: "111122223333",
+			Resource: resource, SeverityNumber: 17, SeverityText: "ERROR", ErrorCode: "Timeout", Message: "request failed",
+			PeerService: peer})...)
 }
 
 // every inserts one error event every `every` minutes (a quiet background).
 func (f *fixture) every(service, region, from string, mins, every int) {
 	f.t.Helper()
-	start := at(from)
-	_, err := f.db.Exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, account_id,
-		severity_number, severity_text, message, attributes)
-		SELECT $pfx || i, CAST($start AS TIMESTAMPTZ) + to_minutes(i * $every) + INTERVAL 7 SECOND,
-		       CAST($start AS TIMESTAMPTZ) + to_minutes(i * $every) + INTERVAL 7 SECOND,
-		       'app', 'error', $svc, $region, '111122223333', 17, 'ERROR', 'background error', '{}'
-		FROM range($n) t(i)`,
-		sql.Named("pfx", fmt.Sprintf("bg-%s-%s-", service, region)), sql.Named("start", start.Format(time.RFC3339)),
-		sql.Named("every", every), sql.Named("svc", service), sql.Named("region", region), sql.Named("n", mins/every))
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	testkit.Seed(f.t, f.db, testkit.Repeat(mins/every, fmt.Sprintf("bg-%s-%s-", service, region),
+		testkit.Every(at(from).Add(7*time.Second), time.Duration(every)*time.Minute),
+		transform.Event{Source: "app", Kind: "error", Service: service, Region: region, AccountID: "111122223333",
+			SeverityNumber: 17, SeverityText: "ERROR", Message: "background error"})...)
 }
 
 // info inserts perMin info events per minute (traffic without errors).
 func (f *fixture) info(service, region, from string, mins, perMin int) {
 	f.t.Helper()
 	start := at(from)
-	_, err := f.db.Exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, message, attributes)
-		SELECT $pfx || i, CAST($start AS TIMESTAMPTZ) + to_microseconds(CAST(i * 60000000 // $per AS BIGINT)),
-		       CAST($start AS TIMESTAMPTZ), 'app', 'info', $svc, $region, 9, 'ok', '{}'
-		FROM range($n) t(i)`,
-		sql.Named("pfx", fmt.Sprintf("info-%s-%s-", service, region)), sql.Named("start", start.Format(time.RFC3339)),
-		sql.Named("per", perMin), sql.Named("svc", service), sql.Named("region", region), sql.Named("n", mins*perMin))
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	testkit.Seed(f.t, f.db, testkit.Repeat(mins*perMin, fmt.Sprintf("info-%s-%s-", service, region), perMinute(start, perMin),
+		transform.Event{ObservedTime: start, Source: "app", Kind: "info", Service: service, Region: region,
+			SeverityNumber: 9, Message: "ok"})...)
 }
 
 type change struct {
@@ -119,45 +94,19 @@ func (f *fixture) change(c change) {
 	if c.source == "" {
 		c.source = "cloudtrail"
 	}
-	if c.attrs == "" {
-		c.attrs = "{}"
-	}
-	_, err := f.db.Exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region,
-		account_id, resource, actor, severity_number, status, change_type, risk_class, attributes)
-		VALUES ($id, CAST($time AS TIMESTAMPTZ), CAST($obs AS TIMESTAMPTZ), $src, 'change', $svc, $op, $region,
-		        '111122223333', nullif($res, ''), nullif($actor, ''), 9, 'success', nullif($ct, ''), nullif($risk, ''), $attrs)`,
-		sql.Named("id", c.id), sql.Named("time", at(c.clock).Format(time.RFC3339)), sql.Named("obs", at(obs).Format(time.RFC3339)),
-		sql.Named("src", c.source), sql.Named("svc", c.service), sql.Named("op", c.operation), sql.Named("region", c.region),
-		sql.Named("res", c.resource), sql.Named("actor", c.actor), sql.Named("ct", c.changeType), sql.Named("risk", c.risk),
-		sql.Named("attrs", c.attrs))
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	testkit.Seed(f.t, f.db, transform.Event{
+		EventID: c.id, Time: at(c.clock), ObservedTime: at(obs), Source: c.source, Kind: "change",
+		Service: c.service, Operation: c.operation, Region: c.region, AccountID: "111122223333",
+		Resource: c.resource, Actor: c.actor, SeverityNumber: 9, Status: "success",
+		ChangeType: c.changeType, RiskClass: c.risk, Attributes: c.attrs,
+	})
 }
 
-// golden compares v (as indented JSON) with testdata/<name>.golden, or
-// rewrites the file with -update.
+// golden compares v, as indented JSON, with testdata/<name>.golden
+// (golden.CheckJSON).
 func golden(t *testing.T, name string, v any) {
 	t.Helper()
-	got, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got = append(got, '\n')
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -tags duckdb_arrow ./queries -run %s -update to create it)", err, t.Name())
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from %s (rerun with -update if the change is intended)\n--- got:\n%s", t.Name(), path, got)
-	}
+	goldenfile.CheckJSON(t, filepath.Join("testdata", name+".golden"), v)
 }
 
 // lbOutage is the reference scenario: a load-balancer listener change at
@@ -190,22 +139,18 @@ var lbTopology = map[string][]string{"api": {"checkout"}, "checkout": {"elasticl
 // counts inserts counts[i] error events in minute i after from.
 func (f *fixture) counts(service, region, from string, counts []int) {
 	f.t.Helper()
-	list := make([]string, len(counts))
+	var evs []transform.Event
 	for i, c := range counts {
-		list[i] = fmt.Sprint(c)
+		minute := at(from).Add(time.Duration(i) * time.Minute)
+		for j := range c {
+			evs = append(evs, transform.Event{
+				EventID: fmt.Sprintf("cnt-%s-%s-%s-%d-%d", service, region, from, i+1, j),
+				Time:    perMinute(minute, c)(j), ObservedTime: minute,
+				Source: "app", Kind: "error", Service: service, Region: region, SeverityNumber: 17, Message: "error",
+			})
+		}
 	}
-	_, err := f.db.Exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, message, attributes)
-		SELECT $pfx || x.i || '-' || r.j,
-		       CAST($start AS TIMESTAMPTZ) + to_minutes(x.i - 1) + to_microseconds(CAST(r.j * 60000000 // x.c AS BIGINT)),
-		       CAST($start AS TIMESTAMPTZ) + to_minutes(x.i - 1),
-		       'app', 'error', $svc, $region, 17, 'error', '{}'
-		FROM (SELECT unnest(l) AS c, generate_subscripts(l, 1) AS i FROM (SELECT CAST($counts AS INTEGER[]) AS l)) x,
-		     range(x.c) r(j)`,
-		sql.Named("pfx", fmt.Sprintf("cnt-%s-%s-%s-", service, region, from)), sql.Named("start", at(from).Format(time.RFC3339)),
-		sql.Named("svc", service), sql.Named("region", region), sql.Named("counts", "["+strings.Join(list, ",")+"]"))
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	testkit.Seed(f.t, f.db, evs...)
 }
 
 // repeat returns n copies of the values, concatenated.
@@ -213,15 +158,6 @@ func repeat(n int, vals ...int) []int {
 	var out []int
 	for range n {
 		out = append(out, vals...)
-	}
-	return out
-}
-
-// sqlNamed builds named arguments from name, value pairs.
-func sqlNamed(kv ...any) []any {
-	var out []any
-	for i := 0; i+1 < len(kv); i += 2 {
-		out = append(out, sql.Named(kv[i].(string), kv[i+1]))
 	}
 	return out
 }

@@ -156,3 +156,36 @@ func (e *Engine) ChangeFailureRate(ctx context.Context, w Window) ([]ChangeFailu
 	}
 	return out, rows.Err()
 }
+
+// Impact is everything the correlation says about one window: what a
+// report is built from.
+type Impact struct {
+	Incidents     []Incident      `json:"incidents"`
+	Suspects      []Suspect       `json:"suspects"`
+	Cascade       []CascadeStep   `json:"cascade"`
+	Regions       []RegionShare   `json:"regions"`
+	ChangeFailure []ChangeFailure `json:"change_failure_rate"`
+}
+
+// Impact returns the incidents, suspects, cascade, regions and change
+// failure rate of w: the answers of the named queries of the same names.
+func (e *Engine) Impact(ctx context.Context, w Window) (Impact, error) {
+	var im Impact
+	var err error
+	if im.Incidents, err = e.Incidents(ctx, w); err != nil {
+		return im, fmt.Errorf("incidents: %w", err)
+	}
+	if im.Suspects, err = e.Suspects(ctx, w); err != nil {
+		return im, fmt.Errorf("suspects: %w", err)
+	}
+	if im.Cascade, err = e.Cascade(ctx, w); err != nil {
+		return im, fmt.Errorf("cascade: %w", err)
+	}
+	if im.Regions, err = e.Regions(ctx, w); err != nil {
+		return im, fmt.Errorf("regions: %w", err)
+	}
+	if im.ChangeFailure, err = e.ChangeFailureRate(ctx, w); err != nil {
+		return im, fmt.Errorf("change failure rate: %w", err)
+	}
+	return im, nil
+}

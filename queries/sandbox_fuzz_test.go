@@ -26,11 +26,11 @@ func FuzzSandbox(f *testing.F) {
 	f.Fuzz(func(t *testing.T, q string) {
 		_, _ = sb.SQL(context.Background(), q)
 		var n int
-		if err := fx.db.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil || n != 10 {
+		if err := fx.db.QueryRowContext(t.Context(), "SELECT count(*) FROM events").Scan(&n); err != nil || n != 10 {
 			t.Fatalf("after %q: %d events, %v; want 10", q, n, err)
 		}
 		var ext string
-		if err := fx.db.QueryRow("SELECT current_setting('enable_external_access')::VARCHAR").Scan(&ext); err != nil || ext != "false" {
+		if err := fx.db.QueryRowContext(t.Context(), "SELECT current_setting('enable_external_access')::VARCHAR").Scan(&ext); err != nil || ext != "false" {
 			t.Fatalf("after %q: enable_external_access=%q %v", q, ext, err)
 		}
 	})

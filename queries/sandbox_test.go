@@ -62,11 +62,11 @@ func TestSandboxRefuses(t *testing.T) {
 	}
 	// Nothing above changed the data or the settings.
 	var n int
-	if err := f.db.QueryRow("SELECT count(*) FROM events WHERE kind = 'change'").Scan(&n); err != nil || n != 4 {
+	if err := f.db.QueryRowContext(t.Context(), "SELECT count(*) FROM events WHERE kind = 'change'").Scan(&n); err != nil || n != 4 {
 		t.Fatalf("changes after the attempts: %d, %v; want 4", n, err)
 	}
 	var ext string
-	if err := f.db.QueryRow("SELECT current_setting('enable_external_access')::VARCHAR").Scan(&ext); err != nil || ext != "false" {
+	if err := f.db.QueryRowContext(t.Context(), "SELECT current_setting('enable_external_access')::VARCHAR").Scan(&ext); err != nil || ext != "false" {
 		t.Fatalf("enable_external_access = %q, %v", ext, err)
 	}
 }

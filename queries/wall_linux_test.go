@@ -96,7 +96,7 @@ func newFileDB(t testing.TB) *fileDB {
 		`INSERT INTO events (event_id, time, observed_time, source, kind, service, attributes)
 		 SELECT 'e' || i, TIMESTAMPTZ '2025-10-20 07:00:00+00' + to_seconds(i), now(), 'app', 'error', 'api', '{}' FROM range(10) t(i)`,
 	} {
-		if _, err := db.Exec(q); err != nil {
+		if _, err := db.ExecContext(context.Background(), q); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -152,7 +152,7 @@ func TestSandboxKeepsFileLocks(t *testing.T) {
 	}
 	// The database still works and still holds its rows.
 	var n int
-	if err := f.db.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil || n != 10 {
+	if err := f.db.QueryRowContext(context.Background(), "SELECT count(*) FROM events").Scan(&n); err != nil || n != 10 {
 		t.Fatalf("events after the attempts: %d %v", n, err)
 	}
 }
@@ -244,11 +244,11 @@ func FuzzSandboxFiles(f *testing.F) {
 			}
 		}
 		var n int
-		if err := fd.db.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil || n != 10 {
+		if err := fd.db.QueryRowContext(context.Background(), "SELECT count(*) FROM events").Scan(&n); err != nil || n != 10 {
 			t.Fatalf("after %q: %d events, %v; want 10", raw, n, err)
 		}
 		var ext string
-		if err := fd.db.QueryRow("SELECT current_setting('enable_external_access')::VARCHAR").Scan(&ext); err != nil || ext != "false" {
+		if err := fd.db.QueryRowContext(context.Background(), "SELECT current_setting('enable_external_access')::VARCHAR").Scan(&ext); err != nil || ext != "false" {
 			t.Fatalf("after %q: enable_external_access=%q %v", raw, ext, err)
 		}
 	})

@@ -451,8 +451,8 @@ func (s *state) health(v []byte, ev *Event, detail []byte, a *attrWriter) {
 
 // alarmState is what every alarm shape reduces to.
 type alarmState struct {
-	name, arn, newState, oldState, reason, namespace string
-	dims                                             map[string]string
+	name, newState, oldState, reason, namespace string
+	dims                                        map[string]string
 }
 
 // alarm decodes an EventBridge "CloudWatch Alarm State Change" detail (also

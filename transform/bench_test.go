@@ -191,10 +191,7 @@ func benchCloudRecords(b *testing.B, f Format, recs [][]byte) {
 // BenchmarkGCPAuditPerRecord: the real Google Cloud entries (~1.9 KB each),
 // one LogEntry per message.
 func BenchmarkGCPAuditPerRecord(b *testing.B) {
-	var recs [][]byte
-	for _, l := range bytes.Split(bytes.TrimSpace(readSample(b, "gcp/plaso-gcp_logging.jsonl")), []byte("\n")) {
-		recs = append(recs, l)
-	}
+	recs := bytes.Split(bytes.TrimSpace(readSample(b, "gcp/plaso-gcp_logging.jsonl")), []byte("\n"))
 	for _, f := range []string{"gcp/otel-activity.json", "gcp/otel-data_access.json", "gcp/otel-policy.json", "gcp/otel-system_event.json"} {
 		var c bytes.Buffer
 		if err := json.Compact(&c, readSample(b, f)); err != nil {

@@ -173,7 +173,7 @@ func (s *state) emit(ev *Event, raw []byte) {
 	ev.ObservedTime = s.observed
 	ev.Lineage = s.lineage()
 	if ev.EventID == "" {
-		ev.EventID = hashID(raw, ev.Lineage.Index)
+		ev.EventID = hashID(raw, ev.Index)
 	}
 	if ev.CloudProvider == "" {
 		ev.CloudProvider = s.provider

@@ -3,16 +3,15 @@ package transform
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+	goldenfile "github.com/faultline/faultline/internal/testkit/golden"
+)
 
 // observedAt is the fixed observed time of every test decode.
 var observedAt = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -145,32 +144,10 @@ func resultJSONL(t testing.TB, r *Result) []byte {
 	return buf.Bytes()
 }
 
-// golden compares got with testdata/golden/name, rewriting it with -update.
+// golden compares got with testdata/golden/name (golden.Check).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./transform -run %s -update to create it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) && i < len(wl); i++ {
-			if gl[i] != wl[i] {
-				t.Fatalf("%s differs at line %d:\n got: %s\nwant: %s\n(rerun with -update if the change is intended)", path, i+1, gl[i], wl[i])
-			}
-		}
-		t.Fatalf("%s differs: got %d lines, want %d (rerun with -update if intended)", path, len(gl), len(wl))
-	}
+	goldenfile.Check(t, filepath.Join("testdata", "golden", name), got)
 }
 
 func readSample(t testing.TB, rel string) []byte {

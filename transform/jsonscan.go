@@ -66,10 +66,10 @@ func scanString(b []byte, i int) (int, error) {
 		if i >= len(b) {
 			return i, &syntaxError{start, "unterminated string"}
 		}
-		switch c := b[i]; {
-		case c == '"':
+		switch b[i] {
+		case '"':
 			return i + 1, nil
-		case c == '\\':
+		case '\\':
 			if i+1 >= len(b) {
 				return i, &syntaxError{i, "unterminated escape"}
 			}

@@ -168,19 +168,19 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 	if err := ingest.Run(ctx, ingest.Options{Kafka: kc, Config: ic, Transform: a.cfg.Transform, DB: db, Logger: quiet}); err != nil {
 		return fmt.Errorf("ingest: %w", err)
 	}
-	var events, deadLetters int64
-	if err := db.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM dead_letters)").Scan(&events, &deadLetters); err != nil {
-		return fmt.Errorf("count what was ingested: %w", err)
-	}
-	step(4, "ingested %d events (%d dead letters) into %s in %.1fs", events, deadLetters, dbPath, time.Since(t0).Seconds())
-
 	// 5. Correlate and report, with the scenario's service topology.
 	topo := maps.Clone(sc.Topology)
 	maps.Copy(topo, a.cfg.Topology)
 	a.cfg.Topology = topo
 	engine := a.engine(db)
+	n, err := engine.Counts(ctx)
+	if err != nil {
+		return fmt.Errorf("count what was ingested: %w", err)
+	}
+	step(4, "ingested %d events (%d dead letters) into %s in %.1fs", n.Events, n.DeadLetters, dbPath, time.Since(t0).Seconds())
+
 	w := queries.Window{Since: sc.Truth.Window.Since, Until: sc.Truth.Window.Until}
-	r, err := report.Build(ctx, engine, report.DBStats{DB: db.DB}, report.Options{
+	r, err := report.Build(ctx, engine, report.Options{
 		Title: fmt.Sprintf("faultline demo: %s outage (seed %d)", sc.Family, sc.Seed), Window: w,
 	})
 	if err != nil {

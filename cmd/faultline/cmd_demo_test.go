@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
 	"github.com/faultline/faultline/transform"
 	"github.com/faultline/faultline/transform/simulate"
 )
@@ -110,7 +111,7 @@ func TestDemoServes(t *testing.T) {
 			t.Fatalf("demo did not start serving:\n%s", out.String())
 		}
 	}
-	resp, err := http.Get(base + "/healthz")
+	resp, err := testkit.Get(t, base+"/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}

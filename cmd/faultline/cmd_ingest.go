@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -17,9 +15,6 @@ import (
 	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/transform"
 )
-
-// commitDelayEnv widens the commit window for the crash test (test only).
-const commitDelayEnv = "FAULTLINE_TEST_COMMIT_DELAY"
 
 func newIngestCmd(a *app) *cobra.Command {
 	var topics []string
@@ -68,14 +63,6 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 			if len(kc.Topics) == 0 {
 				return usageError{errors.New("no topics to consume: pass --topic NAME=FORMAT or set kafka.topics in the config file")}
 			}
-			var delay time.Duration
-			if s := os.Getenv(commitDelayEnv); s != "" {
-				d, err := time.ParseDuration(s)
-				if err != nil {
-					return usageError{fmt.Errorf("%s=%q: %w", commitDelayEnv, s, err)}
-				}
-				delay = d
-			}
 			ctx := cmd.Context()
 			db, err := a.openDB(ctx, a.cfg.DB)
 			if err != nil {
@@ -90,7 +77,7 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 			st := &status.Tracker{}
 			opts := ingest.Options{
 				Kafka: kc, Config: a.cfg.Ingest, Transform: a.cfg.Transform, DB: db,
-				Logger: a.log, Registerer: reg, Status: st, CommitDelay: delay,
+				Logger: a.log, Registerer: reg, Status: st,
 			}
 			return runWithMetrics(ctx, a, reg, st, func(ctx context.Context) error { return ingest.Run(ctx, opts) })
 		},

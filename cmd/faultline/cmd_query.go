@@ -79,7 +79,7 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 			// (query.max_rows, query.max_bytes: it is streamed to the file)
 			// unless --max-rows or --max-bytes is given.
 			export := out != "" && !cmd.Flags().Changed("max-rows") && !cmd.Flags().Changed("max-bytes")
-			q, closeQ, err := a.querier(ctx, export)
+			q, sr, closeQ, err := a.querier(ctx, export)
 			if err != nil {
 				return err
 			}
@@ -87,7 +87,7 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 			var sum queries.Summary
 			if named != "" {
 				// An empty window is an error that says what the database holds.
-				sp, err := dataSpan(ctx, q, w)
+				sp, err := dataSpan(ctx, sr, w)
 				if err != nil {
 					return err
 				}
@@ -180,16 +180,16 @@ func writeResult(stdout io.Writer, format, out string, produce func(queries.RowW
 
 // querier returns what answers queries: a running server when query.server
 // is set, else the DuckDB file opened in this process.
-func (a *app) querier(ctx context.Context, export bool) (queries.Querier, func(), error) {
+func (a *app) querier(ctx context.Context, export bool) (queries.Querier, spanReader, func(), error) {
 	// A running faultline serve holds the file: ask it over HTTP.
 	if c, err := a.serverClient(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	} else if c != nil {
-		return c, func() {}, nil
+		return c, c, func() {}, nil
 	}
 	db, err := a.openExisting(ctx, a.cfg.DB)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	qc := a.cfg.Query
 	if export {
@@ -200,9 +200,9 @@ func (a *app) querier(ctx context.Context, export bool) (queries.Querier, func()
 	l, err := queries.NewLocal(ctx, db.DB, qc, a.cfg.Correlation, a.cfg.Topology)
 	if err != nil {
 		db.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return l, func() { db.Close() }, nil
+	return l, l.Engine, func() { db.Close() }, nil
 }
 
 // dbLabel names what query and report read: the server or the file.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
+	"github.com/faultline/faultline/transform"
 )
 
 // queryDB writes a small DuckDB file: quiet background errors, one change,
@@ -26,20 +29,18 @@ func queryDB(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, attributes)
-		 SELECT 'bg' || i, TIMESTAMPTZ '2025-10-20 09:00:00+00' + to_minutes(i), TIMESTAMPTZ '2025-10-20 09:00:00+00', 'app', 'error', 'checkout', 'us-east-1', '{}'
-		 FROM range(0, 60, 5) t(i)`,
-		`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region, actor, resource, risk_class, change_type, attributes)
-		 VALUES ('chg-1', TIMESTAMPTZ '2025-10-20 09:58:00+00', TIMESTAMPTZ '2025-10-20 09:58:00+00', 'cloudtrail', 'change', 'checkout', 'UpdateService', 'us-east-1', 'alice', 'svc/checkout', 'high', 'deploy', '{}')`,
-		`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, attributes)
-		 SELECT 'burst' || i, TIMESTAMPTZ '2025-10-20 10:00:00+00' + to_seconds(i * 3), TIMESTAMPTZ '2025-10-20 10:00:00+00', 'app', 'error', 'checkout', 'us-east-1', '{}'
-		 FROM range(100) t(i)`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
+	nine, ten := time.Date(2025, 10, 20, 9, 0, 0, 0, time.UTC), time.Date(2025, 10, 20, 10, 0, 0, 0, time.UTC)
+	var evs []transform.Event
+	for i := 0; i < 60; i += 5 {
+		evs = append(evs, transform.Event{EventID: fmt.Sprint("bg", i), Time: nine.Add(time.Duration(i) * time.Minute), ObservedTime: nine,
+			Source: "app", Kind: "error", Service: "checkout", Region: "us-east-1"})
 	}
+	evs = append(evs, transform.Event{EventID: "chg-1", Time: ten.Add(-2 * time.Minute), ObservedTime: ten.Add(-2 * time.Minute),
+		Source: "cloudtrail", Kind: "change", Service: "checkout", Operation: "UpdateService", Region: "us-east-1", Actor: "alice",
+		Resource: "svc/checkout", RiskClass: "high", ChangeType: "deploy"})
+	evs = append(evs, testkit.Repeat(100, "burst", testkit.Every(ten, 3*time.Second), transform.Event{ObservedTime: ten,
+		Source: "app", Kind: "error", Service: "checkout", Region: "us-east-1"})...)
+	testkit.Seed(t, db, evs...)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -143,11 +144,7 @@ func TestQueryCmdErrors(t *testing.T) {
 }
 
 func asUsage(err error, ue *usageError) bool {
-	u, ok := err.(usageError)
-	if ok {
-		*ue = u
-	}
-	return ok
+	return errors.As(err, ue)
 }
 
 func TestParseWhen(t *testing.T) {
@@ -191,7 +188,7 @@ func TestQueryCmdLockedDB(t *testing.T) {
 	}
 	t.Chdir(t.TempDir())
 	path := queryDB(t)
-	holder := exec.Command(os.Args[0], "-test.run=^TestQueryCmdLockedDB$")
+	holder := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestQueryCmdLockedDB$")
 	holder.Env = append(os.Environ(), "FAULTLINE_TEST_HOLD_DB="+path)
 	stdin, err := holder.StdinPipe()
 	if err != nil {

@@ -70,18 +70,18 @@ runs. docs/reports.md.`,
 			if !slices.Contains(report.Formats, format) {
 				return usageError{fmt.Errorf("--format %q is not supported: use md, html or json", format)}
 			}
-			src, stats, q, closeSrc, err := a.reportSource(ctx)
+			src, closeSrc, err := a.reportSource(ctx)
 			if err != nil {
 				return err
 			}
 			defer closeSrc()
-			sp, err := dataSpan(ctx, q, w)
+			sp, err := dataSpan(ctx, src, w)
 			if err != nil {
 				return err
 			}
 			if since == "" && until == "" {
 				w = defaultWindow(sp, now)
-				if sp, err = dataSpan(ctx, q, w); err != nil {
+				if sp, err = dataSpan(ctx, src, w); err != nil {
 					return err
 				}
 				a.log.Info("no --since/--until: reporting the 24 hours up to the latest error", "since", w.Since.Format(time.RFC3339), "until", w.Until.Format(time.RFC3339))
@@ -89,7 +89,7 @@ runs. docs/reports.md.`,
 			if sp.InWindow == 0 {
 				return emptyWindowError(w, sp, a.dbLabel())
 			}
-			r, err := report.Build(ctx, src, stats, report.Options{Title: title, Window: w, Now: now})
+			r, err := report.Build(ctx, src, report.Options{Title: title, Window: w, Now: now})
 			if err != nil {
 				return err
 			}
@@ -129,25 +129,20 @@ runs. docs/reports.md.`,
 	return cmd
 }
 
-// reportSource returns what reports read: a running faultline serve when
-// query.server is set (--server), else the DuckDB file opened here with the
-// correlation engine over it.
-func (a *app) reportSource(ctx context.Context) (report.Source, report.Stats, queries.Querier, func(), error) {
+// reportSource returns what reports read (and what the commands ask about
+// the data before they report): a running faultline serve when query.server
+// is set (--server), else the read model over the DuckDB file opened here.
+func (a *app) reportSource(ctx context.Context) (reportReader, func(), error) {
 	if c, err := a.serverClient(); err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	} else if c != nil {
-		return c, c, c, func() {}, nil
+		return c, func() {}, nil
 	}
 	db, err := a.openExisting(ctx, a.cfg.DB)
 	if err != nil {
-		return nil, nil, nil, nil, err
+		return nil, nil, err
 	}
-	l, err := queries.NewLocal(ctx, db.DB, a.cfg.Query, a.cfg.Correlation, a.cfg.Topology)
-	if err != nil {
-		db.Close()
-		return nil, nil, nil, nil, err
-	}
-	return l.Engine, report.DBStats{DB: db.DB}, l, func() { db.Close() }, nil
+	return a.engine(db), func() { db.Close() }, nil
 }
 
 func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, now time.Time) error {
@@ -157,12 +152,12 @@ func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, 
 		if sc.Name != name {
 			continue
 		}
-		src, stats, _, closeSrc, err := a.reportSource(ctx)
+		src, closeSrc, err := a.reportSource(ctx)
 		if err != nil {
 			return err
 		}
 		defer closeSrc()
-		s, err := report.NewScheduler(a.cfg.Reports, src, stats, a.log.With("component", "reports"))
+		s, err := report.NewScheduler(a.cfg.Reports, src, a.log.With("component", "reports"))
 		if err != nil {
 			return err
 		}
@@ -220,9 +215,16 @@ func (a *app) engine(db *store.DB) *queries.Engine {
 }
 
 // newReportScheduler returns the scheduler faultline serve runs for the
-// reports: section, reading through the serve process's engine and DB.
+// reports: section, reading through the serve process's engine.
 // Run it in serve's errgroup: g.Go(func() error { return s.Run(ctx) });
 // it returns nil when ctx ends and never fails the group.
-func (a *app) newReportScheduler(db *store.DB, eng report.Source) (*report.Scheduler, error) {
-	return report.NewScheduler(a.cfg.Reports, eng, report.DBStats{DB: db.DB}, a.log.With("component", "reports"))
+func (a *app) newReportScheduler(eng report.Source) (*report.Scheduler, error) {
+	return report.NewScheduler(a.cfg.Reports, eng, a.log.With("component", "reports"))
+}
+
+// reportReader is a report.Source that also tells the span of the data
+// (*queries.Engine, *client.Client).
+type reportReader interface {
+	report.Source
+	EventSpan(ctx context.Context) (queries.EventSpan, error)
 }

@@ -18,7 +18,9 @@ import (
 	"github.com/faultline/faultline/dashboards"
 	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
 	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/transform"
 )
 
 // outageDB writes a DuckDB file with a small outage on 2025-10-20: quiet
@@ -32,30 +34,33 @@ func outageDB(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range outageSQL {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatalf("%v\n%s", err, q)
-		}
-	}
+	testkit.Seed(t, db, outageEvents()...)
 	return path
 }
 
-var outageSQL = []string{
-	`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, message, attributes)
-	 SELECT 'bg-' || s || '-' || i, TIMESTAMPTZ '2025-10-20 06:00:07+00' + to_minutes(i * 5), TIMESTAMPTZ '2025-10-20 06:00:07+00' + to_minutes(i * 5),
-	        'app', 'error', s, 'us-east-1', 17, 'background', '{}'
-	 FROM range(24) t(i), (VALUES ('orders'), ('checkout')) v(s)`,
-	`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, error_code, message, attributes)
-	 SELECT 'o-' || i, TIMESTAMPTZ '2025-10-20 07:04:01+00' + to_microseconds(i * 2000000), TIMESTAMPTZ '2025-10-20 07:04:01+00',
-	        'app', 'error', 'orders', 'us-east-1', 17, 'DynamoDBTimeout', 'timeout', '{}'
-	 FROM range(26 * 30) t(i)`,
-	`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, error_code, message, attributes)
-	 SELECT 'c-' || i, TIMESTAMPTZ '2025-10-20 07:06:01+00' + to_microseconds(i * 3000000), TIMESTAMPTZ '2025-10-20 07:06:01+00',
-	        'app', 'error', 'checkout', 'us-east-1', 17, 'UpstreamTimeout', 'upstream', '{}'
-	 FROM range(24 * 20) t(i)`,
-	`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region, resource, actor, change_type, risk_class, attributes)
-	 VALUES ('ct-route', TIMESTAMPTZ '2025-10-20 07:01:30+00', TIMESTAMPTZ '2025-10-20 07:01:30+00', 'cloudtrail', 'change', 'ec2',
-	         'ReplaceRoute', 'us-east-1', 'rtb-1', 'alice', 'networking', 'critical', '{}')`,
+// outageEvents is the outage of outageDB.
+func outageEvents() []transform.Event {
+	at := func(clock string) time.Time {
+		t, err := time.Parse(time.RFC3339, "2025-10-20T"+clock+"Z")
+		if err != nil {
+			panic(err)
+		}
+		return t
+	}
+	var evs []transform.Event
+	for _, s := range []string{"orders", "checkout"} {
+		evs = append(evs, testkit.Repeat(24, "bg-"+s+"-", testkit.Every(at("06:00:07"), 5*time.Minute),
+			transform.Event{Source: "app", Kind: "error", Service: s, Region: "us-east-1", SeverityNumber: 17, Message: "background"})...)
+	}
+	evs = append(evs, testkit.Repeat(26*30, "o-", testkit.Every(at("07:04:01"), 2*time.Second), transform.Event{
+		ObservedTime: at("07:04:01"), Source: "app", Kind: "error", Service: "orders", Region: "us-east-1", SeverityNumber: 17,
+		ErrorCode: "DynamoDBTimeout", Message: "timeout"})...)
+	evs = append(evs, testkit.Repeat(24*20, "c-", testkit.Every(at("07:06:01"), 3*time.Second), transform.Event{
+		ObservedTime: at("07:06:01"), Source: "app", Kind: "error", Service: "checkout", Region: "us-east-1", SeverityNumber: 17,
+		ErrorCode: "UpstreamTimeout", Message: "upstream"})...)
+	return append(evs, transform.Event{EventID: "ct-route", Time: at("07:01:30"), ObservedTime: at("07:01:30"), Source: "cloudtrail",
+		Kind: "change", Service: "ec2", Operation: "ReplaceRoute", Region: "us-east-1", Resource: "rtb-1", Actor: "alice",
+		ChangeType: "networking", RiskClass: "critical"})
 }
 
 func TestReportCommand(t *testing.T) {
@@ -194,17 +199,13 @@ func TestReportServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	for _, q := range outageSQL {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testkit.Seed(t, db, outageEvents()...)
 	engine := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), nil)
 	sb, err := queries.NewSandbox(ctx, db.DB, queries.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := dashboards.New(dashboards.Options{Config: dashboards.DefaultConfig(), Engine: engine, Sandbox: sb, DB: db.DB, MaxRows: 1000})
+	srv, err := dashboards.New(dashboards.Options{Config: dashboards.DefaultConfig(), Engine: engine, Sandbox: sb, MaxRows: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +221,7 @@ func TestReportServer(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &remote); err != nil {
 		t.Fatalf("not a JSON report: %v\n%s", err, stdout)
 	}
-	local, err := report.Build(ctx, engine, report.DBStats{DB: db.DB}, report.Options{
+	local, err := report.Build(ctx, engine, report.Options{
 		Window: queries.Window{Since: remote.Window.Since, Until: remote.Window.Until}, Now: remote.GeneratedAt,
 	})
 	if err != nil {
@@ -290,7 +291,7 @@ reports:
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	resp, err := http.Get("http://" + addr + "/healthz")
+	resp, err := testkit.Get(t, "http://"+addr+"/healthz")
 	if err != nil {
 		t.Fatalf("serve stopped answering: %v", err)
 	}

@@ -22,16 +22,6 @@ import (
 	"github.com/faultline/faultline/queries"
 )
 
-// duckdbVersion is DuckDB's version, for what the PostgreSQL endpoint's
-// SELECT version() answers.
-func duckdbVersion(ctx context.Context, db *store.DB) string {
-	var v string
-	if err := db.QueryRowContext(ctx, "SELECT version()").Scan(&v); err != nil {
-		return "(unknown version)"
-	}
-	return v
-}
-
 func newServeCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -127,7 +117,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 	st := &status.Tracker{}
 	var sched *report.Scheduler
 	if len(cfg.Reports.Schedules) > 0 {
-		if sched, err = a.newReportScheduler(db, engine); err != nil {
+		if sched, err = a.newReportScheduler(engine); err != nil {
 			return usageError{fmt.Errorf("reports: %w", err)}
 		}
 	}
@@ -135,7 +125,6 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		Config:   cfg.Serve.Config,
 		Engine:   engine,
 		Sandbox:  sandbox,
-		DB:       db.DB,
 		Registry: reg,
 		Ingest: func() status.Status {
 			s := st.Snapshot()
@@ -154,7 +143,11 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 	var pg *pgwire.Server
 	var pgln net.Listener
 	if cfg.Serve.Postgres.Enabled() {
-		if pg, err = pgwire.New(cfg.Serve.Postgres, sandbox, a.log, duckdbVersion(ctx, db), reg); err != nil {
+		version, err := engine.DuckDBVersion(ctx)
+		if err != nil {
+			return err
+		}
+		if pg, err = pgwire.New(cfg.Serve.Postgres, sandbox, a.log, version, reg); err != nil {
 			return usageError{err}
 		}
 		if pgln, err = lc.Listen(ctx, "tcp", cfg.Serve.Postgres.Listen); err != nil {

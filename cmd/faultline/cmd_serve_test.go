@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,16 +17,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/transform/simulate"
 )
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testkit.Listen(t)
 	defer ln.Close()
 	return ln.Addr().String()
 }
@@ -110,8 +107,7 @@ serve:
 	// ranks its root cause first.
 	var incs []queries.Incident
 	var sus []queries.Suspect
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
+	testkit.Await(t, 2*time.Minute, "one incident with the root cause "+sc.Truth.RootCauseEventID+" ranked first", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("serve exited early: %v\n%s", err, errb.String())
@@ -119,14 +115,8 @@ serve:
 		}
 		incs, _ = c.Incidents(ctx, queries.Window{})
 		sus, _ = c.Suspects(ctx, queries.Window{})
-		if len(incs) == 1 && len(sus) > 0 && sus[0].EventID == sc.Truth.RootCauseEventID {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no incident with the root cause %s ranked first: incidents %+v, suspects %d", sc.Truth.RootCauseEventID, incs, len(sus))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return len(incs) == 1 && len(sus) > 0 && sus[0].EventID == sc.Truth.RootCauseEventID
+	})
 
 	// The same live data over the PostgreSQL wire protocol, while serve
 	// holds the file: the events the HTTP API counts.

@@ -450,7 +450,7 @@ func TestDocScripts(t *testing.T) {
 					var err error
 					if strings.HasPrefix(args[0], "http") {
 						var resp *http.Response
-						if resp, err = http.Get(args[0]); err == nil {
+						if resp, err = scriptGet(args[0]); err == nil {
 							body := readAllString(resp)
 							resp.Body.Close()
 							if re != nil && !re.MatchString(body) {
@@ -459,7 +459,8 @@ func TestDocScripts(t *testing.T) {
 						}
 					} else {
 						var c net.Conn
-						if c, err = net.DialTimeout("tcp", args[0], time.Second); err == nil {
+						d := net.Dialer{Timeout: time.Second}
+						if c, err = d.DialContext(context.Background(), "tcp", args[0]); err == nil {
 							c.Close()
 						}
 					}
@@ -501,7 +502,7 @@ func TestDocScripts(t *testing.T) {
 				if len(args) != 1 {
 					ts.Fatalf("usage: httpget URL")
 				}
-				resp, err := http.Get(args[0])
+				resp, err := scriptGet(args[0])
 				ts.Check(err)
 				defer resp.Body.Close()
 				_, err = fmt.Fprint(ts.Stdout(), readAllString(resp))
@@ -558,7 +559,7 @@ func curlCmd(ts *testscript.TestScript, neg bool, args []string) {
 			method = http.MethodPost
 		}
 	}
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader(body))
 	ts.Check(err)
 	for _, h := range headers {
 		req.Header.Set(h[0], h[1])
@@ -615,4 +616,14 @@ func TestDocScriptsAreUsed(t *testing.T) {
 			t.Errorf("%s runs no documented example", f)
 		}
 	}
+}
+
+// scriptGet is http.Get for the scripts' commands (which have no test
+// context of their own).
+func scriptGet(url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return http.DefaultClient.Do(req)
 }

@@ -53,7 +53,12 @@ func startBrokerCmd(t *testing.T, args ...string) *brokerCmd {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
-	t.Cleanup(func() { cancel(); <-b.done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-b.done; err != nil { // nil when stop already checked the exit
+			t.Errorf("broker exited with %v", err)
+		}
+	})
 	return b
 }
 

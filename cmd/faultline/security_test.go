@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -36,6 +35,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
 )
 
 // faultlineCmd is `faultline args...` as a child process in dir.
@@ -62,10 +62,7 @@ type served struct {
 // /healthz. The database must exist.
 func startServed(t *testing.T, dir, db, config string) *served {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := testkit.Listen(t)
 	addr := ln.Addr().String()
 	ln.Close()
 	pg := freeAddr(t)
@@ -82,7 +79,7 @@ func startServed(t *testing.T, dir, db, config string) *served {
 	t.Cleanup(func() { s.stop(t) })
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		if resp, err := http.Get(s.base + "/healthz"); err == nil {
+		if resp, err := testkit.Get(t, s.base+"/healthz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return s
@@ -104,11 +101,13 @@ func (s *served) stop(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.cmd.Wait() }()
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			t.Errorf("faultline serve exited with %v after SIGTERM, want a clean stop", err)
+		}
 	case <-time.After(30 * time.Second):
 		_ = s.cmd.Process.Kill()
-		<-done
-		t.Errorf("faultline serve did not stop within 30s of SIGTERM")
+		t.Errorf("faultline serve did not stop within 30s of SIGTERM (killed: %v)", <-done)
 	}
 }
 
@@ -156,7 +155,7 @@ func (s *served) rss(t *testing.T, key string) int64 {
 // ("Host" sets the Host header).
 func (s *served) request(t *testing.T, method, path, ctype, body string, hdr ...string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.base+path, strings.NewReader(body))
+	req, err := http.NewRequestWithContext(t.Context(), method, s.base+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +234,7 @@ func countEvents(t *testing.T, path string) int64 {
 // secondWriter runs `faultline load --db <serve's file>` as another
 // process and returns its error and output: it must be refused while serve
 // holds the file.
-func secondWriter(t *testing.T, s *served) (error, string) {
+func secondWriter(t *testing.T, s *served) (string, error) {
 	t.Helper()
 	in := filepath.Join(t.TempDir(), "more.ndjson")
 	if err := os.WriteFile(in, []byte(`{"time":"2025-10-20T10:30:00Z","service":"intruder","level":"error","message":"written by a second process"}`+"\n"), 0o600); err != nil {
@@ -244,7 +243,7 @@ func secondWriter(t *testing.T, s *served) (error, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	out, err := faultlineCmd(ctx, s.dir, "load", "--db", s.db, "--log-level", "error", in).CombinedOutput()
-	return err, string(out)
+	return string(out), err
 }
 
 // Analyst SQL naming the database's own files, through the API and the
@@ -265,7 +264,7 @@ func TestSecurityDatabaseFilesStayLocked(t *testing.T) {
 	if locks == 0 {
 		t.Fatalf("serve (pid %d) holds no POSIX lock on %s: /proc/locks cannot tell anything", s.pid(), db)
 	}
-	if err, out := secondWriter(t, s); err == nil {
+	if out, err := secondWriter(t, s); err == nil {
 		t.Fatalf("a second process loaded into the served file before any attempt: %s", out)
 	}
 	names := []string{db, db + ".wal", "serve.duckdb", "./serve.duckdb.wal", "../" + filepath.Base(dir) + "/serve.duckdb", "serve.yaml"}
@@ -318,7 +317,7 @@ func TestSecurityDatabaseFilesStayLocked(t *testing.T) {
 			}
 		}
 	}
-	if err, out := secondWriter(t, s); err == nil || !strings.Contains(out, "lock") {
+	if out, err := secondWriter(t, s); err == nil || !strings.Contains(out, "lock") {
 		t.Fatalf("a second process was not refused the served file after the attempts: %v\n%s", err, out)
 	}
 	s.stop(t)
@@ -468,7 +467,13 @@ func TestSecurityServeRSSUnderHugeResults(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				b, _ := json.Marshal(map[string]string{"sql": q})
-				resp, err := http.Post(s.base+"/api/query", "application/json", bytes.NewReader(b))
+				req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.base+"/api/query", bytes.NewReader(b))
+				if err != nil {
+					codes <- -1
+					return
+				}
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					codes <- -1
 					return

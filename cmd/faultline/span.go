@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/faultline/faultline/queries"
@@ -18,57 +17,31 @@ type span struct {
 	InWindow int64     // events in the window asked about
 }
 
-// dataSpan asks q (the file or a running serve, through the analyst
-// sandbox) for the database's time range and the events in w.
-func dataSpan(ctx context.Context, q queries.Querier, w queries.Window) (span, error) {
-	cond := "true"
-	if !w.Since.IsZero() {
-		cond += fmt.Sprintf(" AND time >= TIMESTAMPTZ '%s'", w.Since.UTC().Format(time.RFC3339Nano))
-	}
-	if !w.Until.IsZero() {
-		cond += fmt.Sprintf(" AND time < TIMESTAMPTZ '%s'", w.Until.UTC().Format(time.RFC3339Nano))
-	}
-	var c queries.Collect
-	sum, err := q.Stream(ctx, "SELECT count(*), min(time), max(time), count(*) FILTER (WHERE "+cond+"), max(time) FILTER (WHERE kind = 'error') FROM events", &c)
-	t := c.Done(sum)
+// spanReader is what query and report ask about the data before they
+// answer: the span of the stored events and a window's totals.
+// *queries.Engine reads them from the file, *client.Client from a running
+// faultline serve.
+type spanReader interface {
+	EventSpan(ctx context.Context) (queries.EventSpan, error)
+	Stats(ctx context.Context, w queries.Window, topErrors int) (queries.WindowStats, error)
+}
+
+// dataSpan asks r for the database's time range and the events in w.
+func dataSpan(ctx context.Context, r spanReader, w queries.Window) (span, error) {
+	es, err := r.EventSpan(ctx)
 	if err != nil {
 		return span{}, fmt.Errorf("read the database's time range: %w", err)
 	}
-	if len(t.Rows) != 1 || len(t.Rows[0]) != 5 {
-		return span{}, fmt.Errorf("read the database's time range: unexpected answer %v", t.Rows)
+	sp := span{Events: es.Events, First: es.First, Last: es.Last, LastErr: es.LastError}
+	if es.Events == 0 || (!w.Since.IsZero() && w.Since.After(es.Last)) || (!w.Until.IsZero() && !w.Until.After(es.First)) {
+		return sp, nil // the window misses the data: nothing to count
 	}
-	r := t.Rows[0]
-	return span{Events: cellInt(r[0]), First: cellTime(r[1]), Last: cellTime(r[2]), InWindow: cellInt(r[3]), LastErr: cellTime(r[4])}, nil
-}
-
-func cellInt(v any) int64 {
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int32:
-		return int64(x)
-	case int:
-		return int64(x)
-	case uint64:
-		return int64(x)
-	case float64:
-		return int64(x)
-	case string:
-		n, _ := strconv.ParseInt(x, 10, 64)
-		return n
+	st, err := r.Stats(ctx, w, 1)
+	if err != nil {
+		return span{}, fmt.Errorf("count the events in the window: %w", err)
 	}
-	return 0
-}
-
-func cellTime(v any) time.Time {
-	switch x := v.(type) {
-	case time.Time:
-		return x.UTC()
-	case string:
-		t, _ := time.Parse(time.RFC3339Nano, x)
-		return t.UTC()
-	}
-	return time.Time{}
+	sp.InWindow = st.Events
+	return sp, nil
 }
 
 // holds says in words what the database holds.

@@ -1,9 +1,8 @@
 // Package client talks to a running faultline serve over its JSON API
 // (docs/api.md), so faultline query and faultline report can work while the
 // server holds the DuckDB file. *Client answers the same methods as the
-// local implementations: queries.Querier (Named, SQL), report.Source
-// (Incidents, Suspects, Cascade, Regions, ChangeFailureRate, Series) and
-// report.Stats.
+// local implementation (queries.Engine): queries.Querier (Named, SQL) and
+// report.Source (Impact, Series, Stats).
 //
 // client imports only queries' result types; it must not import DuckDB.
 package client
@@ -20,7 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/queries"
 )
 
@@ -330,13 +328,52 @@ func (c *Client) Topology(ctx context.Context, w queries.Window) ([]queries.Edge
 	return get[[]queries.Edge](ctx, c, "/api/topology", "edges", windowQuery(w))
 }
 
-// Stats answers report.Stats for w (GET /api/stats).
-func (c *Client) Stats(ctx context.Context, w queries.Window, topErrors int) (report.WindowStats, error) {
+// EventSpan returns the span of the events the server holds (GET
+// /api/ingest).
+func (c *Client) EventSpan(ctx context.Context) (queries.EventSpan, error) {
+	var h struct {
+		Events         int64     `json:"events"`
+		FirstEvent     time.Time `json:"first_event"`
+		LastEvent      time.Time `json:"last_event"`
+		LastErrorEvent time.Time `json:"last_error_event"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/api/ingest", nil, nil, &h); err != nil {
+		return queries.EventSpan{}, err
+	}
+	return queries.EventSpan{First: h.FirstEvent.UTC(), Last: h.LastEvent.UTC(), LastError: h.LastErrorEvent.UTC(), Events: h.Events}, nil
+}
+
+// Impact asks for the incidents, suspects, cascade, regions and change
+// failure rate of w, one API call each.
+func (c *Client) Impact(ctx context.Context, w queries.Window) (queries.Impact, error) {
+	var im queries.Impact
+	var err error
+	if im.Incidents, err = c.Incidents(ctx, w); err != nil {
+		return im, fmt.Errorf("incidents: %w", err)
+	}
+	if im.Suspects, err = c.Suspects(ctx, w); err != nil {
+		return im, fmt.Errorf("suspects: %w", err)
+	}
+	if im.Cascade, err = c.Cascade(ctx, w); err != nil {
+		return im, fmt.Errorf("cascade: %w", err)
+	}
+	if im.Regions, err = c.Regions(ctx, w); err != nil {
+		return im, fmt.Errorf("regions: %w", err)
+	}
+	if im.ChangeFailure, err = c.ChangeFailureRate(ctx, w); err != nil {
+		return im, fmt.Errorf("change failure rate: %w", err)
+	}
+	return im, nil
+}
+
+// Stats returns the totals, top errors, dead letters and ingest positions
+// of w (GET /api/stats).
+func (c *Client) Stats(ctx context.Context, w queries.Window, topErrors int) (queries.WindowStats, error) {
 	q := windowQuery(w)
 	if topErrors > 0 {
 		q.Set("limit", fmt.Sprint(topErrors))
 	}
-	var st report.WindowStats
+	var st queries.WindowStats
 	err := c.do(ctx, http.MethodGet, "/api/stats", q, nil, &st)
 	return st, err
 }

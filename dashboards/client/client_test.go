@@ -14,9 +14,10 @@ import (
 
 	"github.com/faultline/faultline/dashboards"
 	"github.com/faultline/faultline/dashboards/client"
-	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
 	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/transform"
 )
 
 var t0 = time.Date(2025, 10, 20, 7, 0, 0, 0, time.UTC)
@@ -26,31 +27,25 @@ var t0 = time.Date(2025, 10, 20, 7, 0, 0, 0, time.UTC)
 func serve(t *testing.T, cfg dashboards.Config) (*httptest.Server, *queries.Engine, *store.DB) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, "")
-	if err != nil {
-		t.Fatal(err)
+	db := testkit.OpenDB(t)
+	six, seven := time.Date(2025, 10, 20, 6, 0, 0, 0, time.UTC), time.Date(2025, 10, 20, 7, 0, 0, 0, time.UTC)
+	now := time.Now().UTC()
+	var evs []transform.Event
+	for _, svc := range []string{"api", "db"} {
+		evs = append(evs, testkit.Repeat(12, "base-", testkit.Every(six, 5*time.Minute), transform.Event{ObservedTime: now,
+			Source: "app", Kind: "error", Service: svc, Region: "us-east-1", Message: "slow"})...)
 	}
-	t.Cleanup(func() { db.Close() })
-	for _, q := range []string{
-		`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, message, attributes)
-		 SELECT 'base-' || i, TIMESTAMPTZ '2025-10-20 06:00:00+00' + to_minutes(i * 5), now(), 'app', 'error', svc, 'us-east-1', 'slow', '{}'
-		 FROM range(12) t(i), (VALUES ('api'), ('db')) s(svc)`,
-		`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region, actor, resource, risk_class, change_type, attributes)
-		 VALUES ('chg-1', TIMESTAMPTZ '2025-10-20 07:00:00+00', now(), 'cloudtrail', 'change', 'db', 'ModifyDBInstance', 'us-east-1', 'bob', 'db-1', 'high', 'database', '{}')`,
-		`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, peer_service, message, attributes)
-		 SELECT 'err-' || i, TIMESTAMPTZ '2025-10-20 07:03:00+00' + to_seconds(i * 3), now(), 'app', 'error', 'api', 'us-east-1', 'db', 'db timeout', '{}'
-		 FROM range(400) t(i)`,
-	} {
-		if _, err := db.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
+	evs = append(evs, transform.Event{EventID: "chg-1", Time: seven, ObservedTime: now, Source: "cloudtrail", Kind: "change",
+		Service: "db", Operation: "ModifyDBInstance", Region: "us-east-1", Actor: "bob", Resource: "db-1", RiskClass: "high", ChangeType: "database"})
+	evs = append(evs, testkit.Repeat(400, "err-", testkit.Every(seven.Add(3*time.Minute), 3*time.Second), transform.Event{ObservedTime: now,
+		Source: "app", Kind: "error", Service: "api", Region: "us-east-1", PeerService: "db", Message: "db timeout"})...)
+	testkit.Seed(t, db, evs...)
 	engine := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), map[string][]string{"api": {"db"}})
 	sb, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 100, MaxBytes: 32 << 20, MaxConcurrent: 4, ExportMaxRows: 100000, ExportMaxBytes: 1 << 30, MemoryLimit: "1GB"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := dashboards.New(dashboards.Options{Config: cfg, Engine: engine, Sandbox: sb, DB: db.DB, MaxRows: 100})
+	srv, err := dashboards.New(dashboards.Options{Config: cfg, Engine: engine, Sandbox: sb, MaxRows: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +68,7 @@ func same(t *testing.T, what string, got, want any) {
 
 // The client answers exactly what the engine answers locally.
 func TestClientMatchesLocal(t *testing.T) {
-	ts, engine, db := serve(t, dashboards.DefaultConfig())
+	ts, engine, _ := serve(t, dashboards.DefaultConfig())
 	ctx := context.Background()
 	c, err := client.New(ts.URL, "")
 	if err != nil {
@@ -111,8 +106,24 @@ func TestClientMatchesLocal(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantSt, _ := report.DBStats{DB: db.DB}.Stats(ctx, w, 5)
+		wantSt, _ := engine.Stats(ctx, w, 5)
 		same(t, "stats", st, wantSt)
+		es, err := c.EventSpan(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantEs, _ := engine.EventSpan(ctx)
+		same(t, "event span", es, wantEs)
+		im, err := c.Impact(ctx, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantIm, _ := engine.Impact(ctx, w)
+		same(t, "impact incidents", im.Incidents, wantIm.Incidents)
+		same(t, "impact suspects", im.Suspects, wantIm.Suspects)
+		same(t, "impact cascade", im.Cascade, wantIm.Cascade)
+		same(t, "impact regions", im.Regions, wantIm.Regions)
+		same(t, "impact change failure rate", im.ChangeFailure, wantIm.ChangeFailure)
 	}
 	incs, _ := engine.Incidents(ctx, queries.Window{})
 	sus, _ := engine.Suspects(ctx, queries.Window{})
@@ -200,7 +211,7 @@ func TestClientStream(t *testing.T) {
 
 	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"columns": ["a"], "column_types": ["BIGINT"], "rows": [[1], [2]], "truncated": false, "row_count": 2, "byte_count": 2, "error": "query: conversion failed"}`)
+		_, _ = io.WriteString(w, `{"columns": ["a"], "column_types": ["BIGINT"], "rows": [[1], [2]], "truncated": false, "row_count": 2, "byte_count": 2, "error": "query: conversion failed"}`)
 	}))
 	defer broken.Close()
 	bc, _ := client.New(broken.URL, "")

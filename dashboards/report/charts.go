@@ -1,8 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/faultline/faultline/dashboards/chart"
@@ -37,27 +39,12 @@ func charts(ctx context.Context, src Source, ri *Incident, w queries.Window, opt
 	if len(services) > opts.MaxSeries {
 		services = services[:opts.MaxSeries]
 	}
-	perMinute := map[string]map[time.Time]int64{}
-	for _, s := range services {
-		perMinute[s] = map[time.Time]int64{}
-	}
-	for _, p := range points {
-		if m, ok := perMinute[p.Service]; ok {
-			m[p.Minute.UTC().Truncate(time.Minute)] += p.Errors
-		}
-	}
 	line := chart.Line{
 		Title:  fmt.Sprintf("Incident %d: errors per minute by service", ri.Number),
 		YLabel: "errors/min",
 		Since:  cw.Since, Until: cw.Until,
-		Area: true,
-	}
-	for _, s := range services {
-		var pts []chart.Point
-		for t := cw.Since; t.Before(cw.Until); t = t.Add(time.Minute) {
-			pts = append(pts, chart.Point{T: t, V: float64(perMinute[s][t])})
-		}
-		line.Series = append(line.Series, chart.Series{Name: s, Points: pts})
+		Area:   true,
+		Series: ErrorLines(points, cw.Since, cw.Until, time.Minute, services),
 	}
 	var markers []chart.Marker
 	for _, s := range ri.Suspects {
@@ -81,14 +68,73 @@ func charts(ctx context.Context, src Source, ri *Incident, w queries.Window, opt
 			Label: label, Start: c.Onset, End: end, Open: ri.Ongoing,
 			Note: fmt.Sprintf("peak %d/min, %d errors", c.PeakErrorsPerMin, c.Errors),
 		}
-		var peak int64
-		for t, n := range perMinute[c.Service] {
-			if !t.Before(c.Onset.Truncate(time.Minute)) && !t.After(end) && (n > peak || n == peak && t.Before(bar.Mark)) {
-				peak, bar.Mark = n, t
+		// Mark the service's peak minute (the earliest of equal ones).
+		var peak float64
+		for _, l := range line.Series {
+			if l.Name != c.Service {
+				continue
+			}
+			for _, p := range l.Points {
+				if !p.T.Before(c.Onset.Truncate(time.Minute)) && !p.T.After(end) && p.V > peak {
+					peak, bar.Mark = p.V, p.T
+				}
 			}
 		}
 		tl.Bars = append(tl.Bars, bar)
 	}
 	ri.CascadeChart = Chart{File: fmt.Sprintf("incident-%d-cascade.svg", ri.Number), Title: tl.Title, SVG: tl.SVG()}
 	return nil
+}
+
+// ErrorLines turns error series points into chart lines: one per service,
+// errors summed over regions, in buckets of bucket (whole minutes) from
+// since to until, each point the errors per minute of its bucket (zero when
+// there were none). Points outside [since, until) are left out. services
+// names the lines, in order; nil draws every service with points in the
+// window, the most errors first (then by name). The reports' incident
+// charts and the dashboards' timelines both draw series through it.
+func ErrorLines(points []queries.SeriesPoint, since, until time.Time, bucket time.Duration, services []string) []chart.Series {
+	span := until.Sub(since)
+	if span <= 0 || bucket < time.Minute {
+		return nil
+	}
+	n := int((span + bucket - 1) / bucket)
+	per := map[string][]float64{}
+	totals := map[string]int64{}
+	for _, s := range services {
+		per[s] = make([]float64, n)
+	}
+	for _, p := range points {
+		if p.Minute.Before(since) || !p.Minute.Before(until) {
+			continue
+		}
+		s, ok := per[p.Service]
+		if !ok {
+			if services != nil {
+				continue
+			}
+			s = make([]float64, n)
+			per[p.Service] = s
+		}
+		s[int(p.Minute.Sub(since)/bucket)] += float64(p.Errors)
+		totals[p.Service] += p.Errors
+	}
+	names := services
+	if names == nil {
+		names = make([]string, 0, len(per))
+		for name := range per {
+			names = append(names, name)
+		}
+		slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(totals[b], totals[a]), cmp.Compare(a, b)) })
+	}
+	perMin := float64(bucket / time.Minute)
+	lines := make([]chart.Series, 0, len(names))
+	for _, name := range names {
+		l := chart.Series{Name: name}
+		for k, v := range per[name] {
+			l.Points = append(l.Points, chart.Point{T: since.Add(time.Duration(k) * bucket), V: v / perMin})
+		}
+		lines = append(lines, l)
+	}
+	return lines
 }

@@ -102,7 +102,7 @@ func (c Config) Validate() error {
 		}
 		seen[s.Name] = true
 		if _, err := ParseCron(s.Cron); err != nil {
-			errs = append(errs, fmt.Errorf("%s.cron: %q is not allowed: %v (use 5 fields such as \"0 6 * * *\", 6 with seconds, or @daily / @every 1h)", key, s.Cron, err))
+			errs = append(errs, fmt.Errorf("%s.cron: %q is not allowed: %w (use 5 fields such as \"0 6 * * *\", 6 with seconds, or @daily / @every 1h)", key, s.Cron, err))
 		}
 		if s.Window < time.Minute {
 			errs = append(errs, fmt.Errorf("%s.window: %s is not allowed: must be at least 1m", key, s.Window))

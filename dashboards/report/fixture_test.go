@@ -1,41 +1,22 @@
 package report
 
 import (
-	"bytes"
-	"context"
 	"database/sql"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
+	goldenfile "github.com/faultline/faultline/internal/testkit/golden"
+	"github.com/faultline/faultline/transform"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
-
-// golden compares got with testdata/<name>, or rewrites it with -update.
+// golden compares got with testdata/<name> (golden.Check).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -tags duckdb_arrow ./dashboards/report -run %s -update to create it)", err, t.Name())
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from %s (rerun with -update if the change is intended)\n--- got:\n%s", t.Name(), path, got)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", name), got)
 }
 
 // fixtureDay is the day of the hand-built outage.
@@ -59,7 +40,8 @@ func clock(s string) time.Time {
 // table change at 07:01:30 in us-east-1 that breaks dynamodb-backed
 // orders (07:04), then checkout (07:06) and frontend (07:08) until
 // 07:30; decoy changes (a tag change, a deploy in eu-west-1, an IAM change
-// an hour earlier); a few dead letters; and ingest positions.
+// an hour earlier); a few dead letters; and ingest positions. The rows are
+// seeded through testkit (ingest's own sink).
 type fixtureDB struct {
 	t  testing.TB
 	db *store.DB
@@ -67,12 +49,7 @@ type fixtureDB struct {
 
 func newFixtureDB(t testing.TB) *fixtureDB {
 	t.Helper()
-	db, err := store.Open(context.Background(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	f := &fixtureDB{t: t, db: db}
+	f := &fixtureDB{t: t, db: testkit.OpenDB(t)}
 
 	for _, s := range []struct{ svc, region string }{
 		{"orders", "us-east-1"}, {"checkout", "us-east-1"}, {"frontend", "us-east-1"}, {"search", "eu-west-1"},
@@ -90,61 +67,54 @@ func newFixtureDB(t testing.TB) *fixtureDB {
 	f.change("ct-tag", "06:58:00", "cloudtrail", "orders", "TagResource", "us-east-1", "orders-asg", "dave", "tags", "low")
 	f.change("dp-search", "07:02:00", "deploy", "search", "deploy", "eu-west-1", "search:3.1.0", "ci-bot", "deploy", "medium")
 
-	f.exec(`INSERT INTO dead_letters (time, reason, message, format, raw, raw_size, src_topic, src_partition, src_offset)
-		VALUES (CAST($1 AS TIMESTAMPTZ), 'invalid_json', 'not JSON: fix the producer', 'app', 'x{', 2, 'app-errors', 0, 17),
-		       (CAST($2 AS TIMESTAMPTZ), 'invalid_json', 'not JSON: fix the producer', 'app', 'y{', 2, 'app-errors', 1, 9),
-		       (CAST($3 AS TIMESTAMPTZ), 'missing_time', 'no time field', 'app', '{}', 2, 'app-errors', 0, 40)`,
-		clock("07:10").Format(time.RFC3339), clock("07:12").Format(time.RFC3339), clock("07:40").Format(time.RFC3339))
-	f.exec(`INSERT INTO ingest_offsets (source, part, next_offset, updated_at) VALUES
-		('kafka:app-errors', 0, 5230, CAST($1 AS TIMESTAMPTZ)),
-		('kafka:app-errors', 1, 4988, CAST($1 AS TIMESTAMPTZ)),
-		('kafka:cloudtrail', 0, 812, CAST($2 AS TIMESTAMPTZ))`,
-		clock("07:59:58").Format(time.RFC3339), clock("07:58:00").Format(time.RFC3339))
-	return f
-}
-
-func (f *fixtureDB) exec(q string, args ...any) {
-	f.t.Helper()
-	if _, err := f.db.Exec(q, args...); err != nil {
-		f.t.Fatalf("fixture: %v\n%s", err, q)
+	dl := func(at, reason, msg, raw string, part int32, offset int64) testkit.DeadLetter {
+		return testkit.DeadLetter{Time: clock(at), DeadLetter: transform.DeadLetter{Reason: reason, Message: msg, Format: "app",
+			Raw: []byte(raw), RawSize: 2, Lineage: transform.Lineage{Topic: "app-errors", Partition: part, Offset: offset}}}
 	}
+	testkit.SeedDeadLetters(t, f.db,
+		dl("07:10", "invalid_json", "not JSON: fix the producer", "x{", 0, 17),
+		dl("07:12", "invalid_json", "not JSON: fix the producer", "y{", 1, 9),
+		dl("07:40", "missing_time", "no time field", "{}", 0, 40))
+	pos := func(source string, part int32, next int64, at string) testkit.Position {
+		return testkit.Position{Position: store.Position{Source: source, Part: part, Next: next}, UpdatedAt: clock(at)}
+	}
+	testkit.SeedPositions(t, f.db,
+		pos("kafka:app-errors", 0, 5230, "07:59:58"), pos("kafka:app-errors", 1, 4988, "07:59:58"), pos("kafka:cloudtrail", 0, 812, "07:58:00"))
+	return f
 }
 
 // info inserts perMin info events per minute.
 func (f *fixtureDB) info(svc, region, from string, mins, perMin int) {
-	f.exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, severity_number, severity_text, message, attributes)
-		SELECT $1 || i, CAST($2 AS TIMESTAMPTZ) + to_microseconds(CAST(i * 60000000 // $3 AS BIGINT)),
-		       CAST($2 AS TIMESTAMPTZ) + to_microseconds(CAST(i * 60000000 // $3 AS BIGINT)),
-		       'app', 'info', $4, $5, 9, 'INFO', 'ok', '{}'
-		FROM range($6) t(i)`,
-		fmt.Sprintf("info-%s-%s-", svc, region), clock(from).Format(time.RFC3339), perMin, svc, region, mins*perMin)
+	f.t.Helper()
+	start := clock(from)
+	testkit.Seed(f.t, f.db, testkit.Repeat(mins*perMin, fmt.Sprintf("info-%s-%s-", svc, region),
+		func(i int) time.Time {
+			return start.Add(time.Duration(int64(i)*60_000_000/int64(perMin)) * time.Microsecond)
+		},
+		transform.Event{Source: "app", Kind: "info", Service: svc, Region: region, SeverityNumber: 9, SeverityText: "INFO", Message: "ok"})...)
 }
 
 // errors inserts perMin errors per minute for mins minutes, or, with every
 // > 0, one error every `every` minutes.
 func (f *fixtureDB) errors(svc, region, from string, mins, perMin int, code, peer string, every int) {
-	n, stepMicros := mins*perMin, int64(0)
+	f.t.Helper()
+	n, step := mins*perMin, time.Duration(0)
 	if every > 0 {
-		n, stepMicros = mins/every, int64(every)*60_000_000
+		n, step = mins/every, time.Duration(every)*time.Minute
 	} else {
-		stepMicros = 60_000_000 / int64(perMin)
+		step = time.Duration(60_000_000/int64(perMin)) * time.Microsecond
 	}
-	f.exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, region, account_id, severity_number,
-		severity_text, error_code, message, peer_service, attributes)
-		SELECT $1 || i, CAST($2 AS TIMESTAMPTZ) + to_microseconds(i * $3) + INTERVAL 3 SECOND,
-		       CAST($2 AS TIMESTAMPTZ) + to_microseconds(i * $3) + INTERVAL 3 SECOND,
-		       'app', 'error', $4, $5, '111122223333', 17, 'ERROR', $6, 'request failed', nullif($7, ''), '{}'
-		FROM range($8) t(i)`,
-		fmt.Sprintf("err-%s-%s-%s-%s-", svc, region, from, code), clock(from).Format(time.RFC3339), stepMicros,
-		svc, region, code, peer, n)
+	testkit.Seed(f.t, f.db, testkit.Repeat(n, fmt.Sprintf("err-%s-%s-%s-%s-", svc, region, from, code),
+		testkit.Every(clock(from).Add(3*time.Second), step),
+		transform.Event{Source: "app", Kind: "error", Service: svc, Region: region, AccountID: "111122223333",
+			SeverityNumber: 17, SeverityText: "ERROR", ErrorCode: code, Message: "request failed", PeerService: peer})...)
 }
 
 func (f *fixtureDB) change(id, at, source, svc, op, region, resource, actor, changeType, risk string) {
-	f.exec(`INSERT INTO events (event_id, time, observed_time, source, kind, service, operation, region, account_id,
-		resource, actor, severity_number, status, change_type, risk_class, attributes)
-		VALUES ($1, CAST($2 AS TIMESTAMPTZ), CAST($2 AS TIMESTAMPTZ), $3, 'change', $4, $5, $6, '111122223333',
-		        $7, $8, 9, 'success', $9, $10, '{}')`,
-		id, clock(at).Format(time.RFC3339), source, svc, op, region, resource, actor, changeType, risk)
+	f.t.Helper()
+	testkit.Seed(f.t, f.db, transform.Event{EventID: id, Time: clock(at), ObservedTime: clock(at), Source: source, Kind: "change",
+		Service: svc, Operation: op, Region: region, AccountID: "111122223333", Resource: resource, Actor: actor,
+		SeverityNumber: 9, Status: "success", ChangeType: changeType, RiskClass: risk})
 }
 
 // sqlDB returns the fixture's database handle.

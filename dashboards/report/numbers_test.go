@@ -89,7 +89,7 @@ func TestReportNumbersEqualNamedQueries(t *testing.T) {
 	f := newFixtureDB(t)
 	eng := newSource(t, f)
 	opts := fixtureOptions()
-	r, err := Build(context.Background(), eng, DBStats{DB: f.sqlDB()}, opts)
+	r, err := Build(context.Background(), eng, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

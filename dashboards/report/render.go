@@ -206,7 +206,7 @@ type Brief struct {
 	Title     string          `json:"title"`
 	Report    string          `json:"report,omitempty"` // path of the written report
 	Format    string          `json:"format,omitempty"`
-	Window    Window          `json:"window"`
+	Window    queries.Window  `json:"window"`
 	Summary   Summary         `json:"summary"`
 	Incidents []BriefIncident `json:"incidents"`
 }

@@ -18,7 +18,7 @@ func TestMarkdownEscaping(t *testing.T) {
 			Actor: "a\nb", Evidence: "line one\nline two | pipe", Components: map[string]float64{"lead": 1}}
 	}
 	r := &Report{
-		Window: Window{Since: on.Add(-time.Hour), Until: on.Add(time.Hour)},
+		Window: queries.Window{Since: on.Add(-time.Hour), Until: on.Add(time.Hour)},
 		Incidents: []Incident{{
 			Incident: queries.Incident{ID: "i", Onset: on, Services: []string{"svc"}},
 			Number:   1, Suspects: []queries.Suspect{s(1), s(2)},
@@ -55,13 +55,13 @@ func TestMarkdownEscapesHTML(t *testing.T) {
 	}
 	r := &Report{
 		Title:  "Weekly " + x,
-		Window: Window{Since: on.Add(-time.Hour), Until: on.Add(time.Hour)},
+		Window: queries.Window{Since: on.Add(-time.Hour), Until: on.Add(time.Hour)},
 		Incidents: []Incident{{
 			Incident: queries.Incident{ID: "inc-" + x, Onset: on, Services: []string{"checkout" + x, "api"}, Regions: []string{"us-east-1" + img}},
 			Number:   1, Suspects: []queries.Suspect{sus(1), sus(2)}, Warning: "confined to " + img,
 			Cascade: []queries.CascadeStep{{Order: 1, Service: "checkout" + x, Region: "us-east-1", Via: []string{img}}},
 		}},
-		TopErrors: []ErrorSource{{Service: "api" + x, ErrorCode: img, Errors: 3}},
+		TopErrors: []queries.ErrorSource{{Service: "api" + x, ErrorCode: img, Errors: 3}},
 	}
 	rd, err := Render(r, FormatMarkdown, "assets")
 	if err != nil {

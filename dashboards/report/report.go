@@ -16,19 +16,13 @@ import (
 type Report struct {
 	Title         string                `json:"title"`
 	GeneratedAt   time.Time             `json:"generated_at"`
-	Window        Window                `json:"window"`
+	Window        queries.Window        `json:"window"`
 	Summary       Summary               `json:"summary"`
 	Incidents     []Incident            `json:"incidents"`
 	Regions       []queries.RegionShare `json:"regions"` // whole window
 	ChangeFailure ChangeFailure         `json:"change_failure"`
-	TopErrors     []ErrorSource         `json:"top_errors"`
+	TopErrors     []queries.ErrorSource `json:"top_errors"`
 	Health        Health                `json:"health"`
-}
-
-// Window is the report's time range: Since inclusive, Until exclusive.
-type Window struct {
-	Since time.Time `json:"since"`
-	Until time.Time `json:"until"`
 }
 
 // Summary is the headline of a report.
@@ -75,8 +69,8 @@ type ChangeFailure struct {
 
 // Health is the state of the pipeline that fed the report.
 type Health struct {
-	DeadLetters []DeadLetterCount `json:"dead_letters"`
-	Offsets     []IngestOffset    `json:"ingest_offsets"`
+	DeadLetters []queries.DeadLetterCount `json:"dead_letters"`
+	Offsets     []queries.Position        `json:"ingest_offsets"`
 }
 
 // Options controls Build.
@@ -117,36 +111,21 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Build asks src and stats about opts.Window and assembles the report. The
-// numbers are the engine's own; Build only groups, orders and formats them.
-func Build(ctx context.Context, src Source, stats Stats, opts Options) (*Report, error) {
+// Build asks src about opts.Window and assembles the report. The numbers
+// are the engine's own; Build only groups, orders and formats them.
+func Build(ctx context.Context, src Source, opts Options) (*Report, error) {
 	opts = opts.withDefaults()
 	w := opts.Window
 	if w.Since.IsZero() || w.Until.IsZero() || !w.Until.After(w.Since) {
 		return nil, fmt.Errorf("report window %s to %s: both bounds are required and until must be after since", w.Since, w.Until)
 	}
 	w = queries.Window{Since: w.Since.UTC(), Until: w.Until.UTC()}
-	incidents, err := src.Incidents(ctx, w)
+	im, err := src.Impact(ctx, w)
 	if err != nil {
-		return nil, fmt.Errorf("report incidents: %w", err)
+		return nil, fmt.Errorf("report: %w", err)
 	}
-	suspects, err := src.Suspects(ctx, w)
-	if err != nil {
-		return nil, fmt.Errorf("report suspects: %w", err)
-	}
-	cascade, err := src.Cascade(ctx, w)
-	if err != nil {
-		return nil, fmt.Errorf("report cascade: %w", err)
-	}
-	regions, err := src.Regions(ctx, w)
-	if err != nil {
-		return nil, fmt.Errorf("report regions: %w", err)
-	}
-	cfr, err := src.ChangeFailureRate(ctx, w)
-	if err != nil {
-		return nil, fmt.Errorf("report change failure rate: %w", err)
-	}
-	st, err := stats.Stats(ctx, w, opts.TopErrors)
+	incidents, suspects, cascade, regions, cfr := im.Incidents, im.Suspects, im.Cascade, im.Regions, im.ChangeFailure
+	st, err := src.Stats(ctx, w, opts.TopErrors)
 	if err != nil {
 		return nil, fmt.Errorf("report stats: %w", err)
 	}
@@ -154,7 +133,7 @@ func Build(ctx context.Context, src Source, stats Stats, opts Options) (*Report,
 	r := &Report{
 		Title:       opts.Title,
 		GeneratedAt: opts.Now,
-		Window:      Window{Since: w.Since, Until: w.Until},
+		Window:      w,
 		Summary:     Summary{Events: st.Events, Errors: st.Errors, Changes: st.Changes},
 		TopErrors:   nonNil(st.TopErrors),
 		Health:      Health{DeadLetters: nonNil(st.DeadLetters), Offsets: nonNil(st.Offsets)},

@@ -12,7 +12,7 @@ func BenchmarkBuildFixture(b *testing.B) {
 	src := newSource(b, f)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Build(context.Background(), src, DBStats{DB: f.sqlDB()}, fixtureOptions()); err != nil {
+		if _, err := Build(context.Background(), src, fixtureOptions()); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -21,7 +21,7 @@ func BenchmarkBuildFixture(b *testing.B) {
 // BenchmarkRender renders the fixture report in every format.
 func BenchmarkRender(b *testing.B) {
 	f := newFixtureDB(b)
-	r, err := Build(context.Background(), newSource(b, f), DBStats{DB: f.sqlDB()}, fixtureOptions())
+	r, err := Build(context.Background(), newSource(b, f), fixtureOptions())
 	if err != nil {
 		b.Fatal(err)
 	}

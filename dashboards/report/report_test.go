@@ -21,7 +21,7 @@ func fixtureOptions() Options {
 func buildFixture(t *testing.T) (*Report, *fixtureDB) {
 	t.Helper()
 	f := newFixtureDB(t)
-	r, err := Build(context.Background(), newSource(t, f), DBStats{DB: f.sqlDB()}, fixtureOptions())
+	r, err := Build(context.Background(), newSource(t, f), fixtureOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestOngoingIncident(t *testing.T) {
 	f := newFixtureDB(t)
 	opts := fixtureOptions()
 	opts.Window.Until = clock("07:20")
-	r, err := Build(context.Background(), newSource(t, f), DBStats{DB: f.sqlDB()}, opts)
+	r, err := Build(context.Background(), newSource(t, f), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestEmptyWindow(t *testing.T) {
 	f := newFixtureDB(t)
 	opts := fixtureOptions()
 	opts.Window.Since, opts.Window.Until = clock("06:00"), clock("06:30")
-	r, err := Build(context.Background(), newSource(t, f), DBStats{DB: f.sqlDB()}, opts)
+	r, err := Build(context.Background(), newSource(t, f), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestEmptyWindow(t *testing.T) {
 			t.Errorf("%s does not say there were no incidents", format)
 		}
 	}
-	if _, err := Build(context.Background(), newSource(t, f), DBStats{DB: f.sqlDB()}, Options{}); err == nil {
+	if _, err := Build(context.Background(), newSource(t, f), Options{}); err == nil {
 		t.Error("Build without a window must fail")
 	}
 }

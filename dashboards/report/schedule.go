@@ -28,7 +28,6 @@ type Scheduler struct {
 	schedules []Schedule
 	specs     []cron.Schedule
 	src       Source
-	stats     Stats
 	log       *slog.Logger
 	client    *http.Client
 
@@ -40,12 +39,12 @@ type Scheduler struct {
 }
 
 // NewScheduler validates cfg and returns a scheduler for its schedules.
-func NewScheduler(cfg Config, src Source, stats Stats, log *slog.Logger) (*Scheduler, error) {
+func NewScheduler(cfg Config, src Source, log *slog.Logger) (*Scheduler, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	s := &Scheduler{
-		src: src, stats: stats, log: log,
+		src: src, log: log,
 		client: &http.Client{},
 		now:    time.Now,
 		sleep:  sleepCtx,
@@ -123,7 +122,7 @@ func (s *Scheduler) Fire(ctx context.Context, sc Schedule, at time.Time) (path s
 	}()
 	sc = sc.WithDefaults()
 	at = at.UTC().Truncate(time.Second)
-	r, err := Build(ctx, s.src, s.stats, Options{
+	r, err := Build(ctx, s.src, Options{
 		Title:  sc.Title,
 		Window: queries.Window{Since: at.Add(-sc.Window), Until: at},
 		Now:    s.now(),

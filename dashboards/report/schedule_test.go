@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/faultline/faultline/internal/testkit"
 	"github.com/faultline/faultline/queries"
 )
 
@@ -113,7 +114,7 @@ func TestSchedulerFiresWritesAndDelivers(t *testing.T) {
 		Name: "every-second", Cron: "* * * * * *", Window: 3 * time.Hour, Format: FormatMarkdown, Dir: dir,
 		Webhook: Webhook{URL: srv.URL + "/hook?token=s3cret", Retries: 3, Backoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond},
 	}}}
-	s, err := NewScheduler(cfg, newSource(t, f), DBStats{DB: f.sqlDB()}, slog.New(slog.NewJSONHandler(logs, nil)))
+	s, err := NewScheduler(cfg, newSource(t, f), slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,14 +127,14 @@ func TestSchedulerFiresWritesAndDelivers(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	// Wait until the first report's webhook was delivered (and logged).
-	deadline := time.Now().Add(20 * time.Second)
-	for len(logLines(t, logs.String(), "webhook delivered")) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("no webhook delivered within 20s; logs:\n%s", logs)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("scheduler logs:\n%s", logs)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	})
+	testkit.Await(t, 20*time.Second, "the first report's webhook to be delivered (and logged)", func() bool {
+		return len(logLines(t, logs.String(), "webhook delivered")) > 0
+	})
 	cancel()
 	select {
 	case err := <-done:
@@ -214,7 +215,7 @@ func TestSchedulerWebhookFailureDoesNotPropagate(t *testing.T) {
 	logs := &syncBuffer{}
 	sc := Schedule{Name: "nightly", Cron: "@daily", Window: 2 * time.Hour, Format: FormatJSON, Dir: dir,
 		Webhook: Webhook{URL: srv.URL, Payload: "markdown", Retries: 2, Backoff: time.Second, MaxBackoff: 3 * time.Second}}
-	s, err := NewScheduler(Config{Schedules: []Schedule{sc}}, newSource(t, f), DBStats{DB: f.sqlDB()}, slog.New(slog.NewJSONHandler(logs, nil)))
+	s, err := NewScheduler(Config{Schedules: []Schedule{sc}}, newSource(t, f), slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,27 +250,27 @@ func TestSchedulerWebhookFailureDoesNotPropagate(t *testing.T) {
 }
 
 func TestSchedulerBuildFailureKeepsRunning(t *testing.T) {
-	f := newFixtureDB(t)
 	logs := &syncBuffer{}
-	// The stats read a closed database: every report fails, Run goes on
+	// The engine reads a closed database: every report fails, Run goes on
 	// until cancelled and returns nil.
 	closed := newFixtureDB(t)
 	closed.db.Close()
 	sc := Schedule{Name: "broken", Cron: "* * * * * *", Dir: t.TempDir()}
-	s, err := NewScheduler(Config{Schedules: []Schedule{sc}}, newSource(t, f), DBStats{DB: closed.sqlDB()}, slog.New(slog.NewJSONHandler(logs, nil)))
+	s, err := NewScheduler(Config{Schedules: []Schedule{sc}}, newSource(t, closed), slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for len(logLines(t, logs.String(), "scheduled report failed, will run again at its next time")) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("want two logged failures; logs:\n%s", logs)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("scheduler logs:\n%s", logs)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	})
+	testkit.Await(t, 20*time.Second, "two logged report failures", func() bool {
+		return len(logLines(t, logs.String(), "scheduled report failed, will run again at its next time")) >= 2
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run returned %v after failures, want nil", err)
@@ -277,7 +278,7 @@ func TestSchedulerBuildFailureKeepsRunning(t *testing.T) {
 }
 
 func TestSchedulePanicIsAnError(t *testing.T) {
-	s, err := NewScheduler(Config{}, panicSource{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s, err := NewScheduler(Config{}, panicSource{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,7 +292,7 @@ func TestSchedulePanicIsAnError(t *testing.T) {
 // take faultline serve down).
 type panicSource struct{ Source }
 
-func (panicSource) Incidents(context.Context, queries.Window) ([]queries.Incident, error) {
+func (panicSource) Impact(context.Context, queries.Window) (queries.Impact, error) {
 	panic("boom")
 }
 

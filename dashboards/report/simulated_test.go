@@ -47,11 +47,11 @@ func simulated(t *testing.T, family string, seed int64) (*store.DB, *simulate.Sc
 	}
 	// File positions name the temporary directory and the load time; pin
 	// them so the golden reports are stable.
-	if _, err := db.Exec(`UPDATE ingest_offsets SET source = replace(source, $1, '<scenario>'), updated_at = $2`,
+	if _, err := db.ExecContext(t.Context(), `UPDATE ingest_offsets SET source = replace(source, $1, '<scenario>'), updated_at = $2`,
 		dir, sc.Truth.Window.Until.Format(time.RFC3339)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`UPDATE dead_letters SET time = $1`, sc.Truth.Window.Until.Add(-time.Minute).Format(time.RFC3339)); err != nil {
+	if _, err := db.ExecContext(t.Context(), `UPDATE dead_letters SET time = $1`, sc.Truth.Window.Until.Add(-time.Minute).Format(time.RFC3339)); err != nil {
 		t.Fatal(err)
 	}
 	return db, sc
@@ -63,7 +63,7 @@ func TestGoldenSimulatedReport(t *testing.T) {
 	db, sc := simulated(t, simulate.FamilyLBChange, 1)
 	eng := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), sc.Topology)
 	w := queries.Window{Since: sc.Truth.Window.Since, Until: sc.Truth.Window.Until}
-	r, err := Build(context.Background(), eng, DBStats{DB: db.DB}, Options{
+	r, err := Build(context.Background(), eng, Options{
 		Title: "Impact report: simulated lb-change outage (seed 1)", Window: w, Now: w.Until,
 	})
 	if err != nil {

@@ -8,11 +8,11 @@ import (
 	"github.com/faultline/faultline/queries"
 )
 
-func TestDBStats(t *testing.T) {
+func TestStats(t *testing.T) {
 	f := newFixtureDB(t)
 	ctx := context.Background()
 	w := queries.Window{Since: clock("06:00"), Until: clock("08:00")}
-	st, err := DBStats{DB: f.sqlDB()}.Stats(ctx, w, 5)
+	st, err := newSource(t, f).Stats(ctx, w, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestDBStats(t *testing.T) {
 	if st.TopErrors[0].Errors != 780 || !st.TopErrors[0].FirstSeen.Equal(clock("07:04:03")) {
 		t.Errorf("top error source = %+v, want 780 errors first seen 07:04:03", st.TopErrors[0])
 	}
-	wantDL := []DeadLetterCount{{Reason: "invalid_json", Count: 2, Last: clock("07:12")}, {Reason: "missing_time", Count: 1, Last: clock("07:40")}}
+	wantDL := []queries.DeadLetterCount{{Reason: "invalid_json", Count: 2, Last: clock("07:12")}, {Reason: "missing_time", Count: 1, Last: clock("07:40")}}
 	if !reflect.DeepEqual(st.DeadLetters, wantDL) {
 		t.Errorf("dead letters = %+v, want %+v", st.DeadLetters, wantDL)
 	}
@@ -43,7 +43,7 @@ func TestDBStats(t *testing.T) {
 	}
 
 	// A window that excludes the outage sees only its own slice.
-	st, err = DBStats{DB: f.sqlDB()}.Stats(ctx, queries.Window{Since: clock("06:00"), Until: clock("07:00")}, 5)
+	st, err = newSource(t, f).Stats(ctx, queries.Window{Since: clock("06:00"), Until: clock("07:00")}, 5)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -121,7 +121,8 @@ func StartConfig(ctx context.Context, cfg Config, log *slog.Logger) (*Broker, er
 		kfake.DefaultNumPartitions(int(cfg.DefaultPartitions)),
 		kfake.WithLogger(kfakeLogger{log}),
 		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
-			return net.Listen(network, listen)
+			var lc net.ListenConfig
+			return lc.Listen(ctx, network, listen)
 		}),
 	}
 	for p, names := range byCount {

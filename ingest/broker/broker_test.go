@@ -73,7 +73,9 @@ func TestProduceConsumeKafkaGo(t *testing.T) {
 				t.Fatal(err)
 			}
 			var i int
-			fmt.Sscanf(string(m.Value), "v%d", &i)
+			if _, err := fmt.Sscanf(string(m.Value), "v%d", &i); err != nil {
+				t.Fatalf("record %q: %v", m.Value, err)
+			}
 			if prev, ok := lastPerKey[string(m.Key)]; ok && prev > i {
 				t.Errorf("key %s: v%d after v%d", m.Key, i, prev)
 			}

@@ -21,7 +21,7 @@ import (
 // reads; SIGTERM stops the broker cleanly. (It uses the embedded broker, not
 // Apache Kafka: it checks the binary's signal handling and output.)
 func TestEmbeddedBrokerBinary(t *testing.T) {
-	cmd := exec.Command(faultlineBin(t), "broker", "--listen", "127.0.0.1:0", "--topic", "cloudtrail:3", "--topic", "events:2", "--log-format", "json")
+	cmd := exec.CommandContext(t.Context(), faultlineBin(t), "broker", "--listen", "127.0.0.1:0", "--topic", "cloudtrail:3", "--topic", "events:2", "--log-format", "json")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

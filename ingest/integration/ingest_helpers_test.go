@@ -30,7 +30,13 @@ type ingestProc struct {
 // startIngest starts `faultline ingest` with args and env (KEY=VALUE).
 func startIngest(t *testing.T, env []string, args ...string) *ingestProc {
 	t.Helper()
-	cmd := exec.Command(faultlineBin(t), append([]string{"ingest", "--log-format", "json", "--log-level", "warn"}, args...)...)
+	return startIngestBin(t, faultlineBin(t), env, args...)
+}
+
+// startIngestBin is startIngest with another binary (testkit.CrashTestBinary).
+func startIngestBin(t *testing.T, bin string, env []string, args ...string) *ingestProc {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), bin, append([]string{"ingest", "--log-format", "json", "--log-level", "warn"}, args...)...)
 	cmd.Env = append(append(os.Environ(),
 		"FAULTLINE_INGEST_BATCH_MAX_WAIT=100ms",
 		"FAULTLINE_KAFKA_FETCH_MAX_WAIT=100ms",
@@ -45,7 +51,9 @@ func startIngest(t *testing.T, env []string, args ...string) *ingestProc {
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			_ = cmd.Process.Kill()
-			<-p.done
+			if err := <-p.done; err != nil {
+				t.Logf("ingest killed at cleanup: %v", err)
+			}
 		}
 	})
 	return p

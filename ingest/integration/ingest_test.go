@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/testkit"
 )
 
 // TestIngestEveryFormat: real files of every input format go through
@@ -36,14 +37,13 @@ func TestIngestEveryFormat(t *testing.T) {
 		{"app", []string{app}},
 		{"otlp", []string{otlp}},
 	}
-	var topicArgs, loadPaths []string
+	var topicArgs []string
 	topics := map[string]string{}
 	for _, in := range inputs {
 		topic := newTopic(t, 3)
 		topics[in.format] = topic
 		runFaultline(t, append([]string{"produce", "--brokers", brokerAddr(t), "--topic", topic, "--format", in.format}, in.paths...)...)
 		topicArgs = append(topicArgs, "--topic", topic+"="+in.format)
-		loadPaths = append(loadPaths, in.paths...)
 	}
 	dbPath := filepath.Join(dir, "kafka.duckdb")
 	group := "it-every-" + fmt.Sprint(rand.Uint32())
@@ -171,9 +171,11 @@ func TestIngestBrokerRestart(t *testing.T) {
 }
 
 // TestIngestSIGKILL: `faultline ingest` is SIGKILLed at random instants
-// (some inside the commit, widened by FAULTLINE_TEST_COMMIT_DELAY) and
-// restarted, against Apache Kafka; at the end every event is stored exactly
-// once.
+// and restarted, against Apache Kafka; at the end every event is stored
+// exactly once. It runs the crash-test build of faultline
+// (testkit.CrashTestBinary), whose commits sleep inside the transaction
+// (FAULTLINE_TEST_COMMIT_DELAY) so that some kills land there. The seed of
+// the kill instants is logged; FAULTLINE_TEST_SEED=N replays it.
 func TestIngestSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	topic := newTopic(t, 4)
@@ -184,12 +186,13 @@ func TestIngestSIGKILL(t *testing.T) {
 	const runs, chunk = 12, 4000
 	const total = runs * chunk
 	env := []string{"FAULTLINE_TEST_COMMIT_DELAY=25ms", "FAULTLINE_INGEST_BATCH_MAX_EVENTS=250"}
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 9))
+	rng := rand.New(rand.NewPCG(testkit.RandomSeed(t), 9))
+	bin := testkit.CrashTestBinary(t)
 	kills, progressed := 0, 0
 	var stored []int64
 	for i := range runs {
 		runFaultline(t, "produce", "--brokers", brokerAddr(t), "--topic", topic, appEvents(t, dir, "crash", i*chunk, chunk))
-		p := startIngest(t, env, "--db", dbPath, "--brokers", brokerAddr(t), "--group", fmt.Sprintf("%s-%d", topic, i), "--topic", topic+"=app", "--exit-when-caught-up")
+		p := startIngestBin(t, bin, env, "--db", dbPath, "--brokers", brokerAddr(t), "--group", fmt.Sprintf("%s-%d", topic, i), "--topic", topic+"=app", "--exit-when-caught-up")
 		select {
 		case err := <-p.done:
 			if err != nil {
@@ -212,7 +215,8 @@ func TestIngestSIGKILL(t *testing.T) {
 	if progressed < 4 {
 		t.Errorf("only %d runs stored anything new: the kills did not land mid-stream", progressed)
 	}
-	runIngest(t, env, "--db", dbPath, "--brokers", brokerAddr(t), "--group", topic+"-final", "--topic", topic+"=app")
+	startIngestBin(t, bin, env, "--db", dbPath, "--brokers", brokerAddr(t), "--group", topic+"-final", "--topic", topic+"=app",
+		"--exit-when-caught-up").wait(t, 3*time.Minute)
 	t.Logf("%d of %d runs killed", kills, runs)
 	if kills < runs/3 {
 		t.Errorf("only %d runs were killed mid-stream; the test did not exercise crashes", kills)

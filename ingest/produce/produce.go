@@ -268,7 +268,7 @@ func checkTopic(ctx context.Context, cfg Config, opts Options, log *slog.Logger)
 		if opts.Transport != nil && (opts.Transport.SASL != nil || opts.Transport.TLS != nil) {
 			hint = "check --brokers, kafka.tls and the kafka.sasl credentials"
 		}
-		return fmt.Errorf("cannot reach Kafka at %s within %s: %v (%s)", strings.Join(opts.Brokers, ","), cfg.DialTimeout, err, hint)
+		return fmt.Errorf("cannot reach Kafka at %s within %s: %w (%s)", strings.Join(opts.Brokers, ","), cfg.DialTimeout, err, hint)
 	}
 	missing := true
 	for _, t := range md.Topics {

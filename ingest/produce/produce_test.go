@@ -177,8 +177,12 @@ func TestRunNDJSONAndRaw(t *testing.T) {
 	}
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
-	zw.Write(lines.Bytes())
-	zw.Close()
+	if _, err := zw.Write(lines.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(nd, gz.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -244,9 +248,13 @@ func TestRunErrors(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(fixtures, "eventbridge.json")
 	corrupt := filepath.Join(dir, "broken.json.gz")
-	os.WriteFile(corrupt, []byte("\x1f\x8b\x08\x00garbage"), 0o644)
+	if err := os.WriteFile(corrupt, []byte("\x1f\x8b\x08\x00garbage"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	big := filepath.Join(dir, "big.json")
-	os.WriteFile(big, []byte(`{"a":"`+strings.Repeat("x", 2000)+`"}`), 0o644)
+	if err := os.WriteFile(big, []byte(`{"a":"`+strings.Repeat("x", 2000)+`"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name    string

@@ -1,9 +1,12 @@
 // Package store owns the DuckDB file: opening it, creating and migrating the
 // schema (schema.sql, then migrate_v<N>.sql for files of an older
-// SchemaVersion), reading stored positions, and the exactly-once Sink
-// that commits a batch of events (an Arrow record batch), dead letters and
-// source positions in one transaction on one dedicated connection.
+// SchemaVersion), reading the positions ingest resumes from, and the
+// exactly-once Sink that commits a batch of events (an Arrow record batch),
+// dead letters and source positions in one transaction on one dedicated
+// connection: the only writer of the file. Everything else reads it through
+// queries (docs/architecture.md).
 //
 // store imports transform (the event schema) and DuckDB; it must not import
-// ingest, Kafka, queries or dashboards.
+// ingest, Kafka, queries or dashboards. commit_crashtest.go is compiled only
+// into the crash tests' binary (build tag faultline_crashtest).
 package store

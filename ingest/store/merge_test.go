@@ -121,7 +121,7 @@ func TestMergeRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := other.Exec("DROP TABLE schema_version"); err != nil {
+	if _, err := other.ExecContext(t.Context(), "DROP TABLE schema_version"); err != nil {
 		t.Fatal(err)
 	}
 	other.Close()
@@ -143,7 +143,7 @@ func TestMergeRefusesChangedFile(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Exec(`INSERT INTO ingest_offsets VALUES ('file:/logs/trail.json', 0, 10, now(), ?)`, []string{"100:aaaa", "120:bbbb"}[i]); err != nil {
+		if _, err := db.ExecContext(t.Context(), `INSERT INTO ingest_offsets VALUES ('file:/logs/trail.json', 0, 10, now(), ?)`, []string{"100:aaaa", "120:bbbb"}[i]); err != nil {
 			t.Fatal(err)
 		}
 		if name == "a.duckdb" {

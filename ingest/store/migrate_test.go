@@ -48,7 +48,7 @@ func writeV1File(t *testing.T, path string) {
 			r.id+"', now(), now(), '"+r.source+"', 'info', '"+r.attrs+"', "+fmt.Sprint(i)+", 0)")
 	}
 	for _, q := range stmts {
-		if _, err := raw.Exec(q); err != nil {
+		if _, err := raw.ExecContext(t.Context(), q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
@@ -74,10 +74,11 @@ func TestMigrateV1(t *testing.T) {
 	}
 	want := map[string]string{"ct": "aws", "cw": "aws", "cfg": "aws", "hl": "aws", "al": "aws", "eb": "aws", "cd": "aws",
 		"appdeploy": "", "app-gcp": "gcp", "app-platform": "azure", "app-none": "", "otlp-aws": "aws"}
-	rows, err := db.Query("SELECT event_id, coalesce(cloud_provider, '') FROM events")
+	rows, err := db.QueryContext(t.Context(), "SELECT event_id, coalesce(cloud_provider, '') FROM events")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
 	got := map[string]string{}
 	for rows.Next() {
 		var id, p string
@@ -89,17 +90,17 @@ func TestMigrateV1(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	rows.Close()
 	for id, p := range want {
 		if got[id] != p {
 			t.Errorf("%s: cloud_provider %q, want %q", id, got[id], p)
 		}
 	}
 	var cols []string
-	crow, err := db.Query("SELECT column_name FROM duckdb_columns() WHERE table_name = 'events' ORDER BY column_index")
+	crow, err := db.QueryContext(t.Context(), "SELECT column_name FROM duckdb_columns() WHERE table_name = 'events' ORDER BY column_index")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer crow.Close()
 	for crow.Next() {
 		var c string
 		if err := crow.Scan(&c); err != nil {
@@ -107,7 +108,9 @@ func TestMigrateV1(t *testing.T) {
 		}
 		cols = append(cols, c)
 	}
-	crow.Close()
+	if err := crow.Err(); err != nil {
+		t.Fatal(err)
+	}
 	if strings.Join(cols, ",") != strings.Join(transform.Columns, ",") {
 		t.Fatalf("migrated columns %v\nwant %v", cols, transform.Columns)
 	}
@@ -149,7 +152,7 @@ func TestMigrateRefusesNewer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec("UPDATE schema_version SET version = ?", SchemaVersion+1); err != nil {
+	if _, err := db.ExecContext(t.Context(), "UPDATE schema_version SET version = ?", SchemaVersion+1); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

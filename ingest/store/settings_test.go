@@ -13,7 +13,7 @@ func TestSettingsApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	var limit, threads string
-	if err := db.QueryRow("SELECT current_setting('memory_limit')::VARCHAR, current_setting('threads')::VARCHAR").Scan(&limit, &threads); err != nil {
+	if err := db.QueryRowContext(t.Context(), "SELECT current_setting('memory_limit')::VARCHAR, current_setting('threads')::VARCHAR").Scan(&limit, &threads); err != nil {
 		t.Fatal(err)
 	}
 	if limit != "488.2 MiB" || threads != "1" {
@@ -23,7 +23,7 @@ func TestSettingsApply(t *testing.T) {
 	if err := db.Apply(ctx, Settings{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.QueryRow("SELECT current_setting('memory_limit')::VARCHAR").Scan(&limit); err != nil || limit != "488.2 MiB" {
+	if err := db.QueryRowContext(t.Context(), "SELECT current_setting('memory_limit')::VARCHAR").Scan(&limit); err != nil || limit != "488.2 MiB" {
 		t.Errorf("empty settings changed memory_limit to %q (%v)", limit, err)
 	}
 }

@@ -42,15 +42,7 @@ type Batch struct {
 // committer goroutine per Sink (DuckDB Arrow connections are not safe for
 // concurrent use either).
 type Sink struct {
-	conn *sql.Conn
-	// CommitDelay sleeps inside the transaction, after the writes and before
-	// COMMIT. Tests use it (FAULTLINE_TEST_COMMIT_DELAY) to widen the window
-	// in which a crash lands mid-commit. Zero in production.
-	CommitDelay time.Duration
-	// UseAppender inserts events with the DuckDB Appender instead of the
-	// Arrow view; for the benchmark that compares both.
-	UseAppender bool
-
+	conn  *sql.Conn
 	views int64 // names each batch's Arrow view uniquely
 }
 
@@ -89,9 +81,7 @@ func (s *Sink) Commit(ctx context.Context, b *Batch) error {
 			_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
 			return errors.Join(err, rerr)
 		}
-		if s.CommitDelay > 0 {
-			time.Sleep(s.CommitDelay)
-		}
+		beforeCommit()
 		if err := exec("COMMIT"); err != nil {
 			_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
 			return errors.Join(fmt.Errorf("commit batch transaction: %w", err), rerr)
@@ -118,14 +108,8 @@ func (s *Sink) write(ctx context.Context, c driver.Conn, exec func(string, ...dr
 		}
 	}
 	if b.Events != nil && b.Events.NumRows() > 0 {
-		var err error
-		if s.UseAppender {
-			err = appendEvents(c, b.Events)
-		} else {
-			s.views++
-			err = insertArrow(c, exec, b.Events, fmt.Sprintf("faultline_batch_%d", s.views))
-		}
-		if err != nil {
+		s.views++
+		if err := insertArrow(c, exec, b.Events, fmt.Sprintf("faultline_batch_%d", s.views)); err != nil {
 			return err
 		}
 	}

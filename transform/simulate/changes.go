@@ -132,7 +132,9 @@ func (s *Scenario) deploy(r *rnd, target, region, version, previous string, a ac
 
 func bumpVersion(v string, r *rnd) string {
 	var a, b, c int
-	fmt.Sscanf(v, "%d.%d.%d", &a, &b, &c)
+	if _, err := fmt.Sscanf(v, "%d.%d.%d", &a, &b, &c); err != nil {
+		return v + ".1" // not major.minor.patch: still a new version
+	}
 	if r.chance(0.3) {
 		return fmt.Sprintf("%d.%d.0", a, b+1)
 	}

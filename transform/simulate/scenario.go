@@ -141,8 +141,6 @@ var (
 	edgeNames = []string{"web", "mobile-bff", "partner-api"}
 	midNames  = []string{"checkout", "cart", "search", "accounts", "orders", "profile"}
 	leafNames = []string{"payments", "inventory", "catalog", "shipping", "notifications", "pricing", "auth", "reviews", "ledger", "recommendations"}
-	// AWS services in the topology. Health service names are these, upper case.
-	awsNodes = []string{"dynamodb", "elasticloadbalancing", "route53", "iam", "sqs", "s3"}
 )
 
 // Generate plans the scenario name (a family or "random") for seed. The

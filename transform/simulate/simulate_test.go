@@ -40,16 +40,15 @@ func readGz(t testing.TB, path string) []byte {
 
 // loaded is a scenario written to disk and read back as plain objects.
 type loaded struct {
-	truth    Truth
-	man      Manifest
-	ct       []map[string]any // CloudTrail records
-	cw       []cwPayload
-	app      []map[string]any
-	aws      []map[string]any
-	ctByID   map[string]map[string]any
-	appByID  map[string]map[string]any
-	awsByID  map[string]map[string]any
-	dataDirs []string
+	truth   Truth
+	man     Manifest
+	ct      []map[string]any // CloudTrail records
+	cw      []cwPayload
+	app     []map[string]any
+	aws     []map[string]any
+	ctByID  map[string]map[string]any
+	appByID map[string]map[string]any
+	awsByID map[string]map[string]any
 }
 
 func writeAndRead(t testing.TB, family string, seed int64, o Options) (*Scenario, loaded) {

@@ -146,7 +146,7 @@ func sourceCounts(t *testing.T, path string) map[string]int {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.Query("SELECT source, count(*) FROM events GROUP BY source")
+	rows, err := db.QueryContext(t.Context(), "SELECT source, count(*) FROM events GROUP BY source")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +162,9 @@ func sourceCounts(t *testing.T, path string) map[string]int {
 	}
 	if out["cloudtrail"] == 0 || out["cloudwatch"] == 0 || out["app"] == 0 {
 		t.Errorf("%s: sources %v, want cloudtrail, cloudwatch and app", path, out)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }
@@ -180,7 +183,7 @@ func TestQueries(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got int
-	if err := db.QueryRow("SELECT count(*) FROM events").Scan(&got); err != nil {
+	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM events").Scan(&got); err != nil {
 		t.Fatal(err)
 	}
 	if got != n {

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	_ "embed"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -47,8 +46,8 @@ type StatementTime struct {
 	Seconds   float64 `json:"seconds"`
 }
 
-// queryTopology is the configured topology of the generated services, as
-// in queries/bench_test.go: svc-i depends on svc-(i+1) and svc-(i+7).
+// queryTopology is the configured topology of the generated services:
+// svc-i depends on svc-(i+1) and svc-(i+7).
 var queryTopology = func() map[string][]string {
 	name := func(i int) string { return fmt.Sprintf("svc-%02d", i%50) }
 	t := map[string][]string{}
@@ -58,11 +57,18 @@ var queryTopology = func() map[string][]string {
 	return t
 }()
 
+// eventsSQL fills the events table with $n synthetic events (one day, 50
+// services, 6 regions, ~2% changes, ~5% background errors, 6 error bursts)
+// directly in DuckDB.
+//
+//go:embed events.sql
+var eventsSQL string
+
 // GenerateEvents fills the events table of db with n events directly in
-// DuckDB, with the generator of the queries package's own benchmark
-// (queries.BenchmarkEventsSQL).
+// DuckDB (events.sql): the data the named queries are measured on, here and
+// in BenchmarkNamedQueries.
 func GenerateEvents(ctx context.Context, db *sql.DB, n int) error {
-	if _, err := db.ExecContext(ctx, queries.BenchmarkEventsSQL, sql.Named("n", n)); err != nil {
+	if _, err := db.ExecContext(ctx, eventsSQL, sql.Named("n", n)); err != nil {
 		return fmt.Errorf("generate %d events: %w", n, err)
 	}
 	return nil
@@ -204,6 +210,7 @@ func replayOne(ctx context.Context, conn *sql.Conn, st statement) error {
 		if err != nil {
 			return err
 		}
+		defer rows.Close()
 		cols, _ := rows.Columns()
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
@@ -212,11 +219,10 @@ func replayOne(ctx context.Context, conn *sql.Conn, st statement) error {
 		}
 		for rows.Next() {
 			if err := rows.Scan(ptrs...); err != nil {
-				rows.Close()
 				return err
 			}
 		}
-		return errors.Join(rows.Err(), rows.Close())
+		return rows.Err()
 	}
 }
 

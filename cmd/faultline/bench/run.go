@@ -305,7 +305,7 @@ func machine(ctx context.Context) Machine {
 		}
 	}
 	if db, err := store.Open(ctx, ""); err == nil {
-		_ = db.QueryRowContext(ctx, "SELECT version()").Scan(&m.DuckDB)
+		m.DuckDB, _ = readModel(db).DuckDBVersion(ctx)
 		db.Close()
 	}
 	return m

@@ -24,6 +24,7 @@ import (
 
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/transform"
 )
 
@@ -466,7 +467,7 @@ func stageE2E(ctx context.Context, a StageArgs, measure func() func(*Sample)) (S
 	stop := measure()
 	err = ingest.Run(ctx, ingestOptions(a, db, fmt.Sprintf("bench-e-%d-%d", a.Rep, time.Now().UnixNano())))
 	if err == nil {
-		err = db.QueryRowContext(ctx, "SELECT count(*), (SELECT sum(next_offset) FROM ingest_offsets) FROM events").Scan(&s.Events, new(int64))
+		s.Events, err = countEvents(ctx, db)
 	}
 	err = errors.Join(err, db.Close())
 	stop(&s)
@@ -517,7 +518,7 @@ func stageSteady(ctx context.Context, a StageArgs, measure func() func(*Sample))
 		}
 	}
 	if err == nil {
-		err = db.QueryRowContext(ctx, "SELECT count(*) FROM events").Scan(&s.Events)
+		s.Events, err = countEvents(ctx, db)
 	}
 	err = errors.Join(err, db.Close())
 	close(done)
@@ -548,4 +549,16 @@ func arrayBytes(d arrow.ArrayData) int64 {
 		n += arrayBytes(c)
 	}
 	return n
+}
+
+// readModel is the read side (queries) over db: the stages read what they
+// ingested through it, like every other reader of the file.
+func readModel(db *store.DB) *queries.Engine {
+	return queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), nil)
+}
+
+// countEvents returns the number of events stored in db.
+func countEvents(ctx context.Context, db *store.DB) (int64, error) {
+	n, err := readModel(db).Counts(ctx)
+	return n.Events, err
 }

@@ -1,0 +1,31 @@
+//go:build faultline_crashtest
+
+package store
+
+import (
+	"fmt"
+	"os"
+	"time"
+)
+
+// This file is compiled only into the crash tests' binary (go build -tags
+// faultline_crashtest, see ingest/crash_test.go and
+// ingest/integration): never into faultline.
+
+// CrashTestCommitDelayEnv is how long beforeCommit sleeps inside the
+// transaction, as a Go duration ("40ms").
+const CrashTestCommitDelayEnv = "FAULTLINE_TEST_COMMIT_DELAY"
+
+var crashTestCommitDelay = func() time.Duration {
+	s := os.Getenv(CrashTestCommitDelayEnv)
+	if s == "" {
+		return 0
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		panic(fmt.Sprintf("%s=%q: %v", CrashTestCommitDelayEnv, s, err))
+	}
+	return d
+}()
+
+func beforeCommit() { time.Sleep(crashTestCommitDelay) }

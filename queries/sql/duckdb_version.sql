@@ -1,0 +1,2 @@
+-- duckdb_version: the DuckDB library version (benchmark results record it).
+SELECT version()
