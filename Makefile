@@ -9,6 +9,8 @@ FUZZTIME ?= 4s
 PKGS     := ./...
 # Go test timeout for the whole hermetic suite.
 TEST_TIMEOUT ?= 12m
+# The pgwire tests that drive real clients or the Grafana provisioning (make test-clients).
+CLIENT_TESTS := ^(TestPsql|TestPsycopg|TestJDBC|TestGrafana.*)$$
 
 .DEFAULT_GOAL := help
 
@@ -26,8 +28,12 @@ test: build ## run the hermetic test suite (unit, end-to-end with the in-process
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
 
 .PHONY: pgclients
-pgclients: ## install psycopg 3 and the PostgreSQL JDBC driver into .cache/pgclients for the pgwire tests (psql: apt-get install postgresql-client)
+pgclients: ## install what the real-client tests need and a fresh machine lacks: psql (Debian, as root), psycopg 3 (venv in .cache/pgclients), the PostgreSQL JDBC driver (Maven Central, .cache/pgclients)
 	bash scripts/pgclients.sh
+
+.PHONY: test-clients
+test-clients: pgclients ## the PostgreSQL endpoint against real clients (psql, psycopg 3, JDBC) and the Grafana provisioning; a missing client fails, never skips
+	CI=true $(GO) test -tags $(TAGS) -count=1 -run '$(CLIENT_TESTS)' ./pgwire/
 
 .PHONY: test-race
 test-race: ## run the tests with the race detector

@@ -120,5 +120,6 @@ func TestJDBC(t *testing.T) {
 	if err != nil {
 		t.Errorf("JDBC: %v", err)
 	}
-	checks(t, out, "metadata", "prepared", "types", "fetch_size", "refused", "usable", "getTables")
+	checks(t, out, "metadata", "prepared", "types", "fetch_size", "refused DROP", "refused prepared DROP", "refused COPY",
+		"refused prepared COPY", "refused SELECT * FROM read_csv", "refused prepared SELECT * FROM read_csv", "usable", "getTables")
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs the PostgreSQL clients the wire-protocol tests (pgwire/clients_test.go)
-# drive, once, into .cache/pgclients (later runs do not touch the network):
+# Installs the PostgreSQL clients the wire-protocol tests (pgwire/clients_test.go,
+# make test-clients) drive, once (later runs do not touch the network):
+#   psql                         Debian's postgresql-client (apt-get, as root)
 #   .cache/pgclients/venv        Python venv with psycopg 3 (PyPI, pinned)
 #   .cache/pgclients/jdbc/*.jar  the PostgreSQL JDBC driver (Maven Central, pinned)
-# psql comes from Debian's postgresql-client (.ci/run installs it in CI).
-# Needs python3 (with venv) and mvn; fails, never skips, when they are missing.
+# Debian packages (postgresql-client, python3-venv) are installed only when
+# missing and only as root with apt-get; otherwise it says what to install.
+# Needs python3 and mvn; fails, never skips, when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PSYCOPG_VERSION=3.3.9
@@ -14,8 +16,23 @@ mkdir -p "$dir"
 
 die() { echo "pgclients: $*" >&2; exit 1; }
 
+# apt PACKAGE WHY: installs a Debian package, or says how to.
+apt_updated=
+apt() {
+  if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
+    die "$2: install the Debian package $1 (sudo apt-get install $1) and rerun"
+  fi
+  echo "pgclients: installing $1 (Debian package) for $2"
+  if [[ -z $apt_updated ]]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$1" >/dev/null ||
+    die "apt-get could not install $1"
+}
+
+command -v psql >/dev/null || apt postgresql-client "psql is missing"
+
 if [[ ! -f $dir/venv/.psycopg-$PSYCOPG_VERSION ]]; then
   command -v python3 >/dev/null || die "python3 not found (Debian: apt-get install python3 python3-venv)"
+  python3 -c 'import ensurepip' 2>/dev/null || apt python3-venv "python3 cannot make a venv"
   echo "pgclients: installing psycopg $PSYCOPG_VERSION into $dir/venv"
   rm -rf "$dir/venv"
   python3 -m venv "$dir/venv" || die "python3 -m venv failed (Debian: apt-get install python3-venv)"

@@ -57,18 +57,37 @@ public class JdbcCheck {
             }
             c.commit();
             c.setAutoCommit(true);
-            // A refused statement: an SQLException with the SQLSTATE; the
-            // connection stays usable.
-            try (Statement s = c.createStatement()) {
-                s.execute("DROP TABLE events");
-                check("refused", false, "no error");
-            } catch (SQLException e) {
-                check("refused", e.getSQLState().equals("25006"), e.getSQLState());
+            // Refused statements: an SQLException with the SQLSTATE, as a
+            // plain statement and as a prepared one; the connection stays
+            // usable after each.
+            String[][] refused = {
+                {"DROP TABLE events", "25006"},
+                {"COPY events TO '/tmp/faultline-jdbc.csv'", "25006"},
+                {"SELECT * FROM read_csv('/etc/passwd')", "42501"},
+            };
+            int usable = 0;
+            for (String[] r : refused) {
+                try (Statement s = c.createStatement()) {
+                    s.execute(r[0]);
+                    check("refused " + r[0], false, "no error");
+                } catch (SQLException e) {
+                    check("refused " + r[0], r[1].equals(e.getSQLState()), e.getSQLState() + " " + e.getMessage());
+                }
+                try (PreparedStatement ps = c.prepareStatement(r[0])) {
+                    ps.execute();
+                    check("refused prepared " + r[0], false, "no error");
+                } catch (SQLException e) {
+                    check("refused prepared " + r[0], r[1].equals(e.getSQLState()), e.getSQLState());
+                }
+                try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM events WHERE service = ?")) {
+                    ps.setString(1, "svc1");
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        if (rs.getLong(1) == 250) usable++;
+                    }
+                }
             }
-            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT count(*) FROM events")) {
-                rs.next();
-                check("usable", rs.getLong(1) == 1000, rs.getLong(1));
-            }
+            check("usable", usable == refused.length, usable);
             try (ResultSet rs = md.getTables(null, null, "events", null)) {
                 check("getTables", rs.next() && rs.getString("TABLE_NAME").equals("events"), "");
             } catch (SQLException e) {
