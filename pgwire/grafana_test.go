@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/transform"
@@ -221,4 +223,139 @@ func intervalSeconds(s string) (float64, error) {
 		return 0, fmt.Errorf("interval %q: use a number and s, m, h or d", s)
 	}
 	return n * u, nil
+}
+
+// The provisioning files shipped in dashboards/grafana/provisioning: the
+// datasource, with its ${...} placeholders filled from the environment as
+// Grafana's provisioning fills them, connects to a serve with a password
+// the way Grafana's PostgreSQL datasource does (host:port from url, user,
+// secureJsonData.password, jsonData.database and sslmode; also over TLS),
+// its uid is the one every query of the dashboard names, and the
+// dashboard provider loads faultline.json from a folder.
+func TestGrafanaProvisioning(t *testing.T) {
+	dir := filepath.Join("..", "dashboards", "grafana")
+	var ds struct {
+		APIVersion  int `yaml:"apiVersion"`
+		Datasources []struct {
+			Name, UID, Type, Access, URL, User string
+			JSONData                           struct {
+				Database, SSLMode string
+				PostgresVersion   int `yaml:"postgresVersion"`
+				MaxOpenConns      int `yaml:"maxOpenConns"`
+			} `yaml:"jsonData"`
+			SecureJSONData struct{ Password string } `yaml:"secureJsonData"`
+		}
+	}
+	readYAML(t, filepath.Join(dir, "provisioning", "datasources", "faultline.yaml"), &ds)
+	if ds.APIVersion != 1 || len(ds.Datasources) != 1 {
+		t.Fatalf("datasources: apiVersion %d, %d datasources; want 1 and 1", ds.APIVersion, len(ds.Datasources))
+	}
+	d := ds.Datasources[0]
+	if d.Type != "grafana-postgresql-datasource" || d.UID == "" || d.Access != "proxy" {
+		t.Errorf("datasource type %q uid %q access %q", d.Type, d.UID, d.Access)
+	}
+	if d.JSONData.MaxOpenConns < 1 || d.JSONData.MaxOpenConns > DefaultConfig().MaxConnections {
+		t.Errorf("maxOpenConns %d: want 1..serve.postgres.max_connections (%d)", d.JSONData.MaxOpenConns, DefaultConfig().MaxConnections)
+	}
+
+	// Every query of the dashboard names this datasource (or Grafana's own,
+	// for the built-in annotations).
+	b, err := os.ReadFile(filepath.Join(dir, "faultline.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ref, ok := v["datasource"].(map[string]any); ok {
+				refs = append(refs, fmt.Sprint(ref["type"], " ", ref["uid"]))
+			}
+			for _, e := range v {
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	var dash any
+	if err := json.Unmarshal(b, &dash); err != nil {
+		t.Fatal(err)
+	}
+	walk(dash)
+	ours := 0
+	for _, r := range refs {
+		switch r {
+		case d.Type + " " + d.UID:
+			ours++
+		case "grafana -- Grafana --":
+		default:
+			t.Errorf("the dashboard names datasource %q; the provisioned one is %q", r, d.Type+" "+d.UID)
+		}
+	}
+	if ours < 6 {
+		t.Errorf("%d references to the provisioned datasource, want one per panel and query (6 or more)", ours)
+	}
+
+	var prov struct {
+		APIVersion int `yaml:"apiVersion"`
+		Providers  []struct {
+			Name, Folder, Type string
+			Options            struct{ Path string }
+		}
+	}
+	readYAML(t, filepath.Join(dir, "provisioning", "dashboards", "faultline.yaml"), &prov)
+	if prov.APIVersion != 1 || len(prov.Providers) != 1 || prov.Providers[0].Type != "file" || prov.Providers[0].Options.Path == "" {
+		t.Errorf("dashboard provider: %+v", prov)
+	}
+
+	for _, sslmode := range []string{"disable", "require"} {
+		t.Run("sslmode="+sslmode, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Username, cfg.Password = d.User, "s3cret grafana"
+			if sslmode == "require" {
+				cfg.TLSCert, cfg.TLSKey = selfSigned(t, t.TempDir())
+			}
+			f := start(t, cfg, defaultQueryConfig())
+			env := map[string]string{"FAULTLINE_PG_ADDR": f.addr, "FAULTLINE_PG_SSLMODE": sslmode, "FAULTLINE_PG_PASSWORD": cfg.Password}
+			expand := func(s string) string {
+				return os.Expand(s, func(k string) string {
+					v, ok := env[k]
+					if !ok {
+						t.Errorf("the datasource reads $%s, which the docs do not name", k)
+					}
+					return v
+				})
+			}
+			host, port, ok := strings.Cut(expand(d.URL), ":")
+			if !ok {
+				t.Fatalf("url %q: want host:port", expand(d.URL))
+			}
+			// As Grafana's datasource builds its connection string.
+			conn := fmt.Sprintf("user='%s' password='%s' host='%s' port=%s dbname='%s' sslmode='%s'",
+				expand(d.User), expand(d.SecureJSONData.Password), host, port, expand(d.JSONData.Database), expand(d.JSONData.SSLMode))
+			c := connect(t, conn)
+			var n int64
+			if err := c.QueryRow(context.Background(), "SELECT count(*) FROM events").Scan(&n); err != nil || n != 1000 {
+				t.Errorf("through the provisioned datasource: %d events, %v; want 1000", n, err)
+			}
+			if got := c.PgConn().ParameterStatus("server_version"); got == "" {
+				t.Errorf("no server_version: Grafana reads it on connect")
+			}
+		})
+	}
+}
+
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
 }
