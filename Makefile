@@ -47,6 +47,10 @@ fuzz: ## run every Fuzz target for FUZZTIME each (make fuzz FUZZTIME=1m); see sc
 test-integration: build ## run the integration suite against a real Apache Kafka broker (needs Java 17+ and Maven)
 	GO="$(GO)" GO_TAGS="$(TAGS) integration" bash scripts/integration.sh
 
+.PHONY: test-faults
+test-faults: build ## run the fault suite against a real Kafka broker: full disks, network faults (toxiproxy), memory limits, damaged files (needs root, Java 17+ and Maven)
+	GO="$(GO)" GO_TAGS="$(TAGS) integration faults" IT_RUN="$${IT_RUN:-^TestFault}" bash scripts/integration.sh
+
 # golangci-lint, pinned: make lint installs this version once (go install,
 # from the Go module proxy) into .cache/tools; change the version here only.
 GOLANGCI_LINT_VERSION := v2.15.0
@@ -63,7 +67,7 @@ lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (.golangci.yml), also 
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet -tags $(TAGS) $(PKGS)
 	$(GOLANGCI_LINT) run --build-tags $(TAGS) $(PKGS)
-	$(GOLANGCI_LINT) run --build-tags $(TAGS),integration,faultline_crashtest ./ingest/...
+	$(GOLANGCI_LINT) run --build-tags $(TAGS),integration,faults,faultline_crashtest ./ingest/...
 
 .PHONY: fmt
 fmt: ## format the code

@@ -118,6 +118,7 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 		sink = s
 	}
 	p := newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Status)
+	p.rerun = "then run the same faultline load again: files already loaded are skipped and the interrupted one resumes"
 	in := make(chan item, 256)
 	pctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -82,6 +83,12 @@ type pipeline struct {
 	status   *status.Tracker
 	budget   *semaphore.Weighted
 	onCommit func([]store.Position) // called on the committer goroutine after each commit
+	// streaming: a commit that fails for lack of disk space is retried
+	// until it succeeds (serve, ingest without --exit-when-caught-up);
+	// otherwise it ends the run after commitAttempts.
+	streaming bool
+	// rerun says how to resume after a failed run ("rerun the same load").
+	rerun string
 
 	mu     sync.Mutex
 	totals Totals
@@ -234,6 +241,29 @@ func (p *pipeline) add(cur *pending, b *transform.Builder, it *item) {
 	cur.raw += it.raw
 }
 
+// explainCommit says what a failed commit means and what to do.
+func (p *pipeline) explainCommit(err error, pb *pending) error {
+	what := fmt.Sprintf("commit batch of %d events (%d records)", pb.events, pb.records)
+	var df *store.DiskFullError
+	switch {
+	case errors.As(err, &df):
+		retry := p.rerun
+		switch {
+		case p.streaming && !df.Invalidated:
+			retry = "retrying until there is space"
+		case p.streaming:
+			retry = "faultline opens the file again and retries until there is space"
+		}
+		return fmt.Errorf("%w: the batch of %d events was not committed and the file holds every batch before it; free space on %s or move the DuckDB file to a larger volume (%s)",
+			err, pb.events, df.Volume, retry)
+	case errors.As(err, new(*store.DamagedError)):
+		return fmt.Errorf("%s: %w", what, err)
+	case errors.Is(err, store.ErrInvalidated):
+		return fmt.Errorf("%s: %w (the file holds every batch committed before; open it again: %s)", what, err, p.rerun)
+	}
+	return fmt.Errorf("%s: %w (check the disk and the file; retried %d times, then ingest stops)", what, err, commitAttempts)
+}
+
 // commitAttempts bounds retries of one batch: a transient DuckDB error is
 // retried with backoff; one that persists stops ingest (nothing is lost: the
 // batch's positions were not stored, so a restart re-reads it).
@@ -262,17 +292,26 @@ func (p *pipeline) commitOne(ctx context.Context, pb *pending) error {
 			if err == nil {
 				p.m.CommitSeconds.Observe(time.Since(t0).Seconds())
 				p.status.Commit(nil)
+				if attempt > 1 {
+					p.log.Info("batch committed after retries", "attempts", attempt, "events", pb.events)
+				}
 				break
 			}
+			err = p.explainCommit(err, pb)
 			p.status.Commit(err)
-			if attempt >= commitAttempts || ctx.Err() != nil {
-				return fmt.Errorf("commit batch of %d events (%d records) after %d attempts: %w", pb.events, pb.records, attempt, err)
+			var df *store.DiskFullError
+			diskFull := errors.As(err, &df)
+			// A damaged file or an invalidated database does not heal by
+			// retrying; a full disk does when space is freed.
+			fatal := errors.Is(err, store.ErrInvalidated) || errors.As(err, new(*store.DamagedError))
+			if fatal || ctx.Err() != nil || attempt >= commitAttempts && !(diskFull && p.streaming) {
+				return err
 			}
 			p.m.CommitRetries.Inc()
 			d := bo.next()
 			p.log.Warn("batch commit failed, retrying", "attempt", attempt, "events", pb.events, "wait", d, "err", err)
 			if !sleep(ctx, d) {
-				return fmt.Errorf("commit batch of %d events: %w (gave up on shutdown: the batch is re-read on restart)", pb.events, err)
+				return fmt.Errorf("%w (gave up on shutdown: the batch is re-read on restart)", err)
 			}
 		}
 	}

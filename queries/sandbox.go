@@ -58,6 +58,7 @@ type Sandbox struct {
 	db    *sql.DB
 	cfg   Config
 	limit string        // DuckDB's memory_limit in effect, for messages
+	temp  string        // DuckDB's temp_directory (where queries spill), for messages
 	slots chan struct{} // query.max_concurrent
 }
 
@@ -98,11 +99,11 @@ func NewSandbox(ctx context.Context, db *sql.DB, cfg Config) (*Sandbox, error) {
 	if ext != "false" {
 		return nil, errors.New("sandbox: the database configuration is locked with external access enabled; analyst SQL cannot be sandboxed on it")
 	}
-	var limit string
-	if err := db.QueryRowContext(ctx, "SELECT current_setting('memory_limit')::VARCHAR").Scan(&limit); err != nil {
+	var limit, temp string
+	if err := db.QueryRowContext(ctx, "SELECT current_setting('memory_limit')::VARCHAR, coalesce(current_setting('temp_directory')::VARCHAR, '')").Scan(&limit, &temp); err != nil {
 		return nil, fmt.Errorf("sandbox: read settings: %w", err)
 	}
-	return &Sandbox{db: db, cfg: cfg, limit: limit, slots: make(chan struct{}, cfg.MaxConcurrent)}, nil
+	return &Sandbox{db: db, cfg: cfg, limit: limit, temp: temp, slots: make(chan struct{}, cfg.MaxConcurrent)}, nil
 }
 
 // SQL runs one analyst statement and returns its result as a Table, cut at
@@ -270,6 +271,12 @@ func (s *Sandbox) explain(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: analyst SQL may not read or write files, use the network or load extensions (%s)", ErrRefused, firstLine(msg))
 	case strings.Contains(msg, "read-only mode") || strings.Contains(msg, "read-only transaction"):
 		return fmt.Errorf("%w: analyst SQL is read-only (%s)", ErrRefused, firstLine(msg))
+	case strings.Contains(msg, "failed to offload") || strings.Contains(strings.ToLower(msg), "no space left on device"):
+		// Past memory_limit DuckDB spills to its temporary directory; that
+		// volume is full (or at DuckDB's cap of 90% of its free space).
+		return fmt.Errorf("%w: no space left on %s (DuckDB's temporary directory: duckdb.temp_directory) for the part of the query beyond DuckDB's memory_limit (%s); narrow the query, free space there or point duckdb.temp_directory at a larger volume (%s)", ErrRefused, s.temp, s.limit, firstLine(msg))
+	case strings.Contains(msg, "Corrupt database file") || strings.Contains(msg, "Could not read enough bytes from file"):
+		return fmt.Errorf("the database file is damaged (%s): its other parts may still answer; restore it from a backup or rebuild it from Kafka (docs/operations.md, Damaged database file)", firstLine(msg))
 	case strings.Contains(msg, "Out of Memory"):
 		return fmt.Errorf("%w: the query needed more memory than DuckDB's memory_limit (%s: duckdb.memory_limit, or query.memory_limit when set); aggregate more or narrow the time range (%s)", ErrRefused, s.limit, firstLine(msg))
 	}

@@ -2,6 +2,7 @@
 # Installs the PostgreSQL clients the wire-protocol tests (pgwire/clients_test.go,
 # make test-clients) drive, once (later runs do not touch the network):
 #   psql                         Debian's postgresql-client (apt-get, as root)
+#   java (a JDK), mvn            Debian's openjdk-17-jdk-headless, maven (same)
 #   .cache/pgclients/venv        Python venv with psycopg 3 (PyPI, pinned)
 #   .cache/pgclients/jdbc/*.jar  the PostgreSQL JDBC driver (Maven Central, pinned)
 # Debian packages (postgresql-client, python3-venv) are installed only when
@@ -29,6 +30,11 @@ apt() {
 }
 
 command -v psql >/dev/null || apt postgresql-client "psql is missing"
+# The JDBC check runs as a single source file (java JdbcCheck.java): a JDK's
+# java, not a bare JRE's (it lacks the jdk.compiler module).
+if ! command -v java >/dev/null || ! java --list-modules 2>/dev/null | grep -q '^jdk.compiler'; then
+  apt openjdk-17-jdk-headless "the JDBC test needs a JDK 17+ (java with jdk.compiler)"
+fi
 
 if [[ ! -f $dir/venv/.psycopg-$PSYCOPG_VERSION ]]; then
   command -v python3 >/dev/null || die "python3 not found (Debian: apt-get install python3 python3-venv)"
@@ -43,7 +49,7 @@ fi
 
 jar=$dir/jdbc/postgresql-$JDBC_VERSION.jar
 if [[ ! -f $jar ]]; then
-  command -v mvn >/dev/null || die "mvn not found: Maven fetches the PostgreSQL JDBC driver (Debian: apt-get install maven)"
+  command -v mvn >/dev/null || apt maven "Maven fetches the PostgreSQL JDBC driver"
   echo "pgclients: fetching org.postgresql:postgresql:$JDBC_VERSION from Maven Central"
   mvn -q -B -Dstyle.color=never dependency:copy -Dartifact=org.postgresql:postgresql:$JDBC_VERSION \
     -DoutputDirectory="$dir/jdbc" || die "mvn could not fetch the PostgreSQL JDBC driver $JDBC_VERSION"

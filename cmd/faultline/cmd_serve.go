@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -75,18 +76,74 @@ func runServe(ctx context.Context, a *app) error {
 	} else if _, err := os.Stat(a.cfg.DB); errors.Is(err, os.ErrNotExist) {
 		a.log.Info("creating a new database for ingest", "db", a.cfg.DB)
 	}
-	db, err := a.openDB(ctx, a.cfg.DB)
+	// Listen first: a busy address fails before anything starts. The
+	// listener outlives the database: serve keeps answering /healthz while
+	// the file cannot be used.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", a.cfg.Serve.Listen)
 	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another process using it? pick another with --listen)", a.cfg.Serve.Listen, err)
+	}
+	conns := newConnQueue(ln)
+	defer conns.Close()
+	st := &status.Tracker{}
+	wait := time.Second // between attempts to open the file, doubling up to 30s
+	for ctx.Err() == nil {
+		db, err := a.openDB(ctx, a.cfg.DB)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var df *store.DiskFullError
+			var dm *store.DamagedError
+			switch {
+			case errors.As(err, &df) || errors.Is(err, store.ErrInvalidated):
+				// No space to replay the WAL: it opens once space is freed.
+				a.log.Error("cannot open the database; serving /healthz and retrying", "db", a.cfg.DB, "retry_in", wait, "err", err)
+				st.SetDatabaseError(err)
+				serveDegraded(ctx, a, conns.session(), st, wait)
+				wait = min(2*wait, 30*time.Second)
+				continue
+			case errors.As(err, &dm):
+				// A damaged file does not heal: say so until stopped, never
+				// exit into a restart loop.
+				a.log.Error("the database is damaged; serving /healthz with what to do until stopped", "db", a.cfg.DB, "err", err)
+				st.SetDatabaseError(err)
+				serveDegraded(ctx, a, conns.session(), st, 0)
+				return nil
+			}
+			return err
+		}
+		st.SetDatabaseError(nil)
+		began := time.Now()
+		err = serveDB(ctx, a, db, conns.session(), st, nil)
+		db.Close()
+		if errors.Is(err, store.ErrInvalidated) && ctx.Err() == nil {
+			// Typically a checkpoint that found the disk full. Wait before
+			// opening the file again (serving /healthz), longer each time
+			// it fails again soon, so a full disk costs no CPU.
+			if time.Since(began) > time.Minute {
+				wait = time.Second
+			}
+			a.log.Error("DuckDB invalidated the database; opening it again", "db", a.cfg.DB, "retry_in", wait, "err", err)
+			st.SetDatabaseError(err)
+			serveDegraded(ctx, a, conns.session(), st, wait)
+			wait = min(2*wait, 30*time.Second)
+			continue
+		}
 		return err
 	}
-	defer db.Close()
-	return serveDB(ctx, a, db, nil)
+	return nil
 }
 
 // serveDB runs ingest (when kafka.topics are configured), the report
-// schedules and the HTTP server over db until ctx ends. ready, if not nil,
-// is called with the server's base URL once it listens.
-func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) error {
+// schedules and the HTTP server over db until ctx ends. ln is the
+// listener (nil: listen on serve.listen); st receives ingest's status (nil:
+// a new one). ready, if not nil, is called with the server's base URL once
+// it listens. It returns an error wrapping store.ErrInvalidated when DuckDB
+// invalidated db (the caller may open the file again); any other error that
+// stops ingest is reported on /healthz while the rest serves on.
+func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *status.Tracker, ready func(url string)) error {
 	cfg := a.cfg
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -103,18 +160,21 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		return err
 	}
 
-	// Listen first: a busy address fails before anything starts.
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", cfg.Serve.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another process using it? pick another with --listen)", cfg.Serve.Listen, err)
+	if ln == nil {
+		// Listen first: a busy address fails before anything starts.
+		var lc net.ListenConfig
+		if ln, err = lc.Listen(ctx, "tcp", cfg.Serve.Listen); err != nil {
+			return fmt.Errorf("listen on %s: %w (is another process using it? pick another with --listen)", cfg.Serve.Listen, err)
+		}
 	}
 	defer ln.Close()
 
 	// Build everything that can fail before starting goroutines: an early
 	// return must not leave ingest running on a database about to close.
 	var ingesting atomic.Bool
-	st := &status.Tracker{}
+	if st == nil {
+		st = &status.Tracker{}
+	}
 	var sched *report.Scheduler
 	if len(cfg.Reports.Schedules) > 0 {
 		if sched, err = a.newReportScheduler(engine); err != nil {
@@ -150,6 +210,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		if pg, err = pgwire.New(cfg.Serve.Postgres, sandbox, a.log, version, reg); err != nil {
 			return usageError{err}
 		}
+		var lc net.ListenConfig
 		if pgln, err = lc.Listen(ctx, "tcp", cfg.Serve.Postgres.Listen); err != nil {
 			return fmt.Errorf("listen on %s (serve.postgres.listen): %w (is another process using it? pick another with --postgres-listen)", cfg.Serve.Postgres.Listen, err)
 		}
@@ -165,10 +226,18 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		ingesting.Store(true)
 		g.Go(func() error {
 			defer ingesting.Store(false)
-			if err := ingest.Run(gctx, opts); err != nil && !errors.Is(err, context.Canceled) {
-				return fmt.Errorf("ingest: %w", err)
+			err := ingest.Run(gctx, opts)
+			switch {
+			case err == nil || errors.Is(err, context.Canceled):
+				a.log.Info("ingest stopped; still serving the file")
+			case errors.Is(err, store.ErrInvalidated):
+				return fmt.Errorf("ingest: %w", err) // the caller opens the file again
+			default:
+				// Restarting would fail the same way: report it on /healthz
+				// and serve on, never exit into a restart loop.
+				a.log.Error("ingest stopped; still serving the file, /healthz reports it", "err", err)
+				st.Stopped(err)
 			}
-			a.log.Info("ingest stopped; still serving the file")
 			return nil
 		})
 	} else {

@@ -40,6 +40,12 @@ type DB struct {
 func Open(ctx context.Context, path string) (*DB, error) {
 	c, err := duckdb.NewConnector(path, nil)
 	if err != nil {
+		cerr := Classify(err, path)
+		var df *DiskFullError
+		var dm *DamagedError
+		if errors.As(cerr, &df) || errors.As(cerr, &dm) || errors.Is(cerr, ErrInvalidated) {
+			return nil, openFailure(path, cerr) // damaged, or no space to replay the WAL
+		}
 		return nil, fmt.Errorf("open duckdb %q: %w (%s)", path, err, openHint(err))
 	}
 	db := &DB{DB: sql.OpenDB(c), Connector: c, Path: path}
@@ -52,13 +58,22 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, openFailure(path, Classify(err, path))
 	}
 	return db, nil
 }
 
 func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
+		// Applying the schema writes (its views are replaced) even when it
+		// is current. On a full disk a current file still opens, so that it
+		// can be queried, and the first commit says what is wrong.
+		var df *DiskFullError
+		var version int
+		if errors.As(Classify(err, db.Path), &df) && !df.Invalidated &&
+			db.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&version) == nil && version == SchemaVersion {
+			return nil
+		}
 		return fmt.Errorf("create schema: %w", err)
 	}
 	var n, version int
@@ -103,6 +118,15 @@ func (db *DB) Close() error {
 	err := db.DB.Close()
 	if cerr := db.Connector.Close(); err == nil {
 		err = cerr
+	}
+	return err
+}
+
+// openFailure adds what to do to a classified error of Open.
+func openFailure(path string, err error) error {
+	var df *DiskFullError
+	if errors.As(err, &df) {
+		return fmt.Errorf("open %s: %w: DuckDB writes when it opens a file; free space on %s or move the file to a larger volume, then run again", path, err, df.Volume)
 	}
 	return err
 }
