@@ -147,7 +147,7 @@ func simulateServer(t testing.TB) simulated {
 	if _, err := ingest.LoadPaths(ctx, db, []string{man.DataDir}, ingest.LoadOptions{Config: ingest.DefaultConfig(), Transform: transform.DefaultConfig()}); err != nil {
 		t.Fatal(err)
 	}
-	sb, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 1000, MaxBytes: 32 << 20, MaxConcurrent: 4, MemoryLimit: "1GB"})
+	sb, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 1000, MaxBytes: 32 << 20, MaxConcurrent: 4, ExportMaxRows: 100000, ExportMaxBytes: 1 << 30, MemoryLimit: "1GB"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,8 @@ var staticFS embed.FS
 // show to the user as it is.
 type Sandbox interface {
 	Stream(ctx context.Context, query string, w queries.RowWriter) (queries.Summary, error)
+	// Export is Stream with the export caps, for downloads (export.go).
+	Export(ctx context.Context, query string, w queries.RowWriter) (queries.Summary, error)
 }
 
 // Options is everything a Server reads from. Engine and Sandbox are
@@ -164,13 +166,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/stats", s.api(s.apiStats))
 	mux.HandleFunc("GET /api/topology", s.api(s.apiTopology))
 	mux.HandleFunc("POST /api/query", s.apiQuery)
+	mux.HandleFunc("POST /api/export", s.apiExport)
+	mux.HandleFunc("POST /console/export", s.apiExport)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s: see docs/api.md", r.Method, r.URL.Path))
 	})
 	// A known API route asked with the wrong method: 405 with the allowed
 	// method, as JSON like every API answer (net/http's own 405 is text).
 	for route, allow := range map[string]string{
-		"/api/query": http.MethodPost, "/api/incidents": http.MethodGet, "/api/incidents/{id}": http.MethodGet, "/api/events/{id}": http.MethodGet,
+		"/api/query": http.MethodPost, "/api/export": http.MethodPost, "/api/incidents": http.MethodGet, "/api/incidents/{id}": http.MethodGet, "/api/events/{id}": http.MethodGet,
 		"/api/suspects": http.MethodGet, "/api/cascade": http.MethodGet, "/api/regions": http.MethodGet,
 		"/api/change-failure-rate": http.MethodGet, "/api/series": http.MethodGet, "/api/changes": http.MethodGet,
 		"/api/services": http.MethodGet, "/api/ingest": http.MethodGet, "/api/stats": http.MethodGet, "/api/topology": http.MethodGet,
