@@ -85,13 +85,19 @@ func DefaultKafkaConfig() KafkaConfig {
 	}
 }
 
+// DuckDBRowGroup is the rows of one DuckDB row group. A transaction that
+// appends at least that many rows has DuckDB write them compressed straight
+// to the file instead of to the WAL first and again at the checkpoint:
+// batch_max_events defaults to it (docs/benchmarks.md, Change log).
+const DuckDBRowGroup = 122_880
+
 // DefaultConfig returns the defaults for the ingest section.
 func DefaultConfig() Config {
 	return Config{
-		BatchMaxEvents:     50000,
-		BatchMaxBytes:      32 << 20,
+		BatchMaxEvents:     DuckDBRowGroup,
+		BatchMaxBytes:      192 << 20,
 		BatchMaxWait:       time.Second,
-		MaxInflightBytes:   256 << 20,
+		MaxInflightBytes:   384 << 20,
 		MetricsListen:      "",
 		StartWithoutOffset: StartGroup,
 		ProgressInterval:   10 * time.Second,

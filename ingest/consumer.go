@@ -164,6 +164,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 	r.p = newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Status)
 	r.p.onCommit = r.committed
+	r.p.streaming = !o.Config.ExitWhenCaughtUp
+	r.p.rerun = "then run ingest again: it resumes from the stored offsets"
 
 	cctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)

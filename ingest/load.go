@@ -9,9 +9,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -44,6 +46,9 @@ type LoadOptions struct {
 	// necessarily committed) with the files done, the files to do and what
 	// was committed so far. It runs on LoadPaths' goroutine.
 	Progress func(done, total int, committed Totals)
+	// Workers decode records in parallel (their order is kept); 0 = one
+	// per core (GOMAXPROCS).
+	Workers int
 }
 
 // LoadSummary is what LoadPaths did.
@@ -118,6 +123,7 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 		sink = s
 	}
 	p := newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Status)
+	p.rerun = "then run the same faultline load again: files already loaded are skipped and the interrupted one resumes"
 	in := make(chan item, 256)
 	pctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
@@ -129,13 +135,14 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 		}
 		pipeErr <- err
 	}()
+	q := newLoadQueue(pctx, dec, p, in, o.Workers)
 	var readErr error
 	var refused []string
 	for i, f := range files {
 		if pctx.Err() != nil {
 			break
 		}
-		st, err := loadFile(pctx, db, dec, p, in, f, o)
+		st, err := loadFile(pctx, db, q, f, o)
 		var ce changedError
 		switch {
 		case errors.As(err, &ce):
@@ -163,6 +170,7 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 			o.Progress(i+1, len(files), p.Totals())
 		}
 	}
+	q.close()
 	close(in)
 	perr := <-pipeErr
 	sum.Totals = p.Totals()
@@ -293,7 +301,7 @@ const (
 	fileReloaded
 )
 
-func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipeline, in chan<- item, path string, o LoadOptions) (fileState, error) {
+func loadFile(ctx context.Context, db *store.DB, q *loadQueue, path string, o LoadOptions) (fileState, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w%s", path, err, permissionHint(err))
@@ -339,7 +347,7 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 		mtime = fi.ModTime()
 		if fi.Size() > o.MaxFileBytes {
 			dl := deadFile(transform.ReasonTooLarge, fmt.Sprintf("%s is %d bytes, over the %d byte file limit; split it", path, fi.Size(), o.MaxFileBytes), raw, o)
-			return sendFile(ctx, p, in, st, path, fp, replace, start, dl)
+			return sendFile(ctx, q, st, path, fp, replace, start, dl)
 		}
 	}
 	// Records are numbered 0, 1, 2... in the order SplitFile yields them; the
@@ -355,42 +363,30 @@ func loadFile(ctx context.Context, db *store.DB, dec *transform.Decoder, p *pipe
 		if i < start {
 			return nil
 		}
-		n, err := p.acquire(ctx, int64(len(rec)))
-		if err != nil {
-			return err
-		}
-		res := &transform.Result{}
 		format := o.Format
 		if pos.Layout == transform.LayoutRecords && format == transform.FormatAuto {
 			// An element of a CloudTrail {"Records":[...]} file is a
 			// CloudTrail record or a dead letter, never an app event.
 			format = transform.FormatCloudTrail
 		}
-		dec.Decode(transform.Input{Format: format, Value: rec, Time: mtime,
-			Lineage: transform.Lineage{File: path, Offset: pos.Index}}, time.Now(), res)
-		it := item{source: source, next: i + 1, fingerprint: fp, label: "file", res: res, raw: n}
+		it := item{source: source, next: i + 1, fingerprint: fp, label: "file"}
 		if !sent {
 			it.replace = replace
 			sent = true
 		}
-		select {
-		case in <- it:
-			return nil
-		case <-ctx.Done():
-			p.release(n)
-			return ctx.Err()
-		}
+		return q.add(ctx, it, transform.Input{Format: format, Value: rec, Time: mtime,
+			Lineage: transform.Lineage{File: path, Offset: pos.Index}})
 	})
 	switch {
 	case errors.Is(err, transform.ErrSplitDecompress):
-		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompress, fmt.Sprintf("%s: %v (the file is damaged; fetch it again)", path, err), raw, o))
+		return sendFile(ctx, q, st, path, fp, replace, start, deadFile(transform.ReasonDecompress, fmt.Sprintf("%s: %v (the file is damaged; fetch it again)", path, err), raw, o))
 	case errors.Is(err, transform.ErrSplitDecompressLimit):
-		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonDecompressLimit, fmt.Sprintf("%s: %v (it may be a compression bomb; split the file if it is genuine)", path, err), raw, o))
+		return sendFile(ctx, q, st, path, fp, replace, start, deadFile(transform.ReasonDecompressLimit, fmt.Sprintf("%s: %v (it may be a compression bomb; split the file if it is genuine)", path, err), raw, o))
 	case err != nil:
 		return st, err
 	}
 	if k == 0 { // empty or whitespace only: kept visible as a dead letter
-		return sendFile(ctx, p, in, st, path, fp, replace, start, deadFile(transform.ReasonEmpty, path+" is empty", raw, o))
+		return sendFile(ctx, q, st, path, fp, replace, start, deadFile(transform.ReasonEmpty, path+" is empty", raw, o))
 	}
 	if !sent && st != fileReloaded {
 		return fileUnchanged, nil
@@ -445,24 +441,161 @@ func fileFingerprint(raw []byte, f transform.Format) string {
 }
 
 // sendFile commits a whole file as one dead letter (record 0).
-func sendFile(ctx context.Context, p *pipeline, in chan<- item, st fileState, path, fp, replace string, start int64, dl *transform.DeadLetter) (fileState, error) {
+func sendFile(ctx context.Context, q *loadQueue, st fileState, path, fp, replace string, start int64, dl *transform.DeadLetter) (fileState, error) {
 	if start > 0 && replace == "" {
 		return fileUnchanged, nil // already committed
 	}
 	dl.Lineage = transform.Lineage{File: path}
-	n, err := p.acquire(ctx, int64(dl.RawSize))
-	if err != nil {
-		return st, err
-	}
 	it := item{source: "file:" + path, next: 1, fingerprint: fp, replace: replace, label: "file",
-		res: &transform.Result{DeadLetters: []transform.DeadLetter{*dl}}, raw: n}
-	select {
-	case in <- it:
-		return st, nil
-	case <-ctx.Done():
-		p.release(n)
-		return st, ctx.Err()
+		res: &transform.Result{DeadLetters: []transform.DeadLetter{*dl}}}
+	return st, q.addDecoded(ctx, it, int64(dl.RawSize))
+}
+
+// loadQueue decodes the records of the files being loaded on several
+// workers and hands them to the pipeline in the order they were added (a
+// file's positions advance in order). Records travel in chunks, so the
+// workers and the pipeline synchronise once per chunk, not per record.
+type loadQueue struct {
+	dec     *transform.Decoder
+	p       *pipeline
+	work    chan *loadChunk // to the workers
+	ordered chan *loadChunk // to the forwarder, in order
+	cur     *loadChunk
+	wg      sync.WaitGroup
+}
+
+// loadChunk is a run of records: items[i] is decoded from inputs[i]
+// (inputs[i] nil: already decoded) into items[i].res.
+type loadChunk struct {
+	items  []item
+	inputs []*transform.Input
+	raw    int64
+	done   chan struct{}
+}
+
+// Records and bytes per chunk.
+const (
+	loadChunkRecords = 256
+	loadChunkBytes   = 4 << 20
+)
+
+func newLoadQueue(ctx context.Context, dec *transform.Decoder, p *pipeline, in chan<- item, workers int) *loadQueue {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
 	}
+	q := &loadQueue{dec: dec, p: p, work: make(chan *loadChunk, workers), ordered: make(chan *loadChunk, 2*workers)}
+	for w := 0; w < workers; w++ {
+		q.wg.Add(1)
+		go func() {
+			defer q.wg.Done()
+			for ch := range q.work {
+				now := time.Now()
+				for i, in := range ch.inputs {
+					if in != nil {
+						q.dec.Decode(*in, now, ch.items[i].res)
+					}
+				}
+				close(ch.done)
+			}
+		}()
+	}
+	q.wg.Add(1)
+	go func() { // the forwarder: the only sender on in
+		defer q.wg.Done()
+		stopped := false
+		for ch := range q.ordered {
+			<-ch.done
+			for i, it := range ch.items {
+				if !stopped {
+					select {
+					case in <- it:
+						continue
+					case <-ctx.Done():
+						stopped = true
+					}
+				}
+				q.p.release(ch.items[i].raw)
+			}
+		}
+	}()
+	return q
+}
+
+// add queues a record to decode; it blocks while the in-flight budget is
+// used up (after handing over what it holds, so the budget can free up).
+func (q *loadQueue) add(ctx context.Context, it item, in transform.Input) error {
+	n, err := q.acquire(ctx, int64(len(in.Value)))
+	if err != nil {
+		return err
+	}
+	it.raw, it.res = n, &transform.Result{}
+	return q.push(ctx, it, &in)
+}
+
+// addDecoded queues an item that needs no decoding, holding raw bytes of
+// the budget.
+func (q *loadQueue) addDecoded(ctx context.Context, it item, raw int64) error {
+	n, err := q.acquire(ctx, raw)
+	if err != nil {
+		return err
+	}
+	it.raw = n
+	return q.push(ctx, it, nil)
+}
+
+func (q *loadQueue) acquire(ctx context.Context, n int64) (int64, error) {
+	n = min(n, int64(q.p.cfg.MaxInflightBytes))
+	if q.p.budget.TryAcquire(n) {
+		q.p.m.InflightBytes.Add(float64(n))
+		return n, nil
+	}
+	if err := q.flush(ctx); err != nil {
+		return 0, err
+	}
+	return q.p.acquire(ctx, n)
+}
+
+func (q *loadQueue) push(ctx context.Context, it item, in *transform.Input) error {
+	if q.cur == nil {
+		q.cur = &loadChunk{done: make(chan struct{})}
+	}
+	q.cur.items = append(q.cur.items, it)
+	q.cur.inputs = append(q.cur.inputs, in)
+	q.cur.raw += it.raw
+	if len(q.cur.items) >= loadChunkRecords || q.cur.raw >= loadChunkBytes {
+		return q.flush(ctx)
+	}
+	return nil
+}
+
+// flush hands the current chunk to the workers and the forwarder.
+func (q *loadQueue) flush(ctx context.Context) error {
+	ch := q.cur
+	if ch == nil {
+		return nil
+	}
+	q.cur = nil
+	select {
+	case q.ordered <- ch:
+	case <-ctx.Done():
+		for _, it := range ch.items {
+			q.p.release(it.raw)
+		}
+		return ctx.Err()
+	}
+	q.work <- ch // the workers never stop before close
+	return nil
+}
+
+// close hands over the last chunk and waits until everything queued was
+// sent to the pipeline (or, after cancellation, released).
+func (q *loadQueue) close() {
+	if err := q.flush(context.Background()); err != nil {
+		panic("unreachable: flush without a context cannot fail")
+	}
+	close(q.work)
+	close(q.ordered)
+	q.wg.Wait()
 }
 
 func deadFile(reason, msg string, raw []byte, o LoadOptions) *transform.DeadLetter {

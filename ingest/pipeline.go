@@ -2,9 +2,11 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -39,6 +41,7 @@ type item struct {
 }
 
 type pending struct {
+	started  time.Time // first item
 	batch    store.Batch
 	pos      map[[2]any]int // (source, part) -> index in batch.Positions
 	events   int
@@ -82,6 +85,16 @@ type pipeline struct {
 	status   *status.Tracker
 	budget   *semaphore.Weighted
 	onCommit func([]store.Position) // called on the committer goroutine after each commit
+	// busy is set while a batch commits or waits to: a batch is not closed
+	// on batch_max_wait then (it would only wait in the queue), so batches
+	// grow towards batch_max_events while DuckDB is the bottleneck.
+	busy atomic.Int32
+	// streaming: a commit that fails for lack of disk space is retried
+	// until it succeeds (serve, ingest without --exit-when-caught-up);
+	// otherwise it ends the run after commitAttempts.
+	streaming bool
+	// rerun says how to resume after a failed run ("rerun the same load").
+	rerun string
 
 	mu     sync.Mutex
 	totals Totals
@@ -151,7 +164,7 @@ func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pendin
 	defer timer.Stop()
 	start := func() {
 		if cur == nil {
-			cur = &pending{pos: map[[2]any]int{}, labels: map[string]int{}, reasons: map[string]int{}}
+			cur = &pending{pos: map[[2]any]int{}, labels: map[string]int{}, reasons: map[string]int{}, started: time.Now()}
 			timer.Reset(p.cfg.BatchMaxWait)
 		}
 	}
@@ -165,10 +178,12 @@ func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pendin
 		}
 		pb := cur
 		cur = nil
+		p.busy.Add(1)
 		select {
 		case out <- pb:
 			return nil
 		case <-ctx.Done():
+			p.busy.Add(-1)
 			if pb.batch.Events != nil {
 				pb.batch.Events.Release()
 			}
@@ -180,6 +195,20 @@ func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pendin
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-timer.C:
+			if cur != nil && cur.events < p.cfg.BatchMaxEvents {
+				if p.busy.Load() > 0 {
+					// Group commit: keep filling while the committer is
+					// busy, look again shortly.
+					timer.Reset(min(p.cfg.BatchMaxWait, 50*time.Millisecond))
+					continue
+				}
+				if cur.events*fastFill >= p.cfg.BatchMaxEvents && time.Since(cur.started) < fastFill/2*p.cfg.BatchMaxWait {
+					// Filling fast (catching up): a few more waits make
+					// a batch of a whole row group, written once.
+					timer.Reset(p.cfg.BatchMaxWait)
+					continue
+				}
+			}
 			if err := flush(); err != nil {
 				return err
 			}
@@ -234,6 +263,34 @@ func (p *pipeline) add(cur *pending, b *transform.Builder, it *item) {
 	cur.raw += it.raw
 }
 
+// fastFill: a batch that holds 1/fastFill of batch_max_events when
+// batch_max_wait is up is filling fast enough to reach a whole row group
+// within a few more waits; it may take up to fastFill/2 waits in all.
+const fastFill = 10
+
+// explainCommit says what a failed commit means and what to do.
+func (p *pipeline) explainCommit(err error, pb *pending) error {
+	what := fmt.Sprintf("commit batch of %d events (%d records)", pb.events, pb.records)
+	var df *store.DiskFullError
+	switch {
+	case errors.As(err, &df):
+		retry := p.rerun
+		switch {
+		case p.streaming && !df.Invalidated:
+			retry = "retrying until there is space"
+		case p.streaming:
+			retry = "faultline opens the file again and retries until there is space"
+		}
+		return fmt.Errorf("%w: the batch of %d events was not committed and the file holds every batch before it; free space on %s or move the DuckDB file to a larger volume (%s)",
+			err, pb.events, df.Volume, retry)
+	case errors.As(err, new(*store.DamagedError)):
+		return fmt.Errorf("%s: %w", what, err)
+	case errors.Is(err, store.ErrInvalidated):
+		return fmt.Errorf("%s: %w (the file holds every batch committed before; open it again: %s)", what, err, p.rerun)
+	}
+	return fmt.Errorf("%s: %w (check the disk and the file; retried %d times, then ingest stops)", what, err, commitAttempts)
+}
+
 // commitAttempts bounds retries of one batch: a transient DuckDB error is
 // retried with backoff; one that persists stops ingest (nothing is lost: the
 // batch's positions were not stored, so a restart re-reads it).
@@ -241,7 +298,9 @@ const commitAttempts = 6
 
 func (p *pipeline) commitLoop(ctx context.Context, in <-chan *pending) error {
 	for pb := range in {
-		if err := p.commitOne(ctx, pb); err != nil {
+		err := p.commitOne(ctx, pb)
+		p.busy.Add(-1)
+		if err != nil {
 			return err // cancels the batcher; run releases what is queued
 		}
 	}
@@ -262,17 +321,26 @@ func (p *pipeline) commitOne(ctx context.Context, pb *pending) error {
 			if err == nil {
 				p.m.CommitSeconds.Observe(time.Since(t0).Seconds())
 				p.status.Commit(nil)
+				if attempt > 1 {
+					p.log.Info("batch committed after retries", "attempts", attempt, "events", pb.events)
+				}
 				break
 			}
+			err = p.explainCommit(err, pb)
 			p.status.Commit(err)
-			if attempt >= commitAttempts || ctx.Err() != nil {
-				return fmt.Errorf("commit batch of %d events (%d records) after %d attempts: %w", pb.events, pb.records, attempt, err)
+			var df *store.DiskFullError
+			diskFull := errors.As(err, &df)
+			// A damaged file or an invalidated database does not heal by
+			// retrying; a full disk does when space is freed.
+			fatal := errors.Is(err, store.ErrInvalidated) || errors.As(err, new(*store.DamagedError))
+			if fatal || ctx.Err() != nil || attempt >= commitAttempts && !(diskFull && p.streaming) {
+				return err
 			}
 			p.m.CommitRetries.Inc()
 			d := bo.next()
 			p.log.Warn("batch commit failed, retrying", "attempt", attempt, "events", pb.events, "wait", d, "err", err)
 			if !sleep(ctx, d) {
-				return fmt.Errorf("commit batch of %d events: %w (gave up on shutdown: the batch is re-read on restart)", pb.events, err)
+				return fmt.Errorf("%w (gave up on shutdown: the batch is re-read on restart)", err)
 			}
 		}
 	}

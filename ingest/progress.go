@@ -38,7 +38,7 @@ func (r *runner) checkCaughtUp() {
 }
 
 // background copies offsets to Kafka after each DuckDB commit (retrying
-// every second after a failure) and logs progress.
+// every second after a failure), logs progress and probes the brokers.
 func (r *runner) background(ctx context.Context) {
 	commit := time.NewTicker(time.Second)
 	defer commit.Stop()
@@ -48,15 +48,29 @@ func (r *runner) background(ctx context.Context) {
 		defer t.Stop()
 		progress = t.C
 	}
-	probe := time.NewTicker(r.probeInterval())
-	defer probe.Stop()
+	// The probe has its own goroutine: an offset commit to a coordinator
+	// that accepts connections and never answers blocks until kafka-go's
+	// timeout, and must not delay reporting that (TestFaultNetwork).
+	probeDone := make(chan struct{})
+	defer func() { <-probeDone }()
+	go func() {
+		defer close(probeDone)
+		probe := time.NewTicker(r.probeInterval())
+		defer probe.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-probe.C:
+				r.probe(ctx)
+			}
+		}
+	}()
 	last, lastT := r.p.Totals(), time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-probe.C:
-			r.probe(ctx)
 		case <-commit.C:
 			r.commitKafka()
 		case <-r.kick:

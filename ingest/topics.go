@@ -142,12 +142,30 @@ func (r *runner) groupTopics() []string {
 	return append([]string(nil), r.topics...)
 }
 
+// ping makes one request that must reach a broker: kafka-go's transport
+// answers metadata requests from its cache, which it keeps serving while a
+// broker that accepts connections never answers (TestFaultNetwork: ~40 s
+// before the status said so). ApiVersions always goes to the broker.
+func (r *runner) ping(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := r.client.ApiVersions(cctx, &kafka.ApiVersionsRequest{}); err != nil {
+		return fmt.Errorf("ping brokers: %w", err)
+	}
+	return nil
+}
+
 // probe runs every probeInterval: it checks connectivity and the topics;
 // a streaming run restarts its consumer group when a missing topic
 // appeared; a batch run reads the group offsets of partitions other members
 // hold and checks whether it is caught up or should give up.
 func (r *runner) probe(ctx context.Context) {
-	parts, missing, err := r.topicPartitions(ctx)
+	err := r.ping(ctx)
+	var parts map[string][]int32
+	var missing []status.MissingTopic
+	if err == nil {
+		parts, missing, err = r.topicPartitions(ctx)
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			r.kafkaError(err)

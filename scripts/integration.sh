@@ -12,10 +12,16 @@
 #      FAULTLINE_IT_BROKERS   host:port of the broker
 #      FAULTLINE_IT_KAFKA_CTL scripts/kafka/kafkactl.sh (stop/kill/start it)
 #      FAULTLINE_IT_BIN       the faultline binary (make build)
+#      FAULTLINE_IT_PROXY_LISTEN, FAULTLINE_IT_PROXY_UPSTREAM  where the
+#        fault tests' proxy listens (the address the broker's second
+#        listener advertises) and what it forwards to
 # 4. Stops the broker and removes the temporary directory on exit, pass or
 #    fail (also on Ctrl-C).
 #
-# Needs Java 17+ and Maven; without them it fails (it never skips).
+# Needs Java 17+ and Maven; without them it fails (it never skips). The
+# fault suite (GO_TAGS with "faults", the default IT_RUN) also needs root,
+# tmpfs mounts and a writable memory cgroup: checked first, it fails with
+# what is missing rather than pass without its faults.
 # Environment: GO (go), GO_TAGS (set by the Makefile), IT_TIMEOUT (30m),
 # IT_RUN (a -run pattern), KEEP_IT_DIR=1 keeps the temporary directory.
 set -euo pipefail
@@ -41,6 +47,35 @@ java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head
 [[ ${java_major:-0} -ge 17 ]] ||
   die "java ${java_major:-unknown} found, Apache Kafka 4 needs Java 17 or later"
 [[ -x bin/faultline ]] || die "bin/faultline is missing: run 'make build' (make test-integration does)"
+
+# The fault suite mounts tmpfs volumes and creates memory cgroups: check that
+# this is allowed before fetching and starting anything (a subset chosen
+# with IT_RUN is not checked here; its tests fail by themselves).
+if [[ " $GO_TAGS " == *" faults "* && ${IT_RUN:-} == "^TestFault" ]]; then
+  hint="run make test-faults as root where mounting and cgroups are allowed (a container needs --privileged), or a subset that needs neither: IT_RUN='TestFault(Network|KillMidCommit|DamagedFile)' make test-faults"
+  [[ $(id -u) -eq 0 ]] || die "the fault suite needs root (tmpfs mounts, memory cgroups) and runs as $(id -un): $hint"
+  probe=$(mktemp -d "${TMPDIR:-/tmp}/faultline-faults-probe.XXXXXX")
+  if ! out=$(mount -t tmpfs -o size=1m tmpfs "$probe" 2>&1); then
+    rmdir "$probe"
+    die "cannot mount a tmpfs ($(echo $out)): $hint"
+  fi
+  umount "$probe" && rmdir "$probe"
+  memcg=
+  while IFS=: read -r _ ctrls path; do
+    if [[ -z $ctrls ]]; then
+      for r in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+        if [[ -f $r/cgroup.controllers ]] && grep -qw memory "$r$path/cgroup.subtree_control" 2>/dev/null; then memcg=$r$path; fi
+      done
+    elif [[ ,$ctrls, == *,memory,* ]]; then
+      memcg=/sys/fs/cgroup/memory$path
+    fi
+    [[ -n $memcg ]] && break
+  done </proc/self/cgroup
+  [[ -n $memcg ]] || die "no memory cgroup controller (v1, or v2 with memory in cgroup.subtree_control) for this process: $hint"
+  probe=$memcg/faultline-probe-$$
+  mkdir "$probe" 2>/dev/null || die "cannot create a memory cgroup under $memcg: $hint"
+  rmdir "$probe"
+fi
 
 # --- Apache Kafka jars, cached -----------------------------------------------
 kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka/pom.xml)
@@ -100,18 +135,26 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-port=$(free_port)
-cport=$(free_port)
-while [[ $cport == "$port" ]]; do cport=$(free_port); done
+# Four distinct free ports: the broker's listener, the controller's, and a
+# second client listener (PROXIED) that advertises the address of a
+# fault-injecting proxy (toxiproxy, started by the fault tests): a client
+# that bootstraps through the proxy is told to reconnect to the proxy, so
+# every byte between it and the broker passes through the proxy.
+ports=()
+while ((${#ports[@]} < 4)); do
+  p=$(free_port)
+  [[ " ${ports[*]} " == *" $p "* ]] || ports+=("$p")
+done
+port=${ports[0]} cport=${ports[1]} pport=${ports[2]} proxyport=${ports[3]}
 cat >"$work/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$cport
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport,PROXIED://127.0.0.1:$pport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,PROXIED://127.0.0.1:$proxyport
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,PROXIED:PLAINTEXT
 log.dirs=$work/data
 num.partitions=3
 auto.create.topics.enable=false
@@ -135,6 +178,10 @@ echo "integration: broker ready after $((SECONDS - start_time))s"
 
 # --- the suite ---------------------------------------------------------------
 export FAULTLINE_IT_BROKERS=127.0.0.1:$port
+# The fault tests' proxy listens on FAULTLINE_IT_PROXY_LISTEN (what the
+# PROXIED listener advertises) and forwards to FAULTLINE_IT_PROXY_UPSTREAM.
+export FAULTLINE_IT_PROXY_LISTEN=127.0.0.1:$proxyport
+export FAULTLINE_IT_PROXY_UPSTREAM=127.0.0.1:$pport
 export FAULTLINE_IT_BIN=$root/bin/faultline
 run=()
 [[ -n ${IT_RUN:-} ]] && run=(-run "$IT_RUN")

@@ -203,7 +203,7 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 	a.cfg.DB = dbPath
 	a.cfg.Kafka.Topics = nil
 	a.log = quiet
-	return serveDB(ctx, a, db, func(url string) {
+	return serveDB(ctx, a, db, nil, nil, func(url string) {
 		step(6, "dashboards at %s  (Ctrl-C to stop)", url)
 	})
 }

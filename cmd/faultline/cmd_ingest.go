@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/status"
+	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/transform"
 )
 
@@ -71,7 +73,11 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 				}
 				return err
 			}
-			defer db.Close()
+			defer func() {
+				if db != nil {
+					db.Close()
+				}
+			}()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			st := &status.Tracker{}
@@ -79,7 +85,34 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 				Kafka: kc, Config: a.cfg.Ingest, Transform: a.cfg.Transform, DB: db,
 				Logger: a.log, Registerer: reg, Status: st,
 			}
-			return runWithMetrics(ctx, a, reg, st, func(ctx context.Context) error { return ingest.Run(ctx, opts) })
+			return runWithMetrics(ctx, a, reg, st, func(ctx context.Context) error {
+				wait := time.Second
+				for {
+					began := time.Now()
+					err := ingest.Run(ctx, opts)
+					if !errors.Is(err, store.ErrInvalidated) || a.cfg.Ingest.ExitWhenCaughtUp || ctx.Err() != nil {
+						return err
+					}
+					// Streaming: DuckDB gave up on the open database (a
+					// checkpoint found the disk full); open the file again,
+					// waiting for space, and resume from its offsets.
+					if time.Since(began) > time.Minute {
+						wait = time.Second
+					}
+					a.log.Error("DuckDB invalidated the database; opening it again", "db", a.cfg.DB, "retry_in", wait, "err", err)
+					db.Close()
+					db = nil
+					st.SetDatabaseError(err)
+					if db, err = reopen(ctx, a, st, wait); err != nil {
+						if ctx.Err() != nil {
+							return nil // stopped while waiting for space
+						}
+						return err
+					}
+					opts.DB = db
+					wait = min(2*wait, 30*time.Second)
+				}
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -95,6 +128,31 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 		"allow-data-loss": "ingest.allow_data_loss", "metrics-listen": "ingest.metrics_listen", "give-up-after": "ingest.give_up_after",
 	})
 	return cmd
+}
+
+// reopen opens the DuckDB file again after DuckDB invalidated it, first
+// after wait, then retrying with backoff while there is no space to replay
+// its WAL (reported on st).
+func reopen(ctx context.Context, a *app, st *status.Tracker, wait time.Duration) (*store.DB, error) {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		db, err := a.openDB(ctx, a.cfg.DB)
+		if err == nil {
+			st.SetDatabaseError(nil)
+			return db, nil
+		}
+		var df *store.DiskFullError
+		if !errors.As(err, &df) && !errors.Is(err, store.ErrInvalidated) {
+			return nil, err
+		}
+		st.SetDatabaseError(err)
+		wait = min(2*wait, 30*time.Second)
+		a.log.Error("cannot open the database, retrying", "db", a.cfg.DB, "retry_in", wait, "err", err)
+	}
 }
 
 // runWithMetrics runs fn and, if ingest.metrics_listen is set, the metrics

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -18,6 +19,7 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/pgwire"
 	"github.com/faultline/faultline/queries"
 )
 
@@ -36,7 +38,10 @@ and, in one process:
     token (serve.token) or basic auth (serve.username/serve.password) on
     every route but /healthz;
   - runs the report schedules in reports.schedules;
-  - serves /metrics (Prometheus: ingest and HTTP) and /healthz.
+  - serves /metrics (Prometheus: ingest and HTTP) and /healthz;
+  - speaks the PostgreSQL wire protocol on serve.postgres.listen when set
+    (psql, Grafana, DBeaver, JDBC, psycopg; docs/postgres.md), through the
+    same analyst SQL sandbox as the JSON API.
 
 DuckDB allows one process per file: while serve runs, point 'faultline
 query' and 'faultline report' at it with --server http://ADDR (or config
@@ -45,7 +50,8 @@ query.server). SIGINT/SIGTERM shut everything down gracefully.`,
   faultline serve --db outage.duckdb --listen 127.0.0.1:9000
   faultline serve --config prod.yaml                # ingest kafka.topics while serving
   FAULTLINE_SERVE_TOKEN=s3cret faultline serve --listen 0.0.0.0:8080
-  faultline query --server http://127.0.0.1:8080 "SELECT count(*) FROM events"`,
+  faultline query --server http://127.0.0.1:8080 "SELECT count(*) FROM events"
+  faultline serve --postgres-listen 127.0.0.1:5432   # then: psql -h 127.0.0.1 -U faultline`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd.Context(), a)
@@ -55,7 +61,8 @@ query.server). SIGINT/SIGTERM shut everything down gracefully.`,
 	f.String("listen", "", "host:port to serve on (config serve.listen; default 127.0.0.1:8080)")
 	f.Duration("refresh", 0, "live refresh interval of the pages while ingesting, 0 = off (config serve.refresh; default 10s)")
 	f.StringSlice("brokers", nil, "Kafka bootstrap brokers, comma separated (config kafka.brokers)")
-	a.bind(cmd, map[string]string{"listen": "serve.listen", "refresh": "serve.refresh", "brokers": "kafka.brokers"})
+	f.String("postgres-listen", "", "host:port for the PostgreSQL wire protocol, off unless set; without serve.postgres.password only a loopback address (config serve.postgres.listen; docs/postgres.md)")
+	a.bind(cmd, map[string]string{"listen": "serve.listen", "refresh": "serve.refresh", "brokers": "kafka.brokers", "postgres-listen": "serve.postgres.listen"})
 	return cmd
 }
 
@@ -69,22 +76,83 @@ func runServe(ctx context.Context, a *app) error {
 	} else if _, err := os.Stat(a.cfg.DB); errors.Is(err, os.ErrNotExist) {
 		a.log.Info("creating a new database for ingest", "db", a.cfg.DB)
 	}
-	db, err := a.openDB(ctx, a.cfg.DB)
+	// Listen first: a busy address fails before anything starts. The
+	// listener outlives the database: serve keeps answering /healthz while
+	// the file cannot be used.
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", a.cfg.Serve.Listen)
 	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another process using it? pick another with --listen)", a.cfg.Serve.Listen, err)
+	}
+	conns := newConnQueue(ln)
+	defer conns.Close()
+	st := &status.Tracker{}
+	wait := time.Second // between attempts to open the file, doubling up to 30s
+	for ctx.Err() == nil {
+		db, err := a.openDB(ctx, a.cfg.DB)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var df *store.DiskFullError
+			var dm *store.DamagedError
+			switch {
+			case errors.As(err, &df) || errors.Is(err, store.ErrInvalidated):
+				// No space to replay the WAL: it opens once space is freed.
+				a.log.Error("cannot open the database; serving /healthz and retrying", "db", a.cfg.DB, "retry_in", wait, "err", err)
+				st.SetDatabaseError(err)
+				serveDegraded(ctx, a, conns.session(), st, wait)
+				wait = min(2*wait, 30*time.Second)
+				continue
+			case errors.As(err, &dm):
+				// A damaged file does not heal: say so until stopped, never
+				// exit into a restart loop.
+				a.log.Error("the database is damaged; serving /healthz with what to do until stopped", "db", a.cfg.DB, "err", err)
+				st.SetDatabaseError(err)
+				serveDegraded(ctx, a, conns.session(), st, 0)
+				return nil
+			}
+			return err
+		}
+		st.SetDatabaseError(nil)
+		began := time.Now()
+		err = serveDB(ctx, a, db, conns.session(), st, nil)
+		db.Close()
+		if errors.Is(err, store.ErrInvalidated) && ctx.Err() == nil {
+			// Typically a checkpoint that found the disk full. Wait before
+			// opening the file again (serving /healthz), longer each time
+			// it fails again soon, so a full disk costs no CPU.
+			if time.Since(began) > time.Minute {
+				wait = time.Second
+			}
+			a.log.Error("DuckDB invalidated the database; opening it again", "db", a.cfg.DB, "retry_in", wait, "err", err)
+			st.SetDatabaseError(err)
+			serveDegraded(ctx, a, conns.session(), st, wait)
+			wait = min(2*wait, 30*time.Second)
+			continue
+		}
 		return err
 	}
-	defer db.Close()
-	return serveDB(ctx, a, db, nil)
+	return nil
 }
 
 // serveDB runs ingest (when kafka.topics are configured), the report
-// schedules and the HTTP server over db until ctx ends. ready, if not nil,
-// is called with the server's base URL once it listens.
-func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) error {
+// schedules and the HTTP server over db until ctx ends. ln is the
+// listener (nil: listen on serve.listen); st receives ingest's status (nil:
+// a new one). ready, if not nil, is called with the server's base URL once
+// it listens. It returns an error wrapping store.ErrInvalidated when DuckDB
+// invalidated db (the caller may open the file again); any other error that
+// stops ingest is reported on /healthz while the rest serves on.
+func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *status.Tracker, ready func(url string)) error {
 	cfg := a.cfg
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine := a.engine(db)
+	// faultline_incidents() and faultline_suspects() for analyst SQL (the
+	// console, the JSON API, PostgreSQL clients such as Grafana).
+	if err := queries.RegisterTableFunctions(ctx, db.DB, engine); err != nil {
+		return err
+	}
 	// The sandbox locks the database's configuration: create it after
 	// everything else that changes settings (a.openDB applies duckdb:).
 	sandbox, err := queries.NewSandbox(ctx, db.DB, cfg.Query)
@@ -92,18 +160,21 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		return err
 	}
 
-	// Listen first: a busy address fails before anything starts.
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", cfg.Serve.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another process using it? pick another with --listen)", cfg.Serve.Listen, err)
+	if ln == nil {
+		// Listen first: a busy address fails before anything starts.
+		var lc net.ListenConfig
+		if ln, err = lc.Listen(ctx, "tcp", cfg.Serve.Listen); err != nil {
+			return fmt.Errorf("listen on %s: %w (is another process using it? pick another with --listen)", cfg.Serve.Listen, err)
+		}
 	}
 	defer ln.Close()
 
 	// Build everything that can fail before starting goroutines: an early
 	// return must not leave ingest running on a database about to close.
 	var ingesting atomic.Bool
-	st := &status.Tracker{}
+	if st == nil {
+		st = &status.Tracker{}
+	}
 	var sched *report.Scheduler
 	if len(cfg.Reports.Schedules) > 0 {
 		if sched, err = a.newReportScheduler(engine); err != nil {
@@ -111,7 +182,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		}
 	}
 	srv, err := dashboards.New(dashboards.Options{
-		Config:   cfg.Serve,
+		Config:   cfg.Serve.Config,
 		Engine:   engine,
 		Sandbox:  sandbox,
 		Registry: reg,
@@ -127,6 +198,25 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		return err
 	}
 
+	// The PostgreSQL endpoint, when serve.postgres.listen is set: the same
+	// sandbox as the HTTP API.
+	var pg *pgwire.Server
+	var pgln net.Listener
+	if cfg.Serve.Postgres.Enabled() {
+		version, err := engine.DuckDBVersion(ctx)
+		if err != nil {
+			return err
+		}
+		if pg, err = pgwire.New(cfg.Serve.Postgres, sandbox, a.log, version, reg); err != nil {
+			return usageError{err}
+		}
+		var lc net.ListenConfig
+		if pgln, err = lc.Listen(ctx, "tcp", cfg.Serve.Postgres.Listen); err != nil {
+			return fmt.Errorf("listen on %s (serve.postgres.listen): %w (is another process using it? pick another with --postgres-listen)", cfg.Serve.Postgres.Listen, err)
+		}
+		defer pgln.Close()
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	if len(cfg.Kafka.Topics) > 0 {
 		opts := ingest.Options{
@@ -136,10 +226,18 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		ingesting.Store(true)
 		g.Go(func() error {
 			defer ingesting.Store(false)
-			if err := ingest.Run(gctx, opts); err != nil && !errors.Is(err, context.Canceled) {
-				return fmt.Errorf("ingest: %w", err)
+			err := ingest.Run(gctx, opts)
+			switch {
+			case err == nil || errors.Is(err, context.Canceled):
+				a.log.Info("ingest stopped; still serving the file")
+			case errors.Is(err, store.ErrInvalidated):
+				return fmt.Errorf("ingest: %w", err) // the caller opens the file again
+			default:
+				// Restarting would fail the same way: report it on /healthz
+				// and serve on, never exit into a restart loop.
+				a.log.Error("ingest stopped; still serving the file, /healthz reports it", "err", err)
+				st.Stopped(err)
 			}
-			a.log.Info("ingest stopped; still serving the file")
 			return nil
 		})
 	} else {
@@ -155,5 +253,9 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ready func(url string)) 
 		ready("http://" + ln.Addr().String())
 	}
 	g.Go(func() error { return srv.Serve(gctx, ln) })
+	if pg != nil {
+		a.log.Info("serving the PostgreSQL wire protocol", "addr", pgln.Addr().String(), "tls", cfg.Serve.Postgres.TLSCert != "", "password", cfg.Serve.Postgres.Password != "")
+		g.Go(func() error { return pg.Serve(gctx, pgln) })
+	}
 	return g.Wait()
 }

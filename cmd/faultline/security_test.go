@@ -16,6 +16,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,6 +30,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/internal/testkit"
@@ -47,6 +51,7 @@ type served struct {
 	cmd  *exec.Cmd
 	base string
 	host string
+	pg   string // serve.postgres.listen
 	dir  string
 	db   string
 	errb *syncBuffer
@@ -60,11 +65,12 @@ func startServed(t *testing.T, dir, db, config string) *served {
 	ln := testkit.Listen(t)
 	addr := ln.Addr().String()
 	ln.Close()
+	pg := freeAddr(t)
 	cfg := filepath.Join(dir, "serve.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("db: %s\nserve:\n  listen: %s\n%s", db, addr, config)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("db: %s\nserve:\n  listen: %s\n  postgres:\n    listen: %s\n%s", db, addr, pg, config)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := &served{base: "http://" + addr, host: addr, dir: dir, db: db, errb: &syncBuffer{}}
+	s := &served{base: "http://" + addr, host: addr, pg: pg, dir: dir, db: db, errb: &syncBuffer{}}
 	s.cmd = faultlineCmd(context.Background(), dir, "--config", cfg, "--log-level", "warn", "serve")
 	s.cmd.Stderr = s.errb
 	if err := s.cmd.Start(); err != nil {
@@ -182,6 +188,28 @@ func (s *served) sql(t *testing.T, q string, hdr ...string) (int, string) {
 	return s.request(t, http.MethodPost, "/api/query", "application/json", string(b), hdr...)
 }
 
+// export asks POST /api/export for a CSV download of analyst SQL.
+func (s *served) export(t *testing.T, q string) (int, string) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"sql": q, "format": "csv"})
+	return s.request(t, http.MethodPost, "/api/export", "application/json", string(b))
+}
+
+// wire runs analyst SQL over serve's PostgreSQL endpoint (the extended
+// protocol, as drivers send it) and returns its SQLSTATE and message.
+func (s *served) wire(t *testing.T, c *pgx.Conn, q string) (string, string) {
+	t.Helper()
+	_, err := c.Exec(context.Background(), q)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code, pe.Message
+	}
+	if err != nil {
+		t.Fatalf("%s over the wire: %v", q, err)
+	}
+	return "", ""
+}
+
 // console posts analyst SQL to the console's form, as its own page does.
 func (s *served) console(t *testing.T, q string, hdr ...string) (int, string) {
 	t.Helper()
@@ -250,10 +278,15 @@ func TestSecurityDatabaseFilesStayLocked(t *testing.T) {
 		"SELECT * FROM parquet_metadata('%s')",
 		"WITH x AS (SELECT * FROM read_blob('%s')) SELECT octet_length(content) FROM x",
 	}
+	pg, err := pgx.Connect(context.Background(), "postgres://faultline@"+s.pg+"/faultline?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close(context.Background())
 	for _, name := range names {
 		for _, shape := range shapes {
 			q := fmt.Sprintf(shape, name)
-			for _, via := range []string{"api", "console", "console GET"} {
+			for _, via := range []string{"api", "console", "console GET", "export", "postgres"} {
 				var code int
 				var body string
 				switch via {
@@ -261,6 +294,14 @@ func TestSecurityDatabaseFilesStayLocked(t *testing.T) {
 					code, body = s.sql(t, q)
 				case "console":
 					code, body = s.console(t, q)
+				case "export":
+					code, body = s.export(t, q)
+				case "postgres":
+					state, msg := s.wire(t, pg, q)
+					code, body = 400, msg
+					if state != "42501" {
+						t.Errorf("%s over the wire: SQLSTATE %q (%s), want 42501", q, state, msg)
+					}
 				default:
 					code, body = s.request(t, http.MethodGet, "/console?sql="+url.QueryEscape(q), "", "")
 				}

@@ -110,7 +110,7 @@ func openStore(t *testing.T, path string) *store.DB {
 func queryInt(t *testing.T, db *store.DB, q string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := db.QueryRow(q, args...).Scan(&n); err != nil {
+	if err := db.QueryRowContext(t.Context(), q, args...).Scan(&n); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
@@ -185,7 +185,7 @@ func checkExactlyOnce(t *testing.T, db *store.DB, topic, prefix string, n int) {
 	t.Helper()
 	q := `SELECT count(*), count(DISTINCT trace_id) FROM events WHERE src_topic = ? AND starts_with(trace_id, ?)`
 	var total, distinct int64
-	if err := db.QueryRow(q, topic, prefix+"-").Scan(&total, &distinct); err != nil {
+	if err := db.QueryRowContext(t.Context(), q, topic, prefix+"-").Scan(&total, &distinct); err != nil {
 		t.Fatal(err)
 	}
 	if total != int64(n) || distinct != int64(n) {

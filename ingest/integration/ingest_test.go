@@ -57,7 +57,7 @@ func TestIngestEveryFormat(t *testing.T) {
 	perSource := func(path string) map[string]int64 {
 		db := openStore(t, path)
 		defer db.Close()
-		rows, err := db.Query(`SELECT source || '/' || kind, count(*) FROM events GROUP BY ALL`)
+		rows, err := db.QueryContext(t.Context(), `SELECT source || '/' || kind, count(*) FROM events GROUP BY ALL`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -274,18 +274,23 @@ func TestIngestConsumerGroup(t *testing.T) {
 	// Together: every event at least once (zero loss).
 	union := map[string]int{}
 	for _, db := range []*store.DB{A, B} {
-		rows, err := db.Query(`SELECT trace_id FROM events`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+		func() {
+			rows, err := db.QueryContext(t.Context(), `SELECT trace_id FROM events`)
+			if err != nil {
 				t.Fatal(err)
 			}
-			union[id]++
-		}
-		rows.Close()
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					t.Fatal(err)
+				}
+				union[id]++
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+		}()
 	}
 	missing, twice := 0, 0
 	for i := range 3 * chunk {

@@ -34,6 +34,12 @@ type Status struct {
 	LastErrorTime time.Time `json:"last_error_time,omitzero"`
 	// CommitError is the last DuckDB commit's error ("" once one succeeds).
 	CommitError string `json:"commit_error,omitempty"`
+	// StopError is the error that stopped ingest while the process serves
+	// on (faultline serve): ingest does not run again until a restart.
+	StopError string `json:"stop_error,omitempty"`
+	// DatabaseError says why the DuckDB file cannot be used at all (damaged,
+	// no space to open it); "" when it is open.
+	DatabaseError string `json:"database_error,omitempty"`
 	// MissingTopics are configured topics the brokers do not have.
 	MissingTopics []MissingTopic `json:"missing_topics"`
 	// Partitions are the partitions this process reads, and in a batch run
@@ -77,8 +83,13 @@ type Partition struct {
 // empty when ingest is healthy or not running.
 func (s Status) Problems() []string {
 	var out []string
-	if s.CommitError != "" {
-		out = append(out, "ingest cannot commit to DuckDB: "+s.CommitError+" (check the disk and the file; ingest retries and stops after repeated failures)")
+	if s.DatabaseError != "" {
+		out = append(out, "the database is unavailable: "+s.DatabaseError)
+	}
+	if s.StopError != "" {
+		out = append(out, "ingest stopped: "+s.StopError+" (fix it, then restart faultline)")
+	} else if s.CommitError != "" {
+		out = append(out, "ingest cannot commit to DuckDB: "+s.CommitError)
 	}
 	if !s.Running {
 		return out
@@ -133,6 +144,7 @@ func (t *Tracker) Start(brokers []string, group string, partitions func() []Part
 	// Not connected until the brokers answer: readiness must not claim a
 	// connection that was never made.
 	t.s.Connected, t.s.DisconnectedSince = false, time.Time{}
+	t.s.StopError = ""
 	t.partitions = partitions
 }
 
@@ -185,6 +197,33 @@ func (t *Tracker) Commit(err error) {
 	t.s.CommitError = ""
 	if err != nil {
 		t.s.CommitError = err.Error()
+	}
+}
+
+// Stopped records the error that stopped ingest for good (nil clears it).
+func (t *Tracker) Stopped(err error) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.s.StopError = ""
+	if err != nil {
+		t.s.StopError = err.Error()
+	}
+}
+
+// SetDatabaseError records why the DuckDB file cannot be opened (nil: it
+// is open).
+func (t *Tracker) SetDatabaseError(err error) {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.s.DatabaseError = ""
+	if err != nil {
+		t.s.DatabaseError = err.Error()
 	}
 }
 

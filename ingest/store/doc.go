@@ -1,6 +1,8 @@
-// Package store owns the DuckDB file: opening it, creating and migrating the
+// Package store owns the DuckDB file: opening it (new files in DuckDB storage
+// format v1.5.0, events.attributes in ZSTD), creating and migrating the
 // schema (schema.sql, then migrate_v<N>.sql for files of an older
-// SchemaVersion), reading the positions ingest resumes from, and the
+// SchemaVersion; version 3 rewrites an older file into a new one that
+// replaces it), reading the positions ingest resumes from, and the
 // exactly-once Sink that commits a batch of events (an Arrow record batch),
 // dead letters and source positions in one transaction on one dedicated
 // connection: the only writer of the file. Everything else reads it through

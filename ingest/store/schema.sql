@@ -1,5 +1,7 @@
--- faultline DuckDB schema, version 2. Created and migrated by ingest/store
+-- faultline DuckDB schema, version 3. Created and migrated by ingest/store
 -- (store.go; the data steps of each version are in migrate_v<N>.sql).
+-- Files are in DuckDB's storage format v1.5.0 (store.storageVersion), which
+-- compresses long strings with ZSTD: see attributes below.
 -- The events column order equals transform.Schema so Arrow batches insert
 -- with INSERT INTO events SELECT * FROM <arrow view>. New columns go last
 -- (ALTER TABLE ... ADD COLUMN appends), so files of every version keep one
@@ -31,7 +33,10 @@ CREATE TABLE IF NOT EXISTS events (
     change_type     VARCHAR,
     risk_class      VARCHAR,
     peer_service    VARCHAR,
-    attributes      JSON,
+    -- ZSTD (version 3): DuckDB 1.5's automatic choice (FSST, dictionary)
+    -- gains little on objects of ~1 KB with ids in them, or stores them
+    -- uncompressed; ZSTD takes them to about a quarter (docs/benchmarks.md).
+    attributes      JSON USING COMPRESSION zstd,
     src_topic       VARCHAR,
     src_partition   INTEGER,
     src_offset      BIGINT,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // Settings are the DuckDB settings applied to a file faultline opens (config
@@ -19,10 +20,20 @@ type Settings struct {
 	// Threads is DuckDB's worker thread count; 0 leaves DuckDB's default
 	// (one per core).
 	Threads int `mapstructure:"threads"`
+	// TempDirectory is where DuckDB spills what does not fit in
+	// MemoryLimit (big queries, big inserts); "" leaves DuckDB's default,
+	// <db file>.tmp beside the file, on the same volume.
+	TempDirectory string `mapstructure:"temp_directory"`
+	// CheckpointThreshold is the WAL size at which DuckDB writes it into
+	// the file (a checkpoint), e.g. "256MB" (the default); a smaller WAL
+	// replays faster after a crash, at the price of more checkpoints.
+	CheckpointThreshold string `mapstructure:"checkpoint_threshold"`
 }
 
 // DefaultSettings bounds DuckDB at 2GB (docs/benchmarks.md, steady RSS).
-func DefaultSettings() Settings { return Settings{MemoryLimit: "2GB"} }
+func DefaultSettings() Settings {
+	return Settings{MemoryLimit: "2GB", CheckpointThreshold: checkpointThreshold}
+}
 
 var memoryLimitRE = regexp.MustCompile(`(?i)^[0-9]+(\.[0-9]+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$`)
 
@@ -31,6 +42,12 @@ func (s Settings) Validate() error {
 	var errs []error
 	if s.MemoryLimit != "" && !memoryLimitRE.MatchString(s.MemoryLimit) {
 		errs = append(errs, fmt.Errorf("duckdb.memory_limit: %q is not allowed: use a size such as 2GB or 512MB, or \"\" for DuckDB's default (80%% of RAM)", s.MemoryLimit))
+	}
+	if s.CheckpointThreshold != "" && !memoryLimitRE.MatchString(s.CheckpointThreshold) {
+		errs = append(errs, fmt.Errorf("duckdb.checkpoint_threshold: %q is not allowed: use a size such as 256MB", s.CheckpointThreshold))
+	}
+	if strings.ContainsAny(s.TempDirectory, "'\x00") {
+		errs = append(errs, fmt.Errorf("duckdb.temp_directory: %q is not allowed: use a directory path without quotes", s.TempDirectory))
 	}
 	if s.Threads < 0 {
 		errs = append(errs, fmt.Errorf("duckdb.threads: %d is not allowed: use 0 (one per core) or more", s.Threads))
@@ -52,6 +69,16 @@ func (db *DB) Apply(ctx context.Context, s Settings) error {
 	if s.Threads > 0 {
 		if _, err := db.ExecContext(ctx, fmt.Sprintf("SET threads = %d", s.Threads)); err != nil {
 			return fmt.Errorf("duckdb.threads %d: %w", s.Threads, err)
+		}
+	}
+	if s.CheckpointThreshold != "" {
+		if _, err := db.ExecContext(ctx, "SET checkpoint_threshold = '"+s.CheckpointThreshold+"'"); err != nil {
+			return fmt.Errorf("duckdb.checkpoint_threshold %q: %w", s.CheckpointThreshold, err)
+		}
+	}
+	if s.TempDirectory != "" {
+		if _, err := db.ExecContext(ctx, "SET temp_directory = '"+s.TempDirectory+"'"); err != nil {
+			return fmt.Errorf("duckdb.temp_directory %q: %w", s.TempDirectory, err)
 		}
 	}
 	return nil

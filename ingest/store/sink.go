@@ -43,7 +43,8 @@ type Batch struct {
 // concurrent use either).
 type Sink struct {
 	conn  *sql.Conn
-	views int64 // names each batch's Arrow view uniquely
+	path  string // the database file, for errors
+	views int64  // names each batch's Arrow view uniquely
 }
 
 // NewSink takes a dedicated connection from db. Close returns it.
@@ -52,7 +53,7 @@ func (db *DB) NewSink(ctx context.Context) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sink connection: %w", err)
 	}
-	return &Sink{conn: conn}, nil
+	return &Sink{conn: conn, path: db.Path}, nil
 }
 
 // Close releases the sink's connection.
@@ -60,7 +61,15 @@ func (s *Sink) Close() error { return s.conn.Close() }
 
 // Commit writes b in one transaction: either all of its events, dead
 // letters and positions are stored, or none is.
+//
+// An error is classified (Classify): a *DiskFullError when the disk is
+// full, a *DamagedError when the file is damaged, ErrInvalidated in the
+// chain when DuckDB must open the file again.
 func (s *Sink) Commit(ctx context.Context, b *Batch) error {
+	return Classify(s.commit(ctx, b), s.path)
+}
+
+func (s *Sink) commit(ctx context.Context, b *Batch) error {
 	return s.conn.Raw(func(dc any) error {
 		c, ok := dc.(driver.Conn)
 		if !ok {
@@ -194,7 +203,7 @@ func appendDeadLetters(c driver.Conn, dls []transform.DeadLetter) error {
 func (db *DB) Offsets(ctx context.Context, source string) (map[int32]int64, error) {
 	rows, err := db.QueryContext(ctx, "SELECT part, next_offset FROM ingest_offsets WHERE source = ?", source)
 	if err != nil {
-		return nil, fmt.Errorf("read stored offsets of %s: %w", source, err)
+		return nil, fmt.Errorf("read stored offsets of %s: %w", source, Classify(err, db.Path))
 	}
 	defer rows.Close()
 	out := map[int32]int64{}

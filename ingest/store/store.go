@@ -6,6 +6,9 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -15,18 +18,29 @@ import (
 var schemaSQL string
 
 // migrations[v] brings the data of a version v file to version v+1, after
-// schema.sql has added the new columns.
+// schema.sql has added the new columns. Version 2 to 3 is a rewrite of the
+// file (rewrite, migrate_v3.sql), not an in-place step.
 var migrations = map[int]string{1: migrateV2SQL}
 
 //go:embed migrate_v2.sql
 var migrateV2SQL string
 
+//go:embed migrate_v3.sql
+var migrateV3SQL string
+
+// storageVersion is the DuckDB storage format of the files faultline
+// writes. v1.5.0 (DuckDB 1.5 and newer read it) lets a column be stored
+// with ZSTD, which events.attributes is; files of an older format are
+// rewritten once (schema version 3).
+const storageVersion = "v1.5.0"
+
 // checkpointThreshold is the WAL size at which DuckDB checkpoints.
 const checkpointThreshold = "256MB"
 
 // SchemaVersion is the version schema.sql creates. Version 2 added
-// events.cloud_provider.
-const SchemaVersion = 2
+// events.cloud_provider; version 3 stores events.attributes with ZSTD in
+// DuckDB's storage format v1.5.0.
+const SchemaVersion = 3
 
 // DB is an open faultline DuckDB file.
 type DB struct {
@@ -36,10 +50,46 @@ type DB struct {
 }
 
 // Open opens (creating if needed) the DuckDB file at path and migrates its
-// schema. path "" opens an in-memory database.
+// schema. path "" opens an in-memory database. A file of schema version 2
+// or older, or in a DuckDB storage format older than storageVersion, is
+// rewritten into a new file that replaces it (see rewrite).
 func Open(ctx context.Context, path string) (*DB, error) {
-	c, err := duckdb.NewConnector(path, nil)
+	db, err := open(ctx, path)
 	if err != nil {
+		return nil, err
+	}
+	if path == "" {
+		return db, nil
+	}
+	old, err := db.needsRewrite(ctx)
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	if !old {
+		return db, nil
+	}
+	if err := db.rewrite(ctx); err != nil { // closes db
+		return nil, err
+	}
+	return open(ctx, path)
+}
+
+// open opens path and brings its schema up to date in place (every
+// version but the storage rewrite).
+func open(ctx context.Context, path string) (*DB, error) {
+	if strings.ContainsAny(path, "?") {
+		return nil, fmt.Errorf("open duckdb %q: a database path may not contain '?': rename the file or its directory", path)
+	}
+	// New files are created in storageVersion; an existing file keeps the
+	// format it has until rewrite replaces it.
+	c, err := duckdb.NewConnector(path+"?storage_compatibility_version="+storageVersion, nil)
+	if err != nil {
+		cerr := Classify(err, path)
+		var df *DiskFullError
+		var dm *DamagedError
+		if errors.As(cerr, &df) || errors.As(cerr, &dm) || errors.Is(cerr, ErrInvalidated) {
+			return nil, openFailure(path, cerr) // damaged, or no space to replay the WAL
+		}
 		return nil, fmt.Errorf("open duckdb %q: %w (%s)", path, err, openHint(err))
 	}
 	db := &DB{DB: sql.OpenDB(c), Connector: c, Path: path}
@@ -52,13 +102,22 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, openFailure(path, Classify(err, path))
 	}
 	return db, nil
 }
 
 func (db *DB) migrate(ctx context.Context) error {
 	if _, err := db.ExecContext(ctx, schemaSQL); err != nil {
+		// Applying the schema writes (its views are replaced) even when it
+		// is current. On a full disk a current file still opens, so that it
+		// can be queried, and the first commit says what is wrong.
+		var df *DiskFullError
+		var version int
+		if errors.As(Classify(err, db.Path), &df) && !df.Invalidated &&
+			db.QueryRowContext(ctx, "SELECT coalesce(max(version), 0) FROM schema_version").Scan(&version) == nil && version == SchemaVersion {
+			return nil
+		}
 		return fmt.Errorf("create schema: %w", err)
 	}
 	var n, version int
@@ -75,12 +134,117 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("%s has schema version %d, newer than this faultline's %d: use the faultline release that wrote it (or a newer one)", db.Path, version, SchemaVersion)
 	}
 	for ; version < SchemaVersion; version++ {
+		if migrations[version] == "" {
+			break // the file rewrite (Open) takes it from here
+		}
 		if err := db.migrateFrom(ctx, version); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// needsRewrite says whether the file must be rewritten: its schema version
+// is below 3 or its storage format older than storageVersion (a file made by
+// another DuckDB tool, even an empty one).
+func (db *DB) needsRewrite(ctx context.Context) (bool, error) {
+	var version int
+	var format string
+	err := db.QueryRowContext(ctx, `SELECT (SELECT coalesce(max(version), 0) FROM schema_version),
+		coalesce((SELECT tags['storage_version'] FROM duckdb_databases() WHERE database_name = current_database()), '')`).Scan(&version, &format)
+	if err != nil {
+		return false, fmt.Errorf("read schema and storage version of %s: %w", db.Path, err)
+	}
+	return version < SchemaVersion || olderFormat(format, storageVersion), nil
+}
+
+// olderFormat compares DuckDB storage versions such as "v1.0.0+" and
+// "v1.5.0" by their major and minor numbers.
+func olderFormat(have, want string) bool {
+	parse := func(v string) (int, int) {
+		parts := strings.SplitN(strings.TrimPrefix(strings.TrimSuffix(v, "+"), "v"), ".", 3)
+		if len(parts) < 2 {
+			return 0, 0
+		}
+		major, _ := strconv.Atoi(parts[0])
+		minor, _ := strconv.Atoi(parts[1])
+		return major, minor
+	}
+	hm, hn := parse(have)
+	wm, wn := parse(want)
+	return hm < wm || hm == wm && hn < wn
+}
+
+// rewrite copies the file, whose schema is at version 2 by now, into a new
+// file of DuckDB storage format storageVersion with the version 3 schema
+// (migrate_v3.sql), then renames the new file over the old one and closes
+// db. A crash before the rename leaves the old file as it was (the partial
+// copy is removed on the next try); the rename replaces it whole. It needs
+// free disk space for a second copy of the file.
+func (db *DB) rewrite(ctx context.Context) error {
+	tmp := db.Path + ".v3-migration"
+	closed := false
+	fail := func(err error) error {
+		if !closed {
+			err = errors.Join(err, db.Close())
+		}
+		os.Remove(tmp)
+		os.Remove(tmp + ".wal")
+		return fmt.Errorf("migrate %s to schema version %d (DuckDB storage %s): %w", db.Path, SchemaVersion, storageVersion, err)
+	}
+	for _, f := range []string{tmp, tmp + ".wal"} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fail(err)
+		}
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	var old string
+	if err := conn.QueryRowContext(ctx, "SELECT current_database()").Scan(&old); err != nil {
+		conn.Close()
+		return fail(err)
+	}
+	steps := []string{
+		"ATTACH " + quoteString(tmp) + " AS faultline_v3 (STORAGE_VERSION '" + storageVersion + "')",
+		"USE faultline_v3",
+		schemaSQL,
+		strings.ReplaceAll(migrateV3SQL, "faultline_old", quoteIdent(old)),
+		"USE " + quoteIdent(old),
+		"DETACH faultline_v3",
+		"CHECKPOINT",
+	}
+	for _, q := range steps {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), "USE "+quoteIdent(old))                   //nolint:errcheck // best effort before DETACH
+			conn.ExecContext(context.WithoutCancel(ctx), "DETACH DATABASE IF EXISTS faultline_v3") //nolint:errcheck // best effort
+			conn.Close()
+			return fail(err)
+		}
+	}
+	err = errors.Join(conn.Close(), db.Close())
+	closed = true
+	if err != nil {
+		return fail(err)
+	}
+	// The old file was checkpointed and closed: a WAL left beside it would
+	// be replayed onto the new file.
+	if _, err := os.Stat(db.Path + ".wal"); err == nil {
+		return fail(fmt.Errorf("%s.wal is still there after closing the file; nothing was changed", db.Path))
+	}
+	if err := os.Rename(tmp, db.Path); err != nil {
+		return fail(err)
+	}
+	if d, err := os.Open(filepath.Dir(db.Path)); err == nil {
+		d.Sync() //nolint:errcheck // best effort: make the rename durable
+		d.Close()
+	}
+	return nil
+}
+
+func quoteString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+func quoteIdent(s string) string  { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // migrateFrom runs the data migration from version v to v+1 in one
 // transaction.
@@ -103,6 +267,15 @@ func (db *DB) Close() error {
 	err := db.DB.Close()
 	if cerr := db.Connector.Close(); err == nil {
 		err = cerr
+	}
+	return err
+}
+
+// openFailure adds what to do to a classified error of Open.
+func openFailure(path string, err error) error {
+	var df *DiskFullError
+	if errors.As(err, &df) {
+		return fmt.Errorf("open %s: %w: DuckDB writes when it opens a file; free space on %s or move the file to a larger volume, then run again", path, err, df.Volume)
 	}
 	return err
 }

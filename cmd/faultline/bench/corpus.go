@@ -444,3 +444,29 @@ func (c *Corpus) WriteNDJSON(path string) (int64, error) {
 	}
 	return n, errors.Join(w.Flush(), f.Close())
 }
+
+// GenerateTopic returns about events events of one corpus topic only
+// (Topics[topic]), generated like Generate's: the per-source corpora of the
+// storage measurement and of the load stages.
+func GenerateTopic(topic, events int, seed uint64) *Corpus {
+	g := &gen{r: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+	c := &Corpus{}
+	step := 6 * time.Hour / time.Duration(max(events, 1))
+	for c.Events < events {
+		t := corpusStart.Add(step * time.Duration(c.Events))
+		m := Msg{Topic: topic}
+		n := 1
+		switch Topics[topic].Format {
+		case "cloudtrail":
+			m.Value = g.cloudTrail(t)
+		case "cloudwatch":
+			m.Value, n = g.cloudWatch(t), cwBatch
+		default:
+			m.Value = g.app(t)
+		}
+		c.Msgs = append(c.Msgs, m)
+		c.Events += n
+		c.Bytes += int64(len(m.Value))
+	}
+	return c
+}

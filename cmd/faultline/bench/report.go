@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -22,12 +23,15 @@ type Report struct {
 	MemoryLimit string     `json:"duckdb_memory_limit"`
 	Corpus      CorpusInfo `json:"corpus"`
 
-	Ingest  []StageSummary `json:"ingest"` // medians per stage
-	Ratios  Ratios         `json:"ratios"`
-	Memory  Memory         `json:"memory"`
-	Queries []QueryResult  `json:"queries"`
-	Targets []Target       `json:"targets"`
-	Samples []Sample       `json:"samples"` // every run, in the order they ran
+	Ingest  []StageSummary  `json:"ingest"` // medians per stage
+	Ratios  Ratios          `json:"ratios"`
+	Memory  Memory          `json:"memory"`
+	Queries []QueryResult   `json:"queries"`
+	Storage []StorageResult `json:"storage"`          // bytes per event against read_json, per source
+	Python  string          `json:"python,omitempty"` // package versions of the Python consumer (h)
+	Notes   []string        `json:"notes,omitempty"`
+	Targets []Target        `json:"targets"`
+	Samples []Sample        `json:"samples"` // every run, in the order they ran
 }
 
 // CorpusInfo describes the generated ingest corpus.
@@ -73,6 +77,11 @@ type Ratios struct {
 	SerialEventsPerSec float64 `json:"serial_abc_events_per_sec"`
 	EOverD             float64 `json:"e_over_d"`
 	EOverSerial        float64 `json:"e_over_serial"`
+	// FOverG is `faultline load` of CloudTrail NDJSON against read_json of
+	// the same file into a table.
+	FOverG float64 `json:"f_over_g"`
+	// EOverH is faultline ingest against the Python consumer.
+	EOverH float64 `json:"e_over_h,omitempty"`
 }
 
 // Memory is what ingest holds.
@@ -128,7 +137,7 @@ func (r *Report) summarize() {
 		by[s.Stage] = append(by[s.Stage], s)
 	}
 	eps := map[string]float64{}
-	for _, st := range IngestStages {
+	for _, st := range append(IngestStages, StagePython) {
 		ss := by[st]
 		if len(ss) == 0 {
 			continue
@@ -158,6 +167,12 @@ func (r *Report) summarize() {
 	if d := eps[StageReadJSON]; d > 0 {
 		r.Ratios.EOverD = eps[StageE2E] / d
 	}
+	if g := eps[StageLoadRJ]; g > 0 {
+		r.Ratios.FOverG = eps[StageLoad] / g
+	}
+	if h := eps[StagePython]; h > 0 {
+		r.Ratios.EOverH = eps[StageE2E] / h
+	}
 	for _, s := range by[StageDuckDB] {
 		if s.Batches > 0 {
 			r.Memory.Batches = s.Batches
@@ -185,15 +200,21 @@ func (r *Report) summarize() {
 	}
 	r.Targets = nil
 	if r.Ratios.EOverD > 0 {
-		r.Targets = append(r.Targets, Target{"ingest e/d", ">= 0.6", r.Ratios.EOverD, r.Ratios.EOverD >= 0.6})
+		r.Targets = append(r.Targets, Target{"ingest e/d", ">= 1.0", r.Ratios.EOverD, r.Ratios.EOverD >= 1.0})
 	}
 	if r.Ratios.EOverSerial > 0 {
-		r.Targets = append(r.Targets, Target{"ingest e/serial(a,b,c)", ">= 0.85", r.Ratios.EOverSerial, r.Ratios.EOverSerial >= 0.85})
+		r.Targets = append(r.Targets, Target{"ingest e/serial(a,b,c)", ">= 0.9", r.Ratios.EOverSerial, r.Ratios.EOverSerial >= 0.9})
+	}
+	if r.Ratios.FOverG > 0 {
+		r.Targets = append(r.Targets, Target{"load f/g (CloudTrail NDJSON)", ">= 1.0", r.Ratios.FOverG, r.Ratios.FOverG >= 1.0})
 	}
 	for _, s := range r.Ingest {
 		if s.Stage == StageE2E {
 			r.Targets = append(r.Targets, Target{"ingest e GC share", "<= 0.15", s.GCShare, s.GCShare <= 0.15})
 		}
+	}
+	if lim := sizeMB(r.MemoryLimit); lim > 0 && r.Memory.SteadyRSSMaxMB > 0 {
+		r.Targets = append(r.Targets, Target{"steady RSS max MB", fmt.Sprintf("<= %.0f (memory_limit + 500)", lim+500), r.Memory.SteadyRSSMaxMB, r.Memory.SteadyRSSMaxMB <= lim+500})
 	}
 	worst, have := 0.0, false
 	for _, q := range r.Queries {
@@ -203,6 +224,17 @@ func (r *Report) summarize() {
 	}
 	if have {
 		r.Targets = append(r.Targets, Target{"named queries over 10M events, worst p95 s", "<= 2", worst, worst <= 2})
+	}
+	if len(r.Storage) > 0 {
+		worst, have := 0.0, false
+		for _, s := range r.Storage {
+			if s.Resolved() {
+				worst, have = max(worst, s.Ratio), true
+			}
+		}
+		if have {
+			r.Targets = append(r.Targets, Target{fmt.Sprintf("bytes/event vs read_json, worst source (read_json >= %d blocks)", MinResolvedBlocks), "<= 1.5", worst, worst <= 1.5})
+		}
 	}
 }
 
@@ -253,7 +285,11 @@ func (r *Report) WriteTable(w io.Writer) error {
 				f("%.0f", s.MaxRSSMB), f("%.1f%%", 100*s.GCShare), fmt.Sprint(s.Reps)})
 		}
 		rows = append(rows, []string{"serial(a,b,c)", f("%.0f", r.Ratios.SerialEventsPerSec), "", "1/(1/a+1/b+1/c)"},
-			[]string{"e/d", f("%.2f", r.Ratios.EOverD)}, []string{"e/serial", f("%.2f", r.Ratios.EOverSerial)})
+			[]string{"e/d", f("%.2f", r.Ratios.EOverD)}, []string{"e/serial", f("%.2f", r.Ratios.EOverSerial)},
+			[]string{"f/g", f("%.2f", r.Ratios.FOverG)})
+		if r.Ratios.EOverH > 0 {
+			rows = append(rows, []string{"e/h", f("%.2f", r.Ratios.EOverH), "", r.Python})
+		}
 		if err := section(rows); err != nil {
 			return err
 		}
@@ -289,6 +325,23 @@ func (r *Report) WriteTable(w io.Writer) error {
 			return err
 		}
 	}
+	if len(r.Storage) > 0 {
+		rows := [][]string{{"storage", "corpus", "events", "faultline B/event", "read_json B/event", "ratio", "read_json blocks", "attributes", "dead letters"}}
+		for _, s := range r.Storage {
+			ratio := f("%.2f", s.Ratio)
+			if !s.Resolved() {
+				ratio += " (unresolved)"
+			}
+			rows = append(rows, []string{s.Source, s.Corpus, fmt.Sprint(s.Events), f("%.1f", s.FaultlinePerEvent), f("%.1f", s.ReadJSONPerEvent),
+				ratio, f("%.1f", s.ReadJSONBlocks), s.AttributesCompression, fmt.Sprint(s.DeadLetters)})
+		}
+		if err := section(rows); err != nil {
+			return err
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
 	rows := [][]string{{"target", "want", "got", "ok"}}
 	for _, t := range r.Targets {
 		ok := "MISSED"
@@ -298,4 +351,24 @@ func (r *Report) WriteTable(w io.Writer) error {
 		rows = append(rows, []string{t.Name, t.Want, f("%.2f", t.Got), ok})
 	}
 	return section(rows)
+}
+
+// sizeMB converts a DuckDB size such as "2GB" or "512MiB" to MB (1e6
+// bytes); 0 if it cannot.
+func sizeMB(s string) float64 {
+	s = strings.ToUpper(strings.TrimSpace(s))
+	units := []struct {
+		suffix string
+		bytes  float64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"TIB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+			if err != nil {
+				return 0
+			}
+			return v * u.bytes / 1e6
+		}
+	}
+	return 0
 }

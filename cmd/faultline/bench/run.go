@@ -34,7 +34,18 @@ type Options struct {
 	Exe         string        // the faultline binary: stages run as `Exe bench --stage X`
 	ProfileDir  string        // write a CPU profile per stage run here ("" = none)
 	Seed        uint64
-	Only        string // "" (everything), "ingest" or "queries"
+	Only        string // "" (everything), "ingest", "storage" or "queries"
+	// StorageEvents is the size of each source's sample in the storage
+	// measurement (bytes per event against read_json).
+	StorageEvents int
+	// Python runs the Python consumer (stage h): a venv's interpreter with
+	// the pinned packages of python/requirements.txt (make bench-python);
+	// "" or one that lacks them skips the stage with a note.
+	Python string
+	// Samples is the folder of the real samples (cloudtrail/, cloudwatch/,
+	// events/, gcp/, azure/), each resampled to StorageEvents records for
+	// the storage measurement; "" = bench corpus only.
+	Samples string
 	// MemoryLimit is duckdb.memory_limit for every DuckDB file the stages
 	// and the queries open (store.DefaultSettings; "" = DuckDB's default).
 	MemoryLimit string
@@ -43,15 +54,16 @@ type Options struct {
 }
 
 // QuickOptions: about 200k events, 3 repetitions, queries over 1M events,
-// 20 s of steady ingest; under 3 minutes on 2 cores.
+// 20 s of steady ingest, storage over 50k events per source; about 5 minutes on
+// 2 quiet cores.
 func QuickOptions() Options {
-	return Options{Mode: "quick", Events: 200_000, Reps: 3, QueryEvents: []int{1_000_000}, QueryRuns: 5, Steady: 20 * time.Second, Seed: 1, MemoryLimit: store.DefaultSettings().MemoryLimit}
+	return Options{Mode: "quick", Events: 200_000, Reps: 3, QueryEvents: []int{1_000_000}, QueryRuns: 5, Steady: 20 * time.Second, Seed: 1, MemoryLimit: store.DefaultSettings().MemoryLimit, StorageEvents: 50_000}
 }
 
 // FullOptions: about 2M events, 5 repetitions, queries over 1M and 10M
 // events, 3 minutes of steady ingest.
 func FullOptions() Options {
-	return Options{Mode: "full", Events: 2_000_000, Reps: 5, QueryEvents: []int{1_000_000, 10_000_000}, QueryRuns: 7, Steady: 3 * time.Minute, Seed: 1, MemoryLimit: store.DefaultSettings().MemoryLimit}
+	return Options{Mode: "full", Events: 2_000_000, Reps: 5, QueryEvents: []int{1_000_000, 10_000_000}, QueryRuns: 7, Steady: 3 * time.Minute, Seed: 1, MemoryLimit: store.DefaultSettings().MemoryLimit, StorageEvents: 100_000}
 }
 
 // Validate checks the options.
@@ -74,8 +86,13 @@ func (o Options) Validate() error {
 	if o.QueryRuns < 1 {
 		errs = append(errs, fmt.Errorf("bench query runs: %d is not allowed: use at least 1", o.QueryRuns))
 	}
-	if o.Only != "" && o.Only != "ingest" && o.Only != "queries" {
-		errs = append(errs, fmt.Errorf("bench only: %q is not allowed: use ingest or queries (or nothing for both)", o.Only))
+	switch o.Only {
+	case "", "ingest", "storage", "queries":
+	default:
+		errs = append(errs, fmt.Errorf("bench only: %q is not allowed: use ingest, storage or queries (or nothing for all)", o.Only))
+	}
+	if o.StorageEvents < 1000 {
+		errs = append(errs, fmt.Errorf("bench storage events: %d is not allowed: use at least 1000", o.StorageEvents))
 	}
 	if o.Exe == "" {
 		errs = append(errs, errors.New("bench: the faultline executable is unknown (Options.Exe)"))
@@ -108,12 +125,22 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		dir = d
 	}
 	rep := &Report{Mode: o.Mode, Started: t0.UTC(), Machine: machine(ctx), MemoryLimit: o.MemoryLimit}
-	if o.Only != "queries" {
+	if o.Only == "" || o.Only == "ingest" {
 		if err := o.runIngest(ctx, dir, rep); err != nil {
 			return nil, err
 		}
 	}
-	if o.Only != "ingest" {
+	if o.Only == "" || o.Only == "storage" || o.Only == "ingest" {
+		if o.Samples == "" {
+			rep.Notes = append(rep.Notes, "storage: bench corpus only (real samples not found or --samples \"\"; name their folder with --samples DIR)")
+		}
+		st, err := measureStorage(ctx, o, dir)
+		if err != nil {
+			return nil, err
+		}
+		rep.Storage = st
+	}
+	if o.Only == "" || o.Only == "queries" {
 		for _, n := range o.QueryEvents {
 			o.progress("named queries over %d events", n)
 			qr, err := benchQueries(ctx, o, dir, n)
@@ -146,6 +173,10 @@ func (o Options) runIngest(ctx context.Context, dir string, rep *Report) error {
 		return err
 	}
 	rep.Corpus = corpusInfo(c, nd)
+	a.CloudTrail = filepath.Join(dir, "cloudtrail.ndjson")
+	if _, err := GenerateTopic(0, LoadRecords, o.Seed).WriteNDJSON(a.CloudTrail); err != nil {
+		return err
+	}
 
 	topics := map[string]int32{}
 	for _, t := range Topics {
@@ -164,8 +195,16 @@ func (o Options) runIngest(ctx context.Context, dir string, rep *Report) error {
 	c = nil
 	runtime.GC()
 
+	stages := IngestStages
+	if v, err := PythonCheck(ctx, o.Python); err != nil {
+		rep.Notes = append(rep.Notes, "h-python skipped: "+err.Error()+" (make bench-python installs them under .cache/pyvenv)")
+	} else {
+		a.Python = o.Python
+		rep.Python = v
+		stages = append(append([]string(nil), stages...), StagePython)
+	}
 	for r := 1; r <= o.Reps; r++ {
-		for _, st := range IngestStages {
+		for _, st := range stages {
 			sa := a
 			sa.Stage, sa.Rep = st, r
 			s, err := o.child(ctx, sa)
@@ -231,7 +270,7 @@ func fill(ctx context.Context, addr string, c *Corpus) error {
 // child runs one stage in a new process of the faultline binary and
 // returns its sample, with the broker's (this process's) CPU time beside.
 func (o Options) child(ctx context.Context, a StageArgs) (Sample, error) {
-	args := []string{"bench", "--stage", a.Stage, "--corpus", a.Corpus, "--ndjson", a.NDJSON,
+	args := []string{"bench", "--stage", a.Stage, "--corpus", a.Corpus, "--ndjson", a.NDJSON, "--cloudtrail", a.CloudTrail, "--python", a.Python,
 		"--events-in-corpus", strconv.FormatInt(a.Events, 10), "--bytes", strconv.FormatInt(a.Bytes, 10),
 		"--brokers", strings.Join(a.Brokers, ","), "--dir", a.Dir, "--rep", strconv.Itoa(a.Rep),
 		"--duration", a.Duration.String(), "--stage-memory-limit", a.MemoryLimit}
@@ -251,7 +290,7 @@ func (o Options) child(ctx context.Context, a StageArgs) (Sample, error) {
 	if err := json.Unmarshal(out.Bytes(), &s); err != nil {
 		return Sample{}, fmt.Errorf("bench stage %s: read its result: %w (output %q)", a.Stage, err, lastLines(out.String(), 5))
 	}
-	if a.Stage == StageKafka || a.Stage == StageE2E || a.Stage == StageSteady {
+	if a.Stage == StageKafka || a.Stage == StageE2E || a.Stage == StagePython || a.Stage == StageSteady {
 		s.BrokerCPUSeconds = brokerCPU
 	}
 	return s, nil

@@ -3,9 +3,11 @@ package bench
 import (
 	"context"
 	_ "embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
@@ -35,19 +37,30 @@ const (
 	StageDuckDB   = "c-duckdb"   // pre-built Arrow batches through the sink's commit path
 	StageReadJSON = "d-readjson" // DuckDB read_json of the same records as NDJSON
 	StageE2E      = "e-e2e"      // faultline ingest from the topic into a DuckDB file
+	StageLoad     = "f-load"     // faultline load of CloudTrail NDJSON into a DuckDB file
+	StageLoadRJ   = "g-readjson" // DuckDB read_json of the same file into a table of its own
+	StagePython   = "h-python"   // a Python consumer (confluent-kafka + duckdb) of the same topics
 	StageSteady   = "steady"     // e in a loop for a while, sampling RSS
 )
 
 // IngestStages lists the stages of one repetition.
-var IngestStages = []string{StageKafka, StageDecode, StageDuckDB, StageReadJSON, StageE2E}
+var IngestStages = []string{StageKafka, StageDecode, StageDuckDB, StageReadJSON, StageE2E, StageLoad, StageLoadRJ}
+
+// LoadRecords is the number of CloudTrail records of f and g (issue 19's
+// 100k-record comparison).
+const LoadRecords = 100_000
 
 // StageArgs is what a stage process is given.
 type StageArgs struct {
-	Stage    string
-	Corpus   string // corpus file (WriteFile)
-	NDJSON   string // the same records as NDJSON (d)
-	Events   int64  // events the corpus decodes to
-	Bytes    int64  // raw message bytes of the corpus
+	Stage  string
+	Corpus string // corpus file (WriteFile)
+	NDJSON string // the same records as NDJSON (d)
+	// CloudTrail is LoadRecords CloudTrail records as NDJSON (f and g).
+	CloudTrail string
+	// Python is the interpreter that runs the Python consumer (h).
+	Python   string
+	Events   int64 // events the corpus decodes to
+	Bytes    int64 // raw message bytes of the corpus
 	Brokers  []string
 	Dir      string        // scratch directory for DuckDB files
 	Rep      int           // repetition number, for unique names
@@ -178,6 +191,12 @@ func RunStage(ctx context.Context, a StageArgs) (Sample, error) {
 		run = stageReadJSON
 	case StageE2E:
 		run = stageE2E
+	case StageLoad:
+		run = stageLoad
+	case StageLoadRJ:
+		run = stageLoadReadJSON
+	case StagePython:
+		run = stagePython
 	case StageSteady:
 		run = stageSteady
 	default:
@@ -441,6 +460,105 @@ func stageReadJSON(ctx context.Context, a StageArgs, measure func() func(*Sample
 	err = errors.Join(err, db.Close())
 	stop(&s)
 	return s, err
+}
+
+// stageLoad runs `faultline load` (ingest.LoadPaths, as the command does)
+// of the CloudTrail NDJSON file into a new DuckDB file, Close included.
+func stageLoad(ctx context.Context, a StageArgs, measure func() func(*Sample)) (Sample, error) {
+	st, err := os.Stat(a.CloudTrail)
+	if err != nil {
+		return Sample{}, fmt.Errorf("cloudtrail ndjson: %w", err)
+	}
+	db, err := openDB(ctx, filepath.Join(a.Dir, fmt.Sprintf("f-%d.duckdb", a.Rep)), a.MemoryLimit)
+	if err != nil {
+		return Sample{}, err
+	}
+	s := Sample{Bytes: st.Size()}
+	stop := measure()
+	sum, err := ingest.LoadPaths(ctx, db, []string{a.CloudTrail}, ingest.LoadOptions{
+		Format: transform.FormatAuto, Config: ingest.DefaultConfig(), Transform: transform.DefaultConfig()})
+	s.Events = sum.Events
+	err = errors.Join(err, db.Close())
+	stop(&s)
+	if err == nil && (s.Events != LoadRecords || sum.DeadLetterTotal() > 0) {
+		err = fmt.Errorf("load: %d events and %d dead letters, want %d events", s.Events, sum.DeadLetterTotal(), LoadRecords)
+	}
+	return s, err
+}
+
+// stageLoadReadJSON is what a DuckDB user would run on the same file: a
+// table of read_json's own making (every field a typed or STRUCT column),
+// Close included.
+func stageLoadReadJSON(ctx context.Context, a StageArgs, measure func() func(*Sample)) (Sample, error) {
+	st, err := os.Stat(a.CloudTrail)
+	if err != nil {
+		return Sample{}, fmt.Errorf("cloudtrail ndjson: %w", err)
+	}
+	db, err := openDB(ctx, filepath.Join(a.Dir, fmt.Sprintf("g-%d.duckdb", a.Rep)), a.MemoryLimit)
+	if err != nil {
+		return Sample{}, err
+	}
+	s := Sample{Bytes: st.Size()}
+	stop := measure()
+	_, err = db.ExecContext(ctx, "CREATE TABLE cloudtrail AS SELECT * FROM read_json("+quote(a.CloudTrail)+", format = 'newline_delimited', maximum_object_size = 16777216)")
+	if err == nil {
+		err = db.QueryRowContext(ctx, "SELECT count(*) FROM cloudtrail").Scan(&s.Events)
+	}
+	err = errors.Join(err, db.Close())
+	stop(&s)
+	return s, err
+}
+
+//go:embed python/consumer.py
+var pythonConsumer []byte
+
+// stagePython runs the Python consumer (python/consumer.py) from the
+// pre-filled topics into a new DuckDB file until it has every event; the
+// sample's CPU time and peak RSS are the Python process's.
+func stagePython(ctx context.Context, a StageArgs, measure func() func(*Sample)) (Sample, error) {
+	script := filepath.Join(a.Dir, "consumer.py")
+	if err := os.WriteFile(script, pythonConsumer, 0o644); err != nil {
+		return Sample{}, err
+	}
+	s := Sample{Bytes: a.Bytes}
+	stop := measure()
+	cmd := exec.CommandContext(ctx, a.Python, script, strings.Join(a.Brokers, ","), fmt.Sprintf("bench-h-%d-%d", a.Rep, time.Now().UnixNano()),
+		filepath.Join(a.Dir, fmt.Sprintf("h-%d.duckdb", a.Rep)), strconv.FormatInt(a.Events, 10), a.MemoryLimit)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	stop(&s)
+	if err != nil {
+		return s, fmt.Errorf("python consumer: %w: %s", err, lastLines(errb.String(), 10))
+	}
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		s.CPUSeconds = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+		s.MaxRSSBytes = ru.Maxrss * 1024
+	}
+	s.GCCPUSeconds, s.GoCPUSeconds = 0, 0
+	var res struct{ Events int64 }
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out.String())), &res); err != nil {
+		return s, fmt.Errorf("python consumer: read its result: %w (%q)", err, lastLines(out.String(), 3))
+	}
+	s.Events = res.Events
+	if s.Events != a.Events {
+		return s, fmt.Errorf("python consumer: %d events, want %d", s.Events, a.Events)
+	}
+	return s, nil
+}
+
+// PythonCheck says whether python can run the consumer: its version line
+// ("duckdb 1.5.6, confluent-kafka 2.16.1, pyarrow 26.0.1"), or why not.
+func PythonCheck(ctx context.Context, python string) (string, error) {
+	if python == "" {
+		return "", errors.New("no Python interpreter given")
+	}
+	out, err := exec.CommandContext(ctx, python, "-c",
+		"import duckdb, confluent_kafka, pyarrow; print('duckdb %s, confluent-kafka %s, pyarrow %s' % (duckdb.__version__, confluent_kafka.__version__, pyarrow.__version__))").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("%s cannot import duckdb, confluent_kafka and pyarrow: %s", python, lastLines(strings.TrimSpace(string(out)), 1))
+	}
+	return strings.TrimSpace(string(out)), nil
 }
 
 // ingestOptions are the options of a real ingest run over the corpus topics.

@@ -1,0 +1,84 @@
+-- The version 2 schema exactly as faultline wrote it before the storage rewrite
+-- (git show 016d32c:ingest/store/schema.sql), for TestMigrateV2.
+-- faultline DuckDB schema, version 2. Created and migrated by ingest/store
+-- (store.go; the data steps of each version are in migrate_v<N>.sql).
+-- The events column order equals transform.Schema so Arrow batches insert
+-- with INSERT INTO events SELECT * FROM <arrow view>. New columns go last
+-- (ALTER TABLE ... ADD COLUMN appends), so files of every version keep one
+-- column order.
+
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+
+-- One row per normalized event. No primary key: uniqueness comes from the
+-- exactly-once commit protocol (events and offsets in one transaction).
+CREATE TABLE IF NOT EXISTS events (
+    event_id        VARCHAR NOT NULL,
+    time            TIMESTAMPTZ NOT NULL,
+    observed_time   TIMESTAMPTZ NOT NULL,
+    source          VARCHAR NOT NULL,
+    kind            VARCHAR NOT NULL,
+    service         VARCHAR,
+    operation       VARCHAR,
+    region          VARCHAR,
+    account_id      VARCHAR,
+    resource        VARCHAR,
+    actor           VARCHAR,
+    severity_number INTEGER,
+    severity_text   VARCHAR,
+    status          VARCHAR,
+    error_code      VARCHAR,
+    message         VARCHAR,
+    request_id      VARCHAR,
+    trace_id        VARCHAR,
+    change_type     VARCHAR,
+    risk_class      VARCHAR,
+    peer_service    VARCHAR,
+    attributes      JSON,
+    src_topic       VARCHAR,
+    src_partition   INTEGER,
+    src_offset      BIGINT,
+    src_file        VARCHAR,
+    src_index       INTEGER,
+    cloud_provider  VARCHAR           -- version 2: aws, gcp, azure (OpenTelemetry cloud.provider)
+);
+-- Version 1 files gain the column in place; migrate_v2.sql fills it.
+ALTER TABLE events ADD COLUMN IF NOT EXISTS cloud_provider VARCHAR;
+
+-- Records that could not be decoded, with their raw bytes and why.
+CREATE TABLE IF NOT EXISTS dead_letters (
+    time          TIMESTAMPTZ NOT NULL,   -- when it was dead-lettered
+    reason        VARCHAR NOT NULL,       -- machine-readable (transform.Reason*)
+    message       VARCHAR NOT NULL,       -- what was wrong and what to do
+    format        VARCHAR,
+    raw           BLOB,                   -- capped; raw_size is the original size
+    raw_size      BIGINT NOT NULL,
+    src_topic     VARCHAR,
+    src_partition INTEGER,
+    src_offset    BIGINT,
+    src_file      VARCHAR,
+    src_index     INTEGER
+);
+
+-- Next offset to read per Kafka partition (or next record per file). Written
+-- in the same transaction as the events it covers: the source of truth for
+-- where ingest resumes.
+CREATE TABLE IF NOT EXISTS ingest_offsets (
+    source      VARCHAR NOT NULL,  -- "kafka:<topic>" or "file:<path>"
+    part        INTEGER NOT NULL,  -- Kafka partition; 0 for files
+    next_offset BIGINT NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (source, part)
+);
+-- Files only: identifies the content that next_offset refers to
+-- ("size:sha256"); a different fingerprint means the file changed and is
+-- reloaded from the start (see docs/ingest.md).
+ALTER TABLE ingest_offsets ADD COLUMN IF NOT EXISTS fingerprint VARCHAR;
+
+CREATE OR REPLACE VIEW changes AS SELECT * FROM events WHERE kind = 'change';
+CREATE OR REPLACE VIEW errors  AS SELECT * FROM events WHERE kind = 'error';
+
+-- Dead letters per reason, for operations (docs/ingest.md).
+CREATE OR REPLACE VIEW dead_letter_summary AS
+SELECT reason, count(*) AS n, min(time) AS first_seen, max(time) AS last_seen,
+       count(DISTINCT coalesce(src_topic, src_file)) AS sources
+FROM dead_letters GROUP BY reason;
