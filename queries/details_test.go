@@ -145,7 +145,7 @@ func TestEventsAndTheirSQL(t *testing.T) {
 		t.Errorf("outside the window: %v %+v", err, evs)
 	}
 
-	sb, err := NewSandbox(ctx, f.db.DB, Config{Timeout: 10 * time.Second, MaxRows: 10, MaxBytes: 1 << 20, MaxConcurrent: 1, MemoryLimit: "1GB"})
+	sb, err := NewSandbox(ctx, f.db.DB, Config{Timeout: 10 * time.Second, MaxRows: 10, MaxBytes: 1 << 20, ExportMaxRows: 10, ExportMaxBytes: 1 << 20, MaxConcurrent: 1, MemoryLimit: "1GB"})
 	if err != nil {
 		t.Fatal(err)
 	}
