@@ -6,11 +6,13 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/faultline/faultline/transform"
@@ -112,14 +114,40 @@ func (s *Sink) write(ctx context.Context, c driver.Conn, exec func(string, ...dr
 		if err := exec("DELETE FROM events WHERE src_file = ?", nv(f)...); err != nil {
 			return fmt.Errorf("delete events of changed file %s: %w", f, err)
 		}
+		for _, t := range rollupTables {
+			if err := exec("DELETE FROM "+t+" WHERE src = ?", nv("file:"+f)...); err != nil {
+				return fmt.Errorf("delete %s of changed file %s: %w", t, f, err)
+			}
+		}
 		if err := exec("DELETE FROM dead_letters WHERE src_file = ?", nv(f)...); err != nil {
 			return fmt.Errorf("delete dead letters of changed file %s: %w", f, err)
 		}
 	}
 	if b.Events != nil && b.Events.NumRows() > 0 {
 		s.views++
-		if err := insertArrow(c, exec, b.Events, fmt.Sprintf("faultline_batch_%d", s.views)); err != nil {
+		if err := insertArrow(c, exec, b.Events, fmt.Sprintf("faultline_batch_%d", s.views), "INSERT INTO events SELECT * FROM {{events}}"); err != nil {
+			return fmt.Errorf("insert %d events: %w", b.Events.NumRows(), err)
+		}
+		// The rollups of these events, before the positions move (a range
+		// starts where the stored position was before this commit).
+		ranges, err := commitRanges(ctx, c, b)
+		if err != nil {
 			return err
+		}
+		r := newRollup(b.Events)
+		if err := r.append(c, ranges); err != nil {
+			return err
+		}
+		changes, err := changeRecord(memory.DefaultAllocator, b.Events, ranges, r)
+		if err != nil {
+			return err
+		}
+		if changes != nil {
+			err := insertArrow(c, exec, changes, fmt.Sprintf("faultline_batch_%d_changes", s.views), "INSERT INTO change_events SELECT * FROM {{events}}")
+			changes.Release()
+			if err != nil {
+				return fmt.Errorf("insert %d change events: %w", changes.NumRows(), err)
+			}
 		}
 	}
 	if len(b.DeadLetters) > 0 {
@@ -143,7 +171,10 @@ ON CONFLICT (source, part) DO UPDATE SET next_offset = excluded.next_offset, upd
 	return nil
 }
 
-func insertArrow(c driver.Conn, exec func(string, ...driver.NamedValue) error, rec arrow.RecordBatch, name string) error {
+// insertArrow runs q with {{events}} naming rec, registered as an Arrow
+// view called name for this statement only (DuckDB scans a registered
+// record reader once).
+func insertArrow(c driver.Conn, exec func(string, ...driver.NamedValue) error, rec arrow.RecordBatch, name, q string) error {
 	ar, err := duckdb.NewArrowFromConn(c)
 	if err != nil {
 		return fmt.Errorf("arrow interface: %w", err)
@@ -158,13 +189,55 @@ func insertArrow(c driver.Conn, exec func(string, ...driver.NamedValue) error, r
 		return fmt.Errorf("register arrow batch: %w", err)
 	}
 	defer release()
-	if err := exec("INSERT INTO events SELECT * FROM " + name); err != nil {
-		return fmt.Errorf("insert %d events: %w", rec.NumRows(), err)
+	if err := exec(strings.ReplaceAll(q, "{{events}}", name)); err != nil {
+		return err
 	}
 	if err := exec("DROP VIEW IF EXISTS " + name); err != nil {
 		return fmt.Errorf("drop arrow view: %w", err)
 	}
 	return nil
+}
+
+// commitRanges is, per source partition b advances, the range of
+// positions the commit covers: [the stored position before it (0 when there
+// is none, or the file is reloaded), the position after it).
+func commitRanges(ctx context.Context, c driver.Conn, b *Batch) (map[partKey]commitRange, error) {
+	q, ok := c.(driver.QueryerContext)
+	if !ok {
+		return nil, fmt.Errorf("sink: driver connection %T cannot query", c)
+	}
+	replaced := map[string]bool{}
+	for _, f := range b.ReplaceFiles {
+		replaced["file:"+f] = true
+	}
+	out := map[partKey]commitRange{}
+	for _, p := range b.Positions {
+		k := partKey{src: p.Source, part: p.Part}
+		if rg, ok := out[k]; ok {
+			rg.next = max(rg.next, p.Next)
+			out[k] = rg
+			continue
+		}
+		rg := commitRange{src: p.Source, part: p.Part, next: p.Next}
+		if !replaced[p.Source] {
+			rows, err := q.QueryContext(ctx, "SELECT next_offset FROM ingest_offsets WHERE source = ? AND part = ?", nv(p.Source, int64(p.Part)))
+			if err != nil {
+				return nil, fmt.Errorf("read position %s[%d]: %w", p.Source, p.Part, err)
+			}
+			v := make([]driver.Value, 1)
+			if err := rows.Next(v); err == nil {
+				if n, ok := v[0].(int64); ok {
+					rg.first = n
+				}
+			} else if !errors.Is(err, io.EOF) {
+				rows.Close()
+				return nil, fmt.Errorf("read position %s[%d]: %w", p.Source, p.Part, err)
+			}
+			rows.Close()
+		}
+		out[k] = rg
+	}
+	return out, nil
 }
 
 func appendDeadLetters(c driver.Conn, dls []transform.DeadLetter) error {
