@@ -39,6 +39,30 @@ const noRanges = "(SELECT NULL::VARCHAR AS src, NULL::INTEGER AS part, NULL::BIG
 // per source partition, [0, its stored position).
 const storedRanges = "(SELECT source AS src, part, 0::BIGINT AS first_offset, next_offset FROM ingest_offsets)"
 
+// rebuildSQL empties the rollup tables and computes them again from all
+// events, one unit per source partition covering [0, its stored position).
+var rebuildSQL = "DELETE FROM error_minutes;\nDELETE FROM activity_minutes;\nDELETE FROM change_events;\n" +
+	rollupSQL("events", storedRanges)
+
+// RebuildRollups computes error_minutes, activity_minutes and change_events
+// again from the events of db, in one transaction, as the version 4
+// migration does: for a file whose events were written by SQL rather than
+// by the sink (faultline bench generates its events that way), or one that
+// CheckRollups found different. It reads every event.
+func RebuildRollups(ctx context.Context, db *sql.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("rebuild rollups: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, rebuildSQL); err != nil {
+		return errors.Join(fmt.Errorf("rebuild rollups: %w", err), tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("rebuild rollups: commit: %w", err)
+	}
+	return nil
+}
+
 func splitStatements(sql string) []string {
 	var out []string
 	for _, part := range strings.Split(sql, "-- statement\n")[1:] {

@@ -4,7 +4,8 @@
 -- position range the commit covers per source partition). An event's source
 -- partition is src 'kafka:<src_topic>' or 'file:<src_file>' and part its
 -- Kafka partition (0 for files), as in ingest_offsets. A partition missing
--- from {{ranges}} gets the range of its events' offsets.
+-- from {{ranges}} gets the range of its events' offsets (0 and 0 for events
+-- without offsets: written by SQL, not by the sink).
 -- The same statements build the tables of an older file (migrate_v4.sql),
 -- of merged events (merge.go), and recompute them to check them
 -- (CheckRollups). The sink computes the same rows in Go (rollup.go).
@@ -13,8 +14,8 @@
 -- statement
 INSERT INTO error_minutes
 SELECT g.src, g.part,
-       coalesce(r.first_offset, min(g.lo) OVER (PARTITION BY g.src, g.part)),
-       coalesce(r.next_offset, max(g.hi) OVER (PARTITION BY g.src, g.part)),
+       coalesce(r.first_offset, min(g.lo) OVER (PARTITION BY g.src, g.part), 0),
+       coalesce(r.next_offset, max(g.hi) OVER (PARTITION BY g.src, g.part), 0),
        g.minute, g.service, g.region, g.cloud_provider, g.error_code, g.peer_service, g.role,
        g.errors, g.first_time, g.last_time
 FROM (
@@ -35,8 +36,8 @@ LEFT JOIN {{ranges}} r ON r.src = g.src AND r.part = g.part;
 -- statement
 INSERT INTO activity_minutes
 SELECT g.src, g.part,
-       coalesce(r.first_offset, min(g.lo) OVER (PARTITION BY g.src, g.part)),
-       coalesce(r.next_offset, max(g.hi) OVER (PARTITION BY g.src, g.part)),
+       coalesce(r.first_offset, min(g.lo) OVER (PARTITION BY g.src, g.part), 0),
+       coalesce(r.next_offset, max(g.hi) OVER (PARTITION BY g.src, g.part), 0),
        g.minute, g.service, g.region, g.cloud_provider, g.kind,
        g.events, g.first_time, g.last_time
 FROM (
@@ -55,8 +56,8 @@ LEFT JOIN {{ranges}} r ON r.src = g.src AND r.part = g.part;
 INSERT INTO change_events
 SELECT e.* EXCLUDE (src, part, lo, hi),
        e.src, e.part,
-       coalesce(r.first_offset, min(e.lo) OVER (PARTITION BY e.src, e.part)),
-       coalesce(r.next_offset, max(e.hi) OVER (PARTITION BY e.src, e.part))
+       coalesce(r.first_offset, min(e.lo) OVER (PARTITION BY e.src, e.part), 0),
+       coalesce(r.next_offset, max(e.hi) OVER (PARTITION BY e.src, e.part), 0)
 FROM (
     SELECT *,
            CASE WHEN src_topic IS NOT NULL THEN 'kafka:' || src_topic ELSE 'file:' || coalesce(src_file, '') END AS src,

@@ -22,7 +22,7 @@ var schemaSQL string
 // file (rewrite, migrate_v3.sql), not an in-place step.
 var migrations = map[int]string{
 	1: migrateV2SQL,
-	3: strings.Replace(migrateV4SQL, "{{rollups}}", rollupSQL("events", storedRanges), 1),
+	3: strings.Replace(migrateV4SQL, "{{rebuild}}", rebuildSQL, 1),
 }
 
 //go:embed migrate_v2.sql
