@@ -68,11 +68,16 @@ onsets, topology), DIR/topology.yaml the topology as a config snippet and
 DIR/manifest.json the file list. The same seed always gives the same bytes.
 
 Scenarios: lb-change, dns-change, iam-policy, bad-deploy, provider-incident,
-quiet, random (one of the others, chosen by the seed). See docs/simulate.md.`,
+decoy-closer, dns-decoy, late-health, two-incidents, slow-ramp, deploy-decoy,
+quiet, multi-cloud (a Google Cloud firewall or backend service change breaks
+the services hosted on GKE, written as Cloud Logging entries; an Azure
+Activity Log NSG write and an AWS security group change are decoys), random
+(one of the single-cloud ones, chosen by the seed). See docs/simulate.md.`,
 		Example: `  faultline simulate --scenario lb-change --seed 1 --out outage
   faultline load --db outage.duckdb outage/data
   faultline simulate --scenario random --seed 7 --duration 6h --scale 10 --out big/
-  faultline simulate --scenario quiet --seed 3 --out quiet-day/`,
+  faultline simulate --scenario quiet --seed 3 --out quiet-day/
+  faultline simulate --scenario multi-cloud --seed 1 --out multi-cloud/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
