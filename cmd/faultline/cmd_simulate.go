@@ -139,17 +139,17 @@ func printScenario(w io.Writer, sc *simulate.Scenario, man simulate.Manifest) {
 		formats = append(formats, f)
 	}
 	sort.Strings(formats)
-	unit := map[string]string{"cloudtrail": "records", "cloudwatch": "log events", "app": "lines", "awsevents": "events"}
+	unit := map[string]string{"cloudtrail": "records", "cloudwatch": "log events", "app": "lines", "awsevents": "events", "gcpaudit": "log entries", "azureactivity": "records"}
 	total := 0
 	for _, f := range formats {
 		extra := ""
 		if f == "cloudwatch" {
 			extra = fmt.Sprintf(" in %d payloads", man.Messages[f])
 		}
-		fmt.Fprintf(w, "  %-11s %5d files %8d %s%s\n", f, files[f], man.Records[f], unit[f], extra)
+		fmt.Fprintf(w, "  %-13s %5d files %8d %s%s\n", f, files[f], man.Records[f], unit[f], extra)
 		total += man.Records[f]
 	}
-	fmt.Fprintf(w, "  %-11s %5d files %8d events\n", "total", len(man.Files), total)
+	fmt.Fprintf(w, "  %-13s %5d files %8d events\n", "total", len(man.Files), total)
 	if !tr.Incident {
 		fmt.Fprintf(w, "root cause:  none (quiet period: any incident found is a false alarm)\n")
 	} else {
