@@ -59,12 +59,15 @@ func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, err
 	c := e.cfg
 	pad := max(c.BaselineWindow+c.BaselineGap, c.Lookback+c.RateWindow)
 	ts := func(t time.Time) string { return t.Format(time.RFC3339Nano) }
-	// The whole minutes of [base_from, until) and of [since, until), and
-	// the start of until's minute: the stages read those from the rollups,
+	// The whole minutes of [base_from, until), [cand_from, until) and
+	// [since, until), and the start of until's minute: the stages read those from the rollups,
 	// the rest of a minute at either end from the events (sql/series.sql).
 	baseWF, baseWT := wholeMinutes(since.Add(-pad), until)
 	sinceWF, sinceWT := wholeMinutes(since, until)
+	candWF, candWT := wholeMinutes(since.Add(-c.Lookback-c.RateWindow), until)
 	p := map[string]any{
+		"cand_wf":             ts(candWF),
+		"cand_wt":             ts(candWT),
 		"since_wf":            ts(sinceWF),
 		"since_wt":            ts(sinceWT),
 		"base_wf":             ts(baseWF),

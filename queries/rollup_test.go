@@ -3,6 +3,7 @@ package queries
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +41,7 @@ func TestRollupReadsEqualEventReads(t *testing.T) {
 		e := transform.Event{
 			EventID: fmt.Sprintf("r-%d", i), Time: at("10:00").Add(time.Duration(i*7) * time.Second), ObservedTime: at("12:00"),
 			Source: transform.SourceApp, Kind: kinds[i%4], Service: []string{"cart", "checkout", ""}[i%3],
-			Region: []string{"us-east-1", "", "eu-west-1"}[i%3/2], PeerService: []string{"", "payments"}[i%2],
+			Region: []string{"us-east-1", "", "eu-west-1"}[i%3/2], CloudProvider: []string{"aws", "", "gcp", "azure", "aws"}[i%5], PeerService: []string{"", "payments"}[i%2],
 			Attributes: "{}", Lineage: transform.Lineage{Topic: "app", Offset: int64(i)},
 		}
 		if e.Kind == transform.KindChange {
@@ -95,6 +96,37 @@ func TestRollupReadsEqualEventReads(t *testing.T) {
 			}
 			if w.Since.IsZero() && rows == 0 {
 				t.Error("the whole window has no series rows: the test data did not load")
+			}
+
+			// Which providers each region has (activity_minutes) against
+			// the events of [cand_from, until).
+			got := func() []string {
+				prov, err := s.query(ctx, "region_providers", sqlText("region_providers"), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer prov.Close()
+				var out []string
+				for prov.Next() {
+					var r, p string
+					if err := prov.Scan(&r, &p); err != nil {
+						t.Fatal(err)
+					}
+					out = append(out, r+"/"+p)
+				}
+				if err := prov.Err(); err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}()
+			var want string
+			if err := s.conn.QueryRowContext(ctx, `SELECT coalesce(string_agg(x, ' ' ORDER BY x), '') FROM (SELECT DISTINCT coalesce(region, 'global') || '/' || cloud_provider AS x
+				FROM events WHERE coalesce(cloud_provider, '') <> '' AND time >= CAST(? AS TIMESTAMPTZ) AND time < CAST(? AS TIMESTAMPTZ))`,
+				s.params["cand_from"], s.params["until"]).Scan(&want); err != nil {
+				t.Fatal(err)
+			}
+			if g := strings.Join(got, " "); g != want {
+				t.Errorf("region_providers %q, the events %q", g, want)
 			}
 
 			// The named query "series" (activity_minutes) against events.

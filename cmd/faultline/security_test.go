@@ -116,18 +116,35 @@ func (s *served) pid() int { return s.cmd.Process.Pid }
 // locks counts the POSIX (fcntl) locks serve holds, from /proc/locks.
 func (s *served) locks(t *testing.T) int {
 	t.Helper()
+	n, _ := s.lockLines(t)
+	return n
+}
+
+// lockLines counts the POSIX locks serve holds on its database file (the
+// file's inode; DuckDB may lock other files, such as spill files, now and
+// then) and returns every /proc/locks line of serve's, for messages.
+func (s *served) lockLines(t *testing.T) (int, string) {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(s.db, &st); err != nil {
+		t.Fatal(err)
+	}
 	b, err := os.ReadFile("/proc/locks")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	n, all := 0, ""
+	inode := ":" + strconv.FormatUint(st.Ino, 10)
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) >= 5 && f[1] == "POSIX" && f[4] == strconv.Itoa(s.pid()) {
-			n++
+		if len(f) >= 6 && f[1] == "POSIX" && f[4] == strconv.Itoa(s.pid()) {
+			all += line + "\n"
+			if strings.HasSuffix(f[5], inode) {
+				n++
+			}
 		}
 	}
-	return n
+	return n, all
 }
 
 // rss returns a /proc/<pid>/status memory figure of serve in bytes (VmRSS,
@@ -311,8 +328,8 @@ func TestSecurityDatabaseFilesStayLocked(t *testing.T) {
 				case via != "console GET" && (code != 400 || !strings.Contains(body, "refused by the analyst SQL sandbox")):
 					t.Errorf("%s via %s: %d, not refused: %.200s", q, via, code, body)
 				}
-				if got := s.locks(t); got != locks {
-					t.Fatalf("%s via %s: serve holds %d POSIX locks, %d before", q, via, got, locks)
+				if got, lines := s.lockLines(t); got != locks {
+					t.Fatalf("%s via %s: serve holds %d POSIX locks on %s, %d before; its locks:\n%s", q, via, got, s.db, locks, lines)
 				}
 			}
 		}
