@@ -22,7 +22,6 @@ type candidate struct {
 	symptom                                                string
 	symptomShare                                           float64
 	riseLead                                               float64 // minutes before the errors began to rise (negative: after)
-	earlyLead                                              float64 // the same from where they may have begun to rise (weaker evidence; = riseLead without any)
 	downstream                                             bool    // its service broke only after a dependency did
 	versionShare                                           float64 // deploy: share of the service's first errors with the new version
 	newVersion                                             string
@@ -142,7 +141,7 @@ func effectiveDistance(c *candidate, bd brokenDistance) (brokenDistance, string)
 func (e *Engine) score(c *candidate, roots []string, bd brokenDistance) {
 	w := e.cfg.Weights
 	total := w.Lead + w.Scope + w.Topology + w.Spread + w.Risk + w.Ratio + w.Symptom
-	lead := (leadScore(c.riseLead, e.cfg.LeadHalfLife.Minutes()) + leadScore(c.earlyLead, e.cfg.LeadHalfLife.Minutes())) / 2
+	lead := leadScore(c.riseLead, e.cfg.LeadHalfLife.Minutes())
 	eff, how := effectiveDistance(c, bd)
 	service := 0.4
 	if c.downstream {
@@ -218,9 +217,6 @@ func evidence(c *candidate, broken []string, bd, eff brokenDistance, how string,
 		} else {
 			fmt.Fprintf(&b, " (%.0f min after the errors began to rise, %.0f min before onset)", -c.riseLead, rise)
 		}
-	}
-	if c.earlyLead < 0 && c.riseLead-c.earlyLead >= 1 {
-		fmt.Fprintf(&b, " (the errors may already have been rising from %.0f min before onset)", c.LeadMinutes-c.earlyLead)
 	}
 	switch {
 	case how == "node" && eff.dist == 0:
@@ -610,7 +606,7 @@ func readCandidateBatch(ctx context.Context, s *session, out []candidate, params
 		var c candidate
 		var src, svc, op, res, actor, region, acct, ctype, risk *string
 		if err := rows.Scan(&c.IncidentID, &c.EventID, &c.Time, &src, &svc, &op, &res, &actor, &region,
-			&acct, &ctype, &risk, &c.LeadMinutes, &c.riseLead, &c.earlyLead, &c.serviceMatch, &c.downstream, &c.regionMatch, &c.accountMatch,
+			&acct, &ctype, &risk, &c.LeadMinutes, &c.riseLead, &c.serviceMatch, &c.downstream, &c.regionMatch, &c.accountMatch,
 			&c.resourceMatch, &c.nameMatch, &c.matchedName, &c.matchedService, &c.servicesAfter, &c.servicesTotal, &c.beforeRate, &c.afterRate,
 			&c.symptom, &c.symptomShare, &c.versionShare, &c.newVersion); err != nil {
 			return nil, fmt.Errorf("read suspect candidates: %w", err)

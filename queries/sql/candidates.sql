@@ -14,10 +14,6 @@
 --                    change inside the onset minute)
 --   rise_lead        the same from where the errors began to rise: negative
 --                    for a change made while the errors were already rising
---   early_lead       the same from where they may have begun to rise, on
---                    weaker evidence (early_m, sql/spikes.sql; = rise_lead
---                    when there is none): the lead score is the mean of the
---                    two, as the rise's start is uncertain between them
 --   service_match    the change's service is one of the broken services
 --   region_match     the change's region is one of the incident's regions
 --   account_match    an error of a broken series came from the change's account
@@ -87,12 +83,12 @@ batch_series AS (
 -- each incident's look-back minutes, so that changes join on equal minutes
 -- (a hash join) instead of a range condition
 lookback AS (
-    SELECT incident_id, onset_m, rise_m, early_m, services, regions, onset_m - r.k AS cm
+    SELECT incident_id, onset_m, rise_m, services, regions, onset_m - r.k AS cm
     FROM batch, range(0, $lookback_min + $rise_min + 1) r(k)
     WHERE onset_m - r.k >= rise_m - $lookback_min
 ),
 pairs AS (
-    SELECT l.incident_id, l.onset_m, l.rise_m, l.early_m, l.services, l.regions, c.*,
+    SELECT l.incident_id, l.onset_m, l.rise_m, l.services, l.regions, c.*,
            lower(regexp_extract(coalesce(c.resource, ''), '([^/:]+)$', 1)) AS resource_name
     FROM lookback l JOIN chg c USING (cm)
     WHERE c.tm >= l.rise_m - $lookback_min
@@ -248,7 +244,6 @@ features AS (
         p.actor, p.region, p.account_id, p.change_type, p.risk_class,
         p.onset_m - p.tm                                     AS lead_minutes,
         p.rise_m - p.tm                                      AS rise_lead,
-        p.early_m - p.tm                                     AS early_lead,
         list_contains(p.services, p.service)                 AS service_match,
         EXISTS (SELECT 1 FROM down x WHERE x.incident_id = p.incident_id
                                        AND x.service = p.service) AS downstream,
@@ -300,10 +295,8 @@ scored AS (
                                         'globalaccelerator', 'shield', 'route53domains')
                   AND f.region NOT IN ('global', 'aws-global')
              THEN $other_region_factor ELSE 1 END
-        * ( $w_lead     * (CASE WHEN f.rise_lead >= 0 THEN 0.5 ^ (f.rise_lead / $half_life_min)
-                                ELSE 0.5 ^ (greatest(-f.rise_lead - 1, 0) / 2) END
-                           + CASE WHEN f.early_lead >= 0 THEN 0.5 ^ (f.early_lead / $half_life_min)
-                                  ELSE 0.5 ^ (greatest(-f.early_lead - 1, 0) / 2) END) / 2
+        * ( $w_lead     * CASE WHEN f.rise_lead >= 0 THEN 0.5 ^ (f.rise_lead / $half_life_min)
+                               ELSE 0.5 ^ (greatest(-f.rise_lead - 1, 0) / 2) END
           + $w_scope    * (0.4 * f.service_match::INT * CASE WHEN f.downstream THEN 0.5 ELSE 1 END
                            + 0.3 * (f.resource_match OR f.name_match OR f.node_hit OR f.version_share >= 0.5)::INT
                            + 0.2 * f.region_match::INT + 0.1 * f.account_match::INT)

@@ -51,5 +51,5 @@ named AS (
 SELECT
     CASE WHEN count(DISTINCT inc) OVER (PARTITION BY base_id) > 1 THEN base_id || '-' || first_region ELSE base_id END AS incident_id,
     service, region, start_m, end_m, spike_minutes, peak_m, peak_errors, errors, baseline, threshold,
-    onset_m, rise_m, early_m
+    onset_m, rise_m
 FROM named

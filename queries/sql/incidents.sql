@@ -1,7 +1,6 @@
 -- incidents: one row per incident with onset, peak, recovery and size.
 -- rise_m is where its errors began to rise (sql/spikes.sql): the onset, or
--- earlier for a slow ramp; the suspects are measured against it. early_m
--- is where they may have begun to rise, on weaker evidence (sql/spikes.sql).
+-- earlier for a slow ramp; the suspects are measured against it.
 --
 -- The peak is the minute with the most errors summed over the incident's
 -- series; total errors count every error of those series from onset to the
@@ -29,7 +28,7 @@ data_end AS (
     FROM events WHERE time < CAST($until AS TIMESTAMPTZ)
 ),
 spans AS (
-    SELECT incident_id, min(onset_m) AS onset_m, max(end_m) AS end_m, min(rise_m) AS rise_m, min(early_m) AS early_m,
+    SELECT incident_id, min(onset_m) AS onset_m, max(end_m) AS end_m, min(rise_m) AS rise_m,
            list(DISTINCT region ORDER BY region) AS regions
     FROM incident_series GROUP BY ALL
 )
@@ -44,7 +43,6 @@ SELECT
     sp.regions,
     sz.peak_errors,
     sz.total_errors,
-    least(sp.rise_m, sp.onset_m)                                AS rise_m,
-    least(sp.early_m, sp.rise_m, sp.onset_m)                    AS early_m
+    least(sp.rise_m, sp.onset_m)                                AS rise_m
 FROM spans sp
 JOIN sizes sz USING (incident_id), data_end d

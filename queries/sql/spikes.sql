@@ -15,10 +15,6 @@
 -- run's first minute. A slow ramp crosses the spike threshold long after it
 -- began, and the change that caused it came before the ramp, not before the
 -- threshold was crossed (a one-sided CUSUM change point, read backward).
--- early_m is the same change point on weaker evidence: where the errors may
--- already have begun to rise, if that sum reaches half the bar (max(2.5,
--- 2 sd)); else rise_m. The suspects' lead is scored from both (a change made
--- between the two is after the rise with some probability).
 --
 -- Elevated minutes before a run's first sustained stretch ($min_spike_minutes
 -- consecutive elevated minutes) and separated from it by quiet minutes form
@@ -99,6 +95,5 @@ rise AS (
 )
 SELECT b.service, b.region, b.start_m, b.end_m, b.spike_minutes, b.longest_run, b.peak_m, b.peak_errors,
        b.errors, b.baseline, b.sd, b.threshold,
-       CASE WHEN x.rise_excess >= greatest(5, 4 * b.sd) THEN x.rise_m ELSE b.start_m END AS rise_m,
-       CASE WHEN x.rise_excess >= greatest(2.5, 2 * b.sd) THEN x.rise_m ELSE b.start_m END AS early_m
+       CASE WHEN x.rise_excess >= greatest(5, 4 * b.sd) THEN x.rise_m ELSE b.start_m END AS rise_m
 FROM bounded b LEFT JOIN rise x USING (service, region, start_m)
