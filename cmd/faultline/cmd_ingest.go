@@ -45,6 +45,7 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 		Example: `  faultline ingest --brokers localhost:9092 --topic cloudtrail=cloudtrail --topic app-errors=app
   faultline ingest --db outage.duckdb --exit-when-caught-up     # batch run: stop once caught up
   faultline ingest --metrics-listen :9464                       # /metrics, /healthz and /readyz
+  faultline ingest --parquet-dir /mnt/segments                  # also export closed hours as Parquet
   faultline ingest --allow-data-loss                            # skip messages deleted by retention`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -89,7 +90,7 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 				wait := time.Second
 				for {
 					began := time.Now()
-					err := ingest.Run(ctx, opts)
+					err := withSegments(ctx, a, opts.DB, func(ctx context.Context) error { return ingest.Run(ctx, opts) })
 					if !errors.Is(err, store.ErrInvalidated) || a.cfg.Ingest.ExitWhenCaughtUp || ctx.Err() != nil {
 						return err
 					}
@@ -123,7 +124,8 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 	f.Duration("give-up-after", 0, "batch run: exit 1 after this long without progress, e.g. brokers unreachable (config ingest.give_up_after; default 2m)")
 	f.Bool("allow-data-loss", false, "when retention deleted unread messages, skip them with a warning instead of stopping (config ingest.allow_data_loss)")
 	f.String("metrics-listen", "", "serve /metrics, /healthz and /readyz on this address, e.g. :9464 (config ingest.metrics_listen)")
-	a.bind(cmd, map[string]string{
+	f.String("parquet-dir", "", "export closed hours of raw events as Parquet under this directory, hive-partitioned by date, hour and source (config parquet.dir; docs/operations.md)")
+	a.bind(cmd, map[string]string{"parquet-dir": "parquet.dir",
 		"brokers": "kafka.brokers", "group": "kafka.group", "exit-when-caught-up": "ingest.exit_when_caught_up",
 		"allow-data-loss": "ingest.allow_data_loss", "metrics-listen": "ingest.metrics_listen", "give-up-after": "ingest.give_up_after",
 	})
@@ -153,6 +155,30 @@ func reopen(ctx context.Context, a *app, st *status.Tracker, wait time.Duration)
 		wait = min(2*wait, 30*time.Second)
 		a.log.Error("cannot open the database, retrying", "db", a.cfg.DB, "retry_in", wait, "err", err)
 	}
+}
+
+// withSegments runs fn and, if parquet.dir is set, the Parquet export of
+// db's closed segments beside it; when fn returns, the export writes every
+// segment once more (the open ones too) before withSegments returns.
+func withSegments(ctx context.Context, a *app, db *store.DB, fn func(context.Context) error) error {
+	if a.cfg.Parquet.Dir == "" {
+		return fn(ctx)
+	}
+	ex, err := db.NewExporter(a.cfg.Parquet, a.log, nil)
+	if err != nil {
+		return err
+	}
+	a.log.Info("exporting closed segments as parquet", "dir", a.cfg.Parquet.Dir, "node", ex.Node(), "grace", a.cfg.Parquet.Grace)
+	ectx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ex.Run(ectx)
+	}()
+	err = fn(ctx)
+	stop()
+	<-done
+	return err
 }
 
 // runWithMetrics runs fn and, if ingest.metrics_listen is set, the metrics

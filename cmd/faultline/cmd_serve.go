@@ -56,7 +56,8 @@ query.server). SIGINT/SIGTERM shut everything down gracefully.`,
 	f.String("listen", "", "host:port to serve on (config serve.listen; default 127.0.0.1:8080)")
 	f.Duration("refresh", 0, "live refresh interval of the pages while ingesting, 0 = off (config serve.refresh; default 10s)")
 	f.StringSlice("brokers", nil, "Kafka bootstrap brokers, comma separated (config kafka.brokers)")
-	a.bind(cmd, map[string]string{"listen": "serve.listen", "refresh": "serve.refresh", "brokers": "kafka.brokers"})
+	f.String("parquet-dir", "", "export closed hours of raw events as Parquet under this directory, hive-partitioned by date, hour and source (config parquet.dir; docs/operations.md)")
+	a.bind(cmd, map[string]string{"listen": "serve.listen", "refresh": "serve.refresh", "brokers": "kafka.brokers", "parquet-dir": "parquet.dir"})
 	return cmd
 }
 
@@ -187,6 +188,13 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 		return err
 	}
 
+	var ex *store.Exporter
+	if cfg.Parquet.Dir != "" {
+		if ex, err = db.NewExporter(cfg.Parquet, a.log, nil); err != nil {
+			return err
+		}
+	}
+
 	g, gctx := errgroup.WithContext(ctx)
 	if len(cfg.Kafka.Topics) > 0 {
 		opts := ingest.Options{
@@ -216,6 +224,10 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 
 	if sched != nil {
 		g.Go(func() error { return sched.Run(gctx) })
+	}
+	if ex != nil {
+		a.log.Info("exporting closed segments as parquet", "dir", cfg.Parquet.Dir, "node", ex.Node(), "grace", cfg.Parquet.Grace)
+		g.Go(func() error { return ex.Run(gctx) })
 	}
 
 	a.log.Info("serving dashboards", "url", "http://"+ln.Addr().String())

@@ -47,6 +47,8 @@ type Config struct {
 	Reports   report.Config       `mapstructure:"reports"`
 	// Correlation tunes spikes, incidents and the suspect score (queries).
 	Correlation queries.CorrelationConfig `mapstructure:"correlation"`
+	// Parquet exports closed time segments of raw events (ingest, serve).
+	Parquet store.SegmentsConfig `mapstructure:"parquet"`
 }
 
 // LogConfig configures log/slog.
@@ -71,6 +73,7 @@ func defaultConfig() Config {
 		Reports:   report.DefaultConfig(),
 		// correlation: spikes, incidents, suspect score.
 		Correlation: queries.DefaultCorrelationConfig(),
+		Parquet:     store.DefaultSegmentsConfig(),
 	}
 }
 
@@ -101,6 +104,7 @@ func (c Config) Validate() error {
 		c.Reports.Validate(),
 		c.Produce.Validate(),
 		c.Correlation.Validate(),
+		c.Parquet.Validate(),
 	)
 	return errors.Join(errs...)
 }
