@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/relay"
 	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/transform"
@@ -84,7 +88,7 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 			st := &status.Tracker{}
 			opts := ingest.Options{
 				Kafka: kc, Config: a.cfg.Ingest, Transform: a.cfg.Transform, DB: db,
-				Logger: a.log, Registerer: reg, Status: st,
+				Logger: a.log, Registerer: reg, Status: st, Relay: a.cfg.Relay.Topic != "",
 			}
 			return runWithMetrics(ctx, a, reg, st, func(ctx context.Context) error {
 				wait := time.Second
@@ -157,28 +161,54 @@ func reopen(ctx context.Context, a *app, st *status.Tracker, wait time.Duration)
 	}
 }
 
-// withSegments runs fn and, if parquet.dir is set, the Parquet export of
-// db's closed segments beside it; when fn returns, the export writes every
-// segment once more (the open ones too) before withSegments returns.
+// withSegments runs fn and, beside it, the Parquet export of db's closed
+// segments if parquet.dir is set and the relay publisher of db's outbox if
+// relay.topic is set; when fn returns, both finish their work (every
+// segment written once more, the outbox published) before withSegments
+// returns.
 func withSegments(ctx context.Context, a *app, db *store.DB, fn func(context.Context) error) error {
-	if a.cfg.Parquet.Dir == "" {
+	var runs []func(context.Context) error
+	if a.cfg.Parquet.Dir != "" {
+		ex, err := db.NewExporter(a.cfg.Parquet, a.log, nil)
+		if err != nil {
+			return err
+		}
+		a.log.Info("exporting closed segments as parquet", "dir", a.cfg.Parquet.Dir, "node", ex.Node(), "grace", a.cfg.Parquet.Grace)
+		runs = append(runs, ex.Run)
+	}
+	if a.cfg.Relay.Topic != "" {
+		p, err := relay.NewPublisher(db, a.cfg.Kafka, a.cfg.Relay, nodeName(a.cfg.Relay.Node, db.Path), a.log)
+		if err != nil {
+			return err
+		}
+		a.log.Info("relaying commits", "topic", a.cfg.Relay.Topic)
+		runs = append(runs, p.Run)
+	}
+	if len(runs) == 0 {
 		return fn(ctx)
 	}
-	ex, err := db.NewExporter(a.cfg.Parquet, a.log, nil)
-	if err != nil {
-		return err
+	bctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, run := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = run(bctx) // logs its own failures and retries
+		}()
 	}
-	a.log.Info("exporting closed segments as parquet", "dir", a.cfg.Parquet.Dir, "node", ex.Node(), "grace", a.cfg.Parquet.Grace)
-	ectx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		ex.Run(ectx)
-	}()
-	err = fn(ctx)
+	err := fn(ctx)
 	stop()
-	<-done
+	wg.Wait()
 	return err
+}
+
+// nodeName is name, or <host>-<db file name> when name is empty.
+func nodeName(name, db string) string {
+	if name != "" {
+		return name
+	}
+	host, _ := os.Hostname()
+	return host + "-" + strings.TrimSuffix(filepath.Base(db), filepath.Ext(db))
 }
 
 // runWithMetrics runs fn and, if ingest.metrics_listen is set, the metrics

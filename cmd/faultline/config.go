@@ -23,6 +23,7 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/broker"
 	"github.com/faultline/faultline/ingest/produce"
+	"github.com/faultline/faultline/ingest/relay"
 	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
@@ -49,6 +50,8 @@ type Config struct {
 	Correlation queries.CorrelationConfig `mapstructure:"correlation"`
 	// Parquet exports closed time segments of raw events (ingest, serve).
 	Parquet store.SegmentsConfig `mapstructure:"parquet"`
+	// Relay shares every process's commits through a compacted topic.
+	Relay relay.Config `mapstructure:"relay"`
 }
 
 // LogConfig configures log/slog.
@@ -74,6 +77,7 @@ func defaultConfig() Config {
 		// correlation: spikes, incidents, suspect score.
 		Correlation: queries.DefaultCorrelationConfig(),
 		Parquet:     store.DefaultSegmentsConfig(),
+		Relay:       relay.DefaultConfig(),
 	}
 }
 
@@ -105,6 +109,7 @@ func (c Config) Validate() error {
 		c.Produce.Validate(),
 		c.Correlation.Validate(),
 		c.Parquet.Validate(),
+		c.Relay.Validate(),
 	)
 	return errors.Join(errs...)
 }
