@@ -128,7 +128,9 @@ func TestRelayEndToEnd(t *testing.T) {
 		ingested = append(ingested, db)
 		ic := ingest.DefaultConfig()
 		ic.ExitWhenCaughtUp, ic.BatchMaxWait, ic.BatchMaxEvents = true, 100*time.Millisecond, 97
-		g.Go(func() error { return ingest.Run(ctx, ingest.Options{Kafka: kc, Config: ic, Transform: transform.DefaultConfig(), DB: db, Logger: log, Relay: true}) })
+		g.Go(func() error {
+			return ingest.Run(ctx, ingest.Options{Kafka: kc, Config: ic, Transform: transform.DefaultConfig(), DB: db, Logger: log, Relay: true})
+		})
 	}
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
