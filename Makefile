@@ -9,6 +9,8 @@ FUZZTIME ?= 4s
 PKGS     := ./...
 # Go test timeout for the whole hermetic suite.
 TEST_TIMEOUT ?= 12m
+# The pgwire tests that drive real clients or the Grafana provisioning (make test-clients).
+CLIENT_TESTS := ^(TestPsql|TestPsycopg|TestJDBC|TestGrafana.*)$$
 
 .DEFAULT_GOAL := help
 
@@ -24,6 +26,14 @@ build: ## build bin/faultline
 test: build ## run the hermetic test suite (unit, end-to-end with the in-process broker, brief fuzzing)
 	$(GO) test -tags $(TAGS) -timeout $(TEST_TIMEOUT) -count=1 $(PKGS)
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZTIME)
+
+.PHONY: pgclients
+pgclients: ## install what the real-client tests need and a fresh machine lacks: psql (Debian, as root), psycopg 3 (venv in .cache/pgclients), the PostgreSQL JDBC driver (Maven Central, .cache/pgclients)
+	bash scripts/pgclients.sh
+
+.PHONY: test-clients
+test-clients: pgclients ## the PostgreSQL endpoint against real clients (psql, psycopg 3, JDBC) and the Grafana provisioning; a missing client fails, never skips
+	CI=true $(GO) test -tags $(TAGS) -count=1 -run '$(CLIENT_TESTS)' ./pgwire/
 
 .PHONY: test-race
 test-race: ## run the tests with the race detector
@@ -56,8 +66,8 @@ lint: $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint (.golangci.yml), also 
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet -tags $(TAGS) $(PKGS)
-	$(GOLANGCI_LINT) run --build-tags $(TAGS) $(PKGS)
-	$(GOLANGCI_LINT) run --build-tags $(TAGS),integration,faults,faultline_crashtest ./ingest/...
+	$(GOLANGCI_LINT) run --allow-parallel-runners --build-tags $(TAGS) $(PKGS)
+	$(GOLANGCI_LINT) run --allow-parallel-runners --build-tags $(TAGS),integration,faults,faultline_crashtest ./ingest/...
 
 .PHONY: fmt
 fmt: ## format the code
@@ -71,8 +81,9 @@ bench-python: ## the Python consumer of bench stage h: a venv under .cache/pyven
 	$(PYVENV)/bin/pip install --quiet -r cmd/faultline/bench/python/requirements.txt
 
 .PHONY: bench
-bench: build ## quick benchmarks (about 5 minutes): one table, bench-results.json (docs/benchmarks.md)
+bench: build ## quick benchmarks (about 5 minutes): one table, bench-results.json; 1M rows over the PostgreSQL wire vs the JSON API (docs/benchmarks.md)
 	./$(BIN) bench --quick --out bench-results.json
+	$(GO) test -tags $(TAGS) -run '^$$' -bench BenchmarkServeSelect1M -benchtime 2x ./pgwire/
 
 .PHONY: bench-full
 bench-full: build ## full benchmarks (about 30-40 minutes): one table, bench-results.json
@@ -81,6 +92,10 @@ bench-full: build ## full benchmarks (about 30-40 minutes): one table, bench-res
 .PHONY: demo
 demo: build ## the one-command demo: embedded broker, simulated outage, ingest, report, dashboards
 	./$(BIN) demo
+
+.PHONY: vendor-uplot
+vendor-uplot: ## vendor the pinned uPlot release from npm into dashboards/static/vendor/uplot (scripts/vendor-uplot.sh)
+	bash scripts/vendor-uplot.sh
 
 .PHONY: clean
 clean: ## remove build output

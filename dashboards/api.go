@@ -28,6 +28,19 @@ type IncidentDetail struct {
 	Regions  []queries.RegionShare `json:"regions"`
 	Series   []queries.SeriesPoint `json:"series"`
 	Changes  []queries.Change      `json:"changes"`
+	// ChangeDetails says what each suspect changed (request parameters,
+	// Config item diff, deploy version), by event id.
+	ChangeDetails map[string]queries.ChangeDetail `json:"change_details"`
+	// Errors are the largest kinds of error of each of the incident's
+	// services from its onset to ErrorsUntil (its recovery, or the minute
+	// after the latest event while it is ongoing).
+	Errors      []queries.ErrorGroup `json:"errors"`
+	ErrorsUntil time.Time            `json:"errors_until"`
+}
+
+// ErrorsWindow is the span Errors covers.
+func (d IncidentDetail) ErrorsWindow() queries.Window {
+	return queries.Window{Since: d.Incident.Onset, Until: d.ErrorsUntil}
 }
 
 // IngestHealth is where ingest stands and what it rejected.
@@ -138,6 +151,30 @@ func (s *Server) incidentDetail(ctx context.Context, id string) (IncidentDetail,
 		return d, err
 	}
 	d.Window = tl
+	// What the suspects changed: only their rows, within their times.
+	ids := make([]string, len(d.Suspects))
+	var cw queries.Window
+	for i, sp := range d.Suspects {
+		ids[i] = sp.EventID
+		if cw.Since.IsZero() || sp.Time.Before(cw.Since) {
+			cw.Since = sp.Time
+		}
+		if sp.Time.After(cw.Until) {
+			cw.Until = sp.Time
+		}
+	}
+	cw.Until = cw.Until.Add(time.Second)
+	if d.ChangeDetails, err = s.engine.ChangeDetails(ctx, cw, ids); err != nil {
+		return d, err
+	}
+	// The errors: from the onset to the recovery, or to the latest event.
+	d.ErrorsUntil = inc.Recovery
+	if inc.Ongoing || d.ErrorsUntil.IsZero() {
+		d.ErrorsUntil = tl.Until
+	}
+	if d.Errors, err = s.engine.ErrorGroups(ctx, d.ErrorsWindow(), inc.Services, errorGroupsPerService); err != nil {
+		return d, err
+	}
 	return d, nil
 }
 
@@ -245,6 +282,27 @@ func (s *Server) apiIncidents(r *http.Request) (any, error) {
 
 func (s *Server) apiIncident(r *http.Request) (any, error) {
 	return s.incidentDetail(r.Context(), r.PathValue("id"))
+}
+
+// apiEvents answers the stored events with an id (?at= bounds the read to
+// that second), every column and the attributes as JSON.
+func (s *Server) apiEvents(r *http.Request) (any, error) {
+	var w queries.Window
+	if val := r.URL.Query().Get("at"); val != "" {
+		t, err := s.parseWhen("at", val)
+		if err != nil {
+			return nil, err
+		}
+		w = queries.Window{Since: t.Truncate(time.Second), Until: t.Truncate(time.Second).Add(time.Second)}
+	}
+	evs, err := s.engine.Events(r.Context(), w, r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) == 0 {
+		return nil, httpError{http.StatusNotFound, fmt.Sprintf("event %q not found: check the id (and at=, if given)", r.PathValue("id"))}
+	}
+	return map[string]any{"events": evs}, nil
 }
 
 func (s *Server) apiSuspects(r *http.Request) (any, error) {

@@ -116,7 +116,7 @@ func newFixture(t testing.TB, mutate func(*Options)) *fixture {
 			UpdatedAt: t0.Add(30 * time.Minute)})
 	}
 	engine := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), fixTopo)
-	sandbox, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 50, MaxBytes: 1 << 20, MaxConcurrent: 4, MemoryLimit: "1GB"})
+	sandbox, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 50, MaxBytes: 1 << 20, MaxConcurrent: 4, ExportMaxRows: 100000, ExportMaxBytes: 1 << 30, MemoryLimit: "1GB"})
 	if err != nil {
 		t.Fatal(err)
 	}

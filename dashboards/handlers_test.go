@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/faultline/faultline/dashboards/chart"
 	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/queries"
 )
@@ -367,7 +369,11 @@ func TestPages(t *testing.T) {
 	}{
 		{"/", 200, []string{`id="incidents"`, f.incID, "ReplaceRoute", "alice", "<svg", "Errors per minute per service", "invalid_json", "kafka:app-errors"}},
 		{"/?service=payments", 200, []string{`value="payments"`, "<svg"}},
-		{"/incidents/" + f.incID, 200, []string{`id="suspects"`, `data-rank="1" data-event-id="chg-root"`, "Cascade: the order services broke", `id="cascade"`, "confined to us-east-1", "suspect #1: ReplaceRoute"}},
+		{"/incidents/" + f.incID, 200, []string{`id="suspects"`, `data-rank="1" data-event-id="chg-root" open`, "Cascade: the order services broke", `id="cascade"`, "confined to us-east-1", "suspect #1: ReplaceRoute",
+			`id="summary"`, "most likely cause: <strong>ReplaceRoute</strong>", "raw event", "/events/chg-root?at=", "/console?sql=SELECT", `class="ts-data"`}},
+		{"/incidents", 200, []string{`id="incident-list"`, `data-incident="` + f.incID + `"`, "ReplaceRoute"}},
+		{"/events/chg-root", 200, []string{`data-event-id="chg-root"`, "ReplaceRoute", "rtb-0abc", `class="attributes"`}},
+		{"/events/nope", 404, []string{`event &#34;nope&#34; not found`}},
 		{"/incidents/unknown", 404, []string{`incident &#34;unknown&#34; not found`}},
 		{"/changes", 200, []string{`id="changes"`, `data-event-id="chg-root"`, `data-event-id="chg-decoy"`, `<datalist id="f-actor">`}},
 		{"/changes?actor=alice", 200, []string{`data-event-id="chg-root"`}},
@@ -389,8 +395,17 @@ func TestPages(t *testing.T) {
 					t.Errorf("page lacks %q", w)
 				}
 			}
-			if !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'self'") {
-				t.Errorf("no CSP header")
+			csp := resp.Header.Get("Content-Security-Policy")
+			for _, w := range []string{"default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'"} {
+				if !strings.Contains(csp, w) {
+					t.Errorf("Content-Security-Policy %q lacks %q", csp, w)
+				}
+			}
+			if strings.Contains(csp, "unsafe") || strings.Contains(csp, "http") {
+				t.Errorf("Content-Security-Policy %q allows inline code or other origins", csp)
+			}
+			if strings.Contains(body, " style=") || strings.Contains(body, "<style") || regexp.MustCompile(`<script>|<script [^>]*>[^<]`).MatchString(strings.ReplaceAll(body, `<script type="application/json" class="ts-data">`, "")) {
+				t.Errorf("the page has inline style or script, which the policy blocks")
 			}
 		})
 	}
@@ -628,7 +643,7 @@ func TestOverviewAsCaptioned(t *testing.T) {
 		t.Errorf("range=all: no span or no chart")
 	}
 	colours := 0
-	for _, c := range riskColors {
+	for _, c := range chart.RiskColors {
 		if strings.Contains(body, `stroke="`+c+`"`) {
 			colours++
 		}

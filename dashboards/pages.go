@@ -3,14 +3,18 @@ package dashboards
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/faultline/faultline/dashboards/chart"
+	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/queries"
 )
 
@@ -19,7 +23,7 @@ var templateFS embed.FS
 
 type pageTemplate struct{ t *template.Template }
 
-var pageNames = []string{"overview", "incident", "changes", "services", "console", "error"}
+var pageNames = []string{"overview", "incident", "incidents", "event", "changes", "services", "console", "error"}
 
 func parsePages() (map[string]*pageTemplate, error) {
 	funcs := template.FuncMap{
@@ -36,6 +40,16 @@ func parsePages() (map[string]*pageTemplate, error) {
 		"contains": slices.Contains[[]string],
 		"list":     func(xs ...string) []string { return xs },
 		"short":    shortName,
+		"name":     report.ResourceName,
+		"arns":     report.ShortNames,
+		"n":        thousands,
+		"ntext":    func(n int) string { return thousands(int64(n)) },
+		"svcs":     servicesText,
+		"dur":      report.Duration,
+		"color":    chart.ServiceColor,
+		"fields":   fieldsText,
+		"ago":      func(a, b time.Time) string { return report.Duration(b.Sub(a)) },
+		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
 	}
 	out := map[string]*pageTemplate{}
 	for _, name := range pageNames {
@@ -99,7 +113,7 @@ func (s *Server) page(name string, fn func(*http.Request, *pageData) error) http
 }
 
 type overviewData struct {
-	Chart     template.HTML
+	Chart     timeSeries
 	Incidents []IncidentSummary
 	Ingest    IngestHealth
 	Changes   int
@@ -107,7 +121,7 @@ type overviewData struct {
 
 func (s *Server) overviewPage(r *http.Request, pd *pageData) error {
 	ctx := r.Context()
-	v, err := s.parseView(ctx, r, 0)
+	v, err := s.pageView(ctx, r, 0)
 	pd.View, pd.Title = v, "Overview"
 	if err != nil {
 		return err
@@ -128,13 +142,13 @@ func (s *Server) overviewPage(r *http.Request, pd *pageData) error {
 		return err
 	}
 	d.Changes = len(changes)
-	top := map[string]bool{}
+	marks := map[string]suspectMark{}
 	for _, inc := range d.Incidents {
 		if inc.TopSuspect != nil {
-			top[inc.TopSuspect.EventID] = true
+			marks[inc.TopSuspect.EventID] = suspectMark{Rank: 1, Incident: inc.ID}
 		}
 	}
-	d.Chart = seriesChart(series, changes, v.Window, "Errors per minute per service, with changes", "", top)
+	d.Chart = newTimeSeries("overview", series, changes, v.Window, "Errors per minute per service, with changes", marks, "/"+v.Query("since", "", "until", "", "range", ""))
 	if d.Ingest, err = s.ingestHealth(ctx); err != nil {
 		return err
 	}
@@ -144,8 +158,11 @@ func (s *Server) overviewPage(r *http.Request, pd *pageData) error {
 
 type incidentData struct {
 	IncidentDetail
-	Timeline     template.HTML
+	Summary      incidentSummary
+	Suspects     []suspectView
+	Timeline     timeSeries
 	CascadeChart template.HTML
+	Meaning      string // what the score means
 }
 
 func (s *Server) incidentPage(r *http.Request, pd *pageData) error {
@@ -161,42 +178,177 @@ func (s *Server) incidentPage(r *http.Request, pd *pageData) error {
 	}
 	w := det.Window
 	var top *queries.Suspect
-	emphasis := ""
-	if len(det.Suspects) > 0 {
-		top, emphasis = &det.Suspects[0], det.Suspects[0].EventID
+	marks := map[string]suspectMark{}
+	for i, sp := range det.Suspects {
+		if i == 0 {
+			top = &det.Suspects[0]
+		}
+		if i < expandedSuspects {
+			marks[sp.EventID] = suspectMark{Rank: sp.Rank, Incident: det.Incident.ID}
+		}
 	}
-	labelled := map[string]bool{}
-	for i := range min(3, len(det.Suspects)) {
-		labelled[det.Suspects[i].EventID] = true
-	}
+	sum, views := incidentView(det)
 	pd.Data = incidentData{
 		IncidentDetail: det,
-		Timeline:       seriesChart(det.Series, det.Changes, w, "Errors per minute of the incident's services, with changes", emphasis, labelled),
+		Summary:        sum,
+		Suspects:       views,
+		Timeline:       newTimeSeries("incident", det.Series, det.Changes, w, "Errors per minute of the incident's services, with changes", marks, "/"),
 		CascadeChart:   cascadeChart(det.Cascade, det.Incident, top),
+		Meaning:        report.ScoreMeaning(),
 	}
 	return nil
 }
 
+type incidentsData struct {
+	Incidents []incidentRow
+}
+
+type incidentRow struct {
+	IncidentSummary
+	Duration   string
+	Confidence string
+	Name       string // the top suspect's resource name
+}
+
+// incidentsPage lists the incidents of the range, newest first, with how
+// long each lasted and its most likely cause.
+func (s *Server) incidentsPage(r *http.Request, pd *pageData) error {
+	ctx := r.Context()
+	v, err := s.parseView(ctx, r, 0)
+	pd.View, pd.Title = v, "Incidents"
+	if err != nil {
+		return err
+	}
+	sums, err := s.incidentSummaries(ctx, v.Window)
+	if err != nil {
+		return err
+	}
+	sus, err := s.suspects(ctx, v.Window)
+	if err != nil {
+		return fmt.Errorf("rank suspects: %w", err)
+	}
+	second := map[string]float64{}
+	for _, sp := range sus {
+		if sp.Rank == 2 {
+			second[sp.IncidentID] = sp.Score
+		}
+	}
+	var d incidentsData
+	for _, in := range sums {
+		row := incidentRow{IncidentSummary: in}
+		end := in.Recovery
+		if in.Ongoing || end.IsZero() {
+			end = v.Window.Until
+		}
+		row.Duration = report.Duration(end.Sub(in.Onset))
+		if ts := in.TopSuspect; ts != nil {
+			next, ok := second[in.ID]
+			if !ok {
+				next = -1
+			}
+			row.Confidence = report.Confidence(ts.Score, next)
+			row.Name = report.ResourceName(ts.Resource)
+		}
+		d.Incidents = append(d.Incidents, row)
+	}
+	pd.Data = d
+	return nil
+}
+
+type eventData struct {
+	ID     string
+	Events []queries.StoredEvent
+	Pretty []string // each event's attributes, indented
+	SQL    string   // console link
+}
+
+// eventPage shows the stored event(s) with an id: every column and the
+// attributes (the source record) indented. ?at= (the event's time) bounds
+// the read to that second.
+func (s *Server) eventPage(r *http.Request, pd *pageData) error {
+	id := r.PathValue("id")
+	pd.Title = "Event " + id
+	pd.View = view{raw: url.Values{}}
+	var w queries.Window
+	at := time.Time{}
+	if val := r.URL.Query().Get("at"); val != "" {
+		t, err := s.parseWhen("at", val)
+		if err != nil {
+			return err
+		}
+		at = t
+		w = queries.Window{Since: t.Truncate(time.Second), Until: t.Truncate(time.Second).Add(time.Second)}
+	}
+	evs, err := s.engine.Events(r.Context(), w, id)
+	if err != nil {
+		return err
+	}
+	if len(evs) == 0 {
+		return httpError{http.StatusNotFound, fmt.Sprintf("event %q not found%s: it may be outside the at= time, or not stored", id, map[bool]string{true: " at " + at.Format(time.RFC3339Nano), false: ""}[!at.IsZero()])}
+	}
+	d := eventData{ID: id, Events: evs, SQL: consoleHref(queries.EventSQL(id, at))}
+	for _, e := range evs {
+		var buf bytes.Buffer
+		if json.Indent(&buf, []byte(e.Attributes), "", "  ") != nil {
+			buf.Reset()
+			buf.WriteString(e.Attributes)
+		}
+		d.Pretty = append(d.Pretty, buf.String())
+	}
+	pd.Data = d
+	return nil
+}
+
 type changesData struct {
-	Changes []queries.Change
-	Facets  map[string][]string
-	Limit   int
+	Changes  []changeRow
+	Facets   map[string][]string
+	Limit    int
+	Suspects int // changes in the list that are suspects
+}
+
+type changeRow struct {
+	queries.Change
+	Name      string        // resource name
+	ActorName string        // actor's short name
+	Suspect   []suspectMark // the incidents it is a suspect of (top three)
+	EventHref string
 }
 
 func (s *Server) changesPage(r *http.Request, pd *pageData) error {
 	ctx := r.Context()
-	v, err := s.parseView(ctx, r, 500)
+	v, err := s.pageView(ctx, r, 500)
 	pd.View, pd.Title = v, "Changes"
 	if err != nil {
 		return err
 	}
 	var d changesData
 	d.Limit = v.Limit
-	if d.Changes, err = s.engine.Changes(ctx, v.Window, v.Filter, v.Limit); err != nil {
+	changes, err := s.engine.Changes(ctx, v.Window, v.Filter, v.Limit)
+	if err != nil {
 		return err
 	}
 	if d.Facets, err = s.engine.ChangeFacets(ctx, v.Window); err != nil {
 		return err
+	}
+	// Suspects of the incidents of the range (a change before the range's
+	// start can be a suspect too: it is simply not listed).
+	sus, err := s.suspects(ctx, v.Window)
+	if err != nil {
+		return fmt.Errorf("rank suspects: %w", err)
+	}
+	marks := map[string][]suspectMark{}
+	for _, sp := range sus {
+		if sp.Rank <= expandedSuspects {
+			marks[sp.EventID] = append(marks[sp.EventID], suspectMark{Rank: sp.Rank, Incident: sp.IncidentID})
+		}
+	}
+	for _, c := range changes {
+		row := changeRow{Change: c, Name: report.ResourceName(c.Resource), ActorName: report.ResourceName(c.Actor), Suspect: marks[c.EventID], EventHref: eventHref(c.EventID, c.Time)}
+		slices.SortFunc(row.Suspect, func(a, b suspectMark) int { return a.Rank - b.Rank })
+		if len(row.Suspect) > 0 {
+			d.Suspects++
+		}
+		d.Changes = append(d.Changes, row)
 	}
 	pd.Data = d
 	return nil
@@ -206,11 +358,17 @@ type servicesData struct {
 	Services []Service
 	Edges    []queries.Edge
 	Graph    template.HTML
+	Idle     []string // services left out: no errors, changes or incidents in the range
+	ShowIdle bool
 }
 
+// servicesPage draws the topology with each service's state. Services
+// with nothing to show in the range (no error, no change, no incident:
+// typically AWS services that are only called) are left out, and named,
+// unless ?idle=1.
 func (s *Server) servicesPage(r *http.Request, pd *pageData) error {
 	ctx := r.Context()
-	v, err := s.parseView(ctx, r, 0)
+	v, err := s.pageView(ctx, r, 0)
 	pd.View, pd.Title = v, "Services"
 	if err != nil {
 		return err
@@ -219,7 +377,23 @@ func (s *Server) servicesPage(r *http.Request, pd *pageData) error {
 	if err != nil {
 		return err
 	}
-	pd.Data = servicesData{Services: svcs, Edges: edges, Graph: topologyChart(svcs, edges)}
+	d := servicesData{ShowIdle: r.URL.Query().Get("idle") == "1"}
+	if !d.ShowIdle {
+		keep := map[string]bool{}
+		for _, sv := range svcs {
+			if sv.Errors > 0 || sv.Changes > 0 || len(sv.Incidents) > 0 {
+				keep[sv.Name] = true
+				d.Services = append(d.Services, sv)
+			} else {
+				d.Idle = append(d.Idle, sv.Name)
+			}
+		}
+		edges = filterBy(edges, func(e queries.Edge) bool { return keep[e.From] && keep[e.To] })
+	} else {
+		d.Services = svcs
+	}
+	d.Edges, d.Graph = edges, topologyChart(d.Services, edges)
+	pd.Data = d
 	return nil
 }
 
@@ -231,7 +405,12 @@ type consoleData struct {
 	Millis  int64
 	Notice  string // why the result was cut, "" when complete
 	Pending bool   // a GET with ?sql=: shown in the form, not run
+	Rows    int    // rows the statement returned (Table holds at most consoleRows of them)
 }
+
+// consoleRows is how many rows the console shows: a page of 10,000 rows is
+// megabytes of HTML no one reads; the whole result is a download away.
+const consoleRows = 500
 
 // maxConsoleForm bounds a console POST body.
 const maxConsoleForm = 1 << 20
@@ -275,8 +454,12 @@ func (s *Server) consolePage(r *http.Request, pd *pageData) error {
 		}
 		return err
 	}
-	d.Table = t
+	d.Rows = len(t.Rows)
 	d.Notice = queries.Summary{Rows: len(t.Rows), Truncated: t.Truncated, TruncatedBy: t.TruncatedBy}.Notice()
+	if len(t.Rows) > consoleRows {
+		t.Rows = t.Rows[:consoleRows]
+	}
+	d.Table = t
 	return nil
 }
 

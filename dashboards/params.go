@@ -35,7 +35,10 @@ type view struct {
 	Region   string
 	Incident string
 	Limit    int
-	raw      url.Values
+	// Around is the incident a page's default range was centred on ("":
+	// the URL chose the range, or there was no incident).
+	Around string
+	raw    url.Values
 }
 
 // Query returns the URL query of the view with key set to value ("" deletes),
@@ -205,4 +208,38 @@ func parseRange(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("bad duration")
 	}
 	return d, nil
+}
+
+// pageView is parseView for the pages: without since, until or range in
+// the URL, the window is the one around the latest incident of the
+// default range (from an hour before its onset, or ten minutes before its
+// top suspect when that came earlier, to half an hour after its recovery,
+// at most to the default range's end), so the chart shows the outage
+// rather than hours of quiet. Without an incident it is the default range.
+// The API keeps parseView's default: its answers do not move with the
+// data's shape.
+func (s *Server) pageView(ctx context.Context, r *http.Request, defaultLimit int) (view, error) {
+	v, err := s.parseView(ctx, r, defaultLimit)
+	if err != nil || v.Explicit || v.raw.Get("range") != "" {
+		return v, err
+	}
+	sums, err := s.incidentSummaries(ctx, v.Window)
+	if err != nil || len(sums) == 0 {
+		return v, err
+	}
+	latest := sums[0] // newest onset first
+	since := latest.Onset.Add(-time.Hour)
+	if ts := latest.TopSuspect; ts != nil && ts.Time.Add(-10*time.Minute).Before(since) {
+		since = ts.Time.Add(-10 * time.Minute)
+	}
+	until := v.Window.Until
+	if !latest.Ongoing && !latest.Recovery.IsZero() && latest.Recovery.Add(30*time.Minute).Before(until) {
+		until = latest.Recovery.Add(30 * time.Minute)
+	}
+	if until.Sub(since) < time.Hour {
+		since = until.Add(-time.Hour)
+	}
+	v.Window = queries.Window{Since: since.UTC().Truncate(time.Minute), Until: until.UTC()}
+	v.Around = latest.ID
+	return v, nil
 }

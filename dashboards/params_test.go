@@ -62,6 +62,10 @@ func (sandboxStub) Stream(context.Context, string, queries.RowWriter) (queries.S
 	return queries.Summary{}, errors.New("not used")
 }
 
+func (sandboxStub) Export(context.Context, string, queries.RowWriter) (queries.Summary, error) {
+	return queries.Summary{}, errors.New("not used")
+}
+
 func TestParseViewDefaults(t *testing.T) {
 	f := newFixture(t, nil)
 	b, err := f.opts.Engine.EventSpan(context.Background())

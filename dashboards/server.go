@@ -33,6 +33,8 @@ var staticFS embed.FS
 // show to the user as it is.
 type Sandbox interface {
 	Stream(ctx context.Context, query string, w queries.RowWriter) (queries.Summary, error)
+	// Export is Stream with the export caps, for downloads (export.go).
+	Export(ctx context.Context, query string, w queries.RowWriter) (queries.Summary, error)
 }
 
 // Options is everything a Server reads from. Engine and Sandbox are
@@ -142,7 +144,9 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 
 	mux.HandleFunc("GET /{$}", s.page("overview", s.overviewPage))
+	mux.HandleFunc("GET /incidents", s.page("incidents", s.incidentsPage))
 	mux.HandleFunc("GET /incidents/{id}", s.page("incident", s.incidentPage))
+	mux.HandleFunc("GET /events/{id}", s.page("event", s.eventPage))
 	mux.HandleFunc("GET /changes", s.page("changes", s.changesPage))
 	mux.HandleFunc("GET /services", s.page("services", s.servicesPage))
 	mux.HandleFunc("GET /console", s.page("console", s.consolePage))
@@ -150,6 +154,7 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("GET /api/incidents", s.api(s.apiIncidents))
 	mux.HandleFunc("GET /api/incidents/{id}", s.api(s.apiIncident))
+	mux.HandleFunc("GET /api/events/{id}", s.api(s.apiEvents))
 	mux.HandleFunc("GET /api/suspects", s.api(s.apiSuspects))
 	mux.HandleFunc("GET /api/cascade", s.api(s.apiCascade))
 	mux.HandleFunc("GET /api/regions", s.api(s.apiRegions))
@@ -161,13 +166,15 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/stats", s.api(s.apiStats))
 	mux.HandleFunc("GET /api/topology", s.api(s.apiTopology))
 	mux.HandleFunc("POST /api/query", s.apiQuery)
+	mux.HandleFunc("POST /api/export", s.apiExport)
+	mux.HandleFunc("POST /console/export", s.apiExport)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s: see docs/api.md", r.Method, r.URL.Path))
 	})
 	// A known API route asked with the wrong method: 405 with the allowed
 	// method, as JSON like every API answer (net/http's own 405 is text).
 	for route, allow := range map[string]string{
-		"/api/query": http.MethodPost, "/api/incidents": http.MethodGet, "/api/incidents/{id}": http.MethodGet,
+		"/api/query": http.MethodPost, "/api/export": http.MethodPost, "/api/incidents": http.MethodGet, "/api/incidents/{id}": http.MethodGet, "/api/events/{id}": http.MethodGet,
 		"/api/suspects": http.MethodGet, "/api/cascade": http.MethodGet, "/api/regions": http.MethodGet,
 		"/api/change-failure-rate": http.MethodGet, "/api/series": http.MethodGet, "/api/changes": http.MethodGet,
 		"/api/services": http.MethodGet, "/api/ingest": http.MethodGet, "/api/stats": http.MethodGet, "/api/topology": http.MethodGet,
@@ -230,7 +237,10 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 func (s *Server) secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'")
+		// Everything from this server only: scripts and styles from files
+		// (no inline script or style attribute runs), data only fetched
+		// from here, no plugins, no framing, no <base> rewriting.
+		h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")

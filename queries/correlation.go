@@ -21,6 +21,7 @@ type CorrelationConfig struct {
 	MergeGap           time.Duration `mapstructure:"merge_gap"`            // quiet minutes tolerated inside a spike and between spikes of one incident
 	MinSpikeMinutes    int           `mapstructure:"min_spike_minutes"`    // an incident needs a spike this long (minutes) in one series
 	MinExcessErrors    int           `mapstructure:"min_excess_errors"`    // ...and at least this many errors above the baselines in all
+	RiseWindow         time.Duration `mapstructure:"rise_window"`          // how far before a spike to look for where its errors began to rise (slow ramps)
 
 	// Suspects.
 	Lookback     time.Duration `mapstructure:"lookback"`          // changes this long before onset are candidates
@@ -64,6 +65,7 @@ func DefaultCorrelationConfig() CorrelationConfig {
 		MergeGap:           5 * time.Minute,
 		MinSpikeMinutes:    2,
 		MinExcessErrors:    20,
+		RiseWindow:         30 * time.Minute,
 		Lookback:           60 * time.Minute,
 		LeadHalfLife:       10 * time.Minute,
 		RateWindow:         5 * time.Minute,
@@ -92,6 +94,7 @@ func (c CorrelationConfig) Validate() error {
 	minutes("merge_gap", c.MergeGap, time.Minute)
 	minutes("lookback", c.Lookback, time.Minute)
 	minutes("rate_window", c.RateWindow, time.Minute)
+	minutes("rise_window", c.RiseWindow, 0)
 	if c.BaselineMinHistory > c.BaselineWindow {
 		errs = append(errs, fmt.Errorf("correlation.baseline_min_history: %s is not allowed: must not exceed baseline_window (%s)", c.BaselineMinHistory, c.BaselineWindow))
 	}

@@ -5,14 +5,20 @@
 // listings and ingest state the reports and dashboards show), the one loader
 // and parameter binder for it (sql.go: named $parameters only), the Go that
 // runs it with typed parameters and results (Engine; results.go and
-// reads.go hold the result types, Window the one time window), the service
-// topology (configured + inferred), the suspect score and its evidence
-// (score.go), the analyst SQL Sandbox (sandbox.go: its parser wall in
-// wall.go, caps inside DuckDB, concurrency slots; Stream sends rows to a
-// RowWriter as they come, the one way analyst SQL reaches DuckDB for the
-// CLI, the HTTP API, the console, a PostgreSQL endpoint or an export), the
-// Querier seam used by the CLI, and the table/csv/json/parquet writers
-// (streaming FormatWriters).
+// reads.go hold the result types, Window the one time window), the grouping
+// of spikes into incidents (grouping.go), the service topology (configured +
+// inferred from what the events name, topology.go) and the resources a
+// change touched (nodes.go), the suspect score and its evidence (score.go),
+// the analyst SQL Sandbox (sandbox.go: its parser wall in wall.go, caps
+// inside DuckDB, concurrency slots; Stream/StreamArgs send rows to a
+// RowWriter as they come, with parameters bound by DuckDB, Export with the
+// export caps, Describe without running: the one way analyst SQL reaches
+// DuckDB for the CLI, the HTTP API, the console, the PostgreSQL endpoint and
+// downloads), the correlation's answers as table functions for analyst SQL
+// (tablefunc.go: faultline_incidents(), faultline_suspects()), the Querier
+// seam used by the CLI, and the table/csv/json/parquet writers (streaming
+// FormatWriters; Parquet in row groups). Host names and ARNs are parsed with
+// transform's ParseHost/ParseURL/ParseARN (pure functions).
 //
 // Nothing is cached: every call recomputes from the events table, so late
 // events change the next answer. queries reads the DuckDB schema created by

@@ -73,6 +73,7 @@ func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, err
 		"ratio":               c.SpikeMinRatio,
 		"sigma":               c.SpikeSigma,
 		"merge_gap_min":       minutes(c.MergeGap),
+		"rise_min":            minutes(c.RiseWindow),
 		"min_spike_minutes":   int64(c.MinSpikeMinutes),
 		"min_excess_errors":   float64(c.MinExcessErrors),
 		"lookback_min":        minutes(c.Lookback),
@@ -97,6 +98,13 @@ func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, err
 		return s, nil
 	}
 	for _, st := range stages {
+		if st == "incident_series" {
+			// Go groups the spikes into incidents (grouping.go).
+			if err := e.groupSpikes(ctx, s); err != nil {
+				s.close()
+				return nil, err
+			}
+		}
 		if err := s.materialize(ctx, st); err != nil {
 			s.close()
 			return nil, err
@@ -207,12 +215,12 @@ func readSpikes(ctx context.Context, s *session) ([]Spike, error) {
 	var out []Spike
 	for rows.Next() {
 		var p Spike
-		var start, end, peak int64
-		if err := rows.Scan(&p.IncidentID, &p.Service, &p.Region, &start, &end, &p.SpikeMinutes, &peak,
+		var rise, start, end, peak int64
+		if err := rows.Scan(&p.IncidentID, &p.Service, &p.Region, &rise, &start, &end, &p.SpikeMinutes, &peak,
 			&p.PeakErrors, &p.Errors, &p.Baseline, &p.Threshold); err != nil {
 			return nil, fmt.Errorf("read spikes: %w", err)
 		}
-		p.Start, p.End, p.Peak = minuteTime(start), minuteTime(end), minuteTime(peak)
+		p.Rise, p.Start, p.End, p.Peak = minuteTime(rise), minuteTime(start), minuteTime(end), minuteTime(peak)
 		out = append(out, p)
 	}
 	return out, rows.Err()
@@ -252,13 +260,13 @@ func readIncidents(ctx context.Context, s *session) ([]Incident, error) {
 	var out []Incident
 	for rows.Next() {
 		var in Incident
-		var onset, peak, rec int64
+		var onset, peak, rec, rise int64
 		var services, regions any
 		if err := rows.Scan(&in.ID, &onset, &peak, &rec, &in.Ongoing, &services, &regions,
-			&in.PeakErrorsPerMin, &in.TotalErrors); err != nil {
+			&in.PeakErrorsPerMin, &in.TotalErrors, &rise); err != nil {
 			return nil, fmt.Errorf("read incidents: %w", err)
 		}
-		in.Onset, in.Peak = minuteTime(onset), minuteTime(peak)
+		in.Onset, in.Peak, in.rise = minuteTime(onset), minuteTime(peak), minuteTime(rise)
 		if !in.Ongoing {
 			in.Recovery = minuteTime(rec)
 		}

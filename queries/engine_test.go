@@ -467,3 +467,34 @@ func TestTouchedNameOutranksCloserChange(t *testing.T) {
 		t.Errorf("decoy evidence claims a name match: %q", s[1].Evidence)
 	}
 }
+
+// The whole window's regions count every region with changes, not only the
+// regions with errors (issue 21: 6 of 8 changes "75%" in a window of 16
+// changes in 6 regions).
+func TestRegionsWholeWindowCountsRegionsWithoutErrors(t *testing.T) {
+	f := lbOutage(t)
+	f.change(change{id: "sa-1", clock: "09:20:00", service: "ec2", operation: "CreateTags", region: "sa-east-1", risk: "low"})
+	f.change(change{id: "ap-1", clock: "10:40:00", service: "ec2", operation: "CreateTags", region: "ap-southeast-2", risk: "low"})
+	f.change(change{id: "ap-2", clock: "10:41:00", service: "ec2", operation: "CreateTags", region: "ap-southeast-2", risk: "low"})
+	reg, err := NewEngine(f.db.DB, DefaultCorrelationConfig(), lbTopology).Regions(context.Background(), Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := map[string]RegionShare{}
+	var changes int64
+	for _, r := range reg {
+		if r.IncidentID == "" {
+			whole[r.Region] = r
+			changes += r.Changes
+		}
+	}
+	if changes != 7 {
+		t.Fatalf("whole window counts %d changes, want all 7: %+v", changes, whole)
+	}
+	if r := whole["ap-southeast-2"]; r.Changes != 2 || r.Errors != 0 || r.ChangeShare != round4(2.0/7) || r.ErrorShare != 0 {
+		t.Errorf("ap-southeast-2: %+v", r)
+	}
+	if r := whole["us-east-1"]; r.Changes != 3 || r.ChangeShare != round4(3.0/7) {
+		t.Errorf("us-east-1: %+v (3 of 7 changes)", r)
+	}
+}

@@ -139,14 +139,21 @@ var lbTopology = map[string][]string{"api": {"checkout"}, "checkout": {"elasticl
 // counts inserts counts[i] error events in minute i after from.
 func (f *fixture) counts(service, region, from string, counts []int) {
 	f.t.Helper()
+	f.countsWith(service, region, from, counts, "", "error", "")
+}
+
+// countsWith is counts with the errors' peer_service, message and attributes.
+func (f *fixture) countsWith(service, region, from string, counts []int, peer, message, attrs string) {
+	f.t.Helper()
 	var evs []transform.Event
 	for i, c := range counts {
 		minute := at(from).Add(time.Duration(i) * time.Minute)
 		for j := range c {
 			evs = append(evs, transform.Event{
-				EventID: fmt.Sprintf("cnt-%s-%s-%s-%d-%d", service, region, from, i+1, j),
+				EventID: fmt.Sprintf("cnt-%s-%s-%s-%s-%d-%d", service, region, from, peer, i+1, j),
 				Time:    perMinute(minute, c)(j), ObservedTime: minute,
-				Source: "app", Kind: "error", Service: service, Region: region, SeverityNumber: 17, Message: "error",
+				Source: "app", Kind: "error", Service: service, Region: region, SeverityNumber: 17, Message: message,
+				PeerService: peer, Attributes: attrs,
 			})
 		}
 	}

@@ -27,11 +27,15 @@ var _ Querier = (*Local)(nil)
 // NewLocal locks db down for analyst SQL (see Sandbox) and returns a Querier
 // over it.
 func NewLocal(ctx context.Context, db *sql.DB, q Config, c CorrelationConfig, topology map[string][]string) (*Local, error) {
+	e := NewEngine(db, c, topology)
+	if err := RegisterTableFunctions(ctx, db, e); err != nil {
+		return nil, err
+	}
 	sb, err := NewSandbox(ctx, db, q)
 	if err != nil {
 		return nil, err
 	}
-	return &Local{Engine: NewEngine(db, c, topology), Sandbox: sb, maxRows: q.MaxRows}, nil
+	return &Local{Engine: e, Sandbox: sb, maxRows: q.MaxRows}, nil
 }
 
 // Named runs a named query (see NamedQueries).

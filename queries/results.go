@@ -45,6 +45,8 @@ type Incident struct {
 	Regions          []string  `json:"regions"`
 	PeakErrorsPerMin int64     `json:"peak_errors_per_min"`
 	TotalErrors      int64     `json:"total_errors"`
+
+	rise time.Time // where its errors began to rise (the suspects' look-back starts there); the spikes query shows it
 }
 
 // Suspect is one ranked change for an incident, with its evidence.
@@ -125,6 +127,7 @@ type Spike struct {
 	IncidentID   string    `json:"incident_id"` // "" when too small to form an incident
 	Service      string    `json:"service"`
 	Region       string    `json:"region"`
+	Rise         time.Time `json:"rise"`          // where its errors began to rise: Start, or earlier for a slow ramp
 	Start        time.Time `json:"start"`         // first spike minute
 	End          time.Time `json:"end"`           // last spike minute
 	SpikeMinutes int64     `json:"spike_minutes"` // minutes over the threshold

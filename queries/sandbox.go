@@ -123,36 +123,135 @@ func (s *Sandbox) SQL(ctx context.Context, query string) (Table, error) {
 // the statement is refused or fails before its first row; an error after
 // that is returned with the Summary of what w received.
 func (s *Sandbox) Stream(ctx context.Context, query string, w RowWriter) (Summary, error) {
+	return s.StreamArgs(ctx, query, nil, w)
+}
+
+// StreamArgs is Stream with the values of the statement's parameters ($1,
+// $2... or ?), bound by DuckDB itself: they never become SQL text, so the
+// wall checks the statement exactly as it runs. Parameters are values only
+// (DuckDB allows no parameter as a table or function name).
+func (s *Sandbox) StreamArgs(ctx context.Context, query string, args []any, w RowWriter) (Summary, error) {
+	return s.stream(ctx, query, args, limits{s.cfg.MaxRows, s.cfg.MaxBytes, CapRows, CapBytes}, w)
+}
+
+// Export is Stream for a download (a Parquet or CSV file of a result): the
+// same wall, timeout and concurrency bound, with the export caps
+// query.export_max_rows and query.export_max_bytes instead of the on-screen
+// ones.
+func (s *Sandbox) Export(ctx context.Context, query string, w RowWriter) (Summary, error) {
+	return s.stream(ctx, query, nil, limits{s.cfg.ExportMaxRows, s.cfg.ExportMaxBytes, CapExportRows, CapExportBytes}, w)
+}
+
+// limits are the caps one statement runs under, and their names.
+type limits struct {
+	rows             int
+	bytes            int64
+	rowName, byteCap string
+}
+
+// Description is what a statement would return, learned without running
+// it: its columns and the DuckDB types of its parameters ("" when DuckDB
+// cannot tell from the statement, e.g. SELECT $1).
+type Description struct {
+	Columns []Column
+	Params  []string
+}
+
+// Describe checks query as Stream would and returns its columns and
+// parameter types without running it (a PostgreSQL client's Parse and
+// Describe). A refused statement returns the refusal Stream would.
+func (s *Sandbox) Describe(ctx context.Context, query string) (Description, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	select {
-	case s.slots <- struct{}{}:
-		defer func() { <-s.slots }()
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return Summary{}, fmt.Errorf("%w: %d analyst statements (query.max_concurrent) were running for all of query.timeout (%s); try again, or raise query.max_concurrent", ErrBusy, s.cfg.MaxConcurrent, s.cfg.Timeout)
+	var d Description
+	err := s.withConn(ctx, func(c *duckdb.Conn) error {
+		st, err := check(ctx, c, query)
+		if err != nil {
+			return err
 		}
-		return Summary{}, fmt.Errorf("query cancelled: %w", ctx.Err())
-	}
-	conn, err := s.db.Conn(ctx)
+		text, want := st.body, duckdb.STATEMENT_TYPE_SELECT
+		if st.explain {
+			text, want = st.full, duckdb.STATEMENT_TYPE_EXPLAIN
+		}
+		ps, err := c.Prepare(text)
+		if err != nil {
+			return err
+		}
+		stmt := ps.(*duckdb.Stmt)
+		defer stmt.Close()
+		if typ, err := stmt.StatementType(); err != nil {
+			return err
+		} else if typ != want {
+			return refuse("%s statements are not allowed; analyst SQL is read-only: use SELECT, WITH ... SELECT, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN", statementName(text))
+		}
+		n, err := stmt.ColumnCount()
+		if err != nil {
+			return err
+		}
+		d.Columns = make([]Column, n)
+		for i := range d.Columns {
+			if d.Columns[i].Name, err = stmt.ColumnName(i); err != nil {
+				return err
+			}
+			info, err := stmt.ColumnTypeInfo(i)
+			if err != nil {
+				return err
+			}
+			d.Columns[i].Type = TypeName(info)
+		}
+		d.Params = make([]string, stmt.NumInput())
+		for i := range d.Params {
+			if t, err := stmt.ParamType(i + 1); err == nil && t != duckdb.TYPE_INVALID && t != duckdb.TYPE_ANY {
+				d.Params[i] = typeOnlyName(t)
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return Summary{}, fmt.Errorf("sandbox: get a connection: %w", err)
+		return Description{}, s.explain(ctx, err)
 	}
-	defer conn.Close()
+	return d, nil
+}
+
+func (s *Sandbox) stream(ctx context.Context, query string, args []any, lim limits, w RowWriter) (Summary, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
 	var sum Summary
-	err = conn.Raw(func(dc any) error {
-		c, ok := dc.(*duckdb.Conn)
-		if !ok {
-			return fmt.Errorf("sandbox: not a DuckDB connection (%T)", dc)
-		}
+	err := s.withConn(ctx, func(c *duckdb.Conn) error {
 		var err error
-		sum, err = s.run(ctx, c, query, w)
+		sum, err = s.run(ctx, c, query, args, lim, w)
 		return err
 	})
 	if err != nil {
 		return sum, s.explain(ctx, err)
 	}
 	return sum, nil
+}
+
+// withConn runs f on a DuckDB connection of its own once one of the
+// query.max_concurrent slots is free (ctx carries query.timeout).
+func (s *Sandbox) withConn(ctx context.Context, f func(c *duckdb.Conn) error) error {
+	select {
+	case s.slots <- struct{}{}:
+		defer func() { <-s.slots }()
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("%w: %d analyst statements (query.max_concurrent) were running for all of query.timeout (%s); try again, or raise query.max_concurrent", ErrBusy, s.cfg.MaxConcurrent, s.cfg.Timeout)
+		}
+		return fmt.Errorf("query cancelled: %w", ctx.Err())
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sandbox: get a connection: %w", err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*duckdb.Conn)
+		if !ok {
+			return fmt.Errorf("sandbox: not a DuckDB connection (%T)", dc)
+		}
+		return f(c)
+	})
 }
 
 // explain turns driver errors into messages that say what to do.
@@ -162,7 +261,7 @@ func (s *Sandbox) explain(ctx context.Context, err error) error {
 	switch {
 	case errors.As(err, &we):
 		return we.err
-	case errors.Is(err, ErrRefused):
+	case errors.Is(err, ErrRefused), errors.Is(err, ErrBusy):
 		return err
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || strings.Contains(msg, "INTERRUPT"):
 		return fmt.Errorf("%w: the query ran longer than query.timeout (%s) and was stopped; narrow it (e.g. WHERE time >= now() - INTERVAL 1 HOUR) or raise query.timeout", ErrRefused, s.cfg.Timeout)
@@ -198,7 +297,7 @@ func firstLine(s string) string {
 	return s
 }
 
-func (s *Sandbox) run(ctx context.Context, c *duckdb.Conn, query string, w RowWriter) (Summary, error) {
+func (s *Sandbox) run(ctx context.Context, c *duckdb.Conn, query string, args []any, lim limits, w RowWriter) (Summary, error) {
 	st, err := check(ctx, c, query)
 	if err != nil {
 		return Summary{}, err
@@ -232,7 +331,7 @@ func (s *Sandbox) run(ctx context.Context, c *duckdb.Conn, query string, w RowWr
 		return Summary{}, refuse("%s statements are not allowed; analyst SQL is read-only: use SELECT, WITH ... SELECT, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN", statementName(text))
 	}
 	if wrapped {
-		text = wrap(st.body, names, s.cfg.MaxBytes, s.cfg.MaxRows)
+		text = wrap(st.body, names, lim.bytes, lim.rows)
 		tree, err := parse(ctx, c, text)
 		if err != nil {
 			return Summary{}, err
@@ -254,7 +353,11 @@ func (s *Sandbox) run(ctx context.Context, c *duckdb.Conn, query string, w RowWr
 		defer cancel()
 		_, _ = c.ExecContext(rctx, "ROLLBACK", nil)
 	}()
-	rows, err := stmt.QueryContext(ctx, nil)
+	nv := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	rows, err := stmt.QueryContext(ctx, nv)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -285,8 +388,8 @@ func (s *Sandbox) run(ctx context.Context, c *duckdb.Conn, query string, w RowWr
 			}
 			return sum, err
 		}
-		if sum.Rows == s.cfg.MaxRows {
-			sum.Truncated, sum.TruncatedBy = true, CapRows
+		if sum.Rows == lim.rows {
+			sum.Truncated, sum.TruncatedBy = true, lim.rowName
 			return sum, nil
 		}
 		for i := range vals {
@@ -299,8 +402,8 @@ func (s *Sandbox) run(ctx context.Context, c *duckdb.Conn, query string, w RowWr
 				return sum, fmt.Errorf("sandbox: the running byte total is a %T, not a BIGINT", dest[n])
 			}
 		}
-		if total > s.cfg.MaxBytes {
-			sum.Truncated, sum.TruncatedBy = true, CapBytes
+		if total > lim.bytes {
+			sum.Truncated, sum.TruncatedBy = true, lim.byteCap
 			return sum, nil
 		}
 		if err := w.Row(vals); err != nil {

@@ -19,7 +19,7 @@ func FuzzSandbox(f *testing.F) {
 	}
 	fx := newFixture(f)
 	fx.info("api", "us-east-1", "09:00", 5, 2)
-	sb, err := NewSandbox(context.Background(), fx.db.DB, Config{Timeout: 2 * time.Second, MaxRows: 5, MaxBytes: 32 << 20, MaxConcurrent: 4, MemoryLimit: "256MB"})
+	sb, err := NewSandbox(context.Background(), fx.db.DB, Config{Timeout: 2 * time.Second, MaxRows: 5, MaxBytes: 32 << 20, MaxConcurrent: 4, ExportMaxRows: 100000, ExportMaxBytes: 1 << 30, MemoryLimit: "256MB"})
 	if err != nil {
 		f.Fatal(err)
 	}

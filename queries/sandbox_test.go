@@ -72,7 +72,7 @@ func TestSandboxRefuses(t *testing.T) {
 }
 
 func TestSandboxSelect(t *testing.T) {
-	_, sb := newSandbox(t, Config{Timeout: 10 * time.Second, MaxRows: 3, MaxBytes: 32 << 20, MaxConcurrent: 4, MemoryLimit: "1GB"})
+	_, sb := newSandbox(t, Config{Timeout: 10 * time.Second, MaxRows: 3, MaxBytes: 32 << 20, MaxConcurrent: 4, ExportMaxRows: 100000, ExportMaxBytes: 1 << 30, MemoryLimit: "1GB"})
 	ctx := context.Background()
 	tb, err := sb.SQL(ctx, "SELECT event_id, actor FROM changes ORDER BY time;")
 	if err != nil {
@@ -106,7 +106,7 @@ func TestSandboxSelect(t *testing.T) {
 }
 
 func TestSandboxTimeout(t *testing.T) {
-	_, sb := newSandbox(t, Config{Timeout: 200 * time.Millisecond, MaxRows: 10, MaxBytes: 32 << 20, MaxConcurrent: 4, MemoryLimit: "1GB"})
+	_, sb := newSandbox(t, Config{Timeout: 200 * time.Millisecond, MaxRows: 10, MaxBytes: 32 << 20, MaxConcurrent: 4, ExportMaxRows: 100000, ExportMaxBytes: 1 << 30, MemoryLimit: "1GB"})
 	_, err := sb.SQL(context.Background(), "SELECT count(*) FROM range(1000000000) a, range(1000) b WHERE a.range % 7 = b.range")
 	if err == nil || !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "query.timeout") {
 		t.Fatalf("got %v; want a query.timeout refusal", err)
@@ -138,7 +138,7 @@ func TestSandboxKeepsIngestAndEngineWorking(t *testing.T) {
 
 // Values every output format prints must keep what DuckDB computed.
 func TestSandboxValueConversions(t *testing.T) {
-	_, sb := newSandbox(t, Config{Timeout: 10 * time.Second, MaxRows: 10, MaxBytes: 32 << 20, MaxConcurrent: 4, MemoryLimit: "1GB"})
+	_, sb := newSandbox(t, Config{Timeout: 10 * time.Second, MaxRows: 10, MaxBytes: 32 << 20, MaxConcurrent: 4, ExportMaxRows: 100000, ExportMaxBytes: 1 << 30, MemoryLimit: "1GB"})
 	for _, c := range []struct {
 		sql  string
 		want any
@@ -165,7 +165,7 @@ func TestSandboxValueConversions(t *testing.T) {
 // A query over the memory limit is refused with the limit in effect and
 // what to do; the database keeps working.
 func TestSandboxMemoryLimit(t *testing.T) {
-	_, sb := newSandbox(t, Config{Timeout: 30 * time.Second, MaxRows: 10, MaxBytes: 32 << 20, MaxConcurrent: 4, MemoryLimit: "32MB"})
+	_, sb := newSandbox(t, Config{Timeout: 30 * time.Second, MaxRows: 10, MaxBytes: 32 << 20, MaxConcurrent: 4, ExportMaxRows: 100000, ExportMaxBytes: 1 << 30, MemoryLimit: "32MB"})
 	ctx := context.Background()
 	_, err := sb.SQL(ctx, "SELECT list(x::VARCHAR || 'padding-padding-padding') FROM range(20000000) t(x)")
 	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "memory_limit (30.5 MiB") || !strings.Contains(err.Error(), "narrow the time range") {

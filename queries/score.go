@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -20,8 +21,26 @@ type candidate struct {
 	beforeRate, afterRate                                  float64
 	symptom                                                string
 	symptomShare                                           float64
-	graph                                                  graph // the topology of its incident's batch
+	riseLead                                               float64 // minutes before the errors began to rise (negative: after)
+	downstream                                             bool    // its service broke only after a dependency did
+	versionShare                                           float64 // deploy: share of the service's first errors with the new version
+	newVersion                                             string
+	node                                                   nodeMatch // resources it touched that the broken services reach
+	graph                                                  graph     // the topology of its incident's batch
+	roots                                                  []string  // where its incident started: broken services no broken dependency of which broke before them
+	explainedBy                                            string    // another incident whose errors name what it touched (this one's do not)
 }
+
+// resourceEvidence reports whether the incident's errors name what the
+// change touched: its resource, a touched name, a resource node the broken
+// services depend on, or (a deploy) its new version.
+func (c *candidate) resourceEvidence() bool {
+	return c.resourceMatch || c.nameMatch || c.node.hit || c.versionShare >= versionMatch
+}
+
+// explainedFactor multiplies the score of a change that is more likely
+// another incident's cause (explaining away).
+const explainedFactor = 0.5
 
 // globalServices are AWS services whose changes are recorded in one region
 // (usually us-east-1) but act everywhere.
@@ -85,23 +104,65 @@ func (e *Engine) distanceTo(g graph, broken []string, service string) brokenDist
 	return best
 }
 
-// score fills Score, Components and Evidence of c.
-func (e *Engine) score(c *candidate, broken []string, bd brokenDistance) {
+// leadScore is 1 right before the errors began to rise and halves every
+// half-life before that; a change made while the errors were already
+// rising (more than a minute after they began) cannot have started them:
+// its score halves every 2 minutes after that.
+func leadScore(riseLead, halfLife float64) float64 {
+	if riseLead >= 0 {
+		return math.Pow(0.5, riseLead/halfLife)
+	}
+	return math.Pow(0.5, math.Max(-riseLead-1, 0)/2)
+}
+
+// versionMatch: a deploy whose new version is on at least this share of
+// its service's first errors counts as a resource match.
+const versionMatch = 0.5
+
+// effectiveDistance combines the distance to the change's service (bd)
+// with what the topology knows about the resources it touched: a touched
+// resource the broken services reach is what the evidence names (the
+// score takes the nearer of it and the service), and a change that touched
+// only resources of a kind the broken services use, but not theirs
+// (another load balancer, another record), is one hop further than its
+// service. The second result says which of the two applied.
+func effectiveDistance(c *candidate, bd brokenDistance) (brokenDistance, string) {
+	switch {
+	case c.node.dist >= 0:
+		return brokenDistance{dist: c.node.dist, via: c.node.via.via}, "node"
+	case c.node.sibling && bd.dist > 0:
+		return brokenDistance{dist: bd.dist + 1, via: bd.via}, "sibling"
+	}
+	return bd, ""
+}
+
+// score fills Score, Components and Evidence of c; roots are where its
+// incident started, bd the distance from them to its service.
+func (e *Engine) score(c *candidate, roots []string, bd brokenDistance) {
 	w := e.cfg.Weights
 	total := w.Lead + w.Scope + w.Topology + w.Spread + w.Risk + w.Ratio + w.Symptom
-	lead := math.Pow(0.5, math.Max(c.LeadMinutes, 0)/e.cfg.LeadHalfLife.Minutes())
+	lead := leadScore(c.riseLead, e.cfg.LeadHalfLife.Minutes())
+	eff, how := effectiveDistance(c, bd)
+	service := 0.4
+	if c.downstream {
+		service = 0.2
+	}
+	nodeHit := c.node.hit
 	scope := 0.0
 	for _, p := range []struct {
 		ok bool
 		w  float64
-	}{{c.serviceMatch, 0.4}, {c.resourceMatch || c.nameMatch, 0.3}, {c.regionMatch, 0.2}, {c.accountMatch, 0.1}} {
+	}{{c.serviceMatch, service}, {c.resourceMatch || c.nameMatch || nodeHit || c.versionShare >= versionMatch, 0.3}, {c.regionMatch, 0.2}, {c.accountMatch, 0.1}} {
 		if p.ok {
 			scope += p.w
 		}
 	}
 	topo := 0.0
-	if bd.dist >= 0 {
-		topo = math.Pow(0.5, float64(bd.dist)/2) // 1, 0.71, 0.5, 0.35 for 0..3 hops
+	if d := eff.dist; d >= 0 || bd.dist >= 0 {
+		if how == "node" && bd.dist >= 0 && bd.dist < d {
+			d = bd.dist // the service is nearer than the resource
+		}
+		topo = math.Pow(0.5, float64(d)/2) // 1, 0.71, 0.5, 0.35 for 0..3 hops
 	}
 	spread := 0.0
 	if c.servicesTotal > 0 {
@@ -120,6 +181,9 @@ func (e *Engine) score(c *candidate, broken []string, bd brokenDistance) {
 	if c.elsewhere() {
 		factor = e.cfg.OtherRegionFactor
 	}
+	if c.explainedBy != "" {
+		factor *= explainedFactor
+	}
 	sum := 0.0
 	for k, v := range parts {
 		v *= factor
@@ -128,11 +192,11 @@ func (e *Engine) score(c *candidate, broken []string, bd brokenDistance) {
 	}
 	c.Score = round4(sum)
 	c.Components = parts
-	c.Evidence = evidence(c, broken, bd, factor)
+	c.Evidence = evidence(c, roots, bd, eff, how, factor)
 }
 
 // evidence writes the score in words, so an SRE can check each claim.
-func evidence(c *candidate, broken []string, bd brokenDistance, factor float64) string {
+func evidence(c *candidate, broken []string, bd, eff brokenDistance, how string, factor float64) string {
 	var b strings.Builder
 	op := c.Operation
 	if op == "" {
@@ -147,13 +211,32 @@ func evidence(c *candidate, broken []string, bd brokenDistance, factor float64) 
 		fmt.Fprintf(&b, " by %s", c.Actor)
 	}
 	fmt.Fprintf(&b, " in %s, %s", c.Region, leadText(c.LeadMinutes))
+	if rise := c.LeadMinutes - c.riseLead; rise >= 1 {
+		if c.riseLead >= 0 {
+			fmt.Fprintf(&b, " (%s the errors began to rise, %.0f min before onset)", strings.TrimSuffix(leadText(c.riseLead), " onset"), rise)
+		} else {
+			fmt.Fprintf(&b, " (%.0f min after the errors began to rise, %.0f min before onset)", -c.riseLead, rise)
+		}
+	}
 	switch {
+	case how == "node" && eff.dist == 0:
+		fmt.Fprintf(&b, "; changed %s, which is itself broken", describeNode(c.node.node))
+	case how == "node":
+		fmt.Fprintf(&b, "; changed %s, a dependency of %s (distance %d)", describeNode(c.node.node), strings.Join(eff.via, ", "), eff.dist)
+	case c.downstream && bd.dist < 0:
+		fmt.Fprintf(&b, "; %s is itself broken, but only after a service it depends on broke: no dependency path from where the failure started (%s) to it", c.Service, strings.Join(broken, ", "))
 	case bd.dist == 0:
 		fmt.Fprintf(&b, "; %s is itself broken", c.Service)
 	case bd.dist > 0:
 		fmt.Fprintf(&b, "; %s is a dependency of %s (distance %d)", c.Service, strings.Join(bd.via, ", "), bd.dist)
 	default:
-		fmt.Fprintf(&b, "; no known dependency path from the broken services (%s) to %s", strings.Join(broken, ", "), c.Service)
+		fmt.Fprintf(&b, "; no known dependency path from where the failure started (%s) to %s", strings.Join(broken, ", "), c.Service)
+	}
+	if how == "sibling" {
+		fmt.Fprintf(&b, "; it touched no %s the broken services depend on, only others (counted one hop further)", c.node.kind)
+	}
+	if c.versionShare > 0 && c.newVersion != "" {
+		fmt.Fprintf(&b, "; %.0f%% of the first errors of %s after it carry its new version %s", c.versionShare*100, c.Service, c.newVersion)
 	}
 	if c.nameMatch {
 		verb := "name"
@@ -169,8 +252,8 @@ func evidence(c *candidate, broken []string, bd brokenDistance, factor float64) 
 	switch {
 	case c.regionMatch:
 		scope = append(scope, "same region as the errors")
-	case factor < 1:
-		scope = append(scope, fmt.Sprintf("other region than the errors (score x %g)", factor))
+	case c.elsewhere():
+		scope = append(scope, fmt.Sprintf("other region than the errors (score x %g)", factor/explainedOf(c)))
 	default:
 		scope = append(scope, "global service")
 	}
@@ -180,6 +263,9 @@ func evidence(c *candidate, broken []string, bd brokenDistance, factor float64) 
 	fmt.Fprintf(&b, "; %s", strings.Join(scope, ", "))
 	if c.symptom != "" && c.symptomShare > 0 {
 		fmt.Fprintf(&b, "; %.0f%% of the first errors are %s failures, typical of a %s change", c.symptomShare*100, symptomWords[c.symptom], c.ChangeType)
+	}
+	if c.explainedBy != "" {
+		fmt.Fprintf(&b, "; the errors of incident %s name what it touched, these do not: more likely that incident's cause (score x %g)", c.explainedBy, explainedFactor)
 	}
 	fmt.Fprintf(&b, "; %d of %d broken services spiked after it", c.servicesAfter, c.servicesTotal)
 	risk := c.RiskClass
@@ -193,6 +279,13 @@ func evidence(c *candidate, broken []string, bd brokenDistance, factor float64) 
 var symptomWords = map[string]string{
 	"dns": "DNS resolution", "auth": "authorization", "throttling": "throttling/capacity",
 	"load_balancer": "load balancer (5xx, unhealthy target)", "network": "connection/timeout",
+}
+
+func explainedOf(c *candidate) float64 {
+	if c.explainedBy != "" {
+		return explainedFactor
+	}
+	return 1
 }
 
 func leadText(lead float64) string {
@@ -242,21 +335,28 @@ func (e *Engine) rankAll(ctx context.Context, w Window) ([]Suspect, error) {
 	if err != nil {
 		return nil, err
 	}
-	broken := map[string][]string{}
-	for _, in := range incidents {
-		broken[in.ID] = in.Services
+	// A change whose resources another incident's errors name, but not
+	// this one's, is more likely that incident's cause (explaining away).
+	named := map[string][]string{} // event id -> incidents whose errors name what it touched
+	for i := range cands {
+		if c := &cands[i]; c.resourceEvidence() {
+			named[c.EventID] = append(named[c.EventID], c.IncidentID)
+		}
 	}
 	byIncident := map[string][]*candidate{}
 	dcache := map[[2]string]brokenDistance{}
 	for i := range cands {
 		c := &cands[i]
+		if inc := named[c.EventID]; len(inc) > 0 && !c.resourceEvidence() {
+			c.explainedBy = inc[0]
+		}
 		k := [2]string{c.IncidentID, c.Service}
 		bd, ok := dcache[k]
 		if !ok {
-			bd = e.distanceTo(c.graph, broken[c.IncidentID], c.Service)
+			bd = e.distanceTo(c.graph, c.roots, c.Service)
 			dcache[k] = bd
 		}
-		e.score(c, broken[c.IncidentID], bd)
+		e.score(c, c.roots, bd)
 		byIncident[c.IncidentID] = append(byIncident[c.IncidentID], c)
 	}
 	var out []Suspect
@@ -298,7 +398,11 @@ const batchGap = 30 * time.Minute
 func (e *Engine) batches(incidents []Incident, until time.Time) []candidateBatch {
 	var out []candidateBatch
 	for _, in := range incidents {
-		cf, ct := in.Onset.Add(-e.cfg.Lookback), in.Onset.Add(time.Minute)
+		rise := in.rise
+		if rise.IsZero() || rise.After(in.Onset) {
+			rise = in.Onset
+		}
+		cf, ct := rise.Add(-e.cfg.Lookback), in.Onset.Add(time.Minute)
 		ef, et := in.Onset, in.Recovery
 		if in.Ongoing || et.IsZero() {
 			et = until
@@ -306,6 +410,9 @@ func (e *Engine) batches(incidents []Incident, until time.Time) []candidateBatch
 		if n := len(out); n > 0 && !cf.After(out[n-1].chgTo.Add(batchGap)) {
 			b := &out[n-1]
 			b.ids = append(b.ids, in.ID)
+			if cf.Before(b.chgFrom) {
+				b.chgFrom = cf
+			}
 			b.chgTo = maxTime(b.chgTo, ct)
 			b.errTo = maxTime(b.errTo, et)
 			continue
@@ -329,41 +436,164 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 	for _, in := range incidents {
 		byID[in.ID] = in
 	}
+	firsts, err := readFirsts(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	for _, b := range e.batches(incidents, s.until) {
 		g, err := e.graphFor(ctx, s, b.chgFrom, b.errTo)
 		if err != nil {
 			return nil, err
 		}
-		// distance from each incident's nearest broken service to every
-		// service reachable from them
+		// Where each incident started (its roots), and the services that
+		// broke only after a service they depend on broke.
+		downInc, downSvc := []string{}, []string{}
+		roots := map[string][]string{}
+		for _, id := range b.ids {
+			down := downstream(g, byID[id].Services, firsts[id])
+			for _, svc := range down {
+				downInc, downSvc = append(downInc, id), append(downSvc, svc)
+			}
+			for _, svc := range byID[id].Services {
+				if !slices.Contains(down, svc) {
+					roots[id] = append(roots[id], svc)
+				}
+			}
+		}
+		// Distance from each incident's nearest root to every node
+		// reachable from them: a change can only explain what lies
+		// downstream of it, so the services that broke because a dependency
+		// did are not where the distance is measured from.
 		dInc, dSvc, dDist := []string{}, []string{}, []int64{}
+		reach := map[string]map[string]int{}
 		for _, id := range b.ids {
 			best := map[string]int{}
-			for _, svc := range byID[id].Services {
+			for _, svc := range roots[id] {
 				for t, d := range g.distances(svc, e.cfg.MaxDistance) {
 					if old, ok := best[t]; !ok || d < old {
 						best[t] = d
 					}
 				}
 			}
+			reach[id] = best
 			for t, d := range best {
 				dInc, dSvc, dDist = append(dInc, id), append(dSvc, t), append(dDist, int64(d))
 			}
 		}
-		n := len(out)
-		out, err = readCandidateBatch(ctx, s, out, map[string]any{
+		params := map[string]any{
 			"incident_ids": b.ids, "chg_from": ts(b.chgFrom), "chg_to": ts(b.chgTo),
 			"err_from": ts(b.errFrom), "err_to": ts(b.errTo),
 			"d_incident": dInc, "d_service": dSvc, "d_dist": dDist,
-		})
+		}
+		// what the changes touched, against what the broken services reach
+		matches, err := e.changeMatches(ctx, s, g, reach, roots, params)
+		if err != nil {
+			return nil, err
+		}
+		cInc, cEvt, cDist, cFlags := []string{}, []string{}, []int64{}, []int64{}
+		for k, m := range matches {
+			flags := int64(0)
+			if m.sibling {
+				flags |= 1
+			}
+			if m.hit {
+				flags |= 2
+			}
+			cInc, cEvt, cDist, cFlags = append(cInc, k[0]), append(cEvt, k[1]), append(cDist, int64(m.dist)), append(cFlags, flags)
+		}
+		params["c_incident"], params["c_event"], params["c_dist"], params["c_flags"] = cInc, cEvt, cDist, cFlags
+		if err := readVersions(ctx, s, params); err != nil {
+			return nil, err
+		}
+		params["down_incident"], params["down_service"] = downInc, downSvc
+		n := len(out)
+		out, err = readCandidateBatch(ctx, s, out, params)
 		if err != nil {
 			return nil, err
 		}
 		for i := n; i < len(out); i++ {
-			out[i].graph = g
+			out[i].graph, out[i].roots = g, roots[out[i].IncidentID]
+			if m, ok := matches[[2]string{out[i].IncidentID, out[i].EventID}]; ok {
+				out[i].node = m
+			} else {
+				out[i].node = nodeMatch{dist: -1}
+			}
 		}
 	}
 	return out, nil
+}
+
+// readVersions sets the lists v_incident, v_event, v_version and v_share
+// of params: for each deploy of the batch, the share of the deployed
+// service's first errors that carry its new version (sql/versions.sql).
+// Batches without deploys skip the query (it reads the errors' attributes).
+func readVersions(ctx context.Context, s *session, params map[string]any) error {
+	vInc, vEvt, vVer, vShare := []string{}, []string{}, []string{}, []float64{}
+	defer func() {
+		params["v_incident"], params["v_event"], params["v_version"], params["v_share"] = vInc, vEvt, vVer, vShare
+	}()
+	var n int64
+	row := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE kind = 'change' AND source = 'deploy'
+		AND time >= CAST($1 AS TIMESTAMPTZ) AND time < CAST($2 AS TIMESTAMPTZ)`, params["chg_from"], params["chg_to"])
+	if err := row.Scan(&n); err != nil {
+		return fmt.Errorf("count deploys: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	rows, err := s.query(ctx, "versions", sqlText("versions"), params)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var inc, evt, ver string
+		var share float64
+		if err := rows.Scan(&inc, &evt, &ver, &share); err != nil {
+			return fmt.Errorf("read deploy versions: %w", err)
+		}
+		vInc, vEvt, vVer, vShare = append(vInc, inc), append(vEvt, evt), append(vVer, ver), append(vShare, share)
+	}
+	return rows.Err()
+}
+
+// readFirsts returns each incident's broken services with the minute their
+// first spike started.
+func readFirsts(ctx context.Context, s *session) (map[string]map[string]int64, error) {
+	rows, err := s.query(ctx, "firsts", `SELECT incident_id, service, min(start_m) FROM incident_series GROUP BY ALL`, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]map[string]int64{}
+	for rows.Next() {
+		var id, svc string
+		var m int64
+		if err := rows.Scan(&id, &svc, &m); err != nil {
+			return nil, fmt.Errorf("read first spikes: %w", err)
+		}
+		if out[id] == nil {
+			out[id] = map[string]int64{}
+		}
+		out[id][svc] = m
+	}
+	return out, rows.Err()
+}
+
+// downstream returns the broken services whose first spike came after the
+// first spike of a broken service they depend on directly: they broke
+// because of it, so a change of theirs is a less likely cause.
+func downstream(g graph, broken []string, first map[string]int64) []string {
+	var out []string
+	for _, s := range broken {
+		for _, d := range broken {
+			if d != s && first[d] < first[s] && g.dependsOn(s, d) {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
 }
 
 func readCandidateBatch(ctx context.Context, s *session, out []candidate, params map[string]any) ([]candidate, error) {
@@ -376,9 +606,9 @@ func readCandidateBatch(ctx context.Context, s *session, out []candidate, params
 		var c candidate
 		var src, svc, op, res, actor, region, acct, ctype, risk *string
 		if err := rows.Scan(&c.IncidentID, &c.EventID, &c.Time, &src, &svc, &op, &res, &actor, &region,
-			&acct, &ctype, &risk, &c.LeadMinutes, &c.serviceMatch, &c.regionMatch, &c.accountMatch,
+			&acct, &ctype, &risk, &c.LeadMinutes, &c.riseLead, &c.serviceMatch, &c.downstream, &c.regionMatch, &c.accountMatch,
 			&c.resourceMatch, &c.nameMatch, &c.matchedName, &c.matchedService, &c.servicesAfter, &c.servicesTotal, &c.beforeRate, &c.afterRate,
-			&c.symptom, &c.symptomShare); err != nil {
+			&c.symptom, &c.symptomShare, &c.versionShare, &c.newVersion); err != nil {
 			return nil, fmt.Errorf("read suspect candidates: %w", err)
 		}
 		c.Time = c.Time.UTC()

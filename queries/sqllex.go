@@ -198,3 +198,51 @@ func statements(s string, toks []sqlToken) int {
 	}
 	return n
 }
+
+// Token is one lexical token of a SQL text, as lexSQL splits it: Kind is
+// 'w' (word), 'i' (quoted identifier), 's' (string), 'n' (number) or 'p'
+// (one punctuation character); the token is s[Start:End].
+type Token struct {
+	Kind       byte
+	Start, End int
+}
+
+// Tokens splits a SQL text into tokens, leaving out comments and
+// whitespace (for a PostgreSQL endpoint that must find statements and
+// words outside strings). It never decides what the sandbox allows.
+func Tokens(s string) ([]Token, error) {
+	toks, err := lexSQL(s)
+	out := make([]Token, len(toks))
+	for i, t := range toks {
+		out[i] = Token{t.kind, t.start, t.end}
+	}
+	return out, err
+}
+
+// SplitStatements splits a text of several statements at the semicolons
+// that end them (not those inside strings, identifiers or comments), each
+// statement without its ';'. Empty statements are left out.
+func SplitStatements(s string) ([]string, error) {
+	toks, err := lexSQL(s)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	start := -1
+	for _, t := range toks {
+		if t.kind == 'p' && s[t.start] == ';' {
+			if start >= 0 {
+				out = append(out, s[start:t.start])
+			}
+			start = -1
+			continue
+		}
+		if start < 0 {
+			start = t.start
+		}
+	}
+	if start >= 0 {
+		out = append(out, s[start:])
+	}
+	return out, nil
+}

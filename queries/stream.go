@@ -158,3 +158,9 @@ func valueBytes(v any) int64 {
 	}
 	return 20 // numbers
 }
+
+// The export caps (Sandbox.Export).
+const (
+	CapExportRows  = "query.export_max_rows"
+	CapExportBytes = "query.export_max_bytes"
+)

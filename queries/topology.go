@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/faultline/faultline/transform"
 )
 
 // Topology returns the dependency edges used for w: the configured ones
@@ -36,16 +39,18 @@ func (e *Engine) edges(ctx context.Context, s *session, from, to any) ([]Edge, e
 			return nil, err
 		}
 		defer rows.Close()
+		var ev []topoEvidence
 		for rows.Next() {
-			var ed Edge
-			if err := rows.Scan(&ed.From, &ed.To, &ed.Origin, &ed.Events); err != nil {
+			var x topoEvidence
+			if err := rows.Scan(&x.from, &x.origin, &x.ref, &x.events); err != nil {
 				return nil, fmt.Errorf("read topology: %w", err)
 			}
-			out = append(out, ed)
+			ev = append(ev, x)
 		}
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("read topology: %w", err)
 		}
+		out = append(out, inferEdges(ev)...)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
@@ -58,6 +63,208 @@ func (e *Engine) edges(ctx context.Context, s *session, from, to any) ([]Edge, e
 		return a.Origin < b.Origin
 	})
 	return out, nil
+}
+
+// topoEvidence is one row of sql/topology.sql.
+type topoEvidence struct {
+	from, origin, ref string
+	events            int64
+}
+
+// inferEdges turns the evidence rows into dependency edges: each ref is
+// parsed into the service it names and, when it names one, the concrete
+// resource (transform.ParseHost, ParseURL, ParseARN); the caller depends on
+// both. CloudTrail calls are attributed to the application service whose
+// role made them; load balancers depend on the target groups an alarm or a
+// change names with them.
+func inferEdges(evs []topoEvidence) []Edge {
+	agg := map[[3]string]int64{}
+	add := func(from, to, origin string, n int64) {
+		if from == "" || to == "" || from == to {
+			return
+		}
+		agg[[3]string{from, to, origin}] += n
+	}
+	addRef := func(from string, r transform.Ref, origin string, n int64) {
+		add(from, r.Service, origin, n)
+		add(from, r.Resource, origin, n)
+	}
+	apps := map[string]bool{} // services that log errors naming what they call
+	for _, ev := range evs {
+		switch ev.origin {
+		case "peer_service", "attribute", "message":
+			apps[ev.from] = true
+		}
+	}
+	for _, ev := range evs {
+		switch ev.origin {
+		case "peer_service":
+			addRef(ev.from, transform.ParseHost(ev.ref), ev.origin, ev.events)
+		case "attribute":
+			for _, r := range attributeRefs(ev.ref) {
+				addRef(ev.from, r, ev.origin, ev.events)
+			}
+		case "message":
+			addRef(ev.from, messageRef(ev.ref), ev.origin, ev.events)
+		case "config_relationship":
+			add(ev.from, configService(ev.ref), ev.origin, ev.events)
+		case "cloudtrail_role":
+			owner := roleOwner(ev.from, apps)
+			if owner == "" {
+				continue
+			}
+			add(owner, transform.ParseARN(ev.from).Resource, ev.origin, ev.events)
+			add(owner, transform.RefService(ev.ref), ev.origin, ev.events)
+		case "association":
+			lbs, tgs := elbAssociation(ev.ref)
+			for _, lb := range lbs {
+				for _, tg := range tgs {
+					add(lb, tg, ev.origin, ev.events)
+				}
+			}
+		}
+	}
+	out := make([]Edge, 0, len(agg))
+	for k, n := range agg {
+		out = append(out, Edge{From: k[0], To: k[1], Origin: k[2], Events: n})
+	}
+	return out
+}
+
+// attributeRefs parses the tab-separated "key":"value" attributes of one
+// event shape (sql/topology.sql, origin attribute).
+func attributeRefs(ref string) []transform.Ref {
+	kv := map[string]string{}
+	for _, p := range strings.Split(ref, "\t") {
+		k, v, ok := strings.Cut(p, ":")
+		if !ok {
+			continue
+		}
+		k = strings.Trim(strings.TrimSpace(k), `"`)
+		v = strings.Trim(strings.TrimSpace(v), `"`)
+		kv[k] = v
+	}
+	var out []transform.Ref
+	for _, k := range []string{"server.address", "net.peer.name"} {
+		if v := kv[k]; v != "" {
+			out = append(out, transform.ParseHost(v))
+		}
+	}
+	for _, k := range []string{"url.full", "http.url"} {
+		if v := kv[k]; v != "" {
+			out = append(out, transform.ParseURL(v))
+		}
+	}
+	if v := kv["rpc.service"]; v != "" && (kv["rpc.system"] == "" || strings.EqualFold(kv["rpc.system"], "aws-api")) {
+		out = append(out, transform.Ref{Service: transform.RefService(v)})
+	}
+	if v := kv["db.system"]; v != "" {
+		out = append(out, transform.Ref{Service: transform.RefService(v)})
+	}
+	if v := kv["aws.s3.bucket"]; v != "" {
+		out = append(out, transform.Ref{Service: "s3", Resource: "s3::bucket/" + strings.ToLower(v)})
+	}
+	return out
+}
+
+// messageRef parses a host name or ARN found in an error message.
+func messageRef(ref string) transform.Ref {
+	ref = strings.TrimRight(ref, ".,;:)")
+	if strings.HasPrefix(ref, "arn:") {
+		return transform.ParseARN(ref)
+	}
+	if h, ok := strings.CutPrefix(ref, "lookup "); ok {
+		ref = h
+	}
+	if h, ok := strings.CutPrefix(ref, "UnknownHostException: "); ok {
+		ref = h
+	}
+	return transform.ParseHost(ref)
+}
+
+// configServices maps AWS Config resource type namespaces whose lower-case
+// name is not CloudTrail's service name.
+var configServices = map[string]string{
+	"elasticloadbalancingv2": "elasticloadbalancing", "apigatewayv2": "apigateway", "opensearchservice": "es",
+	"elasticsearch": "es", "cloudwatch": "monitoring", "stepfunctions": "states", "secretsmanager": "secretsmanager",
+}
+
+// configService names the service of an AWS Config resource type
+// (AWS::ElasticLoadBalancingV2::LoadBalancer -> elasticloadbalancing).
+func configService(resourceType string) string {
+	parts := strings.Split(resourceType, "::")
+	if len(parts) < 2 {
+		return ""
+	}
+	ns := strings.ToLower(parts[1])
+	if s, ok := configServices[ns]; ok {
+		return s
+	}
+	return transform.RefService(ns)
+}
+
+// roleOwner returns the application service an IAM role (or an assumed-role
+// session) belongs to, among apps: the role is named after it
+// (cart-task-role, cart_role, prod-cart) or the session is (a Lambda
+// function's session is the function name). The longest match wins.
+func roleOwner(actor string, apps map[string]bool) string {
+	_, rest, ok := strings.Cut(actor, ":assumed-role/")
+	if !ok {
+		return ""
+	}
+	role, session, _ := strings.Cut(rest, "/")
+	role, session = strings.ToLower(role), strings.ToLower(session)
+	best := ""
+	for svc := range apps {
+		s := strings.ToLower(svc)
+		if len(s) < 3 || len(s) <= len(best) {
+			continue
+		}
+		if role == s || strings.HasPrefix(role, s+"-") || strings.HasPrefix(role, s+"_") || strings.HasSuffix(role, "-"+s) ||
+			session == s || strings.HasPrefix(session, s+"-") {
+			best = svc
+		}
+	}
+	return best
+}
+
+// elbAssociation parses an association ref: a region, then tab-separated
+// load balancer, listener and target group ARNs or alarm dimensions
+// ("LoadBalancer":"app/cart-alb/50dc6c495c0c9188",
+// "TargetGroup":"targetgroup/cart-tg/73e2d6bc24d8a067").
+func elbAssociation(ref string) (lbs, tgs []string) {
+	parts := strings.Split(ref, "\t")
+	region := parts[0]
+	for _, p := range parts[1:] {
+		var r transform.Ref
+		switch {
+		case strings.HasPrefix(p, "arn:"):
+			r = transform.ParseARN(p)
+		case strings.HasPrefix(p, `"LoadBalancer"`), strings.HasPrefix(p, `"TargetGroup"`):
+			_, v, _ := strings.Cut(p, ":")
+			v = strings.Trim(strings.TrimSpace(v), `"`)
+			if strings.HasPrefix(p, `"LoadBalancer"`) {
+				v = "loadbalancer/" + v
+			}
+			r = transform.ParseARN("arn:aws:elasticloadbalancing:" + region + "::" + v)
+		}
+		switch {
+		case strings.Contains(r.Resource, ":loadbalancer/"):
+			lbs = appendUnique(lbs, r.Resource)
+		case strings.Contains(r.Resource, ":targetgroup/"):
+			tgs = appendUnique(tgs, r.Resource)
+		}
+	}
+	return lbs, tgs
+}
+
+func appendUnique(xs []string, x string) []string {
+	for _, y := range xs {
+		if y == x {
+			return xs
+		}
+	}
+	return append(xs, x)
 }
 
 // graph is the merged dependency graph: deps[a] are the services a depends on.

@@ -48,6 +48,8 @@ var tableFunctions = map[string]bool{
 	"duckdb_types": true, "duckdb_views": true,
 	"pragma_table_info": true, "pragma_storage_info": true, "pragma_show": true,
 	"pg_timezone_names": true,
+	// The correlation's answers (tablefunc.go): computed by the Engine, no file.
+	"faultline_incidents": true, "faultline_suspects": true,
 }
 
 // deniedFunctions are refused wherever they appear, as table functions or

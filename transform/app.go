@@ -2,7 +2,6 @@ package transform
 
 import (
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 )
@@ -43,6 +42,7 @@ const (
 	afServerAddress
 	afEventID
 	afKind
+	afPeerHint // url.full, rpc.service, db.system: kept in attributes, name the peer when nothing else does
 	afProvider
 	afPlatform
 )
@@ -67,7 +67,8 @@ var appFields = map[string]appField{
 	"peer.service":   afPeerService,
 	"server.address": afServerAddress, "net.peer.name": afServerAddress,
 	"event_id": afEventID, "id": afEventID,
-	"kind":           afKind,
+	"kind":     afKind,
+	"url.full": afPeerHint, "http.url": afPeerHint, "rpc.service": afPeerHint, "rpc.system": afPeerHint, "db.system": afPeerHint,
 	"cloud.provider": afProvider, "cloud.platform": afPlatform,
 }
 
@@ -99,6 +100,7 @@ func (s *state) appObject(v, raw []byte, src string) {
 		sevNum                                        int32
 		badTime                                       []byte
 		httpStatus                                    int
+		hints                                         peerHints
 	)
 	eachField(v, func(k, val []byte) bool {
 		f := appFields[string(k)]
@@ -169,6 +171,9 @@ func (s *state) appObject(v, raw []byte, src string) {
 			if kind != "deploy" {
 				a.raw(k, val)
 			}
+		case afPeerHint:
+			hints.set(string(k), text)
+			a.raw(k, val)
 		case afProvider:
 			ev.CloudProvider = firstNonEmpty(ev.CloudProvider, strings.ToLower(strings.TrimSpace(text)))
 		case afPlatform:
@@ -184,8 +189,9 @@ func (s *state) appObject(v, raw []byte, src string) {
 	if ev.CloudProvider == "" {
 		ev.CloudProvider = platformProvider(platform)
 	}
-	if ev.PeerService == "" && serverAddr != "" {
-		ev.PeerService = peerServiceOf(serverAddr)
+	if ev.PeerService == "" {
+		hints.server = serverAddr
+		ev.PeerService = hints.peer()
 	}
 	if ev.Message == "" {
 		ev.Message = errMsg
@@ -239,18 +245,53 @@ func platformProvider(platform string) string {
 	return ""
 }
 
-// peerServiceOf names the service behind a server address:
+// peerServiceOf names the service behind a server address (ParseHost):
 // dynamodb.us-east-1.amazonaws.com -> dynamodb, payments.internal:8443 ->
-// payments. An IP address gives "".
+// payments, internal-cart-alb-1234567890.us-east-1.elb.amazonaws.com ->
+// elasticloadbalancing. An IP address gives "".
 func peerServiceOf(addr string) string {
-	host := addr
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		host = h
+	return ParseHost(addr).Service
+}
+
+// peerHints are the OpenTelemetry attributes that name what a call talked
+// to, in order of preference: server.address (net.peer.name), url.full
+// (http.url), rpc.service (AWS SDK: rpc.system aws-api), db.system.
+// peer.service, when given, wins over all of them.
+type peerHints struct {
+	server, url, rpcService, rpcSystem, dbSystem string
+}
+
+func (h *peerHints) set(key, val string) {
+	switch key {
+	case "server.address", "net.peer.name":
+		h.server = firstNonEmpty(h.server, val)
+	case "url.full", "http.url":
+		h.url = firstNonEmpty(h.url, val)
+	case "rpc.service":
+		h.rpcService = val
+	case "rpc.system":
+		h.rpcSystem = val
+	case "db.system":
+		h.dbSystem = val
 	}
-	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "" || net.ParseIP(host) != nil {
-		return ""
+}
+
+// peer returns the peer service the hints name, "" if none.
+func (h *peerHints) peer() string {
+	if h.server != "" {
+		if p := peerServiceOf(h.server); p != "" {
+			return p
+		}
 	}
-	label, _, _ := strings.Cut(host, ".")
-	return label
+	if h.url != "" {
+		if p := ParseURL(h.url).Service; p != "" {
+			return p
+		}
+	}
+	if h.rpcService != "" && (h.rpcSystem == "" || strings.EqualFold(h.rpcSystem, "aws-api")) {
+		if p := RefService(h.rpcService); p != "" {
+			return p
+		}
+	}
+	return RefService(h.dbSystem)
 }

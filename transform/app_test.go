@@ -50,6 +50,12 @@ func TestAppEvents(t *testing.T) {
 		{"pino numeric level", `{"service":"api","level":50,"msg":"boom"}`, 1, 0, SourceApp, KindError, "", "", SeverityError},
 		{"fatal", `{"service":"api","level":"FATAL","msg":"boom"}`, 1, 0, SourceApp, KindError, "", "", SeverityFatal},
 		{"peer.service wins", `{"service":"api","peer.service":"ledger","server.address":"x.example.com"}`, 1, 0, SourceApp, KindInfo, "", "ledger", 0},
+		{"load balancer DNS name", `{"service":"cart","level":"error","server.address":"internal-cart-alb-1234567890.us-east-1.elb.amazonaws.com"}`, 1, 0, SourceApp, KindError, "", "elasticloadbalancing", SeverityError},
+		{"url.full", `{"service":"orders","level":"error","url.full":"https://sqs.us-east-1.amazonaws.com/123456789012/orders-queue"}`, 1, 0, SourceApp, KindError, "", "sqs", SeverityError},
+		{"server.address beats url.full", `{"service":"orders","level":"error","url.full":"https://sqs.us-east-1.amazonaws.com/1/q","server.address":"payments.internal"}`, 1, 0, SourceApp, KindError, "", "payments", SeverityError},
+		{"rpc.service of the AWS SDK", `{"service":"cart","level":"error","rpc.system":"aws-api","rpc.service":"DynamoDB","rpc.method":"GetItem"}`, 1, 0, SourceApp, KindError, "", "dynamodb", SeverityError},
+		{"rpc.service of gRPC is no AWS service", `{"service":"cart","level":"error","rpc.system":"grpc","rpc.service":"payments.v1.Payments"}`, 1, 0, SourceApp, KindError, "", "", SeverityError},
+		{"db.system", `{"service":"cart","level":"error","db.system":"dynamodb"}`, 1, 0, SourceApp, KindError, "", "dynamodb", SeverityError},
 		{"bad time", `{"time":"not a time","service":"api"}`, 0, 1, "", "", "", "", 0},
 		{"scalar", `"just a string"`, 0, 1, "", "", "", "", 0},
 		{"not json", `level=error msg=boom`, 0, 1, "", "", "", "", 0},
@@ -83,6 +89,7 @@ func TestPeerServiceOf(t *testing.T) {
 	for in, want := range map[string]string{
 		"dynamodb.us-east-1.amazonaws.com": "dynamodb", "elasticloadbalancing.eu-west-1.amazonaws.com": "elasticloadbalancing",
 		"payments.internal:8443": "payments", "10.1.2.3": "", "[::1]:80": "", "Ledger.": "ledger", "": "",
+		"internal-cart-alb-1234567890.us-east-1.elb.amazonaws.com": "elasticloadbalancing", "us-east-1": "",
 	} {
 		if got := peerServiceOf(in); got != want {
 			t.Errorf("peerServiceOf(%q) = %q, want %q", in, got, want)

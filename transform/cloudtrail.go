@@ -139,7 +139,7 @@ func (s *state) cloudTrailRecordProbe(b []byte, i int, envelopeID string, probe 
 		eventTime, eventSource, eventType, eventCategory, eventVersion []byte // raw JSON
 		readOnly                                                       = -1   // -1 unknown, 0 false, 1 true
 		management                                                     = -1
-		userIdentity, resources, requestParameters                     []byte
+		userIdentity, resources, requestParameters, insightDetails     []byte
 		hasTime                                                        bool
 	)
 	end = walkObject(b, i, func(k []byte, vi int) int {
@@ -192,6 +192,8 @@ func (s *state) cloudTrailRecordProbe(b []byte, i int, envelopeID string, probe 
 			resources = val
 		case "requestParameters":
 			requestParameters = val
+		case "insightDetails":
+			insightDetails = val
 		}
 		a.raw(k, val)
 		return ve
@@ -204,7 +206,8 @@ func (s *state) cloudTrailRecordProbe(b []byte, i int, envelopeID string, probe 
 		s.dead(ReasonUnknownFormat, v, fmt.Sprintf("record with eventSource %s is an AWS event notification (S3, SQS, DynamoDB streams...), not a CloudTrail record; such notifications are not decoded", eventSource))
 		return end, false
 	}
-	if len(eventSource) == 0 && ev.Operation == "" {
+	insight := string(eventType) == `"AwsCloudTrailInsight"` || isObject(insightDetails)
+	if len(eventSource) == 0 && ev.Operation == "" && !insight {
 		s.dead(ReasonMissingField, v, "CloudTrail record has neither eventSource nor eventName; it is not a CloudTrail record (check the input's format)")
 		return end, false
 	}
@@ -215,6 +218,16 @@ func (s *state) cloudTrailRecordProbe(b []byte, i int, envelopeID string, probe 
 			return end, false
 		}
 		ev.Time = t
+	}
+	if insight {
+		if isObject(insightDetails) {
+			s.cloudTrailInsight(&ev, v, insightDetails, a)
+			return end, false
+		}
+		if len(eventSource) == 0 && ev.Operation == "" {
+			s.dead(ReasonMissingField, v, "CloudTrail Insights record has no insightDetails object; it cannot say which API's rate was unusual")
+			return end, false
+		}
 	}
 	if envelopeID != "" || s.envelope != nil {
 		if s.envelope != nil {
@@ -263,13 +276,13 @@ func (s *state) cloudTrailRecordProbe(b []byte, i int, envelopeID string, probe 
 		}
 	}
 	switch {
+	case insight: // an Insights record without insightDetails (older shape): the API is at the top
+		ev.Kind, ev.Status = KindSignal, "insight"
+		ev.SeverityNumber, ev.SeverityText = SeverityWarn, "WARN"
 	case ev.ErrorCode != "":
 		ev.Kind = KindError
 		ev.Status = "failed"
 		ev.SeverityNumber, ev.SeverityText = severityFromAPIError(ev.ErrorCode)
-	case string(eventType) == `"AwsCloudTrailInsight"`:
-		ev.Kind, ev.Status = KindSignal, "insight"
-		ev.SeverityNumber, ev.SeverityText = SeverityWarn, "WARN"
 	default:
 		ev.Status = "succeeded"
 		ev.SeverityNumber, ev.SeverityText = SeverityInfo, "INFO"
@@ -281,6 +294,75 @@ func (s *state) cloudTrailRecordProbe(b []byte, i int, envelopeID string, probe 
 	}
 	s.emit(&ev, v)
 	return end, false
+}
+
+// cloudTrailInsight decodes a CloudTrail Insights record (eventType
+// AwsCloudTrailInsight): CloudTrail noticed an unusual rate of calls
+// (ApiCallRateInsight) or of errors (ApiErrorRateInsight) of one API. Both
+// the Start and the End record become a signal of that API's service and
+// operation (Start at WARN, End at INFO, status "insight"); error_code is
+// insightDetails.errorCode, actor the top attributed identity, and the
+// message says what was unusual. insightDetails stays in attributes.
+func (s *state) cloudTrailInsight(ev *Event, v, det []byte, a *attrWriter) {
+	var state, source, typ string
+	var baseline, insight, duration, attributions []byte
+	eachField(det, func(k, val []byte) bool {
+		switch string(k) {
+		case "state":
+			state = str(val)
+		case "eventSource":
+			source = str(val)
+		case "eventName":
+			ev.Operation = str(val)
+		case "insightType":
+			typ = str(val)
+		case "errorCode":
+			ev.ErrorCode = str(val)
+		case "insightContext":
+			if st := field(val, "statistics"); isObject(st) {
+				baseline = field(field(st, "baseline"), "average")
+				insight = field(field(st, "insight"), "average")
+				duration = field(st, "insightDuration")
+			}
+			attributions = field(val, "attributions")
+		}
+		return true
+	})
+	ev.Service = awsService(source)
+	ev.Kind, ev.Status = KindSignal, "insight"
+	ev.SeverityNumber, ev.SeverityText = SeverityWarn, "WARN"
+	if strings.EqualFold(state, "End") {
+		ev.SeverityNumber, ev.SeverityText = SeverityInfo, "INFO"
+	}
+	// The identity that made most of the unusual calls.
+	eachElem(attributions, func(_ int, at []byte) bool {
+		if str(field(at, "attribute")) != "userIdentityArn" {
+			return true
+		}
+		eachElem(field(at, "insight"), func(_ int, x []byte) bool {
+			ev.Actor = str(field(x, "value"))
+			return false
+		})
+		return false
+	})
+	what := "calls"
+	if typ == "ApiErrorRateInsight" {
+		what = "errors"
+		if ev.ErrorCode != "" {
+			what = ev.ErrorCode + " errors"
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "CloudTrail Insights %s %s: unusual rate of %s of %s %s", firstNonEmpty(typ, "insight"), strings.ToLower(firstNonEmpty(state, "?")), what, firstNonEmpty(ev.Service, "?"), firstNonEmpty(ev.Operation, "?"))
+	if insight != nil {
+		fmt.Fprintf(&b, ", %s on average vs a baseline of %s", scalarText(insight), firstNonEmpty(scalarText(baseline), "?"))
+	}
+	if d := scalarText(duration); d != "" {
+		fmt.Fprintf(&b, ", lasted %s min", d)
+	}
+	ev.Message = b.String()
+	ev.Attributes = a.String()
+	s.emit(ev, v)
 }
 
 // boolValue reads a JSON boolean (or "true"/"false" string): 1, 0, or -1.

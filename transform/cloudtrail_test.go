@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -67,6 +68,47 @@ func TestCloudTrailSamples(t *testing.T) {
 	}
 	if total != 203 {
 		t.Fatalf("sample table covers %d records, want 203", total)
+	}
+}
+
+// CloudTrail Insights records (ApiCallRateInsight, ApiErrorRateInsight;
+// Start and End) are signals of the API they are about, never dead letters.
+func TestCloudTrailInsights(t *testing.T) {
+	// The sample is dated 2026-03-02, after the tests' decoding time
+	// (observedAt): allow it rather than rewrite the real-shaped records.
+	d := newTestDecoder(t, func(c *Config) { c.MaxFutureSkew = 365 * 24 * time.Hour })
+	data, err := os.ReadFile(filepath.Join("testdata", "insights", "123456789012_CloudTrail-Insight_us-east-1_20260302T1000Z_insights01.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{FormatCloudTrail, FormatAuto} {
+		r := decode(t, d, f, data)
+		if len(r.Events) != 4 || len(r.DeadLetters) != 0 {
+			t.Fatalf("format %s: %d events, %d dead letters %+v; want 4, 0", f, len(r.Events), len(r.DeadLetters), r.DeadLetters)
+		}
+	}
+	r := decode(t, d, FormatCloudTrail, data)
+	golden(t, "cloudtrail/insights.jsonl", resultJSONL(t, r))
+	e := r.Events
+	if e[0].Kind != KindSignal || e[0].Service != "elasticloadbalancing" || e[0].Operation != "DeregisterTargets" || e[0].SeverityText != "WARN" ||
+		e[0].Actor != "arn:aws:sts::123456789012:assumed-role/NetworkAdmin/dmitri" || e[0].ErrorCode != "" {
+		t.Errorf("call rate start: %+v", e[0])
+	}
+	if e[1].Kind != KindSignal || e[1].Service != "secretsmanager" || e[1].ErrorCode != "AccessDeniedException" ||
+		!strings.Contains(e[1].Message, "AccessDeniedException errors of secretsmanager GetSecretValue") {
+		t.Errorf("error rate start: %+v", e[1])
+	}
+	if e[3].SeverityText != "INFO" || !strings.Contains(e[3].Message, "lasted 18 min") || !strings.Contains(e[3].Attributes, `"insightDetails":{"state":"End"`) {
+		t.Errorf("error rate end: %+v", e[3])
+	}
+	// One record on its own, without eventSource or eventName at the top.
+	one := decode(t, d, FormatAuto, data[bytes.IndexByte(data, '\n')+1:bytes.Index(data, []byte("},\n{"))+1])
+	if len(one.Events) != 1 || one.Events[0].Kind != KindSignal {
+		t.Fatalf("single record: %+v", one)
+	}
+	bad := decode(t, d, FormatCloudTrail, []byte(`{"eventVersion":"1.08","eventID":"x","eventType":"AwsCloudTrailInsight","eventTime":"2026-03-02T10:00:00Z"}`))
+	if len(bad.Events) != 0 || len(bad.DeadLetters) != 1 || !strings.Contains(bad.DeadLetters[0].Message, "insightDetails") {
+		t.Fatalf("insight without details: %+v", bad)
 	}
 }
 

@@ -178,8 +178,13 @@ func (s *state) classifyLogLine(ev *Event, msg string, a *attrWriter) {
 		b := []byte(t)
 		if end, err := scanValue(b, 0, s.d.cfg.MaxJSONDepth); err == nil && skipWS(b, end) == len(b) {
 			var levelText string
+			var hints peerHints
 			eachField(b, func(k, val []byte) bool {
 				switch string(k) {
+				case "server.address", "net.peer.name", "url.full", "http.url", "rpc.service", "rpc.system", "db.system":
+					hints.set(string(k), scalarText(val))
+				case "peer.service":
+					ev.PeerService = firstNonEmpty(ev.PeerService, scalarText(val))
 				case "level", "severity", "log.level", "levelname", "loglevel", "severityText", "severity_text", "lvl":
 					if levelText == "" {
 						levelText = scalarText(val)
@@ -194,6 +199,9 @@ func (s *state) classifyLogLine(ev *Event, msg string, a *attrWriter) {
 				return true
 			})
 			a.json("log", b)
+			if ev.PeerService == "" {
+				ev.PeerService = hints.peer()
+			}
 			if n := severityFromLevel(levelText); n != 0 {
 				ev.SeverityNumber, ev.SeverityText = n, strings.ToUpper(levelText)
 				if _, err := strconv.Atoi(levelText); err == nil {

@@ -141,6 +141,18 @@ func TestCloudWatchDetails(t *testing.T) {
 	if ev := r.Events[0]; ev.AccountID != "444455556666" || ev.Region != "eu-west-1" || !strings.Contains(ev.Attributes, `"policyLevel":"ACCOUNT_LEVEL_POLICY"`) || !strings.Contains(ev.Attributes, `"extractedFields":{"@aws.account"`) {
 		t.Fatalf("policy-level event: %+v", ev)
 	}
+	// A JSON log line names its peer with the OpenTelemetry attributes, as an
+	// application event does.
+	r = decode(t, d, FormatCloudWatch, []byte(cwPayload("/ecs/cart",
+		cwEvent("6", `{"level":"error","msg":"503","server.address":"internal-cart-alb-1234567890.us-east-1.elb.amazonaws.com"}`),
+		cwEvent("7", `{"level":"error","msg":"x","url.full":"https://sqs.us-east-1.amazonaws.com/123456789012/orders"}`),
+		cwEvent("8", `{"level":"error","msg":"x","peer.service":"ledger","server.address":"10.0.0.1"}`),
+	)))
+	for i, want := range []string{"elasticloadbalancing", "sqs", "ledger"} {
+		if got := r.Events[i].PeerService; got != want {
+			t.Errorf("JSON line %d: peer_service %q, want %q", i, got, want)
+		}
+	}
 	// A 56-digit id as a JSON number is kept digit for digit.
 	r = decode(t, d, FormatCloudWatch, []byte(cwPayload("/g/x", `{"id":`+longID+`,"timestamp":1715688000000,"message":"m"}`)))
 	if r.Events[0].EventID != longID {

@@ -13,7 +13,9 @@
 // the unwrapping of a record (gzip/zlib, base64, UTF-8 policy, concatenated
 // values), format.go the format names and auto-detection, result.go the
 // decoder's output types and dead-letter reasons, timeparse.go and aws.go
-// the shared time and AWS-name helpers, severity.go the OpenTelemetry
+// the shared time and AWS-name helpers, endpoint.go what a host name, URL or
+// ARN refers to (the service and the concrete resource: peer_service here,
+// the dependency graph in queries), severity.go the OpenTelemetry
 // severity mapping, catalogue.go the change catalogue, jsonscan.go the
 // iterative JSON scanner that validates and depth-checks every value before
 // anything parses it, schema.go the Arrow schema and builder.go the Builder

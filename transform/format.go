@@ -62,8 +62,8 @@ func detect(v []byte) Format {
 		return f
 	}
 	var has struct {
-		records, awslogs, messageType, eventVersion, eventSource, detailType, detail, invoking, alarm, resourceLogs, digest, source bool
-		gcp, azureRecords, operationName, azureKey, subscription, schema                                                            bool
+		records, awslogs, messageType, eventVersion, eventSource, detailType, detail, invoking, alarm, resourceLogs, digest, source, insight bool
+		gcp, azureRecords, operationName, azureKey, subscription, schema                                                                     bool
 	}
 	var detailType, source []byte
 	var records, azureRecords, message, entries, payload []byte
@@ -97,6 +97,8 @@ func detect(v []byte) Format {
 			has.eventVersion = true
 		case "eventSource":
 			has.eventSource = true
+		case "insightDetails":
+			has.insight = true
 		case "detail-type":
 			has.detailType, detailType = true, val
 		case "detail":
@@ -129,7 +131,7 @@ func detect(v []byte) Format {
 		return FormatGCPAudit
 	case has.azureRecords && isAzureRecords(azureRecords), has.operationName && has.azureKey:
 		return FormatAzureActivity
-	case has.digest, has.eventVersion && has.eventSource:
+	case has.digest, has.eventVersion && (has.eventSource || has.insight):
 		return FormatCloudTrail
 	case has.records:
 		f := FormatCloudTrail

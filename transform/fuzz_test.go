@@ -56,6 +56,9 @@ func fuzzSeeds(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// One CloudTrail Insights record, and an app line with peer attributes.
+	f.Add([]byte(`{"eventVersion":"1.08","eventTime":"2026-03-02T10:01:00Z","eventID":"9b","eventType":"AwsCloudTrailInsight","insightDetails":{"state":"Start","eventSource":"secretsmanager.amazonaws.com","eventName":"GetSecretValue","insightType":"ApiErrorRateInsight","errorCode":"AccessDenied","insightContext":{"statistics":{"baseline":{"average":0},"insight":{"average":0.9},"insightDuration":3},"attributions":[{"attribute":"userIdentityArn","insight":[{"value":"arn:aws:sts::1:assumed-role/r/s","average":0.9}]}]}}}`))
+	f.Add([]byte(`{"service":"cart","level":"error","server.address":"internal-cart-alb-1234567890.us-east-1.elb.amazonaws.com","url.full":"https://sqs.us-east-1.amazonaws.com/1/q","rpc.system":"aws-api","rpc.service":"DynamoDB"}`))
 	f.Add(gzipBytes(f, []byte(p1)))
 	f.Add(zlibBytes(f, []byte(p1)))
 	// Google Cloud and Azure shapes beyond the real samples: Pub/Sub

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +84,29 @@ func TestDemoNoServe(t *testing.T) {
 	}
 	if len(rows) == 0 || rows[0]["event_id"] != sc.Truth.RootCauseEventID {
 		t.Fatalf("first suspect = %v, want %s", rows[0:min(1, len(rows))], sc.Truth.RootCauseEventID)
+	}
+	// ... with the same ranking and scores as the demo printed (issue 21:
+	// the demo used a topology it did not leave behind; now neither has one).
+	printed := regexp.MustCompile(`\*\*#1 (\S+)\*\*.*\*\* \(score ([0-9.]+)\)`).FindStringSubmatch(out)
+	if printed == nil {
+		t.Fatalf("no #1 suspect with a score in the demo output:\n%s", out)
+	}
+	if got := fmt.Sprintf("%.2f", rows[0]["score"]); rows[0]["operation"] != printed[1] || got != printed[2] {
+		t.Errorf("query ranks %v first with score %s; the demo printed %s with %s", rows[0]["operation"], got, printed[1], printed[2])
+	}
+	others := regexp.MustCompile(`(?m)^\| (\d+) \| [0-9:]+, [^|]+ \| (\S+) [^|]* \| [^|]+ \| (?:high|medium|low) \(([0-9.]+)\) \| [^|]+ \|$`).FindAllStringSubmatch(out, -1)
+	if len(others) < 3 {
+		t.Fatalf("demo printed %d other suspects, want several:\n%s", len(others), out)
+	}
+	for _, o := range others {
+		i, _ := strconv.Atoi(o[1])
+		if i > len(rows) {
+			t.Fatalf("demo printed rank %s, the query has %d suspects", o[1], len(rows))
+		}
+		r := rows[i-1]
+		if got := fmt.Sprintf("%.2f", r["score"]); r["operation"] != o[2] || got != o[3] {
+			t.Errorf("rank %d: query has %v %s, the demo printed %s %s", i, r["operation"], got, o[2], o[3])
+		}
 	}
 }
 

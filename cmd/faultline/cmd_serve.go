@@ -20,6 +20,7 @@ import (
 	"github.com/faultline/faultline/ingest/relay"
 	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/pgwire"
 	"github.com/faultline/faultline/queries"
 )
 
@@ -38,7 +39,10 @@ and, in one process:
     token (serve.token) or basic auth (serve.username/serve.password) on
     every route but /healthz;
   - runs the report schedules in reports.schedules;
-  - serves /metrics (Prometheus: ingest and HTTP) and /healthz.
+  - serves /metrics (Prometheus: ingest and HTTP) and /healthz;
+  - speaks the PostgreSQL wire protocol on serve.postgres.listen when set
+    (psql, Grafana, DBeaver, JDBC, psycopg; docs/postgres.md), through the
+    same analyst SQL sandbox as the JSON API.
 
 DuckDB allows one process per file: while serve runs, point 'faultline
 query' and 'faultline report' at it with --server http://ADDR (or config
@@ -47,7 +51,8 @@ query.server). SIGINT/SIGTERM shut everything down gracefully.`,
   faultline serve --db outage.duckdb --listen 127.0.0.1:9000
   faultline serve --config prod.yaml                # ingest kafka.topics while serving
   FAULTLINE_SERVE_TOKEN=s3cret faultline serve --listen 0.0.0.0:8080
-  faultline query --server http://127.0.0.1:8080 "SELECT count(*) FROM events"`,
+  faultline query --server http://127.0.0.1:8080 "SELECT count(*) FROM events"
+  faultline serve --postgres-listen 127.0.0.1:5432   # then: psql -h 127.0.0.1 -U faultline`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runServe(cmd.Context(), a)
@@ -57,8 +62,9 @@ query.server). SIGINT/SIGTERM shut everything down gracefully.`,
 	f.String("listen", "", "host:port to serve on (config serve.listen; default 127.0.0.1:8080)")
 	f.Duration("refresh", 0, "live refresh interval of the pages while ingesting, 0 = off (config serve.refresh; default 10s)")
 	f.StringSlice("brokers", nil, "Kafka bootstrap brokers, comma separated (config kafka.brokers)")
+	f.String("postgres-listen", "", "host:port for the PostgreSQL wire protocol, off unless set; without serve.postgres.password only a loopback address (config serve.postgres.listen; docs/postgres.md)")
 	f.String("parquet-dir", "", "export closed hours of raw events as Parquet under this directory, hive-partitioned by date, hour and source (config parquet.dir; docs/operations.md)")
-	a.bind(cmd, map[string]string{"listen": "serve.listen", "refresh": "serve.refresh", "brokers": "kafka.brokers", "parquet-dir": "parquet.dir"})
+	a.bind(cmd, map[string]string{"listen": "serve.listen", "refresh": "serve.refresh", "brokers": "kafka.brokers", "postgres-listen": "serve.postgres.listen", "parquet-dir": "parquet.dir"})
 	return cmd
 }
 
@@ -144,6 +150,11 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	engine := a.engine(db)
+	// faultline_incidents() and faultline_suspects() for analyst SQL (the
+	// console, the JSON API, PostgreSQL clients such as Grafana).
+	if err := queries.RegisterTableFunctions(ctx, db.DB, engine); err != nil {
+		return err
+	}
 	// The sandbox locks the database's configuration: create it after
 	// everything else that changes settings (a.openDB applies duckdb:).
 	sandbox, err := queries.NewSandbox(ctx, db.DB, cfg.Query)
@@ -173,7 +184,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 		}
 	}
 	srv, err := dashboards.New(dashboards.Options{
-		Config:   cfg.Serve,
+		Config:   cfg.Serve.Config,
 		Engine:   engine,
 		Sandbox:  sandbox,
 		Registry: reg,
@@ -203,6 +214,25 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 	}
 	if cfg.Relay.Consume && len(cfg.Kafka.Topics) > 0 {
 		return usageError{errors.New("relay.consume: this serve process also ingests kafka.topics; the account-wide process must only apply the relay (its own partitions would count twice): remove kafka.topics from its config, and run the ingest processes separately")}
+	}
+
+	// The PostgreSQL endpoint, when serve.postgres.listen is set: the same
+	// sandbox as the HTTP API.
+	var pg *pgwire.Server
+	var pgln net.Listener
+	if cfg.Serve.Postgres.Enabled() {
+		version, err := engine.DuckDBVersion(ctx)
+		if err != nil {
+			return err
+		}
+		if pg, err = pgwire.New(cfg.Serve.Postgres, sandbox, a.log, version, reg); err != nil {
+			return usageError{err}
+		}
+		var lc net.ListenConfig
+		if pgln, err = lc.Listen(ctx, "tcp", cfg.Serve.Postgres.Listen); err != nil {
+			return fmt.Errorf("listen on %s (serve.postgres.listen): %w (is another process using it? pick another with --postgres-listen)", cfg.Serve.Postgres.Listen, err)
+		}
+		defer pgln.Close()
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -260,5 +290,9 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 		ready("http://" + ln.Addr().String())
 	}
 	g.Go(func() error { return srv.Serve(gctx, ln) })
+	if pg != nil {
+		a.log.Info("serving the PostgreSQL wire protocol", "addr", pgln.Addr().String(), "tls", cfg.Serve.Postgres.TLSCert != "", "password", cfg.Serve.Postgres.Password != "")
+		g.Go(func() error { return pg.Serve(gctx, pgln) })
+	}
 	return g.Wait()
 }

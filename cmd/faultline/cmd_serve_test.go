@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -61,7 +62,7 @@ func TestServeIngestsAndServes(t *testing.T) {
 	pcancel()
 	cl.Close()
 
-	addr := freeAddr(t)
+	addr, pgAddr := freeAddr(t), freeAddr(t)
 	dbPath := filepath.Join(t.TempDir(), "serve.duckdb")
 	var topics strings.Builder
 	for _, name := range simulate.Topics {
@@ -82,7 +83,9 @@ serve:
   listen: %s
   token: tok
   refresh: 1s
-`, dbPath, cluster.ListenAddrs()[0], topics.String(), topo, addr)
+  postgres:
+    listen: %s
+`, dbPath, cluster.ListenAddrs()[0], topics.String(), topo, addr, pgAddr)
 	if err := os.WriteFile("serve.yaml", []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -114,6 +117,27 @@ serve:
 		sus, _ = c.Suspects(ctx, queries.Window{})
 		return len(incs) == 1 && len(sus) > 0 && sus[0].EventID == sc.Truth.RootCauseEventID
 	})
+
+	// The same live data over the PostgreSQL wire protocol, while serve
+	// holds the file: the events the HTTP API counts.
+	var httpCount queries.Collect
+	sum, err := c.Stream(ctx, "SELECT count(*) FROM events", &httpCount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg, err := pgx.Connect(ctx, "postgres://faultline@"+pgAddr+"/faultline?sslmode=disable")
+	if err != nil {
+		t.Fatalf("connect to serve.postgres.listen: %v", err)
+	}
+	var pgCount int64
+	if err := pg.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&pgCount); err != nil {
+		t.Fatal(err)
+	}
+	pg.Close(ctx)
+	// Ingest may still be committing: the later count is never smaller.
+	if want, _ := httpCount.Done(sum).Rows[0][0].(int64); pgCount < want || want == 0 {
+		t.Errorf("events over the wire protocol: %d, over the JSON API just before: %v", pgCount, want)
+	}
 
 	get := func(path, token string) (int, string) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)

@@ -86,7 +86,7 @@ func TestEvalCmd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"top-1 accuracy:", "false incidents/quiet day:", "bad-deploy", "report: r.json"} {
+	for _, want := range []string{"top-1 accuracy:", "false incidents per day:", "no topology configured", "with the scenarios' topology configured", "bad-deploy", "report: r.json"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -103,8 +103,11 @@ func TestEvalCmd(t *testing.T) {
 	if s.Scenarios != 2 || s.IncidentScenarios != 1 || s.QuietScenarios != 1 || s.Errors != 0 || s.DeadLetters != 0 || s.Events < 1000 {
 		t.Errorf("summary %+v", s)
 	}
-	if r := rep.Results[0]; r.Scenario != "bad-deploy" || !r.Detected || r.Events == 0 {
+	if r := rep.Results[0]; r.Scenario != "bad-deploy" || !r.Detected || r.Events == 0 || r.Topology {
 		t.Errorf("the bad deploy was not loaded and detected: %+v", r)
+	}
+	if rep.WithTopology == nil || len(rep.ResultsWithTopology) != 2 || !rep.ResultsWithTopology[0].Topology || !rep.ResultsWithTopology[0].Detected {
+		t.Errorf("no correlation with the topology: %+v", rep.WithTopology)
 	}
 	if _, err := os.Stat(filepath.Join("kept", "000-bad-deploy-3", "truth.json")); err != nil {
 		t.Errorf("--keep: %v", err)

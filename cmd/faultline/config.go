@@ -26,6 +26,7 @@ import (
 	"github.com/faultline/faultline/ingest/relay"
 	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/pgwire"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/transform"
 )
@@ -42,7 +43,7 @@ type Config struct {
 	Transform transform.Config    `mapstructure:"transform"`
 	Topology  map[string][]string `mapstructure:"topology"`
 	Query     queries.Config      `mapstructure:"query"`
-	Serve     dashboards.Config   `mapstructure:"serve"`
+	Serve     ServeConfig         `mapstructure:"serve"`
 	Broker    broker.Config       `mapstructure:"broker"`
 	Produce   produce.Config      `mapstructure:"produce"`
 	Reports   report.Config       `mapstructure:"reports"`
@@ -52,6 +53,18 @@ type Config struct {
 	Parquet store.SegmentsConfig `mapstructure:"parquet"`
 	// Relay shares every process's commits through a compacted topic.
 	Relay relay.Config `mapstructure:"relay"`
+}
+
+// ServeConfig is the serve section: the HTTP side (dashboards) and the
+// PostgreSQL endpoint (serve.postgres).
+type ServeConfig struct {
+	dashboards.Config `mapstructure:",squash"`
+	Postgres          pgwire.Config `mapstructure:"postgres"`
+}
+
+// Validate checks both sides.
+func (c ServeConfig) Validate() error {
+	return errors.Join(c.Config.Validate(), c.Postgres.Validate())
 }
 
 // LogConfig configures log/slog.
@@ -70,7 +83,7 @@ func defaultConfig() Config {
 		Transform: transform.DefaultConfig(),
 		Topology:  map[string][]string{},
 		Query:     queries.DefaultConfig(),
-		Serve:     dashboards.DefaultConfig(),
+		Serve:     ServeConfig{Config: dashboards.DefaultConfig(), Postgres: pgwire.DefaultConfig()},
 		Broker:    broker.DefaultConfig(),
 		Produce:   produce.DefaultConfig(),
 		Reports:   report.DefaultConfig(),
@@ -132,6 +145,10 @@ func setDefaults(v *viper.Viper, prefix string, rv reflect.Value) {
 	for i := range rt.NumField() {
 		tag := rt.Field(i).Tag.Get("mapstructure")
 		if tag == "" || tag == "-" {
+			continue
+		}
+		if tag == ",squash" {
+			setDefaults(v, prefix, rv.Field(i))
 			continue
 		}
 		key := tag

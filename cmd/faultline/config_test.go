@@ -477,3 +477,34 @@ func TestEventHubsConfigDoc(t *testing.T) {
 		t.Fatalf("decoded %+v", k)
 	}
 }
+
+// The PostgreSQL endpoint's password (from the file or the environment) is
+// masked; a non-loopback listen address without one is refused in one line.
+func TestConfigPostgres(t *testing.T) {
+	file := writeConfig(t, `
+serve:
+  postgres:
+    listen: 0.0.0.0:5432
+    password: pg-secret-123
+`)
+	out, _, err := runCmd(t.Context(), t, "--config", file, "config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "pg-secret-123") || !strings.Contains(out, "********") {
+		t.Errorf("faultline config shows the postgres password or not the key:\n%s", out)
+	}
+	t.Setenv("FAULTLINE_SERVE_POSTGRES_PASSWORD", "env-secret-456")
+	out, _, err = runCmd(t.Context(), t, "config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, "env-secret-456") {
+		t.Errorf("faultline config shows the postgres password from the environment:\n%s", out)
+	}
+	t.Setenv("FAULTLINE_SERVE_POSTGRES_PASSWORD", "")
+	_, _, err = runCmd(t.Context(), t, "--config", writeConfig(t, "serve:\n  postgres:\n    listen: 0.0.0.0:5432\n"), "config")
+	if err == nil || !strings.Contains(err.Error(), "not a loopback address") || strings.Count(err.Error(), "\n") > 0 {
+		t.Errorf("non-loopback listen without a password: %v", err)
+	}
+}

@@ -521,7 +521,7 @@ func TestDocScripts(t *testing.T) {
 // docs write them in double quotes). The body goes to stdout; a status of
 // 400 or more fails unless the command is negated.
 func curlCmd(ts *testscript.TestScript, neg bool, args []string) {
-	method, body, url := "", "", ""
+	method, body, url, out := "", "", "", ""
 	var headers [][2]string
 	var user, pass string
 	for i := 0; i < len(args); i++ {
@@ -544,6 +544,8 @@ func curlCmd(ts *testscript.TestScript, neg bool, args []string) {
 			body = next()
 		case "-u":
 			user, pass, _ = strings.Cut(next(), ":")
+		case "-o":
+			out = ts.MkAbs(next())
 		default:
 			if strings.HasPrefix(a, "-") || url != "" {
 				ts.Fatalf("curl: %q is not supported here (docs/testing.md)", a)
@@ -568,7 +570,11 @@ func curlCmd(ts *testscript.TestScript, neg bool, args []string) {
 	resp, err := http.DefaultClient.Do(req)
 	ts.Check(err)
 	defer resp.Body.Close()
-	fmt.Fprint(ts.Stdout(), readAllString(resp))
+	if out != "" {
+		ts.Check(os.WriteFile(out, []byte(readAllString(resp)), 0o644))
+	} else {
+		fmt.Fprint(ts.Stdout(), readAllString(resp))
+	}
 	fmt.Fprintf(ts.Stderr(), "status %d\n", resp.StatusCode)
 	if (resp.StatusCode >= 400) != neg {
 		ts.Fatalf("%s %s: status %d", method, url, resp.StatusCode)

@@ -16,6 +16,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,6 +30,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/internal/testkit"
@@ -47,6 +51,7 @@ type served struct {
 	cmd  *exec.Cmd
 	base string
 	host string
+	pg   string // serve.postgres.listen
 	dir  string
 	db   string
 	errb *syncBuffer
@@ -60,11 +65,12 @@ func startServed(t *testing.T, dir, db, config string) *served {
 	ln := testkit.Listen(t)
 	addr := ln.Addr().String()
 	ln.Close()
+	pg := freeAddr(t)
 	cfg := filepath.Join(dir, "serve.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("db: %s\nserve:\n  listen: %s\n%s", db, addr, config)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf("db: %s\nserve:\n  listen: %s\n  postgres:\n    listen: %s\n%s", db, addr, pg, config)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := &served{base: "http://" + addr, host: addr, dir: dir, db: db, errb: &syncBuffer{}}
+	s := &served{base: "http://" + addr, host: addr, pg: pg, dir: dir, db: db, errb: &syncBuffer{}}
 	s.cmd = faultlineCmd(context.Background(), dir, "--config", cfg, "--log-level", "warn", "serve")
 	s.cmd.Stderr = s.errb
 	if err := s.cmd.Start(); err != nil {
@@ -110,18 +116,35 @@ func (s *served) pid() int { return s.cmd.Process.Pid }
 // locks counts the POSIX (fcntl) locks serve holds, from /proc/locks.
 func (s *served) locks(t *testing.T) int {
 	t.Helper()
+	n, _ := s.lockLines(t)
+	return n
+}
+
+// lockLines counts the POSIX locks serve holds on its database file (the
+// file's inode; DuckDB may lock other files, such as spill files, now and
+// then) and returns every /proc/locks line of serve's, for messages.
+func (s *served) lockLines(t *testing.T) (int, string) {
+	t.Helper()
+	var st syscall.Stat_t
+	if err := syscall.Stat(s.db, &st); err != nil {
+		t.Fatal(err)
+	}
 	b, err := os.ReadFile("/proc/locks")
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	n, all := 0, ""
+	inode := ":" + strconv.FormatUint(st.Ino, 10)
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
-		if len(f) >= 5 && f[1] == "POSIX" && f[4] == strconv.Itoa(s.pid()) {
-			n++
+		if len(f) >= 6 && f[1] == "POSIX" && f[4] == strconv.Itoa(s.pid()) {
+			all += line + "\n"
+			if strings.HasSuffix(f[5], inode) {
+				n++
+			}
 		}
 	}
-	return n
+	return n, all
 }
 
 // rss returns a /proc/<pid>/status memory figure of serve in bytes (VmRSS,
@@ -180,6 +203,28 @@ func (s *served) sql(t *testing.T, q string, hdr ...string) (int, string) {
 	t.Helper()
 	b, _ := json.Marshal(map[string]string{"sql": q})
 	return s.request(t, http.MethodPost, "/api/query", "application/json", string(b), hdr...)
+}
+
+// export asks POST /api/export for a CSV download of analyst SQL.
+func (s *served) export(t *testing.T, q string) (int, string) {
+	t.Helper()
+	b, _ := json.Marshal(map[string]string{"sql": q, "format": "csv"})
+	return s.request(t, http.MethodPost, "/api/export", "application/json", string(b))
+}
+
+// wire runs analyst SQL over serve's PostgreSQL endpoint (the extended
+// protocol, as drivers send it) and returns its SQLSTATE and message.
+func (s *served) wire(t *testing.T, c *pgx.Conn, q string) (string, string) {
+	t.Helper()
+	_, err := c.Exec(context.Background(), q)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code, pe.Message
+	}
+	if err != nil {
+		t.Fatalf("%s over the wire: %v", q, err)
+	}
+	return "", ""
 }
 
 // console posts analyst SQL to the console's form, as its own page does.
@@ -250,10 +295,15 @@ func TestSecurityDatabaseFilesStayLocked(t *testing.T) {
 		"SELECT * FROM parquet_metadata('%s')",
 		"WITH x AS (SELECT * FROM read_blob('%s')) SELECT octet_length(content) FROM x",
 	}
+	pg, err := pgx.Connect(context.Background(), "postgres://faultline@"+s.pg+"/faultline?sslmode=disable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close(context.Background())
 	for _, name := range names {
 		for _, shape := range shapes {
 			q := fmt.Sprintf(shape, name)
-			for _, via := range []string{"api", "console", "console GET"} {
+			for _, via := range []string{"api", "console", "console GET", "export", "postgres"} {
 				var code int
 				var body string
 				switch via {
@@ -261,6 +311,14 @@ func TestSecurityDatabaseFilesStayLocked(t *testing.T) {
 					code, body = s.sql(t, q)
 				case "console":
 					code, body = s.console(t, q)
+				case "export":
+					code, body = s.export(t, q)
+				case "postgres":
+					state, msg := s.wire(t, pg, q)
+					code, body = 400, msg
+					if state != "42501" {
+						t.Errorf("%s over the wire: SQLSTATE %q (%s), want 42501", q, state, msg)
+					}
 				default:
 					code, body = s.request(t, http.MethodGet, "/console?sql="+url.QueryEscape(q), "", "")
 				}
@@ -270,8 +328,8 @@ func TestSecurityDatabaseFilesStayLocked(t *testing.T) {
 				case via != "console GET" && (code != 400 || !strings.Contains(body, "refused by the analyst SQL sandbox")):
 					t.Errorf("%s via %s: %d, not refused: %.200s", q, via, code, body)
 				}
-				if got := s.locks(t); got != locks {
-					t.Fatalf("%s via %s: serve holds %d POSIX locks, %d before", q, via, got, locks)
+				if got, lines := s.lockLines(t); got != locks {
+					t.Fatalf("%s via %s: serve holds %d POSIX locks on %s, %d before; its locks:\n%s", q, via, got, s.db, locks, lines)
 				}
 			}
 		}

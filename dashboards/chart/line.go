@@ -19,6 +19,18 @@ type Point struct {
 type Series struct {
 	Name   string
 	Points []Point
+	// Color is the line's colour; "" = Palette by the series' position.
+	// ErrorLines sets each service's own colour (ServiceColor).
+	Color string
+	Dash  bool // dashed: another line of the chart has the same colour
+}
+
+// color returns the series' colour, Palette[i] when it has none.
+func (s Series) color(i int) string {
+	if s.Color != "" {
+		return s.Color
+	}
+	return Palette[i%len(Palette)]
 }
 
 // Line is a multi-series line chart over time with vertical markers.
@@ -60,7 +72,7 @@ func (c Line) SVG() []byte {
 			x = left
 			legendY += 15
 		}
-		w.printf(`<rect x="%s" y="%s" width="10" height="10" fill="%s"/>`+"\n", f(x), f(legendY-9), Palette[i%len(Palette)])
+		w.printf(`<rect x="%s" y="%s" width="10" height="10" fill="%s"/>`+"\n", f(x), f(legendY-9), s.color(i))
 		w.text(x+14, legendY, "start", "", name)
 		x += item
 	}
@@ -104,7 +116,7 @@ func (c Line) SVG() []byte {
 		if len(pts) == 0 {
 			continue
 		}
-		color := Palette[i%len(Palette)]
+		color := s.color(i)
 		var d strings.Builder
 		for j, p := range pts {
 			cmd := "L"
@@ -118,8 +130,12 @@ func (c Line) SVG() []byte {
 			w.printf(`<path d="%s L%s %s L%s %s Z" fill="%s" fill-opacity="0.12" stroke="none"/>`+"\n",
 				path, f(sc.x(pts[len(pts)-1].T)), f(plotBottom), f(sc.x(pts[0].T)), f(plotBottom), color)
 		}
-		w.printf(`<path d="%s" fill="none" stroke="%s" stroke-width="1.8" stroke-linejoin="round"><title>%s</title></path>`+"\n",
-			path, color, esc(s.Name))
+		dash := ""
+		if s.Dash {
+			dash = ` stroke-dasharray="6 3"`
+		}
+		w.printf(`<path d="%s" fill="none" stroke="%s" stroke-width="1.8" stroke-linejoin="round"%s><title>%s</title></path>`+"\n",
+			path, color, dash, esc(s.Name))
 		if len(pts) == 1 {
 			w.printf(`<circle cx="%s" cy="%s" r="3" fill="%s"/>`+"\n", f(sc.x(pts[0].T)), f(y(pts[0].V)), color)
 		}

@@ -14,6 +14,9 @@ type Bar struct {
 	Note  string    // short text after the bar, e.g. "peak 120/min"
 	// Mark, when set, is drawn as a dot on the bar (e.g. the peak minute).
 	Mark time.Time
+	// Color is the bar's colour; "" = Palette by the bar's position (the
+	// cascade gives each service its own, ServiceColor).
+	Color string
 }
 
 // Timeline draws one horizontal bar per row over a shared time axis, with
@@ -68,7 +71,10 @@ func (c Timeline) SVG() []byte {
 	}
 	w.printf(`<g class="bars">` + "\n")
 	for i, b := range c.Bars {
-		color := Palette[i%len(Palette)]
+		color := b.Color
+		if color == "" {
+			color = Palette[i%len(Palette)]
+		}
 		cy := top + rowHeight*float64(i) + rowHeight/2
 		w.text(labelW-8, cy+4, "end", "", clip(b.Label, 28))
 		x0 := sc.x(b.Start)

@@ -41,7 +41,7 @@ func serve(t *testing.T, cfg dashboards.Config) (*httptest.Server, *queries.Engi
 		Source: "app", Kind: "error", Service: "api", Region: "us-east-1", PeerService: "db", Message: "db timeout"})...)
 	testkit.Seed(t, db, evs...)
 	engine := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), map[string][]string{"api": {"db"}})
-	sb, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 100, MaxBytes: 32 << 20, MaxConcurrent: 4, MemoryLimit: "1GB"})
+	sb, err := queries.NewSandbox(ctx, db.DB, queries.Config{Timeout: 10 * time.Second, MaxRows: 100, MaxBytes: 32 << 20, MaxConcurrent: 4, ExportMaxRows: 100000, ExportMaxBytes: 1 << 30, MemoryLimit: "1GB"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func charts(ctx context.Context, src Source, ri *Incident, w queries.Window, opt
 	}
 	var markers []chart.Marker
 	for _, s := range ri.Suspects {
-		markers = append(markers, chart.Marker{T: s.Time, Label: markerLabel(s), Emphasis: s.Rank == 1})
+		markers = append(markers, chart.Marker{T: s.Time, Label: markerLabel(s), Emphasis: s.Rank == 1, Color: chart.RiskColor(s.RiskClass)})
 	}
 	line.Markers = markers
 	ri.ErrorChart = Chart{File: fmt.Sprintf("incident-%d-errors.svg", ri.Number), Title: line.Title, SVG: line.SVG()}
@@ -66,7 +66,8 @@ func charts(ctx context.Context, src Source, ri *Incident, w queries.Window, opt
 		}
 		bar := chart.Bar{
 			Label: label, Start: c.Onset, End: end, Open: ri.Ongoing,
-			Note: fmt.Sprintf("peak %d/min, %d errors", c.PeakErrorsPerMin, c.Errors),
+			Note:  fmt.Sprintf("peak %d/min, %d errors", c.PeakErrorsPerMin, c.Errors),
+			Color: chart.ServiceColor(c.Service),
 		}
 		// Mark the service's peak minute (the earliest of equal ones).
 		var peak float64
@@ -136,5 +137,6 @@ func ErrorLines(points []queries.SeriesPoint, since, until time.Time, bucket tim
 		}
 		lines = append(lines, l)
 	}
+	chart.AssignColors(lines)
 	return lines
 }

@@ -3,15 +3,20 @@ package report
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/transform/simulate"
 )
 
 // chromium returns the headless browser's path. Without one the test is
@@ -149,4 +154,149 @@ func colourful(img image.Image) int {
 		}
 	}
 	return n
+}
+
+// printPDF prints the HTML page at path to a PDF with headless Chromium
+// (the report's own @page rule picks the paper) and returns the PDF's path.
+func printPDF(t *testing.T, bin, path string) string {
+	t.Helper()
+	pdf := strings.TrimSuffix(path, filepath.Ext(path)) + ".pdf"
+	os.Remove(pdf)
+	runChromium(t, bin, path, "--no-pdf-header-footer", "--print-to-pdf="+pdf)
+	if st, err := os.Stat(pdf); err != nil || st.Size() < 1000 {
+		t.Fatalf("chromium printed no PDF to %s: %v", pdf, err)
+	}
+	return pdf
+}
+
+// poppler runs a poppler-utils command and returns its stdout.
+func poppler(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed but CI is set: apt-get install -y poppler-utils", name)
+		}
+		t.Skipf("%s not installed (apt-get install -y poppler-utils); skipping the PDF test outside CI", name)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, args...).Output()
+	if err != nil {
+		t.Fatalf("%s %v: %v", name, args, err)
+	}
+	return string(out)
+}
+
+// rightMargin is the report's right page margin (its @page rule: 12 mm)
+// in PDF points.
+const rightMargin = 12 / 25.4 * 72
+
+var (
+	bboxPage = regexp.MustCompile(`<page width="([\d.]+)"`)
+	bboxWord = regexp.MustCompile(`<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>`)
+)
+
+// clippedWords lists the words of pdf (pdftotext -bbox) that reach the
+// right edge of the paper's content box: Chromium cuts what is wider than
+// the page there (a table with an unbreakable cell, a fixed-width chart),
+// so the cut word runs past the edge and the rest of the line is gone.
+func clippedWords(t *testing.T, pdf string) (pages int, clipped []string) {
+	t.Helper()
+	bbox := poppler(t, "pdftotext", "-bbox", pdf, "-")
+	for _, pg := range strings.Split(bbox, "<page ")[1:] {
+		pages++
+		m := bboxPage.FindStringSubmatch("<page " + pg)
+		if m == nil {
+			t.Fatalf("pdftotext -bbox: page %d has no width", pages)
+		}
+		width, _ := strconv.ParseFloat(m[1], 64)
+		edge := width - rightMargin
+		for _, w := range bboxWord.FindAllStringSubmatch(pg, -1) {
+			if x, _ := strconv.ParseFloat(w[1], 64); x > edge+0.5 {
+				clipped = append(clipped, fmt.Sprintf("page %d: %q ends at %.1f pt, the content edge is %.1f pt", pages, w[2], x, edge))
+			}
+		}
+	}
+	return pages, clipped
+}
+
+// TestReportPrintsOnA4: the HTML report of the simulated outage printed to
+// PDF by Chromium is A4, nothing runs past the paper's content width (no
+// clipped table or chart), the executive summary opens the first page, and
+// the operators' appendix starts on a page of its own after the incidents.
+func TestReportPrintsOnA4(t *testing.T) {
+	bin := chromium(t)
+	out := testoutDir(t)
+
+	// The clipping check must be able to fail: a table wider than A4.
+	wide := filepath.Join(out, "too-wide.html")
+	if err := os.WriteFile(wide, []byte(`<!DOCTYPE html><html><head><style>@page { size: A4; margin: 14mm 12mm; } td { white-space: nowrap; border: 1px solid #000; }</style></head><body><table><tr><td>`+strings.Repeat("arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/cart-tg/c8ef451987afb0f0 ", 4)+`</td></tr></table></body></html>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, clipped := clippedWords(t, printPDF(t, bin, wide)); len(clipped) == 0 {
+		t.Fatal("a table wider than the paper is not detected as clipped")
+	}
+
+	db, sc := simulated(t, simulate.FamilyLBChange, 1)
+	eng := queries.NewEngine(db.DB, queries.DefaultCorrelationConfig(), sc.Topology)
+	w := queries.Window{Since: sc.Truth.Window.Since, Until: sc.Truth.Window.Until}
+	r, err := Build(context.Background(), eng, Options{Title: "Impact report: simulated lb-change outage", Window: w, Now: w.Until})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Incidents) == 0 || len(r.Incidents[0].Suspects) < 3 {
+		t.Fatalf("the simulated outage gave %d incidents; want one with several suspects", len(r.Incidents))
+	}
+	rd, err := Render(r, FormatHTML, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(out, "simulated.html")
+	if err := Write(page, rd); err != nil {
+		t.Fatal(err)
+	}
+	pdf := printPDF(t, bin, page)
+	t.Logf("PDF: %s", pdf)
+
+	info := poppler(t, "pdfinfo", pdf)
+	if !regexp.MustCompile(`Page size:\s+[\d.]+ x [\d.]+ pts \(A4\)`).MatchString(info) {
+		t.Errorf("the report does not print on A4:\n%s", info)
+	}
+	pages, clipped := clippedWords(t, pdf)
+	if len(clipped) > 0 {
+		t.Errorf("%s is cut at the paper's right edge:\n%s", pdf, strings.Join(clipped, "\n"))
+	}
+	// The pages as pictures, for a person to look at.
+	poppler(t, "pdftoppm", "-r", "60", "-png", pdf, strings.TrimSuffix(pdf, ".pdf")+"-page")
+	if pages < 2 {
+		t.Errorf("the report printed on %d page(s); want the appendix on a page of its own", pages)
+	}
+	text := func(p int) string {
+		return strings.Join(strings.Fields(poppler(t, "pdftotext", "-f", fmt.Sprint(p), "-l", fmt.Sprint(p), "-layout", pdf, "-")), " ")
+	}
+	first := text(1)
+	if !strings.Contains(first, strings.Join(strings.Fields(r.Headline), " ")[:60]) {
+		t.Errorf("page 1 does not open with the executive summary %q:\n%.600s", r.Headline, first)
+	}
+	appendix := 0
+	for p := 1; p <= pages; p++ {
+		if strings.Contains(text(p), "Appendix for operators") {
+			appendix = p
+		}
+	}
+	if appendix < 2 || strings.Contains(text(appendix), "Most likely cause") {
+		t.Errorf("the operators' appendix is on page %d of %d, not on its own page after the incidents", appendix, pages)
+	}
+	// Every listed suspect is printed with its short resource name, and no
+	// suspect table cell lost its text.
+	all := ""
+	for p := 1; p <= pages; p++ {
+		all += text(p) + " "
+	}
+	for _, s := range r.Incidents[0].Suspects {
+		if n := ResourceName(s.Resource); n != "" && !strings.Contains(all, n) {
+			t.Errorf("suspect #%d's resource %s is not in the PDF", s.Rank, n)
+		}
+	}
 }

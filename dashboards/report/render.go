@@ -104,9 +104,25 @@ type view struct {
 	Assets string
 }
 
+// cfrTable is one change failure table as printed: the rows with a failed
+// change, and how many rows (changes that never failed) were left out.
 type cfrTable struct {
-	Name string
-	Rows []queries.ChangeFailure
+	Name  string
+	Rows  []queries.ChangeFailure
+	Clean int
+	All   int
+}
+
+func newCFRTable(name string, rows []queries.ChangeFailure) cfrTable {
+	t := cfrTable{Name: name, All: len(rows)}
+	for _, r := range rows {
+		if r.Failed > 0 {
+			t.Rows = append(t.Rows, r)
+		} else {
+			t.Clean++
+		}
+	}
+	return t
 }
 
 // funcs are the template helpers shared by the markdown and HTML templates;
@@ -135,8 +151,11 @@ func funcs(now time.Time, cell func(string) string) map[string]any {
 			}
 			return s[1:]
 		},
-		"pair":       func(name string, rows []queries.ChangeFailure) cfrTable { return cfrTable{Name: name, Rows: rows} },
+		"pair":       newCFRTable,
 		"components": components,
+		"name":       ResourceName,
+		"short":      ShortNames,
+		"meaning":    ScoreMeaning,
 	}
 }
 
@@ -207,6 +226,7 @@ type Brief struct {
 	Report    string          `json:"report,omitempty"` // path of the written report
 	Format    string          `json:"format,omitempty"`
 	Window    queries.Window  `json:"window"`
+	Headline  string          `json:"headline"` // the report's executive summary
 	Summary   Summary         `json:"summary"`
 	Incidents []BriefIncident `json:"incidents"`
 }
@@ -224,16 +244,17 @@ type BriefIncident struct {
 	TotalErrors      int64            `json:"total_errors"`
 	Warning          string           `json:"regional_warning,omitempty"`
 	TopSuspect       *queries.Suspect `json:"top_suspect"`
+	Confidence       string           `json:"confidence,omitempty"` // of the top suspect, in words
 }
 
 // NewBrief summarizes r; path is where the full report was written.
 func NewBrief(r *Report, schedule, path, format string) Brief {
-	b := Brief{Schedule: schedule, Title: r.Title, Report: path, Format: format, Window: r.Window, Summary: r.Summary, Incidents: []BriefIncident{}}
+	b := Brief{Schedule: schedule, Title: r.Title, Report: path, Format: format, Window: r.Window, Headline: r.Headline, Summary: r.Summary, Incidents: []BriefIncident{}}
 	for _, in := range r.Incidents {
 		bi := BriefIncident{
 			Number: in.Number, ID: in.ID, Onset: in.Onset, Recovery: in.Recovery, Ongoing: in.Ongoing,
 			TimeToRecover: in.TimeToRecover, Services: in.Services, PeakErrorsPerMin: in.PeakErrorsPerMin,
-			TotalErrors: in.TotalErrors, Warning: in.Warning,
+			TotalErrors: in.TotalErrors, Warning: in.Warning, Confidence: in.Confidence,
 		}
 		if len(in.Suspects) > 0 {
 			s := in.Suspects[0]

@@ -30,10 +30,11 @@ func TestMarkdownEscaping(t *testing.T) {
 	}
 	md := string(rd.Body)
 	for _, want := range []string{
-		"> line one line two | pipe\n",         // blockquote stays one line
-		"on `arn:'x'` by `a b`",                // code spans stay closed
-		"| Put\\|Policy | arn:\\`x\\` | a b |", // table cells escaped
-		"| line one line two \\| pipe |",       // evidence cell
+		"> line one line two | pipe\n",       // blockquote stays one line
+		"on `'x'` by `a b`",                  // code spans stay closed
+		"resource `arn:'x'`",                 // the full identifier too
+		"| Put\\|Policy on \\`x\\` by a b (", // table cells escaped
+		"| line one line two \\| pipe |",     // evidence cell
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)

@@ -17,6 +17,7 @@ type Report struct {
 	Title         string                `json:"title"`
 	GeneratedAt   time.Time             `json:"generated_at"`
 	Window        queries.Window        `json:"window"`
+	Headline      string                `json:"headline"` // the executive summary: one sentence
 	Summary       Summary               `json:"summary"`
 	Incidents     []Incident            `json:"incidents"`
 	Regions       []queries.RegionShare `json:"regions"` // whole window
@@ -46,6 +47,11 @@ type Incident struct {
 	Cascade              []queries.CascadeStep `json:"cascade"`         // by order of breaking
 	RegionShares         []queries.RegionShare `json:"region_shares"`   // by errors
 	Warning              string                `json:"regional_warning"`
+	// Confidence is how sure the ranking is of the most likely cause, in
+	// words (Confidence: high, medium, low); "" without suspects.
+	Confidence string `json:"confidence"`
+
+	confidences []string // per listed suspect, judged against the next one (listed or not)
 
 	ErrorChart   Chart `json:"-"` // error rate per affected service with change markers
 	CascadeChart Chart `json:"-"` // onset to recovery per service
@@ -170,9 +176,19 @@ func Build(ctx context.Context, src Source, opts Options) (*Report, error) {
 	slices.SortStableFunc(suspects, func(a, b queries.Suspect) int {
 		return cmp.Or(cmp.Compare(a.IncidentID, b.IncidentID), cmp.Compare(a.Rank, b.Rank), cmp.Compare(a.EventID, b.EventID))
 	})
-	for _, s := range suspects {
-		if ri := byID[s.IncidentID]; ri != nil && len(ri.Suspects) < opts.MaxSuspects {
-			ri.Suspects = append(ri.Suspects, s)
+	for i, s := range suspects {
+		ri := byID[s.IncidentID]
+		if ri == nil || len(ri.Suspects) >= opts.MaxSuspects {
+			continue
+		}
+		next := -1.0
+		if i+1 < len(suspects) && suspects[i+1].IncidentID == s.IncidentID {
+			next = suspects[i+1].Score
+		}
+		ri.Suspects = append(ri.Suspects, s)
+		ri.confidences = append(ri.confidences, Confidence(s.Score, next))
+		if len(ri.Suspects) == 1 {
+			ri.Confidence = ri.confidences[0]
 		}
 	}
 	slices.SortStableFunc(cascade, func(a, b queries.CascadeStep) int {
@@ -200,12 +216,89 @@ func Build(ctx context.Context, src Source, opts Options) (*Report, error) {
 	}
 	r.ChangeFailure = groupFailures(cfr)
 
+	r.Headline = Headline(r)
 	for i := range r.Incidents {
 		if err := charts(ctx, src, &r.Incidents[i], w, opts); err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// SuspectConfidence is the confidence, in words, that the listed suspect
+// of the given rank caused the incident ("" for a rank not listed).
+func (in Incident) SuspectConfidence(rank int) string {
+	for i, s := range in.Suspects {
+		if s.Rank == rank && i < len(in.confidences) {
+			return in.confidences[i]
+		}
+	}
+	return ""
+}
+
+// Headline is the report's executive summary in one sentence: what broke,
+// when and for how long, how many errors, and the most likely cause with
+// how sure the ranking is. With several incidents it speaks of the one with
+// the most errors and says how many there were.
+func Headline(r *Report) string {
+	w := r.Window
+	if len(r.Incidents) == 0 {
+		return fmt.Sprintf("No incidents from %s to %s: %s errors and %s changes, none of them part of an outage.",
+			shortTime(w.Since), shortTime(w.Until), count(r.Summary.Errors), count(r.Summary.Changes))
+	}
+	big := &r.Incidents[0]
+	for i := range r.Incidents {
+		if r.Incidents[i].TotalErrors > big.TotalErrors {
+			big = &r.Incidents[i]
+		}
+	}
+	var b strings.Builder
+	if n := len(r.Incidents); n > 1 {
+		fmt.Fprintf(&b, "%d incidents (%d ongoing); the largest: ", n, r.Summary.Ongoing)
+	} else {
+		b.WriteString("1 incident: ")
+	}
+	what := big.Services[0]
+	switch n := len(big.Services); {
+	case n == 2:
+		what += " and " + big.Services[1]
+	case n > 2:
+		what += fmt.Sprintf(" and %d other services", n-1)
+	}
+	if big.Ongoing || big.Recovery.IsZero() {
+		fmt.Fprintf(&b, "%s failing since %s (ongoing), %s errors", what, shortTime(big.Onset), count(big.TotalErrors))
+	} else {
+		fmt.Fprintf(&b, "%s failed at %s for %s, %s errors", what, shortTime(big.Onset), big.TimeToRecover, count(big.TotalErrors))
+	}
+	if len(big.Suspects) == 0 {
+		b.WriteString("; no change was found before it.")
+		return b.String()
+	}
+	s := big.Suspects[0]
+	fmt.Fprintf(&b, "; most likely cause: %s", cmp.Or(s.Operation, s.ChangeType, "a change"))
+	if s.Resource != "" {
+		b.WriteString(" on " + ResourceName(s.Resource))
+	}
+	if s.Actor != "" {
+		b.WriteString(" by " + ResourceName(s.Actor))
+	}
+	fmt.Fprintf(&b, ", %s before (%s confidence).", Duration(time.Duration(s.LeadMinutes*float64(time.Minute))), big.Confidence)
+	return b.String()
+}
+
+// shortTime prints t to the minute, the way a sentence reads it.
+func shortTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04Z") }
+
+// count prints n with thousands separators: 12,345.
+func count(n int64) string {
+	s := fmt.Sprint(n)
+	if n < 0 {
+		return "-" + count(-n)
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // groupFailures splits change failure rows by dimension, riskiest first.

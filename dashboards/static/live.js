@@ -26,7 +26,10 @@
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById("main");
         var cur = document.getElementById("main");
-        if (fresh && cur) { cur.replaceWith(fresh); }
+        if (fresh && cur) {
+          cur.replaceWith(fresh);
+          if (window.faultlineCharts) { window.faultlineCharts.init(fresh); }
+        }
         var foot = doc.querySelector("footer");
         if (foot) { document.querySelector("footer").textContent = foot.textContent; }
       })

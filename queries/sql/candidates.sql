@@ -3,12 +3,17 @@
 -- is made of. The score itself, the topology distance and the evidence
 -- sentence are computed in Go (queries/score.go) from these columns.
 --
+-- The look-back is measured from where the incident's errors began to rise
+-- (rise_m: the onset, or earlier for a slow ramp).
+--
 -- A change is kind 'change' (CloudTrail writes, Config items, deploys, Health
 -- scheduled changes) or an open AWS Health issue (source 'health', kind
 -- 'error': the provider's own incident, seen nowhere else).
 --
 --   lead_minutes     onset minus change time (may be slightly negative for a
 --                    change inside the onset minute)
+--   rise_lead        the same from where the errors began to rise: negative
+--                    for a change made while the errors were already rising
 --   service_match    the change's service is one of the broken services
 --   region_match     the change's region is one of the incident's regions
 --   account_match    an error of a broken series came from the change's account
@@ -26,6 +31,17 @@
 --                    (dns, auth, network, load_balancer, throttling), if any
 --   symptom_share    share of the broken series' errors in the first
 --                    $rate_min minutes of the incident that are of that class
+--   downstream       the change's service broke, but only after a service it
+--                    depends on broke ($down_incident/$down_service, from Go)
+--   node_dist        distance from where the incident started (its roots) to
+--                    a resource the change touched (load balancer, record,
+--                    role ...; -1 none); node_hit: the broken services'
+--                    errors name it; sibling: it touched resources of a kind
+--                    the broken services use, but not theirs (lists
+--                    c_incident ... from Go: queries/nodes.go)
+--   version_share    for a deploy: share of the first errors of the deployed
+--                    service that carry its new version (service.version or
+--                    version; lists v_incident ... from Go: sql/versions.sql)
 --
 -- The Go side runs this for a batch of incidents at a time ($incident_ids)
 -- with tight time bounds ($chg_from..$chg_to for changes, $err_from..$err_to
@@ -43,6 +59,9 @@ WITH chg AS (
       AND time >= CAST($chg_from AS TIMESTAMPTZ)
       AND time <  CAST($chg_to AS TIMESTAMPTZ)
     UNION ALL
+    -- an open Health issue once, though AWS publishes updates of it: the
+    -- first published (time is its startTime, which may precede the
+    -- publication by many minutes)
     SELECT event_id, time, source, coalesce(service, '(none)'), operation, coalesce(region, 'global'),
            account_id, resource, actor, coalesce(change_type, 'provider'), coalesce(risk_class, 'critical'),
            NULL, epoch_ms(time) / 60000.0, epoch_ms(time) // 60000
@@ -50,6 +69,10 @@ WITH chg AS (
     WHERE kind = 'error' AND source = 'health'
       AND time >= CAST($chg_from AS TIMESTAMPTZ)
       AND time <  CAST($chg_to AS TIMESTAMPTZ)
+    QUALIFY row_number() OVER (
+        PARTITION BY coalesce(json_extract_string(attributes, '$.detail.eventArn'), event_id)
+        ORDER BY try_strptime(json_extract_string(attributes, '$.detail.lastUpdatedTime'), '%a, %d %b %Y %H:%M:%S GMT') NULLS LAST,
+                 observed_time, event_id) = 1
 ),
 batch AS (
     SELECT * FROM incidents WHERE list_contains(CAST($incident_ids AS VARCHAR[]), incident_id)
@@ -60,14 +83,15 @@ batch_series AS (
 -- each incident's look-back minutes, so that changes join on equal minutes
 -- (a hash join) instead of a range condition
 lookback AS (
-    SELECT incident_id, onset_m, services, regions, onset_m - r.k AS cm
-    FROM batch, range(0, $lookback_min + 1) r(k)
+    SELECT incident_id, onset_m, rise_m, services, regions, onset_m - r.k AS cm
+    FROM batch, range(0, $lookback_min + $rise_min + 1) r(k)
+    WHERE onset_m - r.k >= rise_m - $lookback_min
 ),
 pairs AS (
-    SELECT l.incident_id, l.onset_m, l.services, l.regions, c.*,
+    SELECT l.incident_id, l.onset_m, l.rise_m, l.services, l.regions, c.*,
            lower(regexp_extract(coalesce(c.resource, ''), '([^/:]+)$', 1)) AS resource_name
     FROM lookback l JOIN chg c USING (cm)
-    WHERE c.tm >= l.onset_m - $lookback_min
+    WHERE c.tm >= l.rise_m - $lookback_min
 ),
 -- the errors of the broken series during their spikes, classified
 inc_errors AS (
@@ -164,9 +188,28 @@ pair_symptom AS (
     LEFT JOIN symptoms y ON y.incident_id = p.incident_id AND y.symptom = a.symptom
     GROUP BY p.incident_id, p.event_id
 ),
+-- a deploy: the share of the deployed service's first errors after it
+-- that carry its new version (sql/versions.sql, run by Go for batches with
+-- deploys only)
+versions AS (
+    SELECT unnest(CAST($v_incident AS VARCHAR[])) AS incident_id,
+           unnest(CAST($v_event AS VARCHAR[]))    AS event_id,
+           unnest(CAST($v_version AS VARCHAR[]))  AS version,
+           unnest(CAST($v_share AS DOUBLE[]))     AS version_share
+),
 firsts AS (
     SELECT incident_id, service, min(start_m) AS start_m
     FROM batch_series GROUP BY ALL
+),
+down AS (
+    SELECT unnest(CAST($down_incident AS VARCHAR[])) AS incident_id,
+           unnest(CAST($down_service AS VARCHAR[]))  AS service
+),
+cnode AS (
+    SELECT unnest(CAST($c_incident AS VARCHAR[])) AS incident_id,
+           unnest(CAST($c_event AS VARCHAR[]))    AS event_id,
+           unnest(CAST($c_dist AS BIGINT[]))      AS node_dist,
+           unnest(CAST($c_flags AS BIGINT[]))     AS flags -- 1 sibling, 2 named by the broken services' errors
 ),
 spread AS (
     SELECT p.incident_id, p.event_id,
@@ -200,7 +243,10 @@ features AS (
         p.incident_id, p.event_id, p.time, p.source, p.service, p.operation, p.resource,
         p.actor, p.region, p.account_id, p.change_type, p.risk_class,
         p.onset_m - p.tm                                     AS lead_minutes,
+        p.rise_m - p.tm                                      AS rise_lead,
         list_contains(p.services, p.service)                 AS service_match,
+        EXISTS (SELECT 1 FROM down x WHERE x.incident_id = p.incident_id
+                                       AND x.service = p.service) AS downstream,
         list_contains(p.regions, p.region)                   AS region_match,
         EXISTS (SELECT 1 FROM scope x WHERE x.incident_id = p.incident_id
                                         AND x.account_id = p.account_id) AS account_match,
@@ -216,14 +262,22 @@ features AS (
         coalesce(r.before_rate, 0)                           AS before_rate,
         coalesce(r.after_rate, 0)                            AS after_rate,
         coalesce(ps.symptom, '')                             AS symptom,
-        coalesce(ps.symptom_share, 0)                        AS symptom_share
+        coalesce(ps.symptom_share, 0)                        AS symptom_share,
+        coalesce(v.version_share, 0)                         AS version_share,
+        coalesce(v.version, '')                              AS new_version,
+        coalesce(cn.node_dist, -1)                           AS node_dist,
+        coalesce(cn.flags, 0) & 1 = 1                        AS sibling,
+        coalesce(cn.flags, 0) & 2 = 2                        AS node_hit
     FROM pairs p
     JOIN spread sp USING (incident_id, event_id)
     LEFT JOIN rates r USING (incident_id, event_id)
     LEFT JOIN pair_symptom ps USING (incident_id, event_id)
     LEFT JOIN name_hits nh USING (incident_id, event_id)
+    LEFT JOIN versions v USING (incident_id, event_id)
+    LEFT JOIN cnode cn USING (incident_id, event_id)
 ),
--- topology distance from the nearest broken service to each service
+-- topology distance from the nearest root of the incident (a broken
+-- service no broken dependency of which broke before it) to each service
 -- (computed in Go from the merged topology, passed as three lists)
 dist AS (
     SELECT unnest(CAST($d_incident AS VARCHAR[])) AS incident_id,
@@ -235,16 +289,20 @@ dist AS (
 -- $keep candidates per incident, so a change-heavy hour does not ship
 -- thousands of rows to Go.
 scored AS (
-    SELECT f.*,
+    SELECT f.* EXCLUDE (node_dist, sibling, node_hit),
         CASE WHEN NOT f.region_match
                   AND f.service NOT IN ('iam', 'route53', 'cloudfront', 'organizations', 'sts', 'waf',
                                         'globalaccelerator', 'shield', 'route53domains')
                   AND f.region NOT IN ('global', 'aws-global')
              THEN $other_region_factor ELSE 1 END
-        * ( $w_lead     * 0.5 ^ (greatest(f.lead_minutes, 0) / $half_life_min)
-          + $w_scope    * (0.4 * f.service_match::INT + 0.3 * (f.resource_match OR f.name_match)::INT
+        * ( $w_lead     * CASE WHEN f.rise_lead >= 0 THEN 0.5 ^ (f.rise_lead / $half_life_min)
+                               ELSE 0.5 ^ (greatest(-f.rise_lead - 1, 0) / 2) END
+          + $w_scope    * (0.4 * f.service_match::INT * CASE WHEN f.downstream THEN 0.5 ELSE 1 END
+                           + 0.3 * (f.resource_match OR f.name_match OR f.node_hit OR f.version_share >= 0.5)::INT
                            + 0.2 * f.region_match::INT + 0.1 * f.account_match::INT)
-          + $w_topology * coalesce(0.5 ^ (d.dist / 2), 0)
+          + $w_topology * coalesce(0.5 ^ (CASE WHEN f.node_dist >= 0 THEN least(f.node_dist, coalesce(d.dist, 99))
+                                               WHEN f.sibling AND d.dist > 0 THEN d.dist + 1
+                                               ELSE d.dist END / 2), 0)
           + $w_spread   * f.services_after / greatest(f.services_total, 1)
           + $w_risk     * CASE lower(f.risk_class) WHEN 'critical' THEN 1 WHEN 'high' THEN 0.75
                                                    WHEN 'medium' THEN 0.5 WHEN 'low' THEN 0.2 ELSE 0.3 END

@@ -1,4 +1,6 @@
 -- incidents: one row per incident with onset, peak, recovery and size.
+-- rise_m is where its errors began to rise (sql/spikes.sql): the onset, or
+-- earlier for a slow ramp; the suspects are measured against it.
 --
 -- The peak is the minute with the most errors summed over the incident's
 -- series; total errors count every error of those series from onset to the
@@ -26,7 +28,7 @@ data_end AS (
     FROM events WHERE time < CAST($until AS TIMESTAMPTZ)
 ),
 spans AS (
-    SELECT incident_id, min(onset_m) AS onset_m, max(end_m) AS end_m,
+    SELECT incident_id, min(onset_m) AS onset_m, max(end_m) AS end_m, min(rise_m) AS rise_m,
            list(DISTINCT region ORDER BY region) AS regions
     FROM incident_series GROUP BY ALL
 )
@@ -40,6 +42,7 @@ SELECT
       WHERE f.incident_id = sp.incident_id)                     AS services,
     sp.regions,
     sz.peak_errors,
-    sz.total_errors
+    sz.total_errors,
+    least(sp.rise_m, sp.onset_m)                                AS rise_m
 FROM spans sp
 JOIN sizes sz USING (incident_id), data_end d

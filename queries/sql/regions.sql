@@ -30,11 +30,12 @@ per_incident AS (
            coalesce(e.errors, 0) AS errors, coalesce(c.changes, 0) AS changes
     FROM inc_errors e FULL JOIN inc_changes c USING (incident_id, region)
 ),
+-- the whole window: every region with errors or changes (a region with
+-- changes but no errors counts too, or the change shares would be inflated)
 whole AS (
-    SELECT '' AS incident_id, region, sum(errors) AS errors,
-           (SELECT count(*) FROM chg c WHERE c.region = s.region AND c.m >= $since_m) AS changes
-    FROM series s WHERE m >= $since_m
-    GROUP BY region
+    SELECT '' AS incident_id, region, coalesce(e.errors, 0) AS errors, coalesce(c.changes, 0) AS changes
+    FROM (SELECT region, sum(errors) AS errors FROM series WHERE m >= $since_m GROUP BY region) e
+    FULL JOIN (SELECT region, count(*) AS changes FROM chg WHERE m >= $since_m GROUP BY region) c USING (region)
 ),
 all_rows AS (
     SELECT * FROM per_incident UNION ALL SELECT * FROM whole

@@ -49,6 +49,7 @@ tested AS (
     SELECT
         service, region, m, errors,
         round(mean, 3) AS baseline,
+        round(sqrt(greatest(var, mean)), 3) AS sd,
         round(greatest($min_errors, $ratio * mean, mean + $sigma * sqrt(greatest(var, mean))), 3) AS threshold,
         hist >= $min_history_min
             AND errors >= greatest($min_errors, $ratio * mean, mean + $sigma * sqrt(greatest(var, mean)))
@@ -71,7 +72,7 @@ marked AS (
 -- (elevated) while its errors reach the threshold frozen at the spike's
 -- first minute; spikes.sql keeps only runs that contain a real spike minute.
 SELECT
-    service, region, m, errors, baseline, threshold, is_spike,
+    service, region, m, errors, baseline, sd, threshold, is_spike,
     is_spike OR (m >= $since_m AND errors >= last_value(onset_threshold IGNORE NULLS) OVER (
         PARTITION BY service, region ORDER BY m ROWS UNBOUNDED PRECEDING)) AS elevated
 FROM marked

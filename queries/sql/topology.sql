@@ -1,66 +1,121 @@
--- topology: service dependencies inferred from the events (service depends
--- on peer), merged in Go with the topology: section of the config.
+-- topology: evidence of dependencies in the events, one row per
+-- (from_service, origin, ref) with how many events showed it. The Go side
+-- (queries/topology.go) parses each ref with transform.ParseHost/ParseURL/
+-- ParseARN into the service and the concrete resource it names and merges
+-- the edges with the topology: section of the config.
 --
---   peer_service         the decoder's peer (app logs' server.address,
---                        OpenTelemetry peer.service, API endpoints)
---   message              AWS endpoints (dynamodb.us-east-1.amazonaws.com) and
---                        ARNs (arn:aws:sqs:...) named in error messages
+--   peer_service         the decoder's peer (OpenTelemetry peer.service, or
+--                        the service behind server.address ...), used when
+--                        the event has none of the attributes below
+--   attribute            "key":"value" of the OpenTelemetry attributes that name
+--                        a callee (server.address, url.full, rpc.service,
+--                        db.system ...) of application events and JSON log
+--                        lines: the full host name, so the edge reaches the
+--                        load balancer, table or DNS record, not only the
+--                        AWS service
+--   message              AWS host names, ARNs and looked-up DNS names in
+--                        error messages (not in CloudTrail's own errors,
+--                        whose ARNs name the caller)
 --   config_relationship  AWS Config items: the item's service depends on the
---                        services of its related resources (AWS::EC2::... -> ec2)
+--                        services of its related resources
+--   cloudtrail_role      from_service is the caller's identity (an IAM role
+--                        ARN), ref the AWS service it called: Go maps the
+--                        role to the application service it belongs to
+--   association          from_service '' and ref the load balancer and target
+--                        group ARNs or dimensions one alarm or one change
+--                        names together (the load balancer forwards to it)
 -- Read over $topo_from..$topo_to: the whole window for the named query
 -- "topology", each batch of incidents' look-back and spike time for
--- suspects and cascade (the errors that matter name their peers then).
--- Only error rows (a failing call names what it called) and Config items are
--- read, and messages and attributes are parsed only when a cheap LIKE
--- matches, so this stays fast on large tables.
-WITH w AS (
-    SELECT service, source, kind, peer_service, message, NULL::VARCHAR AS attributes
+-- suspects and cascade. Only error rows (a failing call names what it
+-- called), CloudTrail calls by roles, Config items and load balancer
+-- changes and alarms are read; messages and attributes are parsed only when
+-- a cheap test matches, so this stays fast on large tables.
+WITH err AS (
+    SELECT service, source, peer_service, message,
+           CASE WHEN source = 'cloudwatch' THEN message
+                WHEN peer_service IS NOT NULL THEN CAST(attributes AS VARCHAR) END AS attrs
     FROM events
     WHERE kind = 'error'
       AND time >= CAST($topo_from AS TIMESTAMPTZ)
       AND time <  CAST($topo_to AS TIMESTAMPTZ)
       AND service IS NOT NULL
-    UNION ALL
-    SELECT service, source, kind, peer_service, NULL, CAST(attributes AS VARCHAR)
-    FROM events
-    WHERE source = 'config'
-      AND time >= CAST($topo_from AS TIMESTAMPTZ)
-      AND time <  CAST($topo_to AS TIMESTAMPTZ)
-      AND service IS NOT NULL
+      AND source <> 'cloudtrail'
+),
+err_refs AS (
+    SELECT service, peer_service, message,
+           CASE WHEN attrs LIKE '%.address"%' OR attrs LIKE '%peer.name"%' OR attrs LIKE '%url.full"%' OR attrs LIKE '%http.url"%'
+                  OR attrs LIKE '%rpc.service"%' OR attrs LIKE '%db.system"%' OR attrs LIKE '%s3.bucket"%'
+                THEN regexp_extract_all(attrs, '"(?:server\.address|net\.peer\.name|url\.full|http\.url|rpc\.service|rpc\.system|db\.system|aws\.s3\.bucket)"\s*:\s*"[^"]*"')
+           END AS kvs
+    FROM err
 ),
 peer AS (
-    SELECT service AS from_service, lower(peer_service) AS to_service,
-           'peer_service' AS origin, count(*) AS events
-    FROM w WHERE peer_service IS NOT NULL
+    SELECT service AS from_service, 'peer_service' AS origin, lower(peer_service) AS ref, count(*) AS events
+    FROM err_refs
+    WHERE peer_service IS NOT NULL AND coalesce(len(kvs), 0) = 0
+    GROUP BY ALL
+),
+-- one row per distinct set of attributes (rpc.service means an AWS API only
+-- with rpc.system aws-api, so they are parsed together), tab-separated
+attr AS (
+    SELECT service AS from_service, 'attribute' AS origin, array_to_string(list_sort(kvs), chr(9)) AS ref, count(*) AS events
+    FROM err_refs WHERE len(kvs) > 0
     GROUP BY ALL
 ),
 msg AS (
-    SELECT service AS from_service, to_service, 'message' AS origin, count(*) AS events
+    SELECT service AS from_service, 'message' AS origin, ref, count(*) AS events
     FROM (
-        SELECT service, lower(coalesce(
-                   nullif(regexp_extract(message, '([A-Za-z0-9-]+)\.[a-z0-9-]+\.amazonaws\.com', 1), ''),
-                   nullif(regexp_extract(message, 'arn:aws[a-z-]*:([a-z0-9-]+):', 1), ''))) AS to_service
-        FROM w
-        WHERE kind = 'error' AND (message LIKE '%amazonaws.com%' OR message LIKE '%arn:aws%')
+        SELECT service, unnest(regexp_extract_all(message,
+                   '(arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:[A-Za-z0-9_./:+=@-]+|[A-Za-z0-9][A-Za-z0-9.-]*\.(?:amazonaws\.com(?:\.cn)?|api\.aws|on\.aws|cloudfront\.net)|lookup [A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z]|UnknownHostException: [A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z])')) AS ref
+        FROM err_refs
+        WHERE message LIKE '%amazonaws.com%' OR message LIKE '%arn:aws%' OR message LIKE '%lookup %'
+           OR message LIKE '%UnknownHost%' OR message LIKE '%.on.aws%' OR message LIKE '%cloudfront.net%' OR message LIKE '%.api.aws%'
     )
-    WHERE to_service IS NOT NULL
     GROUP BY ALL
 ),
 cfg AS (
-    SELECT service AS from_service, lower(split_part(rt, '::', 2)) AS to_service,
-           'config_relationship' AS origin, count(*) AS events
+    SELECT service AS from_service, 'config_relationship' AS origin, rt AS ref, count(*) AS events
     FROM (
         SELECT service, unnest(CAST(coalesce(
                    json_extract_string(attributes, '$.relationships[*].resourceType'),
                    json_extract_string(attributes, '$.configurationItem.relationships[*].resourceType'))
                  AS VARCHAR[])) AS rt
-        FROM w
-        WHERE source = 'config' AND attributes LIKE '%relationships%'
+        FROM events
+        WHERE source = 'config'
+          AND time >= CAST($topo_from AS TIMESTAMPTZ)
+          AND time <  CAST($topo_to AS TIMESTAMPTZ)
+          AND service IS NOT NULL
+          AND CAST(attributes AS VARCHAR) LIKE '%relationships%'
     )
     WHERE rt LIKE 'AWS::%'
     GROUP BY ALL
+),
+roles AS (
+    SELECT actor AS from_service, 'cloudtrail_role' AS origin, service AS ref, count(*) AS events
+    FROM events
+    WHERE source = 'cloudtrail'
+      AND time >= CAST($topo_from AS TIMESTAMPTZ)
+      AND time <  CAST($topo_to AS TIMESTAMPTZ)
+      AND service IS NOT NULL
+      AND actor LIKE 'arn:aws%:assumed-role/%'
+    GROUP BY ALL
+),
+assoc AS (
+    SELECT '' AS from_service, 'association' AS origin, ref, count(*) AS events
+    FROM (
+        SELECT region || chr(9) || array_to_string(list_sort(list_distinct(regexp_extract_all(CAST(attributes AS VARCHAR),
+                   '(arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]*:(?:loadbalancer|listener|targetgroup)/[A-Za-z0-9_./-]+|"LoadBalancer"\s*:\s*"[^"]+"|"TargetGroup"\s*:\s*"[^"]+")'))), chr(9)) AS ref
+        FROM events
+        WHERE time >= CAST($topo_from AS TIMESTAMPTZ)
+          AND time <  CAST($topo_to AS TIMESTAMPTZ)
+          AND ((kind = 'change' AND service = 'elasticloadbalancing') OR source = 'alarm')
+          AND CAST(attributes AS VARCHAR) LIKE '%argetGroup%'
+    )
+    WHERE ref LIKE '%' || chr(9) || '%' || chr(9) || '%'
+    GROUP BY ALL
 )
-SELECT from_service, to_service, origin, events
-FROM (SELECT * FROM peer UNION ALL SELECT * FROM msg UNION ALL SELECT * FROM cfg)
-WHERE to_service <> '' AND to_service <> from_service
-ORDER BY from_service, to_service, origin
+SELECT from_service, origin, ref, events
+FROM (SELECT * FROM peer UNION ALL SELECT * FROM attr UNION ALL SELECT * FROM msg
+      UNION ALL SELECT * FROM cfg UNION ALL SELECT * FROM roles UNION ALL SELECT * FROM assoc)
+WHERE ref <> ''
+ORDER BY from_service, origin, ref

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 )
@@ -20,10 +21,47 @@ type change struct {
 	resource  string
 	ct        *ctRecord // TopicCloudTrail
 	raw       []byte    // TopicApp, TopicAWSEvents
+	start     time.Time // the time the decoders give it when not at (a Health issue's startTime)
+}
+
+// eventTime is the time the decoders give the change.
+func (c *change) eventTime() time.Time {
+	if !c.start.IsZero() {
+		return c.start
+	}
+	return c.at
 }
 
 func (c *change) ref() ChangeRef {
-	return ChangeRef{EventID: c.eventID, Source: c.source, Service: c.service, Operation: c.operation, Region: c.region, Time: c.at}
+	return ChangeRef{EventID: c.eventID, Source: c.source, Service: c.service, Operation: c.operation, Region: c.region, Time: c.eventTime()}
+}
+
+// stableHex returns n hex digits that depend only on the scenario's seed
+// and key: a load balancer keeps its ARN id and DNS number in every change
+// and error that names it.
+func (s *Scenario) stableHex(key string, n int) string {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d|%s", s.Seed, key)
+	return newRnd(int64(h.Sum64()), 5).hex(n)
+}
+
+// lbHost is the DNS name of target's internal application load balancer
+// in region: internal-<target>-alb-<number>.<region>.elb.amazonaws.com,
+// the same number every time.
+func (s *Scenario) lbHost(target, region string) string {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d|lb|%s|%s", s.Seed, target, region)
+	return fmt.Sprintf("internal-%s-alb-%d.%s.elb.amazonaws.com", target, 100000000+h.Sum64()%1900000000, region)
+}
+
+// lbName is target's load balancer as its ARN names it: app/<target>-alb/<id>.
+func (s *Scenario) lbName(target, region string) string {
+	return fmt.Sprintf("app/%s-alb/%s", target, s.stableHex("lb|"+target+"|"+region, 16))
+}
+
+// tgName is target's target group as its ARN names it: targetgroup/<target>-tg/<id>.
+func (s *Scenario) tgName(target, region string) string {
+	return fmt.Sprintf("targetgroup/%s-tg/%s", target, s.stableHex("tg|"+target+"|"+region, 16))
 }
 
 // ctChange builds a CloudTrail change from a template.
@@ -32,9 +70,9 @@ func (s *Scenario) ctChange(r *rnd, tmpl, target, region string, a actor, at tim
 	at = at.Truncate(time.Second)
 	var src, name, resource, resType string
 	var req, resp map[string]any
-	lbName := fmt.Sprintf("app/%s-alb/%s", target, r.hex(16))
+	lbName := s.lbName(target, region)
 	lbARN := fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:loadbalancer/%s", region, acct, lbName)
-	tgARN := fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:targetgroup/%s-tg/%s", region, acct, target, r.hex(16))
+	tgARN := fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:%s", region, acct, s.tgName(target, region))
 	switch tmpl {
 	case "ModifyListener":
 		src, name = "elasticloadbalancing.amazonaws.com", "ModifyListener"
@@ -53,7 +91,7 @@ func (s *Scenario) ctChange(r *rnd, tmpl, target, region string, a actor, at tim
 		req = map[string]any{"targetGroupArn": tgARN, "targets": []any{map[string]any{"id": "i-0" + r.hex(16), "port": 8080}, map[string]any{"id": "i-0" + r.hex(16), "port": 8080}}}
 	case "ChangeResourceRecordSets":
 		src, name, region = "route53.amazonaws.com", "ChangeResourceRecordSets", "us-east-1"
-		zone := "Z0" + r.upper(18)
+		zone := s.zone // internal.example.com: every record of the scenario is in it
 		resource, resType = "arn:aws:route53:::hostedzone/"+zone, "AWS::Route53::HostedZone"
 		rrs := map[string]any{"name": target + "-db.internal.example.com", "type": "CNAME", "tTL": 60,
 			"resourceRecords": []any{map[string]any{"value": fmt.Sprintf("%s-db.cluster-%s.%s.rds.amazonaws.com", target, r.hex(12), s.regions[0])}}}
@@ -185,7 +223,7 @@ func (s *Scenario) alarm(r *rnd, svc, region, state, previous string, value floa
 			"reason": "Threshold Crossed: 1 out of the last 1 datapoints was not greater than the threshold (10.0)."},
 		"configuration": map[string]any{"description": "5xx errors of " + svc, "metrics": []any{map[string]any{"id": "m1", "returnData": true,
 			"metricStat": map[string]any{"period": 60, "stat": "Sum", "metric": map[string]any{"namespace": "AWS/ApplicationELB", "name": "HTTPCode_Target_5XX_Count",
-				"dimensions": map[string]any{"TargetGroup": "targetgroup/" + svc + "-tg/" + r.hex(16)}}}}}},
+				"dimensions": map[string]any{"LoadBalancer": s.lbName(svc, region), "TargetGroup": s.tgName(svc, region)}}}}}},
 	}
 	ev := ebEvent{Version: "0", ID: r.uuid(), DetailType: "CloudWatch Alarm State Change", Source: "aws.cloudwatch", Account: acct,
 		Time: at.UTC().Format(layoutEventBridge), Region: region, Resources: []string{arn}, Detail: detail}
@@ -195,42 +233,70 @@ func (s *Scenario) alarm(r *rnd, svc, region, state, previous string, value floa
 
 func (s *Scenario) human(r *rnd) actor { return s.actors[r.IntN(4)] }
 
-// rootChange builds the planted root cause acting on root (a topology
-// node) with target the first service to break.
-func (s *Scenario) rootChange(r *rnd, root, target string, at time.Time) *change {
-	main := s.regions[0]
-	switch s.Family {
+// rootChange builds plant p's root cause at at, acting on p.root with
+// p.first[0] the first service to break.
+func (s *Scenario) rootChange(r *rnd, p *plant, at time.Time) *change {
+	target := p.first[0]
+	switch p.kind {
 	case FamilyLBChange:
-		return s.ctChange(r, pick(r, []string{"ModifyListener", "ModifyListener", "ModifyTargetGroup", "DeregisterTargets"}), target, main, s.human(r), at)
+		return s.ctChange(r, pick(r, []string{"ModifyListener", "ModifyListener", "ModifyTargetGroup", "DeregisterTargets"}), target, p.region, s.human(r), at)
 	case FamilyDNSChange:
-		return s.ctChange(r, "ChangeResourceRecordSets", target, main, pick(r, []actor{s.human(r), s.actors[4]}), at)
+		return s.ctChange(r, "ChangeResourceRecordSets", target, p.region, pick(r, []actor{s.human(r), s.actors[4]}), at)
 	case FamilyIAMPolicy:
-		return s.ctChange(r, pick(r, []string{"PutRolePolicy", "DetachRolePolicy"}), target, main, pick(r, []actor{s.human(r), s.actors[4]}), at)
+		return s.ctChange(r, pick(r, []string{"PutRolePolicy", "DetachRolePolicy"}), target, p.region, pick(r, []actor{s.human(r), s.actors[4]}), at)
 	case FamilyBadDeploy:
 		sv := s.service(target)
-		prev := sv.version
-		sv.version = bumpVersion(prev, r)
-		c := s.deploy(r, target, main, sv.version, prev, s.actors[5], at)
-		s.badVersion, sv.version = sv.version, prev // the old version runs before the deploy; emission switches at the deploy
+		next := bumpVersion(sv.version, r)
+		c := s.deploy(r, target, p.region, next, sv.version, s.actors[5], at)
+		s.versions = append(s.versions, versionChange{service: target, version: next, from: c.at}) // until: the rollback
 		return c
 	case FamilyProviderIncident:
-		code := "AWS_" + strings.ToUpper(root) + "_OPERATIONAL_ISSUE"
-		desc := fmt.Sprintf("We are investigating increased error rates and latencies for %s APIs in the %s Region.", strings.ToUpper(root), main)
-		return s.health(r, root, main, "issue", code, "open", desc, at, at, "")
+		code := "AWS_" + strings.ToUpper(p.root) + "_OPERATIONAL_ISSUE"
+		desc := fmt.Sprintf("We are investigating increased error rates and latencies for %s APIs in the %s Region.", strings.ToUpper(p.root), p.region)
+		published := at
+		if p.health > 0 {
+			published = p.onset.Add(p.health) // AWS posts it well after its start
+			if limit := s.Opts.Start.Add(s.Opts.Duration).Add(-2 * time.Minute); published.After(limit) {
+				published = limit
+			}
+		}
+		c := s.health(r, p.root, p.region, "issue", code, "open", desc, at, published, "")
+		c.start = at.Truncate(time.Second)
+		return c
 	}
-	panic("no root change for " + s.Family)
+	panic("no root change for " + p.kind)
 }
 
-// rollback undoes the root cause (or closes the Health event) at at.
-func (s *Scenario) rollback(r *rnd, rc *change, at time.Time) *change {
+// healthUpdates plans the further publications of a late Health issue: one
+// update some minutes after the first, while it is still open.
+func (s *Scenario) healthUpdates(v *rnd, p *plant, end time.Time) []*change {
+	at := p.rc.at.Add(v.dur(10*time.Minute, 30*time.Minute))
+	if !at.Before(end.Add(-time.Minute)) || !at.Before(p.truth.Recovery) {
+		return nil
+	}
+	desc := fmt.Sprintf("We continue to work on increased error rates for %s APIs in the %s Region and are seeing early signs of recovery.", strings.ToUpper(p.root), p.region)
+	c := s.health(v, p.root, p.region, "issue", p.rc.operation, "open", desc, p.rc.start, at, p.rc.resource)
+	c.start = p.rc.start
+	return []*change{c}
+}
+
+// rollback undoes plant p's root cause (or closes the Health event) at at.
+func (s *Scenario) rollback(r *rnd, p *plant, at time.Time) *change {
+	rc := p.rc
 	switch rc.source {
 	case "deploy":
 		sv := s.service(rc.service)
+		for i := range s.versions {
+			if s.versions[i].service == rc.service && s.versions[i].until.IsZero() {
+				s.versions[i].until = at
+			}
+		}
 		return s.deploy(r, rc.service, rc.region, sv.version, strings.TrimPrefix(rc.resource, rc.service+"@"), s.actors[5], at)
 	case "health":
-		arn := rc.resource
 		desc := fmt.Sprintf("The issue has been resolved and the service is operating normally in the %s Region.", rc.region)
-		return s.health(r, rc.service, rc.region, "issue", rc.operation, "closed", desc, rc.at, at, arn)
+		c := s.health(r, rc.service, rc.region, "issue", rc.operation, "closed", desc, rc.start, at, rc.resource)
+		c.start = rc.start
+		return c
 	}
 	tmpl := rc.operation
 	switch tmpl {
@@ -239,14 +305,13 @@ func (s *Scenario) rollback(r *rnd, rc *change, at time.Time) *change {
 	case "DeregisterTargets":
 		tmpl = "ModifyTargetGroup"
 	}
-	target := s.Truth.Affected[0].Service
-	return s.ctChange(r, tmpl, target, rc.region, s.human(r), at)
+	return s.ctChange(r, tmpl, p.first[0], rc.region, s.human(r), at)
 }
 
-// alarms plans ALARM and OK transitions for the first affected services.
-func (s *Scenario) alarms(r *rnd) []*change {
+// alarms plans ALARM and OK transitions for plant p's first affected services.
+func (s *Scenario) alarms(r *rnd, p *plant) []*change {
 	var out []*change
-	for i, a := range s.Truth.Affected {
+	for i, a := range p.truth.Affected {
 		if i >= 2 {
 			break
 		}
@@ -257,11 +322,27 @@ func (s *Scenario) alarms(r *rnd) []*change {
 	return out
 }
 
-// unaffected returns the application services the incident does not reach.
+// affectedBy returns the plant that breaks service name in region, or nil.
+func (s *Scenario) affectedBy(name, region string) (*plant, *AffectedService) {
+	for _, p := range s.plants {
+		if a, ok := p.affected[name]; ok && p.region == region {
+			return p, a
+		}
+	}
+	return nil, nil
+}
+
+// unaffected returns the application services no incident reaches.
 func (s *Scenario) unaffected() []string {
 	var out []string
 	for _, sv := range s.services {
-		if _, ok := s.affected[sv.name]; !ok {
+		hit := false
+		for _, p := range s.plants {
+			if _, ok := p.affected[sv.name]; ok {
+				hit = true
+			}
+		}
+		if !hit {
 			out = append(out, sv.name)
 		}
 	}
@@ -292,9 +373,11 @@ func (s *Scenario) decoys(r *rnd, onset time.Time) []*change {
 	// 2. The root cause's kind somewhere it cannot explain the incident.
 	at = onset.Add(-r.dur(30*time.Second, 12*time.Minute))
 	other := pick(r, otherRegions)
-	fam := s.Family
-	if fam == FamilyQuiet {
+	var fam string
+	if len(s.plants) == 0 {
 		fam = pick(r, Families[:5])
+	} else {
+		fam = s.plants[0].kind
 	}
 	switch fam {
 	case FamilyLBChange:
@@ -311,11 +394,73 @@ func (s *Scenario) decoys(r *rnd, onset time.Time) []*change {
 			"We are investigating connectivity issues affecting some instances in a single Availability Zone in the "+other+" Region.", at, at, ""))
 	}
 	// 3. A response action just after the onset (a person scaling up).
-	if s.Family != FamilyQuiet {
-		first := s.Truth.Affected[0].Service
-		out = append(out, s.ctChange(r, "SetDesiredCapacity", first, main, s.human(r), s.Truth.Onset.Add(r.dur(3*time.Minute, 8*time.Minute))))
+	if len(s.plants) > 0 {
+		first := s.Truth.Affected[0]
+		out = append(out, s.ctChange(r, "SetDesiredCapacity", first.Service, first.Region, s.human(r), s.Truth.Onset.Add(r.dur(3*time.Minute, 8*time.Minute))))
 	}
 	return out
+}
+
+// familyDecoys plans the harder families' own decoys, all closer to the
+// (detected) onset than the root cause:
+//
+//   - decoy-closer: a change of the root cause's type on another service's
+//     load balancer or role, in the same region;
+//   - dns-decoy: a change of another record of the same hosted zone;
+//   - deploy-decoy: a deploy of a service that calls the badly deployed one
+//     (it breaks too, after it);
+//   - slow-ramp: while the errors ramp up, a deploy of a caller (bad deploy)
+//     or a change of another record (DNS change).
+func (s *Scenario) familyDecoys(v *rnd) []*change {
+	if len(s.plants) == 0 {
+		return nil
+	}
+	p := s.plants[0]
+	lead := p.truth.Onset.Sub(p.rc.at)
+	closer := func() time.Time { // between the root cause and the onset
+		return p.truth.Onset.Add(-v.dur(20*time.Second, max(lead-20*time.Second, 21*time.Second)))
+	}
+	other := func() string {
+		c := s.unaffected()
+		return pick(v, c)
+	}
+	switch s.Family {
+	case FamilyDecoyCloser:
+		if p.kind == FamilyLBChange {
+			return []*change{s.ctChange(v, pick(v, []string{"ModifyListener", "ModifyTargetGroup", "DeregisterTargets"}), other(), p.region, s.human(v), closer())}
+		}
+		return []*change{s.ctChange(v, pick(v, []string{"PutRolePolicy", "DetachRolePolicy"}), other(), p.rc.region, pick(v, []actor{s.human(v), s.actors[4]}), closer())}
+	case FamilyDNSDecoy:
+		return []*change{s.ctChange(v, "ChangeResourceRecordSets", other(), p.rc.region, pick(v, []actor{s.human(v), s.actors[4]}), closer())}
+	case FamilyDeployDecoy:
+		callers := s.callers(p.first[0])
+		if len(callers) == 0 {
+			return nil
+		}
+		c := pick(v, callers)
+		sv := s.service(c)
+		next := bumpVersion(sv.version, v)
+		d := s.deploy(v, c, p.region, next, sv.version, s.actors[5], closer())
+		s.versions = append(s.versions, versionChange{service: c, version: next, from: d.at, until: s.Opts.Start.Add(s.Opts.Duration)})
+		return []*change{d}
+	case FamilySlowRamp:
+		// during the ramp, before the threshold is likely crossed
+		at := p.truth.Onset.Add(v.dur(2*time.Minute, max(p.ramp/3, 2*time.Minute+time.Second)))
+		if p.kind == FamilyBadDeploy {
+			callers := s.callers(p.first[0])
+			if len(callers) == 0 {
+				return nil
+			}
+			c := pick(v, callers)
+			sv := s.service(c)
+			next := bumpVersion(sv.version, v)
+			d := s.deploy(v, c, p.region, next, sv.version, s.actors[5], at)
+			s.versions = append(s.versions, versionChange{service: c, version: next, from: d.at, until: s.Opts.Start.Add(s.Opts.Duration)})
+			return []*change{d}
+		}
+		return []*change{s.ctChange(v, "ChangeResourceRecordSets", other(), p.rc.region, s.human(v), at)}
+	}
+	return nil
 }
 
 var backgroundTemplates = []string{
@@ -323,13 +468,13 @@ var backgroundTemplates = []string{
 	"UpdateTable", "SetDesiredCapacity", "UpdateStack", "ModifyTargetGroup", "ModifyListener", "ChangeResourceRecordSets", "PutRolePolicy",
 }
 
-// background plans benign changes over the window; inside [exFrom, exTo]
-// only changes in regions where nothing of ours runs are allowed, so no
-// benign change can explain the incident by accident.
-func (s *Scenario) background(r *rnd, start, end, exFrom, exTo time.Time) []*change {
+// background plans benign changes over the window; near an incident
+// (excluded) only changes in regions where nothing of ours runs are
+// allowed, so no benign change can explain an incident by accident.
+func (s *Scenario) background(r *rnd, start, end time.Time, excluded func(time.Time) bool) []*change {
 	var out []*change
 	for at := start.Add(r.dur(0, 12*time.Minute)); at.Before(end); at = at.Add(r.dur(2*time.Minute, 22*time.Minute)) {
-		in := !at.Before(exFrom) && !at.After(exTo)
+		in := excluded(at)
 		tmpl := pick(r, backgroundTemplates)
 		region := pick(r, []string{s.regions[0], s.regions[0], s.regions[1], pick(r, otherRegions)})
 		if in {
@@ -345,7 +490,7 @@ func (s *Scenario) background(r *rnd, start, end, exFrom, exTo time.Time) []*cha
 		out = append(out, s.ctChange(r, tmpl, pick(r, s.Truth.Services), region, a, at))
 	}
 	for at := start.Add(r.dur(0, 20*time.Minute)); at.Before(end); at = at.Add(r.dur(10*time.Minute, 45*time.Minute)) {
-		if !at.Before(exFrom) && !at.After(exTo) {
+		if excluded(at) {
 			continue
 		}
 		sv := pick(r, s.services)

@@ -95,12 +95,13 @@ func (s *Scenario) walk(fn func(m *minuteOut) error) error {
 				if ri == 1 {
 					share = 0.25
 				}
-				inc, a := 0.0, s.affected[sv.name]
-				if a != nil && ri == 0 {
-					inc = incidentExpected(a, t) * o.Scale
+				inc := 0.0
+				p, a := s.affectedBy(sv.name, region)
+				if a != nil {
+					inc = incidentExpected(a, t, p.rampOf(a)) * o.Scale
 				}
 				load := share * o.Scale * diurnal * drift[si]
-				s.emitService(r, m, sv, region, load, load, inc, a, streams[sv.name+"|"+region], roles)
+				s.emitService(r, m, sv, region, load, load, inc, p, a, streams[sv.name+"|"+region], roles)
 				for range blips[sv.name+"|"+region+"|"+t.Format(time.RFC3339)] {
 					e := errShape{"ConnectionResetError", "read: connection reset by peer (client retry burst)", "", 502}
 					if len(sv.deps) > 0 {
@@ -136,9 +137,10 @@ func (s *Scenario) walk(fn func(m *minuteOut) error) error {
 }
 
 // incidentExpected is the expected number of incident errors of a in the
-// minute starting at t: a 30 s ramp after the onset, a plateau with some
-// waviness, a 60 s ramp down before the recovery.
-func incidentExpected(a *AffectedService, t time.Time) float64 {
+// minute starting at t: a ramp after the onset (30 s; a slow ramp rises
+// quadratically over minutes), a plateau with some waviness, a 60 s ramp
+// down before the recovery.
+func incidentExpected(a *AffectedService, t time.Time, ramp time.Duration) float64 {
 	if !t.Add(time.Minute).After(a.Onset) || !t.Before(a.Recovery) {
 		return 0
 	}
@@ -148,7 +150,11 @@ func incidentExpected(a *AffectedService, t time.Time) float64 {
 		if u.Before(a.Onset) || !u.Before(a.Recovery) {
 			continue
 		}
-		f := math.Min(1, u.Sub(a.Onset).Seconds()/30) * math.Min(1, a.Recovery.Sub(u).Seconds()/60)
+		up := math.Min(1, u.Sub(a.Onset).Seconds()/ramp.Seconds())
+		if ramp > time.Minute {
+			up *= up
+		}
+		f := up * math.Min(1, a.Recovery.Sub(u).Seconds()/60)
 		f *= 1 + 0.15*math.Sin(u.Sub(a.Onset).Minutes())
 		sum += a.PeakRate * f / 12
 	}
@@ -203,7 +209,7 @@ func (s *Scenario) backgroundError(r *rnd, sv *service, region string) errShape 
 }
 
 // incidentError is the error an affected service logs during the incident.
-func (s *Scenario) incidentError(r *rnd, a *AffectedService, region string, role actor) errShape {
+func (s *Scenario) incidentError(r *rnd, p *plant, a *AffectedService, region string, role actor) errShape {
 	acct := s.Opts.Account
 	if len(a.Via) > 0 {
 		v := pick(r, a.Via)
@@ -212,9 +218,9 @@ func (s *Scenario) incidentError(r *rnd, a *AffectedService, region string, role
 			{"TimeoutError", "context deadline exceeded calling " + v, v + "." + region + ".svc.internal", 504},
 		})
 	}
-	switch s.Family {
+	switch p.kind {
 	case FamilyLBChange:
-		host := fmt.Sprintf("internal-%s-alb-%d.%s.elb.amazonaws.com", a.Service, 100000000+r.IntN(1e8), region)
+		host := s.lbHost(a.Service, region)
 		return pick(r, []errShape{
 			{"ServiceUnavailable", "503 Service Unavailable: no healthy targets behind the load balancer", host, 503},
 			{"UpstreamConnectError", "upstream connect error or disconnect/reset before headers. reset reason: connection failure", host, 502},
@@ -239,7 +245,7 @@ func (s *Scenario) incidentError(r *rnd, a *AffectedService, region string, role
 			{"SerializationError", "json: cannot unmarshal string into Go struct field Order.total of type float64", "", 500},
 		})
 	case FamilyProviderIncident:
-		root := s.Truth.RootCauseService
+		root := p.root
 		host := root + "." + region + ".amazonaws.com"
 		if root == "sqs" {
 			return errShape{"ServiceUnavailable", "operation error SQS: SendMessage, https response error StatusCode: 503, ServiceUnavailable", host, 503}
@@ -255,11 +261,13 @@ func (s *Scenario) incidentError(r *rnd, a *AffectedService, region string, role
 // emitService emits one service's application lines and CloudWatch logs
 // for one region and minute. rate scales traffic, errScale background
 // errors, inc is the expected number of incident errors.
-func (s *Scenario) emitService(r *rnd, m *minuteOut, sv *service, region string, rate, errScale, inc float64, a *AffectedService, streams []string, roles map[string]actor) {
+func (s *Scenario) emitService(r *rnd, m *minuteOut, sv *service, region string, rate, errScale, inc float64, pl *plant, a *AffectedService, streams []string, roles map[string]actor) {
 	t := m.t
 	version := sv.version
-	if s.badVersion != "" && sv.name == s.Truth.RootCauseService && !t.Before(s.Truth.RootCauseTime) && t.Before(s.Truth.Rollback.Time) {
-		version = s.badVersion
+	for _, vc := range s.versions {
+		if vc.service == sv.name && !t.Before(vc.from) && (vc.until.IsZero() || t.Before(vc.until)) {
+			version = vc.version
+		}
 	}
 	noun := strings.SplitN(sv.name, "-", 2)[0]
 	line := func(at time.Time, level string, e *errShape) {
@@ -286,7 +294,7 @@ func (s *Scenario) emitService(r *rnd, m *minuteOut, sv *service, region string,
 	}
 	nInc := r.poisson(inc)
 	for range nInc {
-		e := s.incidentError(r, a, region, roles[sv.name])
+		e := s.incidentError(r, pl, a, region, roles[sv.name])
 		line(within(r, t, onset, recovery), "error", &e)
 	}
 
@@ -327,7 +335,7 @@ func (s *Scenario) emitService(r *rnd, m *minuteOut, sv *service, region string,
 		logErr(within(r, t, time.Time{}, time.Time{}), s.backgroundError(r, sv, region), r.uuid())
 	}
 	for range r.poisson(inc * 0.5) {
-		logErr(within(r, t, onset, recovery), s.incidentError(r, a, region, roles[sv.name]), r.uuid())
+		logErr(within(r, t, onset, recovery), s.incidentError(r, pl, a, region, roles[sv.name]), r.uuid())
 	}
 	if len(p.LogEvents) == 0 {
 		return
@@ -397,19 +405,27 @@ func (s *Scenario) emitCloudTrail(r *rnd, m *minuteOut, diurnal float64, roles m
 		}
 		add(rec, at)
 	}
-	if s.Family != FamilyIAMPolicy {
-		return
+	for _, p := range s.plants {
+		if p.kind != FamilyIAMPolicy {
+			continue
+		}
+		a := p.affected[p.truth.Affected[0].Service]
+		s.deniedCalls(r, m, a, roles[a.Service], p.region, read, add)
 	}
-	a := s.affected[s.Truth.Affected[0].Service]
-	n := r.poisson(incidentExpected(a, t) * 0.5 * s.Opts.Scale)
-	role := roles[a.Service]
+}
+
+// deniedCalls emits the failed CloudTrail calls of a's role while an
+// iam-policy incident breaks it.
+func (s *Scenario) deniedCalls(r *rnd, m *minuteOut, a *AffectedService, role actor, region string, read func(actor, readOp, string, time.Time) *ctRecord, add func(*ctRecord, time.Time)) {
+	acct, t := s.Opts.Account, m.t
+	n := r.poisson(incidentExpected(a, t, 30*time.Second) * 0.5 * s.Opts.Scale)
 	for range n {
 		at := within(r, t, a.Onset, a.Recovery).Truncate(time.Second)
 		if at.Before(a.Onset) {
 			at = a.Onset.Truncate(time.Second).Add(time.Second)
 		}
 		op := pick(r, []readOp{readOps[2], readOps[3], readOps[8]})
-		rec := read(role, op, s.regions[0], at)
+		rec := read(role, op, region, at)
 		action := strings.TrimSuffix(op.source, ".amazonaws.com") + ":" + op.name
 		rec.ErrorCode = "AccessDenied"
 		if op.name == "Decrypt" {

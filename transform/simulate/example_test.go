@@ -29,5 +29,5 @@ func ExampleGenerate() {
 	// lead before onset: 2m48s
 	// profile 09:57:38 []
 	// partner-api 09:58:48 [profile]
-	// 5 EventBridge events, app format on app-errors
+	// 4 EventBridge events, app format on app-errors
 }

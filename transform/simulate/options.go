@@ -3,6 +3,7 @@ package simulate
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -15,11 +16,20 @@ const (
 	FamilyProviderIncident = "provider-incident" // AWS Health issue, no customer change
 	FamilyQuiet            = "quiet"             // no incident
 	FamilyRandom           = "random"            // one of the above, chosen by the seed
+
+	// Harder families (issue 21).
+	FamilyDecoyCloser  = "decoy-closer"  // lb-change or iam-policy with a change of the same type on another resource closer to the onset
+	FamilyDNSDecoy     = "dns-decoy"     // dns-change with a change of another record of the same hosted zone closer to the onset
+	FamilyLateHealth   = "late-health"   // provider outage seen only through errors and a Health issue published 8-40 minutes after they start
+	FamilyTwoIncidents = "two-incidents" // two unrelated outages overlapping in time, each with its own root cause
+	FamilySlowRamp     = "slow-ramp"     // a bad deploy or DNS change whose errors ramp up over 10-25 minutes, with a change during the ramp
+	FamilyDeployDecoy  = "deploy-decoy"  // a bad deploy and, closer to the onset, a deploy of a service that calls it
 )
 
 // Families lists the concrete scenario families (not "random"), in a fixed
 // order: eval cycles through them.
-var Families = []string{FamilyLBChange, FamilyDNSChange, FamilyIAMPolicy, FamilyBadDeploy, FamilyProviderIncident, FamilyQuiet}
+var Families = []string{FamilyLBChange, FamilyDNSChange, FamilyIAMPolicy, FamilyBadDeploy, FamilyProviderIncident,
+	FamilyDecoyCloser, FamilyDNSDecoy, FamilyLateHealth, FamilyTwoIncidents, FamilySlowRamp, FamilyDeployDecoy, FamilyQuiet}
 
 // DefaultStart is the default start of a scenario's window (a Monday morning).
 var DefaultStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -103,5 +113,5 @@ func ResolveFamily(name string, seed int64) (string, error) {
 			return f, nil
 		}
 	}
-	return "", fmt.Errorf("unknown scenario %q (allowed: lb-change, dns-change, iam-policy, bad-deploy, provider-incident, quiet, random)", name)
+	return "", fmt.Errorf("unknown scenario %q (allowed: %s, random)", name, strings.Join(Families, ", "))
 }

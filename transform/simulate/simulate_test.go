@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -286,7 +287,7 @@ func TestTruthConsistency(t *testing.T) {
 					}
 				}
 				if fam == FamilyQuiet {
-					if tr.Incident || tr.RootCauseEventID != "" || len(tr.Affected) != 0 {
+					if tr.Incident || tr.RootCauseEventID != "" || len(tr.Affected) != 0 || len(tr.Also) != 0 {
 						t.Fatalf("quiet scenario has an incident: %+v", tr)
 					}
 					return
@@ -294,58 +295,21 @@ func TestTruthConsistency(t *testing.T) {
 				if !tr.Incident || tr.RootCauseEventID == "" {
 					t.Fatal("no root cause")
 				}
-				// The root cause is in the data, once, with the truth's event id.
-				var found int
-				if _, ok := l.ctByID[tr.RootCauseEventID]; ok {
-					found++
-				}
-				if _, ok := l.appByID[tr.RootCauseEventID]; ok {
-					found++
-				}
-				if _, ok := l.awsByID[tr.RootCauseEventID]; ok {
-					found++
-				}
-				if found != 1 {
-					t.Fatalf("root cause %s found %d times in the data", tr.RootCauseEventID, found)
-				}
-				if !tr.RootCauseTime.Before(tr.Onset) {
-					t.Errorf("root cause at %s does not precede the onset %s", tr.RootCauseTime, tr.Onset)
-				}
-				if lead := tr.Onset.Sub(tr.RootCauseTime); lead > 10*time.Minute {
-					t.Errorf("lead time %s is implausibly long", lead)
-				}
-				if !tr.Onset.Equal(tr.Affected[0].Onset) {
-					t.Errorf("truth onset %s is not the first affected onset %s", tr.Onset, tr.Affected[0].Onset)
+				planted := append([]IncidentTruth{tr.IncidentTruth}, tr.Also...)
+				if fam == FamilyTwoIncidents && len(planted) != 2 && len(tr.Services) >= 7 {
+					t.Errorf("two-incidents with %d services planted %d", len(tr.Services), len(planted))
 				}
 				onsets := map[string]time.Time{}
-				for _, a := range tr.Affected {
-					onsets[a.Service] = a.Onset
-					if a.Region != tr.Region {
-						t.Errorf("%s broke in %s, truth region is %s", a.Service, a.Region, tr.Region)
-					}
-					if !a.Recovery.After(a.Onset) || a.Recovery.After(tr.Window.Until) {
-						t.Errorf("%s: recovery %s not after onset %s or outside the window", a.Service, a.Recovery, a.Onset)
-					}
+				for _, in := range planted {
+					checkIncident(t, tr, in, l, onsets)
 				}
-				for i, a := range tr.Affected {
-					if i > 0 && a.Onset.Before(tr.Affected[i-1].Onset) {
-						t.Errorf("affected not in onset order at %s", a.Service)
-					}
-					// Every affected service is reached through the topology:
-					// it depends on the root node, or on an affected service
-					// that broke before it.
-					deps := tr.Topology[a.Service]
-					rootNode := map[string]string{FamilyLBChange: "elasticloadbalancing", FamilyDNSChange: "route53", FamilyIAMPolicy: "iam", FamilyProviderIncident: tr.RootCauseService}[fam]
-					direct := (rootNode != "" && slices.Contains(deps, rootNode)) || (fam == FamilyBadDeploy && a.Service == tr.RootCauseService)
-					if direct != (len(a.Via) == 0) {
-						t.Errorf("%s: direct=%v but via=%v", a.Service, direct, a.Via)
-					}
-					for _, v := range a.Via {
-						if !slices.Contains(deps, v) {
-							t.Errorf("%s: via %s is not one of its dependencies %v", a.Service, v, deps)
-						}
-						if !onsets[v].Before(a.Onset) {
-							t.Errorf("%s broke at %s, not after its dependency %s at %s", a.Service, a.Onset, v, onsets[v])
+				if len(planted) == 2 && planted[0].Affected[0].Region == planted[1].Affected[0].Region {
+					// two incidents in one region break disjoint services
+					for _, a := range planted[1].Affected {
+						for _, b := range planted[0].Affected {
+							if a.Service == b.Service {
+								t.Errorf("%s is broken by both incidents", a.Service)
+							}
 						}
 					}
 				}
@@ -359,24 +323,6 @@ func TestTruthConsistency(t *testing.T) {
 						}
 					}
 				}
-				// No error line of the incident precedes the onset, and each
-				// affected service really spikes.
-				epm := errorsPerMinute(l)
-				for _, a := range tr.Affected {
-					series := epm[a.Service+"|"+a.Region]
-					var before, peak int
-					for m, n := range series {
-						if m.Before(a.Onset.Truncate(time.Minute)) && n > before {
-							before = n
-						}
-						if !m.Before(a.Onset) && m.Before(a.Recovery) && n > peak {
-							peak = n
-						}
-					}
-					if peak < max(2*before, before+8) {
-						t.Errorf("%s: peak %d errors/min is no spike over the worst minute before (%d)", a.Service, peak, before)
-					}
-				}
 				// Decoys are in the data and are not the root cause.
 				for _, d := range tr.Decoys {
 					if d.EventID == tr.RootCauseEventID {
@@ -386,11 +332,89 @@ func TestTruthConsistency(t *testing.T) {
 						t.Errorf("decoy %s not in the data", d.EventID)
 					}
 				}
-				if tr.Rollback == nil || !tr.Rollback.Time.After(tr.Onset) {
-					t.Errorf("rollback %+v should come after the onset", tr.Rollback)
-				}
 			})
 		}
+	}
+}
+
+// checkIncident checks one planted incident against the data.
+func checkIncident(t *testing.T, tr Truth, in IncidentTruth, l loaded, onsets map[string]time.Time) {
+	t.Helper()
+	// The root cause is in the data, once, with the truth's event id.
+	var found int
+	if _, ok := l.ctByID[in.RootCauseEventID]; ok {
+		found++
+	}
+	if _, ok := l.appByID[in.RootCauseEventID]; ok {
+		found++
+	}
+	if _, ok := l.awsByID[in.RootCauseEventID]; ok {
+		found++
+	}
+	if found != 1 {
+		t.Fatalf("root cause %s found %d times in the data", in.RootCauseEventID, found)
+	}
+	if !in.RootCauseTime.Before(in.Onset) {
+		t.Errorf("root cause at %s does not precede the onset %s", in.RootCauseTime, in.Onset)
+	}
+	if lead := in.Onset.Sub(in.RootCauseTime); lead > 10*time.Minute {
+		t.Errorf("lead time %s is implausibly long", lead)
+	}
+	if !in.Onset.Equal(in.Affected[0].Onset) {
+		t.Errorf("truth onset %s is not the first affected onset %s", in.Onset, in.Affected[0].Onset)
+	}
+	region := in.Affected[0].Region
+	for _, a := range in.Affected {
+		onsets[a.Service] = a.Onset
+		if a.Region != region {
+			t.Errorf("%s broke in %s, the incident's region is %s", a.Service, a.Region, region)
+		}
+		if !a.Recovery.After(a.Onset) || a.Recovery.After(tr.Window.Until) {
+			t.Errorf("%s: recovery %s not after onset %s or outside the window", a.Service, a.Recovery, a.Onset)
+		}
+	}
+	for i, a := range in.Affected {
+		if i > 0 && a.Onset.Before(in.Affected[i-1].Onset) {
+			t.Errorf("affected not in onset order at %s", a.Service)
+		}
+		// Every affected service is reached through the topology: it
+		// depends on the root node, or on an affected service that broke
+		// before it.
+		deps := tr.Topology[a.Service]
+		rootNode := map[string]string{FamilyLBChange: "elasticloadbalancing", FamilyDNSChange: "route53", FamilyIAMPolicy: "iam", FamilyProviderIncident: in.RootCauseService}[in.Kind]
+		direct := (rootNode != "" && slices.Contains(deps, rootNode)) || (in.Kind == FamilyBadDeploy && a.Service == in.RootCauseService)
+		if direct != (len(a.Via) == 0) {
+			t.Errorf("%s: direct=%v but via=%v", a.Service, direct, a.Via)
+		}
+		for _, v := range a.Via {
+			if !slices.Contains(deps, v) {
+				t.Errorf("%s: via %s is not one of its dependencies %v", a.Service, v, deps)
+			}
+			if !onsets[v].Before(a.Onset) {
+				t.Errorf("%s broke at %s, not after its dependency %s at %s", a.Service, a.Onset, v, onsets[v])
+			}
+		}
+	}
+	// No error line of the incident precedes the onset, and each affected
+	// service really spikes.
+	epm := errorsPerMinute(l)
+	for _, a := range in.Affected {
+		series := epm[a.Service+"|"+a.Region]
+		var before, peak int
+		for m, n := range series {
+			if m.Before(a.Onset.Truncate(time.Minute)) && n > before {
+				before = n
+			}
+			if !m.Before(a.Onset) && m.Before(a.Recovery) && n > peak {
+				peak = n
+			}
+		}
+		if peak < max(2*before, before+8) {
+			t.Errorf("%s: peak %d errors/min is no spike over the worst minute before (%d)", a.Service, peak, before)
+		}
+	}
+	if in.Rollback == nil || !in.Rollback.Time.After(in.Onset) && in.RootCauseSource != "health" {
+		t.Errorf("rollback %+v should come after the onset", in.Rollback)
 	}
 }
 
@@ -493,7 +517,16 @@ func TestFamilySignatures(t *testing.T) {
 
 func TestFormatsLookReal(t *testing.T) {
 	_, l := writeAndRead(t, FamilyLBChange, 7, Options{Duration: time.Hour})
+	apps := 0
+	hourly := regexp.MustCompile(`^data/app/2026/03/02/app-events-(09|10)\.ndjson$`)
 	for _, f := range l.man.Files {
+		if f.Format == "app" {
+			// one file per hour: data/app/YYYY/MM/DD/app-events-HH.ndjson
+			apps++
+			if !hourly.MatchString(f.Path) {
+				t.Errorf("app file %s is not named by its hour", f.Path)
+			}
+		}
 		if f.Format == "cloudtrail" {
 			parts := strings.Split(f.Path, "/")
 			// data/cloudtrail/AWSLogs/<acct>/CloudTrail/<region>/YYYY/MM/DD/<acct>_CloudTrail_<region>_<ts>_<rand>.json.gz
@@ -507,6 +540,15 @@ func TestFormatsLookReal(t *testing.T) {
 			if _, ok := r[k]; !ok {
 				t.Errorf("CloudTrail record lacks %s", k)
 			}
+		}
+	}
+	if apps != 1 { // the hour 09:00-10:00 of a one-hour window
+		t.Errorf("%d app files for a one-hour window, want 1", apps)
+	}
+	for _, m := range l.app {
+		if ts, _ := m["time"].(string); !strings.HasPrefix(ts, "2026-03-02T09:") {
+			t.Errorf("app line at %s outside the window's hour", ts)
+			break
 		}
 	}
 	var control, reports, lambdaErr int
@@ -594,5 +636,121 @@ func TestScale(t *testing.T) {
 	one, ten := count(1), count(10)
 	if ratio := float64(ten) / float64(one); ratio < 8 || ratio > 12 {
 		t.Fatalf("scale 10 gave %d events vs %d at scale 1 (ratio %.1f), want about 10", ten, one, ratio)
+	}
+}
+
+// The harder families (issue 21) plant what they say: the decoy of the
+// root cause's type closer to the onset, the record of the same zone, the
+// late Health issue, the second incident, the slow ramp, the caller's
+// deploy. Load balancer DNS names are stable: one number per load balancer.
+func TestHarderFamilies(t *testing.T) {
+	decoyOf := func(tr Truth, pred func(ChangeRef) bool) *ChangeRef {
+		for i := range tr.Decoys {
+			if pred(tr.Decoys[i]) {
+				return &tr.Decoys[i]
+			}
+		}
+		return nil
+	}
+	for seed := range int64(3) {
+		seed += 40
+		for _, fam := range []string{FamilyDecoyCloser, FamilyDNSDecoy, FamilyLateHealth, FamilyTwoIncidents, FamilySlowRamp, FamilyDeployDecoy, FamilyLBChange} {
+			_, l := writeAndRead(t, fam, seed, Options{Duration: 2 * time.Hour, Services: 10})
+			tr := l.truth
+			closer := func(d ChangeRef) bool { return d.Time.After(tr.RootCauseTime) && d.Time.Before(tr.Onset) }
+			switch fam {
+			case FamilyDecoyCloser:
+				d := decoyOf(tr, func(d ChangeRef) bool {
+					return d.Service == tr.RootCauseService && d.Region == tr.RootCauseRegion && closer(d)
+				})
+				if d == nil {
+					t.Errorf("%s/%d: no %s decoy in %s between the root cause and the onset: %+v", fam, seed, tr.RootCauseService, tr.RootCauseRegion, tr.Decoys)
+				}
+			case FamilyDNSDecoy:
+				d := decoyOf(tr, func(d ChangeRef) bool { return d.Operation == "ChangeResourceRecordSets" && closer(d) })
+				if d == nil {
+					t.Fatalf("%s/%d: no record change closer to the onset: %+v", fam, seed, tr.Decoys)
+				}
+				zone := func(id string) any {
+					return l.ctByID[id]["requestParameters"].(map[string]any)["hostedZoneId"]
+				}
+				if zone(d.EventID) != zone(tr.RootCauseEventID) {
+					t.Errorf("%s/%d: decoy record in zone %v, root cause in %v", fam, seed, zone(d.EventID), zone(tr.RootCauseEventID))
+				}
+			case FamilyLateHealth:
+				e := l.awsByID[tr.RootCauseEventID]
+				pub, _ := time.Parse(time.RFC3339, e["time"].(string))
+				det := e["detail"].(map[string]any)
+				start, _ := time.Parse(layoutHealth, det["startTime"].(string))
+				if pub.Sub(tr.Onset) < 8*time.Minute || !start.Before(tr.Onset) || !start.Equal(tr.RootCauseTime.Truncate(time.Second)) {
+					t.Errorf("%s/%d: Health issue started %s, published %s; onset %s", fam, seed, start, pub, tr.Onset)
+				}
+				n := 0
+				for _, ev := range l.aws {
+					if d, ok := ev["detail"].(map[string]any); ok && d["eventArn"] == det["eventArn"] {
+						n++
+					}
+				}
+				if n < 2 {
+					t.Errorf("%s/%d: %d publications of the Health issue, want updates too", fam, seed, n)
+				}
+			case FamilyTwoIncidents:
+				if len(tr.Also) != 1 || tr.Also[0].Kind == tr.Kind || tr.Also[0].RootCauseEventID == "" {
+					t.Fatalf("%s/%d: also %+v", fam, seed, tr.Also)
+				}
+				b := tr.Also[0]
+				if d := b.Onset.Sub(tr.Onset); d < -3*time.Minute || d > 8*time.Minute {
+					t.Errorf("%s/%d: second onset %s, first %s: not overlapping", fam, seed, b.Onset, tr.Onset)
+				}
+			case FamilySlowRamp:
+				first := tr.Affected[0]
+				perMin := errorsPerMinute(l)[first.Service+"|"+first.Region]
+				early, peak := 0, 0
+				for m, n := range perMin {
+					if !m.Before(first.Onset.Truncate(time.Minute)) && m.Before(first.Onset.Add(3*time.Minute)) {
+						early = max(early, n)
+					}
+					peak = max(peak, n)
+				}
+				if early*3 > peak {
+					t.Errorf("%s/%d: %d errors/min in the first 3 minutes of a slow ramp to %d", fam, seed, early, peak)
+				}
+				if d := decoyOf(tr, func(d ChangeRef) bool {
+					return d.Time.After(tr.Onset.Add(time.Minute)) && d.Time.Before(tr.Onset.Add(15*time.Minute)) && d.Operation != "SetDesiredCapacity"
+				}); d == nil {
+					t.Errorf("%s/%d: no change during the ramp: %+v", fam, seed, tr.Decoys)
+				}
+			case FamilyDeployDecoy:
+				d := decoyOf(tr, func(d ChangeRef) bool { return d.Source == "deploy" && closer(d) })
+				if d == nil {
+					t.Fatalf("%s/%d: no deploy closer to the onset: %+v", fam, seed, tr.Decoys)
+				}
+				if !slices.Contains(tr.Topology[d.Service], tr.RootCauseService) {
+					t.Errorf("%s/%d: decoy deploy of %s, which does not call %s", fam, seed, d.Service, tr.RootCauseService)
+				}
+				newVersion := l.appByID[d.EventID]["version"]
+				carry := 0
+				for _, m := range l.app {
+					if m["service"] == d.Service && m["level"] == "error" && m["version"] == newVersion {
+						carry++
+					}
+				}
+				if carry < 20 {
+					t.Errorf("%s/%d: only %d errors of %s carry its new version %v", fam, seed, carry, d.Service, newVersion)
+				}
+			case FamilyLBChange:
+				hosts := map[string]bool{}
+				for _, m := range l.app {
+					if m["service"] == tr.Affected[0].Service {
+						if h, _ := m["server.address"].(string); strings.HasSuffix(h, ".elb.amazonaws.com") {
+							hosts[h] = true
+						}
+					}
+				}
+				if len(hosts) != 1 {
+					t.Errorf("%s/%d: the broken load balancer has %d DNS names, want one: %v", fam, seed, len(hosts), hosts)
+				}
+			}
+		}
 	}
 }

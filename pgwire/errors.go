@@ -1,0 +1,54 @@
+package pgwire
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/faultline/faultline/queries"
+)
+
+// pgError is an error with a SQLSTATE, sent as an ErrorResponse.
+type pgError struct {
+	code, msg, hint string
+}
+
+func (e pgError) Error() string { return e.code + ": " + e.msg }
+
+// asPGError gives an error from the sandbox or DuckDB its SQLSTATE.
+func asPGError(err error) pgError {
+	var pe pgError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	msg := err.Error()
+	code := "42000" // syntax_error_or_access_rule_violation: analyst SQL DuckDB rejected
+	switch {
+	case errors.Is(err, queries.ErrBusy):
+		code = "53000" // insufficient_resources
+	case errors.Is(err, context.Canceled) || strings.HasPrefix(msg, "query cancelled"):
+		code, msg = "57014", "canceling statement due to user request"
+	case strings.Contains(msg, "longer than query.timeout"):
+		code = "57014" // query_canceled, as for statement_timeout
+	case strings.Contains(msg, "memory_limit"):
+		code = "53200" // out_of_memory
+	case strings.Contains(msg, "read-only"):
+		code = "25006" // read_only_sql_transaction
+	case errors.Is(err, queries.ErrRefused):
+		code = "42501" // insufficient_privilege
+	case strings.Contains(msg, "Parser Error"):
+		code = "42601" // syntax_error
+	case strings.Contains(msg, "Catalog Error") && strings.Contains(msg, "does not exist"):
+		code = "42P01" // undefined_table
+		if strings.Contains(msg, "Function") || strings.Contains(msg, "function") {
+			code = "42883" // undefined_function
+		}
+	case strings.Contains(msg, "Binder Error") && strings.Contains(msg, "column"):
+		code = "42703" // undefined_column
+	case strings.Contains(msg, "Conversion Error") || strings.Contains(msg, "Invalid Input Error"):
+		code = "22000" // data_exception
+	case strings.HasPrefix(msg, "sandbox:"):
+		code = "XX000"
+	}
+	return pgError{code: code, msg: msg}
+}
