@@ -20,6 +20,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/transform/simulate"
 )
 
@@ -105,7 +106,7 @@ func parquetDB(t *testing.T, glob string) *sql.DB {
 	t.Cleanup(func() { db.Close() })
 	q := fmt.Sprintf(`CREATE VIEW seg AS SELECT * FROM read_parquet('%s', hive_partitioning = true,
 	  hive_types = {'date': DATE, 'hour': VARCHAR, 'source': VARCHAR})`, glob)
-	if _, err := db.Exec(q); err != nil {
+	if _, err := db.ExecContext(t.Context(), q); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return db
@@ -114,7 +115,7 @@ func parquetDB(t *testing.T, glob string) *sql.DB {
 func parquetCount(t *testing.T, glob, q string) int64 {
 	t.Helper()
 	var n int64
-	if err := parquetDB(t, glob).QueryRow(q).Scan(&n); err != nil {
+	if err := parquetDB(t, glob).QueryRowContext(t.Context(), q).Scan(&n); err != nil {
 		t.Fatalf("%s over %s: %v", q, glob, err)
 	}
 	return n
@@ -122,7 +123,7 @@ func parquetCount(t *testing.T, glob, q string) int64 {
 
 func parquetStrings(t *testing.T, glob, q string) []string {
 	t.Helper()
-	rows, err := parquetDB(t, glob).Query(q)
+	rows, err := parquetDB(t, glob).QueryContext(t.Context(), q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -134,6 +135,9 @@ func parquetStrings(t *testing.T, glob, q string) []string {
 			t.Fatal(err)
 		}
 		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	sort.Strings(out)
 	return out
@@ -239,7 +243,9 @@ FROM events WHERE kind = 'error' GROUP BY ALL) ORDER BY 1`
 	var wantErrors int64
 	for _, l := range wantSeries {
 		var n int64
-		fmt.Sscan(l[strings.LastIndex(l, "=")+1:], &n)
+		if _, err := fmt.Sscan(l[strings.LastIndex(l, "=")+1:], &n); err != nil {
+			t.Fatalf("series line %q: %v", l, err)
+		}
 		wantErrors += n
 	}
 	ref.Close()
@@ -249,15 +255,10 @@ FROM events WHERE kind = 'error' GROUP BY ALL) ORDER BY 1`
 	var got int64
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		out, _, err := tryFaultline(t, "query", "--server", server, "--format", "csv", "SELECT count(*) FROM events WHERE kind = 'error'")
-		if err == nil {
-			fmt.Sscan(strings.TrimSpace(out[strings.Index(out, "\n")+1:]), &got)
-		}
+		got = serveCount(t, server)
 		if got == wantErrors {
 			time.Sleep(2 * time.Second) // a duplicate would show now
-			again, _, _ := tryFaultline(t, "query", "--server", server, "--format", "csv", "SELECT count(*) FROM events WHERE kind = 'error'")
-			fmt.Sscan(strings.TrimSpace(again[strings.Index(again, "\n")+1:]), &got)
-			if got != wantErrors {
+			if got = serveCount(t, server); got != wantErrors {
 				t.Errorf("serve holds %d errors after settling, want exactly %d", got, wantErrors)
 			}
 			break
@@ -353,6 +354,19 @@ func waitNonEmptyCaughtUp(t *testing.T, group, topic string, partitions int, d t
 	}
 }
 
+// serveCount is serve's count of error events, -1 while it does not answer.
+func serveCount(t *testing.T, server string) int64 {
+	out, _, err := tryFaultline(t, "query", "--server", server, "--format", "csv", "SELECT count(*) FROM events WHERE kind = 'error'")
+	if err != nil {
+		return -1
+	}
+	var n int64
+	if _, err := fmt.Sscan(strings.TrimSpace(out[strings.Index(out, "\n")+1:]), &n); err != nil {
+		return -1
+	}
+	return n
+}
+
 func scaleAddr(t *testing.T) string {
 	t.Helper()
 	var lc net.ListenConfig
@@ -364,11 +378,9 @@ func scaleAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func storeStrings(t *testing.T, db interface {
-	Query(string, ...any) (*sql.Rows, error)
-}, q string) []string {
+func storeStrings(t *testing.T, db *store.DB, q string) []string {
 	t.Helper()
-	rows, err := db.Query(q)
+	rows, err := db.QueryContext(t.Context(), q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -380,6 +392,9 @@ func storeStrings(t *testing.T, db interface {
 			t.Fatal(err)
 		}
 		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -47,11 +47,6 @@ type unitKey struct {
 	first int64
 }
 
-type partKey struct {
-	src  string
-	part int32
-}
-
 // NewApplier returns an applier of cfg.Topic into db.
 func NewApplier(db *store.DB, kc ingest.KafkaConfig, cfg Config, log *slog.Logger, mem memory.Allocator) *Applier {
 	if mem == nil {

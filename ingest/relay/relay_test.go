@@ -257,7 +257,9 @@ func sumSeries(lines []string) []string {
 		for i := len(l) - 1; i >= 0; i-- {
 			if l[i] == '=' {
 				k = l[:i]
-				fmt.Sscan(l[i+1:], &n)
+				if _, err := fmt.Sscan(l[i+1:], &n); err != nil {
+					panic(err)
+				}
 				break
 			}
 		}

@@ -175,25 +175,9 @@ func (e *Exporter) Export(ctx context.Context, all bool) ([]Segment, error) {
 		}
 		closedBefore = newest.Time.Add(-e.cfg.Grace).Truncate(time.Hour).Unix()
 	}
-	rows, err := e.db.QueryContext(ctx, segmentsListSQL, sql.Named("closed_before", closedBefore))
+	todo, err := e.list(ctx, closedBefore)
 	if err != nil {
-		return nil, fmt.Errorf("list segments: %w", Classify(err, e.db.Path))
-	}
-	type seg struct {
-		k segKey
-		n int64
-	}
-	var todo []seg
-	for rows.Next() {
-		var s seg
-		if err := rows.Scan(&s.k.hour, &s.k.source, &s.n); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("list segments: %w", err)
-		}
-		todo = append(todo, s)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-		return nil, fmt.Errorf("list segments: %w", err)
+		return nil, err
 	}
 	var out []Segment
 	for _, s := range todo {
@@ -212,6 +196,33 @@ func (e *Exporter) Export(ctx context.Context, all bool) ([]Segment, error) {
 		e.done[s.k] = s.n
 		out = append(out, Segment{Hour: time.Unix(s.k.hour*3600, 0).UTC(), Source: s.k.source, Events: s.n, Path: path})
 		e.log.Info("parquet segment exported", "path", path, "events", s.n, "rewrite", n >= 0)
+	}
+	return out, nil
+}
+
+type seg struct {
+	k segKey
+	n int64
+}
+
+// list returns the segments of hours before closedBefore (epoch seconds;
+// nil: all) with their event counts.
+func (e *Exporter) list(ctx context.Context, closedBefore any) ([]seg, error) {
+	rows, err := e.db.QueryContext(ctx, segmentsListSQL, sql.Named("closed_before", closedBefore))
+	if err != nil {
+		return nil, fmt.Errorf("list segments: %w", Classify(err, e.db.Path))
+	}
+	defer rows.Close()
+	var out []seg
+	for rows.Next() {
+		var s seg
+		if err := rows.Scan(&s.k.hour, &s.k.source, &s.n); err != nil {
+			return nil, fmt.Errorf("list segments: %w", err)
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list segments: %w", err)
 	}
 	return out, nil
 }

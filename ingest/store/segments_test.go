@@ -58,10 +58,10 @@ func readSegments(t *testing.T, dir, q string) [][]any {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec("CREATE VIEW seg AS SELECT * FROM read_parquet('" + dir + "/**/*.parquet', hive_partitioning = true)"); err != nil {
+	if _, err := db.ExecContext(t.Context(), "CREATE VIEW seg AS SELECT * FROM read_parquet('"+dir+"/**/*.parquet', hive_partitioning = true)"); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := db.Query(q)
+	rows, err := db.QueryContext(t.Context(), q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
