@@ -264,7 +264,12 @@ FROM events WHERE kind = 'error' GROUP BY ALL) ORDER BY 1`
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve applied %d errors within 2m, want %d\n%s", got, wantErrors, serveErr.String())
+			var logs strings.Builder
+			for name, p := range procs {
+				l := p.stderr.String()
+				fmt.Fprintf(&logs, "ingest %s: %s\n", name, l[max(0, len(l)-1500):])
+			}
+			t.Fatalf("serve applied %d errors within 2m, want %d\nserve: %s\n%s", got, wantErrors, serveErr.String(), logs.String())
 		}
 		time.Sleep(500 * time.Millisecond)
 	}

@@ -79,14 +79,20 @@ func (a *Applier) Run(ctx context.Context) error {
 		if err = ensureTopic(ctx, client, a.cfg); err == nil {
 			var md *kafka.MetadataResponse
 			md, err = client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{a.cfg.Topic}})
-			if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil {
+			// a topic just created may have no partitions with leaders yet
+			if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) > 0 {
+				parts = parts[:0]
 				for _, p := range md.Topics[0].Partitions {
-					parts = append(parts, p.ID)
+					if p.Error == nil && p.Leader.Host != "" {
+						parts = append(parts, p.ID)
+					}
 				}
-				break
+				if len(parts) == len(md.Topics[0].Partitions) {
+					break
+				}
 			}
 			if err == nil {
-				err = fmt.Errorf("no metadata for %s", a.cfg.Topic)
+				err = fmt.Errorf("the topic %s has no partitions with leaders yet", a.cfg.Topic)
 			}
 		}
 		a.log.Warn("relay topic unavailable; retrying", "topic", a.cfg.Topic, "retry_in", wait, "err", err)

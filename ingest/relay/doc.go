@@ -2,8 +2,9 @@
 // serving process, through a compacted Kafka topic (an outbox): the
 // Publisher sends the units ingest/store's sink wrote into relay_outbox in
 // the same transaction as the events (per Kafka partition of a commit: the
-// per-minute error counts and the change and Health events whole, with the
-// offset range and the consumer group generation that read them), keyed
+// per-minute counts of errors and of CloudTrail calls by roles, and the
+// change, Health, Config and alarm events whole, with the offset range and
+// the consumer group generation that read them), keyed
 // "<src>/<part>/<first offset>"; the Applier consumes the topic into a
 // serving process's own file, keeping for every source offset the latest
 // reading's unit, so that its correlation (incidents, suspects, cascade,

@@ -65,7 +65,7 @@ type message struct {
 	First  int64           `json:"first_offset"`
 	Next   int64           `json:"next_offset"`
 	Gen    int32           `json:"generation"`
-	Errors json.RawMessage `json:"errors"`
+	Counts json.RawMessage `json:"counts"`
 	Rows   json.RawMessage `json:"rows"`
 }
 
@@ -175,7 +175,7 @@ func (p *Publisher) Flush(ctx context.Context) (int, error) {
 	done := make([]store.Unit, len(us))
 	for i, u := range us {
 		v, err := json.Marshal(message{V: 1, Node: p.node, Src: u.Src, Part: u.Part, First: u.First, Next: u.Next,
-			Gen: u.Generation, Errors: u.Errors, Rows: u.Rows})
+			Gen: u.Generation, Counts: u.Counts, Rows: u.Rows})
 		if err != nil {
 			return 0, err
 		}
@@ -191,10 +191,13 @@ func (p *Publisher) Flush(ctx context.Context) (int, error) {
 	return len(us), nil
 }
 
-// errorCount is one entry of a unit's errors (relay_outbox.sql).
-type errorCount struct {
+// count is one entry of a unit's counts (relay_outbox.sql).
+type count struct {
 	M              int64  `json:"m"`
 	Source         string `json:"source"`
+	Kind           string `json:"kind"`
+	Actor          string `json:"actor"`
+	Attrs          string `json:"attrs"`
 	Service        string `json:"service"`
 	Region         string `json:"region"`
 	CloudProvider  string `json:"cloud_provider"`
@@ -236,13 +239,13 @@ type row struct {
 	CloudProvider  string `json:"cloud_provider"`
 }
 
-// relayedAttributes marks the error rows made from a unit's counts.
-const relayedAttributes = `{"faultline.relay":"per-minute error count"}`
+// relayedAttributes marks the rows made from a unit's counts; the
+// attributes the correlation reads (count.Attrs) follow it.
+const relayedAttributes = `{"faultline.relay":"per-minute count"`
 
 // events turns a unit into the events a consuming process stores: its
-// rows as they were, and each error count as that many error events at
-// the minute's start (what the correlation reads of errors: service,
-// region, minute, account, resource, code, message, peer).
+// rows as they were, and each count as that many events at the minute's
+// start with the columns the correlation reads of them.
 func (m *message) events(appendEvent func(*transform.Event)) error {
 	topic := strings.TrimPrefix(m.Src, "kafka:")
 	tag := store.Unit{Src: m.Src, Part: m.Part, First: m.First}.Tag()
@@ -262,20 +265,24 @@ func (m *message) events(appendEvent func(*transform.Event)) error {
 		}
 		appendEvent(&e)
 	}
-	var errs []errorCount
-	if err := json.Unmarshal(m.Errors, &errs); err != nil {
-		return fmt.Errorf("errors: %w", err)
+	var errs []count
+	if err := json.Unmarshal(m.Counts, &errs); err != nil {
+		return fmt.Errorf("counts: %w", err)
 	}
 	k := int32(0)
 	for _, c := range errs {
 		at := time.Unix(c.M*60, 0).UTC()
+		attrs := relayedAttributes + "}"
+		if len(c.Attrs) > 2 && c.Attrs[0] == '{' {
+			attrs = relayedAttributes + "," + c.Attrs[1:]
+		}
 		for range c.N {
 			e := transform.Event{
 				EventID: fmt.Sprintf("relay-%s-%d-%d-%d", topic, m.Part, m.First, k), Time: at, ObservedTime: at,
-				Source: c.Source, Kind: transform.KindError, Service: c.Service, Region: c.Region,
+				Source: c.Source, Kind: c.Kind, Service: c.Service, Region: c.Region, Actor: c.Actor,
 				AccountID: c.AccountID, Resource: c.Resource, ErrorCode: c.ErrorCode, PeerService: c.PeerService,
 				Message: c.Message, SeverityNumber: c.SeverityNumber, CloudProvider: c.CloudProvider,
-				Attributes: relayedAttributes,
+				Attributes: attrs,
 				Lineage:    transform.Lineage{Topic: topic, Partition: m.Part, Offset: m.First, Index: k, File: tag},
 			}
 			appendEvent(&e)

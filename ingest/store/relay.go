@@ -33,11 +33,11 @@ func (u Unit) Key() string { return fmt.Sprintf("%s/%d/%d", u.Src, u.Part, u.Fir
 // it, by which they are removed when a later reading replaces the unit.
 func (u Unit) Tag() string { return "relay:" + u.Key() }
 
-// OutboxUnit is a unit waiting in relay_outbox to be published: Errors
+// OutboxUnit is a unit waiting in relay_outbox to be published: Counts
 // and Rows are JSON arrays (relay_outbox.sql says what they hold).
 type OutboxUnit struct {
 	Unit
-	Errors []byte
+	Counts []byte
 	Rows   []byte
 }
 
@@ -56,7 +56,8 @@ func (s *Sink) writeOutbox(exec func(string, ...driver.NamedValue) error, view s
 		return nil
 	}
 	if err := exec("CREATE OR REPLACE TEMP TABLE relay_batch AS SELECT * FROM " + view +
-		" WHERE src_topic IS NOT NULL AND (kind IN ('error', 'change') OR source = 'health')"); err != nil {
+		" WHERE src_topic IS NOT NULL AND (kind IN ('error', 'change') OR source IN ('health', 'config', 'alarm')" +
+		" OR (source = 'cloudtrail' AND actor LIKE '%:assumed-role/%'))"); err != nil {
 		return fmt.Errorf("collect the batch's relay rows: %w", err)
 	}
 	if err := exec(strings.ReplaceAll(relayOutboxSQL, "{{positions}}", strings.Join(vals, ", "))); err != nil {
@@ -71,7 +72,7 @@ func (s *Sink) writeOutbox(exec func(string, ...driver.NamedValue) error, view s
 // Outbox returns up to limit units waiting to be published, oldest first
 // per partition.
 func (db *DB) Outbox(ctx context.Context, limit int) ([]OutboxUnit, error) {
-	rows, err := db.QueryContext(ctx, `SELECT src, part, first_offset, next_offset, generation, CAST(errors AS VARCHAR), CAST(rows AS VARCHAR)
+	rows, err := db.QueryContext(ctx, `SELECT src, part, first_offset, next_offset, generation, CAST(counts AS VARCHAR), CAST(rows AS VARCHAR)
 FROM relay_outbox ORDER BY src, part, first_offset LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read the relay outbox: %w", Classify(err, db.Path))
@@ -84,7 +85,7 @@ FROM relay_outbox ORDER BY src, part, first_offset LIMIT ?`, limit)
 		if err := rows.Scan(&u.Src, &u.Part, &u.First, &u.Next, &u.Generation, &e, &r); err != nil {
 			return nil, fmt.Errorf("read the relay outbox: %w", err)
 		}
-		u.Errors, u.Rows = []byte(e), []byte(r)
+		u.Counts, u.Rows = []byte(e), []byte(r)
 		out = append(out, u)
 	}
 	return out, rows.Err()

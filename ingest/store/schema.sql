@@ -90,8 +90,9 @@ FROM dead_letters GROUP BY reason;
 -- relay_outbox: written by the sink in the same transaction as the events
 -- when the relay is on, one row per Kafka partition of a commit: its
 -- offset range, the consumer group generation that read it, the
--- per-minute error counts (errors) and the rows of changes and Health
--- events (rows), as JSON. The relay publishes a row to the relay topic and
+-- per-minute counts of errors and of CloudTrail calls by roles (counts) and
+-- the changes, Health, Config and alarm events whole (rows), as JSON
+-- (relay_outbox.sql). The relay publishes a row to the relay topic and
 -- then deletes it.
 CREATE TABLE IF NOT EXISTS relay_outbox (
     src          VARCHAR NOT NULL,   -- "kafka:<topic>"
@@ -99,7 +100,7 @@ CREATE TABLE IF NOT EXISTS relay_outbox (
     first_offset BIGINT NOT NULL,    -- offset of the unit's first event
     next_offset  BIGINT NOT NULL,    -- the partition's position after the commit
     generation   INTEGER NOT NULL,
-    errors       JSON NOT NULL,
+    counts       JSON NOT NULL,
     rows         JSON NOT NULL
 );
 -- relay_units: in a process that consumes the relay topic, the units whose
