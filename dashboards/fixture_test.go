@@ -40,11 +40,15 @@ func seedEvents(t testing.TB, db *store.DB, evs []fixEvent) {
 	t.Helper()
 	out := make([]transform.Event, len(evs))
 	for i, e := range evs {
+		provider := ""
+		if e.source == "cloudtrail" { // as the CloudTrail decoder sets it
+			provider = transform.ProviderAWS
+		}
 		out[i] = transform.Event{
 			EventID: e.id, Time: e.at, ObservedTime: e.at, Source: e.source, Kind: e.kind, Service: e.service,
 			Operation: e.operation, Region: e.region, AccountID: "123456789012", Resource: e.resource, Actor: e.actor,
 			ChangeType: e.changeType, RiskClass: e.risk, PeerService: e.peer, Message: e.msg,
-			Lineage: transform.Lineage{Topic: "app-errors"},
+			Lineage: transform.Lineage{Topic: "app-errors"}, CloudProvider: provider,
 		}
 	}
 	testkit.Seed(t, db, out...)

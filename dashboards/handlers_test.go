@@ -172,7 +172,7 @@ func TestAPIListsAndFilters(t *testing.T) {
 			}
 		}},
 		{"/api/regions", func(t *testing.T, body string) {
-			if !strings.Contains(body, "confined to us-east-1") {
+			if !strings.Contains(body, "of the errors on aws/us-east-1") {
 				t.Errorf("regions: %s", body)
 			}
 		}},
@@ -369,7 +369,7 @@ func TestPages(t *testing.T) {
 	}{
 		{"/", 200, []string{`id="incidents"`, f.incID, "ReplaceRoute", "alice", "<svg", "Errors per minute per service", "invalid_json", "kafka:app-errors"}},
 		{"/?service=payments", 200, []string{`value="payments"`, "<svg"}},
-		{"/incidents/" + f.incID, 200, []string{`id="suspects"`, `data-rank="1" data-event-id="chg-root" open`, "Cascade: the order services broke", `id="cascade"`, "confined to us-east-1", "suspect #1: ReplaceRoute",
+		{"/incidents/" + f.incID, 200, []string{`id="suspects"`, `data-rank="1" data-event-id="chg-root" open`, "Cascade: the order services broke", `id="cascade"`, "of the errors on aws/us-east-1", "suspect #1: ReplaceRoute",
 			`id="summary"`, "most likely cause: <strong>ReplaceRoute</strong>", "raw event", "/events/chg-root?at=", "/console?sql=SELECT", `class="ts-data"`}},
 		{"/incidents", 200, []string{`id="incident-list"`, `data-incident="` + f.incID + `"`, "ReplaceRoute"}},
 		{"/events/chg-root", 200, []string{`data-event-id="chg-root"`, "ReplaceRoute", "rtb-0abc", `class="attributes"`}},

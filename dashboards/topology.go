@@ -250,8 +250,8 @@ func topologyChart(svcs []Service, edges []queries.Edge) template.HTML {
 		}
 		fmt.Fprintf(&b, `<g class="node %s" data-service="%s"><rect x="%.1f" y="%.1f" width="%d" height="%d" rx="6" fill="%s" stroke="%s" stroke-width="2"/>`,
 			esc(s.State), esc(s.Name), p.x, p.y, topoNodeW, topoNodeH, fill, stroke)
-		fmt.Fprintf(&b, `<text class="legend" x="%.1f" y="%.1f">%s</text><text class="via" x="%.1f" y="%.1f">%s · %d errors · %d changes</text><title>%s: %s</title></g>`,
-			p.x+8, p.y+15, esc(s.Name), p.x+8, p.y+29, esc(s.State), s.Errors, s.Changes, esc(s.Name), esc(s.State))
+		fmt.Fprintf(&b, `<text class="legend" x="%.1f" y="%.1f">%s</text><text class="via" x="%.1f" y="%.1f">%s · %s · %s</text><title>%s: %s</title></g>`,
+			p.x+8, p.y+15, esc(s.Name), p.x+8, p.y+29, esc(s.State), counted(s.Errors, "error"), counted(s.Changes, "change"), esc(s.Name), esc(s.State))
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
@@ -282,4 +282,12 @@ func edgePath(e topoEdge) string {
 		}
 	}
 	return b.String()
+}
+
+// counted writes n with its noun, singular for one: "1 change", "3 errors".
+func counted(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

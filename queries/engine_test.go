@@ -264,7 +264,7 @@ func TestCascadeAndRegions(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "regions_provider", reg)
-	if reg[0].Region != "us-east-1" || reg[0].ErrorShare != 1 || !strings.Contains(reg[0].Warning, "confined to us-east-1") {
+	if reg[0].Region != "us-east-1" || reg[0].ErrorShare != 1 || !strings.Contains(reg[0].Warning, "100% of the errors on aws/us-east-1") || reg[0].Provider != "aws" {
 		t.Fatalf("regions: %+v", reg)
 	}
 	sus, err := e.Suspects(ctx, Window{})

@@ -83,6 +83,7 @@ type change struct {
 	id, clock, source, service, operation, region, resource, actor, changeType, risk string
 	observed                                                                         string // clock; "" = same as clock
 	attrs                                                                            string // attributes JSON; "" = {}
+	provider                                                                         string // cloud_provider; "" = aws for cloudtrail and health, as their decoders set it
 }
 
 func (f *fixture) change(c change) {
@@ -94,11 +95,14 @@ func (f *fixture) change(c change) {
 	if c.source == "" {
 		c.source = "cloudtrail"
 	}
+	if c.provider == "" && (c.source == "cloudtrail" || c.source == "health") {
+		c.provider = transform.ProviderAWS
+	}
 	testkit.Seed(f.t, f.db, transform.Event{
 		EventID: c.id, Time: at(c.clock), ObservedTime: at(obs), Source: c.source, Kind: "change",
 		Service: c.service, Operation: c.operation, Region: c.region, AccountID: "111122223333",
 		Resource: c.resource, Actor: c.actor, SeverityNumber: 9, Status: "success",
-		ChangeType: c.changeType, RiskClass: c.risk, Attributes: c.attrs,
+		ChangeType: c.changeType, RiskClass: c.risk, Attributes: c.attrs, CloudProvider: c.provider,
 	})
 }
 

@@ -96,6 +96,10 @@ func (e *Engine) Regions(ctx context.Context, w Window) ([]RegionShare, error) {
 	for _, in := range incidents {
 		nsvc[in.ID] = len(in.Services)
 	}
+	providers, err := regionProviders(ctx, s)
+	if err != nil {
+		return nil, err
+	}
 	rows, err := s.query(ctx, "regions", sqlText("regions"), nil)
 	if err != nil {
 		return nil, err
@@ -108,11 +112,35 @@ func (e *Engine) Regions(ctx context.Context, w Window) ([]RegionShare, error) {
 			return nil, fmt.Errorf("read regions: %w", err)
 		}
 		r.ErrorShare, r.ChangeShare = round4(r.ErrorShare), round4(r.ChangeShare)
+		r.Provider = providers[r.Region]
 		if r.IncidentID != "" && r.Errors > 0 && r.ErrorShare >= e.cfg.ConfinedShare {
-			r.Warning = fmt.Sprintf("incident confined to %s (%.0f%% of its errors, %d services): the services it broke all depend on this one region; check for a regional dependency or missing failover",
-				r.Region, r.ErrorShare*100, nsvc[r.IncidentID])
+			r.Warning = fmt.Sprintf("%.0f%% of the errors on %s (%d services): the services this incident broke all depend on this one region; check for a regional dependency or missing failover",
+				r.ErrorShare*100, r.Where(), nsvc[r.IncidentID])
 		}
 		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// regionProviders maps each region to the cloud provider its events name
+// ("gcp"), or to several joined with "+" ("aws+gcp" for a 'global' both
+// use); a region no event names a provider for is absent.
+func regionProviders(ctx context.Context, s *session) (map[string]string, error) {
+	rows, err := s.query(ctx, "region_providers", sqlText("region_providers"), nil)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var region, provider string
+		if err := rows.Scan(&region, &provider); err != nil {
+			return nil, fmt.Errorf("read region providers: %w", err)
+		}
+		if p := out[region]; p != "" {
+			provider = p + "+" + provider // rows come sorted by provider
+		}
+		out[region] = provider
 	}
 	return out, rows.Err()
 }

@@ -85,12 +85,22 @@ type CascadeStep struct {
 // RegionShare is one region's share of an incident's (or the window's) errors and changes.
 type RegionShare struct {
 	IncidentID  string  `json:"incident_id"` // "" for the whole window
+	Provider    string  `json:"provider"`    // cloud provider of the region (aws, gcp, azure; "aws+gcp" for a shared 'global'; "" when no event says)
 	Region      string  `json:"region"`
 	Errors      int64   `json:"errors"`
 	Changes     int64   `json:"changes"`
 	ErrorShare  float64 `json:"error_share"`
 	ChangeShare float64 `json:"change_share"`
-	Warning     string  `json:"warning"` // set when the incident is confined to one region
+	Warning     string  `json:"warning"` // set when the incident is confined to one region: "97% of the errors on gcp/us-east1 ..."
+}
+
+// Where names the region with its provider, "aws/us-east-1", or the bare
+// region when no event names the provider.
+func (r RegionShare) Where() string {
+	if r.Provider == "" {
+		return r.Region
+	}
+	return r.Provider + "/" + r.Region
 }
 
 // ChangeFailure is the change failure rate for one value of a dimension.

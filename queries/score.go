@@ -28,6 +28,8 @@ type candidate struct {
 	node                                                   nodeMatch // resources it touched that the broken services reach
 	graph                                                  graph     // the topology of its incident's batch
 	roots                                                  []string  // where its incident started: broken services no broken dependency of which broke before them
+	provider                                               string    // the change's cloud provider ("" unknown)
+	otherCloud                                             string    // the incident's providers ("azure") when the change is in none of them and no dependency path links it
 	explainedBy                                            string    // another incident whose errors name what it touched (this one's do not)
 }
 
@@ -50,7 +52,38 @@ var globalServices = map[string]bool{
 }
 
 func (c *candidate) elsewhere() bool {
-	return !c.regionMatch && !globalServices[c.Service] && c.Region != "global" && c.Region != "aws-global"
+	return c.otherCloud != "" || (!c.regionMatch && !globalServices[c.Service] && c.Region != "global" && c.Region != "aws-global")
+}
+
+// incidentProviders maps each incident to the cloud providers of its
+// regions ("gcp", or "aws+gcp"), from regionProviders; an incident none of
+// whose regions has a known provider is absent.
+func incidentProviders(incidents []Incident, regions map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, in := range incidents {
+		var ps []string
+		for _, r := range in.Regions {
+			for p := range strings.SplitSeq(regions[r], "+") {
+				if p != "" && !slices.Contains(ps, p) {
+					ps = append(ps, p)
+				}
+			}
+		}
+		if len(ps) > 0 {
+			slices.Sort(ps)
+			out[in.ID] = strings.Join(ps, "+")
+		}
+	}
+	return out
+}
+
+// inOtherCloud reports whether a change of provider p is in another cloud
+// than an incident on incProviders: both known, and p not among them.
+func inOtherCloud(p, incProviders string) bool {
+	if p == "" || incProviders == "" {
+		return false
+	}
+	return !slices.Contains(strings.Split(incProviders, "+"), p)
 }
 
 // riskScore maps the catalogue risk class to [0,1]; unknown is a bit above low.
@@ -177,6 +210,9 @@ func (e *Engine) score(c *candidate, roots []string, bd brokenDistance) {
 		"ratio":    w.Ratio * ratioScore(c.beforeRate, c.afterRate) / total,
 		"symptom":  w.Symptom * math.Min(1, 2*c.symptomShare) / total,
 	}
+	if topo > 0 {
+		c.otherCloud = "" // a known dependency path crosses the clouds
+	}
 	factor := 1.0
 	if c.elsewhere() {
 		factor = e.cfg.OtherRegionFactor
@@ -250,6 +286,8 @@ func evidence(c *candidate, broken []string, bd, eff brokenDistance, how string,
 		scope = append(scope, "its resource appears in the errors")
 	}
 	switch {
+	case c.otherCloud != "":
+		scope = append(scope, fmt.Sprintf("other cloud than the errors (%s; they are on %s) (score x %g)", c.provider, c.otherCloud, factor/explainedOf(c)))
 	case c.regionMatch:
 		scope = append(scope, "same region as the errors")
 	case c.elsewhere():
@@ -343,10 +381,18 @@ func (e *Engine) rankAll(ctx context.Context, w Window) ([]Suspect, error) {
 			named[c.EventID] = append(named[c.EventID], c.IncidentID)
 		}
 	}
+	regions, err := regionProviders(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	incProviders := incidentProviders(incidents, regions)
 	byIncident := map[string][]*candidate{}
 	dcache := map[[2]string]brokenDistance{}
 	for i := range cands {
 		c := &cands[i]
+		if ip := incProviders[c.IncidentID]; inOtherCloud(c.provider, ip) {
+			c.otherCloud = ip
+		}
 		if inc := named[c.EventID]; len(inc) > 0 && !c.resourceEvidence() {
 			c.explainedBy = inc[0]
 		}
@@ -608,7 +654,7 @@ func readCandidateBatch(ctx context.Context, s *session, out []candidate, params
 		if err := rows.Scan(&c.IncidentID, &c.EventID, &c.Time, &src, &svc, &op, &res, &actor, &region,
 			&acct, &ctype, &risk, &c.LeadMinutes, &c.riseLead, &c.serviceMatch, &c.downstream, &c.regionMatch, &c.accountMatch,
 			&c.resourceMatch, &c.nameMatch, &c.matchedName, &c.matchedService, &c.servicesAfter, &c.servicesTotal, &c.beforeRate, &c.afterRate,
-			&c.symptom, &c.symptomShare, &c.versionShare, &c.newVersion); err != nil {
+			&c.symptom, &c.symptomShare, &c.versionShare, &c.newVersion, &c.provider); err != nil {
 			return nil, fmt.Errorf("read suspect candidates: %w", err)
 		}
 		c.Time = c.Time.UTC()

@@ -68,11 +68,16 @@ onsets, topology), DIR/topology.yaml the topology as a config snippet and
 DIR/manifest.json the file list. The same seed always gives the same bytes.
 
 Scenarios: lb-change, dns-change, iam-policy, bad-deploy, provider-incident,
-quiet, random (one of the others, chosen by the seed). See docs/simulate.md.`,
+decoy-closer, dns-decoy, late-health, two-incidents, slow-ramp, deploy-decoy,
+quiet, multi-cloud (a Google Cloud firewall or backend service change breaks
+the services hosted on GKE, written as Cloud Logging entries; an Azure
+Activity Log NSG write and an AWS security group change are decoys), random
+(one of the single-cloud ones, chosen by the seed). See docs/simulate.md.`,
 		Example: `  faultline simulate --scenario lb-change --seed 1 --out outage
   faultline load --db outage.duckdb outage/data
   faultline simulate --scenario random --seed 7 --duration 6h --scale 10 --out big/
-  faultline simulate --scenario quiet --seed 3 --out quiet-day/`,
+  faultline simulate --scenario quiet --seed 3 --out quiet-day/
+  faultline simulate --scenario multi-cloud --seed 1 --out multi-cloud/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
@@ -134,17 +139,17 @@ func printScenario(w io.Writer, sc *simulate.Scenario, man simulate.Manifest) {
 		formats = append(formats, f)
 	}
 	sort.Strings(formats)
-	unit := map[string]string{"cloudtrail": "records", "cloudwatch": "log events", "app": "lines", "awsevents": "events"}
+	unit := map[string]string{"cloudtrail": "records", "cloudwatch": "log events", "app": "lines", "awsevents": "events", "gcpaudit": "log entries", "azureactivity": "records"}
 	total := 0
 	for _, f := range formats {
 		extra := ""
 		if f == "cloudwatch" {
 			extra = fmt.Sprintf(" in %d payloads", man.Messages[f])
 		}
-		fmt.Fprintf(w, "  %-11s %5d files %8d %s%s\n", f, files[f], man.Records[f], unit[f], extra)
+		fmt.Fprintf(w, "  %-13s %5d files %8d %s%s\n", f, files[f], man.Records[f], unit[f], extra)
 		total += man.Records[f]
 	}
-	fmt.Fprintf(w, "  %-11s %5d files %8d events\n", "total", len(man.Files), total)
+	fmt.Fprintf(w, "  %-13s %5d files %8d events\n", "total", len(man.Files), total)
 	if !tr.Incident {
 		fmt.Fprintf(w, "root cause:  none (quiet period: any incident found is a false alarm)\n")
 	} else {

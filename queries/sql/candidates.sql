@@ -39,6 +39,8 @@
 --                    errors name it; sibling: it touched resources of a kind
 --                    the broken services use, but not theirs (lists
 --                    c_incident ... from Go: queries/nodes.go)
+--   cloud_provider   the change's provider (aws, gcp, azure; '' unknown): Go
+--                    compares it with the providers of the incident's regions
 --   version_share    for a deploy: share of the first errors of the deployed
 --                    service that carry its new version (service.version or
 --                    version; lists v_incident ... from Go: sql/versions.sql)
@@ -53,7 +55,8 @@ WITH chg AS (
            account_id, resource, actor,
            change_type, risk_class, attributes,
            epoch_ms(time) / 60000.0    AS tm,
-           epoch_ms(time) // 60000     AS cm
+           epoch_ms(time) // 60000     AS cm,
+           coalesce(cloud_provider, '') AS cloud_provider
     FROM events
     WHERE kind = 'change'
       AND time >= CAST($chg_from AS TIMESTAMPTZ)
@@ -64,7 +67,7 @@ WITH chg AS (
     -- publication by many minutes)
     SELECT event_id, time, source, coalesce(service, '(none)'), operation, coalesce(region, 'global'),
            account_id, resource, actor, coalesce(change_type, 'provider'), coalesce(risk_class, 'critical'),
-           NULL, epoch_ms(time) / 60000.0, epoch_ms(time) // 60000
+           NULL, epoch_ms(time) / 60000.0, epoch_ms(time) // 60000, coalesce(cloud_provider, '')
     FROM events
     WHERE kind = 'error' AND source = 'health'
       AND time >= CAST($chg_from AS TIMESTAMPTZ)
@@ -265,6 +268,7 @@ features AS (
         coalesce(ps.symptom_share, 0)                        AS symptom_share,
         coalesce(v.version_share, 0)                         AS version_share,
         coalesce(v.version, '')                              AS new_version,
+        p.cloud_provider,
         coalesce(cn.node_dist, -1)                           AS node_dist,
         coalesce(cn.flags, 0) & 1 = 1                        AS sibling,
         coalesce(cn.flags, 0) & 2 = 2                        AS node_hit

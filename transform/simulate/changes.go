@@ -20,7 +20,9 @@ type change struct {
 	region    string
 	resource  string
 	ct        *ctRecord // TopicCloudTrail
-	raw       []byte    // TopicApp, TopicAWSEvents
+	raw       []byte    // TopicApp, TopicAWSEvents, TopicGCP, TopicAzure
+	pre       []byte    // TopicGCP: the operation's "first" entry, logged at preAt (raw is its "last", the change)
+	preAt     time.Time
 	start     time.Time // the time the decoders give it when not at (a Health issue's startTime)
 }
 
@@ -244,6 +246,8 @@ func (s *Scenario) rootChange(r *rnd, p *plant, at time.Time) *change {
 		return s.ctChange(r, "ChangeResourceRecordSets", target, p.region, pick(r, []actor{s.human(r), s.actors[4]}), at)
 	case FamilyIAMPolicy:
 		return s.ctChange(r, pick(r, []string{"PutRolePolicy", "DetachRolePolicy"}), target, p.region, pick(r, []actor{s.human(r), s.actors[4]}), at)
+	case KindGCPChange:
+		return s.gcpChange(r, pick(r, []string{"v1.compute.firewalls.patch", "v1.compute.firewalls.update", "v1.compute.backendServices.patch"}), target, pick(r, []actor{s.human(r), s.actors[4]}), at)
 	case FamilyBadDeploy:
 		sv := s.service(target)
 		next := bumpVersion(sv.version, r)
@@ -292,6 +296,8 @@ func (s *Scenario) rollback(r *rnd, p *plant, at time.Time) *change {
 			}
 		}
 		return s.deploy(r, rc.service, rc.region, sv.version, strings.TrimPrefix(rc.resource, rc.service+"@"), s.actors[5], at)
+	case "gcpaudit": // the same resource set back
+		return s.gcpChange(r, "v1."+rc.operation, p.first[0], s.human(r), at)
 	case "health":
 		desc := fmt.Sprintf("The issue has been resolved and the service is operating normally in the %s Region.", rc.region)
 		c := s.health(r, rc.service, rc.region, "issue", rc.operation, "closed", desc, rc.start, at, rc.resource)
@@ -392,9 +398,14 @@ func (s *Scenario) decoys(r *rnd, onset time.Time) []*change {
 	case FamilyProviderIncident:
 		out = append(out, s.health(r, "ec2", other, "issue", "AWS_EC2_OPERATIONAL_ISSUE", "open",
 			"We are investigating connectivity issues affecting some instances in a single Availability Zone in the "+other+" Region.", at, at, ""))
+	case KindGCPChange: // a network rule change in the other clouds
+		out = append(out, s.azureChange(r, s.human(r), at))
 	}
 	// 3. A response action just after the onset (a person scaling up).
-	if len(s.plants) > 0 {
+	if len(s.plants) > 0 && s.plants[0].kind == KindGCPChange {
+		first := s.Truth.Affected[0]
+		out = append(out, s.gcpChange(r, "v1.compute.instanceGroupManagers.resize", first.Service, s.human(r), s.Truth.Onset.Add(r.dur(3*time.Minute, 8*time.Minute))))
+	} else if len(s.plants) > 0 {
 		first := s.Truth.Affected[0]
 		out = append(out, s.ctChange(r, "SetDesiredCapacity", first.Service, first.Region, s.human(r), s.Truth.Onset.Add(r.dur(3*time.Minute, 8*time.Minute))))
 	}
@@ -425,6 +436,8 @@ func (s *Scenario) familyDecoys(v *rnd) []*change {
 		return pick(v, c)
 	}
 	switch s.Family {
+	case FamilyMultiCloud: // a security group change on AWS, closer to the onset, where nothing broke
+		return []*change{s.ctChange(v, "AuthorizeSecurityGroupIngress", other(), s.regions[0], s.human(v), closer())}
 	case FamilyDecoyCloser:
 		if p.kind == FamilyLBChange {
 			return []*change{s.ctChange(v, pick(v, []string{"ModifyListener", "ModifyTargetGroup", "DeregisterTargets"}), other(), p.region, s.human(v), closer())}

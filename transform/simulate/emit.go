@@ -36,6 +36,8 @@ type minuteOut struct {
 	cw  []cwItem
 	app []item
 	aws []item
+	gcp []item // Cloud Logging entries (multi-cloud)
+	az  []item // Azure Activity Log documents (multi-cloud)
 }
 
 // walk produces the scenario's events minute by minute, in a deterministic
@@ -75,7 +77,7 @@ func (s *Scenario) walk(fn func(m *minuteOut) error) error {
 	m := &minuteOut{}
 	for i := range minutes {
 		t := o.Start.Add(time.Duration(i) * time.Minute)
-		*m = minuteOut{t: t, ct: m.ct[:0], cw: m.cw[:0], app: m.app[:0], aws: m.aws[:0]}
+		*m = minuteOut{t: t, ct: m.ct[:0], cw: m.cw[:0], app: m.app[:0], aws: m.aws[:0], gcp: m.gcp[:0], az: m.az[:0]}
 		for ; next < len(s.changes) && s.changes[next].at.Before(t.Add(time.Minute)); next++ {
 			c := s.changes[next]
 			switch c.topic {
@@ -85,16 +87,21 @@ func (s *Scenario) walk(fn func(m *minuteOut) error) error {
 				m.app = append(m.app, item{at: c.at, arrival: c.arrival, key: c.service, raw: c.raw})
 			case TopicAWSEvents:
 				m.aws = append(m.aws, item{at: c.at, arrival: c.arrival, key: c.eventID, raw: c.raw})
+			case TopicGCP:
+				if c.pre != nil {
+					m.gcp = append(m.gcp, item{at: c.preAt, arrival: c.arrival.Add(c.preAt.Sub(c.at)), key: c.eventID, raw: c.pre})
+				}
+				m.gcp = append(m.gcp, item{at: c.at, arrival: c.arrival, key: c.eventID, raw: c.raw})
+			case TopicAzure:
+				m.az = append(m.az, item{at: c.at, arrival: c.arrival, key: c.eventID, raw: c.raw})
 			}
 		}
 		diurnal := 1 + 0.25*math.Sin(2*math.Pi*float64(t.Hour()*60+t.Minute()-6*60)/1440)
 		for si, sv := range s.services {
 			drift[si] = min(1.6, max(0.6, 1+0.92*(drift[si]-1)+0.06*r.NormFloat64()))
-			for ri, region := range s.regions {
-				share := 0.75
-				if ri == 1 {
-					share = 0.25
-				}
+			regions, shares := s.regionsOf(sv)
+			for ri, region := range regions {
+				share := shares[ri]
 				inc := 0.0
 				p, a := s.affectedBy(sv.name, region)
 				if a != nil {
@@ -111,6 +118,10 @@ func (s *Scenario) walk(fn func(m *minuteOut) error) error {
 					at := within(r, t, time.Time{}, time.Time{})
 					l := appLine{Time: at.Format(layoutApp), Service: sv.name, Level: "error", Message: e.msg, ErrorType: e.typ, Region: region,
 						ServerAddress: e.addr, HTTPStatus: e.status, TraceID: r.trace(), SpanID: r.span(), Version: sv.version, Env: "prod"}
+					if sv.cloud == "gcp" {
+						m.gcp = append(m.gcp, item{at: at, arrival: at.Add(time.Second), key: sv.name, raw: s.gcpLine(r, sv, l, at)})
+						continue
+					}
 					m.app = append(m.app, item{at: at, arrival: at.Add(time.Second), key: sv.name, raw: mustJSON(l)})
 				}
 			}
@@ -123,6 +134,7 @@ func (s *Scenario) walk(fn func(m *minuteOut) error) error {
 			}})
 		}
 		sort.SliceStable(m.app, func(i, j int) bool { return m.app[i].at.Before(m.app[j].at) })
+		sort.SliceStable(m.gcp, func(i, j int) bool { return m.gcp[i].at.Before(m.gcp[j].at) })
 		sort.SliceStable(m.ct, func(i, j int) bool { return m.ct[i].at.Before(m.ct[j].at) })
 		for k := range m.ct {
 			if m.ct[k].raw == nil {
@@ -219,6 +231,8 @@ func (s *Scenario) incidentError(r *rnd, p *plant, a *AffectedService, region st
 		})
 	}
 	switch p.kind {
+	case KindGCPChange:
+		return gcpIncidentError(r, a, region)
 	case FamilyLBChange:
 		host := s.lbHost(a.Service, region)
 		return pick(r, []errShape{
@@ -279,6 +293,10 @@ func (s *Scenario) emitService(r *rnd, m *minuteOut, sv *service, region string,
 		} else {
 			l.Message, l.ErrorType, l.ServerAddress, l.HTTPStatus, l.DurationMS = e.msg, e.typ, e.addr, e.status, 20+r.IntN(3000)
 		}
+		if sv.cloud == "gcp" { // a GKE container's line, through Cloud Logging
+			m.gcp = append(m.gcp, item{at: at, arrival: at.Add(r.dur(time.Second, 5*time.Second)), key: sv.name, raw: s.gcpLine(r, sv, l, at)})
+			return
+		}
 		m.app = append(m.app, item{at: at, arrival: at.Add(r.dur(100*time.Millisecond, 2*time.Second)), key: sv.name, raw: mustJSON(l)})
 	}
 	var onset, recovery time.Time
@@ -296,6 +314,9 @@ func (s *Scenario) emitService(r *rnd, m *minuteOut, sv *service, region string,
 	for range nInc {
 		e := s.incidentError(r, pl, a, region, roles[sv.name])
 		line(within(r, t, onset, recovery), "error", &e)
+	}
+	if sv.cloud == "gcp" {
+		return // no CloudWatch Logs on Google Cloud
 	}
 
 	// CloudWatch Logs: one subscription payload per service, region and minute.

@@ -24,12 +24,18 @@ const (
 	FamilyTwoIncidents = "two-incidents" // two unrelated outages overlapping in time, each with its own root cause
 	FamilySlowRamp     = "slow-ramp"     // a bad deploy or DNS change whose errors ramp up over 10-25 minutes, with a change during the ramp
 	FamilyDeployDecoy  = "deploy-decoy"  // a bad deploy and, closer to the onset, a deploy of a service that calls it
+	FamilyMultiCloud   = "multi-cloud"   // a Google Cloud firewall/backend service change breaks the services hosted on GCP; AWS stays healthy; an Azure NSG and an AWS security group change are decoys
 )
 
 // Families lists the concrete scenario families (not "random"), in a fixed
 // order: eval cycles through them.
 var Families = []string{FamilyLBChange, FamilyDNSChange, FamilyIAMPolicy, FamilyBadDeploy, FamilyProviderIncident,
-	FamilyDecoyCloser, FamilyDNSDecoy, FamilyLateHealth, FamilyTwoIncidents, FamilySlowRamp, FamilyDeployDecoy, FamilyQuiet}
+	FamilyDecoyCloser, FamilyDNSDecoy, FamilyLateHealth, FamilyTwoIncidents, FamilySlowRamp, FamilyDeployDecoy, FamilyQuiet, FamilyMultiCloud}
+
+// randomFamilies are the families "random" picks from: the single-cloud
+// ones, so that a random seed keeps the family it had before multi-cloud
+// was added (documented seeds stay reproducible).
+var randomFamilies = Families[:12]
 
 // DefaultStart is the default start of a scenario's window (a Monday morning).
 var DefaultStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -106,7 +112,7 @@ func ResolveFamily(name string, seed int64) (string, error) {
 		x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
 		x = (x ^ x>>27) * 0x94D049BB133111EB
 		x ^= x >> 31
-		return Families[x%uint64(len(Families))], nil
+		return randomFamilies[x%uint64(len(randomFamilies))], nil
 	}
 	for _, f := range Families {
 		if f == name {

@@ -72,9 +72,10 @@ type Truth struct {
 	// Blips are one-minute error bursts of background noise: not incidents.
 	Blips []Blip `json:"blips"`
 
-	Services []string            `json:"services"` // application services
-	Topology map[string][]string `json:"topology"` // pass as the topology: config
-	Topics   map[string]string   `json:"topics"`   // Kafka topic -> input format
+	Services    []string            `json:"services"`               // application services
+	GCPServices []string            `json:"gcp_services,omitempty"` // multi-cloud: the services hosted on Google Cloud (in GCPRegion); the others run on AWS
+	Topology    map[string][]string `json:"topology"`               // pass as the topology: config
+	Topics      map[string]string   `json:"topics"`                 // Kafka topic -> input format
 }
 
 // IncidentTruth is one planted incident.
@@ -165,7 +166,17 @@ type service struct {
 	baseErr float64
 	version string
 	deps    []string // application services
-	aws     []string // AWS services
+	aws     []string // cloud services it uses (AWS; compute for a GKE service of the multi-cloud family)
+	cloud   string   // "gcp" for a service hosted on Google Cloud (multi-cloud family); "" = AWS
+}
+
+// regionsOf returns the regions a service runs in, with the share of its
+// traffic each takes: the scenario's two AWS regions, or GCPRegion alone.
+func (s *Scenario) regionsOf(sv *service) ([]string, []float64) {
+	if sv.cloud == "gcp" {
+		return []string{GCPRegion}, []float64{1}
+	}
+	return s.regions, []float64{0.75, 0.25}
 }
 
 func (s *service) logGroup() string {
@@ -358,6 +369,8 @@ func (s *Scenario) kinds() []string {
 		return []string{pick(v, []string{FamilyBadDeploy, FamilyDNSChange})}
 	case FamilyDeployDecoy:
 		return []string{FamilyBadDeploy}
+	case FamilyMultiCloud:
+		return []string{KindGCPChange}
 	}
 	return []string{s.Family}
 }
@@ -391,6 +404,8 @@ func (s *Scenario) plan(r *rnd) {
 			p.lag = p.ramp / 2
 		case s.Family == FamilyLateHealth:
 			p.health = v.dur(8*time.Minute, 40*time.Minute)
+		case k == KindGCPChange:
+			p.region = GCPRegion
 		case i == 1: // the second of two incidents: in the second region or on other services, overlapping in time
 			if v.chance(0.5) {
 				p.region = s.regions[1]
@@ -402,6 +417,11 @@ func (s *Scenario) plan(r *rnd) {
 		}
 		lb = lb || k == FamilyLBChange
 		s.planCascade(r, p, end)
+		if k == KindGCPChange { // what it breaks runs on Google Cloud
+			for svc := range p.affected {
+				s.service(svc).cloud = "gcp"
+			}
+		}
 		s.plants = append(s.plants, p)
 		for svc := range p.affected {
 			contain = append(contain, svc)
@@ -424,6 +444,19 @@ func (s *Scenario) plan(r *rnd) {
 		s.Truth.Services = append(s.Truth.Services, sv.name)
 	}
 	sort.Strings(s.Truth.Services)
+	if s.Family == FamilyMultiCloud {
+		s.Truth.Region = GCPRegion
+		s.Truth.Topics = map[string]string{TopicGCP: "gcpaudit", TopicAzure: "azureactivity"}
+		for t, f := range TopicFormats {
+			s.Truth.Topics[t] = f
+		}
+		for _, sv := range s.services {
+			if sv.cloud == "gcp" {
+				s.Truth.GCPServices = append(s.Truth.GCPServices, sv.name)
+			}
+		}
+		sort.Strings(s.Truth.GCPServices)
+	}
 
 	type window struct{ from, to time.Time }
 	excludes := []window{{onset.Add(-20 * time.Minute), onset.Add(40 * time.Minute)}}
@@ -452,7 +485,9 @@ func (s *Scenario) plan(r *rnd) {
 		s.changes = append(s.changes, p.rb)
 		ref := p.rb.ref()
 		t.Rollback = &ref
-		s.changes = append(s.changes, s.alarms(r, p)...)
+		if p.kind != KindGCPChange { // CloudWatch alarms watch AWS services only
+			s.changes = append(s.changes, s.alarms(r, p)...)
+		}
 		if i == 0 {
 			s.Truth.Incident = true
 			s.Truth.IncidentTruth = *t
@@ -530,6 +565,14 @@ func (s *Scenario) choose(r *rnd, p *plant) bool {
 		}
 		t := pick(r, c)
 		p.root, p.first = t, []string{t}
+	case KindGCPChange:
+		c := free(s.layer(1, 2))
+		if len(c) == 0 {
+			return false
+		}
+		t := pick(r, c)
+		s.service(t).aws = appendUnique(s.service(t).aws, "compute")
+		p.root, p.first = "compute", []string{t}
 	case FamilyProviderIncident:
 		p.root = "dynamodb"
 		if r.chance(0.3) {
@@ -551,7 +594,8 @@ func (s *Scenario) planBlips(r *rnd, start, end time.Time, excluded func(time.Ti
 	mean := 180 * time.Minute * 8 / time.Duration(len(s.services))
 	for at := start.Add(r.dur(20*time.Minute, 20*time.Minute+mean)); at.Before(end); at = at.Add(r.dur(mean/2, mean*3/2)) {
 		sv := pick(r, s.services)
-		b := Blip{Service: sv.name, Region: s.regions[0], Minute: at.Truncate(time.Minute), Errors: 3 + r.IntN(5)}
+		regions, _ := s.regionsOf(sv)
+		b := Blip{Service: sv.name, Region: regions[0], Minute: at.Truncate(time.Minute), Errors: 3 + r.IntN(5)}
 		if !excluded(at) {
 			s.Truth.Blips = append(s.Truth.Blips, b)
 		}

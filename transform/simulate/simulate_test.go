@@ -50,6 +50,10 @@ type loaded struct {
 	ctByID  map[string]map[string]any
 	appByID map[string]map[string]any
 	awsByID map[string]map[string]any
+	// multi-cloud: Cloud Audit Logs entries by insertId and Azure records
+	// by eventDataId (the GKE services' lines are in app, as the app
+	// stream's fields: time, service, region, level)
+	cloudByID map[string]map[string]any
 }
 
 func writeAndRead(t testing.TB, family string, seed int64, o Options) (*Scenario, loaded) {
@@ -63,7 +67,7 @@ func writeAndRead(t testing.TB, family string, seed int64, o Options) (*Scenario
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := loaded{man: man, ctByID: map[string]map[string]any{}, appByID: map[string]map[string]any{}, awsByID: map[string]map[string]any{}}
+	l := loaded{man: man, ctByID: map[string]map[string]any{}, appByID: map[string]map[string]any{}, awsByID: map[string]map[string]any{}, cloudByID: map[string]map[string]any{}}
 	if err := json.Unmarshal(readGz(t, man.Truth), &l.truth); err != nil {
 		t.Fatal(err)
 	}
@@ -116,6 +120,35 @@ func writeAndRead(t testing.TB, family string, seed int64, o Options) (*Scenario
 			}
 			l.awsByID[m["id"].(string)] = m
 			l.aws = append(l.aws, m)
+		case "gcpaudit": // Cloud Logging NDJSON
+			sc := bufio.NewScanner(bytes.NewReader(b))
+			sc.Buffer(nil, 1<<20)
+			for sc.Scan() {
+				var e gcpEntry
+				if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+					t.Fatalf("%s: %v: %s", f.Path, err, sc.Text())
+				}
+				if e.ProtoPayload != nil {
+					var m map[string]any
+					_ = json.Unmarshal(sc.Bytes(), &m)
+					l.cloudByID[e.InsertID] = m
+					continue
+				}
+				level := "info"
+				if e.Severity == "ERROR" {
+					level = "error"
+				}
+				zone := e.Resource.Labels["location"]
+				l.app = append(l.app, map[string]any{"time": e.Timestamp, "service": e.Resource.Labels["container_name"], "region": zone[:strings.LastIndexByte(zone, '-')], "level": level})
+			}
+		case "azureactivity":
+			var doc struct{ Records []map[string]any }
+			if err := json.Unmarshal(b, &doc); err != nil {
+				t.Fatalf("%s: %v", f.Path, err)
+			}
+			for _, r := range doc.Records {
+				l.cloudByID[r["eventDataId"].(string)] = r
+			}
 		default:
 			t.Fatalf("%s: unexpected format %q", f.Path, f.Format)
 		}
@@ -239,6 +272,9 @@ func TestOptionsValidate(t *testing.T) {
 }
 
 func TestRandomCoversFamilies(t *testing.T) {
+	if slices.Contains(randomFamilies, FamilyMultiCloud) {
+		t.Error("random picks multi-cloud: the families of documented random seeds would change")
+	}
 	seen := map[string]bool{}
 	for seed := range int64(60) {
 		f, err := ResolveFamily(FamilyRandom, seed)
@@ -247,7 +283,7 @@ func TestRandomCoversFamilies(t *testing.T) {
 		}
 		seen[f] = true
 	}
-	for _, f := range Families {
+	for _, f := range randomFamilies {
 		if !seen[f] {
 			t.Errorf("random never picked %s in 60 seeds", f)
 		}
@@ -328,7 +364,7 @@ func TestTruthConsistency(t *testing.T) {
 					if d.EventID == tr.RootCauseEventID {
 						t.Error("a decoy is the root cause")
 					}
-					if l.ctByID[d.EventID] == nil && l.appByID[d.EventID] == nil && l.awsByID[d.EventID] == nil {
+					if l.ctByID[d.EventID] == nil && l.appByID[d.EventID] == nil && l.awsByID[d.EventID] == nil && l.cloudByID[d.EventID] == nil {
 						t.Errorf("decoy %s not in the data", d.EventID)
 					}
 				}
@@ -349,6 +385,9 @@ func checkIncident(t *testing.T, tr Truth, in IncidentTruth, l loaded, onsets ma
 		found++
 	}
 	if _, ok := l.awsByID[in.RootCauseEventID]; ok {
+		found++
+	}
+	if _, ok := l.cloudByID[in.RootCauseEventID]; ok {
 		found++
 	}
 	if found != 1 {
@@ -381,7 +420,7 @@ func checkIncident(t *testing.T, tr Truth, in IncidentTruth, l loaded, onsets ma
 		// depends on the root node, or on an affected service that broke
 		// before it.
 		deps := tr.Topology[a.Service]
-		rootNode := map[string]string{FamilyLBChange: "elasticloadbalancing", FamilyDNSChange: "route53", FamilyIAMPolicy: "iam", FamilyProviderIncident: in.RootCauseService}[in.Kind]
+		rootNode := map[string]string{FamilyLBChange: "elasticloadbalancing", FamilyDNSChange: "route53", FamilyIAMPolicy: "iam", FamilyProviderIncident: in.RootCauseService, KindGCPChange: "compute"}[in.Kind]
 		direct := (rootNode != "" && slices.Contains(deps, rootNode)) || (in.Kind == FamilyBadDeploy && a.Service == in.RootCauseService)
 		if direct != (len(a.Via) == 0) {
 			t.Errorf("%s: direct=%v but via=%v", a.Service, direct, a.Via)

@@ -61,6 +61,11 @@ func (s *Scenario) WriteDir(dir string) (Manifest, error) {
 	if err := w.closeApp(); err != nil && werr == nil {
 		werr = err
 	}
+	if w.gcp != nil {
+		if err := w.gcp.close(w); err != nil && werr == nil {
+			werr = err
+		}
+	}
 	if werr != nil {
 		return Manifest{}, werr
 	}
@@ -99,7 +104,8 @@ type fileWriter struct {
 	appPath   string
 	appHour   time.Time // the hour the open app file holds
 	gz        gz
-	appLines  int // lines in the open app file
+	appLines  int       // lines in the open app file
+	gcp       *hourFile // Google Cloud entries (multi-cloud only)
 }
 
 // appFor makes the open application file the one of t's hour: one NDJSON
@@ -166,6 +172,9 @@ func (w *fileWriter) minute(m *minuteOut) error {
 		w.app.Write(it.raw)
 		w.app.WriteByte('\n')
 		w.appLines++
+	}
+	if err := w.writeCloud(m); err != nil {
+		return err
 	}
 	for _, it := range m.aws {
 		var env struct {
@@ -362,6 +371,16 @@ func (s *Scenario) EachMessage(fn func(topic string, m Message) error) error {
 		}
 		for _, it := range m.aws {
 			if err := fn(TopicAWSEvents, Message{Key: []byte(it.key), Value: it.raw, Time: it.arrival}); err != nil {
+				return err
+			}
+		}
+		for _, it := range m.gcp { // one LogEntry per Pub/Sub message
+			if err := fn(TopicGCP, Message{Key: []byte(it.key), Value: it.raw, Time: it.arrival}); err != nil {
+				return err
+			}
+		}
+		for _, it := range m.az {
+			if err := fn(TopicAzure, Message{Key: []byte(it.key), Value: it.raw, Time: it.arrival}); err != nil {
 				return err
 			}
 		}
