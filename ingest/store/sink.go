@@ -25,6 +25,9 @@ type Position struct {
 	Part        int32
 	Next        int64
 	Fingerprint string
+	// Generation is the Kafka consumer group generation that read the
+	// records (for the relay outbox; 0 for files).
+	Generation int32
 }
 
 // Batch is what one sink transaction commits: events, dead letters and the
@@ -35,6 +38,10 @@ type Batch struct {
 	DeadLetters  []transform.DeadLetter
 	Positions    []Position
 	ReplaceFiles []string // delete these files' events and dead letters first (a changed file is reloaded)
+	// Relay and Evict are for a process that applies relayed units
+	// (ingest/relay): the rows of the units Evict are deleted first, the
+	// units Relay (whose rows are Events) recorded in relay_units.
+	Relay, Evict []Unit
 }
 
 // Sink commits batches to the DuckDB file, one transaction per batch, on
@@ -42,9 +49,12 @@ type Batch struct {
 // committer goroutine per Sink (DuckDB Arrow connections are not safe for
 // concurrent use either).
 type Sink struct {
-	conn  *sql.Conn
-	path  string // the database file, for errors
-	views int64  // names each batch's Arrow view uniquely
+	// Outbox makes every commit also write the relay unit of each Kafka
+	// partition of the batch into relay_outbox (relay.go).
+	Outbox bool
+	conn   *sql.Conn
+	path   string // the database file, for errors
+	views  int64  // names each batch's Arrow view uniquely
 }
 
 // NewSink takes a dedicated connection from db. Close returns it.
@@ -116,10 +126,21 @@ func (s *Sink) write(ctx context.Context, c driver.Conn, exec func(string, ...dr
 			return fmt.Errorf("delete dead letters of changed file %s: %w", f, err)
 		}
 	}
+	if err := writeRelay(exec, b); err != nil {
+		return err
+	}
 	if b.Events != nil && b.Events.NumRows() > 0 {
 		s.views++
-		if err := insertArrow(c, exec, b.Events, fmt.Sprintf("faultline_batch_%d", s.views)); err != nil {
+		name := fmt.Sprintf("faultline_batch_%d", s.views)
+		if err := insertArrow(c, exec, b.Events, name); err != nil {
 			return err
+		}
+		if s.Outbox {
+			if err := withView(c, exec, b.Events, name+"_relay", func(view string) error {
+				return s.writeOutbox(exec, view, b.Positions)
+			}); err != nil {
+				return err
+			}
 		}
 	}
 	if len(b.DeadLetters) > 0 {
@@ -143,7 +164,19 @@ ON CONFLICT (source, part) DO UPDATE SET next_offset = excluded.next_offset, upd
 	return nil
 }
 
+// insertArrow inserts rec into events.
 func insertArrow(c driver.Conn, exec func(string, ...driver.NamedValue) error, rec arrow.RecordBatch, name string) error {
+	return withView(c, exec, rec, name, func(view string) error {
+		if err := exec("INSERT INTO events SELECT * FROM " + view); err != nil {
+			return fmt.Errorf("insert %d events: %w", rec.NumRows(), err)
+		}
+		return nil
+	})
+}
+
+// withView registers rec as the view name for fn. An Arrow view is a
+// stream: it can be scanned once, so every statement needs its own.
+func withView(c driver.Conn, exec func(string, ...driver.NamedValue) error, rec arrow.RecordBatch, name string, fn func(view string) error) error {
 	ar, err := duckdb.NewArrowFromConn(c)
 	if err != nil {
 		return fmt.Errorf("arrow interface: %w", err)
@@ -158,8 +191,8 @@ func insertArrow(c driver.Conn, exec func(string, ...driver.NamedValue) error, r
 		return fmt.Errorf("register arrow batch: %w", err)
 	}
 	defer release()
-	if err := exec("INSERT INTO events SELECT * FROM " + name); err != nil {
-		return fmt.Errorf("insert %d events: %w", rec.NumRows(), err)
+	if err := fn(name); err != nil {
+		return err
 	}
 	if err := exec("DROP VIEW IF EXISTS " + name); err != nil {
 		return fmt.Errorf("drop arrow view: %w", err)
