@@ -41,6 +41,13 @@ type Options struct {
 	Status *status.Tracker
 	// Allocator for Arrow batches (nil: Go allocator).
 	Allocator memory.Allocator
+	// Relay makes every commit also write its relay unit (store's outbox:
+	// the changes and per-minute error counts of each partition, with the
+	// consumer group generation that read them) for ingest/relay to
+	// publish, and starts a partition at the group's committed offset when
+	// that is beyond the file's (another member stored and relayed what is
+	// between). docs/operations.md, Account-wide answers.
+	Relay bool
 }
 
 var errCaughtUp = errors.New("caught up")
@@ -57,6 +64,7 @@ type partState struct {
 	start     int64        // offset the reader started at
 	hwm       atomic.Int64 // latest high watermark seen
 	committed atomic.Int64 // next offset stored in DuckDB
+	gen       int32        // consumer group generation this reader runs in
 }
 
 type runner struct {
@@ -150,6 +158,7 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		defer s.Close()
+		s.Outbox = o.Relay
 		sink = s
 	}
 	r := &runner{
@@ -386,8 +395,15 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 		b := bounds[k]
 		start, ok := stored[k]
 		fromGroup := false
-		if !ok {
+		switch {
+		case !ok:
 			start, fromGroup = r.startWithoutOffset(k, groupOff[k], b)
+		case r.o.Relay && groupOff[k] > start:
+			// Another member stored (and relayed) the records between:
+			// re-reading them would relay them twice.
+			r.log.Info("partition's group offset is beyond this file's; starting there (relay)", "topic", k.topic, "partition", k.part,
+				"stored_offset", start, "group_offset", groupOff[k])
+			start, fromGroup = groupOff[k], true
 		}
 		switch {
 		case start < b[0]:
@@ -406,7 +422,7 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 		if t, ok := r.targets[k]; ok {
 			target = t // a batch run's target is the high watermark at start
 		}
-		ps := &partState{tp: k, target: target, start: start}
+		ps := &partState{tp: k, target: target, start: start, gen: gen.ID}
 		ps.hwm.Store(b[1])
 		ps.committed.Store(start)
 		parts[k] = ps

@@ -161,7 +161,7 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 			Format: format, Value: m.Value, Key: m.Key, Time: m.Time,
 			Lineage: transform.Lineage{Topic: ps.topic, Partition: ps.part, Offset: m.Offset},
 		}, time.Now(), res)
-		it := item{source: source, part: ps.part, next: m.Offset + 1, label: ps.topic, res: res, raw: n,
+		it := item{source: source, part: ps.part, next: m.Offset + 1, gen: ps.gen, label: ps.topic, res: res, raw: n,
 			flush: r.o.Config.ExitWhenCaughtUp && m.Offset+1 == ps.target} // don't wait batch_max_wait to exit
 		select {
 		case r.in <- it:

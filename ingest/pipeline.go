@@ -31,6 +31,7 @@ type item struct {
 	source      string // "kafka:<topic>" or "file:<abs path>"
 	part        int32
 	next        int64  // position after this record
+	gen         int32  // Kafka: consumer group generation that read it
 	fingerprint string // files only
 	replace     string // file whose stored rows are deleted first (a changed file)
 	label       string // events_total source label
@@ -252,7 +253,7 @@ func (p *pipeline) add(cur *pending, b *transform.Builder, it *item) {
 		cur.skipped += it.res.Skipped
 	}
 	key := [2]any{it.source, it.part}
-	pos := store.Position{Source: it.source, Part: it.part, Next: it.next, Fingerprint: it.fingerprint}
+	pos := store.Position{Source: it.source, Part: it.part, Next: it.next, Fingerprint: it.fingerprint, Generation: it.gen}
 	if i, ok := cur.pos[key]; ok {
 		cur.batch.Positions[i] = pos
 	} else {

@@ -65,3 +65,10 @@ func kafkaClient(c KafkaConfig) (*kafka.Dialer, *kafka.Transport, error) {
 	t := &kafka.Transport{ClientID: c.ClientID, TLS: tlsCfg, SASL: mech, DialTimeout: 10 * time.Second}
 	return d, t, nil
 }
+
+// NewDialer returns a kafka-go Dialer for c (client id, TLS and SASL as
+// configured), for readers outside ingest (the relay's).
+func NewDialer(c KafkaConfig) (*kafka.Dialer, error) {
+	d, _, err := kafkaClient(c)
+	return d, err
+}

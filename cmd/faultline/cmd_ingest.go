@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/relay"
 	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/transform"
@@ -45,6 +49,7 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 		Example: `  faultline ingest --brokers localhost:9092 --topic cloudtrail=cloudtrail --topic app-errors=app
   faultline ingest --db outage.duckdb --exit-when-caught-up     # batch run: stop once caught up
   faultline ingest --metrics-listen :9464                       # /metrics, /healthz and /readyz
+  faultline ingest --parquet-dir /mnt/segments                  # also export closed hours as Parquet
   faultline ingest --allow-data-loss                            # skip messages deleted by retention`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -83,13 +88,13 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 			st := &status.Tracker{}
 			opts := ingest.Options{
 				Kafka: kc, Config: a.cfg.Ingest, Transform: a.cfg.Transform, DB: db,
-				Logger: a.log, Registerer: reg, Status: st,
+				Logger: a.log, Registerer: reg, Status: st, Relay: a.cfg.Relay.Topic != "",
 			}
 			return runWithMetrics(ctx, a, reg, st, func(ctx context.Context) error {
 				wait := time.Second
 				for {
 					began := time.Now()
-					err := ingest.Run(ctx, opts)
+					err := withSegments(ctx, a, opts.DB, func(ctx context.Context) error { return ingest.Run(ctx, opts) })
 					if !errors.Is(err, store.ErrInvalidated) || a.cfg.Ingest.ExitWhenCaughtUp || ctx.Err() != nil {
 						return err
 					}
@@ -123,7 +128,8 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 	f.Duration("give-up-after", 0, "batch run: exit 1 after this long without progress, e.g. brokers unreachable (config ingest.give_up_after; default 2m)")
 	f.Bool("allow-data-loss", false, "when retention deleted unread messages, skip them with a warning instead of stopping (config ingest.allow_data_loss)")
 	f.String("metrics-listen", "", "serve /metrics, /healthz and /readyz on this address, e.g. :9464 (config ingest.metrics_listen)")
-	a.bind(cmd, map[string]string{
+	f.String("parquet-dir", "", "export closed hours of raw events as Parquet under this directory, hive-partitioned by date, hour and source (config parquet.dir; docs/operations.md)")
+	a.bind(cmd, map[string]string{"parquet-dir": "parquet.dir",
 		"brokers": "kafka.brokers", "group": "kafka.group", "exit-when-caught-up": "ingest.exit_when_caught_up",
 		"allow-data-loss": "ingest.allow_data_loss", "metrics-listen": "ingest.metrics_listen", "give-up-after": "ingest.give_up_after",
 	})
@@ -153,6 +159,56 @@ func reopen(ctx context.Context, a *app, st *status.Tracker, wait time.Duration)
 		wait = min(2*wait, 30*time.Second)
 		a.log.Error("cannot open the database, retrying", "db", a.cfg.DB, "retry_in", wait, "err", err)
 	}
+}
+
+// withSegments runs fn and, beside it, the Parquet export of db's closed
+// segments if parquet.dir is set and the relay publisher of db's outbox if
+// relay.topic is set; when fn returns, both finish their work (every
+// segment written once more, the outbox published) before withSegments
+// returns.
+func withSegments(ctx context.Context, a *app, db *store.DB, fn func(context.Context) error) error {
+	var runs []func(context.Context) error
+	if a.cfg.Parquet.Dir != "" {
+		ex, err := db.NewExporter(a.cfg.Parquet, a.log, nil)
+		if err != nil {
+			return err
+		}
+		a.log.Info("exporting closed segments as parquet", "dir", a.cfg.Parquet.Dir, "node", ex.Node(), "grace", a.cfg.Parquet.Grace)
+		runs = append(runs, ex.Run)
+	}
+	if a.cfg.Relay.Topic != "" {
+		p, err := relay.NewPublisher(db, a.cfg.Kafka, a.cfg.Relay, nodeName(a.cfg.Relay.Node, db.Path), a.log)
+		if err != nil {
+			return err
+		}
+		a.log.Info("relaying commits", "topic", a.cfg.Relay.Topic)
+		runs = append(runs, p.Run)
+	}
+	if len(runs) == 0 {
+		return fn(ctx)
+	}
+	bctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, run := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = run(bctx) // logs its own failures and retries
+		}()
+	}
+	err := fn(ctx)
+	stop()
+	wg.Wait()
+	return err
+}
+
+// nodeName is name, or <host>-<db file name> when name is empty.
+func nodeName(name, db string) string {
+	if name != "" {
+		return name
+	}
+	host, _ := os.Hostname()
+	return host + "-" + strings.TrimSuffix(filepath.Base(db), filepath.Ext(db))
 }
 
 // runWithMetrics runs fn and, if ingest.metrics_listen is set, the metrics

@@ -17,6 +17,7 @@ import (
 	"github.com/faultline/faultline/dashboards"
 	"github.com/faultline/faultline/dashboards/report"
 	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/relay"
 	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/pgwire"
@@ -62,19 +63,20 @@ query.server). SIGINT/SIGTERM shut everything down gracefully.`,
 	f.Duration("refresh", 0, "live refresh interval of the pages while ingesting, 0 = off (config serve.refresh; default 10s)")
 	f.StringSlice("brokers", nil, "Kafka bootstrap brokers, comma separated (config kafka.brokers)")
 	f.String("postgres-listen", "", "host:port for the PostgreSQL wire protocol, off unless set; without serve.postgres.password only a loopback address (config serve.postgres.listen; docs/postgres.md)")
-	a.bind(cmd, map[string]string{"listen": "serve.listen", "refresh": "serve.refresh", "brokers": "kafka.brokers", "postgres-listen": "serve.postgres.listen"})
+	f.String("parquet-dir", "", "export closed hours of raw events as Parquet under this directory, hive-partitioned by date, hour and source (config parquet.dir; docs/operations.md)")
+	a.bind(cmd, map[string]string{"listen": "serve.listen", "refresh": "serve.refresh", "brokers": "kafka.brokers", "postgres-listen": "serve.postgres.listen", "parquet-dir": "parquet.dir"})
 	return cmd
 }
 
 func runServe(ctx context.Context, a *app) error {
-	// Without topics to ingest, serve only reads: a mistyped --db must not
-	// create and serve an empty file.
-	if len(a.cfg.Kafka.Topics) == 0 {
+	// Without topics to ingest or a relay to apply, serve only reads: a
+	// mistyped --db must not create and serve an empty file.
+	if len(a.cfg.Kafka.Topics) == 0 && !a.cfg.Relay.Consume {
 		if err := mustExist(a.cfg.DB); err != nil {
 			return err
 		}
 	} else if _, err := os.Stat(a.cfg.DB); errors.Is(err, os.ErrNotExist) {
-		a.log.Info("creating a new database for ingest", "db", a.cfg.DB)
+		a.log.Info("creating a new database for ingest (or the relay)", "db", a.cfg.DB)
 	}
 	// Listen first: a busy address fails before anything starts. The
 	// listener outlives the database: serve keeps answering /healthz while
@@ -198,6 +200,22 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 		return err
 	}
 
+	var ex *store.Exporter
+	if cfg.Parquet.Dir != "" {
+		if ex, err = db.NewExporter(cfg.Parquet, a.log, nil); err != nil {
+			return err
+		}
+	}
+	var pub *relay.Publisher
+	if cfg.Relay.Topic != "" && len(cfg.Kafka.Topics) > 0 {
+		if pub, err = relay.NewPublisher(db, cfg.Kafka, cfg.Relay, nodeName(cfg.Relay.Node, db.Path), a.log); err != nil {
+			return err
+		}
+	}
+	if cfg.Relay.Consume && len(cfg.Kafka.Topics) > 0 {
+		return usageError{errors.New("relay.consume: this serve process also ingests kafka.topics; the account-wide process must only apply the relay (its own partitions would count twice): remove kafka.topics from its config, and run the ingest processes separately")}
+	}
+
 	// The PostgreSQL endpoint, when serve.postgres.listen is set: the same
 	// sandbox as the HTTP API.
 	var pg *pgwire.Server
@@ -221,7 +239,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 	if len(cfg.Kafka.Topics) > 0 {
 		opts := ingest.Options{
 			Kafka: cfg.Kafka, Config: cfg.Ingest, Transform: cfg.Transform, DB: db,
-			Logger: a.log, Registerer: reg, Status: st,
+			Logger: a.log, Registerer: reg, Status: st, Relay: pub != nil,
 		}
 		ingesting.Store(true)
 		g.Go(func() error {
@@ -246,6 +264,25 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 
 	if sched != nil {
 		g.Go(func() error { return sched.Run(gctx) })
+	}
+	if pub != nil {
+		a.log.Info("relaying commits", "topic", cfg.Relay.Topic)
+		g.Go(func() error { return pub.Run(gctx) })
+	}
+	if cfg.Relay.Consume {
+		ap := relay.NewApplier(db, cfg.Kafka, cfg.Relay, a.log, nil)
+		g.Go(func() error {
+			err := ap.Run(gctx)
+			if err != nil && !errors.Is(err, store.ErrInvalidated) {
+				a.log.Error("relay stopped; still serving the file, restart serve to resume it", "topic", cfg.Relay.Topic, "err", err)
+				return nil
+			}
+			return err
+		})
+	}
+	if ex != nil {
+		a.log.Info("exporting closed segments as parquet", "dir", cfg.Parquet.Dir, "node", ex.Node(), "grace", cfg.Parquet.Grace)
+		g.Go(func() error { return ex.Run(gctx) })
 	}
 
 	a.log.Info("serving dashboards", "url", "http://"+ln.Addr().String())

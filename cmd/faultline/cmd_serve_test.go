@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,8 +24,23 @@ import (
 	"github.com/faultline/faultline/transform/simulate"
 )
 
+// freeAddr returns a loopback address that was free a moment ago, for a
+// process the test starts to listen on. It is picked below Linux's
+// ephemeral range (32768-60999), where the kernel never hands out ports for
+// ":0" listeners and outgoing connections: a port from that range, released
+// here, was now and then taken by another test process before the started
+// one bound it (a doc script's report then read another server's data).
 func freeAddr(t *testing.T) string {
 	t.Helper()
+	for range 200 {
+		ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000)))
+		if err != nil {
+			continue
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		return addr
+	}
 	ln := testkit.Listen(t)
 	defer ln.Close()
 	return ln.Addr().String()

@@ -23,6 +23,7 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/broker"
 	"github.com/faultline/faultline/ingest/produce"
+	"github.com/faultline/faultline/ingest/relay"
 	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/pgwire"
@@ -48,6 +49,10 @@ type Config struct {
 	Reports   report.Config       `mapstructure:"reports"`
 	// Correlation tunes spikes, incidents and the suspect score (queries).
 	Correlation queries.CorrelationConfig `mapstructure:"correlation"`
+	// Parquet exports closed time segments of raw events (ingest, serve).
+	Parquet store.SegmentsConfig `mapstructure:"parquet"`
+	// Relay shares every process's commits through a compacted topic.
+	Relay relay.Config `mapstructure:"relay"`
 }
 
 // ServeConfig is the serve section: the HTTP side (dashboards) and the
@@ -84,6 +89,8 @@ func defaultConfig() Config {
 		Reports:   report.DefaultConfig(),
 		// correlation: spikes, incidents, suspect score.
 		Correlation: queries.DefaultCorrelationConfig(),
+		Parquet:     store.DefaultSegmentsConfig(),
+		Relay:       relay.DefaultConfig(),
 	}
 }
 
@@ -114,6 +121,8 @@ func (c Config) Validate() error {
 		c.Reports.Validate(),
 		c.Produce.Validate(),
 		c.Correlation.Validate(),
+		c.Parquet.Validate(),
+		c.Relay.Validate(),
 	)
 	return errors.Join(errs...)
 }

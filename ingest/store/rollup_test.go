@@ -263,3 +263,33 @@ func tableText(t *testing.T, db *DB, q string) string {
 	}
 	return out.String()
 }
+
+// Evicting a relayed unit (a process applying the relay replaces it) takes
+// its rollups with its events.
+func TestRollupsOfEvictedRelayUnit(t *testing.T) {
+	db := openTemp(t)
+	s, err := db.NewSink(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	u := Unit{Src: "kafka:app", Part: 0, First: 0, Next: 40, Generation: 1, Node: "n1"}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	rec := mixedEvents(mem, transform.Lineage{File: u.Tag()}, 0, 40, rollupT0)
+	defer rec.Release()
+	if err := s.Commit(t.Context(), &Batch{Events: rec, Relay: []Unit{u}}); err != nil {
+		t.Fatal(err)
+	}
+	checkRollups(t, db)
+	if n := count(t, db, "SELECT sum(events) FROM activity_minutes WHERE src = ?", "file:"+u.Tag()); n != 40 {
+		t.Fatalf("the relayed unit has %d events in activity_minutes, want 40", n)
+	}
+	if err := s.Commit(t.Context(), &Batch{Evict: []Unit{u}}); err != nil {
+		t.Fatal(err)
+	}
+	checkRollups(t, db)
+	if n := count(t, db, "SELECT (SELECT count(*) FROM activity_minutes) + (SELECT count(*) FROM error_minutes) + (SELECT count(*) FROM change_events)"); n != 0 {
+		t.Errorf("%d rollup rows left after evicting the unit", n)
+	}
+}

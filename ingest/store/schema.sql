@@ -167,3 +167,33 @@ CREATE OR REPLACE VIEW dead_letter_summary AS
 SELECT reason, count(*) AS n, min(time) AS first_seen, max(time) AS last_seen,
        count(DISTINCT coalesce(src_topic, src_file)) AS sources
 FROM dead_letters GROUP BY reason;
+
+-- Relay (docs/operations.md, Account-wide answers; ingest/relay).
+-- relay_outbox: written by the sink in the same transaction as the events
+-- when the relay is on, one row per Kafka partition of a commit: its
+-- offset range, the consumer group generation that read it, the
+-- per-minute counts of errors and of CloudTrail calls by roles (counts) and
+-- the changes, Health, Config and alarm events whole (rows), as JSON
+-- (relay_outbox.sql). The relay publishes a row to the relay topic and
+-- then deletes it.
+CREATE TABLE IF NOT EXISTS relay_outbox (
+    src          VARCHAR NOT NULL,   -- "kafka:<topic>"
+    part         INTEGER NOT NULL,
+    first_offset BIGINT NOT NULL,    -- offset of the unit's first event
+    next_offset  BIGINT NOT NULL,    -- the partition's position after the commit
+    generation   INTEGER NOT NULL,
+    counts       JSON NOT NULL,
+    rows         JSON NOT NULL
+);
+-- relay_units: in a process that consumes the relay topic, the units whose
+-- rows it holds in events (src_topic, src_partition, src_offset within
+-- [first_offset, next_offset)).
+CREATE TABLE IF NOT EXISTS relay_units (
+    src          VARCHAR NOT NULL,
+    part         INTEGER NOT NULL,
+    first_offset BIGINT NOT NULL,
+    next_offset  BIGINT NOT NULL,
+    generation   INTEGER NOT NULL,
+    node         VARCHAR NOT NULL,
+    PRIMARY KEY (src, part, first_offset)
+);

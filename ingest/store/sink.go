@@ -27,6 +27,9 @@ type Position struct {
 	Part        int32
 	Next        int64
 	Fingerprint string
+	// Generation is the Kafka consumer group generation that read the
+	// records (for the relay outbox; 0 for files).
+	Generation int32
 }
 
 // Batch is what one sink transaction commits: events, dead letters and the
@@ -37,6 +40,10 @@ type Batch struct {
 	DeadLetters  []transform.DeadLetter
 	Positions    []Position
 	ReplaceFiles []string // delete these files' events and dead letters first (a changed file is reloaded)
+	// Relay and Evict are for a process that applies relayed units
+	// (ingest/relay): the rows of the units Evict are deleted first, the
+	// units Relay (whose rows are Events) recorded in relay_units.
+	Relay, Evict []Unit
 }
 
 // Sink commits batches to the DuckDB file, one transaction per batch, on
@@ -44,9 +51,12 @@ type Batch struct {
 // committer goroutine per Sink (DuckDB Arrow connections are not safe for
 // concurrent use either).
 type Sink struct {
-	conn  *sql.Conn
-	path  string // the database file, for errors
-	views int64  // names each batch's Arrow view uniquely
+	// Outbox makes every commit also write the relay unit of each Kafka
+	// partition of the batch into relay_outbox (relay.go).
+	Outbox bool
+	conn   *sql.Conn
+	path   string // the database file, for errors
+	views  int64  // names each batch's Arrow view uniquely
 }
 
 // NewSink takes a dedicated connection from db. Close returns it.
@@ -123,10 +133,21 @@ func (s *Sink) write(ctx context.Context, c driver.Conn, exec func(string, ...dr
 			return fmt.Errorf("delete dead letters of changed file %s: %w", f, err)
 		}
 	}
+	if err := writeRelay(exec, b); err != nil {
+		return err
+	}
 	if b.Events != nil && b.Events.NumRows() > 0 {
 		s.views++
-		if err := insertArrow(c, exec, b.Events, fmt.Sprintf("faultline_batch_%d", s.views), "INSERT INTO events SELECT * FROM {{events}}"); err != nil {
-			return fmt.Errorf("insert %d events: %w", b.Events.NumRows(), err)
+		name := fmt.Sprintf("faultline_batch_%d", s.views)
+		if err := insertArrow(c, exec, b.Events, name); err != nil {
+			return err
+		}
+		if s.Outbox {
+			if err := withView(c, exec, b.Events, name+"_relay", func(view string) error {
+				return s.writeOutbox(exec, view, b.Positions)
+			}); err != nil {
+				return err
+			}
 		}
 		// The rollups of these events, before the positions move (a range
 		// starts where the stored position was before this commit).
@@ -143,10 +164,13 @@ func (s *Sink) write(ctx context.Context, c driver.Conn, exec func(string, ...dr
 			return err
 		}
 		if changes != nil {
-			err := insertArrow(c, exec, changes, fmt.Sprintf("faultline_batch_%d_changes", s.views), "INSERT INTO change_events SELECT * FROM {{events}}")
+			err := withView(c, exec, changes, name+"_changes", func(view string) error {
+				return exec("INSERT INTO change_events SELECT * FROM " + view)
+			})
+			n := changes.NumRows()
 			changes.Release()
 			if err != nil {
-				return fmt.Errorf("insert %d change events: %w", changes.NumRows(), err)
+				return fmt.Errorf("insert %d change events: %w", n, err)
 			}
 		}
 	}
@@ -171,10 +195,19 @@ ON CONFLICT (source, part) DO UPDATE SET next_offset = excluded.next_offset, upd
 	return nil
 }
 
-// insertArrow runs q with {{events}} naming rec, registered as an Arrow
-// view called name for this statement only (DuckDB scans a registered
-// record reader once).
-func insertArrow(c driver.Conn, exec func(string, ...driver.NamedValue) error, rec arrow.RecordBatch, name, q string) error {
+// insertArrow inserts rec into events.
+func insertArrow(c driver.Conn, exec func(string, ...driver.NamedValue) error, rec arrow.RecordBatch, name string) error {
+	return withView(c, exec, rec, name, func(view string) error {
+		if err := exec("INSERT INTO events SELECT * FROM " + view); err != nil {
+			return fmt.Errorf("insert %d events: %w", rec.NumRows(), err)
+		}
+		return nil
+	})
+}
+
+// withView registers rec as the view name for fn. An Arrow view is a
+// stream: it can be scanned once, so every statement needs its own.
+func withView(c driver.Conn, exec func(string, ...driver.NamedValue) error, rec arrow.RecordBatch, name string, fn func(view string) error) error {
 	ar, err := duckdb.NewArrowFromConn(c)
 	if err != nil {
 		return fmt.Errorf("arrow interface: %w", err)
@@ -189,7 +222,7 @@ func insertArrow(c driver.Conn, exec func(string, ...driver.NamedValue) error, r
 		return fmt.Errorf("register arrow batch: %w", err)
 	}
 	defer release()
-	if err := exec(strings.ReplaceAll(q, "{{events}}", name)); err != nil {
+	if err := fn(name); err != nil {
 		return err
 	}
 	if err := exec("DROP VIEW IF EXISTS " + name); err != nil {

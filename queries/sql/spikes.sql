@@ -15,6 +15,13 @@
 -- run's first minute. A slow ramp crosses the spike threshold long after it
 -- began, and the change that caused it came before the ramp, not before the
 -- threshold was crossed (a one-sided CUSUM change point, read backward).
+--
+-- Elevated minutes before a run's first sustained stretch ($min_spike_minutes
+-- consecutive elevated minutes) and separated from it by quiet minutes form
+-- a run of their own: a lone noisy minute a few minutes before an outage is
+-- not its onset (sql/incident_series.sql leaves such a short spike out of
+-- the incident), though the rise of the sustained run may still reach back
+-- over it.
 WITH s AS (
     SELECT * FROM spike_minutes WHERE elevated
 ),
@@ -37,9 +44,17 @@ c AS (
     SELECT *, count(*) OVER (PARTITION BY service, region, run, island) AS stretch
     FROM i
 ),
+-- lead: 1 for the minutes before the run's first sustained stretch that are
+-- not part of it (a run without one stays whole)
+l AS (
+    SELECT *,
+        coalesce(m < min(m) FILTER (WHERE stretch >= $min_spike_minutes)
+                        OVER (PARTITION BY service, region, run), false) AS lead
+    FROM c
+),
 runs AS (
     SELECT
-        service, region,
+        service, region, run,
         min(m)                   AS start_m,
         max(m)                   AS end_m,
         count(*)                 AS spike_minutes,
@@ -50,12 +65,15 @@ runs AS (
         arg_min(baseline, m)     AS baseline,
         arg_min(sd, m)           AS sd,
         arg_min(threshold, m)    AS threshold
-    FROM c
-    GROUP BY service, region, run
+    FROM l
+    GROUP BY service, region, run, lead
     HAVING bool_or(is_spike)
 ),
+-- the end of the previous run of the series (a lead part split off the
+-- same run does not count: the rise may reach back over it)
 bounded AS (
-    SELECT *, coalesce(lag(end_m) OVER (PARTITION BY service, region ORDER BY start_m), -1) AS prev_end
+    SELECT *, coalesce(max(end_m) OVER (PARTITION BY service, region ORDER BY run
+                                        RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), -1) AS prev_end
     FROM runs
 ),
 -- the minutes before each run, densified (minutes without errors count 0)
