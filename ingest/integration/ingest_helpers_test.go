@@ -59,6 +59,37 @@ func startIngestBin(t *testing.T, bin string, env []string, args ...string) *ing
 	return p
 }
 
+// exited reports whether the process has exited.
+func (p *ingestProc) exited() bool {
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return true
+	default:
+		return false
+	}
+}
+
+// describe says whether the process is still running or how it exited,
+// and what it wrote to stderr: what a failing wait for it should show.
+func (p *ingestProc) describe() string {
+	state := "running"
+	select {
+	case err := <-p.done:
+		p.done <- err
+		state = "exited: " + p.cmd.ProcessState.String()
+		if err != nil && !strings.Contains(state, err.Error()) {
+			state += " (" + err.Error() + ")"
+		}
+	default:
+	}
+	out := strings.TrimSpace(p.stderr.String())
+	if out == "" {
+		out = "(nothing on stderr)"
+	}
+	return fmt.Sprintf("faultline ingest %s (pid %d), %s; stderr:\n%s", strings.Join(p.cmd.Args[2:], " "), p.cmd.Process.Pid, state, out)
+}
+
 // wait waits for the process to exit by itself and fails on a non-zero exit.
 func (p *ingestProc) wait(t *testing.T, d time.Duration) {
 	t.Helper()
@@ -198,7 +229,7 @@ func checkExactlyOnce(t *testing.T, db *store.DB, topic, prefix string, n int) {
 
 // waitGroupMembers waits until group is stable with n members that each
 // have partitions assigned.
-func waitGroupMembers(t *testing.T, group string, n int, d time.Duration) {
+func waitGroupMembers(t *testing.T, group string, n int, d time.Duration, procs ...*ingestProc) {
 	t.Helper()
 	client := &kafka.Client{Addr: kafka.TCP(brokerAddr(t)), Timeout: 10 * time.Second}
 	deadline := time.Now().Add(d)
@@ -221,7 +252,16 @@ func waitGroupMembers(t *testing.T, group string, n int, d time.Duration) {
 				return
 			}
 		}
+		for _, p := range procs {
+			if p.exited() {
+				t.Fatalf("group %s: waiting for %d members (last: %s), a process exited:\n%s", group, n, last, p.describe())
+			}
+		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	t.Fatalf("group %s did not become stable with %d members within %s (last: %s)", group, n, d, last)
+	var why strings.Builder
+	for _, p := range procs {
+		why.WriteString("\n" + p.describe())
+	}
+	t.Fatalf("group %s did not become stable with %d members within %s (last: %s)%s", group, n, d, last, why.String())
 }

@@ -50,7 +50,7 @@ func TestScaleOutParquet(t *testing.T) {
 			"--topic", topic+"=app", "--parquet-dir", segs)
 	}
 	procs := map[string]*ingestProc{"a": start("a"), "b": start("b"), "c": start("c")}
-	waitGroupMembers(t, group, 3, 2*time.Minute)
+	waitGroupMembers(t, group, 3, 2*time.Minute, procs["a"], procs["b"], procs["c"])
 	produceChunk(0)
 	waitGroupCaughtUp(t, group, topic, parts, 3*time.Minute)
 	produceChunk(1)
@@ -210,7 +210,7 @@ func TestScaleOutRelay(t *testing.T) {
 			"--parquet-dir", segs}, topicArgs...)...)
 	}
 	procs := map[string]*ingestProc{"a": start("a"), "b": start("b")}
-	waitGroupMembers(t, group, 2, 2*time.Minute)
+	waitGroupMembers(t, group, 2, 2*time.Minute, procs["a"], procs["b"])
 	procs["c"] = start("c")
 	time.Sleep(1500 * time.Millisecond) // c joins, the group rebalances, reading goes on
 	procs["c"].signal(t, syscall.SIGKILL)
