@@ -40,7 +40,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	const runs, total = 16, 48000
 	const chunk = total / runs
 	var ids []string
-	poison := 0
+	poison, errorsProduced := 0, 0
 	mk := func(from, to int) []rec {
 		var out []rec
 		for i := from; i < to; i++ {
@@ -51,7 +51,12 @@ func TestCrashExactlyOnce(t *testing.T) {
 			}
 			id := fmt.Sprintf("crash-%06d", i)
 			ids = append(ids, id)
-			out = append(out, rec{"trail", int32(i % 4), ctRecord(id, i)})
+			r := ctRecord(id, i)
+			if i%5 == 1 { // a failed call: an error, with the role that made it
+				r = []byte(strings.Replace(string(r), `"eventType"`, `"errorCode":"InternalFailure","errorMessage":"boom","eventType"`, 1))
+				errorsProduced++
+			}
+			out = append(out, rec{"trail", int32(i % 4), r})
 		}
 		return out
 	}
@@ -178,5 +183,25 @@ func TestCrashExactlyOnce(t *testing.T) {
 	}
 	if n := queryInt(t, db, "SELECT sum(next_offset) FROM ingest_offsets WHERE source = 'kafka:trail'"); n != total+2000 {
 		t.Errorf("stored offsets sum = %d, want %d", n, total+2000)
+	}
+	// The rollups committed with the events equal a recomputation from
+	// them, after the kills and with late events: the record times wrap
+	// every hour, so later runs add rows to minutes rolled up before.
+	if err := db.CheckRollups(ctx); err != nil {
+		t.Error(err)
+	}
+	if n := queryInt(t, db, "SELECT sum(errors) FROM error_minutes WHERE role = 'role:deployer/ci'"); n != int64(errorsProduced) {
+		t.Errorf("error_minutes holds %d errors, want the %d produced", n, errorsProduced)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM changes"); n != int64(len(ids)-errorsProduced) {
+		t.Errorf("changes holds %d rows, want %d", n, len(ids)-errorsProduced)
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM (SELECT minute FROM activity_minutes GROUP BY minute
+		HAVING count(DISTINCT (src, part, first_offset)) > 4)`); n == 0 {
+		t.Error("no minute holds rows of several commits of a partition: the test made no late events")
+	}
+	if n := queryInt(t, db, `SELECT count(*) FROM activity_minutes a JOIN ingest_offsets o ON o.source = a.src AND o.part = a.part
+		WHERE a.next_offset > o.next_offset OR a.first_offset >= a.next_offset`); n != 0 {
+		t.Errorf("%d activity_minutes rows have a range beyond the stored position or empty", n)
 	}
 }

@@ -59,7 +59,20 @@ func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, err
 	c := e.cfg
 	pad := max(c.BaselineWindow+c.BaselineGap, c.Lookback+c.RateWindow)
 	ts := func(t time.Time) string { return t.Format(time.RFC3339Nano) }
+	// The whole minutes of [base_from, until), [cand_from, until) and
+	// [since, until), and the start of until's minute: the stages read those from the rollups,
+	// the rest of a minute at either end from the events (sql/series.sql).
+	baseWF, baseWT := wholeMinutes(since.Add(-pad), until)
+	sinceWF, sinceWT := wholeMinutes(since, until)
+	candWF, candWT := wholeMinutes(since.Add(-c.Lookback-c.RateWindow), until)
 	p := map[string]any{
+		"cand_wf":             ts(candWF),
+		"cand_wt":             ts(candWT),
+		"since_wf":            ts(sinceWF),
+		"since_wt":            ts(sinceWT),
+		"base_wf":             ts(baseWF),
+		"base_wt":             ts(baseWT),
+		"until_wt":            ts(until.Truncate(time.Minute)),
 		"since":               ts(since),
 		"until":               ts(until),
 		"base_from":           ts(since.Add(-pad)),
@@ -114,6 +127,24 @@ func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, err
 		}
 	}
 	return s, nil
+}
+
+// wholeMinutes returns [from, to): the whole minutes within [lo, hi). The
+// rest of [lo, hi) is [lo, from) and [to, hi), either possibly empty; from
+// and to are hi when [lo, hi) lies within one minute.
+func wholeMinutes(lo, hi time.Time) (from, to time.Time) {
+	from = lo.Truncate(time.Minute)
+	if from.Before(lo) {
+		from = from.Add(time.Minute)
+	}
+	if from.After(hi) {
+		from = hi
+	}
+	to = hi.Truncate(time.Minute)
+	if to.Before(from) {
+		to = from
+	}
+	return from, to
 }
 
 // floorMinute returns t as epoch minutes, rounded down.

@@ -579,7 +579,7 @@ func readVersions(ctx context.Context, s *session, params map[string]any) error 
 		params["v_incident"], params["v_event"], params["v_version"], params["v_share"] = vInc, vEvt, vVer, vShare
 	}()
 	var n int64
-	row := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM events WHERE kind = 'change' AND source = 'deploy'
+	row := s.conn.QueryRowContext(ctx, `SELECT count(*) FROM change_events WHERE source = 'deploy'
 		AND time >= CAST($1 AS TIMESTAMPTZ) AND time < CAST($2 AS TIMESTAMPTZ)`, params["chg_from"], params["chg_to"])
 	if err := row.Scan(&n); err != nil {
 		return fmt.Errorf("count deploys: %w", err)

@@ -173,6 +173,16 @@ func TestMergeCommand(t *testing.T) {
 	if got := summaryInt(t, out, `(?m)^(\d+)$`); got != total {
 		t.Errorf("merged file holds %d events, want %d", got, total)
 	}
+	// The rollups came along: every merged event once in activity_minutes,
+	// every change in changes.
+	out, _, err = runCmd(ctx, t, "query", "--db", all, "--format", "csv",
+		"SELECT (SELECT sum(events) FROM activity_minutes) = count(*) AND (SELECT count(*) FROM changes) = count(*) FILTER (WHERE kind = 'change') AS ok FROM events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "true") {
+		t.Errorf("the merged file's rollups do not match its events:\n%s", out)
+	}
 	_, _, err = runCmd(ctx, t, "merge", "--db", all, "--log-level", "warn", filepath.Join(dir, "missing.duckdb"))
 	if err == nil {
 		t.Errorf("merging a missing file succeeded")

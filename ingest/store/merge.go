@@ -31,7 +31,9 @@ const sameLineage = `x.src_topic IS NOT DISTINCT FROM s.src_topic AND x.src_part
 // analysed together. Records are matched by lineage, so merging the same
 // file twice, or files that both hold a record (a partition that moved
 // between processes), adds each record once. A position keeps the larger
-// next offset of the two files.
+// next offset of the two files. The rollups of the added events
+// (error_minutes, activity_minutes, change_events) are added with them,
+// one unit per source partition covering the added events' offsets.
 //
 // The source must not be open in another process (DuckDB allows one process
 // per file): stop the process that owns it, or merge a copy.
@@ -103,8 +105,19 @@ func (db *DB) Merge(ctx context.Context, path string) (MergeSummary, error) {
 		}
 		return res.RowsAffected()
 	}
-	if sum.Events, err = exec("events", `INSERT INTO events SELECT * FROM merge_src.events s WHERE NOT EXISTS (
+	// The events the target lacks, kept aside so that the rollups of
+	// exactly these events are added (rollups.sql).
+	if _, err = exec("events", `CREATE TEMP TABLE merge_new AS SELECT * FROM merge_src.events s WHERE NOT EXISTS (
 		SELECT 1 FROM events x WHERE `+sameLineage+` AND x.src_index IS NOT DISTINCT FROM s.src_index)`); err != nil {
+		return sum, err
+	}
+	if sum.Events, err = exec("events", `INSERT INTO events SELECT * FROM merge_new`); err != nil {
+		return sum, err
+	}
+	if _, err = exec("rollups", rollupSQL("temp.merge_new", noRanges)); err != nil {
+		return sum, err
+	}
+	if _, err = exec("rollups", "DROP TABLE temp.merge_new"); err != nil {
 		return sum, err
 	}
 	sum.EventsPresent = sum.SourceEvents - sum.Events

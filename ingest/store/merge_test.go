@@ -93,6 +93,11 @@ func TestMerge(t *testing.T) {
 	if n := count(t, target, "SELECT next_offset FROM ingest_offsets WHERE source = 'kafka:app' AND part = 0"); n != 151 {
 		t.Errorf("position %d after re-merging, want 151", n)
 	}
+	// The rollups came with the events, once each.
+	checkRollups(t, target)
+	if n := count(t, target, "SELECT sum(errors) FROM error_minutes"); n != 150 {
+		t.Errorf("error_minutes holds %d errors after merging, want 150", n)
+	}
 }
 
 func TestMergeRefuses(t *testing.T) {

@@ -72,6 +72,10 @@ func TestMigrateV1(t *testing.T) {
 	if n := count(t, db, "SELECT count(*) FROM schema_version"); n != 1 {
 		t.Fatalf("%d schema_version rows", n)
 	}
+	checkRollups(t, db)
+	if n := count(t, db, "SELECT sum(events) FROM activity_minutes"); n != 12 {
+		t.Errorf("activity_minutes holds %d events after migrating, want 12", n)
+	}
 	want := map[string]string{"ct": "aws", "cw": "aws", "cfg": "aws", "hl": "aws", "al": "aws", "eb": "aws", "cd": "aws",
 		"appdeploy": "", "app-gcp": "gcp", "app-platform": "azure", "app-none": "", "otlp-aws": "aws"}
 	rows, err := db.QueryContext(t.Context(), "SELECT event_id, coalesce(cloud_provider, '') FROM events")
@@ -288,9 +292,10 @@ func TestMigrateV2(t *testing.T) {
 	if v := storageOf(t, db); !strings.HasPrefix(v, storageVersion) {
 		t.Errorf("storage version %q after migration, want %s", v, storageVersion)
 	}
-	if v := count(t, db, "SELECT max(version) FROM schema_version"); v != 3 || count(t, db, "SELECT count(*) FROM schema_version") != 1 {
+	if v := count(t, db, "SELECT max(version) FROM schema_version"); v != SchemaVersion || count(t, db, "SELECT count(*) FROM schema_version") != 1 {
 		t.Errorf("schema version %d", v)
 	}
+	checkRollups(t, db) // the rewrite to version 3, then version 4 in place
 	var after string
 	if err := db.QueryRowContext(ctx, "SELECT md5(string_agg(event_id || time || source || kind || attributes || src_offset || cloud_provider, ',' ORDER BY src_offset)) FROM events").Scan(&after); err != nil {
 		t.Fatal(err)

@@ -128,12 +128,19 @@ func (db *DB) RelayUnits(ctx context.Context) ([]Unit, error) {
 }
 
 // writeRelay removes the rows of the units b.Evict (events whose src_file
-// is the unit's Tag) and records the units b.Relay, whose
+// is the unit's Tag, and their rollups) and records the units b.Relay, whose
 // rows are the batch's events: inside the batch's transaction.
 func writeRelay(exec func(string, ...driver.NamedValue) error, b *Batch) error {
 	for _, u := range b.Evict {
 		if err := exec("DELETE FROM events WHERE src_file = ?", nv(u.Tag())...); err != nil {
 			return fmt.Errorf("remove relayed unit %s[%d]@%d: %w", u.Src, u.Part, u.First, err)
+		}
+		// Their rollups too: the relayed events have no topic, so their
+		// rollup rows' src is "file:" + the unit's tag (rollups.sql).
+		for _, t := range rollupTables {
+			if err := exec("DELETE FROM "+t+" WHERE src = ?", nv("file:"+u.Tag())...); err != nil {
+				return fmt.Errorf("remove the %s of relayed unit %s[%d]@%d: %w", t, u.Src, u.Part, u.First, err)
+			}
 		}
 		if err := exec("DELETE FROM relay_units WHERE src = ? AND part = ? AND first_offset = ?", nv(u.Src, int64(u.Part), u.First)...); err != nil {
 			return fmt.Errorf("remove relayed unit %s[%d]@%d: %w", u.Src, u.Part, u.First, err)

@@ -1,4 +1,4 @@
--- faultline DuckDB schema, version 3. Created and migrated by ingest/store
+-- faultline DuckDB schema, version 4 (rollups and change_events below). Created and migrated by ingest/store
 -- (store.go; the data steps of each version are in migrate_v<N>.sql).
 -- Files are in DuckDB's storage format v1.5.0 (store.storageVersion), which
 -- compresses long strings with ZSTD: see attributes below.
@@ -77,7 +77,89 @@ CREATE TABLE IF NOT EXISTS ingest_offsets (
 -- reloaded from the start (see docs/ingest.md).
 ALTER TABLE ingest_offsets ADD COLUMN IF NOT EXISTS fingerprint VARCHAR;
 
-CREATE OR REPLACE VIEW changes AS SELECT * FROM events WHERE kind = 'change';
+-- Version 4: tables kept by the sink in the same transaction as the events
+-- they are computed from (rollups.sql), so the correlation reads kilobytes
+-- instead of scanning events. Every row carries the source position range
+-- of the commit that wrote it: src ("kafka:<topic>" or "file:<path>", as in
+-- ingest_offsets.source), part, and [first_offset, next_offset). The rows of
+-- one commit and partition are one unit (docs/schema.md, Rollups). Several
+-- rows may share a key (a late event adds a row to its minute): readers sum.
+-- No primary keys, for the same reason as events.
+
+-- Errors (kind = 'error') per minute and key.
+CREATE TABLE IF NOT EXISTS error_minutes (
+    src            VARCHAR NOT NULL,
+    part           INTEGER NOT NULL,
+    first_offset   BIGINT NOT NULL,
+    next_offset    BIGINT NOT NULL,
+    minute         TIMESTAMPTZ NOT NULL,  -- the events' time truncated to the minute
+    service        VARCHAR,
+    region         VARCHAR,
+    cloud_provider VARCHAR,
+    error_code     VARCHAR,
+    peer_service   VARCHAR,
+    role           VARCHAR,               -- 'role:<name>/<session>' of a CloudTrail error made by an assumed role
+    errors         BIGINT NOT NULL,
+    first_time     TIMESTAMPTZ NOT NULL,  -- the earliest and latest time of the rolled-up errors
+    last_time      TIMESTAMPTZ NOT NULL
+);
+
+-- Events of every kind per minute, service, region and kind.
+CREATE TABLE IF NOT EXISTS activity_minutes (
+    src            VARCHAR NOT NULL,
+    part           INTEGER NOT NULL,
+    first_offset   BIGINT NOT NULL,
+    next_offset    BIGINT NOT NULL,
+    minute         TIMESTAMPTZ NOT NULL,
+    service        VARCHAR,
+    region         VARCHAR,
+    cloud_provider VARCHAR,
+    kind           VARCHAR NOT NULL,
+    events         BIGINT NOT NULL,
+    first_time     TIMESTAMPTZ NOT NULL,
+    last_time      TIMESTAMPTZ NOT NULL
+);
+
+-- The change events (kind = 'change', about 2% of events): the events'
+-- columns in their order, then the commit's range.
+-- (Same columns as events: a new events column goes here too.)
+CREATE TABLE IF NOT EXISTS change_events (
+    event_id        VARCHAR NOT NULL,
+    time            TIMESTAMPTZ NOT NULL,
+    observed_time   TIMESTAMPTZ NOT NULL,
+    source          VARCHAR NOT NULL,
+    kind            VARCHAR NOT NULL,
+    service         VARCHAR,
+    operation       VARCHAR,
+    region          VARCHAR,
+    account_id      VARCHAR,
+    resource        VARCHAR,
+    actor           VARCHAR,
+    severity_number INTEGER,
+    severity_text   VARCHAR,
+    status          VARCHAR,
+    error_code      VARCHAR,
+    message         VARCHAR,
+    request_id      VARCHAR,
+    trace_id        VARCHAR,
+    change_type     VARCHAR,
+    risk_class      VARCHAR,
+    peer_service    VARCHAR,
+    attributes      JSON USING COMPRESSION zstd,
+    src_topic       VARCHAR,
+    src_partition   INTEGER,
+    src_offset      BIGINT,
+    src_file        VARCHAR,
+    src_index       INTEGER,
+    cloud_provider  VARCHAR,
+    src             VARCHAR NOT NULL,
+    part            INTEGER NOT NULL,
+    first_offset    BIGINT NOT NULL,
+    next_offset     BIGINT NOT NULL
+);
+
+-- The changes view keeps the events' columns (analysts' SQL is unchanged).
+CREATE OR REPLACE VIEW changes AS SELECT * EXCLUDE (src, part, first_offset, next_offset) FROM change_events;
 CREATE OR REPLACE VIEW errors  AS SELECT * FROM events WHERE kind = 'error';
 
 -- Dead letters per reason, for operations (docs/ingest.md).

@@ -6,11 +6,13 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/faultline/faultline/transform"
@@ -122,6 +124,11 @@ func (s *Sink) write(ctx context.Context, c driver.Conn, exec func(string, ...dr
 		if err := exec("DELETE FROM events WHERE src_file = ?", nv(f)...); err != nil {
 			return fmt.Errorf("delete events of changed file %s: %w", f, err)
 		}
+		for _, t := range rollupTables {
+			if err := exec("DELETE FROM "+t+" WHERE src = ?", nv("file:"+f)...); err != nil {
+				return fmt.Errorf("delete %s of changed file %s: %w", t, f, err)
+			}
+		}
 		if err := exec("DELETE FROM dead_letters WHERE src_file = ?", nv(f)...); err != nil {
 			return fmt.Errorf("delete dead letters of changed file %s: %w", f, err)
 		}
@@ -140,6 +147,30 @@ func (s *Sink) write(ctx context.Context, c driver.Conn, exec func(string, ...dr
 				return s.writeOutbox(exec, view, b.Positions)
 			}); err != nil {
 				return err
+			}
+		}
+		// The rollups of these events, before the positions move (a range
+		// starts where the stored position was before this commit).
+		ranges, err := commitRanges(ctx, c, b)
+		if err != nil {
+			return err
+		}
+		r := newRollup(b.Events)
+		if err := r.append(c, ranges); err != nil {
+			return err
+		}
+		changes, err := changeRecord(memory.DefaultAllocator, b.Events, ranges, r)
+		if err != nil {
+			return err
+		}
+		if changes != nil {
+			err := withView(c, exec, changes, name+"_changes", func(view string) error {
+				return exec("INSERT INTO change_events SELECT * FROM " + view)
+			})
+			n := changes.NumRows()
+			changes.Release()
+			if err != nil {
+				return fmt.Errorf("insert %d change events: %w", n, err)
 			}
 		}
 	}
@@ -198,6 +229,48 @@ func withView(c driver.Conn, exec func(string, ...driver.NamedValue) error, rec 
 		return fmt.Errorf("drop arrow view: %w", err)
 	}
 	return nil
+}
+
+// commitRanges is, per source partition b advances, the range of
+// positions the commit covers: [the stored position before it (0 when there
+// is none, or the file is reloaded), the position after it).
+func commitRanges(ctx context.Context, c driver.Conn, b *Batch) (map[partKey]commitRange, error) {
+	q, ok := c.(driver.QueryerContext)
+	if !ok {
+		return nil, fmt.Errorf("sink: driver connection %T cannot query", c)
+	}
+	replaced := map[string]bool{}
+	for _, f := range b.ReplaceFiles {
+		replaced["file:"+f] = true
+	}
+	out := map[partKey]commitRange{}
+	for _, p := range b.Positions {
+		k := partKey{src: p.Source, part: p.Part}
+		if rg, ok := out[k]; ok {
+			rg.next = max(rg.next, p.Next)
+			out[k] = rg
+			continue
+		}
+		rg := commitRange{src: p.Source, part: p.Part, next: p.Next}
+		if !replaced[p.Source] {
+			rows, err := q.QueryContext(ctx, "SELECT next_offset FROM ingest_offsets WHERE source = ? AND part = ?", nv(p.Source, int64(p.Part)))
+			if err != nil {
+				return nil, fmt.Errorf("read position %s[%d]: %w", p.Source, p.Part, err)
+			}
+			v := make([]driver.Value, 1)
+			if err := rows.Next(v); err == nil {
+				if n, ok := v[0].(int64); ok {
+					rg.first = n
+				}
+			} else if !errors.Is(err, io.EOF) {
+				rows.Close()
+				return nil, fmt.Errorf("read position %s[%d]: %w", p.Source, p.Part, err)
+			}
+			rows.Close()
+		}
+		out[k] = rg
+	}
+	return out, nil
 }
 
 func appendDeadLetters(c driver.Conn, dls []transform.DeadLetter) error {

@@ -20,7 +20,10 @@ var schemaSQL string
 // migrations[v] brings the data of a version v file to version v+1, after
 // schema.sql has added the new columns. Version 2 to 3 is a rewrite of the
 // file (rewrite, migrate_v3.sql), not an in-place step.
-var migrations = map[int]string{1: migrateV2SQL}
+var migrations = map[int]string{
+	1: migrateV2SQL,
+	3: strings.Replace(migrateV4SQL, "{{rebuild}}", rebuildSQL, 1),
+}
 
 //go:embed migrate_v2.sql
 var migrateV2SQL string
@@ -39,8 +42,13 @@ const checkpointThreshold = "256MB"
 
 // SchemaVersion is the version schema.sql creates. Version 2 added
 // events.cloud_provider; version 3 stores events.attributes with ZSTD in
-// DuckDB's storage format v1.5.0.
-const SchemaVersion = 3
+// DuckDB's storage format v1.5.0; version 4 adds the rollups the sink keeps
+// with every commit (error_minutes, activity_minutes, change_events).
+const SchemaVersion = 4
+
+// rewriteVersion is the schema version below which Open rewrites the file
+// (version 3); later versions migrate in place.
+const rewriteVersion = 3
 
 // DB is an open faultline DuckDB file.
 type DB struct {
@@ -145,7 +153,7 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 // needsRewrite says whether the file must be rewritten: its schema version
-// is below 3 or its storage format older than storageVersion (a file made by
+// is below rewriteVersion (3) or its storage format older than storageVersion (a file made by
 // another DuckDB tool, even an empty one).
 func (db *DB) needsRewrite(ctx context.Context) (bool, error) {
 	var version int
@@ -155,7 +163,7 @@ func (db *DB) needsRewrite(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read schema and storage version of %s: %w", db.Path, err)
 	}
-	return version < SchemaVersion || olderFormat(format, storageVersion), nil
+	return version < rewriteVersion || olderFormat(format, storageVersion), nil
 }
 
 // olderFormat compares DuckDB storage versions such as "v1.0.0+" and

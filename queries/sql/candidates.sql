@@ -57,9 +57,8 @@ WITH chg AS (
            epoch_ms(time) / 60000.0    AS tm,
            epoch_ms(time) // 60000     AS cm,
            coalesce(cloud_provider, '') AS cloud_provider
-    FROM events
-    WHERE kind = 'change'
-      AND time >= CAST($chg_from AS TIMESTAMPTZ)
+    FROM change_events
+    WHERE time >= CAST($chg_from AS TIMESTAMPTZ)
       AND time <  CAST($chg_to AS TIMESTAMPTZ)
     UNION ALL
     -- an open Health issue once, though AWS publishes updates of it: the

@@ -4,7 +4,8 @@
 -- A change failed when it ranks in the top correlation.failure_top_n
 -- suspects of some incident: the Go side ranks suspects and passes their
 -- event ids as $failed (a VARCHAR list). Changes without a value for a
--- dimension are counted under '(none)'.
+-- dimension are counted under '(none)'. Reads change_events (the change
+-- events, kept by ingest beside events).
 WITH c AS (
     SELECT event_id,
            coalesce(operation, '(none)')   AS operation,
@@ -12,9 +13,8 @@ WITH c AS (
            coalesce(actor, '(none)')       AS actor,
            coalesce(change_type, '(none)') AS change_type,
            list_contains(CAST($failed AS VARCHAR[]), event_id) AS failed
-    FROM events
-    WHERE kind = 'change'
-      AND time >= CAST($since AS TIMESTAMPTZ)
+    FROM change_events
+    WHERE time >= CAST($since AS TIMESTAMPTZ)
       AND time <  CAST($until AS TIMESTAMPTZ)
 ),
 dims AS (

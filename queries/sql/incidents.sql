@@ -23,9 +23,16 @@ firsts AS (
     SELECT incident_id, service, min(start_m) AS start_m, max(peak_errors) AS peak_errors
     FROM incident_series GROUP BY ALL
 ),
+-- the last minute with events before $until: the rollup activity_minutes
+-- for the minutes before $until's, the events for the part of its minute
 data_end AS (
-    SELECT least(epoch_ms(max(time)) // 60000, $until_m - 1) AS last_m
-    FROM events WHERE time < CAST($until AS TIMESTAMPTZ)
+    SELECT least(max(m), $until_m - 1) AS last_m
+    FROM (
+        SELECT epoch_ms(max(minute)) // 60000 AS m FROM activity_minutes WHERE minute < CAST($until_wt AS TIMESTAMPTZ)
+        UNION ALL
+        SELECT epoch_ms(max(time)) // 60000 FROM events
+        WHERE time >= CAST($until_wt AS TIMESTAMPTZ) AND time < CAST($until AS TIMESTAMPTZ)
+    )
 ),
 spans AS (
     SELECT incident_id, min(onset_m) AS onset_m, max(end_m) AS end_m, min(rise_m) AS rise_m,

@@ -15,9 +15,8 @@ WITH inc_errors AS (
 ),
 chg AS (
     SELECT coalesce(region, 'global') AS region, epoch_ms(time) // 60000 AS m
-    FROM events
-    WHERE kind = 'change'
-      AND time >= CAST($cand_from AS TIMESTAMPTZ)
+    FROM change_events
+    WHERE time >= CAST($cand_from AS TIMESTAMPTZ)
       AND time <  CAST($until AS TIMESTAMPTZ)
 ),
 inc_changes AS (

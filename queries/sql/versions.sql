@@ -8,8 +8,8 @@
 WITH deploys AS (
     SELECT event_id, service, epoch_ms(time) // 60000 AS cm,
            json_extract_string(attributes, '$.version') AS version
-    FROM events
-    WHERE kind = 'change' AND source = 'deploy'
+    FROM change_events
+    WHERE source = 'deploy'
       AND time >= CAST($chg_from AS TIMESTAMPTZ)
       AND time <  CAST($chg_to AS TIMESTAMPTZ)
       AND service IS NOT NULL
