@@ -318,44 +318,7 @@ func tableRecord(mem memory.Allocator, t Table) arrow.RecordBatch {
 	defer b.Release()
 	for _, r := range t.Rows {
 		for i, v := range r {
-			fb := b.Field(i)
-			if v == nil {
-				fb.AppendNull()
-				continue
-			}
-			switch fb := fb.(type) {
-			case *array.Int64Builder:
-				n, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64)
-				fb.Append(n)
-			case *array.Float64Builder:
-				switch x := v.(type) {
-				case float64:
-					fb.Append(x)
-				case float32:
-					fb.Append(float64(x))
-				default:
-					fb.AppendNull()
-				}
-			case *array.BooleanBuilder:
-				x, _ := v.(bool)
-				fb.Append(x)
-			case *array.TimestampBuilder:
-				x, _ := v.(time.Time)
-				if x.IsZero() {
-					fb.AppendNull()
-				} else {
-					fb.Append(arrow.Timestamp(x.UnixMicro()))
-				}
-			case *array.ListBuilder:
-				fb.Append(true)
-				vb := fb.ValueBuilder().(*array.StringBuilder)
-				x, _ := v.([]string)
-				for _, s := range x {
-					vb.Append(s)
-				}
-			case *array.StringBuilder:
-				fb.Append(cell(v))
-			}
+			appendArrow(b.Field(i), v)
 		}
 	}
 	return b.NewRecordBatch()

@@ -86,6 +86,9 @@ func (f *parquetFormat) Row(vals []any) error {
 	return nil
 }
 
+// appendArrow appends one value of a result to the builder of its column
+// (NULL for nil and for a value the column's type cannot hold): the
+// streaming Parquet writer and tableRecord share it.
 func appendArrow(fb array.Builder, v any) {
 	if v == nil {
 		fb.AppendNull()
