@@ -173,7 +173,7 @@ func withSegments(ctx context.Context, a *app, db *store.DB, fn func(context.Con
 		if err != nil {
 			return err
 		}
-		a.log.Info("exporting closed segments as parquet", "dir", a.cfg.Parquet.Dir, "node", ex.Node(), "grace", a.cfg.Parquet.Grace)
+		a.log.Info("exporting closed segments as parquet", "dir", a.cfg.Parquet.Dir, "node", ex.Node(), "grace", a.cfg.Parquet.Grace.String())
 		runs = append(runs, ex.Run)
 	}
 	if a.cfg.Relay.Topic != "" {

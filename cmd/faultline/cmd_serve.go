@@ -281,7 +281,7 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 		})
 	}
 	if ex != nil {
-		a.log.Info("exporting closed segments as parquet", "dir", cfg.Parquet.Dir, "node", ex.Node(), "grace", cfg.Parquet.Grace)
+		a.log.Info("exporting closed segments as parquet", "dir", cfg.Parquet.Dir, "node", ex.Node(), "grace", cfg.Parquet.Grace.String())
 		g.Go(func() error { return ex.Run(gctx) })
 	}
 

@@ -7,6 +7,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -127,8 +128,16 @@ func (db *DB) NewExporter(cfg SegmentsConfig, log *slog.Logger, mem memory.Alloc
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, fmt.Errorf("parquet.dir %s: %w (create it or point parquet.dir at a writable directory)", cfg.Dir, err)
+	// The directory itself is created, its parent must exist: a typo in
+	// the path is an error, not a new tree of directories.
+	if parent := filepath.Dir(filepath.Clean(cfg.Dir)); !isDir(parent) {
+		return nil, fmt.Errorf("parquet.dir %s: its parent directory %s does not exist (check the path, or create it)", cfg.Dir, parent)
+	}
+	if err := os.Mkdir(cfg.Dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("parquet.dir %s: %w (point parquet.dir at a writable directory)", cfg.Dir, err)
+	}
+	if !isDir(cfg.Dir) {
+		return nil, fmt.Errorf("parquet.dir %s is not a directory", cfg.Dir)
 	}
 	return &Exporter{db: db, cfg: cfg, node: node, log: log, mem: mem, done: map[segKey]int64{}}, nil
 }
@@ -332,4 +341,10 @@ func parquetRows(path string) int64 {
 	}
 	defer r.Close()
 	return r.NumRows()
+}
+
+// isDir reports whether path is an existing directory.
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
 }

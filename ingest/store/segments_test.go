@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,5 +228,39 @@ func TestSegmentsConfigValidate(t *testing.T) {
 	}
 	if err := DefaultSegmentsConfig().Validate(); err != nil {
 		t.Errorf("defaults: %v", err)
+	}
+}
+
+// parquet.dir is created, but a path whose parent does not exist (a typo)
+// or that names a file is refused, saying which.
+func TestExporterDirMistakes(t *testing.T) {
+	db := openTemp(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	base := t.TempDir()
+	file := filepath.Join(base, "a-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ dir, want string }{
+		{filepath.Join(base, "shraed", "segments"), "its parent directory " + filepath.Join(base, "shraed") + " does not exist"},
+		{file, "is not a directory"},
+	} {
+		cfg := DefaultSegmentsConfig()
+		cfg.Dir = tc.dir
+		_, err := db.NewExporter(cfg, log, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("parquet.dir %s: %v, want an error saying %q", tc.dir, err, tc.want)
+		}
+		if _, serr := os.Stat(filepath.Join(base, "shraed")); serr == nil {
+			t.Fatalf("parquet.dir %s: created its missing parent", tc.dir)
+		}
+	}
+	cfg := DefaultSegmentsConfig()
+	cfg.Dir = filepath.Join(base, "segments")
+	if _, err := db.NewExporter(cfg, log, nil); err != nil {
+		t.Fatalf("a new directory under an existing parent: %v", err)
+	}
+	if !isDir(cfg.Dir) {
+		t.Fatalf("%s was not created", cfg.Dir)
 	}
 }
