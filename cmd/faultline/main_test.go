@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -35,7 +36,7 @@ func TestMain(m *testing.M) {
 // (259 MiB in one run, failing a 256 MiB bound the child kept to). Started
 // from this small, fresh process instead, Maxrss is faultline's own.
 func peakRSSLauncher() int {
-	cmd := exec.Command(os.Args[0], os.Args[1:]...)
+	cmd := exec.CommandContext(context.Background(), os.Args[0], os.Args[1:]...)
 	cmd.Env = append(os.Environ(), "FAULTLINE_TEST_MAIN=1", "FAULTLINE_TEST_PEAK_RSS=")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	err := cmd.Run()
