@@ -106,6 +106,9 @@ type runner struct {
 	known        map[tp]int64
 	groupOff     map[tp]int64
 	lastProgress time.Time
+	// verify is where the check of a caught-up run that read nothing
+	// stands (checkCaughtUp): verifyNone, verifyRunning or verifyDone.
+	verify int
 }
 
 // Run consumes the configured topics into DuckDB until ctx is done (then it
@@ -275,7 +278,7 @@ func (r *runner) prepare(ctx context.Context) error {
 	r.mu.Unlock()
 	r.fetchGroupOffsets(ctx)
 	r.log.Info("batch run: reading every partition up to its high watermark at start", "partitions", len(all))
-	r.checkCaughtUp()
+	r.checkCaughtUp(ctx)
 	return nil
 }
 
@@ -419,9 +422,16 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 			r.log.Error("the consumer group's committed offset is beyond the end of the partition; waiting for new messages (was the topic deleted and recreated? then reset the group's offsets, or set ingest.start_without_offset: earliest)", "topic", k.topic, "partition", k.part, "group_offset", start, "high_watermark", b[1])
 		}
 		target := b[1]
+		r.mu.Lock()
 		if t, ok := r.targets[k]; ok {
 			target = t // a batch run's target is the high watermark at start
+		} else if r.targets != nil {
+			// A partition the brokers' metadata did not show at start (a
+			// topic created or grown moments before): wait for it too.
+			r.log.Warn("batch run: assigned a partition missing from the topic metadata read at start; reading it up to its high watermark now", "topic", k.topic, "partition", k.part, "high_watermark", b[1])
+			r.targets[k] = target
 		}
+		r.mu.Unlock()
 		ps := &partState{tp: k, target: target, start: start, gen: gen.ID}
 		ps.hwm.Store(b[1])
 		ps.committed.Store(start)
@@ -450,6 +460,6 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 			r.handOff(gen, ps)
 		})
 	}
-	r.checkCaughtUp()
+	r.checkCaughtUp(ctx)
 	return nil
 }

@@ -97,7 +97,7 @@ func (r *runner) committed(pos []store.Position) {
 	case r.kick <- struct{}{}:
 	default:
 	}
-	r.checkCaughtUp()
+	r.checkCaughtUp(context.Background())
 }
 
 // commitKafka copies the DuckDB offsets to the group's Kafka offsets: for

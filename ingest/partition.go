@@ -44,7 +44,7 @@ func (r *runner) listOffsets(ctx context.Context, parts []tp) (map[tp][2]int64, 
 	}
 	bo := backoff{base: 250 * time.Millisecond, max: r.o.Config.RetryMaxBackoff}
 	for attempt := 1; ; attempt++ {
-		out, err := r.tryListOffsets(ctx, req, parts)
+		out, err := r.tryListOffsets(ctx, r.client, req, parts)
 		if err == nil {
 			r.contact()
 			return out, nil
@@ -61,8 +61,8 @@ func (r *runner) listOffsets(ctx context.Context, parts []tp) (map[tp][2]int64, 
 	}
 }
 
-func (r *runner) tryListOffsets(ctx context.Context, req *kafka.ListOffsetsRequest, parts []tp) (map[tp][2]int64, error) {
-	resp, err := r.client.ListOffsets(ctx, req)
+func (r *runner) tryListOffsets(ctx context.Context, c *kafka.Client, req *kafka.ListOffsetsRequest, parts []tp) (map[tp][2]int64, error) {
+	resp, err := c.ListOffsets(ctx, req)
 	if err != nil {
 		return nil, err
 	}

@@ -67,9 +67,15 @@ func (r *runner) progress() {
 // partitions of each configured topic they have, and the configured topics
 // they do not have (with the closest existing name).
 func (r *runner) topicPartitions(ctx context.Context) (map[string][]int32, []status.MissingTopic, error) {
+	return r.topicPartitionsFrom(ctx, r.client)
+}
+
+// topicPartitionsFrom is topicPartitions asking c (whose transport answers
+// from its metadata cache, refreshed every 6 s).
+func (r *runner) topicPartitionsFrom(ctx context.Context, c *kafka.Client) (map[string][]int32, []status.MissingTopic, error) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	resp, err := r.client.Metadata(cctx, &kafka.MetadataRequest{})
+	resp, err := c.Metadata(cctx, &kafka.MetadataRequest{})
 	if err != nil {
 		return nil, nil, fmt.Errorf("list topics: %w", err)
 	}
@@ -182,7 +188,7 @@ func (r *runner) probe(ctx context.Context) {
 		if err == nil {
 			r.fetchGroupOffsets(ctx)
 		}
-		r.checkCaughtUp()
+		r.checkCaughtUp(ctx)
 		r.checkGiveUp()
 	}
 }
