@@ -213,11 +213,18 @@ cnode AS (
            unnest(CAST($c_dist AS BIGINT[]))      AS node_dist,
            unnest(CAST($c_flags AS BIGINT[]))     AS flags -- 1 sibling, 2 named by the broken services' errors
 ),
+-- the minutes of each incident's look-back that have a candidate: the
+-- spread and the rates depend only on the incident and the change's minute,
+-- so they are computed once per minute (61 rows an incident) and not once
+-- per change (thousands in a busy hour)
+pair_minutes AS (
+    SELECT DISTINCT incident_id, onset_m, cm FROM pairs
+),
 spread AS (
-    SELECT p.incident_id, p.event_id,
+    SELECT p.incident_id, p.cm,
            count(*) FILTER (WHERE f.start_m >= p.cm) AS services_after,
            count(*)                                  AS services_total
-    FROM pairs p JOIN firsts f USING (incident_id)
+    FROM pair_minutes p JOIN firsts f USING (incident_id)
     GROUP BY ALL
 ),
 -- errors per minute summed over each incident's broken series, from the
@@ -231,14 +238,14 @@ inc_minutes AS (
     GROUP BY ALL
 ),
 rates AS (
-    SELECT p.incident_id, p.event_id,
+    SELECT p.incident_id, p.cm,
            coalesce(sum(x.errors) FILTER (WHERE x.m <  p.cm), 0) / $rate_min AS before_rate,
            coalesce(sum(x.errors) FILTER (WHERE x.m >= p.cm), 0)
                / greatest(max(p.onset_m + $rate_min - p.cm), 1)             AS after_rate
-    FROM pairs p
+    FROM pair_minutes p
     JOIN inc_minutes x ON x.incident_id = p.incident_id
                       AND x.m >= p.cm - $rate_min AND x.m < p.onset_m + $rate_min
-    GROUP BY p.incident_id, p.event_id
+    GROUP BY p.incident_id, p.cm
 ),
 features AS (
     SELECT
@@ -272,8 +279,8 @@ features AS (
         coalesce(cn.flags, 0) & 1 = 1                        AS sibling,
         coalesce(cn.flags, 0) & 2 = 2                        AS node_hit
     FROM pairs p
-    JOIN spread sp USING (incident_id, event_id)
-    LEFT JOIN rates r USING (incident_id, event_id)
+    JOIN spread sp USING (incident_id, cm)
+    LEFT JOIN rates r USING (incident_id, cm)
     LEFT JOIN pair_symptom ps USING (incident_id, event_id)
     LEFT JOIN name_hits nh USING (incident_id, event_id)
     LEFT JOIN versions v USING (incident_id, event_id)
