@@ -158,18 +158,9 @@ func (r *runner) verifyTargets(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	resp, err := c.ListOffsets(cctx, req)
+	bounds, err := r.tryListOffsets(cctx, c, req, all)
 	if err != nil {
 		return fmt.Errorf("list offsets: %w", err)
-	}
-	ends := map[tp]int64{}
-	for topic, pos := range resp.Topics {
-		for _, po := range pos {
-			if po.Error != nil {
-				return fmt.Errorf("list offsets of topic %s partition %d: %w", topic, po.Partition, po.Error)
-			}
-			ends[tp{topic, int32(po.Partition)}] = po.LastOffset
-		}
 	}
 	var raised []string
 	r.mu.Lock()
@@ -178,10 +169,7 @@ func (r *runner) verifyTargets(ctx context.Context) error {
 		return all[i].topic < all[j].topic || all[i].topic == all[j].topic && all[i].part < all[j].part
 	})
 	for _, k := range all {
-		end, ok := ends[k]
-		if !ok {
-			return fmt.Errorf("no offsets returned for topic %s partition %d", k.topic, k.part)
-		}
+		end := bounds[k][1]
 		next := r.nextOffsetLocked(k)
 		if next > end {
 			return &staleOffsetError{Group: r.o.Kafka.Group, Topic: k.topic, Partition: k.part, Next: next, End: end, FromGroup: next > r.known[k]}
