@@ -247,6 +247,22 @@ rates AS (
                       AND x.m >= p.cm - $rate_min AND x.m < p.onset_m + $rate_min
     GROUP BY p.incident_id, p.cm
 ),
+-- downstream, account_match and resource_match are plain left joins on
+-- these sets, each distinct per key so a join adds no rows: an account or
+-- resource an error of the broken series names, and each distinct resource
+-- name of the candidates (4 characters at least) found in one of the first
+-- error messages (tested once per name, not once per change)
+scope_accounts AS (
+    SELECT DISTINCT incident_id, account_id FROM scope WHERE account_id IS NOT NULL
+),
+scope_resources AS (
+    SELECT DISTINCT incident_id, resource FROM scope WHERE resource IS NOT NULL
+),
+named_resources AS (
+    SELECT DISTINCT n.incident_id, n.resource_name
+    FROM (SELECT DISTINCT incident_id, resource_name FROM pairs WHERE length(resource_name) >= 4) n
+    JOIN messages m ON m.incident_id = n.incident_id AND contains(m.x, n.resource_name)
+),
 features AS (
     SELECT
         p.incident_id, p.event_id, p.time, p.source, p.service, p.operation, p.resource,
@@ -254,16 +270,10 @@ features AS (
         p.onset_m - p.tm                                     AS lead_minutes,
         p.rise_m - p.tm                                      AS rise_lead,
         list_contains(p.services, p.service)                 AS service_match,
-        EXISTS (SELECT 1 FROM down x WHERE x.incident_id = p.incident_id
-                                       AND x.service = p.service) AS downstream,
+        dn.service IS NOT NULL                               AS downstream,
         list_contains(p.regions, p.region)                   AS region_match,
-        EXISTS (SELECT 1 FROM scope x WHERE x.incident_id = p.incident_id
-                                        AND x.account_id = p.account_id) AS account_match,
-        EXISTS (SELECT 1 FROM scope x WHERE x.incident_id = p.incident_id
-                                        AND x.resource = p.resource)
-        OR (length(p.resource_name) >= 4
-            AND EXISTS (SELECT 1 FROM messages m WHERE m.incident_id = p.incident_id
-                                                   AND contains(m.x, p.resource_name))) AS resource_match,
+        sa.account_id IS NOT NULL                            AS account_match,
+        sr.resource IS NOT NULL OR rn.resource_name IS NOT NULL AS resource_match,
         nh.matched_name IS NOT NULL                          AS name_match,
         coalesce(nh.matched_name, '')                        AS matched_name,
         coalesce(nh.matched_service, '')                     AS matched_service,
@@ -285,6 +295,11 @@ features AS (
     LEFT JOIN name_hits nh USING (incident_id, event_id)
     LEFT JOIN versions v USING (incident_id, event_id)
     LEFT JOIN cnode cn USING (incident_id, event_id)
+    LEFT JOIN (SELECT DISTINCT incident_id, service FROM down) dn
+           ON dn.incident_id = p.incident_id AND dn.service = p.service
+    LEFT JOIN scope_accounts sa ON sa.incident_id = p.incident_id AND sa.account_id = p.account_id
+    LEFT JOIN scope_resources sr ON sr.incident_id = p.incident_id AND sr.resource = p.resource
+    LEFT JOIN named_resources rn ON rn.incident_id = p.incident_id AND rn.resource_name = p.resource_name
 ),
 -- topology distance from the nearest root of the incident (a broken
 -- service no broken dependency of which broke before it) to each service

@@ -41,7 +41,12 @@ WITH err AS (
       AND service IS NOT NULL
       AND source <> 'cloudtrail'
 ),
-err_refs AS (
+-- one pass over the error rows: each row gives its peer_service or
+-- attribute edge and any message edges as a list of (origin, ref), unnested
+-- and counted once. (Three CTEs reading one materialized err_refs had the
+-- optimizer push the OR of their filters, attribute LIKEs and all, into the
+-- materialization: every row's attributes were tested twice.)
+err_kvs AS (
     SELECT service, peer_service, message,
            CASE WHEN attrs LIKE '%.address"%' OR attrs LIKE '%peer.name"%' OR attrs LIKE '%url.full"%' OR attrs LIKE '%http.url"%'
                   OR attrs LIKE '%rpc.service"%' OR attrs LIKE '%db.system"%' OR attrs LIKE '%s3.bucket"%'
@@ -49,27 +54,25 @@ err_refs AS (
            END AS kvs
     FROM err
 ),
-peer AS (
-    SELECT service AS from_service, 'peer_service' AS origin, lower(peer_service) AS ref, count(*) AS events
-    FROM err_refs
-    WHERE peer_service IS NOT NULL AND coalesce(len(kvs), 0) = 0
-    GROUP BY ALL
-),
--- one row per distinct set of attributes (rpc.service means an AWS API only
--- with rpc.system aws-api, so they are parsed together), tab-separated
-attr AS (
-    SELECT service AS from_service, 'attribute' AS origin, array_to_string(list_sort(kvs), chr(9)) AS ref, count(*) AS events
-    FROM err_refs WHERE len(kvs) > 0
-    GROUP BY ALL
-),
-msg AS (
-    SELECT service AS from_service, 'message' AS origin, ref, count(*) AS events
+-- attribute: one row per distinct set of attributes (rpc.service means an
+-- AWS API only with rpc.system aws-api, so they are parsed together),
+-- tab-separated; peer_service only when the event has none of them
+err_edges AS (
+    SELECT from_service, e.origin AS origin, e.ref AS ref, count(*) AS events
     FROM (
-        SELECT service, unnest(regexp_extract_all(message,
-                   '(arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:[A-Za-z0-9_./:+=@-]+|[A-Za-z0-9][A-Za-z0-9.-]*\.(?:amazonaws\.com(?:\.cn)?|api\.aws|on\.aws|cloudfront\.net)|lookup [A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z]|UnknownHostException: [A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z])')) AS ref
-        FROM err_refs
-        WHERE message LIKE '%amazonaws.com%' OR message LIKE '%arn:aws%' OR message LIKE '%lookup %'
-           OR message LIKE '%UnknownHost%' OR message LIKE '%.on.aws%' OR message LIKE '%cloudfront.net%' OR message LIKE '%.api.aws%'
+        SELECT service AS from_service, unnest(list_concat(
+                   CASE WHEN len(kvs) > 0
+                          THEN [{'origin': 'attribute', 'ref': array_to_string(list_sort(kvs), chr(9))}]
+                        WHEN peer_service IS NOT NULL
+                          THEN [{'origin': 'peer_service', 'ref': lower(peer_service)}]
+                   END,
+                   CASE WHEN message LIKE '%amazonaws.com%' OR message LIKE '%arn:aws%' OR message LIKE '%lookup %'
+                          OR message LIKE '%UnknownHost%' OR message LIKE '%.on.aws%' OR message LIKE '%cloudfront.net%' OR message LIKE '%.api.aws%'
+                        THEN list_transform(regexp_extract_all(message,
+                   '(arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:[A-Za-z0-9_./:+=@-]+|[A-Za-z0-9][A-Za-z0-9.-]*\.(?:amazonaws\.com(?:\.cn)?|api\.aws|on\.aws|cloudfront\.net)|lookup [A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z]|UnknownHostException: [A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z])'),
+                               r -> {'origin': 'message', 'ref': r})
+                   END)) AS e
+        FROM err_kvs
     )
     GROUP BY ALL
 ),
@@ -105,17 +108,28 @@ assoc AS (
     FROM (
         SELECT region || chr(9) || array_to_string(list_sort(list_distinct(regexp_extract_all(CAST(attributes AS VARCHAR),
                    '(arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]*:(?:loadbalancer|listener|targetgroup)/[A-Za-z0-9_./-]+|"LoadBalancer"\s*:\s*"[^"]+"|"TargetGroup"\s*:\s*"[^"]+")'))), chr(9)) AS ref
-        FROM events
-        WHERE time >= CAST($topo_from AS TIMESTAMPTZ)
-          AND time <  CAST($topo_to AS TIMESTAMPTZ)
-          AND ((kind = 'change' AND service = 'elasticloadbalancing') OR source = 'alarm')
-          AND CAST(attributes AS VARCHAR) LIKE '%argetGroup%'
+        FROM (
+            -- two scans with plain equality filters the scan applies before
+            -- the attributes are cast (one with an OR cast every row of the
+            -- window); the second excludes the first's rows
+            SELECT region, attributes FROM events
+            WHERE time >= CAST($topo_from AS TIMESTAMPTZ)
+              AND time <  CAST($topo_to AS TIMESTAMPTZ)
+              AND kind = 'change' AND service = 'elasticloadbalancing'
+            UNION ALL
+            SELECT region, attributes FROM events
+            WHERE time >= CAST($topo_from AS TIMESTAMPTZ)
+              AND time <  CAST($topo_to AS TIMESTAMPTZ)
+              AND source = 'alarm'
+              AND NOT coalesce(kind = 'change' AND service = 'elasticloadbalancing', false)
+        )
+        WHERE CAST(attributes AS VARCHAR) LIKE '%argetGroup%'
     )
     WHERE ref LIKE '%' || chr(9) || '%' || chr(9) || '%'
     GROUP BY ALL
 )
 SELECT from_service, origin, ref, events
-FROM (SELECT * FROM peer UNION ALL SELECT * FROM attr UNION ALL SELECT * FROM msg
+FROM (SELECT * FROM err_edges
       UNION ALL SELECT * FROM cfg UNION ALL SELECT * FROM roles UNION ALL SELECT * FROM assoc)
 WHERE ref <> ''
 ORDER BY from_service, origin, ref
