@@ -141,6 +141,22 @@ func TestQueryCmdErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "unknown named query") || !asUsage(err, &ue) {
 		t.Errorf("unknown named query: %v", err)
 	}
+	// a misspelt name is named as such, with a suggestion, before the
+	// database is asked anything (here: an empty one, which would
+	// otherwise say it holds no events)
+	empty := filepath.Join(t.TempDir(), "empty.duckdb")
+	edb, err := store.Open(context.Background(), empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edb.Close()
+	if _, err := runCLI(t, "--db", empty, "query", "--named", "suspects"); err == nil || !strings.Contains(err.Error(), "holds no events") {
+		t.Fatalf("the empty database's own error: %v", err)
+	}
+	_, err = runCLI(t, "--db", empty, "query", "--named", "suspcts")
+	if err == nil || !strings.Contains(err.Error(), `unknown named query "suspcts" (did you mean suspects?)`) || !asUsage(err, &ue) {
+		t.Errorf("misspelt named query on an empty database: %v", err)
+	}
 }
 
 func asUsage(err error, ue *usageError) bool {
