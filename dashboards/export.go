@@ -2,10 +2,8 @@ package dashboards
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -88,13 +86,8 @@ func (s *Server) apiExport(w http.ResponseWriter, r *http.Request) {
 func decodeExportRequest(r *http.Request, api bool) (exportRequest, error) {
 	var req exportRequest
 	if api {
-		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-			return req, httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q is not allowed: send application/json such as {\"sql\": \"SELECT * FROM events\", \"format\": \"parquet\"}", ct)}
-		}
-		dec := json.NewDecoder(io.LimitReader(r.Body, maxQueryBody))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			return req, badRequest("request body: %v: send {\"sql\": \"...\", \"format\": \"csv\" or \"parquet\"}", err)
+		if err := decodeJSONBody(r, &req, `{"sql": "SELECT * FROM events", "format": "parquet"}`, `{"sql": "...", "format": "csv" or "parquet"}`); err != nil {
+			return req, err
 		}
 	} else {
 		r.Body = http.MaxBytesReader(nil, r.Body, maxConsoleForm)

@@ -84,13 +84,8 @@ func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
 
 func decodeQueryRequest(r *http.Request) (QueryRequest, error) {
 	var req QueryRequest
-	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		return req, httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q is not allowed: send application/json such as {\"sql\": \"SELECT 1\"}", ct)}
-	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxQueryBody))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		return req, badRequest("request body: %v: send {\"sql\": \"...\"} or {\"name\": \"...\", \"since\": \"...\", \"until\": \"...\"}", err)
+	if err := decodeJSONBody(r, &req, `{"sql": "SELECT 1"}`, `{"sql": "..."} or {"name": "...", "since": "...", "until": "..."}`); err != nil {
+		return req, err
 	}
 	switch {
 	case req.SQL != "" && req.Name != "":
@@ -215,4 +210,19 @@ func (s *Server) runSQL(ctx context.Context, sql string) (queries.Table, error) 
 		return queries.Table{}, sandboxError(ctx, err)
 	}
 	return c.Done(sum), nil
+}
+
+// decodeJSONBody decodes an API request's JSON body (application/json, at
+// most maxQueryBody bytes, no unknown fields) into v; its errors show an
+// example body and the shapes accepted.
+func decodeJSONBody(r *http.Request, v any, example, shapes string) error {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q is not allowed: send application/json such as %s", ct, example)}
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, maxQueryBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest("request body: %v: send %s", err, shapes)
+	}
+	return nil
 }
