@@ -184,17 +184,23 @@ func withSegments(ctx context.Context, a *app, db *store.DB, fn func(context.Con
 		a.log.Info("relaying commits", "topic", a.cfg.Relay.Topic)
 		runs = append(runs, p.Run)
 	}
+	return beside(ctx, fn, runs...)
+}
+
+// beside runs fn and, beside it, each of runs. The runs' context ends only
+// once fn has returned, not when ctx ends: a stop signal cancels ctx while
+// fn still commits its last batch, and the runs' last pass (the Parquet
+// export of every segment, the relay's publish of the outbox) must see that
+// commit. beside returns fn's error after every run has returned.
+func beside(ctx context.Context, fn func(context.Context) error, runs ...func(context.Context) error) error {
 	if len(runs) == 0 {
 		return fn(ctx)
 	}
-	bctx, stop := context.WithCancel(ctx)
+	bctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	defer stop()
 	var wg sync.WaitGroup
 	for _, run := range runs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = run(bctx) // logs its own failures and retries
-		}()
+		wg.Go(func() { _ = run(bctx) }) // each logs its own failures and retries
 	}
 	err := fn(ctx)
 	stop()

@@ -110,7 +110,7 @@ func TestLoadCloudFormats(t *testing.T) {
 			}
 			defer db.Close()
 			var n int
-			if err := db.QueryRow("SELECT count(*) FROM events WHERE cloud_provider = ?", tc.provider).Scan(&n); err != nil || n != tc.events {
+			if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM events WHERE cloud_provider = ?", tc.provider).Scan(&n); err != nil || n != tc.events {
 				t.Fatalf("%d %s events (%v), want %d", n, tc.provider, err, tc.events)
 			}
 		})

@@ -107,7 +107,7 @@ func TestQueryCmd(t *testing.T) {
 	defer check.Close()
 	var id string
 	var services string
-	if err := check.QueryRow("SELECT incident_id, array_to_string(services, ',') FROM read_parquet(?)", pq).Scan(&id, &services); err != nil {
+	if err := check.QueryRowContext(t.Context(), "SELECT incident_id, array_to_string(services, ',') FROM read_parquet(?)", pq).Scan(&id, &services); err != nil {
 		t.Fatal(err)
 	}
 	if id != "inc-20251020-1000-checkout" || services != "checkout" {

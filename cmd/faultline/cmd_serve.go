@@ -236,6 +236,18 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	// What follows the commits (the relay publisher, the Parquet export)
+	// runs beside ingest and makes its last pass after ingest's last
+	// commit; without ingest it runs until serve stops.
+	var after []func(context.Context) error
+	if pub != nil {
+		a.log.Info("relaying commits", "topic", cfg.Relay.Topic)
+		after = append(after, pub.Run)
+	}
+	if ex != nil {
+		a.log.Info("exporting closed segments as parquet", "dir", cfg.Parquet.Dir, "node", ex.Node(), "grace", cfg.Parquet.Grace.String())
+		after = append(after, ex.Run)
+	}
 	if len(cfg.Kafka.Topics) > 0 {
 		opts := ingest.Options{
 			Kafka: cfg.Kafka, Config: cfg.Ingest, Transform: cfg.Transform, DB: db,
@@ -243,31 +255,32 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 		}
 		ingesting.Store(true)
 		g.Go(func() error {
-			defer ingesting.Store(false)
-			err := ingest.Run(gctx, opts)
-			switch {
-			case err == nil || errors.Is(err, context.Canceled):
-				a.log.Info("ingest stopped; still serving the file")
-			case errors.Is(err, store.ErrInvalidated):
-				return fmt.Errorf("ingest: %w", err) // the caller opens the file again
-			default:
-				// Restarting would fail the same way: report it on /healthz
-				// and serve on, never exit into a restart loop.
-				a.log.Error("ingest stopped; still serving the file, /healthz reports it", "err", err)
-				st.Stopped(err)
-			}
-			return nil
+			return beside(gctx, func(ctx context.Context) error {
+				defer ingesting.Store(false)
+				err := ingest.Run(ctx, opts)
+				switch {
+				case err == nil || errors.Is(err, context.Canceled):
+					a.log.Info("ingest stopped; still serving the file")
+				case errors.Is(err, store.ErrInvalidated):
+					return fmt.Errorf("ingest: %w", err) // the caller opens the file again
+				default:
+					// Restarting would fail the same way: report it on
+					// /healthz and serve on, never exit into a restart loop.
+					a.log.Error("ingest stopped; still serving the file, /healthz reports it", "err", err)
+					st.Stopped(err)
+				}
+				return nil
+			}, after...)
 		})
 	} else {
 		a.log.Info("no kafka.topics configured: serving the file without ingesting", "db", cfg.DB)
+		for _, run := range after {
+			g.Go(func() error { return run(gctx) })
+		}
 	}
 
 	if sched != nil {
 		g.Go(func() error { return sched.Run(gctx) })
-	}
-	if pub != nil {
-		a.log.Info("relaying commits", "topic", cfg.Relay.Topic)
-		g.Go(func() error { return pub.Run(gctx) })
 	}
 	if cfg.Relay.Consume {
 		ap := relay.NewApplier(db, cfg.Kafka, cfg.Relay, a.log, nil)
@@ -279,10 +292,6 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 			}
 			return err
 		})
-	}
-	if ex != nil {
-		a.log.Info("exporting closed segments as parquet", "dir", cfg.Parquet.Dir, "node", ex.Node(), "grace", cfg.Parquet.Grace.String())
-		g.Go(func() error { return ex.Run(gctx) })
 	}
 
 	a.log.Info("serving dashboards", "url", "http://"+ln.Addr().String())

@@ -215,7 +215,7 @@ serve:
 	}
 	defer db.Close()
 	var n int64
-	if err := db.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil || n < served {
+	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM events").Scan(&n); err != nil || n < served {
 		t.Errorf("events after shutdown = %d (%v), served %d", n, err, served)
 	}
 }

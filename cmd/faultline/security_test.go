@@ -243,7 +243,7 @@ func countEvents(t *testing.T, path string) int64 {
 	}
 	defer db.Close()
 	var n int64
-	if err := db.QueryRow("SELECT count(*) FROM events").Scan(&n); err != nil {
+	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM events").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
