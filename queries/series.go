@@ -116,12 +116,16 @@ type seriesKey struct{ service, region string }
 // orderSeries turns the batches of series_points.sql (one row per service,
 // region and minute, in no particular order) into points ordered by
 // service, region and minute, as ORDER BY service, region, m would (names
-// compare byte by byte, as DuckDB's default collation does). It counts the
-// rows of each (service, region), places each row in its line's range of
-// the result, then sorts each line by minute.
+// compare byte by byte, as DuckDB's default collation does). Every row
+// finds its line (service, region) and the lines are sorted by name; then
+// the rows, taken in minute order (a counting sort over the minutes the
+// result spans), fill each line's range of the result front to back.
+// Where the minutes are too sparse for that (a span more than
+// seriesMaxSpan minutes and four times the rows), each line is sorted by
+// minute instead.
 func orderSeries(recs []arrow.RecordBatch) ([]SeriesPoint, error) {
-	batches := make([]seriesBatch, len(recs))
 	n := 0
+	batches := make([]seriesBatch, len(recs))
 	for i, r := range recs {
 		b, err := newSeriesBatch(r)
 		if err != nil {
@@ -140,6 +144,9 @@ func orderSeries(recs []arrow.RecordBatch) ([]SeriesPoint, error) {
 	var keys []seriesKey
 	var count []int
 	line := make([]int32, 0, n)
+	minute := make([]int64, 0, n)
+	errs := make([]int64, 0, n)
+	events := make([]int64, 0, n)
 	for _, b := range batches {
 		var prev seriesKey
 		id := int32(-1)
@@ -159,6 +166,9 @@ func orderSeries(recs []arrow.RecordBatch) ([]SeriesPoint, error) {
 			line = append(line, id)
 			count[id]++
 		}
+		minute = append(minute, b.minute...)
+		errs = append(errs, b.errs...)
+		events = append(events, b.events...)
 	}
 	// Where each line starts in the result: lines in name order.
 	byName := make([]int32, len(keys))
@@ -175,23 +185,47 @@ func orderSeries(recs []arrow.RecordBatch) ([]SeriesPoint, error) {
 		start += count[id]
 	}
 	out := make([]SeriesPoint, n)
-	j := 0
-	for _, b := range batches {
-		for i := range b.minute {
-			id := line[j]
-			j++
-			out[next[id]] = SeriesPoint{Service: keys[id].service, Region: keys[id].region,
-				Minute: minuteTime(b.minute[i]), Errors: b.errs[i], Events: b.events[i]}
-			next[id]++
+	place := func(j int) {
+		id := line[j]
+		out[next[id]] = SeriesPoint{Service: keys[id].service, Region: keys[id].region,
+			Minute: minuteTime(minute[j]), Errors: errs[j], Events: events[j]}
+		next[id]++
+	}
+	lo, hi := slices.Min(minute), slices.Max(minute)
+	if span := uint64(hi - lo); span < seriesMaxSpan || span < 4*uint64(n) {
+		// Rows in minute order (a stable counting sort), each appended to
+		// its line: every line comes out sorted by minute.
+		at := make([]int32, span+2)
+		for _, m := range minute {
+			at[m-lo+1]++
 		}
+		for i := 1; i < len(at); i++ {
+			at[i] += at[i-1]
+		}
+		byMinute := make([]int32, n)
+		for j, m := range minute {
+			byMinute[at[m-lo]] = int32(j)
+			at[m-lo]++
+		}
+		for _, j := range byMinute {
+			place(int(j))
+		}
+		return out, nil
+	}
+	for j := range n {
+		place(j)
 	}
 	// next[id] is now where line id ends; sort each line by minute.
-	for _, id := range byName {
+	for id := range keys {
 		l := out[next[id]-count[id] : next[id]]
 		slices.SortFunc(l, func(a, b SeriesPoint) int { return a.Minute.Compare(b.Minute) })
 	}
 	return out, nil
 }
+
+// seriesMaxSpan is the most minutes (a year) orderSeries counts through
+// whatever the number of points.
+const seriesMaxSpan = 366 * 24 * 60
 
 // seriesTable is toTable for series points without reflection: the
 // columns are SeriesPoint's JSON names, and the rows share one backing
