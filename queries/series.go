@@ -239,7 +239,25 @@ func seriesTable(points []SeriesPoint, err error) (Table, error) {
 	cells := make([]any, nc*len(points))
 	var svc, reg string
 	var svcV, regV any
-	mins := map[time.Time]any{} // == on time.Time: the same instant and location
+	// The boxed minutes, by minute from the first (points are whole
+	// minutes), or by time where they are sparse.
+	var lo, hi int64
+	for i, p := range points {
+		m := p.Minute.Unix() / 60
+		if i == 0 || m < lo {
+			lo = m
+		}
+		if i == 0 || m > hi {
+			hi = m
+		}
+	}
+	var dense []any
+	var sparse map[time.Time]any
+	if span := uint64(hi - lo); span < seriesMaxSpan || span < 4*uint64(len(points)) {
+		dense = make([]any, span+1)
+	} else {
+		sparse = map[time.Time]any{}
+	}
 	for i, p := range points {
 		if svcV == nil || p.Service != svc {
 			svc, svcV = p.Service, p.Service
@@ -247,10 +265,18 @@ func seriesTable(points []SeriesPoint, err error) (Table, error) {
 		if regV == nil || p.Region != reg {
 			reg, regV = p.Region, p.Region
 		}
-		m, ok := mins[p.Minute]
-		if !ok {
+		var m any
+		if dense != nil {
+			// A minute's box holds the first point's time: the same
+			// instant and location as every other point's (minuteTime).
+			k := p.Minute.Unix()/60 - lo
+			if m = dense[k]; m == nil || m.(time.Time) != p.Minute {
+				m = p.Minute
+				dense[k] = m
+			}
+		} else if m = sparse[p.Minute]; m == nil {
 			m = p.Minute
-			mins[p.Minute] = m
+			sparse[p.Minute] = m
 		}
 		row := cells[i*nc : (i+1)*nc : (i+1)*nc]
 		row[0], row[1], row[2], row[3], row[4] = svcV, regV, m, p.Errors, p.Events
