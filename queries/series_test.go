@@ -41,7 +41,7 @@ func TestSeriesEqualsOrderedSQL(t *testing.T) {
 	// Three years before the rest: the whole window then spans more
 	// minutes than orderSeries counts through, and it sorts each line.
 	old := evs[0]
-	old.EventID, old.Time, old.Lineage.Offset = "s-old", at("10:00").AddDate(-3, 0, 0), 6000
+	old.EventID, old.Time, old.Offset = "s-old", at("10:00").AddDate(-3, 0, 0), 6000
 	evs = append(evs, old)
 	testkit.Commit(t, db, nil, evs[:4000]...)
 	testkit.Commit(t, db, nil, evs[4000:]...) // late: minutes the first commit rolled up
