@@ -5,7 +5,8 @@
 // listings and ingest state the reports and dashboards show), the one loader
 // and parameter binder for it (sql.go: named $parameters only), the Go that
 // runs it with typed parameters and results (Engine; results.go and
-// reads.go hold the result types, Window the one time window), the grouping
+// reads.go hold the result types, Window the one time window; series.go
+// reads the large "series" result as Arrow batches and orders it in Go), the grouping
 // of spikes into incidents (grouping.go), the service topology (configured +
 // inferred from what the events name, topology.go) and the resources a
 // change touched (nodes.go), the suspect score and its evidence (score.go),

@@ -201,31 +201,6 @@ func (s *session) close() {
 
 func minuteTime(m int64) time.Time { return time.Unix(m*60, 0).UTC() }
 
-// Series returns errors and events per service, region and minute in w.
-func (e *Engine) Series(ctx context.Context, w Window) ([]SeriesPoint, error) {
-	s, err := e.open(ctx, w, "")
-	if err != nil {
-		return nil, err
-	}
-	defer s.close()
-	rows, err := s.query(ctx, "series", sqlText("series_points"), nil)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []SeriesPoint
-	for rows.Next() {
-		var p SeriesPoint
-		var m int64
-		if err := rows.Scan(&p.Service, &p.Region, &m, &p.Errors, &p.Events); err != nil {
-			return nil, fmt.Errorf("read series: %w", err)
-		}
-		p.Minute = minuteTime(m)
-		out = append(out, p)
-	}
-	return out, rows.Err()
-}
-
 // Spikes returns every spike (run of spike minutes of one service and region)
 // in w, with the incident it belongs to.
 func (e *Engine) Spikes(ctx context.Context, w Window) ([]Spike, error) {
@@ -345,8 +320,7 @@ func (e *Engine) Named(ctx context.Context, name string, w Window) (Table, error
 		r, err := e.ChangeFailureRate(ctx, w)
 		return toTable(r, err)
 	case "series":
-		r, err := e.Series(ctx, w)
-		return toTable(r, err)
+		return seriesTable(e.Series(ctx, w))
 	case "spikes":
 		r, err := e.Spikes(ctx, w)
 		return toTable(r, err)
