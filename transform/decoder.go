@@ -187,7 +187,12 @@ func (s *state) emit(ev *Event, raw []byte) {
 }
 
 // hashID is a stable event id for records without one: the hash of the
-// record's bytes and its position within the input.
+// record's bytes and its position within the input, "h-" and 64 bits in
+// hex. 64 bits, not 128: the id is random to DuckDB's compression, and
+// half the bits are half the bytes on disk (application events: 19.7 ->
+// 11 bytes each, docs/benchmarks.md, issue 19 part 7). event_id is not a
+// key (duplicates are kept) and lookups pair it with a time window;
+// 10^8 such ids hold a collision somewhere with probability ~3e-4.
 func hashID(raw []byte, index int32) string {
 	h := sha256.New()
 	h.Write(raw)
@@ -195,7 +200,7 @@ func hashID(raw []byte, index int32) string {
 	b[0], b[1], b[2], b[3] = byte(index>>24), byte(index>>16), byte(index>>8), byte(index)
 	h.Write(b[:])
 	sum := h.Sum(nil)
-	return "h-" + hex.EncodeToString(sum[:16])
+	return "h-" + hex.EncodeToString(sum[:8])
 }
 
 // bytes decodes raw bytes: decompresses, base64-decodes and enforces the

@@ -1,12 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -241,9 +244,41 @@ func assumedRole(actor string) (string, bool) {
 	return "role:" + rest, true
 }
 
+// compareErrorKeys and compareActivityKeys order a batch's rows by source
+// partition, minute, then the rest of the key. Rows written in this order
+// keep a row group's minute, first_time and last_time within a few minutes
+// of each other, which DuckDB's bit packing stores in fewer bits than rows
+// in Go's map order (error_minutes of sparse application errors: 5.2 ->
+// 3.3 bytes per event, docs/benchmarks.md).
+func compareErrorKeys(a, b errorKey) int {
+	return cmp.Or(cmp.Compare(a.pk.src, b.pk.src), cmp.Compare(a.pk.part, b.pk.part), cmp.Compare(a.minute, b.minute),
+		compareOpt(a.service, a.hasService, b.service, b.hasService), compareOpt(a.region, a.hasRegion, b.region, b.hasRegion),
+		compareOpt(a.provider, a.hasProvider, b.provider, b.hasProvider), compareOpt(a.code, a.hasCode, b.code, b.hasCode),
+		compareOpt(a.peer, a.hasPeer, b.peer, b.hasPeer), compareOpt(a.role, a.hasRole, b.role, b.hasRole))
+}
+
+func compareActivityKeys(a, b activityKey) int {
+	return cmp.Or(cmp.Compare(a.pk.src, b.pk.src), cmp.Compare(a.pk.part, b.pk.part), cmp.Compare(a.minute, b.minute),
+		compareOpt(a.service, a.hasService, b.service, b.hasService), compareOpt(a.region, a.hasRegion, b.region, b.hasRegion),
+		compareOpt(a.provider, a.hasProvider, b.provider, b.hasProvider), cmp.Compare(a.kind, b.kind))
+}
+
+// compareOpt orders a nil-able key column: NULL (ok false) last, as
+// DuckDB's ORDER BY does.
+func compareOpt(a string, aok bool, b string, bok bool) int {
+	if aok != bok {
+		if aok {
+			return -1
+		}
+		return 1
+	}
+	return cmp.Compare(a, b)
+}
+
 // append writes r's rows to error_minutes and activity_minutes with the
 // ranges of ranges (keyed by source partition); a partition without one
-// gets the range of its events' offsets in the batch.
+// gets the range of its events' offsets in the batch. Rows are written in
+// key order (compareErrorKeys), not map order.
 func (r *rollup) append(c driver.Conn, ranges map[partKey]commitRange) error {
 	rangeOf := func(pk partKey) (int64, int64) { return r.rangeOf(pk, ranges) }
 	opt := func(s string, ok bool) any {
@@ -257,7 +292,9 @@ func (r *rollup) append(c driver.Conn, ranges map[partKey]commitRange) error {
 	if err != nil {
 		return fmt.Errorf("error_minutes appender: %w", err)
 	}
-	for k, a := range r.errors {
+	errorKeys := slices.SortedFunc(maps.Keys(r.errors), compareErrorKeys)
+	for _, k := range errorKeys {
+		a := r.errors[k]
 		first, next := rangeOf(k.pk)
 		err := ap.AppendRow(k.pk.src, k.pk.part, first, next, ts(k.minute),
 			opt(k.service, k.hasService), opt(k.region, k.hasRegion), opt(k.provider, k.hasProvider),
@@ -275,7 +312,9 @@ func (r *rollup) append(c driver.Conn, ranges map[partKey]commitRange) error {
 	if err != nil {
 		return fmt.Errorf("activity_minutes appender: %w", err)
 	}
-	for k, a := range r.activity {
+	activityKeys := slices.SortedFunc(maps.Keys(r.activity), compareActivityKeys)
+	for _, k := range activityKeys {
+		a := r.activity[k]
 		first, next := rangeOf(k.pk)
 		err := ap.AppendRow(k.pk.src, k.pk.part, first, next, ts(k.minute),
 			opt(k.service, k.hasService), opt(k.region, k.hasRegion), opt(k.provider, k.hasProvider), k.kind,

@@ -293,3 +293,46 @@ func TestRollupsOfEvictedRelayUnit(t *testing.T) {
 		t.Errorf("%d rollup rows left after evicting the unit", n)
 	}
 }
+
+// The rollup rows of a commit are stored in key order, minute first, both
+// as the sink writes them and as RebuildRollups (the migration, merge)
+// does: their times then bit-pack into fewer bytes (docs/benchmarks.md,
+// issue 19 part 7).
+func TestRollupRowsInKeyOrder(t *testing.T) {
+	db := openTemp(t)
+	s, err := db.NewSink(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	commitMixed(t, s, transform.Lineage{Topic: "app"}, 0, 600, rollupT0, false)
+	orders := map[string]string{
+		"error_minutes":    "minute, service, region, cloud_provider, error_code, peer_service, role",
+		"activity_minutes": "minute, service, region, cloud_provider, kind",
+	}
+	check := func(when string) {
+		t.Helper()
+		for table, key := range orders {
+			var stored, sorted string
+			q := `SELECT string_agg(concat_ws('|', ` + key + `), ';' ORDER BY %s) FROM ` + table
+			if err := db.QueryRowContext(t.Context(), fmt.Sprintf(q, "rowid")).Scan(&stored); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.QueryRowContext(t.Context(), fmt.Sprintf(q, key)).Scan(&sorted); err != nil {
+				t.Fatal(err)
+			}
+			if n := count(t, db, "SELECT count(*) FROM "+table); n < 50 {
+				t.Fatalf("%s has %d rows: too few to tell an order", table, n)
+			}
+			if stored != sorted {
+				t.Errorf("%s: %s rows are not stored in key order (%s)", when, table, key)
+			}
+		}
+	}
+	check("sink")
+	if err := RebuildRollups(t.Context(), db.DB); err != nil {
+		t.Fatal(err)
+	}
+	check("RebuildRollups")
+	checkRollups(t, db)
+}

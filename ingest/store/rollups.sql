@@ -10,6 +10,9 @@
 -- of merged events (merge.go), and recompute them to check them
 -- (CheckRollups). The sink computes the same rows in Go (rollup.go).
 -- Statements are separated by lines '-- statement'.
+-- Rows are inserted in key order, minute first (as the sink writes them:
+-- rollup.go compareErrorKeys): a row group's times then stay close and
+-- bit-pack into fewer bytes than rows in hash order.
 
 -- statement
 INSERT INTO error_minutes
@@ -31,7 +34,8 @@ FROM (
     WHERE kind = 'error'
     GROUP BY ALL
 ) g
-LEFT JOIN {{ranges}} r ON r.src = g.src AND r.part = g.part;
+LEFT JOIN {{ranges}} r ON r.src = g.src AND r.part = g.part
+ORDER BY g.src, g.part, g.minute, g.service, g.region, g.cloud_provider, g.error_code, g.peer_service, g.role;
 
 -- statement
 INSERT INTO activity_minutes
@@ -50,7 +54,8 @@ FROM (
     FROM {{events}}
     GROUP BY ALL
 ) g
-LEFT JOIN {{ranges}} r ON r.src = g.src AND r.part = g.part;
+LEFT JOIN {{ranges}} r ON r.src = g.src AND r.part = g.part
+ORDER BY g.src, g.part, g.minute, g.service, g.region, g.cloud_provider, g.kind;
 
 -- statement
 INSERT INTO change_events
