@@ -86,7 +86,7 @@ bench: build ## quick benchmarks (about 5 minutes): one table, bench-results.jso
 	$(GO) test -tags $(TAGS) -run '^$$' -bench BenchmarkServeSelect1M -benchtime 2x ./pgwire/
 
 .PHONY: bench-full
-bench-full: build ## full benchmarks (about 30-40 minutes): one table, bench-results.json
+bench-full: build ## full benchmarks (about 60-80 minutes, 2 GB of disk for the 100M-event table): one table, bench-results.json
 	./$(BIN) bench --out bench-results.json
 
 .PHONY: demo

@@ -109,6 +109,10 @@ type runner struct {
 	// verify is where the check of a caught-up run that read nothing
 	// stands (checkCaughtUp): verifyNone, verifyRunning or verifyDone.
 	verify int
+	// newFile: the file stored no Kafka position when Run started; the
+	// first assignment then warns if it starts after records the group
+	// already read (a deleted or rebuilt file would silently miss them).
+	newFile bool
 }
 
 // Run consumes the configured topics into DuckDB until ctx is done (then it
@@ -173,6 +177,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 	for _, t := range o.Kafka.Topics {
 		r.formats[t.Name] = transform.Format(t.Format)
+	}
+	if n, err := o.DB.KafkaPartitions(ctx); err != nil {
+		return err
+	} else {
+		r.newFile = n == 0
 	}
 	r.p = newPipeline(o.Config, sink, o.Allocator, o.Metrics, log, o.Status)
 	r.p.onCommit = r.committed
@@ -394,6 +403,7 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 	}
 	parts := map[tp]*partState{}
 	starts := map[tp]int64{}
+	var unread int64 // records before the group offsets a new file starts at
 	for _, k := range req {
 		b := bounds[k]
 		start, ok := stored[k]
@@ -401,6 +411,9 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 		switch {
 		case !ok:
 			start, fromGroup = r.startWithoutOffset(k, groupOff[k], b)
+			if fromGroup && r.newFile {
+				unread += max(0, min(start, b[1])-b[0])
+			}
 		case r.o.Relay && groupOff[k] > start:
 			// Another member stored (and relayed) the records between:
 			// re-reading them would relay them twice.
@@ -438,6 +451,11 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 		parts[k] = ps
 		starts[k] = start
 	}
+	if unread > 0 {
+		r.log.Warn("this DuckDB file is new, and consumer group "+r.o.Kafka.Group+" has already read its partitions: it starts where the group stopped and will not hold the records before",
+			"records_not_read", unread, "to_read_them", "run with a new --group, or set ingest.start_without_offset: earliest (in a scale-out, another member's file holds them)")
+	}
+	r.newFile = false
 	r.mu.Lock()
 	r.parts, r.gen, r.dirty = parts, gen, false
 	r.o.Metrics.Lag.Reset() // partitions this member no longer owns

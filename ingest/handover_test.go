@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -43,16 +44,31 @@ func TestStartWithoutOffset(t *testing.T) {
 			ob := oa
 			ob.DB = b
 			ob.Config.StartWithoutOffset = tc.mode
+			var logs strings.Builder
+			ob.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 			if err := Run(runCtx(t, 60*time.Second), ob); err != nil {
 				t.Fatal(err)
 			}
 			if n := queryInt(t, b, "SELECT count(*) FROM events"); n != tc.wantFirst {
 				t.Errorf("file B holds %d events after its first run, want %d", n, tc.wantFirst)
 			}
+			// A new file that starts after what the group read says so
+			// (a deleted and recreated file would otherwise stay empty
+			// without a word).
+			const warn = "this DuckDB file is new, and consumer group"
+			if got := strings.Contains(logs.String(), warn) && strings.Contains(logs.String(), "records_not_read=100"); got != (tc.wantFirst == 0) {
+				t.Errorf("warning about the 100 records not read: %v, want %v; log:\n%s", got, tc.wantFirst == 0, logs.String())
+			}
 			// B's own stored offset is now the truth: new records only.
 			produce(t, c.ListenAddrs(), batch(100, 50))
+			logs.Reset()
 			if err := Run(runCtx(t, 60*time.Second), ob); err != nil {
 				t.Fatal(err)
+			}
+			// Still without a position of its own (it read nothing), B is
+			// still new and still starts after those 100: it says so again.
+			if got := strings.Contains(logs.String(), warn); got != (tc.wantFirst == 0) {
+				t.Errorf("the second run of file B warns that the file is new: %v, want %v:\n%s", got, tc.wantFirst == 0, logs.String())
 			}
 			if n := queryInt(t, b, "SELECT count(*) FROM events"); n != tc.wantFirst+50 {
 				t.Errorf("file B holds %d events after its second run, want %d", n, tc.wantFirst+50)

@@ -52,7 +52,7 @@ full mode, 10M) events against the same SQL run directly through DuckDB. It
 prints one table and writes one JSON file. The machine's other load adds
 noise: compare the ratios, not the absolute numbers. See docs/benchmarks.md.`,
 		Example: `  faultline bench --quick                      # about 5 minutes: 200k events, 3 reps, 1M-event queries
-  faultline bench --out bench.json             # full: 2M events, 5 reps, 1M and 10M-event queries
+  faultline bench --out bench.json             # full: 2M events, 5 reps, 1M, 10M and 100M-event queries
   faultline bench --quick --profile prof/      # also write a CPU profile per stage run
   faultline bench --quick --only queries       # only the named queries
   faultline bench --quick --only storage       # only bytes per event against read_json
@@ -142,7 +142,7 @@ noise: compare the ratios, not the absolute numbers. See docs/benchmarks.md.`,
 	f.IntVar(&events, "events", 0, "ingest corpus size in events (default 200000 quick, 2000000 full)")
 	f.IntVar(&reps, "reps", 0, "interleaved repetitions of the ingest stages (default 3 quick, 5 full)")
 	f.DurationVar(&steady, "steady", 0, "how long to ingest while sampling RSS (default 20s quick, 3m full; 0 skips)")
-	f.IntSliceVar(&qevents, "query-events", nil, "events tables the named queries run over (default 1000000 quick, 1000000,10000000 full)")
+	f.IntSliceVar(&qevents, "query-events", nil, "events tables the named queries run over (default 1000000 quick, 1000000,10000000,100000000 full)")
 	f.IntVar(&qruns, "query-runs", 0, "timed runs per named query and table (default 5 quick, 7 full)")
 	f.StringVar(&only, "only", "", "run only one part: ingest (stages, steady RSS and storage), storage (bytes per event only) or queries")
 	f.StringVar(&samples, "samples", "", "folder of the real samples for the storage measurement (default: ../shared/data or ../../shared/data if there; \"\" skips them)")

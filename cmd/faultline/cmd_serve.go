@@ -259,6 +259,8 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 				defer ingesting.Store(false)
 				err := ingest.Run(ctx, opts)
 				switch {
+				case ctx.Err() != nil:
+					// serve is stopping: nothing more to say
 				case err == nil || errors.Is(err, context.Canceled):
 					a.log.Info("ingest stopped; still serving the file")
 				case errors.Is(err, store.ErrInvalidated):

@@ -324,6 +324,16 @@ func (db *DB) Offsets(ctx context.Context, source string) (map[int32]int64, erro
 	return out, rows.Err()
 }
 
+// KafkaPartitions counts the Kafka partitions this file stores a position
+// for: 0 for a file that never ingested from Kafka.
+func (db *DB) KafkaPartitions(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM ingest_offsets WHERE starts_with(source, 'kafka:')").Scan(&n); err != nil {
+		return 0, fmt.Errorf("read stored offsets: %w", Classify(err, db.Path))
+	}
+	return n, nil
+}
+
 // FilePosition returns the stored position of a file source, ok false if
 // the file was never loaded.
 func (db *DB) FilePosition(ctx context.Context, source string) (next int64, fingerprint string, ok bool, err error) {

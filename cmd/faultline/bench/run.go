@@ -60,10 +60,10 @@ func QuickOptions() Options {
 	return Options{Mode: "quick", Events: 200_000, Reps: 3, QueryEvents: []int{1_000_000}, QueryRuns: 5, Steady: 20 * time.Second, Seed: 1, MemoryLimit: store.DefaultSettings().MemoryLimit, StorageEvents: 50_000}
 }
 
-// FullOptions: about 2M events, 5 repetitions, queries over 1M and 10M
-// events, 3 minutes of steady ingest.
+// FullOptions: about 2M events, 5 repetitions, queries over 1M, 10M and
+// 100M events (issue 19's targets), 3 minutes of steady ingest.
 func FullOptions() Options {
-	return Options{Mode: "full", Events: 2_000_000, Reps: 5, QueryEvents: []int{1_000_000, 10_000_000}, QueryRuns: 7, Steady: 3 * time.Minute, Seed: 1, MemoryLimit: store.DefaultSettings().MemoryLimit, StorageEvents: 100_000}
+	return Options{Mode: "full", Events: 2_000_000, Reps: 5, QueryEvents: []int{1_000_000, 10_000_000, 100_000_000}, QueryRuns: 7, Steady: 3 * time.Minute, Seed: 1, MemoryLimit: store.DefaultSettings().MemoryLimit, StorageEvents: 100_000}
 }
 
 // Validate checks the options.

@@ -98,3 +98,33 @@ func TestSizeMB(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryTargets: issue 19's latency targets are judged per table size,
+// 0.5 s over 10M events and 2 s over 100M, on the worst p95 of each.
+func TestQueryTargets(t *testing.T) {
+	r := &Report{Queries: []QueryResult{
+		{Name: "incidents", Events: 1_000_000, P95Seconds: 9}, // no target at 1M
+		{Name: "incidents", Events: 10_000_000, P95Seconds: 0.2},
+		{Name: "suspects", Events: 10_000_000, P95Seconds: 0.7},
+		{Name: "incidents", Events: 100_000_000, P95Seconds: 1.9},
+	}}
+	r.summarize()
+	got := map[string]Target{}
+	for _, tg := range r.Targets {
+		got[tg.Name] = tg
+	}
+	want := map[string]Target{
+		"named queries over 10M events, worst p95 s":  {"named queries over 10M events, worst p95 s", "<= 0.5", 0.7, false},
+		"named queries over 100M events, worst p95 s": {"named queries over 100M events, worst p95 s", "<= 2", 1.9, true},
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("target %q = %+v, want %+v", name, got[name], w)
+		}
+	}
+	for name := range got {
+		if strings.Contains(name, "1M events") {
+			t.Errorf("a target for 1M events: %q", name)
+		}
+	}
+}
