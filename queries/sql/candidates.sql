@@ -95,27 +95,43 @@ pairs AS (
     FROM lookback l JOIN chg c USING (cm)
     WHERE c.tm >= l.rise_m - $lookback_min
 ),
--- the errors of the broken series during their spikes, classified
+-- the errors of the broken series during their spikes, counted per
+-- distinct (account, resource, code and message, peer, early): errors
+-- repeat, so each distinct one is lowered and classified once (n: how many
+-- error rows it stands for); x and symptom only for the early ones (the
+-- first $rate_min minutes), the only ones read for them
 inc_errors AS (
-    SELECT s.incident_id, s.service, e.account_id, e.resource, e.x, e.peer,
-           epoch_ms(e.time) // 60000 < s.onset_m + $rate_min AS early,
+    SELECT incident_id, service, account_id, resource, early, n,
+           CASE WHEN early THEN x END AS x,
+           CASE WHEN early THEN peer END AS peer,
            CASE
+             WHEN NOT early THEN NULL
              WHEN regexp_matches(x, 'no such host|unknownhost|nxdomain|name or service not known|getaddrinfo|name resolution|dns') THEN 'dns'
              WHEN regexp_matches(x, 'accessdenied|access denied|unauthori[sz]ed|not authorized|forbidden|invalidclienttoken|expiredtoken|signaturedoesnotmatch|\b403\b') THEN 'auth'
              WHEN regexp_matches(x, 'throttl|toomanyrequests|rate exceeded|slowdown|provisionedthroughputexceeded|requestlimitexceeded|\b429\b') THEN 'throttling'
              WHEN regexp_matches(x, 'bad gateway|service unavailable|gateway timeout|unhealthy|no healthy|target|\b50[234]\b') THEN 'load_balancer'
              WHEN regexp_matches(x, 'connection refused|connection reset|timed out|timeout|deadline exceeded|unreachable|no route to host|broken pipe') THEN 'network'
            END AS symptom
-    FROM batch_series s
-    JOIN (SELECT *, lower(coalesce(error_code, '') || ' ' || coalesce(message, '')) AS x,
-                 lower(coalesce(peer_service, '')) AS peer
-          FROM events
-          WHERE kind = 'error'
-            AND time >= CAST($err_from AS TIMESTAMPTZ)
-            AND time <  CAST($err_to AS TIMESTAMPTZ)) e
-      ON coalesce(e.service, '(none)') = s.service
-     AND coalesce(e.region, 'global') = s.region
-     AND epoch_ms(e.time) // 60000 BETWEEN s.start_m AND s.end_m
+    FROM (
+        SELECT incident_id, service, account_id, resource, early,
+               lower(coalesce(error_code, '') || ' ' || coalesce(message, '')) AS x,
+               lower(coalesce(peer_service, '')) AS peer,
+               n
+        FROM (
+            SELECT s.incident_id, s.service, e.account_id, e.resource, e.error_code, e.message, e.peer_service,
+                   epoch_ms(e.time) // 60000 < s.onset_m + $rate_min AS early,
+                   count(*) AS n
+            FROM batch_series s
+            JOIN (SELECT * FROM events
+                  WHERE kind = 'error'
+                    AND time >= CAST($err_from AS TIMESTAMPTZ)
+                    AND time <  CAST($err_to AS TIMESTAMPTZ)) e
+              ON coalesce(e.service, '(none)') = s.service
+             AND coalesce(e.region, 'global') = s.region
+             AND epoch_ms(e.time) // 60000 BETWEEN s.start_m AND s.end_m
+            GROUP BY ALL
+        )
+    )
 ),
 -- accounts and resources named by the errors of the broken series
 scope AS (
@@ -170,7 +186,7 @@ name_hits AS (
 ),
 symptoms AS (
     SELECT incident_id, symptom,
-           count(*) / sum(count(*)) OVER (PARTITION BY incident_id) AS share
+           sum(n) / sum(sum(n)) OVER (PARTITION BY incident_id) AS share
     FROM inc_errors WHERE early
     GROUP BY incident_id, symptom
 ),

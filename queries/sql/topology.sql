@@ -30,16 +30,24 @@
 -- called), CloudTrail calls by roles, Config items and load balancer
 -- changes and alarms are read; messages and attributes are parsed only when
 -- a cheap test matches, so this stays fast on large tables.
+-- Errors repeat: the same service logs the same message with the same
+-- attributes thousands of times in an outage. The error rows are counted
+-- per distinct (service, peer, message, attributes) first, and each
+-- distinct one is parsed once (n: how many error rows it stands for).
 WITH err AS (
-    SELECT service, source, peer_service, message,
-           CASE WHEN source = 'cloudwatch' THEN message
-                WHEN peer_service IS NOT NULL THEN CAST(attributes AS VARCHAR) END AS attrs
-    FROM events
-    WHERE kind = 'error'
-      AND time >= CAST($topo_from AS TIMESTAMPTZ)
-      AND time <  CAST($topo_to AS TIMESTAMPTZ)
-      AND service IS NOT NULL
-      AND source <> 'cloudtrail'
+    SELECT service, peer_service, message, attrs, count(*) AS n
+    FROM (
+        SELECT service, peer_service, message,
+               CASE WHEN source = 'cloudwatch' THEN message
+                    WHEN peer_service IS NOT NULL THEN CAST(attributes AS VARCHAR) END AS attrs
+        FROM events
+        WHERE kind = 'error'
+          AND time >= CAST($topo_from AS TIMESTAMPTZ)
+          AND time <  CAST($topo_to AS TIMESTAMPTZ)
+          AND service IS NOT NULL
+          AND source <> 'cloudtrail'
+    )
+    GROUP BY ALL
 ),
 -- one pass over the error rows: each row gives its peer_service or
 -- attribute edge and any message edges as a list of (origin, ref), unnested
@@ -47,7 +55,7 @@ WITH err AS (
 -- optimizer push the OR of their filters, attribute LIKEs and all, into the
 -- materialization: every row's attributes were tested twice.)
 err_kvs AS (
-    SELECT service, peer_service, message,
+    SELECT service, peer_service, message, n,
            CASE WHEN attrs LIKE '%.address"%' OR attrs LIKE '%peer.name"%' OR attrs LIKE '%url.full"%' OR attrs LIKE '%http.url"%'
                   OR attrs LIKE '%rpc.service"%' OR attrs LIKE '%db.system"%' OR attrs LIKE '%s3.bucket"%'
                 THEN regexp_extract_all(attrs, '"(?:server\.address|net\.peer\.name|url\.full|http\.url|rpc\.service|rpc\.system|db\.system|aws\.s3\.bucket)"\s*:\s*"[^"]*"')
@@ -58,9 +66,9 @@ err_kvs AS (
 -- AWS API only with rpc.system aws-api, so they are parsed together),
 -- tab-separated; peer_service only when the event has none of them
 err_edges AS (
-    SELECT from_service, e.origin AS origin, e.ref AS ref, count(*) AS events
+    SELECT from_service, e.origin AS origin, e.ref AS ref, CAST(sum(n) AS BIGINT) AS events
     FROM (
-        SELECT service AS from_service, unnest(list_concat(
+        SELECT service AS from_service, n, unnest(list_concat(
                    CASE WHEN len(kvs) > 0
                           THEN [{'origin': 'attribute', 'ref': array_to_string(list_sort(kvs), chr(9))}]
                         WHEN peer_service IS NOT NULL
