@@ -265,6 +265,12 @@ func (f *jsonFormat) Finish(Summary) error {
 	return err
 }
 
+// AppendJSON appends v to b as the json format writes it (times as RFC 3339
+// in UTC with the zero time null, NaN and infinities null, lists, maps with
+// sorted keys, no HTML escaping), without reflection for the types results
+// carry. The error is encoding/json's for a value JSON cannot hold.
+func AppendJSON(b []byte, v any) ([]byte, error) { return appendJSON(b, v) }
+
 // appendJSON appends v as JSON: what encoding/json (without HTML escaping)
 // writes for jsonValue(v), byte for byte, but without reflection or an
 // allocation for the types results carry. Anything else goes through
