@@ -104,4 +104,3 @@ func (j *refJSONRows) Row(vals []any) error {
 	_, err := j.bw.WriteString("]")
 	return err
 }
-
