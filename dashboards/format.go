@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/faultline/faultline/queries"
 )
 
 // jsonCell returns a JSON-encodable form of one result cell.
@@ -50,6 +52,32 @@ func jsonCell(c any) any {
 		}
 		return fmt.Sprint(v)
 	}
+}
+
+// appendJSONCell appends the API's JSON for one cell, marshal(jsonCell(c))
+// byte for byte: the text json writes for nil, booleans, integers, strings,
+// finite float64s and times within years 0-9999 is the same as the json
+// format's, so those take queries.AppendJSON's path without reflection.
+func appendJSONCell(b []byte, c any) []byte {
+	switch v := c.(type) {
+	case nil, bool, string, int, int8, int16, int32, int64, uint8, uint16, uint32, uint64:
+		if out, err := queries.AppendJSON(b, c); err == nil {
+			return out
+		}
+	case float64:
+		if !math.IsNaN(v) && !math.IsInf(v, 0) {
+			if out, err := queries.AppendJSON(b, c); err == nil {
+				return out
+			}
+		}
+	case time.Time:
+		if y := v.UTC().Year(); !v.IsZero() && y >= 0 && y <= 9999 {
+			if out, err := queries.AppendJSON(b, c); err == nil {
+				return out
+			}
+		}
+	}
+	return append(b, marshal(jsonCell(c))...)
 }
 
 // jsonFloat keeps NaN and infinities (which JSON cannot hold) as strings.

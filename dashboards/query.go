@@ -133,6 +133,7 @@ type jsonRows struct {
 	bw      *bufio.Writer
 	started bool
 	rows    int
+	buf     []byte // the cell being encoded, reused
 }
 
 // Begin implements queries.RowWriter.
@@ -166,7 +167,8 @@ func (j *jsonRows) Row(vals []any) error {
 		if i > 0 {
 			j.bw.WriteString(", ")
 		}
-		j.bw.Write(marshal(jsonCell(v)))
+		j.buf = appendJSONCell(j.buf[:0], v)
+		j.bw.Write(j.buf)
 	}
 	_, err := j.bw.WriteString("]")
 	return err

@@ -18,8 +18,10 @@
 // downloads), the correlation's answers as table functions for analyst SQL
 // (tablefunc.go: faultline_incidents(), faultline_suspects()), the Querier
 // seam used by the CLI, and the table/csv/json/parquet writers (streaming
-// FormatWriters; Parquet in row groups). Host names and ARNs are parsed with
-// transform's ParseHost/ParseURL/ParseARN (pure functions).
+// FormatWriters that render each row into one reused buffer without
+// reflection; AppendJSON, which the HTTP API shares; Parquet in row
+// groups). Host names and ARNs are parsed with transform's
+// ParseHost/ParseURL/ParseARN (pure functions).
 //
 // Nothing is cached: every call recomputes from the events table, so late
 // events change the next answer. queries reads the DuckDB schema created by

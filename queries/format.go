@@ -1,16 +1,20 @@
 package queries
 
 import (
-	"encoding/csv"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -55,7 +59,7 @@ func NewWriter(w io.Writer, format string) (FormatWriter, error) {
 	case "table":
 		return &tableFormat{tw: tabwriter.NewWriter(w, 0, 0, 2, ' ', 0), w: w}, nil
 	case "csv":
-		return &csvFormat{cw: csv.NewWriter(w), w: w}, nil
+		return &csvFormat{w: w}, nil
 	case "json":
 		return &jsonFormat{w: w}, nil
 	case "parquet":
@@ -67,9 +71,8 @@ func NewWriter(w io.Writer, format string) (FormatWriter, error) {
 type tableFormat struct {
 	tw *tabwriter.Writer
 	w  io.Writer
+	b  []byte // the row being rendered, reused
 }
-
-var tableCell = strings.NewReplacer("\t", " ", "\n", " ")
 
 func (f *tableFormat) Begin(cols []Column) error {
 	names := make([]string, len(cols))
@@ -80,12 +83,25 @@ func (f *tableFormat) Begin(cols []Column) error {
 	return err
 }
 
+// Row renders the cells into one reused buffer, tabs and newlines inside a
+// cell turned into spaces so they cannot break the alignment.
 func (f *tableFormat) Row(vals []any) error {
-	cells := make([]string, len(vals))
+	b := f.b[:0]
 	for i, v := range vals {
-		cells[i] = tableCell.Replace(cell(v))
+		if i > 0 {
+			b = append(b, '\t')
+		}
+		start := len(b)
+		b = appendCell(b, v)
+		for j := start; j < len(b); j++ {
+			if b[j] == '\t' || b[j] == '\n' {
+				b[j] = ' '
+			}
+		}
 	}
-	_, err := fmt.Fprintln(f.tw, strings.Join(cells, "\t"))
+	b = append(b, '\n')
+	f.b = b
+	_, err := f.tw.Write(b)
 	return err
 }
 
@@ -100,35 +116,102 @@ func (f *tableFormat) Finish(s Summary) error {
 	return nil
 }
 
+// csvFormat writes RFC 4180 rows exactly as encoding/csv.Writer does
+// (comma, "\n" line ends, a field quoted when it holds a comma, quote, CR
+// or LF, starts with a space, or is `\.`), one Write per row.
 type csvFormat struct {
-	cw    *csv.Writer
-	w     io.Writer
-	cells []string
+	w   io.Writer
+	b   []byte // the row being rendered, reused
+	tmp []byte // a field being quoted
 }
 
 func (f *csvFormat) Begin(cols []Column) error {
-	names := make([]string, len(cols))
+	b := f.b[:0]
 	for i, c := range cols {
-		names[i] = c.Name
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = f.appendField(b, len(b), c.Name)
 	}
-	return f.cw.Write(names)
+	f.b = append(b, '\n')
+	_, err := f.w.Write(f.b)
+	return err
 }
 
 func (f *csvFormat) Row(vals []any) error {
-	f.cells = f.cells[:0]
-	for _, v := range vals {
-		f.cells = append(f.cells, cell(v))
+	b := f.b[:0]
+	for i, v := range vals {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		start := len(b)
+		b = appendCell(b, v)
+		if !csvBare(v) && csvNeedsQuotes(b[start:]) {
+			f.tmp = append(f.tmp[:0], b[start:]...)
+			b = appendCSVQuoted(b[:start], f.tmp)
+		}
 	}
-	return f.cw.Write(f.cells)
+	f.b = append(b, '\n')
+	_, err := f.w.Write(f.b)
+	return err
+}
+
+// appendField appends the text s as a field (b[:start] already written).
+func (f *csvFormat) appendField(b []byte, start int, s string) []byte {
+	b = append(b, s...)
+	if csvNeedsQuotes(b[start:]) {
+		b = appendCSVQuoted(b[:start], []byte(s))
+	}
+	return b
+}
+
+// csvBare reports whether v's cell text never needs quotes: numbers,
+// booleans and times print no comma, quote, CR, LF or leading space.
+func csvBare(v any) bool {
+	switch v.(type) {
+	case int64, int, int32, bool, float64, float32, time.Time:
+		return true
+	}
+	return false
+}
+
+// csvSpecial marks the bytes that make encoding/csv quote a field.
+var csvSpecial = [256]bool{'\n': true, '\r': true, '"': true, ',': true}
+
+func csvNeedsQuotes(field []byte) bool {
+	if len(field) == 0 {
+		return false
+	}
+	if len(field) == 2 && field[0] == '\\' && field[1] == '.' {
+		return true
+	}
+	for _, c := range field {
+		if csvSpecial[c] {
+			return true
+		}
+	}
+	r, _ := utf8.DecodeRune(field)
+	return unicode.IsSpace(r)
+}
+
+func appendCSVQuoted(b, field []byte) []byte {
+	b = append(b, '"')
+	for {
+		i := bytes.IndexByte(field, '"')
+		if i < 0 {
+			break
+		}
+		b = append(b, field[:i+1]...)
+		b = append(b, '"')
+		field = field[i+1:]
+	}
+	b = append(b, field...)
+	return append(b, '"')
 }
 
 // Finish ends a cut result with a last line "# truncated: ..." so a cut
 // file cannot pass for a whole one.
 func (f *csvFormat) Finish(s Summary) error {
-	f.cw.Flush()
-	if err := f.cw.Error(); err != nil {
-		return err
-	}
 	if n := s.Notice(); n != "" {
 		_, err := fmt.Fprintf(f.w, "# %s\n", n)
 		return err
@@ -138,42 +221,40 @@ func (f *csvFormat) Finish(s Summary) error {
 
 type jsonFormat struct {
 	w    io.Writer
-	cols []string
+	cols [][]byte // column names as JSON strings
 	rows int
-	b    strings.Builder
+	b    []byte // the row being rendered, reused
 }
 
 func (f *jsonFormat) Begin(cols []Column) error {
-	f.cols = make([]string, len(cols))
+	f.cols = make([][]byte, len(cols))
 	for i, c := range cols {
-		k, _ := marshalJSON(c.Name)
-		f.cols[i] = string(k)
+		f.cols[i] = appendJSONString(nil, c.Name)
 	}
 	_, err := io.WriteString(f.w, "[")
 	return err
 }
 
 func (f *jsonFormat) Row(vals []any) error {
-	f.b.Reset()
+	b := f.b[:0]
 	if f.rows > 0 {
-		f.b.WriteString(",")
+		b = append(b, ',')
 	}
 	f.rows++
-	f.b.WriteString("\n  {")
+	b = append(b, "\n  {"...)
 	for j, k := range f.cols {
 		if j > 0 {
-			f.b.WriteString(", ")
+			b = append(b, ", "...)
 		}
-		v, err := marshalJSON(jsonValue(vals[j]))
-		if err != nil {
+		b = append(b, k...)
+		b = append(b, ": "...)
+		var err error
+		if b, err = appendJSON(b, vals[j]); err != nil {
 			return fmt.Errorf("json: column %s: %w", k, err)
 		}
-		f.b.WriteString(k)
-		f.b.WriteString(": ")
-		f.b.Write(v)
 	}
-	f.b.WriteString("}")
-	_, err := io.WriteString(f.w, f.b.String())
+	f.b = append(b, '}')
+	_, err := f.w.Write(f.b)
 	return err
 }
 
@@ -182,6 +263,182 @@ func (f *jsonFormat) Row(vals []any) error {
 func (f *jsonFormat) Finish(Summary) error {
 	_, err := io.WriteString(f.w, "\n]\n")
 	return err
+}
+
+// AppendJSON appends v to b as the json format writes it (times as RFC 3339
+// in UTC with the zero time null, NaN and infinities null, lists, maps with
+// sorted keys, no HTML escaping), without reflection for the types results
+// carry. The error is encoding/json's for a value JSON cannot hold.
+func AppendJSON(b []byte, v any) ([]byte, error) { return appendJSON(b, v) }
+
+// appendJSON appends v as JSON: what encoding/json (without HTML escaping)
+// writes for jsonValue(v), byte for byte, but without reflection or an
+// allocation for the types results carry. Anything else goes through
+// encoding/json.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendJSONString(b, x), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int32:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int16:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int8:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case uint64:
+		return strconv.AppendUint(b, x, 10), nil
+	case uint32:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case uint16:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case uint8:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return append(b, "null"...), nil
+		}
+		return appendJSONFloat(b, x, 64), nil
+	case float32:
+		if f := float64(x); !math.IsNaN(f) && !math.IsInf(f, 0) {
+			return appendJSONFloat(b, f, 32), nil
+		}
+	case time.Time:
+		if x.IsZero() {
+			return append(b, "null"...), nil
+		}
+		// RFC 3339 text holds nothing JSON escapes.
+		b = append(b, '"')
+		b = x.UTC().AppendFormat(b, time.RFC3339Nano)
+		return append(b, '"'), nil
+	case []byte:
+		return appendJSONString(b, x), nil
+	case []string:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, e)
+		}
+		return append(b, ']'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSON(b, e); err != nil {
+				return b, err
+			}
+		}
+		return append(b, ']'), nil
+	case map[string]any:
+		b = append(b, '{')
+		for i, k := range slices.Sorted(maps.Keys(x)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendJSON(b, x[k]); err != nil {
+				return b, err
+			}
+		}
+		return append(b, '}'), nil
+	}
+	j, err := marshalJSON(jsonValue(v))
+	if err != nil {
+		return b, err
+	}
+	return append(b, j...), nil
+}
+
+// appendJSONFloat writes a finite float as encoding/json does (ES6 number
+// text: 'f' form, 'e' form below 1e-6 and from 1e21, exponent unpadded).
+func appendJSONFloat(b []byte, f float64, bits int) []byte {
+	abs := math.Abs(f)
+	form := byte('f')
+	if abs != 0 && (bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21)) {
+		form = 'e'
+	}
+	b = strconv.AppendFloat(b, f, form, -1, bits)
+	if form == 'e' {
+		// e-07 -> e-7
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString writes s as a JSON string the way encoding/json does
+// without HTML escaping: quote, backslash and control characters escaped
+// (\b \f \n \r \t short), invalid UTF-8 as \ufffd, U+2028 and U+2029
+// escaped.
+func appendJSONString[S string | []byte](b []byte, s S) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // marshalJSON is json.Marshal without HTML escaping ("->" stays readable).
@@ -226,35 +483,58 @@ func jsonValue(v any) any {
 
 // cell renders one value for table and csv output.
 func cell(v any) string {
+	return string(appendCell(nil, v))
+}
+
+// appendCell appends v as table and csv show it: times as RFC 3339 in
+// UTC (the zero time empty), floats in full without exponent, lists joined
+// with ", ", maps as JSON, nil empty, anything else as fmt.Sprint prints it.
+func appendCell(b []byte, v any) []byte {
 	switch x := v.(type) {
 	case nil:
-		return ""
+		return b
 	case string:
-		return x
+		return append(b, x...)
+	case int64:
+		return strconv.AppendInt(b, x, 10)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10)
+	case int32:
+		return strconv.AppendInt(b, int64(x), 10)
+	case bool:
+		return strconv.AppendBool(b, x)
 	case time.Time:
 		if x.IsZero() {
-			return ""
+			return b
 		}
-		return x.UTC().Format(time.RFC3339)
+		return x.UTC().AppendFormat(b, time.RFC3339)
 	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
+		return strconv.AppendFloat(b, x, 'f', -1, 64)
 	case float32:
-		return strconv.FormatFloat(float64(x), 'f', -1, 32)
+		return strconv.AppendFloat(b, float64(x), 'f', -1, 32)
 	case []string:
-		return strings.Join(x, ", ")
-	case []any:
-		s := make([]string, len(x))
 		for i, e := range x {
-			s[i] = cell(e)
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = append(b, e...)
 		}
-		return strings.Join(s, ", ")
+		return b
+	case []any:
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ", "...)
+			}
+			b = appendCell(b, e)
+		}
+		return b
 	case []byte:
-		return string(x)
+		return append(b, x...)
 	case map[string]float64, map[string]any:
-		b, _ := json.Marshal(x)
-		return string(b)
+		j, _ := json.Marshal(x)
+		return append(b, j...)
 	}
-	return fmt.Sprint(v)
+	return fmt.Append(b, v)
 }
 
 // WriteParquet writes t to the file path as Parquet (zstd). Column types come

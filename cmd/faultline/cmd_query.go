@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -155,7 +156,9 @@ func validFormat(f string) bool {
 
 // writeResult runs produce with a writer for format, on standard output or
 // the file out, and returns how the result ended. Rows are written as they
-// arrive (parquet: collected, within the caps, then written).
+// arrive (parquet: collected, within the caps, then written) through a
+// 64 KiB buffer, flushed at the end and when producing fails, so what was
+// written before an error still arrives.
 func writeResult(stdout io.Writer, format, out string, produce func(queries.RowWriter) (queries.Summary, error)) (sum queries.Summary, err error) {
 	if format == "parquet" {
 		var c queries.Collect
@@ -177,7 +180,14 @@ func writeResult(stdout io.Writer, format, out string, produce func(queries.RowW
 		}()
 		w = f
 	}
-	fw, err := queries.NewWriter(w, format)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	defer func() {
+		// Runs before the file's Close (deferred earlier).
+		if ferr := bw.Flush(); err == nil {
+			err = ferr
+		}
+	}()
+	fw, err := queries.NewWriter(bw, format)
 	if err != nil {
 		return sum, err
 	}
