@@ -6,8 +6,9 @@
 // and parameter binder for it (sql.go: named $parameters only), the Go that
 // runs it with typed parameters and results (Engine; results.go and
 // reads.go hold the result types, Window the one time window; series.go
-// reads the large "series" result as Arrow batches and orders it in Go), the grouping
-// of spikes into incidents (grouping.go), the service topology (configured +
+// reads the large "series" result as Arrow batches and orders it in Go;
+// spikeminutes.go tests each minute of the series against its baseline in
+// Go, the one stage not written in SQL), the grouping of spikes into incidents (grouping.go), the service topology (configured +
 // inferred from what the events name, topology.go) and the resources a
 // change touched (nodes.go), the suspect score and its evidence (score.go),
 // the analyst SQL Sandbox (sandbox.go: its parser wall in wall.go, caps

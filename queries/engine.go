@@ -34,8 +34,9 @@ func NewEngine(db *sql.DB, cfg CorrelationConfig, topology map[string][]string) 
 func (e *Engine) Config() CorrelationConfig { return e.cfg }
 
 // stages are the correlation stages in dependency order; each is an embedded
-// SELECT that reads the stages before it by name. A session materializes the
-// ones it needs as connection-local temporary tables.
+// SELECT that reads the stages before it by name, except spike_minutes,
+// which Go computes from the series (spikeminutes.go). A session
+// materializes the ones it needs as connection-local temporary tables.
 var stages = []string{"series", "spike_minutes", "spikes", "incident_series", "incidents"}
 
 // session is one computation: a connection with the stages materialized as
@@ -118,7 +119,13 @@ func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, err
 				return nil, err
 			}
 		}
-		if err := s.materialize(ctx, st); err != nil {
+		var err error
+		if st == "spike_minutes" {
+			err = e.spikeMinutes(ctx, s) // computed in Go (spikeminutes.go)
+		} else {
+			err = s.materialize(ctx, st)
+		}
+		if err != nil {
 			s.close()
 			return nil, err
 		}

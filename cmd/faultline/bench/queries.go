@@ -240,6 +240,19 @@ func (r *recorder) add(s statement) {
 	r.mu.Unlock()
 }
 
+// made reports whether a recorded statement created the temporary table
+// name (CREATE OR REPLACE TEMP TABLE name ...).
+func (r *recorder) made(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.stmts {
+		if label(s.query) == "stage "+name {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *recorder) reset() { r.mu.Lock(); r.stmts = nil; r.mu.Unlock() }
 
 func (r *recorder) take() []statement {
@@ -269,13 +282,63 @@ func (rc recordingConnector) Driver() driver.Driver { return rc.c.Driver() }
 
 type recordingConn struct {
 	driver.Conn
-	rec *recorder
+	rec       *recorder
+	unwrapped bool
+}
+
+// Unwrap gives the engine's stages computed in Go (queries: spike_minutes,
+// which reads and writes Arrow) the DuckDB connection under the recorder.
+// What they do there is not a statement, so the next statement first copies
+// the temporary tables they made into the bench file and records a copy of
+// that (snapshot): the replay copies a Go stage's rows instead of computing
+// them.
+func (c *recordingConn) Unwrap() driver.Conn {
+	c.unwrapped = true
+	return c.Conn
+}
+
+// snapshot copies, after an Unwrap, the temporary tables no recorded
+// statement created into bench_go_<name> and records their restoring.
+func (c *recordingConn) snapshot(ctx context.Context) error {
+	if !c.unwrapped {
+		return nil
+	}
+	c.unwrapped = false
+	ex, ok1 := c.Conn.(driver.ExecerContext)
+	qr, ok2 := c.Conn.(driver.QueryerContext)
+	if !ok1 || !ok2 {
+		return fmt.Errorf("recording: %T cannot run statements", c.Conn)
+	}
+	rows, err := qr.QueryContext(ctx, "SELECT table_name FROM duckdb_tables() WHERE temporary", nil)
+	if err != nil {
+		return err
+	}
+	var names []string
+	v := make([]driver.Value, 1)
+	for rows.Next(v) == nil {
+		if name, ok := v[0].(string); ok && !c.rec.made(name) {
+			names = append(names, name)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if _, err := ex.ExecContext(ctx, fmt.Sprintf(`CREATE OR REPLACE TABLE main."bench_go_%s" AS SELECT * FROM temp."%s"`, name, name), nil); err != nil {
+			return fmt.Errorf("recording: snapshot of %s: %w", name, err)
+		}
+		c.rec.add(statement{query: fmt.Sprintf(`CREATE OR REPLACE TEMP TABLE %s AS SELECT * FROM main."bench_go_%s"`, name, name)})
+	}
+	return nil
 }
 
 func (c *recordingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
 	ex, ok := c.Conn.(driver.ExecerContext)
 	if !ok {
 		return nil, driver.ErrSkip
+	}
+	if err := c.snapshot(ctx); err != nil {
+		return nil, err
 	}
 	c.rec.add(statement{query: q, args: args})
 	return ex.ExecContext(ctx, q, args)
@@ -285,6 +348,9 @@ func (c *recordingConn) QueryContext(ctx context.Context, q string, args []drive
 	qr, ok := c.Conn.(driver.QueryerContext)
 	if !ok {
 		return nil, driver.ErrSkip
+	}
+	if err := c.snapshot(ctx); err != nil {
+		return nil, err
 	}
 	c.rec.add(statement{query: q, args: args, rows: true})
 	return qr.QueryContext(ctx, q, args)
