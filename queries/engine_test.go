@@ -498,3 +498,22 @@ func TestRegionsWholeWindowCountsRegionsWithoutErrors(t *testing.T) {
 		t.Errorf("us-east-1: %+v (3 of 7 changes)", r)
 	}
 }
+
+// TestSpikePeakTieEarliest: two minutes of a spike tied at its peak give
+// the earlier one as the peak, whatever order the rows arrive in (the peak
+// came out either way between runs over 10M events).
+func TestSpikePeakTieEarliest(t *testing.T) {
+	f := newFixture(t)
+	f.counts("a", "us-east-1", "10:02", []int{40, 30}) // the later tied minute first
+	f.counts("a", "us-east-1", "09:00", append(repeat(30, 0, 1), 30, 40))
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), nil)
+	for range 5 {
+		sp, err := e.Spikes(context.Background(), Window{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sp) != 1 || !sp[0].Peak.Equal(at("10:01")) || sp[0].PeakErrors != 40 {
+			t.Fatalf("spikes: %+v, want one with its peak at 10:01 (40 errors, tied with 10:02)", sp)
+		}
+	}
+}

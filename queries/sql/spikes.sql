@@ -59,7 +59,7 @@ runs AS (
         max(m)                   AS end_m,
         count(*)                 AS spike_minutes,
         max(stretch)             AS longest_run,
-        arg_max(m, errors)       AS peak_m,
+        arg_max(m, (errors, -m)) AS peak_m, -- the earliest of tied minutes
         max(errors)              AS peak_errors,
         sum(errors)              AS errors,
         arg_min(baseline, m)     AS baseline,
