@@ -34,7 +34,7 @@ an error, unless --replace-changed is given. See docs/ingest.md.`,
   faultline load --db outage.duckdb trail/*.json.gz app-errors.ndjson
   faultline load --format cloudwatch payloads/
   faultline load --replace-changed trail/   # files rewritten since: replace their events`,
-		Args: cobra.MinimumNArgs(1),
+		Args: atLeastOneArg("FILE or DIR to load"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := transform.ParseFormat(format)
 			if err != nil {

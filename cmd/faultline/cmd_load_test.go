@@ -117,17 +117,27 @@ func TestLoadCloudFormats(t *testing.T) {
 	}
 }
 
+// TestIngestCommandUsage: a mistake in how a command is called is a usage
+// error (exit status 2) that says what to do. Missing or extra positional
+// arguments used to get cobra's "requires at least 1 arg(s), only received
+// 0" with exit status 1.
 func TestIngestCommandUsage(t *testing.T) {
 	ctx := context.Background()
-	for _, args := range [][]string{
-		{"ingest", "--topic", "noformat"},
-		{"ingest", "--topic", "t=xml"},
-		{"load", "--format", "xml", "."},
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ingest", "--topic", "noformat"}, ""},
+		{[]string{"ingest", "--topic", "t=xml"}, ""},
+		{[]string{"load", "--format", "xml", "."}, ""},
+		{[]string{"load"}, "needs at least one FILE or DIR"},
+		{[]string{"merge"}, "needs at least one DuckDB FILE"},
+		{[]string{"query", "SELECT", "1"}, "quote the SQL"},
 	} {
-		_, _, err := runCmd(ctx, t, append(args, "--db", filepath.Join(t.TempDir(), "x.duckdb"))...)
+		_, _, err := runCmd(ctx, t, append(c.args, "--db", filepath.Join(t.TempDir(), "x.duckdb"))...)
 		var ue usageError
-		if !errors.As(err, &ue) {
-			t.Errorf("%v: err = %v, want a usage error", args, err)
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err = %v, want a usage error saying %q", c.args, err, c.want)
 		}
 	}
 }

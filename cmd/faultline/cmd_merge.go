@@ -27,7 +27,7 @@ file): stop that process first, or merge a copy of the file taken while it
 was stopped. See docs/operations.md.`,
 		Example: `  faultline merge --db all.duckdb ingest-a.duckdb ingest-b.duckdb
   faultline report --db all.duckdb --since -24h`,
-		Args: cobra.MinimumNArgs(1),
+		Args: atLeastOneArg("DuckDB FILE to merge"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			for _, path := range args { // before creating the target

@@ -244,3 +244,25 @@ func FuzzParseWhen(f *testing.F) {
 		}
 	})
 }
+
+// TestQueryCmdNotADatabase: --db naming a file that is not a DuckDB
+// database or a directory says so, and does not blame another process
+// (the damaged-file message says "block", which used to match "lock").
+func TestQueryCmdNotADatabase(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(text, []byte(strings.Repeat("not a database\n", 1000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		db, want string
+	}{
+		{text, "damaged"},
+		{dir, "is a directory"},
+	} {
+		_, err := runCLI(t, "--db", c.db, "query", "SELECT 1")
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "in use by another process") {
+			t.Errorf("--db %s: %v, want it to say %q and not blame another process", c.db, err, c.want)
+		}
+	}
+}
