@@ -179,6 +179,34 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// TestConfigPathShapes: --config is read as YAML whatever its name ends in
+// (a directory or a name without .yaml used to get viper's "Unsupported
+// Config Type \"\""), and a directory is named as the mistake.
+func TestConfigPathShapes(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, want string // want "" = accepted
+	}{
+		{"faultline.yaml.bak", ""},
+		{"faultline-conf", ""},
+		{"faultline.yml", ""},
+	} {
+		path := filepath.Join(dir, c.name)
+		if err := os.WriteFile(path, []byte("query:\n  max_rows: 7\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := runCmd(t.Context(), t, "--config", path, "config")
+		if err != nil || !strings.Contains(out, "max_rows: 7") {
+			t.Errorf("--config %s: %v, want it read as YAML (max_rows: 7):\n%s", c.name, err, out)
+		}
+	}
+	_, _, err := runCmd(t.Context(), t, "--config", dir, "config")
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "is a directory: pass --config with the YAML file") {
+		t.Errorf("--config DIR: %v, want a usage error saying it is a directory", err)
+	}
+}
+
 // Secrets inside lists of objects are masked too.
 func TestConfigMasksNestedSecrets(t *testing.T) {
 	file := writeConfig(t, `
