@@ -455,6 +455,33 @@ log:
 	}
 }
 
+// TestConfigPrintsExampleKeys: `faultline config` prints the keys of
+// faultline.example.yaml, no more, no fewer: serve's embedded dashboards
+// keys used to print under a key named ",squash".
+func TestConfigPrintsExampleKeys(t *testing.T) {
+	data, err := os.ReadFile("../../faultline.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	want, got := map[string]bool{}, map[string]bool{}
+	flatKeys("", doc, want)
+	flatKeys("", effective(t), got)
+	for k := range got {
+		if !want[k] {
+			t.Errorf("faultline config prints %s, which faultline.example.yaml does not have", k)
+		}
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("faultline config does not print %s", k)
+		}
+	}
+}
+
 // TestConfigPrintsEffectiveValues: `faultline config` prints what faultline
 // runs with (decoded values), not the raw strings it was given.
 func TestConfigPrintsEffectiveValues(t *testing.T) {
