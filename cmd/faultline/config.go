@@ -277,6 +277,13 @@ func wholeNumbers() mapstructure.DecodeHookFunc {
 	}
 }
 
+// knownKeys lists every configuration key, from the defaults.
+func knownKeys() []string {
+	keys := newViper().AllKeys()
+	sort.Strings(keys)
+	return keys
+}
+
 // decodeProblems turns a viper/mapstructure decode error into one line per
 // problem, each starting with the key: "ingest.batch_max_events: ...".
 func decodeProblems(err error) []string {
@@ -292,7 +299,11 @@ func decodeProblems(err error) []string {
 				if m[1] != "" {
 					k = m[1] + "." + k
 				}
-				out = append(out, fmt.Sprintf("%s: unknown key (see faultline.example.yaml for every key)", k))
+				hint := ""
+				if c := status.Closest(k, knownKeys()); c != "" {
+					hint = "did you mean " + c + "? "
+				}
+				out = append(out, fmt.Sprintf("%s: unknown key (%ssee faultline.example.yaml for every key)", k, hint))
 			}
 			continue
 		}

@@ -142,7 +142,8 @@ func TestConfigErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown top-level key", "colour: blue\n", nil, nil, []string{"colour"}},
-		{"unknown nested key", "kafka:\n  brokrs: [a:1]\n", nil, nil, []string{"brokrs"}},
+		{"unknown nested key", "kafka:\n  brokrs: [a:1]\n", nil, nil, []string{"kafka.brokrs: unknown key (did you mean kafka.brokers?"}},
+		{"misspelt key", "query:\n  max_rowz: 10\n", nil, nil, []string{"query.max_rowz: unknown key (did you mean query.max_rows?"}},
 		{"bad log level", "log:\n  level: loud\n", nil, nil, []string{`log.level: "loud" is not allowed`, "debug, info, warn or error"}},
 		{"bad log level flag", "", nil, []string{"--log-level", "chatty"}, []string{`log.level: "chatty"`}},
 		{"bad env value", "", map[string]string{"FAULTLINE_PRODUCE_COMPRESSION": "brotli"}, nil, []string{`produce.compression: "brotli" is not allowed`, "zstd"}},
