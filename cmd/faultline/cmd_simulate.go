@@ -104,7 +104,7 @@ Activity Log NSG write and an AWS security group change are decoys), random
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&scenario, "scenario", simulate.FamilyRandom, "lb-change, dns-change, iam-policy, bad-deploy, provider-incident, quiet or random")
+	cmd.Flags().StringVar(&scenario, "scenario", simulate.FamilyRandom, strings.Join(simulate.Families, ", ")+" or "+simulate.FamilyRandom)
 	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed (same seed, same bytes)")
 	cmd.Flags().StringVar(&out, "out", "", "directory to write to (created if missing)")
 	sf.add(cmd, simulate.DefaultOptions().Duration)

@@ -118,3 +118,14 @@ func TestEvalCmd(t *testing.T) {
 		t.Errorf("--families random: error %v, want a usage error", err)
 	}
 }
+
+// TestSimulateScenarioFlagHelp: --scenario's help names every scenario
+// (it listed six of the fourteen).
+func TestSimulateScenarioFlagHelp(t *testing.T) {
+	usage := newSimulateCmd(&app{}).Flags().Lookup("scenario").Usage
+	for _, f := range append(slices.Clone(simulate.Families), simulate.FamilyRandom) {
+		if !strings.Contains(usage, f) {
+			t.Errorf("--scenario help %q does not name %s", usage, f)
+		}
+	}
+}
