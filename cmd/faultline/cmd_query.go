@@ -69,6 +69,9 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 			if w.Until, err = parseWhen(until, now); err != nil {
 				return usageError{fmt.Errorf("--until: %w", err)}
 			}
+			if !w.Since.IsZero() && !w.Until.IsZero() && !w.Until.After(w.Since) {
+				return usageError{fmt.Errorf("--until %s is not after --since %s: swap them, or widen the window", w.Until.Format(time.RFC3339), w.Since.Format(time.RFC3339))}
+			}
 			if format == "" {
 				format = "json"
 				if out == "" && isTerminal(cmd.OutOrStdout()) {
