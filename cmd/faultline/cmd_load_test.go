@@ -131,13 +131,20 @@ func TestIngestCommandUsage(t *testing.T) {
 		{[]string{"ingest", "--topic", "t=xml"}, ""},
 		{[]string{"load", "--format", "xml", "."}, ""},
 		{[]string{"load"}, "needs at least one FILE or DIR"},
+		// It used to create the database, print a summary of zeros and
+		// end in "stat ...: no such file or directory".
+		{[]string{"load", "../../transform/testdata/sampels"}, "does not exist: did you mean ../../transform/testdata/samples? (nothing was loaded)"},
 		{[]string{"merge"}, "needs at least one DuckDB FILE"},
 		{[]string{"query", "SELECT", "1"}, "quote the SQL"},
 	} {
-		_, _, err := runCmd(ctx, t, append(c.args, "--db", filepath.Join(t.TempDir(), "x.duckdb"))...)
+		db := filepath.Join(t.TempDir(), "x.duckdb")
+		_, _, err := runCmd(ctx, t, append(c.args, "--db", db)...)
 		var ue usageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%v: err = %v, want a usage error saying %q", c.args, err, c.want)
+		}
+		if _, err := os.Stat(db); err == nil {
+			t.Errorf("%v: created the database %s", c.args, db)
 		}
 	}
 }
