@@ -55,6 +55,11 @@ query.server). SIGINT/SIGTERM shut everything down gracefully.`,
   faultline serve --postgres-listen 127.0.0.1:5432   # then: psql -h 127.0.0.1 -U faultline`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// --brokers with nothing to read from them was ignored with an
+			// info line: the user meant serve to ingest.
+			if cmd.Flags().Changed("brokers") && len(a.cfg.Kafka.Topics) == 0 && !a.cfg.Relay.Consume {
+				return usageError{errors.New("--brokers is given but no kafka.topics are configured, so serve would not ingest: list the topics under kafka.topics in --config (faultline.example.yaml), or drop --brokers to serve the file as it is")}
+			}
 			return runServe(cmd.Context(), a)
 		},
 	}

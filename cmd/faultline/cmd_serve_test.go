@@ -239,3 +239,19 @@ func TestServeBadConfig(t *testing.T) {
 		t.Errorf("serve --listen 8080 = %v, want a usage error naming serve.listen", err)
 	}
 }
+
+// TestServeBrokersWithoutTopics: --brokers without kafka.topics is a usage
+// error; serve used to log "no kafka.topics configured" at info and serve
+// the file without ingesting.
+func TestServeBrokersWithoutTopics(t *testing.T) {
+	t.Chdir(t.TempDir())
+	db := queryDB(t)
+	// Bounded: the old code served until stopped.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, _, err := runCmd(ctx, t, "serve", "--db", db, "--listen", "127.0.0.1:0", "--brokers", "127.0.0.1:9092")
+	var ue usageError
+	if err == nil || !asUsage(err, &ue) || !strings.Contains(err.Error(), "no kafka.topics are configured") {
+		t.Errorf("serve --brokers without topics = %v, want a usage error naming kafka.topics", err)
+	}
+}
