@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -58,7 +59,7 @@ afterwards.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.scenario, "scenario", simulate.FamilyLBChange, "scenario family: lb-change, dns-change, iam-policy, bad-deploy, provider-incident, quiet or random")
+	f.StringVar(&o.scenario, "scenario", simulate.FamilyLBChange, "scenario family: "+strings.Join(simulate.Families, ", ")+" or "+simulate.FamilyRandom)
 	f.Int64Var(&o.seed, "seed", 1, "scenario seed (the same seed gives the same outage)")
 	f.BoolVar(&o.noServe, "no-serve", false, "exit after the report instead of serving the dashboards")
 	f.String("listen", "", "host:port for the dashboards (config serve.listen; default 127.0.0.1:8080)")

@@ -119,13 +119,17 @@ func TestEvalCmd(t *testing.T) {
 	}
 }
 
-// TestSimulateScenarioFlagHelp: --scenario's help names every scenario
-// (it listed six of the fourteen).
+// TestSimulateScenarioFlagHelp: simulate's and demo's --scenario help
+// names every scenario (they listed six of the fourteen).
 func TestSimulateScenarioFlagHelp(t *testing.T) {
-	usage := newSimulateCmd(&app{}).Flags().Lookup("scenario").Usage
-	for _, f := range append(slices.Clone(simulate.Families), simulate.FamilyRandom) {
-		if !strings.Contains(usage, f) {
-			t.Errorf("--scenario help %q does not name %s", usage, f)
+	for name, usage := range map[string]string{
+		"simulate": newSimulateCmd(&app{}).Flags().Lookup("scenario").Usage,
+		"demo":     newDemoCmd(&app{}).Flags().Lookup("scenario").Usage,
+	} {
+		for _, f := range append(slices.Clone(simulate.Families), simulate.FamilyRandom) {
+			if !strings.Contains(usage, f) {
+				t.Errorf("%s --scenario help %q does not name %s", name, usage, f)
+			}
 		}
 	}
 }
