@@ -122,10 +122,13 @@ func TestEvalCmd(t *testing.T) {
 // TestSimulateScenarioFlagHelp: simulate's and demo's --scenario help
 // names every scenario (they listed six of the fourteen).
 func TestSimulateScenarioFlagHelp(t *testing.T) {
-	for name, usage := range map[string]string{
-		"simulate": newSimulateCmd(&app{}).Flags().Lookup("scenario").Usage,
-		"demo":     newDemoCmd(&app{}).Flags().Lookup("scenario").Usage,
-	} {
+	root := newRootCmd()
+	for _, name := range []string{"simulate", "demo"} {
+		cmd, _, err := root.Find([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		usage := cmd.Flags().Lookup("scenario").Usage
 		for _, f := range append(slices.Clone(simulate.Families), simulate.FamilyRandom) {
 			if !strings.Contains(usage, f) {
 				t.Errorf("%s --scenario help %q does not name %s", name, usage, f)
