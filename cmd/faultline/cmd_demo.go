@@ -194,10 +194,13 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 	fmt.Fprintf(out, "\n%s\n", rd.Body)
 	verdict := checkRootCause(ctx, out, engine, w, sc.Truth)
 
-	fmt.Fprintf(out, "\ndone in %.1fs. The database stays: faultline query --db %s --named suspects\n", time.Since(start).Seconds(), dbPath)
 	if o.noServe {
+		fmt.Fprintf(out, "\ndone in %.1fs. The database stays: faultline query --db %s --named suspects\n", time.Since(start).Seconds(), dbPath)
 		return verdict
 	}
+	// While the dashboards serve, this process holds the file (DuckDB
+	// allows one process per file): --db would be refused, --server works.
+	fmt.Fprintf(out, "\ndone in %.1fs. The database stays (%s): after Ctrl-C, faultline query --db %s --named suspects\n", time.Since(start).Seconds(), dbPath, dbPath)
 
 	// 6. Serve the dashboards over the same file until Ctrl-C.
 	b.Close() // ingest is done; the dashboards read the file
@@ -205,7 +208,7 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 	a.cfg.Kafka.Topics = nil
 	a.log = quiet
 	return serveDB(ctx, a, db, nil, nil, func(url string) {
-		step(6, "dashboards at %s  (Ctrl-C to stop)", url)
+		step(6, "dashboards at %s  (Ctrl-C to stop); meanwhile: faultline query --server %s --named suspects", url, url)
 	})
 }
 
