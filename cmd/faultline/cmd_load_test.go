@@ -149,6 +149,32 @@ func TestIngestCommandUsage(t *testing.T) {
 	}
 }
 
+// TestMergeCommandNotADatabase: a FILE that is not a DuckDB database (or a
+// directory, or missing) is refused before the target is created; a text
+// file got "Catalog Error: Cannot launch in-memory database in read-only
+// mode!" and an empty target.
+func TestMergeCommandNotADatabase(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "events.ndjson")
+	if err := os.WriteFile(text, []byte(`{"service":"x"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ src, want string }{
+		{text, "it is not a DuckDB database file (name an existing faultline DuckDB file)"},
+		{dir, "it is a directory"},
+		{filepath.Join(dir, "missing.duckdb"), "no such file or directory"},
+	} {
+		target := filepath.Join(t.TempDir(), "all.duckdb")
+		_, _, err := runCmd(t.Context(), t, "merge", "--db", target, c.src)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("merge %s: %v, want %q", c.src, err, c.want)
+		}
+		if _, err := os.Stat(target); err == nil {
+			t.Errorf("merge %s created the target", c.src)
+		}
+	}
+}
+
 // TestMergeCommand loads the samples into a.duckdb and one sample directory
 // into b.duckdb too (records both files hold), then merges both into a new
 // file: every record once, and a second merge adds nothing.
