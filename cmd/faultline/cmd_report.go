@@ -66,6 +66,12 @@ runs. docs/reports.md.`,
 				return usageError{err}
 			}
 			if format == "" {
+				switch ext := strings.ToLower(filepath.Ext(out)); ext {
+				case "", ".md", ".markdown", ".txt", ".html", ".htm", ".json":
+				default:
+					// --out outage.pdf used to get markdown under that name.
+					return usageError{fmt.Errorf("--out %s: the format cannot be told from %s: name the file .md, .html or .json, or pass --format (md, html or json; print the html to PDF from a browser)", out, ext)}
+				}
 				format = formatFromExt(out)
 			}
 			if !slices.Contains(report.Formats, format) {

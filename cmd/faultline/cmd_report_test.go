@@ -128,6 +128,7 @@ func TestReportCommandErrors(t *testing.T) {
 		// temporary file made in the directory's parent.
 		{[]string{"--db", dbPath, "report", "--out", dir}, true, "is a directory: name a file, e.g. --out " + filepath.Join(dir, "report.md")},
 		{[]string{"--db", dbPath, "report", "--out", filepath.Join(dir, "no", "r.html")}, true, "does not exist: create it first"},
+		{[]string{"--db", dbPath, "report", "--out", filepath.Join(dir, "outage.pdf")}, true, "the format cannot be told from .pdf"},
 		{[]string{"--db", dbPath, "query", "--format", "csv", "--out", dir, "SELECT 1"}, true, "is a directory"},
 		// query said "no events between 11:00 and 09:00" (exit 1).
 		{[]string{"--db", dbPath, "query", "--named", "suspects", "--since", "2025-10-20T11:00:00Z", "--until", "2025-10-20T09:00:00Z"}, true, "--until 2025-10-20T09:00:00Z is not after --since"},
