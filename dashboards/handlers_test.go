@@ -337,6 +337,7 @@ func TestAPIQuery(t *testing.T) {
 		{"blank sql", "application/json", `{"sql": "  "}`, 400, "sql: empty"},
 		{"unknown field", "application/json", `{"query": "SELECT 1"}`, 400, `unknown field \"query\"`},
 		{"not json", "application/json", `SELECT 1`, 400, "request body"},
+		{"too large", "application/json", `{"sql": "SELECT 1 -- ` + strings.Repeat("x", maxQueryBody) + `"}`, 413, "request body: larger than 1048576 bytes"},
 		{"form post refused", "application/x-www-form-urlencoded", `sql=SELECT+1`, 415, "application/json"},
 	}
 	for _, tc := range cases {
