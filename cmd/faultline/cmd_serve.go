@@ -302,6 +302,10 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 	}
 
 	a.log.Info("serving dashboards", "url", "http://"+ln.Addr().String())
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && cfg.Serve.Token == "" && cfg.Serve.Username == "" {
+		a.log.Warn("serving a non-loopback address without authentication: whoever reaches it reads every event",
+			"addr", ln.Addr().String(), "to_protect_it", "set serve.token or serve.username/serve.password, or put an authenticating proxy in front (docs/operations.md, Exposing faultline serve)")
+	}
 	if ready != nil {
 		ready("http://" + ln.Addr().String())
 	}
