@@ -94,6 +94,9 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 	}
 
 	// 1. Simulate the outage into files in the real formats.
+	if err := checkScenario(o.scenario); err != nil {
+		return err
+	}
 	sc, err := simulate.Generate(o.scenario, o.seed, simulate.Options{})
 	if err != nil {
 		return usageError{err}

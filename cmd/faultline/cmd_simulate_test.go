@@ -136,3 +136,18 @@ func TestSimulateScenarioFlagHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestScenarioTypo: a misspelt --scenario names the closest one, in
+// simulate and in demo (the message listed all fourteen, no suggestion).
+func TestScenarioTypo(t *testing.T) {
+	for _, args := range [][]string{
+		{"simulate", "--scenario", "lb-chnage", "--out", t.TempDir()},
+		{"demo", "--scenario", "lb-chnage", "--no-serve"},
+	} {
+		_, err := runCLI(t, args...)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), `--scenario "lb-chnage" is not a scenario (did you mean lb-change?)`) {
+			t.Errorf("%v: %v, want a usage error suggesting lb-change", args, err)
+		}
+	}
+}
