@@ -62,10 +62,7 @@ func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
 			err = badRequest("named query %q: %v", req.Name, err)
 		}
 		if err == nil {
-			if s.maxRows > 0 && len(t.Rows) > s.maxRows {
-				t.Rows, t.Truncated, t.TruncatedBy = t.Rows[:s.maxRows], true, queries.CapRows
-			}
-			sum, err = queries.StreamTable(t, jw)
+			sum, err = queries.StreamTable(queries.CapTable(t, s.maxRows, s.maxBytes), jw)
 		}
 	}
 	if !jw.started {

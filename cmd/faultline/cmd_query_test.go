@@ -266,3 +266,16 @@ func TestQueryCmdNotADatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryNamedMaxBytes: --max-bytes cuts a named query as it cuts SQL
+// (named queries were cut by --max-rows only).
+func TestQueryNamedMaxBytes(t *testing.T) {
+	db := outageDB(t)
+	out, err := runCLI(t, "--db", db, "query", "--named", "series", "--max-bytes", "1024", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "# truncated:") || !strings.Contains(out, "query.max_bytes") || len(out) > 4096 {
+		t.Errorf("named series with --max-bytes 1024: %d bytes, want a result cut by query.max_bytes:\n%.600s", len(out), out)
+	}
+}

@@ -198,8 +198,9 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 			s.Running = s.Running && ingesting.Load()
 			return s
 		},
-		MaxRows: cfg.Query.MaxRows,
-		Log:     a.log,
+		MaxRows:  cfg.Query.MaxRows,
+		MaxBytes: cfg.Query.MaxBytes,
+		Log:      a.log,
 	})
 	if err != nil {
 		return err
