@@ -337,6 +337,7 @@ func TestAPIQuery(t *testing.T) {
 		{"blank sql", "application/json", `{"sql": "  "}`, 400, "sql: empty"},
 		{"unknown field", "application/json", `{"query": "SELECT 1"}`, 400, `unknown field \"query\"`},
 		{"not json", "application/json", `SELECT 1`, 400, "request body"},
+		{"too large", "application/json", `{"sql": "SELECT 1 -- ` + strings.Repeat("x", maxQueryBody) + `"}`, 413, "request body: larger than 1048576 bytes"},
 		{"form post refused", "application/x-www-form-urlencoded", `sql=SELECT+1`, 415, "application/json"},
 	}
 	for _, tc := range cases {
@@ -584,16 +585,29 @@ func TestHealthzReportsIngestErrors(t *testing.T) {
 	}
 }
 
+// TestNamedQueryRowCap: a named query is cut at query.max_rows and at
+// query.max_bytes (the byte cap was not applied to named queries).
 func TestNamedQueryRowCap(t *testing.T) {
 	f := newFixture(t, nil)
-	capped := f.with(t, func(o *Options) { o.MaxRows = 3 })
-	resp, body := postQuery(t, capped, "application/json", `{"name": "series"}`)
-	tbl := decode[struct {
-		Rows      [][]any
-		Truncated bool
-	}](t, body)
-	if resp.StatusCode != 200 || len(tbl.Rows) != 3 || !tbl.Truncated {
-		t.Errorf("named series capped at 3: status %d, %d rows, truncated %v", resp.StatusCode, len(tbl.Rows), tbl.Truncated)
+	for _, c := range []struct {
+		name  string
+		opts  func(*Options)
+		rows  int // -1: fewer than all, more than 0
+		capBy string
+	}{
+		{"rows", func(o *Options) { o.MaxRows = 3 }, 3, "query.max_rows"},
+		{"bytes", func(o *Options) { o.MaxBytes = 1024 }, -1, "query.max_bytes"},
+	} {
+		capped := f.with(t, c.opts)
+		resp, body := postQuery(t, capped, "application/json", `{"name": "series"}`)
+		tbl := decode[struct {
+			Rows        [][]any
+			Truncated   bool
+			TruncatedBy string `json:"truncated_by"`
+		}](t, body)
+		if resp.StatusCode != 200 || !tbl.Truncated || tbl.TruncatedBy != c.capBy || len(tbl.Rows) == 0 || c.rows >= 0 && len(tbl.Rows) != c.rows {
+			t.Errorf("%s: status %d, %d rows, truncated %v by %q; want cut by %s", c.name, resp.StatusCode, len(tbl.Rows), tbl.Truncated, tbl.TruncatedBy, c.capBy)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/faultline/faultline/dashboards/chart"
 	"github.com/faultline/faultline/dashboards/report"
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/queries"
 )
 
@@ -113,10 +114,11 @@ func (s *Server) page(name string, fn func(*http.Request, *pageData) error) http
 }
 
 type overviewData struct {
-	Chart     timeSeries
-	Incidents []IncidentSummary
-	Ingest    IngestHealth
-	Changes   int
+	Chart      timeSeries
+	Incidents  []IncidentSummary
+	Ingest     IngestHealth
+	Changes    int
+	FilterNote string // a service or region filter that matched nothing
 }
 
 func (s *Server) overviewPage(r *http.Request, pd *pageData) error {
@@ -134,6 +136,7 @@ func (s *Server) overviewPage(r *http.Request, pd *pageData) error {
 	if err != nil {
 		return fmt.Errorf("read error series: %w", err)
 	}
+	d.FilterNote = filterNote(series, v.Service, v.Region)
 	series = filterBy(series, func(p queries.SeriesPoint) bool {
 		return (v.Service == "" || p.Service == v.Service) && (v.Region == "" || p.Region == v.Region)
 	})
@@ -154,6 +157,44 @@ func (s *Server) overviewPage(r *http.Request, pd *pageData) error {
 	}
 	pd.Data = d
 	return nil
+}
+
+// filterNote says that a service or region filter matches nothing in the
+// window's series, naming the closest value that has events: a typo must
+// not look like a quiet service. "" when every filter matches.
+func filterNote(all []queries.SeriesPoint, service, region string) string {
+	var notes []string
+	for _, f := range []struct {
+		name, val string
+		of        func(queries.SeriesPoint) string
+	}{
+		{"service", service, func(p queries.SeriesPoint) string { return p.Service }},
+		{"region", region, func(p queries.SeriesPoint) string { return p.Region }},
+	} {
+		if f.val == "" {
+			continue
+		}
+		seen := map[string]bool{}
+		var names []string
+		for _, p := range all {
+			if n := f.of(p); !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+		if seen[f.val] {
+			continue
+		}
+		note := fmt.Sprintf("no %s %s has events in this range", f.name, f.val)
+		if c := status.Closest(f.val, names); c != "" {
+			note += " (did you mean " + c + "?)"
+		}
+		notes = append(notes, note)
+	}
+	if len(notes) == 0 {
+		return ""
+	}
+	return strings.Join(notes, "; ") + ": fix the filter or clear it"
 }
 
 type incidentData struct {

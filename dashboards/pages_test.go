@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/faultline/faultline/internal/testkit/golden"
@@ -59,5 +60,29 @@ func TestPageGoldens(t *testing.T) {
 			}
 			golden.Check(t, filepath.Join("testdata", "pages", p.name+".html"), []byte(normalise(body)))
 		})
+	}
+}
+
+// TestOverviewFilterNote: a service or region filter that matches nothing
+// says so, with the closest name that has events; it used to draw an empty
+// chart, as for a quiet service.
+func TestOverviewFilterNote(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, c := range []struct {
+		path, want string // want "" = no note
+	}{
+		{"/?service=payments&range=2h", ""},
+		{"/?service=paymnts&range=2h", "no service paymnts has events in this range (did you mean payments?): fix the filter or clear it"},
+		{"/?region=us-est-1&range=2h", "no region us-est-1 has events in this range (did you mean us-east-1?)"},
+		{"/?service=zzzzzzzz&range=2h", "no service zzzzzzzz has events in this range: fix the filter"},
+	} {
+		resp, body := f.get(t, c.path)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: status %d", c.path, resp.StatusCode)
+		}
+		has := strings.Contains(body, `id="filter-note"`)
+		if c.want == "" && has || c.want != "" && !strings.Contains(body, c.want) {
+			t.Errorf("GET %s: filter note present %v, want %q", c.path, has, c.want)
+		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -63,10 +62,7 @@ func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
 			err = badRequest("named query %q: %v", req.Name, err)
 		}
 		if err == nil {
-			if s.maxRows > 0 && len(t.Rows) > s.maxRows {
-				t.Rows, t.Truncated, t.TruncatedBy = t.Rows[:s.maxRows], true, queries.CapRows
-			}
-			sum, err = queries.StreamTable(t, jw)
+			sum, err = queries.StreamTable(queries.CapTable(t, s.maxRows, s.maxBytes), jw)
 		}
 	}
 	if !jw.started {
@@ -221,9 +217,14 @@ func decodeJSONBody(r *http.Request, v any, example, shapes string) error {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		return httpError{http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Type %q is not allowed: send application/json such as %s", ct, example)}
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxQueryBody))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxQueryBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		// A cut body used to read as "unexpected EOF".
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body: larger than %d bytes: send a shorter statement", maxQueryBody)}
+		}
 		return badRequest("request body: %v: send %s", err, shapes)
 	}
 	return nil

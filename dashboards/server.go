@@ -54,11 +54,12 @@ type Options struct {
 	// its problems (brokers unreachable, missing topics, failing commits);
 	// the pages and /api/ingest show its lag and connectivity.
 	Ingest func() status.Status
-	// MaxRows caps the rows of a named query's Table (query.max_rows; the
-	// sandbox caps analyst SQL itself). 0 = no cap.
-	MaxRows int
-	Log     *slog.Logger
-	Now     func() time.Time // nil = time.Now
+	// MaxRows and MaxBytes cap a named query's Table (query.max_rows,
+	// query.max_bytes; the sandbox caps analyst SQL itself). 0 = no cap.
+	MaxRows  int
+	MaxBytes int64
+	Log      *slog.Logger
+	Now      func() time.Time // nil = time.Now
 }
 
 // Server serves the dashboards, the JSON API, /healthz and /metrics.
@@ -70,6 +71,7 @@ type Server struct {
 	registry *prometheus.Registry
 	ingest   func() status.Status
 	maxRows  int
+	maxBytes int64
 	log      *slog.Logger
 	now      func() time.Time
 	hosts    hostSet
@@ -88,7 +90,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{
 		cfg: o.Config, engine: o.Engine, sandbox: o.Sandbox,
-		registry: o.Registry, ingest: o.Ingest, maxRows: o.MaxRows, log: o.Log, now: o.Now,
+		registry: o.Registry, ingest: o.Ingest, maxRows: o.MaxRows, maxBytes: o.MaxBytes, log: o.Log, now: o.Now,
 		hosts: newHostSet(o.Config.Listen, o.Config.AllowedHosts),
 	}
 	if s.log == nil {

@@ -15,11 +15,13 @@ type Querier interface {
 }
 
 // Local answers named queries with an Engine and analyst SQL with a Sandbox,
-// both over the same database, and caps every Table at query.max_rows.
+// both over the same database, and caps every Table at query.max_rows and
+// query.max_bytes.
 type Local struct {
-	Engine  *Engine
-	Sandbox *Sandbox
-	maxRows int
+	Engine   *Engine
+	Sandbox  *Sandbox
+	maxRows  int
+	maxBytes int64
 }
 
 var _ Querier = (*Local)(nil)
@@ -35,7 +37,7 @@ func NewLocal(ctx context.Context, db *sql.DB, q Config, c CorrelationConfig, to
 	if err != nil {
 		return nil, err
 	}
-	return &Local{Engine: e, Sandbox: sb, maxRows: q.MaxRows}, nil
+	return &Local{Engine: e, Sandbox: sb, maxRows: q.MaxRows, maxBytes: q.MaxBytes}, nil
 }
 
 // Named runs a named query (see NamedQueries).
@@ -44,10 +46,9 @@ func (l *Local) Named(ctx context.Context, name string, w Window) (Table, error)
 	if err != nil {
 		return Table{}, err
 	}
-	if l.maxRows > 0 && len(t.Rows) > l.maxRows {
-		t.Rows, t.Truncated, t.TruncatedBy = t.Rows[:l.maxRows], true, CapRows
-	}
-	return t, nil
+	// query.max_bytes used to be left out: a named query returned
+	// everything under max_rows whatever its size.
+	return CapTable(t, l.maxRows, l.maxBytes), nil
 }
 
 // Stream runs one analyst statement in the sandbox.

@@ -115,6 +115,25 @@ func StreamTable(t Table, w RowWriter) (Summary, error) {
 	return s, nil
 }
 
+// CapTable cuts a named query's Table at maxRows rows, and before the row
+// that would pass maxBytes (values counted as text, as rowBytes), as the
+// sandbox cuts analyst SQL; a cap of 0 is none. A Table already cut keeps
+// its cap.
+func CapTable(t Table, maxRows int, maxBytes int64) Table {
+	var n int64
+	for i, r := range t.Rows {
+		if maxRows > 0 && i >= maxRows {
+			t.Rows, t.Truncated, t.TruncatedBy = t.Rows[:i], true, CapRows
+			return t
+		}
+		if n += rowBytes(r); maxBytes > 0 && n > maxBytes {
+			t.Rows, t.Truncated, t.TruncatedBy = t.Rows[:i], true, CapBytes
+			return t
+		}
+	}
+	return t
+}
+
 // rowBytes is the size of a row as text, the measure of query.max_bytes
 // for statements the sandbox does not wrap (EXPLAIN) and for named
 // queries: strings and bytes by length, other values by the length of

@@ -48,7 +48,7 @@ and measures, interleaved over several repetitions, each in its own process:
 then steady RSS while ingesting, bytes on disk per event against read_json's
 table of the same records (per source: the bench corpus and the real
 samples), and each named query over generated events tables of 1M (and, in
-full mode, 10M) events against the same SQL run directly through DuckDB. It
+full mode, 10M and 100M) events against the same SQL run directly through DuckDB. It
 prints one table and writes one JSON file. The machine's other load adds
 noise: compare the ratios, not the absolute numbers. See docs/benchmarks.md.`,
 		Example: `  faultline bench --quick                      # about 5 minutes: 200k events, 3 reps, 1M-event queries

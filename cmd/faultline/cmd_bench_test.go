@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"testing"
 
@@ -47,5 +48,18 @@ func TestBenchUsage(t *testing.T) {
 	}
 	if _, err := runCLI(t, "bench", "--stage", "z-nothing"); err == nil {
 		t.Error("an unknown stage ran")
+	}
+}
+
+// TestBenchHelpSizes: bench --help names every events table the named
+// queries run over in full mode (it said "1M (and, in full mode, 10M)"
+// after bench-full gained its 100M point).
+func TestBenchHelpSizes(t *testing.T) {
+	long := newBenchCmd(&app{}).Long
+	for _, n := range bench.FullOptions().QueryEvents {
+		size := strconv.Itoa(n/1_000_000) + "M"
+		if !regexp.MustCompile(`\b` + size + `\b`).MatchString(long) {
+			t.Errorf("bench --help does not name the %s-event table of full mode:\n%s", size, long)
+		}
 	}
 }

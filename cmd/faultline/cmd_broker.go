@@ -67,3 +67,14 @@ func noArgs(cmd *cobra.Command, args []string) error {
 	}
 	return nil
 }
+
+// atLeastOneArg is cobra.MinimumNArgs(1) as a usage error (exit status 2)
+// that names what is missing: what is "FILE or DIR" for load.
+func atLeastOneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return usageError{fmt.Errorf("%s needs at least one %s (usage: %s)", cmd.CommandPath(), what, cmd.UseLine())}
+		}
+		return nil
+	}
+}

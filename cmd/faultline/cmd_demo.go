@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -58,7 +59,7 @@ afterwards.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.scenario, "scenario", simulate.FamilyLBChange, "scenario family: lb-change, dns-change, iam-policy, bad-deploy, provider-incident, quiet or random")
+	f.StringVar(&o.scenario, "scenario", simulate.FamilyLBChange, "scenario family: "+strings.Join(simulate.Families, ", ")+" or "+simulate.FamilyRandom)
 	f.Int64Var(&o.seed, "seed", 1, "scenario seed (the same seed gives the same outage)")
 	f.BoolVar(&o.noServe, "no-serve", false, "exit after the report instead of serving the dashboards")
 	f.String("listen", "", "host:port for the dashboards (config serve.listen; default 127.0.0.1:8080)")
@@ -93,6 +94,9 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 	}
 
 	// 1. Simulate the outage into files in the real formats.
+	if err := checkScenario(o.scenario); err != nil {
+		return err
+	}
 	sc, err := simulate.Generate(o.scenario, o.seed, simulate.Options{})
 	if err != nil {
 		return usageError{err}
@@ -193,10 +197,13 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 	fmt.Fprintf(out, "\n%s\n", rd.Body)
 	verdict := checkRootCause(ctx, out, engine, w, sc.Truth)
 
-	fmt.Fprintf(out, "\ndone in %.1fs. The database stays: faultline query --db %s --named suspects\n", time.Since(start).Seconds(), dbPath)
 	if o.noServe {
+		fmt.Fprintf(out, "\ndone in %.1fs. The database stays: faultline query --db %s --named suspects\n", time.Since(start).Seconds(), dbPath)
 		return verdict
 	}
+	// While the dashboards serve, this process holds the file (DuckDB
+	// allows one process per file): --db would be refused, --server works.
+	fmt.Fprintf(out, "\ndone in %.1fs. The database stays (%s): after Ctrl-C, faultline query --db %s --named suspects\n", time.Since(start).Seconds(), dbPath, dbPath)
 
 	// 6. Serve the dashboards over the same file until Ctrl-C.
 	b.Close() // ingest is done; the dashboards read the file
@@ -204,7 +211,7 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 	a.cfg.Kafka.Topics = nil
 	a.log = quiet
 	return serveDB(ctx, a, db, nil, nil, func(url string) {
-		step(6, "dashboards at %s  (Ctrl-C to stop)", url)
+		step(6, "dashboards at %s  (Ctrl-C to stop); meanwhile: faultline query --server %s --named suspects", url, url)
 	})
 }
 

@@ -136,6 +136,14 @@ func TestDemoServes(t *testing.T) {
 			t.Fatalf("demo did not start serving:\n%s", out.String())
 		}
 	}
+	// The command it prints for the time it serves works (the --db one
+	// it used to print is refused while this process holds the file).
+	if want := "meanwhile: faultline query --server " + base + " --named suspects"; !strings.Contains(out.String(), want) {
+		t.Errorf("demo does not print %q:\n%s", want, out.String())
+	}
+	if got, err := runCLI(t, "query", "--server", base, "--named", "suspects", "--format", "csv"); err != nil || !strings.Contains(got, "ModifyTargetGroup") {
+		t.Errorf("query --server %s --named suspects while the demo serves: %v\n%s", base, err, got)
+	}
 	resp, err := testkit.Get(t, base+"/healthz")
 	if err != nil {
 		t.Fatal(err)

@@ -1,14 +1,19 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/faultline/faultline/ingest"
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/transform"
 )
 
@@ -34,11 +39,18 @@ an error, unless --replace-changed is given. See docs/ingest.md.`,
   faultline load --db outage.duckdb trail/*.json.gz app-errors.ndjson
   faultline load --format cloudwatch payloads/
   faultline load --replace-changed trail/   # files rewritten since: replace their events`,
-		Args: cobra.MinimumNArgs(1),
+		Args: atLeastOneArg("FILE or DIR to load"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := transform.ParseFormat(format)
 			if err != nil {
 				return usageError{fmt.Errorf("--format: %w", err)}
+			}
+			// A mistyped path fails before the database is opened (and
+			// created): no empty file and no summary of zeros.
+			for _, p := range args {
+				if err := inputExists(p); err != nil {
+					return err
+				}
 			}
 			ctx := cmd.Context()
 			db, err := a.openDB(ctx, a.cfg.DB)
@@ -70,6 +82,26 @@ an error, unless --replace-changed is given. See docs/ingest.md.`,
 	cmd.Flags().StringVar(&format, "format", "auto", "input format: auto, cloudtrail, cloudwatch, awsevents, app, otlp, gcpaudit, azureactivity")
 	cmd.Flags().BoolVar(&replaceChanged, "replace-changed", false, "let files changed since they were loaded (truncated, rewritten) replace the events loaded from them")
 	return cmd
+}
+
+// inputExists says, as a usage error, that a FILE or DIR to load is
+// missing, naming the closest entry of its directory.
+func inputExists(path string) error {
+	_, err := os.Stat(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return nil // other errors are reported by the load, per file
+	}
+	hint := "check the path"
+	if entries, rerr := os.ReadDir(filepath.Dir(path)); rerr == nil {
+		names := make([]string, len(entries))
+		for i, e := range entries {
+			names[i] = e.Name()
+		}
+		if c := status.Closest(filepath.Base(path), names); c != "" {
+			hint = "did you mean " + filepath.Join(filepath.Dir(path), c) + "?"
+		}
+	}
+	return usageError{fmt.Errorf("%s does not exist: %s (nothing was loaded)", path, hint)}
 }
 
 // topReasons is "invalid_json 3, unknown_format 1", most frequent first.

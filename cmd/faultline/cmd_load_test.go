@@ -117,17 +117,60 @@ func TestLoadCloudFormats(t *testing.T) {
 	}
 }
 
+// TestIngestCommandUsage: a mistake in how a command is called is a usage
+// error (exit status 2) that says what to do. Missing or extra positional
+// arguments used to get cobra's "requires at least 1 arg(s), only received
+// 0" with exit status 1.
 func TestIngestCommandUsage(t *testing.T) {
 	ctx := context.Background()
-	for _, args := range [][]string{
-		{"ingest", "--topic", "noformat"},
-		{"ingest", "--topic", "t=xml"},
-		{"load", "--format", "xml", "."},
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ingest", "--topic", "noformat"}, ""},
+		{[]string{"ingest", "--topic", "t=xml"}, ""},
+		{[]string{"load", "--format", "xml", "."}, ""},
+		{[]string{"load"}, "needs at least one FILE or DIR"},
+		// It used to create the database, print a summary of zeros and
+		// end in "stat ...: no such file or directory".
+		{[]string{"load", "../../transform/testdata/sampels"}, "does not exist: did you mean ../../transform/testdata/samples? (nothing was loaded)"},
+		{[]string{"merge"}, "needs at least one DuckDB FILE"},
+		{[]string{"query", "SELECT", "1"}, "quote the SQL"},
 	} {
-		_, _, err := runCmd(ctx, t, append(args, "--db", filepath.Join(t.TempDir(), "x.duckdb"))...)
+		db := filepath.Join(t.TempDir(), "x.duckdb")
+		_, _, err := runCmd(ctx, t, append(c.args, "--db", db)...)
 		var ue usageError
-		if !errors.As(err, &ue) {
-			t.Errorf("%v: err = %v, want a usage error", args, err)
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: err = %v, want a usage error saying %q", c.args, err, c.want)
+		}
+		if _, err := os.Stat(db); err == nil {
+			t.Errorf("%v: created the database %s", c.args, db)
+		}
+	}
+}
+
+// TestMergeCommandNotADatabase: a FILE that is not a DuckDB database (or a
+// directory, or missing) is refused before the target is created; a text
+// file got "Catalog Error: Cannot launch in-memory database in read-only
+// mode!" and an empty target.
+func TestMergeCommandNotADatabase(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "events.ndjson")
+	if err := os.WriteFile(text, []byte(`{"service":"x"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ src, want string }{
+		{text, "it is not a DuckDB database file (name an existing faultline DuckDB file)"},
+		{dir, "it is a directory"},
+		{filepath.Join(dir, "missing.duckdb"), "no such file or directory"},
+	} {
+		target := filepath.Join(t.TempDir(), "all.duckdb")
+		_, _, err := runCmd(t.Context(), t, "merge", "--db", target, c.src)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("merge %s: %v, want %q", c.src, err, c.want)
+		}
+		if _, err := os.Stat(target); err == nil {
+			t.Errorf("merge %s created the target", c.src)
 		}
 	}
 }

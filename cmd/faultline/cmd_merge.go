@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -27,11 +29,11 @@ file): stop that process first, or merge a copy of the file taken while it
 was stopped. See docs/operations.md.`,
 		Example: `  faultline merge --db all.duckdb ingest-a.duckdb ingest-b.duckdb
   faultline report --db all.duckdb --since -24h`,
-		Args: cobra.MinimumNArgs(1),
+		Args: atLeastOneArg("DuckDB FILE to merge"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			for _, path := range args { // before creating the target
-				if _, err := os.Stat(path); err != nil {
+				if err := isDuckDBFile(path); err != nil {
 					return fmt.Errorf("merge %s: %w (name an existing faultline DuckDB file)", path, err)
 				}
 			}
@@ -53,4 +55,24 @@ was stopped. See docs/operations.md.`,
 			return nil
 		},
 	}
+}
+
+// isDuckDBFile checks that path is a DuckDB database file: "DUCK" at byte
+// 8 of its header. A text file or a directory used to get DuckDB's
+// "Cannot launch in-memory database in read-only mode!", after the target
+// was created.
+func isDuckDBFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		return errors.New("it is a directory")
+	}
+	head := make([]byte, 12)
+	if _, err := io.ReadFull(f, head); err != nil || string(head[8:12]) != "DUCK" {
+		return errors.New("it is not a DuckDB database file")
+	}
+	return nil
 }

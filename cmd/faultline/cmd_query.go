@@ -47,7 +47,12 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
   faultline query --named change-failure-rate --since -7d --format csv > cfr.csv
   faultline query --named series --since -2h --format parquet --out series.parquet
   faultline --db /var/lib/faultline/faultline.duckdb query "DESCRIBE events"`,
-		Args: cobra.MaximumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageError{fmt.Errorf("query takes one SQL statement, got %d arguments: quote the SQL, e.g. faultline query \"SELECT count(*) FROM errors\"", len(args))}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 			if (len(args) == 1) == (named != "") {
@@ -65,6 +70,9 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 			if w.Until, err = parseWhen(until, now); err != nil {
 				return usageError{fmt.Errorf("--until: %w", err)}
 			}
+			if !w.Since.IsZero() && !w.Until.IsZero() && !w.Until.After(w.Since) {
+				return usageError{fmt.Errorf("--until %s is not after --since %s: swap them, or widen the window", w.Until.Format(time.RFC3339), w.Since.Format(time.RFC3339))}
+			}
 			if format == "" {
 				format = "json"
 				if out == "" && isTerminal(cmd.OutOrStdout()) {
@@ -76,6 +84,9 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 			}
 			if format == "parquet" && out == "" {
 				return usageError{errors.New("--format parquet needs --out FILE")}
+			}
+			if err := checkOut(out, "result."+format); err != nil {
+				return err
 			}
 			// A misspelt name is a usage error before anything is opened.
 			if named != "" && !slices.Contains(queries.NamedQueries, named) {
@@ -240,7 +251,7 @@ func (a *app) openExisting(ctx context.Context, path string) (*store.DB, error) 
 	}
 	db, err := a.openDB(ctx, path)
 	if err != nil {
-		if strings.Contains(strings.ToLower(err.Error()), "lock") {
+		if store.IsLockConflict(err) {
 			return nil, fmt.Errorf("database %s is in use by another process (a faultline serve/ingest holds it; DuckDB allows one process per file): use --server URL to ask that process, or stop it: %w", path, err)
 		}
 		return nil, err

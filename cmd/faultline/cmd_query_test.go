@@ -244,3 +244,38 @@ func FuzzParseWhen(f *testing.F) {
 		}
 	})
 }
+
+// TestQueryCmdNotADatabase: --db naming a file that is not a DuckDB
+// database or a directory says so, and does not blame another process
+// (the damaged-file message says "block", which used to match "lock").
+func TestQueryCmdNotADatabase(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(text, []byte(strings.Repeat("not a database\n", 1000)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		db, want string
+	}{
+		{text, "damaged"},
+		{dir, "is a directory"},
+	} {
+		_, err := runCLI(t, "--db", c.db, "query", "SELECT 1")
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "in use by another process") {
+			t.Errorf("--db %s: %v, want it to say %q and not blame another process", c.db, err, c.want)
+		}
+	}
+}
+
+// TestQueryNamedMaxBytes: --max-bytes cuts a named query as it cuts SQL
+// (named queries were cut by --max-rows only).
+func TestQueryNamedMaxBytes(t *testing.T) {
+	db := outageDB(t)
+	out, err := runCLI(t, "--db", db, "query", "--named", "series", "--max-bytes", "1024", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "# truncated:") || !strings.Contains(out, "query.max_bytes") || len(out) > 4096 {
+		t.Errorf("named series with --max-bytes 1024: %d bytes, want a result cut by query.max_bytes:\n%.600s", len(out), out)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -65,10 +66,19 @@ runs. docs/reports.md.`,
 				return usageError{err}
 			}
 			if format == "" {
+				switch ext := strings.ToLower(filepath.Ext(out)); ext {
+				case "", ".md", ".markdown", ".txt", ".html", ".htm", ".json":
+				default:
+					// --out outage.pdf used to get markdown under that name.
+					return usageError{fmt.Errorf("--out %s: the format cannot be told from %s: name the file .md, .html or .json, or pass --format (md, html or json; print the html to PDF from a browser)", out, ext)}
+				}
 				format = formatFromExt(out)
 			}
 			if !slices.Contains(report.Formats, format) {
 				return usageError{fmt.Errorf("--format %q is not supported: use md, html or json", format)}
+			}
+			if err := checkOut(out, "report."+format); err != nil {
+				return err
 			}
 			src, closeSrc, err := a.reportSource(ctx)
 			if err != nil {
@@ -172,6 +182,24 @@ func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, 
 		return usageError{fmt.Errorf("--schedule %q: no schedules are configured (add them under reports.schedules; see faultline.example.yaml)", name)}
 	}
 	return usageError{fmt.Errorf("--schedule %q is not configured: use one of %s", name, strings.Join(names, ", "))}
+}
+
+// checkOut says, before any work, that --out cannot be written as a file:
+// it names a directory, or its directory does not exist. An empty path is
+// standard output. Permissions are left to the write itself. example is a
+// file name to suggest inside a directory.
+func checkOut(path, example string) error {
+	if path == "" {
+		return nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return usageError{fmt.Errorf("--out %s is a directory: name a file, e.g. --out %s", path, filepath.Join(path, example))}
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return usageError{fmt.Errorf("--out %s: directory %s does not exist: create it first or name a file in an existing directory", path, dir)}
+	}
+	return nil
 }
 
 // formatFromExt picks the report format from a file name: .html/.htm,

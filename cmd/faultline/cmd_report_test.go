@@ -117,11 +117,22 @@ func TestReportCommand(t *testing.T) {
 func TestReportCommandErrors(t *testing.T) {
 	ctx := context.Background()
 	dbPath := outageDB(t)
+	dir := t.TempDir()
 	tests := []struct {
 		args  []string
 		usage bool
 		want  string
 	}{
+		// --out naming a directory used to end, after the work, in
+		// "write /tmp: rename /.tmp.tmp-1 /tmp: file exists", the
+		// temporary file made in the directory's parent.
+		{[]string{"--db", dbPath, "report", "--out", dir}, true, "is a directory: name a file, e.g. --out " + filepath.Join(dir, "report.md")},
+		{[]string{"--db", dbPath, "report", "--out", filepath.Join(dir, "no", "r.html")}, true, "does not exist: create it first"},
+		{[]string{"--db", dbPath, "report", "--out", filepath.Join(dir, "outage.pdf")}, true, "the format cannot be told from .pdf"},
+		{[]string{"--db", dbPath, "query", "--format", "csv", "--out", dir, "SELECT 1"}, true, "is a directory"},
+		// query said "no events between 11:00 and 09:00" (exit 1).
+		{[]string{"--db", dbPath, "query", "--named", "suspects", "--since", "2025-10-20T11:00:00Z", "--until", "2025-10-20T09:00:00Z"}, true, "--until 2025-10-20T09:00:00Z is not after --since"},
+		{[]string{"--db", dbPath, "query", "--format", "parquet", "--out", filepath.Join(dir, "no", "r.parquet"), "SELECT 1"}, true, "does not exist"},
 		{[]string{"--db", dbPath, "report", "--format", "pdf"}, true, `--format "pdf" is not supported`},
 		{[]string{"--db", dbPath, "report", "--since", "yesterday"}, true, "--since"},
 		{[]string{"--db", dbPath, "report", "--since", "2025-10-20", "--until", "2025-10-19"}, true, "is not after"},

@@ -55,6 +55,11 @@ query.server). SIGINT/SIGTERM shut everything down gracefully.`,
   faultline serve --postgres-listen 127.0.0.1:5432   # then: psql -h 127.0.0.1 -U faultline`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// --brokers with nothing to read from them was ignored with an
+			// info line: the user meant serve to ingest.
+			if cmd.Flags().Changed("brokers") && len(a.cfg.Kafka.Topics) == 0 && !a.cfg.Relay.Consume {
+				return usageError{errors.New("--brokers is given but no kafka.topics are configured, so serve would not ingest: list the topics under kafka.topics in --config (faultline.example.yaml), or drop --brokers to serve the file as it is")}
+			}
 			return runServe(cmd.Context(), a)
 		},
 	}
@@ -193,8 +198,9 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 			s.Running = s.Running && ingesting.Load()
 			return s
 		},
-		MaxRows: cfg.Query.MaxRows,
-		Log:     a.log,
+		MaxRows:  cfg.Query.MaxRows,
+		MaxBytes: cfg.Query.MaxBytes,
+		Log:      a.log,
 	})
 	if err != nil {
 		return err
@@ -297,6 +303,10 @@ func serveDB(ctx context.Context, a *app, db *store.DB, ln net.Listener, st *sta
 	}
 
 	a.log.Info("serving dashboards", "url", "http://"+ln.Addr().String())
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && cfg.Serve.Token == "" && cfg.Serve.Username == "" {
+		a.log.Warn("serving a non-loopback address without authentication: whoever reaches it reads every event",
+			"addr", ln.Addr().String(), "to_protect_it", "set serve.token or serve.username/serve.password, or put an authenticating proxy in front (docs/operations.md, Exposing faultline serve)")
+	}
 	if ready != nil {
 		ready("http://" + ln.Addr().String())
 	}

@@ -239,3 +239,46 @@ func TestServeBadConfig(t *testing.T) {
 		t.Errorf("serve --listen 8080 = %v, want a usage error naming serve.listen", err)
 	}
 }
+
+// TestServeBrokersWithoutTopics: --brokers without kafka.topics is a usage
+// error; serve used to log "no kafka.topics configured" at info and serve
+// the file without ingesting.
+func TestServeBrokersWithoutTopics(t *testing.T) {
+	t.Chdir(t.TempDir())
+	db := queryDB(t)
+	// Bounded: the old code served until stopped.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	_, _, err := runCmd(ctx, t, "serve", "--db", db, "--listen", "127.0.0.1:0", "--brokers", "127.0.0.1:9092")
+	var ue usageError
+	if err == nil || !asUsage(err, &ue) || !strings.Contains(err.Error(), "no kafka.topics are configured") {
+		t.Errorf("serve --brokers without topics = %v, want a usage error naming kafka.topics", err)
+	}
+}
+
+// TestServeWarnsWithoutAuth: serving a non-loopback address with no token
+// or basic auth warns, saying how to protect it (it was silent; the
+// PostgreSQL endpoint refuses the same case outright).
+func TestServeWarnsWithoutAuth(t *testing.T) {
+	t.Chdir(t.TempDir())
+	db := queryDB(t)
+	for _, c := range []struct {
+		listen, token string
+		warn          bool
+	}{
+		{"127.0.0.1:0", "", false},
+		{"0.0.0.0:0", "", true},
+		{"0.0.0.0:0", "s3cret", false},
+	} {
+		t.Setenv("FAULTLINE_SERVE_TOKEN", c.token)
+		ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+		_, stderr, err := runCmd(ctx, t, "serve", "--db", db, "--listen", c.listen, "--log-format", "text")
+		cancel()
+		if err != nil {
+			t.Fatalf("serve --listen %s: %v\n%s", c.listen, err, stderr)
+		}
+		if got := strings.Contains(stderr, "without authentication"); got != c.warn {
+			t.Errorf("serve --listen %s, token %q: warned %v, want %v\n%s", c.listen, c.token, got, c.warn, stderr)
+		}
+	}
+}

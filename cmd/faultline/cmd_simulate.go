@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/transform/simulate"
 )
 
@@ -83,6 +85,9 @@ Activity Log NSG write and an AWS security group change are decoys), random
 			if out == "" {
 				return usageError{fmt.Errorf("--out is required: name the directory to write the scenario to")}
 			}
+			if err := checkScenario(scenario); err != nil {
+				return err
+			}
 			o, err := sf.options()
 			if err != nil {
 				return err
@@ -104,7 +109,7 @@ Activity Log NSG write and an AWS security group change are decoys), random
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&scenario, "scenario", simulate.FamilyRandom, "lb-change, dns-change, iam-policy, bad-deploy, provider-incident, quiet or random")
+	cmd.Flags().StringVar(&scenario, "scenario", simulate.FamilyRandom, strings.Join(simulate.Families, ", ")+" or "+simulate.FamilyRandom)
 	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed (same seed, same bytes)")
 	cmd.Flags().StringVar(&out, "out", "", "directory to write to (created if missing)")
 	sf.add(cmd, simulate.DefaultOptions().Duration)
@@ -168,4 +173,18 @@ func printScenario(w io.Writer, sc *simulate.Scenario, man simulate.Manifest) {
 	fmt.Fprintf(w, "decoys:      %d unrelated changes near the onset\n", len(tr.Decoys))
 	fmt.Fprintf(w, "truth:       %s\n", man.Truth)
 	fmt.Fprintf(w, "load it:     faultline load %s   (topology: %s)\n", man.DataDir, filepath.Join(man.Dir, "topology.yaml"))
+}
+
+// checkScenario refuses an unknown --scenario as a usage error naming the
+// closest scenario (a typo such as lb-chnage).
+func checkScenario(name string) error {
+	all := append(slices.Clone(simulate.Families), simulate.FamilyRandom)
+	if slices.Contains(all, name) {
+		return nil
+	}
+	hint := ""
+	if c := status.Closest(name, all); c != "" {
+		hint = " (did you mean " + c + "?)"
+	}
+	return usageError{fmt.Errorf("--scenario %q is not a scenario%s: use one of %s", name, hint, strings.Join(all, ", "))}
 }

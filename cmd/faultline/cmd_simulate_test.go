@@ -118,3 +118,36 @@ func TestEvalCmd(t *testing.T) {
 		t.Errorf("--families random: error %v, want a usage error", err)
 	}
 }
+
+// TestSimulateScenarioFlagHelp: simulate's and demo's --scenario help
+// names every scenario (they listed six of the fourteen).
+func TestSimulateScenarioFlagHelp(t *testing.T) {
+	root := newRootCmd()
+	for _, name := range []string{"simulate", "demo"} {
+		cmd, _, err := root.Find([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		usage := cmd.Flags().Lookup("scenario").Usage
+		for _, f := range append(slices.Clone(simulate.Families), simulate.FamilyRandom) {
+			if !strings.Contains(usage, f) {
+				t.Errorf("%s --scenario help %q does not name %s", name, usage, f)
+			}
+		}
+	}
+}
+
+// TestScenarioTypo: a misspelt --scenario names the closest one, in
+// simulate and in demo (the message listed all fourteen, no suggestion).
+func TestScenarioTypo(t *testing.T) {
+	for _, args := range [][]string{
+		{"simulate", "--scenario", "lb-chnage", "--out", t.TempDir()},
+		{"demo", "--scenario", "lb-chnage", "--no-serve"},
+	} {
+		_, err := runCLI(t, args...)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), `--scenario "lb-chnage" is not a scenario (did you mean lb-change?)`) {
+			t.Errorf("%v: %v, want a usage error suggesting lb-change", args, err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -169,7 +170,14 @@ func setDefaults(v *viper.Viper, prefix string, rv reflect.Value) {
 func loadConfig(v *viper.Viper, path string) (Config, error) {
 	switch {
 	case path != "":
+		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+			return Config{}, usageError{fmt.Errorf("config file %s is a directory: pass --config with the YAML file, e.g. --config %s", path, filepath.Join(path, "faultline.yaml"))}
+		}
 		v.SetConfigFile(path)
+		// YAML whatever the name ends in (faultline.yaml.bak, /dev/stdin,
+		// a file without extension): viper otherwise guesses the type
+		// from the extension and answers "Unsupported Config Type".
+		v.SetConfigType("yaml")
 		if err := v.ReadInConfig(); err != nil {
 			if _, statErr := os.Stat(path); statErr != nil {
 				return Config{}, usageError{fmt.Errorf("config file %s: %w (check the --config path)", path, statErr)}
@@ -269,6 +277,13 @@ func wholeNumbers() mapstructure.DecodeHookFunc {
 	}
 }
 
+// knownKeys lists every configuration key, from the defaults.
+func knownKeys() []string {
+	keys := newViper().AllKeys()
+	sort.Strings(keys)
+	return keys
+}
+
 // decodeProblems turns a viper/mapstructure decode error into one line per
 // problem, each starting with the key: "ingest.batch_max_events: ...".
 func decodeProblems(err error) []string {
@@ -284,7 +299,11 @@ func decodeProblems(err error) []string {
 				if m[1] != "" {
 					k = m[1] + "." + k
 				}
-				out = append(out, fmt.Sprintf("%s: unknown key (see faultline.example.yaml for every key)", k))
+				hint := ""
+				if c := status.Closest(k, knownKeys()); c != "" {
+					hint = "did you mean " + c + "? "
+				}
+				out = append(out, fmt.Sprintf("%s: unknown key (%ssee faultline.example.yaml for every key)", k, hint))
 			}
 			continue
 		}

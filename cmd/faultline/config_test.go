@@ -142,7 +142,8 @@ func TestConfigErrors(t *testing.T) {
 		want []string
 	}{
 		{"unknown top-level key", "colour: blue\n", nil, nil, []string{"colour"}},
-		{"unknown nested key", "kafka:\n  brokrs: [a:1]\n", nil, nil, []string{"brokrs"}},
+		{"unknown nested key", "kafka:\n  brokrs: [a:1]\n", nil, nil, []string{"kafka.brokrs: unknown key (did you mean kafka.brokers?"}},
+		{"misspelt key", "query:\n  max_rowz: 10\n", nil, nil, []string{"query.max_rowz: unknown key (did you mean query.max_rows?"}},
 		{"bad log level", "log:\n  level: loud\n", nil, nil, []string{`log.level: "loud" is not allowed`, "debug, info, warn or error"}},
 		{"bad log level flag", "", nil, []string{"--log-level", "chatty"}, []string{`log.level: "chatty"`}},
 		{"bad env value", "", map[string]string{"FAULTLINE_PRODUCE_COMPRESSION": "brotli"}, nil, []string{`produce.compression: "brotli" is not allowed`, "zstd"}},
@@ -176,6 +177,34 @@ func TestConfigErrors(t *testing.T) {
 	_, _, err := runCmd(t.Context(), t, "--config", filepath.Join(t.TempDir(), "missing.yaml"), "config")
 	if err == nil || !strings.Contains(err.Error(), "missing.yaml") || !strings.Contains(err.Error(), "--config") {
 		t.Errorf("missing config file: %v, want an error naming the file and --config", err)
+	}
+}
+
+// TestConfigPathShapes: --config is read as YAML whatever its name ends in
+// (a directory or a name without .yaml used to get viper's "Unsupported
+// Config Type \"\""), and a directory is named as the mistake.
+func TestConfigPathShapes(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name, want string // want "" = accepted
+	}{
+		{"faultline.yaml.bak", ""},
+		{"faultline-conf", ""},
+		{"faultline.yml", ""},
+	} {
+		path := filepath.Join(dir, c.name)
+		if err := os.WriteFile(path, []byte("query:\n  max_rows: 7\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := runCmd(t.Context(), t, "--config", path, "config")
+		if err != nil || !strings.Contains(out, "max_rows: 7") {
+			t.Errorf("--config %s: %v, want it read as YAML (max_rows: 7):\n%s", c.name, err, out)
+		}
+	}
+	_, _, err := runCmd(t.Context(), t, "--config", dir, "config")
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "is a directory: pass --config with the YAML file") {
+		t.Errorf("--config DIR: %v, want a usage error saying it is a directory", err)
 	}
 }
 
@@ -424,6 +453,33 @@ log:
 	t.Setenv("FAULTLINE_DUCKDB_THREADS", "3")
 	if got := lookup(effective(t), "duckdb.threads"); got != 3 {
 		t.Errorf("FAULTLINE_DUCKDB_THREADS=3 printed as %#v, want 3", got)
+	}
+}
+
+// TestConfigPrintsExampleKeys: `faultline config` prints the keys of
+// faultline.example.yaml, no more, no fewer: serve's embedded dashboards
+// keys used to print under a key named ",squash".
+func TestConfigPrintsExampleKeys(t *testing.T) {
+	data, err := os.ReadFile("../../faultline.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	want, got := map[string]bool{}, map[string]bool{}
+	flatKeys("", doc, want)
+	flatKeys("", effective(t), got)
+	for k := range got {
+		if !want[k] {
+			t.Errorf("faultline config prints %s, which faultline.example.yaml does not have", k)
+		}
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("faultline config does not print %s", k)
+		}
 	}
 }
 

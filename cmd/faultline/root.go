@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"reflect"
 	"strings"
@@ -161,6 +162,14 @@ func effectiveTree(v reflect.Value) any {
 		for i := range t.NumField() {
 			tag := t.Field(i).Tag.Get("mapstructure")
 			if tag == "" || tag == "-" || !t.Field(i).IsExported() {
+				continue
+			}
+			if name, _, _ := strings.Cut(tag, ","); name == "" && strings.Contains(tag, "squash") {
+				// An embedded config (serve's dashboards.Config): its keys
+				// are the parent's, as in the file.
+				if sub, ok := effectiveTree(v.Field(i)).(map[string]any); ok {
+					maps.Copy(out, sub)
+				}
 				continue
 			}
 			out[tag] = effectiveTree(v.Field(i))

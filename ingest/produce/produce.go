@@ -17,6 +17,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/transform"
 )
 
@@ -284,7 +285,7 @@ func checkTopic(ctx context.Context, cfg Config, opts Options, log *slog.Logger)
 		}
 		if t.Error != nil {
 			if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
-				return fmt.Errorf("topic %s does not exist on %s: create it (for the embedded broker: faultline broker --topic %s:3)", cfg.Topic, strings.Join(opts.Brokers, ","), cfg.Topic)
+				return missingTopic(ctx, client, cfg.Topic, opts.Brokers)
 			}
 			return fmt.Errorf("topic %s on %s: %w", cfg.Topic, strings.Join(opts.Brokers, ","), t.Error)
 		}
@@ -293,7 +294,23 @@ func checkTopic(ctx context.Context, cfg Config, opts Options, log *slog.Logger)
 		}
 		return nil
 	}
-	return fmt.Errorf("topic %s does not exist on %s: create it (for the embedded broker: faultline broker --topic %s:3)", cfg.Topic, strings.Join(opts.Brokers, ","), cfg.Topic)
+	return missingTopic(ctx, client, cfg.Topic, opts.Brokers)
+}
+
+// missingTopic says that topic does not exist, naming the closest topic
+// the brokers have (a typo: --topic ap for app) or how to create it.
+func missingTopic(ctx context.Context, client *kafka.Client, topic string, brokers []string) error {
+	hint := ""
+	if md, err := client.Metadata(ctx, &kafka.MetadataRequest{}); err == nil {
+		names := make([]string, 0, len(md.Topics))
+		for _, t := range md.Topics {
+			names = append(names, t.Name)
+		}
+		if c := status.Closest(topic, names); c != "" {
+			hint = " (did you mean " + c + "?)"
+		}
+	}
+	return fmt.Errorf("topic %s does not exist on %s%s: fix --topic, or create it (for the embedded broker: faultline broker --topic %s:3)", topic, strings.Join(brokers, ","), hint, topic)
 }
 
 // autoCreate asks the brokers for the topic allowing automatic creation,

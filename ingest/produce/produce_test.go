@@ -244,7 +244,7 @@ func TestRunCompression(t *testing.T) {
 }
 
 func TestRunErrors(t *testing.T) {
-	addr := startBroker(t, map[string]int32{"t": 1})
+	addr := startBroker(t, map[string]int32{"t": 1, "cloudtrail": 1})
 	dir := t.TempDir()
 	good := filepath.Join(fixtures, "eventbridge.json")
 	corrupt := filepath.Join(dir, "broken.json.gz")
@@ -266,6 +266,7 @@ func TestRunErrors(t *testing.T) {
 		{"missing file", nil, []string{addr}, []string{good, filepath.Join(dir, "nope.json")}, []string{"nope.json", "no such file", "check the path"}},
 		{"no topic", func(c *Config) { c.Topic = "" }, []string{addr}, []string{good}, []string{"--topic"}},
 		{"unknown topic", func(c *Config) { c.Topic = "absent" }, []string{addr}, []string{good}, []string{"topic absent does not exist", "faultline broker --topic absent:3"}},
+		{"misspelt topic", func(c *Config) { c.Topic = "cloudtrial" }, []string{addr}, []string{good}, []string{"topic cloudtrial does not exist on " + addr + " (did you mean cloudtrail?): fix --topic"}},
 		{"unreachable broker", func(c *Config) { c.DialTimeout = time.Second }, []string{"127.0.0.1:1"}, []string{good}, []string{"cannot reach Kafka at 127.0.0.1:1", "faultline broker"}},
 		{"corrupt gzip", nil, []string{addr}, []string{corrupt}, []string{"broken.json.gz", "cannot be decompressed", "--raw"}},
 		{"too large", func(c *Config) { c.MaxMessageBytes = 1000 }, []string{addr}, []string{big}, []string{"big.json", "produce.max_message_bytes (1000)"}},

@@ -137,7 +137,7 @@ func (db *DB) NewExporter(cfg SegmentsConfig, log *slog.Logger, mem memory.Alloc
 		return nil, fmt.Errorf("parquet.dir %s: %w (point parquet.dir at a writable directory)", cfg.Dir, err)
 	}
 	if !isDir(cfg.Dir) {
-		return nil, fmt.Errorf("parquet.dir %s is not a directory", cfg.Dir)
+		return nil, fmt.Errorf("parquet.dir %s is not a directory: point parquet.dir (--parquet-dir) at a directory, or a new name in an existing one", cfg.Dir)
 	}
 	return &Exporter{db: db, cfg: cfg, node: node, log: log, mem: mem, done: map[segKey]int64{}}, nil
 }

@@ -243,7 +243,7 @@ func TestExporterDirMistakes(t *testing.T) {
 	}
 	for _, tc := range []struct{ dir, want string }{
 		{filepath.Join(base, "shraed", "segments"), "its parent directory " + filepath.Join(base, "shraed") + " does not exist"},
-		{file, "is not a directory"},
+		{file, "is not a directory: point parquet.dir (--parquet-dir) at a directory"},
 	} {
 		cfg := DefaultSegmentsConfig()
 		cfg.Dir = tc.dir

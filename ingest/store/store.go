@@ -288,17 +288,31 @@ func openFailure(path string, err error) error {
 	return err
 }
 
+// IsLockConflict reports whether err is DuckDB refusing a file another
+// process holds ("Could not set lock on file ...: Conflicting lock is held
+// in ..."). It matches those phrases, not the word "lock": "block" is in
+// the message of a damaged file.
+func IsLockConflict(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "could not set lock") || strings.Contains(msg, "conflicting lock")
+}
+
 // openHint says what to do about a failed open: another process holds the
 // file (DuckDB allows one per file), or faultline may not read or write it.
 func openHint(err error) string {
 	msg := strings.ToLower(err.Error())
 	switch {
-	case strings.Contains(msg, "lock"):
+	case IsLockConflict(err):
 		return "another process holds it: DuckDB allows one process per file; stop it, or ask a running faultline serve with --server URL"
 	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "read-only file system"):
 		return "faultline may not write it: check the permissions of the file and its directory, or pass --db with a writable path"
 	case strings.Contains(msg, "no such file or directory"):
 		return "its directory does not exist: create it or pass --db with another path"
+	case strings.Contains(msg, "is a directory"):
+		return "it is a directory: pass --db with the path of a DuckDB file in it, e.g. DIR/faultline.duckdb"
 	}
 	return "check the path and that it is a faultline DuckDB file"
 }
