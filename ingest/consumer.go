@@ -160,7 +160,7 @@ func Run(ctx context.Context, o Options) error {
 	defer transport.CloseIdleConnections() // the admin client's (list offsets, final offset commit)
 	sink := o.Sink
 	if sink == nil {
-		s, err := o.DB.NewSink(ctx)
+		s, err := o.DB.NewSink(context.WithoutCancel(ctx)) // a stop now is handled below
 		if err != nil {
 			return err
 		}
@@ -178,7 +178,9 @@ func Run(ctx context.Context, o Options) error {
 	for _, t := range o.Kafka.Topics {
 		r.formats[t.Name] = transform.Format(t.Format)
 	}
-	if n, err := o.DB.KafkaPartitions(ctx); err != nil {
+	// (a stop signal during this small read must not fail the run: the
+	// stop is handled below like any other)
+	if n, err := o.DB.KafkaPartitions(context.WithoutCancel(ctx)); err != nil {
 		return err
 	} else {
 		r.newFile = n == 0

@@ -372,3 +372,20 @@ func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestRunInterruptedAtStart: a stop signal that arrives while Run is still
+// starting (before it has asked the brokers anything) is a clean stop, not
+// an error: the command exits 0 having read nothing. (A docs script once
+// saw "read stored offsets: context canceled" and exit 1 for a SIGINT at
+// that moment.)
+func TestRunInterruptedAtStart(t *testing.T) {
+	c := newCluster(t, 1, "trail")
+	db := openDB(t, "")
+	o := testOptions(t, c.ListenAddrs(), db, TopicConfig{Name: "trail", Format: "cloudtrail"})
+	o.Config.ExitWhenCaughtUp = false
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := Run(ctx, o); err != nil {
+		t.Fatalf("Run with its context already cancelled = %v, want nil (a clean stop)", err)
+	}
+}

@@ -86,6 +86,9 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			st := &status.Tracker{}
+			// Not ready until ingest has reached the brokers: /readyz
+			// answers from the moment metrics_listen serves, before Run.
+			st.Start(kc.Brokers, kc.Group, nil)
 			opts := ingest.Options{
 				Kafka: kc, Config: a.cfg.Ingest, Transform: a.cfg.Transform, DB: db,
 				Logger: a.log, Registerer: reg, Status: st, Relay: a.cfg.Relay.Topic != "",
