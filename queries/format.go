@@ -22,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/faultline/faultline/transform"
 )
 
 // Formats Write accepts.
@@ -229,7 +230,7 @@ type jsonFormat struct {
 func (f *jsonFormat) Begin(cols []Column) error {
 	f.cols = make([][]byte, len(cols))
 	for i, c := range cols {
-		f.cols[i] = appendJSONString(nil, c.Name)
+		f.cols[i] = transform.AppendJSONString(nil, c.Name)
 	}
 	_, err := io.WriteString(f.w, "[")
 	return err
@@ -280,7 +281,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	case nil:
 		return append(b, "null"...), nil
 	case string:
-		return appendJSONString(b, x), nil
+		return transform.AppendJSONString(b, x), nil
 	case int64:
 		return strconv.AppendInt(b, x, 10), nil
 	case int:
@@ -319,7 +320,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 		b = x.UTC().AppendFormat(b, time.RFC3339Nano)
 		return append(b, '"'), nil
 	case []byte:
-		return appendJSONString(b, x), nil
+		return transform.AppendJSONString(b, x), nil
 	case []string:
 		if x == nil {
 			return append(b, "null"...), nil
@@ -329,7 +330,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, e)
+			b = transform.AppendJSONString(b, e)
 		}
 		return append(b, ']'), nil
 	case []any:
@@ -350,7 +351,7 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, k)
+			b = transform.AppendJSONString(b, k)
 			b = append(b, ':')
 			var err error
 			if b, err = appendJSON(b, x[k]); err != nil {
@@ -383,62 +384,6 @@ func appendJSONFloat(b []byte, f float64, bits int) []byte {
 		}
 	}
 	return b
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString writes s as a JSON string the way encoding/json does
-// without HTML escaping: quote, backslash and control characters escaped
-// (\b \f \n \r \t short), invalid UTF-8 as \ufffd, U+2028 and U+2029
-// escaped.
-func appendJSONString[S string | []byte](b []byte, s S) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // marshalJSON is json.Marshal without HTML escaping ("->" stays readable).

@@ -533,15 +533,15 @@ func (a *attrWriter) raw(key, val []byte) {
 // str adds a member with a string value.
 func (a *attrWriter) str(key, val string) {
 	a.sep()
-	a.buf = appendJSONString(a.buf, key)
+	a.buf = AppendJSONString(a.buf, key)
 	a.buf = append(a.buf, ':')
-	a.buf = appendJSONString(a.buf, val)
+	a.buf = AppendJSONString(a.buf, val)
 }
 
 // json adds a member whose value is validated JSON.
 func (a *attrWriter) json(key string, val []byte) {
 	a.sep()
-	a.buf = appendJSONString(a.buf, key)
+	a.buf = AppendJSONString(a.buf, key)
 	a.buf = append(a.buf, ':')
 	a.buf = appendCompact(a.buf, val)
 }
@@ -585,9 +585,13 @@ func appendCompact(dst, v []byte) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
-func appendJSONString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
+// AppendJSONString appends s as a JSON string the way encoding/json does
+// without HTML escaping: quote, backslash and control characters escaped
+// (\b \f \n \r \t short), invalid UTF-8 as \ufffd, U+2028 and U+2029
+// escaped. The decoders build attributes with it and the query writers
+// their JSON (queries/format.go), so both write the same bytes.
+func AppendJSONString[S string | []byte](b []byte, s S) []byte {
+	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -596,33 +600,42 @@ func appendJSONString(dst []byte, s string) []byte {
 				i++
 				continue
 			}
-			dst = append(dst, s[start:i]...)
+			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
-				dst = append(dst, '\\', c)
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
 			case '\n':
-				dst = append(dst, '\\', 'n')
+				b = append(b, '\\', 'n')
 			case '\r':
-				dst = append(dst, '\\', 'r')
+				b = append(b, '\\', 'r')
 			case '\t':
-				dst = append(dst, '\\', 't')
+				b = append(b, '\\', 't')
 			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 			}
 			i++
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, "\ufffd"...)
-			i++
-			start = i
+		r, size := utf8.DecodeRuneInString(string(s[i:min(len(s), i+utf8.UTFMax)]))
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
 			continue
 		}
 		i += size
+		start = i
 	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

@@ -137,7 +137,7 @@ func anyValueJSON(dst, v []byte) []byte {
 					out = append(out, ',')
 				}
 				first = false
-				out = appendJSONString(out, str(field(kv, "key")))
+				out = AppendJSONString(out, str(field(kv, "key")))
 				out = append(out, ':')
 				out = anyValueJSON(out, field(kv, "value"))
 				return true
