@@ -324,10 +324,46 @@ FROM events WHERE kind = 'error' GROUP BY ALL) ORDER BY 1`
 	if len(errsIn) < 2 {
 		t.Errorf("errors in %v only: the outage did not spread over the processes", errsIn)
 	}
-	// Parquet: every event once over all segments
+	// Parquet: each node's files hold its file's events, and every event
+	// once over all segments
+	for name, path := range dbs {
+		db := openStore(t, path)
+		n := queryInt(t, db, `SELECT count(*) FROM events`)
+		db.Close()
+		host, _ := os.Hostname()
+		node := strings.Trim(unsafeChars.ReplaceAllString(host+"-"+name, "_"), "._-")
+		var inParquet int64
+		if files, _ := filepath.Glob(filepath.Join(segs, "*", "*", "*", node+".parquet")); len(files) > 0 {
+			inParquet = parquetCount(t, filepath.Join(segs, "**", node+".parquet"), "SELECT count(*) FROM seg")
+		}
+		t.Logf("node %s: %d events in its DuckDB file, %d in its Parquet files", node, n, inParquet)
+		if inParquet != n {
+			var notes []string
+			for _, l := range strings.Split(procs[name].stderr.String(), "\n") {
+				if strings.Contains(l, "parquet") || strings.Contains(l, "WARN") || strings.Contains(l, "ERROR") || strings.Contains(l, "ingest stopped") {
+					notes = append(notes, l)
+				}
+			}
+			t.Errorf("node %s: %d events in Parquet, want its file's %d; its log:\n%s", node, inParquet, n, strings.Join(notes, "\n"))
+		}
+	}
 	ref = openStore(t, single)
 	n := queryInt(t, ref, "SELECT count(*) FROM events")
 	ref.Close()
+	// the files' union (by lineage) holds every event: a shortfall below
+	// is then the export's, not ingest's
+	lineage := `SELECT concat_ws('/', source, src_topic, src_partition, src_offset, src_file, src_index, event_id) FROM events`
+	union := map[string]bool{}
+	for _, path := range dbs {
+		db := openStore(t, path)
+		for _, k := range storeStrings(t, db, lineage) {
+			union[k] = true
+		}
+		db.Close()
+	}
+	if int64(len(union)) != n {
+		t.Errorf("the three files hold %d distinct events (by lineage), want the single process's %d", len(union), n)
+	}
 	once := parquetCount(t, filepath.Join(segs, "**", "*.parquet"), `SELECT count(*) FROM (SELECT * FROM seg QUALIFY row_number() OVER
 	  (PARTITION BY source, src_topic, src_partition, src_offset, src_file, src_index, event_id) = 1)`)
 	if once != n {
