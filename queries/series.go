@@ -37,15 +37,7 @@ func (e *Engine) Series(ctx context.Context, w Window) ([]SeriesPoint, error) {
 		return nil, err
 	}
 	var out []SeriesPoint
-	err = s.conn.Raw(func(dc any) error {
-		dconn, ok := dc.(driver.Conn)
-		if !ok {
-			return fmt.Errorf("not a DuckDB connection: %T", dc)
-		}
-		ar, err := duckdb.NewArrowFromConn(dconn)
-		if err != nil {
-			return err
-		}
+	err = s.withArrow(func(_ driver.Conn, ar *duckdb.Arrow) error {
 		rr, err := ar.QueryContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("correlation query series: %w", err)

@@ -55,12 +55,7 @@ import (
 // after the previous one); spikes.sql keeps only runs that contain a real
 // spike minute.
 func (e *Engine) spikeMinutes(ctx context.Context, s *session) error {
-	err := s.conn.Raw(func(dc any) error {
-		dconn := duckdbConn(dc)
-		ar, err := duckdb.NewArrowFromConn(dconn)
-		if err != nil {
-			return err
-		}
+	err := s.withArrow(func(dconn driver.Conn, ar *duckdb.Arrow) error {
 		lines, err := readSeriesLines(ctx, ar)
 		if err != nil {
 			return fmt.Errorf("read series: %w", err)
@@ -95,8 +90,25 @@ func (e *Engine) spikeMinutes(ctx context.Context, s *session) error {
 	return nil
 }
 
+// withArrow runs fn with the session's DuckDB driver connection and its
+// Arrow interface. The connection is unwrapped from wrappers that expose it
+// (faultline bench records statements through one).
+func (s *session) withArrow(fn func(c driver.Conn, ar *duckdb.Arrow) error) error {
+	return s.conn.Raw(func(dc any) error {
+		c := duckdbConn(dc)
+		if c == nil {
+			return fmt.Errorf("not a DuckDB connection: %T", dc)
+		}
+		ar, err := duckdb.NewArrowFromConn(c)
+		if err != nil {
+			return err
+		}
+		return fn(c, ar)
+	})
+}
+
 // duckdbConn is the driver connection under dc, unwrapped from wrappers
-// that expose it (faultline bench records statements through one).
+// that expose it; nil when there is none.
 func duckdbConn(dc any) driver.Conn {
 	for {
 		u, ok := dc.(interface{ Unwrap() driver.Conn })

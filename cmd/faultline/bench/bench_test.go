@@ -2,13 +2,16 @@ package bench
 
 import (
 	"context"
+	"database/sql"
 	"math"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/faultline/faultline/ingest/broker"
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/transform"
 )
 
@@ -234,5 +237,34 @@ func TestSummarize(t *testing.T) {
 	}
 	if len(r.Targets) != 3 || r.Targets[0].OK || r.Targets[2].OK != true {
 		t.Errorf("targets %+v", r.Targets)
+	}
+}
+
+// TestSeriesThroughRecorder: the engine's Arrow reads (series, and the
+// spike_minutes stage) reach DuckDB through a database/sql connection
+// wrapper such as the bench's recorder, with the same answer as without it.
+func TestSeriesThroughRecorder(t *testing.T) {
+	ctx := t.Context()
+	db, err := store.Open(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := GenerateEvents(ctx, db.DB, 20000); err != nil {
+		t.Fatal(err)
+	}
+	rdb := sql.OpenDB(recordingConnector{c: db.Connector, rec: &recorder{}})
+	defer rdb.Close()
+	cfg := queries.DefaultCorrelationConfig()
+	want, err := queries.NewEngine(db.DB, cfg, queryTopology).Series(ctx, queries.Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := queries.NewEngine(rdb, cfg, queryTopology).Series(ctx, queries.Window{})
+	if err != nil {
+		t.Fatalf("series through the recorder: %v", err)
+	}
+	if len(want) == 0 || !slices.Equal(got, want) {
+		t.Errorf("series through the recorder: %d points, want the %d of the plain engine", len(got), len(want))
 	}
 }
