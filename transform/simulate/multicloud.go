@@ -234,34 +234,46 @@ func gcpIncidentError(r *rnd, a *AffectedService, region string) errShape {
 	})
 }
 
-// hourFile is an NDJSON file per hour, as a Cloud Logging sink to Cloud
-// Storage writes them (data/gcp/YYYY/MM/DD/HH_S0.json).
+// hourFile is an NDJSON file per hour: the application events'
+// (data/app/YYYY/MM/DD/app-events-HH.ndjson, so a production-size day stays
+// far below the loader's file size limit) and Google Cloud's, as a Cloud
+// Logging sink to Cloud Storage writes them (data/gcp/YYYY/MM/DD/HH_S0.json).
 type hourFile struct {
-	dir, format string
-	hour        time.Time
-	f           *os.File
-	w           *bufio.Writer
-	path        string
-	lines       int
+	format string
+	name   func(hour time.Time) string // the path of an hour's file
+	hour   time.Time
+	f      *os.File
+	w      *bufio.Writer
+	path   string
+	lines  int
+}
+
+// open makes the open file the one of at's hour, closing the previous one.
+func (h *hourFile) open(fw *fileWriter, at time.Time) error {
+	hr := at.UTC().Truncate(time.Hour)
+	if h.w != nil && hr.Equal(h.hour) {
+		return nil
+	}
+	if err := h.close(fw); err != nil {
+		return err
+	}
+	h.hour, h.lines = hr, 0
+	h.path = h.name(hr)
+	if err := os.MkdirAll(filepath.Dir(h.path), 0o755); err != nil {
+		return fmt.Errorf("create output directory: %w", err)
+	}
+	f, err := os.Create(h.path)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", h.path, err)
+	}
+	h.f, h.w = f, bufio.NewWriterSize(f, 1<<20)
+	return nil
 }
 
 // write appends raw to the file of at's hour, opening it if needed.
 func (h *hourFile) write(fw *fileWriter, at time.Time, raw []byte) error {
-	hr := at.UTC().Truncate(time.Hour)
-	if h.w == nil || !hr.Equal(h.hour) {
-		if err := h.close(fw); err != nil {
-			return err
-		}
-		h.hour, h.lines = hr, 0
-		h.path = filepath.Join(h.dir, hr.Format("2006/01/02"), hr.Format("15")+"_S0.json")
-		if err := os.MkdirAll(filepath.Dir(h.path), 0o755); err != nil {
-			return fmt.Errorf("create output directory: %w", err)
-		}
-		f, err := os.Create(h.path)
-		if err != nil {
-			return fmt.Errorf("create %s: %w", h.path, err)
-		}
-		h.f, h.w = f, bufio.NewWriterSize(f, 1<<20)
+	if err := h.open(fw, at); err != nil {
+		return err
 	}
 	h.w.Write(raw)
 	h.w.WriteByte('\n')
@@ -290,7 +302,10 @@ func (h *hourFile) close(fw *fileWriter) error {
 // Azure documents (one file each).
 func (w *fileWriter) writeCloud(m *minuteOut) error {
 	if w.gcp == nil && len(m.gcp) > 0 {
-		w.gcp = &hourFile{dir: filepath.Join(w.dir, "data", dirGCP), format: "gcpaudit"}
+		dir := filepath.Join(w.dir, "data", dirGCP)
+		w.gcp = &hourFile{format: "gcpaudit", name: func(hr time.Time) string {
+			return filepath.Join(dir, hr.Format("2006/01/02"), hr.Format("15")+"_S0.json")
+		}}
 	}
 	for _, it := range m.gcp {
 		if err := w.gcp.write(w, m.t, it.raw); err != nil {

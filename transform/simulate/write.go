@@ -1,7 +1,6 @@
 package simulate
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
@@ -54,11 +53,14 @@ func (s *Scenario) WriteDir(dir string) (Manifest, error) {
 	}
 	man := Manifest{Dir: dir, DataDir: data, Truth: filepath.Join(dir, "truth.json"), Records: map[string]int{}, Messages: map[string]int{}}
 	w := &fileWriter{s: s, dir: dir, man: &man, names: newRnd(s.Seed, 3), buckets: map[ctBucket][]json.RawMessage{}, cwBuckets: map[ctBucket]*cwFile{}}
+	w.app = &hourFile{format: "app", name: func(hr time.Time) string {
+		return filepath.Join(dir, "data", dirApp, hr.Format("2006/01/02"), "app-events-"+hr.Format("15")+".ndjson")
+	}}
 	werr := s.walk(w.minute)
 	if werr == nil {
 		werr = errors.Join(w.flushCW(time.Time{}), w.flushCT(time.Time{}))
 	}
-	if err := w.closeApp(); err != nil && werr == nil {
+	if err := w.app.close(w); err != nil && werr == nil {
 		werr = err
 	}
 	if w.gcp != nil {
@@ -99,55 +101,9 @@ type fileWriter struct {
 	names     *rnd // file name randomness, separate from the events
 	buckets   map[ctBucket][]json.RawMessage
 	cwBuckets map[ctBucket]*cwFile
-	app       *bufio.Writer
-	appFile   *os.File
-	appPath   string
-	appHour   time.Time // the hour the open app file holds
+	app       *hourFile // application events, one NDJSON file per hour
 	gz        gz
-	appLines  int       // lines in the open app file
 	gcp       *hourFile // Google Cloud entries (multi-cloud only)
-}
-
-// appFor makes the open application file the one of t's hour: one NDJSON
-// file per hour (data/app/YYYY/MM/DD/app-events-HH.ndjson), so a
-// production-size day stays far below the loader's file size limit.
-func (w *fileWriter) appFor(t time.Time) error {
-	h := t.UTC().Truncate(time.Hour)
-	if w.app != nil && h.Equal(w.appHour) {
-		return nil
-	}
-	if err := w.closeApp(); err != nil {
-		return err
-	}
-	w.appHour, w.appLines = h, 0
-	w.appPath = filepath.Join(w.dir, "data", dirApp, h.Format("2006/01/02"), "app-events-"+h.Format("15")+".ndjson")
-	if err := os.MkdirAll(filepath.Dir(w.appPath), 0o755); err != nil {
-		return fmt.Errorf("create output directory: %w", err)
-	}
-	f, err := os.Create(w.appPath)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", w.appPath, err)
-	}
-	w.appFile, w.app = f, bufio.NewWriterSize(f, 1<<20)
-	return nil
-}
-
-// closeApp flushes and closes the open application file and adds it to
-// the manifest.
-func (w *fileWriter) closeApp() error {
-	if w.app == nil {
-		return nil
-	}
-	err := w.app.Flush()
-	if cerr := w.appFile.Close(); err == nil {
-		err = cerr
-	}
-	w.app, w.appFile = nil, nil
-	if err != nil {
-		return fmt.Errorf("write %s: %w", w.appPath, err)
-	}
-	w.addFile(w.appPath, "app", w.appLines, w.appLines)
-	return nil
 }
 
 func (w *fileWriter) addFile(path, format string, records, messages int) {
@@ -165,13 +121,14 @@ func (w *fileWriter) addFile(path, format string, records, messages int) {
 
 func (w *fileWriter) minute(m *minuteOut) error {
 	data := filepath.Join(w.dir, "data")
-	if err := w.appFor(m.t); err != nil {
+	// the hour's application file exists even when the minute has none
+	if err := w.app.open(w, m.t); err != nil {
 		return err
 	}
 	for _, it := range m.app {
-		w.app.Write(it.raw)
-		w.app.WriteByte('\n')
-		w.appLines++
+		if err := w.app.write(w, m.t, it.raw); err != nil {
+			return err
+		}
 	}
 	if err := w.writeCloud(m); err != nil {
 		return err
