@@ -101,6 +101,7 @@ func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, err
 		"w_risk":              c.Weights.Risk,
 		"w_ratio":             c.Weights.Ratio,
 		"w_symptom":           c.Weights.Symptom,
+		"w_total":             c.Weights.Lead + c.Weights.Scope + c.Weights.Topology + c.Weights.Spread + c.Weights.Risk + c.Weights.Ratio + c.Weights.Symptom,
 		"keep":                int64(max(c.TopSuspects, c.FailureTopN) + 20),
 	}
 	conn, err := e.db.Conn(ctx)

@@ -3,6 +3,7 @@ package queries
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -465,6 +466,66 @@ func TestTouchedNameOutranksCloserChange(t *testing.T) {
 	}
 	if strings.Contains(s[1].Evidence, "changed record") {
 		t.Errorf("decoy evidence claims a name match: %q", s[1].Evidence)
+	}
+}
+
+// The candidates statement keeps the best $keep candidates of an incident
+// by a score whose costly part (does an error name what the change
+// touched?) it computes only for the candidates that can still make the
+// cut. A change named by the errors but scored below many closer changes
+// without it must survive that cut: the ranking with the cut (20 suspects,
+// 40 kept) equals the ranking of every candidate (200). Here the named
+// change ranks 20th with the name and would rank below the 40 kept
+// without it (the test fails when the cut ignores what the name adds).
+func TestNameMatchSurvivesTheCut(t *testing.T) {
+	f := newFixture(t)
+	f.counts("cart", "us-east-1", "09:00", repeat(60, 1))
+	onset := time.Date(2025, 10, 20, 10, 0, 0, 0, time.UTC)
+	testkit.Seed(t, f.db, testkit.Repeat(300, "dns-", testkit.Every(onset, 2*time.Second), transform.Event{
+		ObservedTime: onset, Source: "app", Kind: "error", Service: "cart", Region: "us-east-1", AccountID: "111122223333",
+		SeverityNumber: 17, ErrorCode: "UnknownHostException",
+		Message: "dial tcp: lookup cart-db.internal.example.com on 10.0.0.2:53: no such host",
+	})...)
+	attrs := func(record string) string {
+		return `{"requestParameters":{"hostedZoneId":"Z0ABC","changeBatch":{"changes":[{"action":"UPSERT","resourceRecordSet":{"name":"` +
+			record + `","type":"CNAME"}}]}}}`
+	}
+	cs := []change{{id: "true", clock: "09:51:00", attrs: attrs("cart-db.internal.example.com")}}
+	for i := range 60 {
+		cs = append(cs, change{id: fmt.Sprintf("decoy-%02d", i), clock: fmt.Sprintf("09:%02d:%02d", 50+i/6, (i%6)*10),
+			attrs: attrs(fmt.Sprintf("search-%02d.internal.example.com", i))})
+	}
+	for _, c := range cs {
+		c.service, c.operation, c.region, c.resource = "route53", "ChangeResourceRecordSets", "us-east-1", "arn:aws:route53:::hostedzone/Z0ABC"
+		c.changeType, c.risk = "dns", "critical"
+		f.change(c)
+	}
+	// Without inferred topology the record is no node the errors reach:
+	// only the candidates statement's own parsing finds the name.
+	ctx := context.Background()
+	cfg := DefaultCorrelationConfig()
+	cfg.InferTopology = false
+	cfg.TopSuspects = 20
+	cut, err := NewEngine(f.db.DB, cfg, nil).Suspects(ctx, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.TopSuspects = 200
+	all, err := NewEngine(f.db.DB, cfg, nil).Suspects(ctx, Window{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cut) != 20 || len(all) != 61 {
+		t.Fatalf("suspects with the cut: %d (want 20), all: %d (want 61)", len(cut), len(all))
+	}
+	for i := range cut {
+		if cut[i].EventID != all[i].EventID || cut[i].Score != all[i].Score {
+			t.Fatalf("rank %d: with the cut %s %v, all %s %v", i+1, cut[i].EventID, cut[i].Score, all[i].EventID, all[i].Score)
+		}
+	}
+	i := slices.IndexFunc(cut, func(s Suspect) bool { return s.EventID == "true" })
+	if i < 10 || !strings.Contains(cut[i].Evidence, "changed record cart-db.internal.example.com") {
+		t.Fatalf("the named change: rank %d of %d, want 11-20 with the name in its evidence", i+1, len(cut))
 	}
 }
 

@@ -476,7 +476,6 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Incident) ([]candidate, error) {
-	var out []candidate
 	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 	byID := map[string]Incident{}
 	for _, in := range incidents {
@@ -486,7 +485,36 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 	if err != nil {
 		return nil, err
 	}
-	for _, b := range e.batches(incidents, s.until) {
+	// Each batch's changes and errors are read with the batch's own time
+	// bounds (one UNION ALL branch per batch of the CTEs cand_chg and
+	// cand_err); the lists the candidates statement joins are keyed by
+	// incident, so the batches' lists are concatenated and
+	// sql/candidates.sql runs once for all.
+	params := map[string]any{
+		"incident_ids": []string{}, "d_incident": []string{}, "d_service": []string{}, "d_dist": []int64{},
+		"c_incident": []string{}, "c_event": []string{}, "c_dist": []int64{}, "c_flags": []int64{},
+		"v_incident": []string{}, "v_event": []string{}, "v_version": []string{}, "v_share": []float64{},
+		"down_incident": []string{}, "down_service": []string{},
+	}
+	appendList := func(key string, v any) {
+		switch v := v.(type) {
+		case []string:
+			params[key] = append(params[key].([]string), v...)
+		case []int64:
+			params[key] = append(params[key].([]int64), v...)
+		case []float64:
+			params[key] = append(params[key].([]float64), v...)
+		}
+	}
+	type batchOf struct {
+		index int
+		graph graph
+		roots []string
+	}
+	batchIncident := map[string]batchOf{}
+	matches := map[[2]string]nodeMatch{}
+	var chgBranches, errBranches []string
+	for bi, b := range e.batches(incidents, s.until) {
 		g, err := e.graphFor(ctx, s, b.chgFrom, b.errTo)
 		if err != nil {
 			return nil, err
@@ -525,48 +553,88 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 			for t, d := range best {
 				dInc, dSvc, dDist = append(dInc, id), append(dSvc, t), append(dDist, int64(d))
 			}
+			batchIncident[id] = batchOf{index: bi, graph: g, roots: roots[id]}
 		}
-		params := map[string]any{
+		bp := map[string]any{
 			"incident_ids": b.ids, "chg_from": ts(b.chgFrom), "chg_to": ts(b.chgTo),
 			"err_from": ts(b.errFrom), "err_to": ts(b.errTo),
-			"d_incident": dInc, "d_service": dSvc, "d_dist": dDist,
 		}
 		// what the changes touched, against what the broken services reach
-		matches, err := e.changeMatches(ctx, s, g, reach, roots, params)
+		m, err := e.changeMatches(ctx, s, g, reach, roots, bp)
 		if err != nil {
 			return nil, err
 		}
 		cInc, cEvt, cDist, cFlags := []string{}, []string{}, []int64{}, []int64{}
-		for k, m := range matches {
+		for k, nm := range m {
 			flags := int64(0)
-			if m.sibling {
+			if nm.sibling {
 				flags |= 1
 			}
-			if m.hit {
+			if nm.hit {
 				flags |= 2
 			}
-			cInc, cEvt, cDist, cFlags = append(cInc, k[0]), append(cEvt, k[1]), append(cDist, int64(m.dist)), append(cFlags, flags)
+			cInc, cEvt, cDist, cFlags = append(cInc, k[0]), append(cEvt, k[1]), append(cDist, int64(nm.dist)), append(cFlags, flags)
+			matches[k] = nm
 		}
-		params["c_incident"], params["c_event"], params["c_dist"], params["c_flags"] = cInc, cEvt, cDist, cFlags
-		if err := readVersions(ctx, s, params); err != nil {
+		if err := readVersions(ctx, s, bp); err != nil {
 			return nil, err
 		}
-		params["down_incident"], params["down_service"] = downInc, downSvc
-		n := len(out)
-		out, err = readCandidateBatch(ctx, s, out, params)
-		if err != nil {
-			return nil, err
+		chgBranches = append(chgBranches, batchBranch("candidate_changes", bi, bp, params))
+		errBranches = append(errBranches, batchBranch("candidate_errors", bi, bp, params))
+		for k, v := range map[string]any{
+			"incident_ids": b.ids, "d_incident": dInc, "d_service": dSvc, "d_dist": dDist,
+			"c_incident": cInc, "c_event": cEvt, "c_dist": cDist, "c_flags": cFlags,
+			"v_incident": bp["v_incident"], "v_event": bp["v_event"], "v_version": bp["v_version"], "v_share": bp["v_share"],
+			"down_incident": downInc, "down_service": downSvc,
+		} {
+			appendList(k, v)
 		}
-		for i := n; i < len(out); i++ {
-			out[i].graph, out[i].roots = g, roots[out[i].IncidentID]
-			if m, ok := matches[[2]string{out[i].IncidentID, out[i].EventID}]; ok {
-				out[i].node = m
-			} else {
-				out[i].node = nodeMatch{dist: -1}
-			}
+	}
+	q := "WITH cand_chg AS (\n" + strings.Join(chgBranches, "\nUNION ALL\n") + "\n),\ncand_err AS (\n" +
+		strings.Join(errBranches, "\nUNION ALL\n") + "\n),\n" + strings.TrimPrefix(candidatesBody, "WITH ")
+	out, err := readCandidateBatch(ctx, s, q, params)
+	if err != nil {
+		return nil, err
+	}
+	// In batch order (the incidents' onset order), then as the statement
+	// sorts them: the order explaining-away reads them in (rankAll).
+	sort.SliceStable(out, func(i, j int) bool {
+		return batchIncident[out[i].IncidentID].index < batchIncident[out[j].IncidentID].index
+	})
+	for i := range out {
+		bo := batchIncident[out[i].IncidentID]
+		out[i].graph, out[i].roots = bo.graph, bo.roots
+		if m, ok := matches[[2]string{out[i].IncidentID, out[i].EventID}]; ok {
+			out[i].node = m
+		} else {
+			out[i].node = nodeMatch{dist: -1}
 		}
 	}
 	return out, nil
+}
+
+// candidatesBody is sql/candidates.sql from its WITH on (its comment is
+// for readers of the file).
+var candidatesBody = func() string {
+	q := sqlText("candidates")
+	return q[strings.Index(q, "\nWITH ")+1:]
+}()
+
+// batchBranch returns the embedded statement stage as one UNION ALL branch
+// for batch i: each of its parameters that the batch's bp sets renamed
+// $name_<i> and set in params (the others, like $rate_min, are the
+// session's).
+func batchBranch(stage string, i int, bp, params map[string]any) string {
+	q := paramRE.ReplaceAllStringFunc(sqlText(stage), func(m string) string {
+		v, ok := bp[m[1:]]
+		if !ok {
+			return m
+		}
+		name := fmt.Sprintf("%s_%d", m[1:], i)
+		params[name] = v
+		return "$" + name
+	})
+	return "SELECT * FROM (\n" + q + "\n)"
 }
 
 // readVersions sets the lists v_incident, v_event, v_version and v_share
@@ -642,8 +710,9 @@ func downstream(g graph, broken []string, first map[string]int64) []string {
 	return out
 }
 
-func readCandidateBatch(ctx context.Context, s *session, out []candidate, params map[string]any) ([]candidate, error) {
-	rows, err := s.query(ctx, "candidates", sqlText("candidates"), params)
+func readCandidateBatch(ctx context.Context, s *session, q string, params map[string]any) ([]candidate, error) {
+	var out []candidate
+	rows, err := s.query(ctx, "candidates", q, params)
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,7 @@ func sqlText(name string) string {
 }
 
 // paramRE finds the named parameters of a statement.
-var paramRE = regexp.MustCompile(`\$([a-z_]+)`)
+var paramRE = regexp.MustCompile(`\$([a-z_]+[0-9]*)`)
 
 // bind returns the named arguments the statement uses, and only those, each
 // looked up in the maps in order (the first that has it wins). A parameter

@@ -45,36 +45,16 @@
 --                    service that carry its new version (service.version or
 --                    version; lists v_incident ... from Go: sql/versions.sql)
 --
--- The Go side runs this for a batch of incidents at a time ($incident_ids)
--- with tight time bounds ($chg_from..$chg_to for changes, $err_from..$err_to
--- for errors), so DuckDB skips every row group outside them.
+-- The Go side groups the incidents into batches close in time; each batch's
+-- changes (sql/candidate_changes.sql) and its broken series' errors
+-- (sql/candidate_errors.sql) are read with the batch's own time bounds, so
+-- DuckDB skips every row group outside them, and put in front of this
+-- statement as the CTEs cand_chg and cand_err (one UNION ALL branch per
+-- batch: queries/score.go). It then scores the candidates of every
+-- incident ($incident_ids) at once: planning and starting this statement
+-- costs more than running it on one batch.
 WITH chg AS (
-    SELECT event_id, time, source,
-           coalesce(service, '(none)') AS service, operation,
-           coalesce(region, 'global')  AS region,
-           account_id, resource, actor,
-           change_type, risk_class, attributes,
-           epoch_ms(time) / 60000.0    AS tm,
-           epoch_ms(time) // 60000     AS cm,
-           coalesce(cloud_provider, '') AS cloud_provider
-    FROM change_events
-    WHERE time >= CAST($chg_from AS TIMESTAMPTZ)
-      AND time <  CAST($chg_to AS TIMESTAMPTZ)
-    UNION ALL
-    -- an open Health issue once, though AWS publishes updates of it: the
-    -- first published (time is its startTime, which may precede the
-    -- publication by many minutes)
-    SELECT event_id, time, source, coalesce(service, '(none)'), operation, coalesce(region, 'global'),
-           account_id, resource, actor, coalesce(change_type, 'provider'), coalesce(risk_class, 'critical'),
-           NULL, epoch_ms(time) / 60000.0, epoch_ms(time) // 60000, coalesce(cloud_provider, '')
-    FROM events
-    WHERE kind = 'error' AND source = 'health'
-      AND time >= CAST($chg_from AS TIMESTAMPTZ)
-      AND time <  CAST($chg_to AS TIMESTAMPTZ)
-    QUALIFY row_number() OVER (
-        PARTITION BY coalesce(json_extract_string(attributes, '$.detail.eventArn'), event_id)
-        ORDER BY try_strptime(json_extract_string(attributes, '$.detail.lastUpdatedTime'), '%a, %d %b %Y %H:%M:%S GMT') NULLS LAST,
-                 observed_time, event_id) = 1
+    SELECT * FROM cand_chg
 ),
 batch AS (
     SELECT * FROM incidents WHERE list_contains(CAST($incident_ids AS VARCHAR[]), incident_id)
@@ -89,8 +69,16 @@ lookback AS (
     FROM batch, range(0, $lookback_min + $rise_min + 1) r(k)
     WHERE onset_m - r.k >= rise_m - $lookback_min
 ),
+-- (narrow: the columns the score needs; the rest of the change's row, and
+-- its attributes, are read again for the candidates that can make the
+-- top $keep only)
 pairs AS (
-    SELECT l.incident_id, l.onset_m, l.rise_m, l.services, l.regions, c.*,
+    SELECT l.incident_id, l.onset_m, c.rid, c.event_id, c.service, c.region, c.account_id,
+           c.resource, c.change_type, c.risk_class, c.cm,
+           l.onset_m - c.tm                                           AS lead_minutes,
+           l.rise_m - c.tm                                            AS rise_lead,
+           list_contains(l.services, c.service)                       AS service_match,
+           list_contains(l.regions, c.region)                         AS region_match,
            lower(regexp_extract(coalesce(c.resource, ''), '([^/:]+)$', 1)) AS resource_name
     FROM lookback l JOIN chg c USING (cm)
     WHERE c.tm >= l.rise_m - $lookback_min
@@ -118,18 +106,7 @@ inc_errors AS (
                lower(coalesce(peer_service, '')) AS peer,
                n
         FROM (
-            SELECT s.incident_id, s.service, e.account_id, e.resource, e.error_code, e.message, e.peer_service,
-                   epoch_ms(e.time) // 60000 < s.onset_m + $rate_min AS early,
-                   count(*) AS n
-            FROM batch_series s
-            JOIN (SELECT * FROM events
-                  WHERE kind = 'error'
-                    AND time >= CAST($err_from AS TIMESTAMPTZ)
-                    AND time <  CAST($err_to AS TIMESTAMPTZ)) e
-              ON coalesce(e.service, '(none)') = s.service
-             AND coalesce(e.region, 'global') = s.region
-             AND epoch_ms(e.time) // 60000 BETWEEN s.start_m AND s.end_m
-            GROUP BY ALL
+            SELECT * FROM cand_err
         )
     )
 ),
@@ -141,48 +118,6 @@ messages AS (
     SELECT incident_id, service, x FROM (SELECT DISTINCT incident_id, service, x || ' ' || peer AS x
                                          FROM inc_errors WHERE early AND x || peer <> ' ')
     QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY x, service) <= 500
-),
--- names a candidate change touches (DNS record, role, policy, function,
--- target group, listener, table ...), read from its attributes JSON: only
--- the few candidate changes are parsed, never the errors
-touched AS (
-    SELECT incident_id, event_id, kind,
-           lower(rtrim(CASE WHEN kind IN ('target group', 'load balancer')
-                             AND regexp_matches(val, '(targetgroup|loadbalancer/(app|net))/[^/]+')
-                            THEN regexp_extract(val, '(targetgroup|loadbalancer/(app|net))/([^/]+)', 3)
-                            ELSE regexp_extract(val, '([^/:]+)$', 1) END, '.')) AS name
-    FROM (
-        SELECT incident_id, event_id,
-               CASE k WHEN 'name' THEN 'record' WHEN 'roleName' THEN 'role' WHEN 'policyName' THEN 'policy'
-                      WHEN 'policyArn' THEN 'policy' WHEN 'functionName' THEN 'function'
-                      WHEN 'targetGroupArn' THEN 'target group' WHEN 'targetGroupName' THEN 'target group'
-                      WHEN 'listenerArn' THEN 'listener' WHEN 'loadBalancerArn' THEN 'load balancer'
-                      WHEN 'loadBalancerName' THEN 'load balancer' WHEN 'tableName' THEN 'table'
-                      WHEN 'autoScalingGroupName' THEN 'auto scaling group' WHEN 'stackName' THEN 'stack'
-                      WHEN 'bucketName' THEN 'bucket' WHEN 'queueUrl' THEN 'queue' ELSE k END AS kind,
-               val
-        FROM (
-            SELECT incident_id, event_id,
-                   regexp_extract(kv, '^"([A-Za-z]+)"', 1)     AS k,
-                   regexp_extract(kv, ':\s*"([^"]*)"$', 1)   AS val
-            FROM (
-                SELECT incident_id, event_id,
-                       unnest(regexp_extract_all(CAST(attributes AS VARCHAR),
-                           '"(name|roleName|policyName|policyArn|functionName|targetGroupArn|targetGroupName|listenerArn|loadBalancerArn|loadBalancerName|tableName|autoScalingGroupName|stackName|bucketName|queueUrl)"\s*:\s*"[^"]*"')) AS kv
-                FROM pairs WHERE attributes IS NOT NULL
-            )
-        )
-    )
-),
--- the first touched name that the first errors of a broken service name
--- (in their message or peer), with that service
-name_hits AS (
-    SELECT t.incident_id, t.event_id,
-           arg_min(t.kind || ' ' || t.name, (NOT starts_with(t.name, m.service), m.service, t.name)) AS matched_name,
-           arg_min(m.service, (NOT starts_with(t.name, m.service), m.service, t.name))              AS matched_service
-    FROM touched t JOIN messages m ON m.incident_id = t.incident_id AND contains(m.x, t.name)
-    WHERE length(t.name) >= 5
-    GROUP BY ALL
 ),
 symptoms AS (
     SELECT incident_id, symptom,
@@ -197,14 +132,15 @@ affinity(change_type, symptom) AS (
            ('autoscaling', 'load_balancer'), ('compute_config', 'throttling'),
            ('data_store', 'throttling'), ('provider', 'throttling'), ('provider', 'network')
 ),
-pair_symptom AS (
-    SELECT p.incident_id, p.event_id,
+-- per incident and change type (the symptom depends on nothing else)
+type_symptom AS (
+    SELECT p.incident_id, p.change_type,
            arg_max(a.symptom, coalesce(y.share, 0)) AS symptom,
            max(coalesce(y.share, 0))                AS symptom_share
-    FROM pairs p
+    FROM (SELECT DISTINCT incident_id, change_type FROM pairs) p
     JOIN affinity a ON a.change_type = p.change_type
     LEFT JOIN symptoms y ON y.incident_id = p.incident_id AND y.symptom = a.symptom
-    GROUP BY p.incident_id, p.event_id
+    GROUP BY p.incident_id, p.change_type
 ),
 -- a deploy: the share of the deployed service's first errors after it
 -- that carry its new version (sql/versions.sql, run by Go for batches with
@@ -265,57 +201,15 @@ rates AS (
 ),
 -- downstream, account_match and resource_match are plain left joins on
 -- these sets, each distinct per key so a join adds no rows: an account or
--- resource an error of the broken series names, and each distinct resource
--- name of the candidates (4 characters at least) found in one of the first
--- error messages (tested once per name, not once per change)
+-- resource an error of the broken series names, and (named_resources,
+-- below) each distinct resource name of the candidates that can make the
+-- top $keep (4 characters at least) found in one of the first error
+-- messages (tested once per name, not once per change)
 scope_accounts AS (
     SELECT DISTINCT incident_id, account_id FROM scope WHERE account_id IS NOT NULL
 ),
 scope_resources AS (
     SELECT DISTINCT incident_id, resource FROM scope WHERE resource IS NOT NULL
-),
-named_resources AS (
-    SELECT DISTINCT n.incident_id, n.resource_name
-    FROM (SELECT DISTINCT incident_id, resource_name FROM pairs WHERE length(resource_name) >= 4) n
-    JOIN messages m ON m.incident_id = n.incident_id AND contains(m.x, n.resource_name)
-),
-features AS (
-    SELECT
-        p.incident_id, p.event_id, p.time, p.source, p.service, p.operation, p.resource,
-        p.actor, p.region, p.account_id, p.change_type, p.risk_class,
-        p.onset_m - p.tm                                     AS lead_minutes,
-        p.rise_m - p.tm                                      AS rise_lead,
-        list_contains(p.services, p.service)                 AS service_match,
-        dn.service IS NOT NULL                               AS downstream,
-        list_contains(p.regions, p.region)                   AS region_match,
-        sa.account_id IS NOT NULL                            AS account_match,
-        sr.resource IS NOT NULL OR rn.resource_name IS NOT NULL AS resource_match,
-        nh.matched_name IS NOT NULL                          AS name_match,
-        coalesce(nh.matched_name, '')                        AS matched_name,
-        coalesce(nh.matched_service, '')                     AS matched_service,
-        sp.services_after, sp.services_total,
-        coalesce(r.before_rate, 0)                           AS before_rate,
-        coalesce(r.after_rate, 0)                            AS after_rate,
-        coalesce(ps.symptom, '')                             AS symptom,
-        coalesce(ps.symptom_share, 0)                        AS symptom_share,
-        coalesce(v.version_share, 0)                         AS version_share,
-        coalesce(v.version, '')                              AS new_version,
-        p.cloud_provider,
-        coalesce(cn.node_dist, -1)                           AS node_dist,
-        coalesce(cn.flags, 0) & 1 = 1                        AS sibling,
-        coalesce(cn.flags, 0) & 2 = 2                        AS node_hit
-    FROM pairs p
-    JOIN spread sp USING (incident_id, cm)
-    LEFT JOIN rates r USING (incident_id, cm)
-    LEFT JOIN pair_symptom ps USING (incident_id, event_id)
-    LEFT JOIN name_hits nh USING (incident_id, event_id)
-    LEFT JOIN versions v USING (incident_id, event_id)
-    LEFT JOIN cnode cn USING (incident_id, event_id)
-    LEFT JOIN (SELECT DISTINCT incident_id, service FROM down) dn
-           ON dn.incident_id = p.incident_id AND dn.service = p.service
-    LEFT JOIN scope_accounts sa ON sa.incident_id = p.incident_id AND sa.account_id = p.account_id
-    LEFT JOIN scope_resources sr ON sr.incident_id = p.incident_id AND sr.resource = p.resource
-    LEFT JOIN named_resources rn ON rn.incident_id = p.incident_id AND rn.resource_name = p.resource_name
 ),
 -- topology distance from the nearest root of the incident (a broken
 -- service no broken dependency of which broke before it) to each service
@@ -325,35 +219,154 @@ dist AS (
            unnest(CAST($d_service AS VARCHAR[]))  AS service,
            unnest(CAST($d_dist AS BIGINT[]))      AS dist
 ),
--- The score of docs/correlation.md (queries/score.go computes it again, with
--- its parts and evidence, for the rows kept). Here it only keeps the best
--- $keep candidates per incident, so a change-heavy hour does not ship
--- thousands of rows to Go.
-scored AS (
-    SELECT f.* EXCLUDE (node_dist, sibling, node_hit),
-        CASE WHEN NOT f.region_match
-                  AND f.service NOT IN ('iam', 'route53', 'cloudfront', 'organizations', 'sts', 'waf',
-                                        'globalaccelerator', 'shield', 'route53domains')
-                  AND f.region NOT IN ('global', 'aws-global')
-             THEN $other_region_factor ELSE 1 END
-        * ( $w_lead     * CASE WHEN f.rise_lead >= 0 THEN 0.5 ^ (f.rise_lead / $half_life_min)
-                               ELSE 0.5 ^ (greatest(-f.rise_lead - 1, 0) / 2) END
-          + $w_scope    * (0.4 * f.service_match::INT * CASE WHEN f.downstream THEN 0.5 ELSE 1 END
-                           + 0.3 * (f.resource_match OR f.name_match OR f.node_hit OR f.version_share >= 0.5)::INT
-                           + 0.2 * f.region_match::INT + 0.1 * f.account_match::INT)
-          + $w_topology * coalesce(0.5 ^ (CASE WHEN f.node_dist >= 0 THEN least(f.node_dist, coalesce(d.dist, 99))
-                                               WHEN f.sibling AND d.dist > 0 THEN d.dist + 1
-                                               ELSE d.dist END / 2), 0)
-          + $w_spread   * f.services_after / greatest(f.services_total, 1)
-          + $w_risk     * CASE lower(f.risk_class) WHEN 'critical' THEN 1 WHEN 'high' THEN 0.75
+-- Every feature of each pair that a join on small sets gives, and the
+-- score of docs/correlation.md without its one costly part: whether the
+-- errors name what the change touched (resource_match OR name_match, read
+-- by parsing messages and attributes). queries/score.go computes the score
+-- again, with its parts and evidence, for the rows kept; here it only keeps
+-- the best $keep candidates per incident, so a change-heavy hour does not
+-- ship thousands of rows to Go. The score is
+--   factor * (rest + $w_scope * 0.3 * named) / (sum of the weights)
+-- with named = node_hit OR version_share >= 0.5 OR the errors name the
+-- change's resource or a name it touched: lo with named from what is known
+-- here, hi with named true bound it.
+bound AS (
+    SELECT *,
+        factor * (rest + $w_scope * 0.3 * named_known::INT) / $w_total AS lo,
+        factor * (rest + $w_scope * 0.3) / $w_total                   AS hi
+    FROM (
+        SELECT *,
+            CASE WHEN NOT region_match
+                      AND service NOT IN ('iam', 'route53', 'cloudfront', 'organizations', 'sts', 'waf',
+                                          'globalaccelerator', 'shield', 'route53domains')
+                      AND region NOT IN ('global', 'aws-global')
+                 THEN $other_region_factor ELSE 1 END AS factor,
+            $w_lead     * CASE WHEN rise_lead >= 0 THEN 0.5 ^ (rise_lead / $half_life_min)
+                               ELSE 0.5 ^ (greatest(-rise_lead - 1, 0) / 2) END
+            + $w_scope    * (0.4 * service_match::INT * CASE WHEN downstream THEN 0.5 ELSE 1 END
+                             + 0.2 * region_match::INT + 0.1 * account_match::INT)
+            + $w_topology * coalesce(0.5 ^ (CASE WHEN node_dist >= 0 THEN least(node_dist, coalesce(dist, 99))
+                                                 WHEN sibling AND dist > 0 THEN dist + 1
+                                                 ELSE dist END / 2), 0)
+            + $w_spread   * services_after / greatest(services_total, 1)
+            + $w_risk     * CASE lower(risk_class) WHEN 'critical' THEN 1 WHEN 'high' THEN 0.75
                                                    WHEN 'medium' THEN 0.5 WHEN 'low' THEN 0.2 ELSE 0.3 END
-          + $w_ratio    * greatest(0, least(1, log10((f.after_rate + 0.5) / (f.before_rate + 0.5)) / 2))
-          + $w_symptom  * least(1, 2 * f.symptom_share)
-          ) / ($w_lead + $w_scope + $w_topology + $w_spread + $w_risk + $w_ratio + $w_symptom) AS pre_score
-    FROM features f
-    LEFT JOIN dist d USING (incident_id, service)
+            + $w_ratio    * greatest(0, least(1, log10((after_rate + 0.5) / (before_rate + 0.5)) / 2))
+            + $w_symptom  * least(1, 2 * symptom_share) AS rest,
+            resource_hit OR node_hit OR version_share >= 0.5 AS named_known
+        FROM (
+            SELECT
+                p.incident_id, p.rid, p.event_id, p.service, p.region, p.risk_class, p.resource_name,
+                p.lead_minutes, p.rise_lead, p.service_match,
+                dn.service IS NOT NULL                               AS downstream,
+                p.region_match,
+                sa.account_id IS NOT NULL                            AS account_match,
+                sr.resource IS NOT NULL                              AS resource_hit,
+                sp.services_after, sp.services_total,
+                coalesce(r.before_rate, 0)                           AS before_rate,
+                coalesce(r.after_rate, 0)                            AS after_rate,
+                coalesce(ps.symptom, '')                             AS symptom,
+                coalesce(ps.symptom_share, 0)                        AS symptom_share,
+                coalesce(v.version_share, 0)                         AS version_share,
+                coalesce(v.version, '')                              AS new_version,
+                coalesce(cn.node_dist, -1)                           AS node_dist,
+                coalesce(cn.flags, 0) & 1 = 1                        AS sibling,
+                coalesce(cn.flags, 0) & 2 = 2                        AS node_hit,
+                d.dist
+            FROM pairs p
+            JOIN spread sp USING (incident_id, cm)
+            LEFT JOIN rates r USING (incident_id, cm)
+            LEFT JOIN type_symptom ps ON ps.incident_id = p.incident_id AND ps.change_type = p.change_type
+            LEFT JOIN versions v USING (incident_id, event_id)
+            LEFT JOIN cnode cn USING (incident_id, event_id)
+            LEFT JOIN (SELECT DISTINCT incident_id, service FROM down) dn
+                   ON dn.incident_id = p.incident_id AND dn.service = p.service
+            LEFT JOIN scope_accounts sa ON sa.incident_id = p.incident_id AND sa.account_id = p.account_id
+            LEFT JOIN scope_resources sr ON sr.incident_id = p.incident_id AND sr.resource = p.resource
+            LEFT JOIN dist d ON d.incident_id = p.incident_id AND d.service = p.service
+        )
+    )
+),
+-- the $keep-th best lo of each incident (none when it has fewer pairs):
+-- a pair whose hi is below it has at least $keep pairs scoring more
+cut AS (
+    SELECT incident_id, CASE WHEN count(*) >= $keep THEN list_min(max(lo, $keep)) END AS lo_keep
+    FROM bound GROUP BY incident_id
+),
+-- the pairs that can still make the top $keep of their incident
+surv AS (
+    SELECT b.* FROM bound b JOIN cut c USING (incident_id)
+    WHERE c.lo_keep IS NULL OR b.hi >= c.lo_keep
+),
+-- names a candidate change touches (DNS record, role, policy, function,
+-- target group, listener, table ...), read from its attributes JSON: only
+-- the candidates that can still make the top $keep are parsed, never the
+-- errors
+touched AS (
+    SELECT incident_id, event_id, kind,
+           lower(rtrim(CASE WHEN kind IN ('target group', 'load balancer')
+                             AND regexp_matches(val, '(targetgroup|loadbalancer/(app|net))/[^/]+')
+                            THEN regexp_extract(val, '(targetgroup|loadbalancer/(app|net))/([^/]+)', 3)
+                            ELSE regexp_extract(val, '([^/:]+)$', 1) END, '.')) AS name
+    FROM (
+        SELECT incident_id, event_id,
+               CASE k WHEN 'name' THEN 'record' WHEN 'roleName' THEN 'role' WHEN 'policyName' THEN 'policy'
+                      WHEN 'policyArn' THEN 'policy' WHEN 'functionName' THEN 'function'
+                      WHEN 'targetGroupArn' THEN 'target group' WHEN 'targetGroupName' THEN 'target group'
+                      WHEN 'listenerArn' THEN 'listener' WHEN 'loadBalancerArn' THEN 'load balancer'
+                      WHEN 'loadBalancerName' THEN 'load balancer' WHEN 'tableName' THEN 'table'
+                      WHEN 'autoScalingGroupName' THEN 'auto scaling group' WHEN 'stackName' THEN 'stack'
+                      WHEN 'bucketName' THEN 'bucket' WHEN 'queueUrl' THEN 'queue' ELSE k END AS kind,
+               val
+        FROM (
+            SELECT incident_id, event_id,
+                   regexp_extract(kv, '^"([A-Za-z]+)"', 1)     AS k,
+                   regexp_extract(kv, ':\s*"([^"]*)"$', 1)   AS val
+            FROM (
+                SELECT s.incident_id, s.event_id,
+                       unnest(regexp_extract_all(CAST(c.attributes AS VARCHAR),
+                           '"(name|roleName|policyName|policyArn|functionName|targetGroupArn|targetGroupName|listenerArn|loadBalancerArn|loadBalancerName|tableName|autoScalingGroupName|stackName|bucketName|queueUrl)"\s*:\s*"[^"]*"')) AS kv
+                FROM surv s JOIN chg c USING (rid) WHERE c.attributes IS NOT NULL
+            )
+        )
+    )
+),
+-- the first touched name that the first errors of a broken service name
+-- (in their message or peer), with that service
+name_hits AS (
+    SELECT t.incident_id, t.event_id,
+           arg_min(t.kind || ' ' || t.name, (NOT starts_with(t.name, m.service), m.service, t.name)) AS matched_name,
+           arg_min(m.service, (NOT starts_with(t.name, m.service), m.service, t.name))              AS matched_service
+    FROM touched t JOIN messages m ON m.incident_id = t.incident_id AND contains(m.x, t.name)
+    WHERE length(t.name) >= 5
+    GROUP BY ALL
+),
+named_resources AS (
+    SELECT DISTINCT n.incident_id, n.resource_name
+    FROM (SELECT DISTINCT incident_id, resource_name FROM surv WHERE length(resource_name) >= 4) n
+    JOIN messages m ON m.incident_id = n.incident_id AND contains(m.x, n.resource_name)
+),
+scored AS (
+    SELECT s.*,
+        s.resource_hit OR rn.resource_name IS NOT NULL AS resource_match,
+        nh.matched_name IS NOT NULL                    AS name_match,
+        coalesce(nh.matched_name, '')                  AS matched_name,
+        coalesce(nh.matched_service, '')               AS matched_service,
+        s.factor * (s.rest + $w_scope * 0.3 * (s.named_known OR rn.resource_name IS NOT NULL OR nh.matched_name IS NOT NULL)::INT)
+            / $w_total AS pre_score
+    FROM surv s
+    LEFT JOIN name_hits nh USING (incident_id, event_id)
+    LEFT JOIN named_resources rn ON rn.incident_id = s.incident_id AND rn.resource_name = s.resource_name
+),
+kept AS (
+    SELECT * FROM scored
+    QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY pre_score DESC, lead_minutes, event_id) <= $keep
 )
-SELECT * EXCLUDE (pre_score)
-FROM scored
-QUALIFY row_number() OVER (PARTITION BY incident_id ORDER BY pre_score DESC, lead_minutes, event_id) <= $keep
-ORDER BY incident_id, time, event_id
+SELECT k.incident_id, k.event_id, c.time, c.source, c.service, c.operation, c.resource,
+       c.actor, c.region, c.account_id, c.change_type, c.risk_class,
+       k.lead_minutes, k.rise_lead, k.service_match, k.downstream, k.region_match, k.account_match,
+       k.resource_match, k.name_match, k.matched_name, k.matched_service,
+       k.services_after, k.services_total, k.before_rate, k.after_rate,
+       k.symptom, k.symptom_share, k.version_share, k.new_version, c.cloud_provider
+FROM kept k JOIN chg c USING (rid)
+ORDER BY k.incident_id, c.time, k.event_id
