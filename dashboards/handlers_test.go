@@ -359,6 +359,33 @@ func TestAPIQuery(t *testing.T) {
 	if strings.Join(tbl.Columns, ",") != "one,s,t" || len(tbl.Rows) != 1 || tbl.Rows[0][1] != "x" || tbl.Rows[0][2] != "2025-10-20T07:00:00Z" {
 		t.Errorf("table = %+v", tbl)
 	}
+	// A named query's columns carry the type names analyst SQL's do (they
+	// were empty strings).
+	for _, tc := range []struct{ body, want string }{
+		{`{"sql": "SELECT 1 AS one, 'x' AS s, TIMESTAMPTZ '2025-10-20 07:00:00+00' AS t"}`, "one INTEGER, s VARCHAR, t TIMESTAMPTZ"},
+		{`{"name": "incidents"}`, "incident_id VARCHAR, onset TIMESTAMPTZ, peak TIMESTAMPTZ, recovery TIMESTAMPTZ, ongoing BOOLEAN, services VARCHAR[], regions VARCHAR[], peak_errors_per_min BIGINT, total_errors BIGINT"},
+		{`{"name": "series"}`, "service VARCHAR, region VARCHAR, minute TIMESTAMPTZ, errors BIGINT, events BIGINT"},
+	} {
+		resp, body := postQuery(t, f, "application/json", tc.body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("%s: status %d: %s", tc.body, resp.StatusCode, body)
+		}
+		res := decode[struct {
+			Columns     []string
+			ColumnTypes []string `json:"column_types"`
+		}](t, body)
+		var got []string
+		for i, c := range res.Columns {
+			typ := "(missing)"
+			if i < len(res.ColumnTypes) {
+				typ = res.ColumnTypes[i]
+			}
+			got = append(got, c+" "+typ)
+		}
+		if g := strings.Join(got, ", "); g != tc.want {
+			t.Errorf("%s: columns\n %s\nwant\n %s", tc.body, g, tc.want)
+		}
+	}
 }
 
 func TestPages(t *testing.T) {

@@ -123,7 +123,8 @@ type runner struct {
 // this process or by whoever held it (the group's committed offset).
 //
 // A batch run fails at start with *MissingTopicsError when a configured
-// topic does not exist, and gives up with an error after
+// topic does not exist, with *UnknownBrokersError when DNS knows no
+// configured broker's host, and gives up with an error after
 // Config.GiveUpAfter without progress (brokers unreachable, partitions held
 // by another member). A streaming run retries unreachable brokers forever
 // and waits for missing topics, reporting both in Options.Status. On the

@@ -276,3 +276,82 @@ func TestRunBrokerRestart(t *testing.T) {
 		t.Errorf("distinct events = %d, want 3000", n)
 	}
 }
+
+// TestRunBrokerRefusedWarns: a batch run against a port where nothing
+// listens (a typo in --brokers, Kafka not started) says so at its first
+// failed attempt, naming the address, the error and what to check, and
+// keeps retrying (TestRunBrokerUnavailableThenBack: a broker that is
+// starting still works).
+func TestRunBrokerRefusedWarns(t *testing.T) {
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	db := openDB(t, "")
+	o := testOptions(t, []string{addr}, db, TopicConfig{Name: "trail", Format: "cloudtrail"})
+	logs := testkit.NewLogs()
+	o.Logger = logs.Logger()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- Run(ctx, o) }()
+
+	logs.AwaitCount(t, "kafka brokers unreachable, retrying", 1, 30*time.Second)
+	line := logs.Lines("kafka brokers unreachable, retrying")[0]
+	for _, want := range []string{"brokers=" + addr, "connection refused", "check --brokers (kafka.brokers)", "is Kafka running", "ingest.give_up_after"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("first warning %q lacks %q", line, want)
+		}
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("batch run ended at the first refused connection: %v", err)
+	default:
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run after stop = %v", err)
+	}
+}
+
+// TestRunBrokerHostNotFound: when DNS says the brokers' host does not
+// exist, a batch run fails at once naming the flag (waiting cannot make the
+// name appear); a streaming run keeps retrying and warns.
+func TestRunBrokerHostNotFound(t *testing.T) {
+	const host = "faultline-no-such-broker.invalid" // RFC 6761: never resolves
+	var dnsErr *net.DNSError
+	if _, err := net.DefaultResolver.LookupHost(t.Context(), host); !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+		t.Skipf("this machine's DNS does not answer %s with no such host (got %v)", host, err)
+	}
+	broker := host + ":9092"
+	t.Run("batch", func(t *testing.T) {
+		o := testOptions(t, []string{broker}, openDB(t, ""), TopicConfig{Name: "trail", Format: "cloudtrail"})
+		done := make(chan error, 1)
+		go func() { done <- Run(runCtx(t, 60*time.Second), o) }()
+		var err error
+		select {
+		case err = <-done:
+		case <-time.After(30 * time.Second): // give_up_after is 2m
+			t.Fatal("a batch run against a host that does not exist is still retrying after 30s")
+		}
+		if _, ok := errors.AsType[*UnknownBrokersError](err); !ok {
+			t.Fatalf("Run = %v, want *UnknownBrokersError", err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "no such host "+host) || !strings.Contains(msg, "fix --brokers (kafka.brokers)") {
+			t.Errorf("error %q: want it to name the host and the flag", msg)
+		}
+	})
+	t.Run("streaming", func(t *testing.T) {
+		o := testOptions(t, []string{broker}, openDB(t, ""), TopicConfig{Name: "trail", Format: "cloudtrail"})
+		o.Config.ExitWhenCaughtUp = false
+		logs := testkit.NewLogs()
+		o.Logger = logs.Logger()
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- Run(ctx, o) }()
+		logs.AwaitCount(t, "kafka brokers unreachable, retrying", 2, 30*time.Second)
+		if line := logs.Lines("kafka brokers unreachable, retrying")[0]; !strings.Contains(line, "no such host") || !strings.Contains(line, "check --brokers") {
+			t.Errorf("warning %q: want the DNS error and what to check", line)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("streaming Run after stop = %v", err)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -32,6 +33,59 @@ func (e *MissingTopicsError) Error() string {
 	}
 	return fmt.Sprintf("kafka %s %s not found on %s: fix --topic (or kafka.topics), or create the topic first (for the embedded broker: faultline broker --topic %s:3)",
 		what, strings.Join(names, ", "), strings.Join(e.Brokers, ","), e.Topics[0].Topic)
+}
+
+// UnknownBrokersError says that DNS has no address for the host of any
+// configured broker ("no such host"): a typo in --brokers. A batch run
+// (Config.ExitWhenCaughtUp) returns it at start instead of retrying until
+// Config.GiveUpAfter; a streaming run keeps retrying (a name may be
+// published later, as Kubernetes does for a pod once it is ready).
+type UnknownBrokersError struct {
+	Brokers []string
+	Hosts   []string // the hosts DNS does not know
+}
+
+func (e *UnknownBrokersError) Error() string {
+	return fmt.Sprintf("kafka brokers %s: no such host %s (DNS does not know the name): fix --brokers (kafka.brokers), e.g. --brokers localhost:9092",
+		strings.Join(e.Brokers, ","), strings.Join(e.Hosts, ", "))
+}
+
+// unknownBrokers returns an *UnknownBrokersError when err, from a request
+// to the brokers, is DNS saying a host does not exist and DNS says so of
+// every configured broker's host (one good broker is enough to start).
+// It returns nil for any other error, and when DNS could not answer.
+func unknownBrokers(ctx context.Context, brokers []string, err error) error {
+	var dnsErr *net.DNSError
+	if !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+		return nil
+	}
+	var hosts []string
+	for _, b := range brokers {
+		host, _, serr := net.SplitHostPort(b)
+		if serr != nil {
+			host = b
+		}
+		lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, lerr := net.DefaultResolver.LookupHost(lctx, host)
+		cancel()
+		if !errors.As(lerr, &dnsErr) || !dnsErr.IsNotFound {
+			return nil // it resolves, or DNS could not say
+		}
+		hosts = append(hosts, host)
+	}
+	return &UnknownBrokersError{Brokers: brokers, Hosts: hosts}
+}
+
+// unreachableHint says, in the warning of a failed request to the
+// brokers, what to check and how long a batch run keeps trying.
+func (r *runner) unreachableHint() string {
+	h := "is Kafka running and listening at that address? check --brokers (kafka.brokers), the network, TLS and SASL"
+	if r.o.Config.ExitWhenCaughtUp {
+		h += fmt.Sprintf("; retrying for up to %s (ingest.give_up_after, --give-up-after)", r.o.Config.GiveUpAfter)
+	} else {
+		h += "; retrying until they answer"
+	}
+	return h
 }
 
 // probeInterval is how often a running ingest asks the brokers for their
@@ -108,8 +162,10 @@ func (r *runner) topicPartitionsFrom(ctx context.Context, c *kafka.Client) (map[
 }
 
 // discover waits until the brokers answer with their topics (retrying with
-// backoff; a batch run gives up through checkGiveUp), records the missing
-// ones and returns the partitions of the present ones.
+// backoff, warning at every failure what to check; a batch run gives up
+// through checkGiveUp, and at once with *UnknownBrokersError when no
+// broker's host exists), records the missing ones and returns the
+// partitions of the present ones.
 func (r *runner) discover(ctx context.Context) (map[string][]int32, []status.MissingTopic, error) {
 	bo := backoff{base: 250 * time.Millisecond, max: r.o.Config.RetryMaxBackoff}
 	for attempt := 1; ; attempt++ {
@@ -123,8 +179,14 @@ func (r *runner) discover(ctx context.Context) (map[string][]int32, []status.Mis
 			return nil, nil, ctx.Err()
 		}
 		r.kafkaError(err)
+		if r.o.Config.ExitWhenCaughtUp {
+			// A name DNS does not know will not heal while a batch run waits.
+			if uerr := unknownBrokers(ctx, r.o.Kafka.Brokers, err); uerr != nil {
+				return nil, nil, uerr
+			}
+		}
 		d := bo.next()
-		r.log.Warn("kafka brokers unreachable, retrying", "what", "list topics", "brokers", strings.Join(r.o.Kafka.Brokers, ","), "attempt", attempt, "wait", d.Round(time.Millisecond), "err", err)
+		r.log.Warn("kafka brokers unreachable, retrying", "what", "list topics", "brokers", strings.Join(r.o.Kafka.Brokers, ","), "attempt", attempt, "wait", d.Round(time.Millisecond), "err", err, "check", r.unreachableHint())
 		if !sleep(ctx, d) {
 			return nil, nil, ctx.Err()
 		}

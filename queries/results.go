@@ -124,7 +124,10 @@ type SeriesPoint struct {
 // Table is a generic result: what ad-hoc SQL and named queries return to
 // the CLI and the HTTP API.
 type Table struct {
-	Columns   []string `json:"columns"`
+	Columns []string `json:"columns"`
+	// Types are the columns' DuckDB type names, as Column.Type carries
+	// them (VARCHAR, BIGINT, TIMESTAMPTZ...); nil when unknown.
+	Types     []string `json:"column_types,omitempty"`
 	Rows      [][]any  `json:"rows"`
 	Truncated bool     `json:"truncated"` // a cap cut the result
 	// TruncatedBy names the cap: "query.max_rows" or "query.max_bytes".

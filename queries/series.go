@@ -227,7 +227,7 @@ func seriesTable(points []SeriesPoint, err error) (Table, error) {
 		return Table{}, err
 	}
 	const nc = 5
-	t := Table{Columns: []string{"service", "region", "minute", "errors", "events"}, Rows: make([][]any, len(points))}
+	t := Table{Columns: []string{"service", "region", "minute", "errors", "events"}, Types: []string{"VARCHAR", "VARCHAR", "TIMESTAMPTZ", "BIGINT", "BIGINT"}, Rows: make([][]any, len(points))}
 	cells := make([]any, nc*len(points))
 	var svc, reg string
 	var svcV, regV any

@@ -66,8 +66,9 @@ type Collect struct {
 // Begin implements RowWriter.
 func (c *Collect) Begin(cols []Column) error {
 	c.Table.Columns = make([]string, len(cols))
+	c.Table.Types = make([]string, len(cols))
 	for i, col := range cols {
-		c.Table.Columns[i] = col.Name
+		c.Table.Columns[i], c.Table.Types[i] = col.Name, col.Type
 	}
 	c.Table.Rows = [][]any{}
 	return nil
@@ -97,6 +98,9 @@ func StreamTable(t Table, w RowWriter) (Summary, error) {
 	cols := make([]Column, len(t.Columns))
 	for i, c := range t.Columns {
 		cols[i] = Column{Name: c}
+		if i < len(t.Types) {
+			cols[i].Type = t.Types[i]
+		}
 	}
 	if err := w.Begin(cols); err != nil {
 		return Summary{}, err

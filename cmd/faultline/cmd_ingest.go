@@ -36,7 +36,8 @@ at any instant neither loses nor duplicates events. See docs/ingest.md.
 --exit-when-caught-up makes a batch run: it exits 0 once every partition of
 the topics is stored up to its high watermark at start (by this process, or
 by whoever held it), exits 1 at once if a topic does not exist (naming a
-close existing one), and exits 1 after --give-up-after (2m) without progress
+close existing one), exits 2 at once if DNS knows no broker's host name
+(a typo in --brokers), and exits 1 after --give-up-after (2m) without progress
 (brokers unreachable, partitions held by a killed process's session). A
 streaming run retries and waits instead, and reports the problem on
 /healthz and /readyz (--metrics-listen). SIGINT/SIGTERM commit what was read
@@ -93,7 +94,7 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 				Kafka: kc, Config: a.cfg.Ingest, Transform: a.cfg.Transform, DB: db,
 				Logger: a.log, Registerer: reg, Status: st, Relay: a.cfg.Relay.Topic != "",
 			}
-			return runWithMetrics(ctx, a, reg, st, func(ctx context.Context) error {
+			err = runWithMetrics(ctx, a, reg, st, func(ctx context.Context) error {
 				wait := time.Second
 				for {
 					began := time.Now()
@@ -121,6 +122,10 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 					wait = min(2*wait, 30*time.Second)
 				}
 			})
+			if _, ok := errors.AsType[*ingest.UnknownBrokersError](err); ok {
+				return usageError{err} // a typo in --brokers (exit status 2)
+			}
+			return err
 		},
 	}
 	f := cmd.Flags()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -146,6 +147,23 @@ func TestIngestCommandUsage(t *testing.T) {
 		if _, err := os.Stat(db); err == nil {
 			t.Errorf("%v: created the database %s", c.args, db)
 		}
+	}
+}
+
+// TestIngestUnknownBrokerHost: a batch ingest whose --brokers names a host
+// DNS does not know is a usage error at once (it retried for
+// ingest.give_up_after, 2m, first).
+func TestIngestUnknownBrokerHost(t *testing.T) {
+	const host = "faultline-no-such-broker.invalid"
+	var dnsErr *net.DNSError
+	if _, err := net.DefaultResolver.LookupHost(t.Context(), host); !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+		t.Skipf("this machine's DNS does not answer %s with no such host (got %v)", host, err)
+	}
+	db := filepath.Join(t.TempDir(), "x.duckdb")
+	_, _, err := runCmd(t.Context(), t, "ingest", "--db", db, "--brokers", host+":9092", "--topic", "t=cloudtrail", "--exit-when-caught-up")
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "no such host "+host) || !strings.Contains(err.Error(), "fix --brokers") {
+		t.Errorf("err = %v, want a usage error naming the host and --brokers", err)
 	}
 }
 

@@ -35,6 +35,7 @@ func Await(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 type Logs struct {
 	mu      sync.Mutex
 	msgs    []string
+	lines   []string      // each record as "message key=value ...", for Lines
 	changed chan struct{} // closed and replaced at every record
 }
 
@@ -52,6 +53,13 @@ func (l *Logs) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.msgs = append(l.msgs, r.Message)
+	var b strings.Builder
+	b.WriteString(r.Message)
+	r.Attrs(func(a slog.Attr) bool {
+		b.WriteString(" " + a.String())
+		return true
+	})
+	l.lines = append(l.lines, b.String())
 	close(l.changed)
 	l.changed = make(chan struct{})
 	return nil
@@ -74,6 +82,21 @@ func (l *Logs) Count(msg string) int {
 		}
 	}
 	return n
+}
+
+// Lines returns the records whose message contains msg, each as its
+// message followed by its attributes (key=value, space separated), so a
+// test can check what a record names.
+func (l *Logs) Lines(msg string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for i, m := range l.msgs {
+		if strings.Contains(m, msg) {
+			out = append(out, l.lines[i])
+		}
+	}
+	return out
 }
 
 // AwaitCount waits until n records had a message containing msg, and fails
