@@ -20,14 +20,13 @@ func (e *Engine) Cascade(ctx context.Context, w Window) ([]CascadeStep, error) {
 		return nil, err
 	}
 	graphs := map[string]graph{} // incident id -> topology of its batch
-	bs := e.batches(incidents, s.until)
-	gs, err := e.batchGraphs(ctx, bs)
-	if err != nil {
-		return nil, err
-	}
-	for i, b := range bs {
+	for _, b := range e.batches(incidents, s.until) {
+		g, err := e.graphFor(ctx, s, b.chgFrom, b.errTo)
+		if err != nil {
+			return nil, err
+		}
 		for _, id := range b.ids {
-			graphs[id] = gs[i]
+			graphs[id] = g
 		}
 	}
 	type key struct{ inc, svc string }

@@ -514,13 +514,11 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 	batchIncident := map[string]batchOf{}
 	matches := map[[2]string]nodeMatch{}
 	var chgBranches, errBranches []string
-	bs := e.batches(incidents, s.until)
-	graphs, err := e.batchGraphs(ctx, bs)
-	if err != nil {
-		return nil, err
-	}
-	for bi, b := range bs {
-		g := graphs[bi]
+	for bi, b := range e.batches(incidents, s.until) {
+		g, err := e.graphFor(ctx, s, b.chgFrom, b.errTo)
+		if err != nil {
+			return nil, err
+		}
 		// Where each incident started (its roots), and the services that
 		// broke only after a service they depend on broke.
 		downInc, downSvc := []string{}, []string{}

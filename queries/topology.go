@@ -2,14 +2,10 @@ package queries
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/faultline/faultline/transform"
 )
@@ -23,18 +19,12 @@ func (e *Engine) Topology(ctx context.Context, w Window) ([]Edge, error) {
 		return nil, err
 	}
 	defer s.close()
-	return e.edges(ctx, s.conn, s.params["base_from"], s.params["until"])
-}
-
-// queryer runs a statement: the session's connection, or the engine's pool.
-type queryer interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	return e.edges(ctx, s, s.params["base_from"], s.params["until"])
 }
 
 // edges returns the configured edges and those inferred from events between
-// from and to (RFC 3339 strings). sql/topology.sql reads only the events,
-// none of a session's temp tables, so any connection can run it.
-func (e *Engine) edges(ctx context.Context, db queryer, from, to any) ([]Edge, error) {
+// from and to (RFC 3339 strings).
+func (e *Engine) edges(ctx context.Context, s *session, from, to any) ([]Edge, error) {
 	var out []Edge
 	for from, tos := range e.topology {
 		for _, to := range tos {
@@ -44,14 +34,9 @@ func (e *Engine) edges(ctx context.Context, db queryer, from, to any) ([]Edge, e
 		}
 	}
 	if e.cfg.InferTopology {
-		q := sqlText("topology")
-		args, err := bind(q, map[string]any{"topo_from": from, "topo_to": to})
+		rows, err := s.query(ctx, "topology", sqlText("topology"), map[string]any{"topo_from": from, "topo_to": to})
 		if err != nil {
 			return nil, err
-		}
-		rows, err := db.QueryContext(ctx, q, args...)
-		if err != nil {
-			return nil, fmt.Errorf("correlation query topology: %w", err)
 		}
 		defer rows.Close()
 		var ev []topoEvidence
@@ -334,24 +319,11 @@ func (g graph) dependsOn(a, b string) bool {
 	return false
 }
 
-// batchGraphs returns the merged dependency graph of each batch of
-// incidents, for the events from its look-back to its last error. Each is
-// one scan of the events independent of the others and of the session, so
-// they run at once on connections of the engine's pool, as many as there
-// are cores (one scan of a batch's window keeps about one busy).
-func (e *Engine) batchGraphs(ctx context.Context, bs []candidateBatch) ([]graph, error) {
-	out := make([]graph, len(bs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i, b := range bs {
-		g.Go(func() error {
-			ed, err := e.edges(gctx, e.db, b.chgFrom.UTC().Format(time.RFC3339Nano), b.errTo.UTC().Format(time.RFC3339Nano))
-			if err != nil {
-				return err
-			}
-			out[i] = newGraph(ed)
-			return nil
-		})
+// graphFor returns the merged dependency graph for events between from and to.
+func (e *Engine) graphFor(ctx context.Context, s *session, from, to time.Time) (graph, error) {
+	ed, err := e.edges(ctx, s, from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return graph{}, err
 	}
-	return out, g.Wait()
+	return newGraph(ed), nil
 }
