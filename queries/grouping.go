@@ -126,7 +126,7 @@ func (e *Engine) groupSpikes(ctx context.Context, s *session) error {
 
 // spikePeers returns, for the spikes of the given islands, the peers their
 // errors name with at least peerShare of the spike's errors. Islands less
-// than an hour apart are read with one query.
+// than an hour apart are read as one span.
 func (e *Engine) spikePeers(ctx context.Context, s *session, islands [][]spikeRow) (map[spikeKey][]string, error) {
 	out := map[spikeKey][]string{}
 	type span struct{ from, to int64 }
@@ -142,46 +142,55 @@ func (e *Engine) spikePeers(ctx context.Context, s *session, islands [][]spikeRo
 		}
 		spans = append(spans, span{lo, hi})
 	}
-	for _, sp := range spans {
-		ts := func(m int64) string { return minuteTime(m).Format(time.RFC3339) }
-		rows, err := s.query(ctx, "spike_peers", sqlText("spike_peers"), map[string]any{
+	// One statement for all spans, one UNION ALL branch per span with its
+	// own time bounds; a spike's rows come from the one span its start
+	// lies in.
+	ts := func(m int64) string { return minuteTime(m).Format(time.RFC3339) }
+	params := map[string]any{}
+	var qs []string
+	for i, sp := range spans {
+		qs = append(qs, branch("spike_peers", i, map[string]any{
 			"peer_from": ts(sp.from), "peer_to": ts(sp.to + 1), "peer_from_m": sp.from, "peer_to_m": sp.to,
-		})
-		if err != nil {
-			return nil, err
-		}
-		total := map[spikeKey]int64{}
-		counts := map[spikeKey]map[string]int64{}
-		err = func() error {
-			defer rows.Close()
-			for rows.Next() {
-				var k spikeKey
-				var peer string
-				var n int64
-				if err := rows.Scan(&k.service, &k.region, &k.start, &peer, &n); err != nil {
-					return err
-				}
-				total[k] += n
-				if peer = strings.ToLower(peer); peer != "" {
-					if counts[k] == nil {
-						counts[k] = map[string]int64{}
-					}
-					counts[k][peer] += n
-				}
+		}, params))
+	}
+	if len(qs) == 0 {
+		return out, nil
+	}
+	rows, err := s.query(ctx, "spike_peers", strings.Join(qs, "\nUNION ALL\n"), params)
+	if err != nil {
+		return nil, err
+	}
+	total := map[spikeKey]int64{}
+	counts := map[spikeKey]map[string]int64{}
+	err = func() error {
+		defer rows.Close()
+		for rows.Next() {
+			var k spikeKey
+			var peer string
+			var n int64
+			if err := rows.Scan(&k.service, &k.region, &k.start, &peer, &n); err != nil {
+				return err
 			}
-			return rows.Err()
-		}()
-		if err != nil {
-			return nil, fmt.Errorf("read spike peers: %w", err)
-		}
-		for k, m := range counts {
-			for p, n := range m {
-				if n >= peerMinErrors && float64(n) >= peerShare*float64(total[k]) {
-					out[k] = append(out[k], p)
+			total[k] += n
+			if peer = strings.ToLower(peer); peer != "" {
+				if counts[k] == nil {
+					counts[k] = map[string]int64{}
 				}
+				counts[k][peer] += n
 			}
-			sort.Strings(out[k])
 		}
+		return rows.Err()
+	}()
+	if err != nil {
+		return nil, fmt.Errorf("read spike peers: %w", err)
+	}
+	for k, m := range counts {
+		for p, n := range m {
+			if n >= peerMinErrors && float64(n) >= peerShare*float64(total[k]) {
+				out[k] = append(out[k], p)
+			}
+		}
+		sort.Strings(out[k])
 	}
 	return out, nil
 }

@@ -579,8 +579,8 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 		if err := readVersions(ctx, s, bp); err != nil {
 			return nil, err
 		}
-		chgBranches = append(chgBranches, batchBranch("candidate_changes", bi, bp, params))
-		errBranches = append(errBranches, batchBranch("candidate_errors", bi, bp, params))
+		chgBranches = append(chgBranches, branch("candidate_changes", bi, bp, params))
+		errBranches = append(errBranches, branch("candidate_errors", bi, bp, params))
 		for k, v := range map[string]any{
 			"incident_ids": b.ids, "d_incident": dInc, "d_service": dSvc, "d_dist": dDist,
 			"c_incident": cInc, "c_event": cEvt, "c_dist": cDist, "c_flags": cFlags,
@@ -619,23 +619,6 @@ var candidatesBody = func() string {
 	q := sqlText("candidates")
 	return q[strings.Index(q, "\nWITH ")+1:]
 }()
-
-// batchBranch returns the embedded statement stage as one UNION ALL branch
-// for batch i: each of its parameters that the batch's bp sets renamed
-// $name_<i> and set in params (the others, like $rate_min, are the
-// session's).
-func batchBranch(stage string, i int, bp, params map[string]any) string {
-	q := paramRE.ReplaceAllStringFunc(sqlText(stage), func(m string) string {
-		v, ok := bp[m[1:]]
-		if !ok {
-			return m
-		}
-		name := fmt.Sprintf("%s_%d", m[1:], i)
-		params[name] = v
-		return "$" + name
-	})
-	return "SELECT * FROM (\n" + q + "\n)"
-}
 
 // readVersions sets the lists v_incident, v_event, v_version and v_share
 // of params: for each deploy of the batch, the share of the deployed

@@ -56,3 +56,22 @@ func lookupParam(name string, params []map[string]any) (any, bool) {
 	}
 	return nil, false
 }
+
+// branch returns the embedded statement stage as branch i of a UNION ALL
+// of the same statement over several time spans (so each branch keeps
+// its own time bounds, which DuckDB prunes row groups with, and the whole
+// is planned and run once): each parameter that bp sets is renamed
+// $name_<i> and set in params; the others (session parameters like
+// $rate_min) are left as they are.
+func branch(stage string, i int, bp, params map[string]any) string {
+	q := paramRE.ReplaceAllStringFunc(sqlText(stage), func(m string) string {
+		v, ok := bp[m[1:]]
+		if !ok {
+			return m
+		}
+		name := fmt.Sprintf("%s_%d", m[1:], i)
+		params[name] = v
+		return "$" + name
+	})
+	return "SELECT * FROM (\n" + q + "\n)"
+}
