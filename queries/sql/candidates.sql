@@ -78,8 +78,7 @@ pairs AS (
            l.onset_m - c.tm                                           AS lead_minutes,
            l.rise_m - c.tm                                            AS rise_lead,
            list_contains(l.services, c.service)                       AS service_match,
-           list_contains(l.regions, c.region)                         AS region_match,
-           lower(regexp_extract(coalesce(c.resource, ''), '([^/:]+)$', 1)) AS resource_name
+           list_contains(l.regions, c.region)                         AS region_match
     FROM lookback l JOIN chg c USING (cm)
     WHERE c.tm >= l.rise_m - $lookback_min
 ),
@@ -256,7 +255,7 @@ bound AS (
             resource_hit OR node_hit OR version_share >= 0.5 AS named_known
         FROM (
             SELECT
-                p.incident_id, p.rid, p.event_id, p.service, p.region, p.risk_class, p.resource_name,
+                p.incident_id, p.rid, p.event_id, p.service, p.region, p.risk_class, p.resource,
                 p.lead_minutes, p.rise_lead, p.service_match,
                 dn.service IS NOT NULL                               AS downstream,
                 p.region_match,
@@ -293,9 +292,12 @@ cut AS (
     SELECT incident_id, CASE WHEN count(*) >= $keep THEN list_min(max(lo, $keep)) END AS lo_keep
     FROM bound GROUP BY incident_id
 ),
--- the pairs that can still make the top $keep of their incident
+-- the pairs that can still make the top $keep of their incident, with
+-- the last path segment of their resource (e.g. the role name of an IAM
+-- role ARN), looked for in the first error messages
 surv AS (
-    SELECT b.* FROM bound b JOIN cut c USING (incident_id)
+    SELECT b.*, lower(regexp_extract(coalesce(b.resource, ''), '([^/:]+)$', 1)) AS resource_name
+    FROM bound b JOIN cut c USING (incident_id)
     WHERE c.lo_keep IS NULL OR b.hi >= c.lo_keep
 ),
 -- names a candidate change touches (DNS record, role, policy, function,
