@@ -20,13 +20,14 @@ func (e *Engine) Cascade(ctx context.Context, w Window) ([]CascadeStep, error) {
 		return nil, err
 	}
 	graphs := map[string]graph{} // incident id -> topology of its batch
-	for _, b := range e.batches(incidents, s.until) {
-		g, err := e.graphFor(ctx, s, b.chgFrom, b.errTo)
-		if err != nil {
-			return nil, err
-		}
+	bs := e.batches(incidents, s.until)
+	gs, err := e.batchGraphs(ctx, s, bs)
+	if err != nil {
+		return nil, err
+	}
+	for i, b := range bs {
 		for _, id := range b.ids {
-			graphs[id] = g
+			graphs[id] = gs[i]
 		}
 	}
 	type key struct{ inc, svc string }

@@ -514,11 +514,13 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 	batchIncident := map[string]batchOf{}
 	matches := map[[2]string]nodeMatch{}
 	var chgBranches, errBranches []string
-	for bi, b := range e.batches(incidents, s.until) {
-		g, err := e.graphFor(ctx, s, b.chgFrom, b.errTo)
-		if err != nil {
-			return nil, err
-		}
+	bs := e.batches(incidents, s.until)
+	graphs, err := e.batchGraphs(ctx, s, bs)
+	if err != nil {
+		return nil, err
+	}
+	for bi, b := range bs {
+		g := graphs[bi]
 		// Where each incident started (its roots), and the services that
 		// broke only after a service they depend on broke.
 		downInc, downSvc := []string{}, []string{}
@@ -591,7 +593,7 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 		}
 	}
 	q := "WITH cand_chg AS (\n" + strings.Join(chgBranches, "\nUNION ALL\n") + "\n),\ncand_err AS (\n" +
-		strings.Join(errBranches, "\nUNION ALL\n") + "\n),\n" + strings.TrimPrefix(candidatesBody, "WITH ")
+		strings.Join(errBranches, "\nUNION ALL\n") + "\n),\n" + withBody(sqlText("candidates"))
 	out, err := readCandidateBatch(ctx, s, q, params)
 	if err != nil {
 		return nil, err
@@ -612,13 +614,6 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 	}
 	return out, nil
 }
-
-// candidatesBody is sql/candidates.sql from its WITH on (its comment is
-// for readers of the file).
-var candidatesBody = func() string {
-	q := sqlText("candidates")
-	return q[strings.Index(q, "\nWITH ")+1:]
-}()
 
 // readVersions sets the lists v_incident, v_event, v_version and v_share
 // of params: for each deploy of the batch, the share of the deployed

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // Every statement the read model runs is a file sql/<name>.sql, embedded
@@ -74,4 +75,14 @@ func branch(stage string, i int, bp, params map[string]any) string {
 		return "$" + name
 	})
 	return "SELECT * FROM (\n" + q + "\n)"
+}
+
+// withBody returns a statement that begins with WITH (after its comment)
+// from its first CTE on, for a caller that puts CTEs of its own in front.
+func withBody(q string) string {
+	i := strings.Index(q, "\nWITH ")
+	if i < 0 {
+		panic("queries: statement has no WITH") // programming error
+	}
+	return q[i+len("\nWITH "):]
 }

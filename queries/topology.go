@@ -19,12 +19,67 @@ func (e *Engine) Topology(ctx context.Context, w Window) ([]Edge, error) {
 		return nil, err
 	}
 	defer s.close()
-	return e.edges(ctx, s, s.params["base_from"], s.params["until"])
+	ed, err := e.edges(ctx, s, [][2]any{{s.params["base_from"], s.params["until"]}})
+	if err != nil {
+		return nil, err
+	}
+	return ed[0], nil
 }
 
-// edges returns the configured edges and those inferred from events between
-// from and to (RFC 3339 strings).
-func (e *Engine) edges(ctx context.Context, s *session, from, to any) ([]Edge, error) {
+// topologySources are the CTEs in front of sql/topology.sql, each the
+// UNION ALL of its statement over every window.
+var topologySources = []struct{ cte, stage string }{
+	{"topo_err", "topology_err"}, {"topo_cfg", "topology_cfg"},
+	{"topo_roles", "topology_roles"}, {"topo_assoc", "topology_assoc"},
+}
+
+// edges returns, for each window (from, to as RFC 3339 strings), the
+// configured edges and those inferred from the events in it, read by one
+// statement for all windows.
+func (e *Engine) edges(ctx context.Context, s *session, windows [][2]any) ([][]Edge, error) {
+	evs := make([][]topoEvidence, len(windows))
+	if e.cfg.InferTopology && len(windows) > 0 {
+		params := map[string]any{}
+		var b strings.Builder
+		b.WriteString("WITH ")
+		for k, src := range topologySources {
+			if k > 0 {
+				b.WriteString(",\n")
+			}
+			var qs []string
+			for i, w := range windows {
+				qs = append(qs, branch(src.stage, i, map[string]any{"topo_from": w[0], "topo_to": w[1], "batch": int64(i)}, params))
+			}
+			b.WriteString(src.cte + " AS (\n" + strings.Join(qs, "\nUNION ALL\n") + "\n)")
+		}
+		b.WriteString(",\n" + withBody(sqlText("topology")))
+		rows, err := s.query(ctx, "topology", b.String(), params)
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var i int
+			var x topoEvidence
+			if err := rows.Scan(&i, &x.from, &x.origin, &x.ref, &x.events); err != nil {
+				return nil, fmt.Errorf("read topology: %w", err)
+			}
+			evs[i] = append(evs[i], x)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read topology: %w", err)
+		}
+	}
+	out := make([][]Edge, len(windows))
+	for i := range windows {
+		out[i] = e.mergeEdges(evs[i])
+	}
+	return out, nil
+}
+
+// mergeEdges returns the configured edges and those inferred from evs,
+// sorted.
+func (e *Engine) mergeEdges(evs []topoEvidence) []Edge {
 	var out []Edge
 	for from, tos := range e.topology {
 		for _, to := range tos {
@@ -33,25 +88,7 @@ func (e *Engine) edges(ctx context.Context, s *session, from, to any) ([]Edge, e
 			}
 		}
 	}
-	if e.cfg.InferTopology {
-		rows, err := s.query(ctx, "topology", sqlText("topology"), map[string]any{"topo_from": from, "topo_to": to})
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var ev []topoEvidence
-		for rows.Next() {
-			var x topoEvidence
-			if err := rows.Scan(&x.from, &x.origin, &x.ref, &x.events); err != nil {
-				return nil, fmt.Errorf("read topology: %w", err)
-			}
-			ev = append(ev, x)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("read topology: %w", err)
-		}
-		out = append(out, inferEdges(ev)...)
-	}
+	out = append(out, inferEdges(evs)...)
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if a.From != b.From {
@@ -62,7 +99,7 @@ func (e *Engine) edges(ctx context.Context, s *session, from, to any) ([]Edge, e
 		}
 		return a.Origin < b.Origin
 	})
-	return out, nil
+	return out
 }
 
 // topoEvidence is one row of sql/topology.sql.
@@ -319,11 +356,21 @@ func (g graph) dependsOn(a, b string) bool {
 	return false
 }
 
-// graphFor returns the merged dependency graph for events between from and to.
-func (e *Engine) graphFor(ctx context.Context, s *session, from, to time.Time) (graph, error) {
-	ed, err := e.edges(ctx, s, from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
-	if err != nil {
-		return graph{}, err
+// batchGraphs returns the merged dependency graph of each batch of
+// incidents, for the events from its look-back to its last error.
+func (e *Engine) batchGraphs(ctx context.Context, s *session, bs []candidateBatch) ([]graph, error) {
+	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+	windows := make([][2]any, len(bs))
+	for i, b := range bs {
+		windows[i] = [2]any{ts(b.chgFrom), ts(b.errTo)}
 	}
-	return newGraph(ed), nil
+	eds, err := e.edges(ctx, s, windows)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]graph, len(eds))
+	for i, ed := range eds {
+		out[i] = newGraph(ed)
+	}
+	return out, nil
 }

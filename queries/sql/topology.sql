@@ -24,30 +24,23 @@
 --   association          from_service '' and ref the load balancer and target
 --                        group ARNs or dimensions one alarm or one change
 --                        names together (the load balancer forwards to it)
--- Read over $topo_from..$topo_to: the whole window for the named query
--- "topology", each batch of incidents' look-back and spike time for
--- suspects and cascade. Only error rows (a failing call names what it
--- called), CloudTrail calls by roles, Config items and load balancer
--- changes and alarms are read; messages and attributes are parsed only when
--- a cheap test matches, so this stays fast on large tables.
+-- Read over one or more windows, b the window's number: the whole window
+-- for the named query "topology", each batch of incidents' look-back and
+-- spike time for suspects and cascade (one row per window and evidence).
+-- The events of each window come from the CTEs topo_err, topo_cfg,
+-- topo_roles and topo_assoc that Go puts in front of this statement, one
+-- UNION ALL branch per window with its own time bounds
+-- (sql/topology_err.sql ...; queries/topology.go): the parsing below is
+-- planned once for every window. Only error rows (a failing call names
+-- what it called), CloudTrail calls by roles, Config items and load
+-- balancer changes and alarms are read; messages and attributes are parsed
+-- only when a cheap test matches, so this stays fast on large tables.
 -- Errors repeat: the same service logs the same message with the same
 -- attributes thousands of times in an outage. The error rows are counted
 -- per distinct (service, peer, message, attributes) first, and each
 -- distinct one is parsed once (n: how many error rows it stands for).
 WITH err AS (
-    SELECT service, peer_service, message, attrs, count(*) AS n
-    FROM (
-        SELECT service, peer_service, message,
-               CASE WHEN source = 'cloudwatch' THEN message
-                    WHEN peer_service IS NOT NULL THEN CAST(attributes AS VARCHAR) END AS attrs
-        FROM events
-        WHERE kind = 'error'
-          AND time >= CAST($topo_from AS TIMESTAMPTZ)
-          AND time <  CAST($topo_to AS TIMESTAMPTZ)
-          AND service IS NOT NULL
-          AND source <> 'cloudtrail'
-    )
-    GROUP BY ALL
+    SELECT * FROM topo_err
 ),
 -- one pass over the error rows: each row gives its peer_service or
 -- attribute edge and any message edges as a list of (origin, ref), unnested
@@ -55,7 +48,7 @@ WITH err AS (
 -- optimizer push the OR of their filters, attribute LIKEs and all, into the
 -- materialization: every row's attributes were tested twice.)
 err_kvs AS (
-    SELECT service, peer_service, message, n,
+    SELECT b, service, peer_service, message, n,
            CASE WHEN attrs LIKE '%.address"%' OR attrs LIKE '%peer.name"%' OR attrs LIKE '%url.full"%' OR attrs LIKE '%http.url"%'
                   OR attrs LIKE '%rpc.service"%' OR attrs LIKE '%db.system"%' OR attrs LIKE '%s3.bucket"%'
                 THEN regexp_extract_all(attrs, '"(?:server\.address|net\.peer\.name|url\.full|http\.url|rpc\.service|rpc\.system|db\.system|aws\.s3\.bucket)"\s*:\s*"[^"]*"')
@@ -66,9 +59,9 @@ err_kvs AS (
 -- AWS API only with rpc.system aws-api, so they are parsed together),
 -- tab-separated; peer_service only when the event has none of them
 err_edges AS (
-    SELECT from_service, e.origin AS origin, e.ref AS ref, CAST(sum(n) AS BIGINT) AS events
+    SELECT b, from_service, e.origin AS origin, e.ref AS ref, CAST(sum(n) AS BIGINT) AS events
     FROM (
-        SELECT service AS from_service, n, unnest(list_concat(
+        SELECT b, service AS from_service, n, unnest(list_concat(
                    CASE WHEN len(kvs) > 0
                           THEN [{'origin': 'attribute', 'ref': array_to_string(list_sort(kvs), chr(9))}]
                         WHEN peer_service IS NOT NULL
@@ -85,59 +78,26 @@ err_edges AS (
     GROUP BY ALL
 ),
 cfg AS (
-    SELECT service AS from_service, 'config_relationship' AS origin, rt AS ref, count(*) AS events
-    FROM (
-        SELECT service, unnest(CAST(coalesce(
-                   json_extract_string(attributes, '$.relationships[*].resourceType'),
-                   json_extract_string(attributes, '$.configurationItem.relationships[*].resourceType'))
-                 AS VARCHAR[])) AS rt
-        FROM events
-        WHERE source = 'config'
-          AND time >= CAST($topo_from AS TIMESTAMPTZ)
-          AND time <  CAST($topo_to AS TIMESTAMPTZ)
-          AND service IS NOT NULL
-          AND CAST(attributes AS VARCHAR) LIKE '%relationships%'
-    )
+    SELECT b, service AS from_service, 'config_relationship' AS origin, rt AS ref, count(*) AS events
+    FROM topo_cfg
     WHERE rt LIKE 'AWS::%'
     GROUP BY ALL
 ),
 roles AS (
-    SELECT actor AS from_service, 'cloudtrail_role' AS origin, service AS ref, count(*) AS events
-    FROM events
-    WHERE source = 'cloudtrail'
-      AND time >= CAST($topo_from AS TIMESTAMPTZ)
-      AND time <  CAST($topo_to AS TIMESTAMPTZ)
-      AND service IS NOT NULL
-      AND actor LIKE 'arn:aws%:assumed-role/%'
-    GROUP BY ALL
+    SELECT * FROM topo_roles
 ),
 assoc AS (
-    SELECT '' AS from_service, 'association' AS origin, ref, count(*) AS events
+    SELECT b, '' AS from_service, 'association' AS origin, ref, count(*) AS events
     FROM (
-        SELECT region || chr(9) || array_to_string(list_sort(list_distinct(regexp_extract_all(CAST(attributes AS VARCHAR),
+        SELECT b, region || chr(9) || array_to_string(list_sort(list_distinct(regexp_extract_all(CAST(attributes AS VARCHAR),
                    '(arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]*:(?:loadbalancer|listener|targetgroup)/[A-Za-z0-9_./-]+|"LoadBalancer"\s*:\s*"[^"]+"|"TargetGroup"\s*:\s*"[^"]+")'))), chr(9)) AS ref
-        FROM (
-            -- two scans with plain equality filters the scan applies before
-            -- the attributes are cast (one with an OR cast every row of the
-            -- window); the second excludes the first's rows
-            SELECT region, attributes FROM events
-            WHERE time >= CAST($topo_from AS TIMESTAMPTZ)
-              AND time <  CAST($topo_to AS TIMESTAMPTZ)
-              AND kind = 'change' AND service = 'elasticloadbalancing'
-            UNION ALL
-            SELECT region, attributes FROM events
-            WHERE time >= CAST($topo_from AS TIMESTAMPTZ)
-              AND time <  CAST($topo_to AS TIMESTAMPTZ)
-              AND source = 'alarm'
-              AND NOT coalesce(kind = 'change' AND service = 'elasticloadbalancing', false)
-        )
-        WHERE CAST(attributes AS VARCHAR) LIKE '%argetGroup%'
+        FROM topo_assoc
     )
     WHERE ref LIKE '%' || chr(9) || '%' || chr(9) || '%'
     GROUP BY ALL
 )
-SELECT from_service, origin, ref, events
+SELECT b, from_service, origin, ref, events
 FROM (SELECT * FROM err_edges
       UNION ALL SELECT * FROM cfg UNION ALL SELECT * FROM roles UNION ALL SELECT * FROM assoc)
 WHERE ref <> ''
-ORDER BY from_service, origin, ref
+ORDER BY b, from_service, origin, ref
