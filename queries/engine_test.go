@@ -429,10 +429,9 @@ func TestIncidentNeedsSustainedSpike(t *testing.T) {
 	}
 }
 
-// The names a change touches (here the DNS record in its requestParameters)
-// are matched against the first errors: the change of the record the errors
-// fail to resolve outranks a change of another record closer to the onset.
-func TestTouchedNameOutranksCloserChange(t *testing.T) {
+// dnsOutage: cart fails from 10:00 to resolve cart-db.internal.example.com
+// (one error a minute in the hour before, then 30 a minute for ten minutes).
+func dnsOutage(t *testing.T) *fixture {
 	f := newFixture(t)
 	f.counts("cart", "us-east-1", "09:00", repeat(60, 1))
 	onset := time.Date(2025, 10, 20, 10, 0, 0, 0, time.UTC)
@@ -441,18 +440,25 @@ func TestTouchedNameOutranksCloserChange(t *testing.T) {
 		SeverityNumber: 17, ErrorCode: "UnknownHostException",
 		Message: "dial tcp: lookup cart-db.internal.example.com on 10.0.0.2:53: no such host",
 	})...)
-	attrs := func(record string) string {
-		return `{"requestParameters":{"hostedZoneId":"Z0ABC","changeBatch":{"changes":[{"action":"UPSERT","resourceRecordSet":{"name":"` +
-			record + `","type":"CNAME"}}]}}}`
-	}
-	for _, c := range []change{
-		{id: "true", clock: "09:56:00", attrs: attrs("cart-db.internal.example.com")},
-		{id: "decoy", clock: "09:58:30", attrs: attrs("search-db.internal.example.com")},
-	} {
-		c.service, c.operation, c.region, c.resource = "route53", "ChangeResourceRecordSets", "us-east-1", "arn:aws:route53:::hostedzone/Z0ABC"
-		c.changeType, c.risk = "dns", "critical"
-		f.change(c)
-	}
+	return f
+}
+
+// recordChange adds a Route 53 change of record at clock.
+func (f *fixture) recordChange(id, clock, record string) {
+	f.t.Helper()
+	f.change(change{id: id, clock: clock, service: "route53", operation: "ChangeResourceRecordSets", region: "us-east-1",
+		resource: "arn:aws:route53:::hostedzone/Z0ABC", changeType: "dns", risk: "critical",
+		attrs: `{"requestParameters":{"hostedZoneId":"Z0ABC","changeBatch":{"changes":[{"action":"UPSERT","resourceRecordSet":{"name":"` +
+			record + `","type":"CNAME"}}]}}}`})
+}
+
+// The names a change touches (here the DNS record in its requestParameters)
+// are matched against the first errors: the change of the record the errors
+// fail to resolve outranks a change of another record closer to the onset.
+func TestTouchedNameOutranksCloserChange(t *testing.T) {
+	f := dnsOutage(t)
+	f.recordChange("true", "09:56:00", "cart-db.internal.example.com")
+	f.recordChange("decoy", "09:58:30", "search-db.internal.example.com")
 	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), nil)
 	s, err := e.Suspects(context.Background(), Window{})
 	if err != nil {
@@ -478,27 +484,10 @@ func TestTouchedNameOutranksCloserChange(t *testing.T) {
 // change ranks 20th with the name and would rank below the 40 kept
 // without it (the test fails when the cut ignores what the name adds).
 func TestNameMatchSurvivesTheCut(t *testing.T) {
-	f := newFixture(t)
-	f.counts("cart", "us-east-1", "09:00", repeat(60, 1))
-	onset := time.Date(2025, 10, 20, 10, 0, 0, 0, time.UTC)
-	testkit.Seed(t, f.db, testkit.Repeat(300, "dns-", testkit.Every(onset, 2*time.Second), transform.Event{
-		ObservedTime: onset, Source: "app", Kind: "error", Service: "cart", Region: "us-east-1", AccountID: "111122223333",
-		SeverityNumber: 17, ErrorCode: "UnknownHostException",
-		Message: "dial tcp: lookup cart-db.internal.example.com on 10.0.0.2:53: no such host",
-	})...)
-	attrs := func(record string) string {
-		return `{"requestParameters":{"hostedZoneId":"Z0ABC","changeBatch":{"changes":[{"action":"UPSERT","resourceRecordSet":{"name":"` +
-			record + `","type":"CNAME"}}]}}}`
-	}
-	cs := []change{{id: "true", clock: "09:51:00", attrs: attrs("cart-db.internal.example.com")}}
+	f := dnsOutage(t)
+	f.recordChange("true", "09:51:00", "cart-db.internal.example.com")
 	for i := range 60 {
-		cs = append(cs, change{id: fmt.Sprintf("decoy-%02d", i), clock: fmt.Sprintf("09:%02d:%02d", 50+i/6, (i%6)*10),
-			attrs: attrs(fmt.Sprintf("search-%02d.internal.example.com", i))})
-	}
-	for _, c := range cs {
-		c.service, c.operation, c.region, c.resource = "route53", "ChangeResourceRecordSets", "us-east-1", "arn:aws:route53:::hostedzone/Z0ABC"
-		c.changeType, c.risk = "dns", "critical"
-		f.change(c)
+		f.recordChange(fmt.Sprintf("decoy-%02d", i), fmt.Sprintf("09:%02d:%02d", 50+i/6, (i%6)*10), fmt.Sprintf("search-%02d.internal.example.com", i))
 	}
 	// Without inferred topology the record is no node the errors reach:
 	// only the candidates statement's own parsing finds the name.
