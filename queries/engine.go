@@ -34,9 +34,10 @@ func NewEngine(db *sql.DB, cfg CorrelationConfig, topology map[string][]string) 
 func (e *Engine) Config() CorrelationConfig { return e.cfg }
 
 // stages are the correlation stages in dependency order; each is an embedded
-// SELECT that reads the stages before it by name, except spike_minutes,
-// which Go computes from the series (spikeminutes.go). A session
-// materializes the ones it needs as connection-local temporary tables.
+// SELECT that reads the stages before it by name, except spike_minutes and
+// spikes, which Go computes together from the series (spikeminutes.go,
+// spikes.go). A session materializes the ones it needs as connection-local
+// temporary tables.
 var stages = []string{"series", "spike_minutes", "spikes", "incident_series", "incidents"}
 
 // session is one computation: a connection with the stages materialized as
@@ -121,9 +122,11 @@ func (e *Engine) open(ctx context.Context, w Window, upTo string) (*session, err
 			}
 		}
 		var err error
-		if st == "spike_minutes" {
-			err = e.spikeMinutes(ctx, s) // computed in Go (spikeminutes.go)
-		} else {
+		switch st {
+		case "spike_minutes":
+			err = e.spikeMinutes(ctx, s) // computed in Go with spikes (spikeminutes.go, spikes.go)
+		case "spikes":
+		default:
 			err = s.materialize(ctx, st)
 		}
 		if err != nil {

@@ -52,7 +52,7 @@ import (
 // "recovered" after a few minutes. A minute therefore stays in the spike
 // (elevated) while its errors reach the threshold of the minute that
 // started the current spike (a spike minute more than merge_gap minutes
-// after the previous one); spikes.sql keeps only runs that contain a real
+// after the previous one); findSpikes (spikes.go) keeps only runs that contain a real
 // spike minute.
 func (e *Engine) spikeMinutes(ctx context.Context, s *session) error {
 	err := s.withArrow(func(dconn driver.Conn, ar *duckdb.Arrow) error {
@@ -60,34 +60,50 @@ func (e *Engine) spikeMinutes(ctx context.Context, s *session) error {
 		if err != nil {
 			return fmt.Errorf("read series: %w", err)
 		}
-		rec := e.testLines(s.params["since_m"].(int64), lines)
+		rec, cols := e.testLines(s.params["since_m"].(int64), lines)
 		defer rec.Release()
-		rr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
-		if err != nil {
-			return err
-		}
-		defer rr.Release()
-		const view = "spike_minutes_rows"
-		release, err := ar.RegisterView(rr, view)
-		if err != nil {
-			return fmt.Errorf("register rows: %w", err)
-		}
-		defer release()
 		ex, ok := dconn.(driver.ExecerContext)
 		if !ok {
 			return fmt.Errorf("not a DuckDB connection: %T", dconn)
 		}
-		if _, err := ex.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE spike_minutes AS SELECT * FROM "+view, nil); err != nil {
+		if err := writeTemp(ctx, ar, ex, "spike_minutes", "*", rec); err != nil {
 			return err
 		}
-		_, err = ex.ExecContext(ctx, "DROP VIEW IF EXISTS "+view, nil)
-		return err
+		s.created = append(s.created, "spike_minutes")
+		sp := e.findSpikes(lines, cols)
+		defer sp.Release()
+		// the types the SQL stage had (sum of BIGINT is HUGEINT)
+		if err := writeTemp(ctx, ar, ex, "spikes", "* REPLACE (CAST(errors AS HUGEINT) AS errors)", sp); err != nil {
+			return err
+		}
+		s.created = append(s.created, "spikes")
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("correlation stage spike_minutes: %w", err)
 	}
-	s.created = append(s.created, "spike_minutes")
 	return nil
+}
+
+// writeTemp makes the session's temp table name from rec (SELECT sel FROM
+// its rows).
+func writeTemp(ctx context.Context, ar *duckdb.Arrow, ex driver.ExecerContext, name, sel string, rec arrow.RecordBatch) error {
+	rr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
+	if err != nil {
+		return err
+	}
+	defer rr.Release()
+	view := name + "_rows"
+	release, err := ar.RegisterView(rr, view)
+	if err != nil {
+		return fmt.Errorf("register %s rows: %w", name, err)
+	}
+	defer release()
+	if _, err := ex.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+name+" AS SELECT "+sel+" FROM "+view, nil); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	_, err = ex.ExecContext(ctx, "DROP VIEW IF EXISTS "+view, nil)
+	return err
 }
 
 // withArrow runs fn with the session's DuckDB driver connection and its
@@ -199,8 +215,9 @@ var spikeMinutesSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "elevated", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
 }, nil)
 
-// testLines tests every line and returns the rows of spike_minutes.
-func (e *Engine) testLines(since int64, lines []seriesLine) arrow.RecordBatch {
+// testLines tests every line and returns the rows of spike_minutes, and
+// their test columns (lines' minutes one after the other).
+func (e *Engine) testLines(since int64, lines []seriesLine) (arrow.RecordBatch, spikeColumns) {
 	c := e.cfg
 	p := spikeTest{
 		baseline:   minutes(c.BaselineWindow),
@@ -249,7 +266,7 @@ func (e *Engine) testLines(since int64, lines []seriesLine) arrow.RecordBatch {
 	b.Field(6).(*array.Float64Builder).AppendValues(out.threshold, nil)
 	b.Field(7).(*array.BooleanBuilder).AppendValues(out.isSpike, nil)
 	b.Field(8).(*array.BooleanBuilder).AppendValues(out.elevated, out.decided)
-	return b.NewRecordBatch()
+	return b.NewRecordBatch(), out
 }
 
 // spikeTest is the spike test's settings, in minutes where they are

@@ -1,5 +1,5 @@
 -- incidents: one row per incident with onset, peak, recovery and size.
--- rise_m is where its errors began to rise (sql/spikes.sql): the onset, or
+-- rise_m is where its errors began to rise (queries/spikes.go): the onset, or
 -- earlier for a slow ramp; the suspects are measured against it.
 --
 -- The peak is the minute with the most errors summed over the incident's

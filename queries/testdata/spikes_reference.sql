@@ -1,3 +1,6 @@
+-- The SQL the stage spikes was until queries/spikes.go replaced it (issue
+-- 19 part 10), kept as the reference TestSpikesMatchTheirSQL compares the
+-- Go stage with.
 -- spikes: runs of spike minutes of one (service, region).
 --
 -- Gaps and islands: consecutive elevated minutes of a series belong to one
