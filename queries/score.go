@@ -513,7 +513,7 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 	}
 	batchIncident := map[string]batchOf{}
 	matches := map[[2]string]nodeMatch{}
-	var chgBranches, errBranches []string
+	var bps []map[string]any // each batch's parameters
 	bs := e.batches(incidents, s.until)
 	graphs, err := e.batchGraphs(ctx, s, bs)
 	if err != nil {
@@ -581,8 +581,7 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 		if err := readVersions(ctx, s, bp); err != nil {
 			return nil, err
 		}
-		chgBranches = append(chgBranches, branch("candidate_changes", bi, bp, params))
-		errBranches = append(errBranches, branch("candidate_errors", bi, bp, params))
+		bps = append(bps, bp)
 		for k, v := range map[string]any{
 			"incident_ids": b.ids, "d_incident": dInc, "d_service": dSvc, "d_dist": dDist,
 			"c_incident": cInc, "c_event": cEvt, "c_dist": cDist, "c_flags": cFlags,
@@ -592,8 +591,7 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 			appendList(k, v)
 		}
 	}
-	q := "WITH cand_chg AS (\n" + strings.Join(chgBranches, "\nUNION ALL\n") + "\n),\ncand_err AS (\n" +
-		strings.Join(errBranches, "\nUNION ALL\n") + "\n),\n" + withBody(sqlText("candidates"))
+	q := withBranches([][2]string{{"cand_chg", "candidate_changes"}, {"cand_err", "candidate_errors"}}, bps, "candidates", params)
 	out, err := readCandidateBatch(ctx, s, q, params)
 	if err != nil {
 		return nil, err

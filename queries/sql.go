@@ -77,6 +77,24 @@ func branch(stage string, i int, bp, params map[string]any) string {
 	return "SELECT * FROM (\n" + q + "\n)"
 }
 
+// withBranches returns the statement body (sql/<body>.sql from its first
+// CTE on) with CTEs in front of it: each named cte the UNION ALL of the
+// embedded statement stage over every span, a branch per span with that
+// span's parameters (bps[i]; see branch).
+func withBranches(ctes [][2]string, bps []map[string]any, body string, params map[string]any) string {
+	var b strings.Builder
+	b.WriteString("WITH ")
+	for _, c := range ctes {
+		qs := make([]string, len(bps))
+		for i, bp := range bps {
+			qs[i] = branch(c[1], i, bp, params)
+		}
+		b.WriteString(c[0] + " AS (\n" + strings.Join(qs, "\nUNION ALL\n") + "\n),\n")
+	}
+	b.WriteString(withBody(sqlText(body)))
+	return b.String()
+}
+
 // withBody returns a statement that begins with WITH (after its comment)
 // from its first CTE on, for a caller that puts CTEs of its own in front.
 func withBody(q string) string {

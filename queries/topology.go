@@ -28,7 +28,7 @@ func (e *Engine) Topology(ctx context.Context, w Window) ([]Edge, error) {
 
 // topologySources are the CTEs in front of sql/topology.sql, each the
 // UNION ALL of its statement over every window.
-var topologySources = []struct{ cte, stage string }{
+var topologySources = [][2]string{
 	{"topo_err", "topology_err"}, {"topo_cfg", "topology_cfg"},
 	{"topo_roles", "topology_roles"}, {"topo_assoc", "topology_assoc"},
 }
@@ -40,20 +40,11 @@ func (e *Engine) edges(ctx context.Context, s *session, windows [][2]any) ([][]E
 	evs := make([][]topoEvidence, len(windows))
 	if e.cfg.InferTopology && len(windows) > 0 {
 		params := map[string]any{}
-		var b strings.Builder
-		b.WriteString("WITH ")
-		for k, src := range topologySources {
-			if k > 0 {
-				b.WriteString(",\n")
-			}
-			var qs []string
-			for i, w := range windows {
-				qs = append(qs, branch(src.stage, i, map[string]any{"topo_from": w[0], "topo_to": w[1], "batch": int64(i)}, params))
-			}
-			b.WriteString(src.cte + " AS (\n" + strings.Join(qs, "\nUNION ALL\n") + "\n)")
+		bps := make([]map[string]any, len(windows))
+		for i, w := range windows {
+			bps[i] = map[string]any{"topo_from": w[0], "topo_to": w[1], "batch": int64(i)}
 		}
-		b.WriteString(",\n" + withBody(sqlText("topology")))
-		rows, err := s.query(ctx, "topology", b.String(), params)
+		rows, err := s.query(ctx, "topology", withBranches(topologySources, bps, "topology", params), params)
 		if err != nil {
 			return nil, err
 		}
