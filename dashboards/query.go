@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/queries"
 )
 
@@ -58,7 +59,14 @@ func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
 	default:
 		var t queries.Table
 		t, err = s.engine.Named(r.Context(), req.Name, win)
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+		switch {
+		case errors.Is(err, queries.ErrUnknownQuery):
+			hint := ""
+			if c := status.Closest(req.Name, queries.NamedQueries); c != "" {
+				hint = " (did you mean " + c + "?)"
+			}
+			err = badRequest("unknown named query %q%s: use one of %s", req.Name, hint, strings.Join(queries.NamedQueries, ", "))
+		case err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled):
 			err = badRequest("named query %q: %v", req.Name, err)
 		}
 		if err == nil {
