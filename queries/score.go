@@ -488,24 +488,13 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 	// Each batch's changes and errors are read with the batch's own time
 	// bounds (one UNION ALL branch per batch of the CTEs cand_chg and
 	// cand_err); the lists the candidates statement joins are keyed by
-	// incident, so the batches' lists are concatenated and
-	// sql/candidates.sql runs once for all.
-	params := map[string]any{
-		"incident_ids": []string{}, "d_incident": []string{}, "d_service": []string{}, "d_dist": []int64{},
-		"c_incident": []string{}, "c_event": []string{}, "c_dist": []int64{}, "c_flags": []int64{},
-		"v_incident": []string{}, "v_event": []string{}, "v_version": []string{}, "v_share": []float64{},
-		"down_incident": []string{}, "down_service": []string{},
-	}
-	appendList := func(key string, v any) {
-		switch v := v.(type) {
-		case []string:
-			params[key] = append(params[key].([]string), v...)
-		case []int64:
-			params[key] = append(params[key].([]int64), v...)
-		case []float64:
-			params[key] = append(params[key].([]float64), v...)
-		}
-	}
+	// incident, so they gather every batch's rows and sql/candidates.sql
+	// runs once for all.
+	ids := []string{}
+	downInc, downSvc := []string{}, []string{}
+	dInc, dSvc, dDist := []string{}, []string{}, []int64{}
+	cInc, cEvt, cDist, cFlags := []string{}, []string{}, []int64{}, []int64{}
+	vInc, vEvt, vVer, vShare := []string{}, []string{}, []string{}, []float64{}
 	type batchOf struct {
 		index int
 		graph graph
@@ -523,7 +512,6 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 		g := graphs[bi]
 		// Where each incident started (its roots), and the services that
 		// broke only after a service they depend on broke.
-		downInc, downSvc := []string{}, []string{}
 		roots := map[string][]string{}
 		for _, id := range b.ids {
 			down := downstream(g, byID[id].Services, firsts[id])
@@ -540,7 +528,6 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 		// reachable from them: a change can only explain what lies
 		// downstream of it, so the services that broke because a dependency
 		// did are not where the distance is measured from.
-		dInc, dSvc, dDist := []string{}, []string{}, []int64{}
 		reach := map[string]map[string]int{}
 		for _, id := range b.ids {
 			best := map[string]int{}
@@ -566,7 +553,6 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 		if err != nil {
 			return nil, err
 		}
-		cInc, cEvt, cDist, cFlags := []string{}, []string{}, []int64{}, []int64{}
 		for k, nm := range m {
 			flags := int64(0)
 			if nm.sibling {
@@ -582,14 +568,15 @@ func (e *Engine) readCandidates(ctx context.Context, s *session, incidents []Inc
 			return nil, err
 		}
 		bps = append(bps, bp)
-		for k, v := range map[string]any{
-			"incident_ids": b.ids, "d_incident": dInc, "d_service": dSvc, "d_dist": dDist,
-			"c_incident": cInc, "c_event": cEvt, "c_dist": cDist, "c_flags": cFlags,
-			"v_incident": bp["v_incident"], "v_event": bp["v_event"], "v_version": bp["v_version"], "v_share": bp["v_share"],
-			"down_incident": downInc, "down_service": downSvc,
-		} {
-			appendList(k, v)
-		}
+		ids = append(ids, b.ids...)
+		vInc, vEvt = append(vInc, bp["v_incident"].([]string)...), append(vEvt, bp["v_event"].([]string)...)
+		vVer, vShare = append(vVer, bp["v_version"].([]string)...), append(vShare, bp["v_share"].([]float64)...)
+	}
+	params := map[string]any{
+		"incident_ids": ids, "d_incident": dInc, "d_service": dSvc, "d_dist": dDist,
+		"c_incident": cInc, "c_event": cEvt, "c_dist": cDist, "c_flags": cFlags,
+		"v_incident": vInc, "v_event": vEvt, "v_version": vVer, "v_share": vShare,
+		"down_incident": downInc, "down_service": downSvc,
 	}
 	q := withBranches([][2]string{{"cand_chg", "candidate_changes"}, {"cand_err", "candidate_errors"}}, bps, "candidates", params)
 	out, err := readCandidateBatch(ctx, s, q, params)
