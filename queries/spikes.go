@@ -2,6 +2,7 @@ package queries
 
 import (
 	"math"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -132,11 +133,10 @@ type spikeRun struct {
 // its start, not reaching prevEnd.
 func riseOf(l seriesLine, sp spikeRun, prevEnd, riseMin int64) int64 {
 	floor := math.Max(sp.sd/2, 0.5)
-	// the series' errors by minute, backward from the run's start
-	i := len(l.mins) - 1
-	for i >= 0 && l.mins[i] >= sp.start {
-		i--
-	}
+	// the series' errors by minute, backward from the run's start (i: the
+	// last minute before it)
+	i, _ := slices.BinarySearch(l.mins, sp.start)
+	i--
 	cum, best, bestM, found := 0.0, 0.0, int64(0), false
 	for k := int64(1); k <= riseMin; k++ {
 		m := sp.start - k
