@@ -61,11 +61,7 @@ func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
 		t, err = s.engine.Named(r.Context(), req.Name, win)
 		switch {
 		case errors.Is(err, queries.ErrUnknownQuery):
-			hint := ""
-			if c := status.Closest(req.Name, queries.NamedQueries); c != "" {
-				hint = " (did you mean " + c + "?)"
-			}
-			err = badRequest("unknown named query %q%s: use one of %s", req.Name, hint, strings.Join(queries.NamedQueries, ", "))
+			err = badRequest("%v", queries.UnknownQueryError(req.Name, status.Closest(req.Name, queries.NamedQueries)))
 		case err != nil && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled):
 			err = badRequest("named query %q: %v", req.Name, err)
 		}

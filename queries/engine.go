@@ -339,5 +339,15 @@ func (e *Engine) Named(ctx context.Context, name string, w Window) (Table, error
 		r, err := e.Topology(ctx, w)
 		return toTable(r, err)
 	}
-	return Table{}, fmt.Errorf("%w %q: use one of %s", ErrUnknownQuery, name, strings.Join(NamedQueries, ", "))
+	return Table{}, UnknownQueryError(name, "")
+}
+
+// UnknownQueryError is the error for a name Named does not know, naming
+// suggestion (the closest known name; "" for none) and every known name.
+func UnknownQueryError(name, suggestion string) error {
+	hint := ""
+	if suggestion != "" {
+		hint = " (did you mean " + suggestion + "?)"
+	}
+	return fmt.Errorf("%w %q%s: use one of %s", ErrUnknownQuery, name, hint, strings.Join(NamedQueries, ", "))
 }

@@ -90,11 +90,7 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 			}
 			// A misspelt name is a usage error before anything is opened.
 			if named != "" && !slices.Contains(queries.NamedQueries, named) {
-				hint := ""
-				if c := status.Closest(named, queries.NamedQueries); c != "" {
-					hint = " (did you mean " + c + "?)"
-				}
-				return usageError{fmt.Errorf("%w %q%s: use one of %s", queries.ErrUnknownQuery, named, hint, strings.Join(queries.NamedQueries, ", "))}
+				return usageError{queries.UnknownQueryError(named, status.Closest(named, queries.NamedQueries))}
 			}
 			// An export to a file is not cut by the on-screen caps
 			// (query.max_rows, query.max_bytes: it is streamed to the file)
