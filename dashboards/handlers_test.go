@@ -333,6 +333,8 @@ func TestAPIQuery(t *testing.T) {
 		{"bad sql", "application/json", `{"sql": "SELEC 1"}`, 400, `syntax error`},
 		{"unknown named", "application/json", `{"name": "nope"}`, 400, `unknown named query \"nope\": use one of incidents`},
 		{"misspelt named", "application/json", `{"name": "suspcts"}`, 400, `unknown named query \"suspcts\" (did you mean suspects?)`},
+		// the answer does not echo a huge name back whole
+		{"huge name", "application/json", `{"name": "` + strings.Repeat("x", 100000) + `"}`, 400, `unknown named query \"` + strings.Repeat("x", 64) + `...\": use one of`},
 		{"both", "application/json", `{"sql": "SELECT 1", "name": "x"}`, 400, "either sql or name"},
 		{"empty", "application/json", `{}`, 400, "empty query"},
 		{"blank sql", "application/json", `{"sql": "  "}`, 400, "sql: empty"},

@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Engine runs the correlation SQL over the events table. It caches nothing:
@@ -311,10 +313,24 @@ var ErrUnknownQuery = errors.New("unknown named query")
 // NamedQueries lists the names Named accepts.
 var NamedQueries = []string{"incidents", "suspects", "cascade", "regions", "change-failure-rate", "series", "spikes", "topology"}
 
+// namedAliases are other spellings of named queries that Named accepts.
+var namedAliases = map[string]string{"change_failure_rate": "change-failure-rate", "cfr": "change-failure-rate"}
+
+// CanonicalName returns the named query name stands for (in any case, or
+// an alias), and whether there is one.
+func CanonicalName(name string) (string, bool) {
+	n := strings.ToLower(name)
+	if a, ok := namedAliases[n]; ok {
+		n = a
+	}
+	return n, slices.Contains(NamedQueries, n)
+}
+
 // Named runs a named query and returns it as a Table whose columns are the
 // JSON names of the result type's fields.
 func (e *Engine) Named(ctx context.Context, name string, w Window) (Table, error) {
-	switch strings.ToLower(name) {
+	canonical, _ := CanonicalName(name)
+	switch canonical {
 	case "incidents":
 		r, err := e.Incidents(ctx, w)
 		return toTable(r, err)
@@ -327,7 +343,7 @@ func (e *Engine) Named(ctx context.Context, name string, w Window) (Table, error
 	case "regions":
 		r, err := e.Regions(ctx, w)
 		return toTable(r, err)
-	case "change-failure-rate", "change_failure_rate", "cfr":
+	case "change-failure-rate":
 		r, err := e.ChangeFailureRate(ctx, w)
 		return toTable(r, err)
 	case "series":
@@ -344,7 +360,15 @@ func (e *Engine) Named(ctx context.Context, name string, w Window) (Table, error
 
 // UnknownQueryError is the error for a name Named does not know, naming
 // suggestion (the closest known name; "" for none) and every known name.
+// A long name is cut: the error goes back to whoever sent it.
 func UnknownQueryError(name, suggestion string) error {
+	if len(name) > 64 {
+		cut := 64
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut] + "..."
+	}
 	hint := ""
 	if suggestion != "" {
 		hint = " (did you mean " + suggestion + "?)"

@@ -9,7 +9,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,7 +88,7 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 				return err
 			}
 			// A misspelt name is a usage error before anything is opened.
-			if named != "" && !slices.Contains(queries.NamedQueries, named) {
+			if _, ok := queries.CanonicalName(named); named != "" && !ok {
 				return usageError{queries.UnknownQueryError(named, status.Closest(named, queries.NamedQueries))}
 			}
 			// An export to a file is not cut by the on-screen caps

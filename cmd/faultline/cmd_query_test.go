@@ -157,6 +157,13 @@ func TestQueryCmdErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `unknown named query "suspcts" (did you mean suspects?)`) || !asUsage(err, &ue) {
 		t.Errorf("misspelt named query on an empty database: %v", err)
 	}
+	// The spellings the engine (and so POST /api/query) accepts are no
+	// usage error here either (the CLI refused "cfr" and "SUSPECTS").
+	for _, name := range []string{"SUSPECTS", "cfr", "change_failure_rate"} {
+		if _, err := runCLI(t, "--db", empty, "query", "--named", name); err == nil || !strings.Contains(err.Error(), "holds no events") {
+			t.Errorf("--named %s on an empty database: %v, want its own error", name, err)
+		}
+	}
 }
 
 func asUsage(err error, ue *usageError) bool {
