@@ -44,15 +44,32 @@ func (c *conn) open(ctx context.Context, query string, args []any) (*cursor, err
 	}()
 	c.setRunning(cancel)
 	defer c.setRunning(nil)
+	if err := cur.wait(began); err != nil {
+		cancel()
+		return nil, err
+	}
+	return cur, nil
+}
+
+// wait waits until the statement has its columns (nil) or has ended
+// without them (its error). A quick statement may have done both before
+// wait looks: its columns win (a select between the two picked either,
+// and under load "SELECT 1" failed now and then with "returned no
+// columns").
+func (cur *cursor) wait(began <-chan []queries.Column) error {
 	select {
 	case cur.cols = <-began:
-		return cur, nil
+		return nil
 	case <-cur.done:
-		cancel()
+		select {
+		case cur.cols = <-began:
+			return nil
+		default:
+		}
 		if cur.err == nil {
 			cur.err = errors.New("the statement returned no columns")
 		}
-		return nil, cur.err
+		return cur.err
 	}
 }
 
