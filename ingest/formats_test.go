@@ -200,4 +200,15 @@ func TestRunEveryFormat(t *testing.T) {
 	if tot := queryInt(t, db, "SELECT sum(next_offset) FROM ingest_offsets"); tot != int64(len(recs)) {
 		t.Errorf("stored offsets sum = %d, want %d", tot, len(recs))
 	}
+	// The rollups the sink computed in Go from the real samples, the
+	// dependency evidence above all (config relationships, attributes,
+	// assumed roles), equal their SQL recomputation from the events.
+	if err := db.CheckRollups(t.Context()); err != nil {
+		t.Error(err)
+	}
+	for _, origin := range []string{"config_relationship", "attribute", "cloudtrail_role"} {
+		if n := queryInt(t, db, "SELECT count(*) FROM edge_minutes WHERE origin = '"+origin+"'"); n == 0 {
+			t.Errorf("edge_minutes holds no %s evidence from the samples", origin)
+		}
+	}
 }

@@ -2,6 +2,7 @@ package queries
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,46 +20,44 @@ func (e *Engine) Topology(ctx context.Context, w Window) ([]Edge, error) {
 		return nil, err
 	}
 	defer s.close()
-	ed, err := e.edges(ctx, s, [][2]any{{s.params["base_from"], s.params["until"]}})
+	since, until := w.Bounds()
+	c := e.cfg
+	from := since.Add(-max(c.BaselineWindow+c.BaselineGap, c.Lookback+c.RateWindow)) // base_from (open)
+	ed, err := e.edges(ctx, s, [][2]time.Time{{from, until}})
 	if err != nil {
 		return nil, err
 	}
 	return ed[0], nil
 }
 
-// topologySources are the CTEs in front of sql/topology.sql, each the
-// UNION ALL of its statement over every window.
-var topologySources = [][2]string{
-	{"topo_err", "topology_err"}, {"topo_cfg", "topology_cfg"},
-	{"topo_roles", "topology_roles"}, {"topo_assoc", "topology_assoc"},
-}
-
-// edges returns, for each window (from, to as RFC 3339 strings), the
-// configured edges and those inferred from the events in it, read by one
-// statement for all windows.
-func (e *Engine) edges(ctx context.Context, s *session, windows [][2]any) ([][]Edge, error) {
+// edges returns, for each window [from, to), the configured edges and
+// those inferred from the events in it. The evidence of a window's whole
+// minutes comes from the rollup edge_minutes (sql/topology_minutes.sql),
+// that of the part of a minute at either end from its events, found in Go
+// (sql/topology_events.sql, transform.DependencyEvidence): one statement
+// for all windows.
+func (e *Engine) edges(ctx context.Context, s *session, windows [][2]time.Time) ([][]Edge, error) {
 	evs := make([][]topoEvidence, len(windows))
 	if e.cfg.InferTopology && len(windows) > 0 {
+		ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 		params := map[string]any{}
-		bps := make([]map[string]any, len(windows))
-		for i, w := range windows {
-			bps[i] = map[string]any{"topo_from": w[0], "topo_to": w[1], "batch": int64(i)}
-		}
-		rows, err := s.query(ctx, "topology", withBranches(topologySources, bps, "topology", params), params)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var i int
-			var x topoEvidence
-			if err := rows.Scan(&i, &x.from, &x.origin, &x.ref, &x.events); err != nil {
-				return nil, fmt.Errorf("read topology: %w", err)
+		var branches []string
+		add := func(stage string, i int, from, to time.Time) {
+			if from.Before(to) {
+				bp := map[string]any{"topo_from": ts(from), "topo_to": ts(to), "batch": int64(i)}
+				branches = append(branches, branch(stage, len(branches), bp, params))
 			}
-			evs[i] = append(evs[i], x)
 		}
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("read topology: %w", err)
+		for i, w := range windows {
+			wf, wt := wholeMinutes(w[0], w[1])
+			add("topology_minutes", i, wf, wt)
+			add("topology_events", i, w[0], wf)
+			add("topology_events", i, wt, w[1])
+		}
+		if len(branches) > 0 {
+			if err := e.readEvidence(ctx, s, strings.Join(branches, "\nUNION ALL\n"), params, evs); err != nil {
+				return nil, err
+			}
 		}
 	}
 	out := make([][]Edge, len(windows))
@@ -66,6 +65,50 @@ func (e *Engine) edges(ctx context.Context, s *session, windows [][2]any) ([][]E
 		out[i] = e.mergeEdges(evs[i])
 	}
 	return out, nil
+}
+
+// readEvidence runs q (branches of sql/topology_minutes.sql and
+// sql/topology_events.sql) and appends each window's evidence to evs[b].
+func (e *Engine) readEvidence(ctx context.Context, s *session, q string, params map[string]any, evs [][]topoEvidence) error {
+	rows, err := s.query(ctx, "topology", q, params)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	found := map[transform.EvidenceRow][]transform.Evidence{} // equal events have equal evidence
+	for rows.Next() {
+		var b int
+		var n int64
+		var from, origin, ref, source, kind, service, peer, message, attrs, actor, region sql.NullString
+		if err := rows.Scan(&b, &from, &origin, &ref, &n, &source, &kind, &service, &peer, &message, &attrs, &actor, &region); err != nil {
+			return fmt.Errorf("read topology: %w", err)
+		}
+		if origin.Valid { // a rolled-up row
+			evs[b] = append(evs[b], topoEvidence{from: from.String, origin: origin.String, ref: ref.String, events: n})
+			continue
+		}
+		key, ok := transform.EvidenceRow{
+			Source: source.String, Kind: kind.String, Service: service.String, HasService: service.Valid,
+			Peer: peer.String, HasPeer: peer.Valid, Message: message.String, HasMessage: message.Valid,
+			Attributes: attrs.String, HasAttrs: attrs.Valid, Actor: actor.String, HasActor: actor.Valid,
+			Region: region.String, HasRegion: region.Valid,
+		}.Relevant()
+		if !ok {
+			continue
+		}
+		xs, seen := found[key]
+		if !seen {
+			xs = transform.DependencyEvidence(&key, nil)
+			found[key] = xs
+		}
+		for _, x := range xs {
+			evs[b] = append(evs[b], topoEvidence{from: x.From, origin: x.Origin, ref: x.Ref, events: n})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read topology: %w", err)
+	}
+	return nil
 }
 
 // mergeEdges returns the configured edges and those inferred from evs,
@@ -93,7 +136,8 @@ func (e *Engine) mergeEdges(evs []topoEvidence) []Edge {
 	return out
 }
 
-// topoEvidence is one row of sql/topology.sql.
+// topoEvidence is one piece of dependency evidence (transform.Evidence)
+// seen in events events of a window.
 type topoEvidence struct {
 	from, origin, ref string
 	events            int64
@@ -160,7 +204,7 @@ func inferEdges(evs []topoEvidence) []Edge {
 }
 
 // attributeRefs parses the tab-separated "key":"value" attributes of one
-// event shape (sql/topology.sql, origin attribute).
+// event shape (transform.DependencyEvidence, origin attribute).
 func attributeRefs(ref string) []transform.Ref {
 	kv := map[string]string{}
 	for _, p := range strings.Split(ref, "\t") {
@@ -350,10 +394,9 @@ func (g graph) dependsOn(a, b string) bool {
 // batchGraphs returns the merged dependency graph of each batch of
 // incidents, for the events from its look-back to its last error.
 func (e *Engine) batchGraphs(ctx context.Context, s *session, bs []candidateBatch) ([]graph, error) {
-	ts := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-	windows := make([][2]any, len(bs))
+	windows := make([][2]time.Time, len(bs))
 	for i, b := range bs {
-		windows[i] = [2]any{ts(b.chgFrom), ts(b.errTo)}
+		windows[i] = [2]time.Time{b.chgFrom, b.errTo}
 	}
 	eds, err := e.edges(ctx, s, windows)
 	if err != nil {

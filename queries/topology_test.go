@@ -3,6 +3,7 @@ package queries
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/faultline/faultline/internal/testkit"
 	"github.com/faultline/faultline/transform"
@@ -42,6 +43,12 @@ func TestInferredTopology(t *testing.T) {
 	f.raw("c1", "10:00", "cloudtrail", "info", "secretsmanager", "us-east-1", "arn:aws:sts::123456789012:assumed-role/profile-task-role/profile-9f8e7d6c5b4a", "", "", "")
 	f.raw("c2", "10:00", "cloudtrail", "error", "kms", "us-east-1", "arn:aws:sts::123456789012:assumed-role/profile-task-role/profile-9f8e7d6c5b4a", "", "User: arn:aws:sts::123456789012:assumed-role/profile-task-role/x is not authorized", "")
 	f.raw("c3", "10:00", "cloudtrail", "info", "ec2", "us-east-1", "arn:aws:sts::123456789012:assumed-role/PlatformAdmin/alice", "", "", "")
+	// AWS Config items with relationships, as a Config rule is invoked
+	// with them (invokingEvent) and as EventBridge delivers them (detail).
+	f.raw("cf1", "10:01", "config", "change", "ec2", "us-east-1", "", "", "UPDATE AWS::EC2::Instance i-1",
+		`{"invokingEvent":{"configurationItem":{"resourceType":"AWS::EC2::Instance","relationships":[{"resourceId":"eipalloc-1","resourceType":"AWS::EC2::EIP"},{"resourceId":"sg-1","resourceType":"AWS::EC2::SecurityGroup"}]}}}`)
+	f.raw("cf2", "10:02", "config", "change", "lambda", "us-east-1", "", "", "UPDATE AWS::Lambda::Function checkout",
+		`{"detail":{"configurationItem":{"resourceType":"AWS::Lambda::Function","relationships":[{"resourceName":"checkout-role","resourceType":"AWS::IAM::Role"}]}}}`)
 	// An alarm on the target group behind cart's load balancer.
 	f.raw("al", "10:01", "alarm", "error", "elasticloadbalancing", "us-east-1", "", "", "Threshold Crossed",
 		`{"detail":{"configuration":{"metrics":[{"metricStat":{"metric":{"dimensions":{"LoadBalancer":"app/cart-alb/50dc6c495c0c9188","TargetGroup":"targetgroup/cart-tg/73e2d6bc24d8a067"}}}}]}}}`)
@@ -75,15 +82,75 @@ func TestInferredTopology(t *testing.T) {
 		{"profile", "kms", "cloudtrail_role"}:                                         1,
 		{"web", "cart", "attribute"}:                                                  1,
 		{"elasticloadbalancing:us-east-1:loadbalancer/cart-alb", "elasticloadbalancing:us-east-1:targetgroup/cart-tg", "association"}: 1,
+		{"lambda", "iam", "config_relationship"}: 1,
 	}
 	for k, n := range want {
 		if got[k] != n {
 			t.Errorf("edge %v: %d events, want %d", k, got[k], n)
 		}
 	}
+	// ec2 depends on nothing but itself here (an EIP and a security group
+	// are EC2 resources): no edge; the SQL the sink is checked against
+	// finds the same evidence (edge_minutes).
+	for k := range got {
+		if k[0] == "ec2" {
+			t.Errorf("unexpected edge %v", k)
+		}
+	}
+	if err := f.db.CheckRollups(context.Background()); err != nil {
+		t.Error(err)
+	}
 	for k := range got {
 		if k[0] == "kms" || k[0] == "secretsmanager" || k[0] == "ec2" || k[0] == "legacy" {
 			t.Errorf("unexpected edge %v: CloudTrail's own errors name the caller, people's calls belong to no service, an id is no peer", k)
+		}
+	}
+}
+
+// A window's whole minutes come from edge_minutes and the part of a minute
+// at either end from the events: each event counts in exactly the windows
+// its time lies in, whatever the seconds of the window's bounds.
+func TestTopologyWindowEnds(t *testing.T) {
+	f := newFixture(t)
+	var times []time.Time
+	for _, clock := range []string{"09:59:30", "10:00:05", "10:00:20", "10:01:00", "10:02:59", "10:03:30", "10:04:10", "10:05:10", "10:05:50", "10:07:00"} {
+		times = append(times, at(clock))
+		f.raw("e"+clock, clock, "app", "error", "cart", "us-east-1", "", "payments", "call to dynamodb.us-east-1.amazonaws.com failed", "")
+	}
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), nil)
+	ctx := context.Background()
+	s, err := e.open(ctx, Window{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	windows := [][2]time.Time{
+		{at("10:00:10"), at("10:05:40")}, // both ends inside a minute
+		{at("10:05:05"), at("10:05:30")}, // within one minute
+		{at("10:01"), at("10:03")},       // whole minutes only
+		{at("10:00:20"), at("10:00:21")}, // one microsecond-wide event's second
+		{at("09:00"), at("11:00")},
+		{at("10:05:50"), at("10:05:50")}, // empty
+	}
+	eds, err := e.edges(ctx, s, windows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range windows {
+		want := int64(0)
+		for _, tm := range times {
+			if !tm.Before(w[0]) && tm.Before(w[1]) {
+				want++
+			}
+		}
+		got := map[string]int64{}
+		for _, ed := range eds[i] {
+			got[ed.To+"/"+ed.Origin] = ed.Events
+		}
+		for _, k := range []string{"payments/peer_service", "dynamodb/message"} {
+			if got[k] != want {
+				t.Errorf("window %s..%s: edge cart->%s has %d events, want %d (all edges: %v)", w[0].Format("15:04:05"), w[1].Format("15:04:05"), k, got[k], want, got)
+			}
 		}
 	}
 }

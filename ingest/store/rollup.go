@@ -17,6 +17,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/faultline/faultline/transform"
 )
 
 //go:embed rollups.sql
@@ -28,7 +30,7 @@ var migrateV4SQL string
 // rollupTables are the tables rollupStatements write, in their order. Each
 // row carries the source range of the commit that wrote it (src, part,
 // first_offset, next_offset).
-var rollupTables = []string{"error_minutes", "activity_minutes", "change_events"}
+var rollupTables = []string{"error_minutes", "activity_minutes", "change_events", "edge_minutes"}
 
 // rollupStatements are the statements of rollups.sql, with {{events}} and
 // {{ranges}} left to fill in.
@@ -44,8 +46,12 @@ const storedRanges = "(SELECT source AS src, part, 0::BIGINT AS first_offset, ne
 
 // rebuildSQL empties the rollup tables and computes them again from all
 // events, one unit per source partition covering [0, its stored position).
-var rebuildSQL = "DELETE FROM error_minutes;\nDELETE FROM activity_minutes;\nDELETE FROM change_events;\n" +
+var rebuildSQL = "DELETE FROM error_minutes;\nDELETE FROM activity_minutes;\nDELETE FROM change_events;\nDELETE FROM edge_minutes;\n" +
 	rollupSQL("events", storedRanges)
+
+// rebuildEdgesSQL empties edge_minutes and computes it again from all
+// events (schema version 5).
+var rebuildEdgesSQL = "DELETE FROM edge_minutes;\n" + fill(rollupStatements[3], "events", storedRanges) + "\n"
 
 // RebuildRollups computes error_minutes, activity_minutes and change_events
 // again from the events of db, in one transaction, as the version 4
@@ -79,11 +85,16 @@ func splitStatements(sql string) []string {
 func rollupSQL(events, ranges string) string {
 	var b strings.Builder
 	for _, q := range rollupStatements {
-		q = strings.ReplaceAll(q, "{{events}}", events)
-		b.WriteString(strings.ReplaceAll(q, "{{ranges}}", ranges))
+		b.WriteString(fill(q, events, ranges))
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// fill is the rollup statement q reading events from the relation events
+// and ranges from ranges.
+func fill(q, events, ranges string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(q, "{{events}}", events), "{{ranges}}", ranges)
 }
 
 // commitRange is the source position range of one commit in one source
@@ -115,6 +126,13 @@ type activityKey struct {
 	hasService, hasRegion, hasProvider bool
 }
 
+// edgeKey is the grouping key of edge_minutes.
+type edgeKey struct {
+	pk     partKey
+	minute int64
+	transform.Evidence
+}
+
 type minuteAgg struct {
 	n           int64
 	first, last int64 // epoch microseconds
@@ -140,13 +158,14 @@ func (a *minuteAgg) add(t int64) {
 type rollup struct {
 	errors   map[errorKey]*minuteAgg
 	activity map[activityKey]*minuteAgg
+	edges    map[edgeKey]int64
 	offsets  map[partKey][2]int64 // lowest offset, highest offset + 1 of the batch's events
 }
 
 const microsPerMinute = 60_000_000
 
 func newRollup(rec arrow.RecordBatch) *rollup {
-	r := &rollup{errors: map[errorKey]*minuteAgg{}, activity: map[activityKey]*minuteAgg{}, offsets: map[partKey][2]int64{}}
+	r := &rollup{errors: map[errorKey]*minuteAgg{}, activity: map[activityKey]*minuteAgg{}, edges: map[edgeKey]int64{}, offsets: map[partKey][2]int64{}}
 	col := func(name string) arrow.Array {
 		idx := rec.Schema().FieldIndices(name)
 		return rec.Column(idx[0])
@@ -162,6 +181,8 @@ func newRollup(rec arrow.RecordBatch) *rollup {
 		code     = str("error_code")
 		peer     = str("peer_service")
 		actor    = str("actor")
+		message  = str("message")
+		attrs    = str("attributes")
 		topic    = str("src_topic")
 		file     = str("src_file")
 		part     = col("src_partition").(*array.Int32)
@@ -173,6 +194,7 @@ func newRollup(rec arrow.RecordBatch) *rollup {
 		}
 		return a.Value(i), true
 	}
+	evidence := map[transform.EvidenceRow][]transform.Evidence{} // per distinct row: errors repeat
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var pk partKey
 		if t, ok := get(topic, i); ok {
@@ -208,6 +230,22 @@ func newRollup(rec arrow.RecordBatch) *rollup {
 			r.activity[ak] = a
 		}
 		a.add(t)
+		ev := transform.EvidenceRow{Source: source.Value(i), Kind: ak.kind, Service: ak.service, HasService: ak.hasService,
+			Region: ak.region, HasRegion: ak.hasRegion}
+		ev.Peer, ev.HasPeer = get(peer, i)
+		ev.Message, ev.HasMessage = get(message, i)
+		ev.Attributes, ev.HasAttrs = get(attrs, i)
+		ev.Actor, ev.HasActor = get(actor, i)
+		if key, ok := ev.Relevant(); ok {
+			found, seen := evidence[key]
+			if !seen {
+				found = transform.DependencyEvidence(&key, nil)
+				evidence[key] = found
+			}
+			for _, x := range found {
+				r.edges[edgeKey{pk: pk, minute: m, Evidence: x}]++
+			}
+		}
 		if ak.kind != "error" {
 			continue
 		}
@@ -261,6 +299,11 @@ func compareActivityKeys(a, b activityKey) int {
 	return cmp.Or(cmp.Compare(a.pk.src, b.pk.src), cmp.Compare(a.pk.part, b.pk.part), cmp.Compare(a.minute, b.minute),
 		compareOpt(a.service, a.hasService, b.service, b.hasService), compareOpt(a.region, a.hasRegion, b.region, b.hasRegion),
 		compareOpt(a.provider, a.hasProvider, b.provider, b.hasProvider), cmp.Compare(a.kind, b.kind))
+}
+
+func compareEdgeKeys(a, b edgeKey) int {
+	return cmp.Or(cmp.Compare(a.pk.src, b.pk.src), cmp.Compare(a.pk.part, b.pk.part), cmp.Compare(a.minute, b.minute),
+		cmp.Compare(a.From, b.From), cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Ref, b.Ref))
 }
 
 // compareOpt orders a nil-able key column: NULL (ok false) last, as
@@ -326,6 +369,23 @@ func (r *rollup) append(c driver.Conn, ranges map[partKey]commitRange) error {
 	}
 	if err := ap.Close(); err != nil {
 		return fmt.Errorf("flush activity_minutes: %w", err)
+	}
+	if len(r.edges) == 0 {
+		return nil
+	}
+	ap, err = duckdb.NewAppenderFromConn(c, "", "edge_minutes")
+	if err != nil {
+		return fmt.Errorf("edge_minutes appender: %w", err)
+	}
+	for _, k := range slices.SortedFunc(maps.Keys(r.edges), compareEdgeKeys) {
+		first, next := rangeOf(k.pk)
+		if err := ap.AppendRow(k.pk.src, k.pk.part, first, next, ts(k.minute), k.From, k.Origin, k.Ref, r.edges[k]); err != nil {
+			ap.Close()
+			return fmt.Errorf("append to edge_minutes: %w", err)
+		}
+	}
+	if err := ap.Close(); err != nil {
+		return fmt.Errorf("flush edge_minutes: %w", err)
 	}
 	return nil
 }
@@ -422,6 +482,7 @@ var rollupChecks = map[string]string{
 	"activity_minutes": `SELECT src, part, minute, service, region, cloud_provider, kind,
 		sum(events), min(first_time), max(last_time) FROM %s GROUP BY ALL`,
 	"change_events": `SELECT * EXCLUDE (first_offset, next_offset, attributes), CAST(attributes AS VARCHAR) FROM %s`,
+	"edge_minutes":  `SELECT src, part, minute, from_service, origin, ref, sum(events) FROM %s GROUP BY ALL`,
 }
 
 // CheckRollups recomputes error_minutes, activity_minutes and change_events

@@ -142,6 +142,7 @@ func TestCheckRollupsFindsDifferences(t *testing.T) {
 		"UPDATE error_minutes SET errors = errors + 1 WHERE rowid = (SELECT min(rowid) FROM error_minutes)",
 		"DELETE FROM change_events WHERE rowid = (SELECT min(rowid) FROM change_events)",
 		"INSERT INTO activity_minutes SELECT * FROM activity_minutes LIMIT 1",
+		"UPDATE edge_minutes SET ref = ref || 'x' WHERE rowid = (SELECT min(rowid) FROM edge_minutes)",
 	} {
 		if _, err := db.ExecContext(t.Context(), q); err != nil {
 			t.Fatal(err)
@@ -174,6 +175,7 @@ func TestRollupsGolden(t *testing.T) {
 		        strftime(first_time, '%H:%M:%S'), strftime(last_time, '%H:%M:%S')
 		 FROM activity_minutes ORDER BY ALL`,
 		`SELECT src, part, first_offset, next_offset, event_id, strftime(time, '%H:%M:%S'), service, region, change_type, src_offset FROM change_events ORDER BY ALL`,
+		`SELECT src, part, first_offset, next_offset, strftime(minute, '%H:%M'), from_service, origin, ref, events FROM edge_minutes ORDER BY ALL`,
 	} {
 		out.WriteString(tableText(t, db, q))
 		out.WriteString("\n")
@@ -199,7 +201,7 @@ func TestMigrateV3(t *testing.T) {
 	commitMixed(t, s, transform.Lineage{File: "/x.json"}, 0, 30, rollupT0, false)
 	s.Close()
 	// What version 3 had: no rollup tables, changes a view of events.
-	for _, q := range []string{"DROP VIEW changes", "DROP TABLE error_minutes", "DROP TABLE activity_minutes", "DROP TABLE change_events",
+	for _, q := range []string{"DROP VIEW changes", "DROP TABLE error_minutes", "DROP TABLE activity_minutes", "DROP TABLE change_events", "DROP TABLE edge_minutes",
 		"CREATE VIEW changes AS SELECT * FROM events WHERE kind = 'change'", "UPDATE schema_version SET version = 3"} {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
@@ -225,6 +227,48 @@ func TestMigrateV3(t *testing.T) {
 	}
 	if n := count(t, db, "SELECT sum(errors) FROM error_minutes"); n != count(t, db, "SELECT count(*) FROM events WHERE kind = 'error'") || n == 0 {
 		t.Errorf("error_minutes holds %d errors", n)
+	}
+}
+
+// A version 4 file (no edge_minutes) gains it, built from its events, one
+// unit per source partition covering [0, its stored position).
+func TestMigrateV4(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v4.duckdb")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := db.NewSink(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	commitMixed(t, s, transform.Lineage{Topic: "app"}, 0, 120, rollupT0, false)
+	commitMixed(t, s, transform.Lineage{Topic: "app", Partition: 2}, 0, 80, rollupT0, false)
+	s.Close()
+	stored := tableText(t, db, "SELECT minute, from_service, origin, ref, CAST(sum(events) AS BIGINT) FROM edge_minutes GROUP BY ALL ORDER BY ALL")
+	for _, q := range []string{"DROP TABLE edge_minutes", "UPDATE schema_version SET version = 4"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v := count(t, db, "SELECT max(version) FROM schema_version"); v != SchemaVersion {
+		t.Errorf("schema version %d, want %d", v, SchemaVersion)
+	}
+	checkRollups(t, db)
+	if got := tableText(t, db, "SELECT minute, from_service, origin, ref, CAST(sum(events) AS BIGINT) FROM edge_minutes GROUP BY ALL ORDER BY ALL"); got != stored || strings.Count(got, "\n") < 3 {
+		t.Errorf("edge_minutes after migration:\n%s\nwant what the sink wrote:\n%s", got, stored)
+	}
+	units := tableText(t, db, "SELECT DISTINCT src, part, first_offset, next_offset FROM edge_minutes ORDER BY ALL")
+	if want := "src | part | first_offset | next_offset\nkafka:app | 0 | 0 | 120\nkafka:app | 2 | 0 | 80\n"; units != want {
+		t.Errorf("units after migration:\n%s\nwant\n%s", units, want)
 	}
 }
 

@@ -1,4 +1,4 @@
--- faultline DuckDB schema, version 4 (rollups and change_events below). Created and migrated by ingest/store
+-- faultline DuckDB schema, version 5 (rollups, change_events and edge_minutes below). Created and migrated by ingest/store
 -- (store.go; the data steps of each version are in migrate_v<N>.sql).
 -- Files are in DuckDB's storage format v1.5.0 (store.storageVersion), which
 -- compresses long strings with ZSTD: see attributes below.
@@ -156,6 +156,22 @@ CREATE TABLE IF NOT EXISTS change_events (
     part            INTEGER NOT NULL,
     first_offset    BIGINT NOT NULL,
     next_offset     BIGINT NOT NULL
+);
+
+-- Version 5: the dependency evidence in the events per minute (what the
+-- topology infers its edges from; transform.DependencyEvidence, origins in
+-- docs/correlation.md): from_service depends on what ref names, seen in
+-- `events` events of that minute. Kept like the tables above.
+CREATE TABLE IF NOT EXISTS edge_minutes (
+    src          VARCHAR NOT NULL,
+    part         INTEGER NOT NULL,
+    first_offset BIGINT NOT NULL,
+    next_offset  BIGINT NOT NULL,
+    minute       TIMESTAMPTZ NOT NULL,
+    from_service VARCHAR NOT NULL,  -- '' for association
+    origin       VARCHAR NOT NULL,  -- attribute, peer_service, message, config_relationship, cloudtrail_role, association
+    ref          VARCHAR NOT NULL,
+    events       BIGINT NOT NULL
 );
 
 -- The changes view keeps the events' columns (analysts' SQL is unchanged).

@@ -6,10 +6,12 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -23,7 +25,11 @@ var schemaSQL string
 var migrations = map[int]string{
 	1: migrateV2SQL,
 	3: strings.Replace(migrateV4SQL, "{{rebuild}}", rebuildSQL, 1),
+	4: strings.Replace(migrateV5SQL, "{{rebuild}}", rebuildEdgesSQL, 1),
 }
+
+//go:embed migrate_v5.sql
+var migrateV5SQL string
 
 //go:embed migrate_v2.sql
 var migrateV2SQL string
@@ -43,8 +49,9 @@ const checkpointThreshold = "256MB"
 // SchemaVersion is the version schema.sql creates. Version 2 added
 // events.cloud_provider; version 3 stores events.attributes with ZSTD in
 // DuckDB's storage format v1.5.0; version 4 adds the rollups the sink keeps
-// with every commit (error_minutes, activity_minutes, change_events).
-const SchemaVersion = 4
+// with every commit (error_minutes, activity_minutes, change_events);
+// version 5 adds edge_minutes, the dependency evidence per minute.
+const SchemaVersion = 5
 
 // rewriteVersion is the schema version below which Open rewrites the file
 // (version 3); later versions migrate in place.
@@ -257,6 +264,9 @@ func quoteIdent(s string) string  { return `"` + strings.ReplaceAll(s, `"`, `""`
 // migrateFrom runs the data migration from version v to v+1 in one
 // transaction.
 func (db *DB) migrateFrom(ctx context.Context, v int) error {
+	// Versions 4 and 5 read every event (minutes on a file of 100M).
+	start := time.Now()
+	slog.InfoContext(ctx, "migrating the database to a new schema version; this reads every event once", "db", db.Path, "from", v, "to", v+1)
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migrate schema version %d to %d: %w", v, v+1, err)
@@ -267,6 +277,7 @@ func (db *DB) migrateFrom(ctx context.Context, v int) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("migrate schema version %d to %d: commit: %w", v, v+1, err)
 	}
+	slog.InfoContext(ctx, "migrated the database", "db", db.Path, "to", v+1, "took", time.Since(start).Round(time.Millisecond).String())
 	return nil
 }
 

@@ -1,0 +1,203 @@
+package transform
+
+import (
+	"encoding/json"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// EvidenceRow is what DependencyEvidence reads of one event: the columns
+// of the events table it looks at, each with whether it is non-NULL.
+type EvidenceRow struct {
+	Source, Kind                                        string
+	Service, Peer, Message, Attributes, Actor, Region   string
+	HasService, HasPeer, HasMessage, HasAttrs, HasActor bool
+	HasRegion                                           bool
+}
+
+// Evidence is one sign in an event that From depends on what Ref names.
+// Origin says where it was found:
+//
+//	peer_service         the decoder's peer (OpenTelemetry peer.service, or
+//	                     the service behind server.address ...), used when
+//	                     the event has none of the attributes below
+//	attribute            "key":"value" of the OpenTelemetry attributes that
+//	                     name a callee (server.address, url.full,
+//	                     rpc.service, db.system ...) of an error event or a
+//	                     CloudWatch log line, sorted and tab-separated: the
+//	                     full host name, so the edge reaches the load
+//	                     balancer, table or DNS record, not only the service
+//	message              an AWS host name, ARN or looked-up DNS name in an
+//	                     error message (not in CloudTrail's own errors, whose
+//	                     ARNs name the caller)
+//	config_relationship  the resource type of a resource an AWS Config item
+//	                     is related to
+//	cloudtrail_role      From is the caller's identity (an assumed role's
+//	                     ARN), Ref the AWS service it called
+//	association          From "" and Ref the region, then the load balancer
+//	                     and target group ARNs or alarm dimensions one load
+//	                     balancer change or alarm names together,
+//	                     tab-separated
+//
+// The query side (queries/topology.go) parses each Ref into the service and
+// the concrete resource it names. The sink keeps the evidence of every
+// commit per minute (table edge_minutes); ingest/store/rollups.sql computes
+// the same rows in SQL, which CheckRollups compares.
+type Evidence struct {
+	From, Origin, Ref string
+}
+
+// The cheap tests before a regular expression runs, and the expressions:
+// the same as ingest/store/rollups.sql (edge_minutes). RE2 in both.
+var (
+	attrMarkers = []string{`.address"`, `peer.name"`, `url.full"`, `http.url"`, `rpc.service"`, `db.system"`, `s3.bucket"`}
+	attrRE      = regexp.MustCompile(`"(?:server\.address|net\.peer\.name|url\.full|http\.url|rpc\.service|rpc\.system|db\.system|aws\.s3\.bucket)"\s*:\s*"[^"]*"`)
+	msgMarkers  = []string{"amazonaws.com", "arn:aws", "lookup ", "UnknownHost", ".on.aws", "cloudfront.net", ".api.aws"}
+	msgRE       = regexp.MustCompile(`(arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:[A-Za-z0-9_./:+=@-]+|[A-Za-z0-9][A-Za-z0-9.-]*\.(?:amazonaws\.com(?:\.cn)?|api\.aws|on\.aws|cloudfront\.net)|lookup [A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z]|UnknownHostException: [A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z])`)
+	assocRE     = regexp.MustCompile(`(arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]*:(?:loadbalancer|listener|targetgroup)/[A-Za-z0-9_./-]+|"LoadBalancer"\s*:\s*"[^"]+"|"TargetGroup"\s*:\s*"[^"]+")`)
+	// configPaths lead to an AWS Config item's relationships in the
+	// attributes of a config event: the item itself, a rule invocation
+	// (invokingEvent), an EventBridge event (detail).
+	configPaths = [][]string{
+		{"relationships"},
+		{"configurationItem", "relationships"},
+		{"invokingEvent", "configurationItem", "relationships"},
+		{"detail", "configurationItem", "relationships"},
+	}
+)
+
+func containsAny(s string, subs []string) bool {
+	for _, x := range subs {
+		if strings.Contains(s, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// DependencyEvidence appends to out the dependency evidence in one event
+// and returns it. Only error events of services (CloudTrail's own errors
+// excepted), CloudTrail calls by assumed roles, Config items with
+// relationships, and load balancer changes and alarms that name a target
+// group carry any; an event may carry several.
+func DependencyEvidence(r *EvidenceRow, out []Evidence) []Evidence {
+	add := func(from, origin, ref string) {
+		if ref != "" {
+			out = append(out, Evidence{From: from, Origin: origin, Ref: ref})
+		}
+	}
+	if r.Kind == KindError && r.HasService && r.Source != SourceCloudTrail {
+		var attrs string
+		hasAttrs := false
+		switch {
+		case r.Source == SourceCloudWatch:
+			attrs, hasAttrs = r.Message, r.HasMessage
+		case r.HasPeer:
+			attrs, hasAttrs = r.Attributes, r.HasAttrs
+		}
+		var kvs []string
+		if hasAttrs && containsAny(attrs, attrMarkers) {
+			kvs = attrRE.FindAllString(attrs, -1)
+		}
+		switch {
+		case len(kvs) > 0:
+			slices.Sort(kvs)
+			add(r.Service, "attribute", strings.Join(kvs, "\t"))
+		case r.HasPeer:
+			add(r.Service, "peer_service", strings.ToLower(r.Peer))
+		}
+		if r.HasMessage && containsAny(r.Message, msgMarkers) {
+			for _, m := range msgRE.FindAllString(r.Message, -1) {
+				add(r.Service, "message", m)
+			}
+		}
+	}
+	if r.Source == SourceConfig && r.HasService && r.HasAttrs && strings.Contains(r.Attributes, "relationships") {
+		for _, rt := range relatedTypes(r.Attributes) {
+			add(r.Service, "config_relationship", rt)
+		}
+	}
+	if r.Source == SourceCloudTrail && r.HasService && r.HasActor && strings.HasPrefix(r.Actor, "arn:aws") &&
+		strings.Contains(r.Actor[len("arn:aws"):], ":assumed-role/") {
+		add(r.Actor, "cloudtrail_role", r.Service)
+	}
+	if ((r.Kind == KindChange && r.HasService && r.Service == "elasticloadbalancing") || r.Source == SourceAlarm) &&
+		r.HasAttrs && r.HasRegion && strings.Contains(r.Attributes, "argetGroup") {
+		names := assocRE.FindAllString(r.Attributes, -1)
+		slices.Sort(names)
+		ref := r.Region + "\t" + strings.Join(slices.Compact(names), "\t")
+		if strings.Count(ref, "\t") >= 2 {
+			add("", "association", ref)
+		}
+	}
+	return out
+}
+
+// relatedTypes returns the resourceType of each relationship of the AWS
+// Config item in attrs (configPaths) that names an AWS resource type
+// (AWS::...), as DuckDB's json_extract_string(attrs,
+// '$...relationships[*].resourceType') does: keys match exactly, and an
+// element without a string resourceType gives none.
+func relatedTypes(attrs string) []string {
+	var top map[string]json.RawMessage
+	if json.Unmarshal([]byte(attrs), &top) != nil {
+		return nil
+	}
+	var out []string
+	for _, path := range configPaths {
+		raw := top[path[0]]
+		for _, key := range path[1:] {
+			var obj map[string]json.RawMessage
+			if raw == nil || json.Unmarshal(raw, &obj) != nil {
+				raw = nil
+				break
+			}
+			raw = obj[key]
+		}
+		var rels []json.RawMessage
+		if raw == nil || json.Unmarshal(raw, &rels) != nil {
+			continue
+		}
+		for _, rel := range rels {
+			var obj map[string]json.RawMessage
+			var rt string
+			if json.Unmarshal(rel, &obj) != nil || json.Unmarshal(obj["resourceType"], &rt) != nil {
+				continue
+			}
+			if strings.HasPrefix(rt, "AWS::") {
+				out = append(out, rt)
+			}
+		}
+	}
+	return out
+}
+
+// Relevant returns r with the fields DependencyEvidence does not read for
+// it cleared, and whether it can carry evidence at all. Rows with equal
+// Relevant rows have equal evidence, so a caller that sees the same error
+// thousands of times parses it once.
+func (r EvidenceRow) Relevant() (EvidenceRow, bool) {
+	errRow := r.Kind == KindError && r.HasService && r.Source != SourceCloudTrail
+	cfg := r.Source == SourceConfig && r.HasService
+	role := r.Source == SourceCloudTrail && r.HasService && r.HasActor
+	assoc := (r.Kind == KindChange && r.HasService && r.Service == "elasticloadbalancing") || r.Source == SourceAlarm
+	if !errRow && !cfg && !role && !assoc {
+		return EvidenceRow{}, false
+	}
+	k := EvidenceRow{Source: r.Source, Kind: r.Kind, Service: r.Service, HasService: r.HasService}
+	if errRow {
+		k.Peer, k.HasPeer = r.Peer, r.HasPeer
+		k.Message, k.HasMessage = r.Message, r.HasMessage
+	}
+	if role {
+		k.Actor, k.HasActor = r.Actor, r.HasActor
+	}
+	if assoc {
+		k.Region, k.HasRegion = r.Region, r.HasRegion
+	}
+	if cfg || assoc || (errRow && r.HasPeer && r.Source != SourceCloudWatch) {
+		k.Attributes, k.HasAttrs = r.Attributes, r.HasAttrs
+	}
+	return k, true
+}
