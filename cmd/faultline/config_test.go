@@ -309,8 +309,11 @@ func TestLogger(t *testing.T) {
 	var buf bytes.Buffer
 	log := newLogger(&buf, LogConfig{Level: "warn", Format: "auto"}) // not a terminal: JSON
 	log.Info("hidden")
-	log.Warn("shown", "k", 1)
+	log.Warn("shown", "k", 1, "wait", 204*time.Millisecond)
 	out := buf.String()
+	if !strings.Contains(out, `"wait":"204ms"`) {
+		t.Errorf("a duration in JSON logs is not written as one: %s", out)
+	}
 	if strings.Contains(out, "hidden") {
 		t.Errorf("info logged at level warn: %s", out)
 	}
