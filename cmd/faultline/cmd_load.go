@@ -140,8 +140,8 @@ func bar(done, total, width int) string {
 func printLoadSummary(w io.Writer, s ingest.LoadSummary) {
 	fmt.Fprintf(w, "files:            %d (%d loaded, %d unchanged and skipped, %d changed and reloaded, %d changed and left as loaded)\n", s.Files, s.FilesLoaded, s.FilesUnchanged, s.FilesReloaded, s.FilesRefused)
 	fmt.Fprintf(w, "digest files:     %d skipped\n", s.DigestFiles)
-	fmt.Fprintf(w, "records:          %d\n", s.Records)
-	fmt.Fprintf(w, "events:           %d\n", s.Events)
+	fmt.Fprintf(w, "records:          %d read (a CloudTrail record, a CloudWatch Logs payload however many log events it holds, an NDJSON line: one each)\n", s.Records)
+	fmt.Fprintf(w, "events:           %d added\n", s.Events)
 	fmt.Fprintf(w, "dead letters:     %d\n", s.DeadLetterTotal())
 	reasons := make([]string, 0, len(s.DeadLetters))
 	for r := range s.DeadLetters {
@@ -151,7 +151,7 @@ func printLoadSummary(w io.Writer, s ingest.LoadSummary) {
 	for _, r := range reasons {
 		fmt.Fprintf(w, "  %-22s %d\n", r+":", s.DeadLetters[r])
 	}
-	fmt.Fprintf(w, "control messages: %d skipped\n", s.ControlMessages)
+	fmt.Fprintf(w, "control messages: %d skipped (CloudWatch Logs subscription health checks: no events)\n", s.ControlMessages)
 	fmt.Fprintf(w, "other skipped:    %d\n", s.Skipped)
 	fmt.Fprintf(w, "seconds:          %.2f\n", s.Seconds)
 	fmt.Fprintf(w, "events/s:         %.0f\n", s.EventsPerSecond())
