@@ -51,6 +51,9 @@ an error, unless --replace-changed is given. See docs/ingest.md.`,
 				if err := inputExists(p); err != nil {
 					return err
 				}
+				if err := ingest.CheckNamedFile(p); err != nil {
+					return err // an empty file: nothing to load, as for a directory without files
+				}
 			}
 			ctx := cmd.Context()
 			db, err := a.openDB(ctx, a.cfg.DB)
@@ -69,7 +72,9 @@ an error, unless --replace-changed is given. See docs/ingest.md.`,
 			if tty {
 				fmt.Fprintln(a.stderr)
 			}
-			printLoadSummary(cmd.OutOrStdout(), sum)
+			if err == nil || sum.Files > 0 {
+				printLoadSummary(cmd.OutOrStdout(), sum)
+			} // else nothing was looked at (a directory without files): the error says why
 			// With an explicit --format, a load in which nothing decoded is
 			// most likely the wrong format: say so and fail (with auto it is
 			// bad input, kept as dead letters like any other).
