@@ -567,3 +567,49 @@ serve:
 		t.Errorf("non-loopback listen without a password: %v", err)
 	}
 }
+
+// TestConfigUnknownKeyInListItem: a misspelt key inside an item of a list
+// (kafka.topics, reports.schedules) names the item by its index and the
+// closest key of that item, as a misspelt key elsewhere does; the problem
+// it causes (the key it meant is unset) is not reported on top of it. It
+// said "kafka.topics[1].formt: unknown key (see faultline.example.yaml ...)"
+// and "kafka.topics[1].format: unknown format """.
+func TestConfigUnknownKeyInListItem(t *testing.T) {
+	yaml := `kafka:
+  topics:
+    - name: trail
+      format: cloudtrail
+    - name: app
+      formt: app
+    - name: cw
+      format: cloudwatch
+      formt: app
+reports:
+  schedules:
+    - name: daily
+      cron: "@daily"
+      window: 24h
+      webhook:
+        url: https://example.com/hook
+        tokn: secret
+`
+	_, _, err := runCmd(t.Context(), t, "--config", writeConfig(t, yaml), "config")
+	var ue usageError
+	if !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want a usage error", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"invalid configuration (3 problems):",
+		"kafka.topics[1].formt: unknown key (in item 1 of kafka.topics: did you mean format? see faultline.example.yaml",
+		"kafka.topics[2].formt: unknown key (in item 2 of kafka.topics: did you mean format?",
+		"reports.schedules[0].webhook.tokn: unknown key (in item 0 of reports.schedules: did you mean webhook.token?",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not say %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, `unknown format ""`) {
+		t.Errorf("error %q reports the format the typo left unset", msg)
+	}
+}
