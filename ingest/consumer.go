@@ -109,6 +109,9 @@ type runner struct {
 	// verify is where the check of a caught-up run that read nothing
 	// stands (checkCaughtUp): verifyNone, verifyRunning or verifyDone.
 	verify int
+	// unreachable throttles the warnings of discover and probe (the
+	// brokers do not answer).
+	unreachable *retryLog
 	// newFile: the file stored no Kafka position when Run started; the
 	// first assignment then warns if it starts after records the group
 	// already read (a deleted or rebuilt file would silently miss them).
@@ -179,6 +182,7 @@ func Run(ctx context.Context, o Options) error {
 	for _, t := range o.Kafka.Topics {
 		r.formats[t.Name] = transform.Format(t.Format)
 	}
+	r.unreachable = r.retryLog("kafka brokers unreachable")
 	// (a stop signal during this small read must not fail the run: the
 	// stop is handled below like any other)
 	if n, err := o.DB.KafkaPartitions(context.WithoutCancel(ctx)); err != nil {
@@ -298,9 +302,10 @@ func (r *runner) prepare(ctx context.Context) error {
 // resuming every assigned partition from the offset stored in DuckDB.
 func (r *runner) consume(ctx context.Context) error {
 	bo := backoff{base: 250 * time.Millisecond, max: r.o.Config.RetryMaxBackoff}
+	warn := r.retryLog("kafka consumer group unavailable")
 	var group *kafka.ConsumerGroup
 	defer func() { r.group = group }() // Run closes it after the last commit
-	for attempt := 1; ctx.Err() == nil; {
+	for ctx.Err() == nil {
 		topics := r.groupTopics()
 		if len(topics) == 0 { // streaming, every topic missing: wait for one
 			select {
@@ -342,8 +347,7 @@ func (r *runner) consume(ctx context.Context) error {
 			}
 			r.kafkaError(err)
 			d := bo.next()
-			r.log.Warn("kafka consumer group unavailable, retrying", "what", "join group "+r.o.Kafka.Group, "brokers", strings.Join(r.o.Kafka.Brokers, ","), "attempt", attempt, "wait", d.Round(time.Millisecond), "err", err)
-			attempt++
+			warn.failed(time.Now(), d, "what", "join group "+r.o.Kafka.Group, "brokers", strings.Join(r.o.Kafka.Brokers, ","), "err", err, "check", r.unreachableHint())
 			group.Close()
 			group = nil
 			if !sleep(ctx, d) {
@@ -352,7 +356,7 @@ func (r *runner) consume(ctx context.Context) error {
 			continue
 		}
 		bo.reset()
-		attempt = 1
+		warn.succeeded()
 		r.contact()
 		r.progress()
 		if err := r.startGeneration(ctx, gen); err != nil {

@@ -368,3 +368,37 @@ func TestLoadPathsParallelOrder(t *testing.T) {
 		t.Errorf("second load: %+v", again)
 	}
 }
+
+// TestLoadNamedEmptyFile: a file named to load that has 0 bytes (a
+// download not finished, a wrong path) is refused before anything is
+// loaded, as a directory without files is; it used to be loaded as one
+// dead letter. Once it has content it loads. (An empty file found in a
+// directory stays a dead letter: TestLoadPathsIdempotent.)
+func TestLoadNamedEmptyFile(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "trail.json")
+	writeFile(t, empty, nil)
+	other := filepath.Join(dir, "other.ndjson")
+	writeFile(t, other, joinBytes(records(0, 3), "\n"))
+	db := openDB(t, "")
+	for _, paths := range [][]string{{empty}, {other, empty}} {
+		sum, err := LoadPaths(ctx, db, paths, loadOpts(t, nil))
+		if !errors.Is(err, ErrEmptyFile) || !strings.Contains(err.Error(), "load "+empty+": the file is empty (0 bytes), nothing was loaded: check the path") {
+			t.Errorf("load %v: %v, want the empty file named", paths, err)
+		}
+		if sum.Files != 0 || sum.Records != 0 {
+			t.Errorf("load %v: %+v, want nothing looked at", paths, sum)
+		}
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM dead_letters") + queryInt(t, db, "SELECT count(*) FROM events"); n != 0 {
+		t.Errorf("%d rows stored, want none", n)
+	}
+	if err := CheckNamedFile(empty); !errors.Is(err, ErrEmptyFile) {
+		t.Errorf("CheckNamedFile = %v", err)
+	}
+	writeFile(t, empty, joinBytes(records(10, 2), "\n"))
+	if sum, err := LoadPaths(ctx, db, []string{empty}, loadOpts(t, nil)); err != nil || sum.Events != 2 {
+		t.Errorf("load once written: %+v, %v", sum, err)
+	}
+}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -43,7 +44,8 @@ func (r *runner) listOffsets(ctx context.Context, parts []tp) (map[tp][2]int64, 
 		req.Topics[k.topic] = append(req.Topics[k.topic], kafka.FirstOffsetOf(int(k.part)), kafka.LastOffsetOf(int(k.part)))
 	}
 	bo := backoff{base: 250 * time.Millisecond, max: r.o.Config.RetryMaxBackoff}
-	for attempt := 1; ; attempt++ {
+	warn := r.retryLog("listing partition offsets failed")
+	for {
 		out, err := r.tryListOffsets(ctx, r.client, req, parts)
 		if err == nil {
 			r.contact()
@@ -54,7 +56,7 @@ func (r *runner) listOffsets(ctx context.Context, parts []tp) (map[tp][2]int64, 
 		}
 		r.kafkaError(err)
 		d := bo.next()
-		r.log.Warn("listing partition offsets failed, retrying", "what", "list offsets", "attempt", attempt, "wait", d.Round(time.Millisecond), "err", err)
+		warn.failed(time.Now(), d, "what", "list offsets", "brokers", strings.Join(r.o.Kafka.Brokers, ","), "err", err, "check", r.unreachableHint())
 		if !sleep(ctx, d) {
 			return nil, ctx.Err()
 		}
@@ -100,6 +102,7 @@ const fetchResponseSlack = time.Second
 func (r *runner) consumePartition(ctx context.Context, ps *partState, start int64) {
 	format := r.formats[ps.topic]
 	source := "kafka:" + ps.topic
+	warn := r.retryLog("kafka fetch failed")
 	rd := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: r.o.Kafka.Brokers, Topic: ps.topic, Partition: int(ps.part), Dialer: r.dialer,
 		MinBytes: 1, MaxBytes: r.o.Kafka.FetchMaxBytes, MaxWait: r.o.Kafka.FetchMaxWait + fetchResponseSlack,
@@ -114,7 +117,7 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 			// and an idle fetch answered late on a busy machine is no
 			// outage (the probe and the group decide connectivity).
 			detail := fmt.Sprintf(msg, args...)
-			r.log.Warn("kafka fetch failed, retrying", "what", "fetch", "topic", ps.topic, "partition", ps.part, "detail", detail)
+			warn.failed(time.Now(), 0, "what", "fetch", "topic", ps.topic, "partition", ps.part, "detail", detail)
 		}),
 	})
 	defer rd.Close()
@@ -132,7 +135,7 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 			}
 			r.kafkaError(fmt.Errorf("fetch %s[%d]: %w", ps.topic, ps.part, err))
 			d := bo.next()
-			r.log.Warn("kafka fetch failed, retrying", "what", "fetch", "topic", ps.topic, "partition", ps.part, "wait", d.Round(time.Millisecond), "err", err)
+			warn.failed(time.Now(), d, "what", "fetch", "topic", ps.topic, "partition", ps.part, "err", err)
 			if !sleep(ctx, d) {
 				return
 			}
@@ -142,6 +145,7 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 			r.contact() // fetching works again
 		}
 		bo.reset()
+		warn.succeeded() // a message: the next failure is news again
 		if m.Offset > expected {
 			if err := r.checkGap(ctx, ps, expected, m.Offset); err != nil {
 				r.stop(err)

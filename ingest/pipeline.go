@@ -339,7 +339,7 @@ func (p *pipeline) commitOne(ctx context.Context, pb *pending) error {
 			}
 			p.m.CommitRetries.Inc()
 			d := bo.next()
-			p.log.Warn("batch commit failed, retrying", "attempt", attempt, "events", pb.events, "wait", d, "err", err)
+			p.log.Warn("batch commit failed, retrying", "attempt", attempt, "events", pb.events, "wait", d.Round(time.Millisecond).String(), "err", err)
 			if !sleep(ctx, d) {
 				return fmt.Errorf("%w (gave up on shutdown: the batch is re-read on restart)", err)
 			}

@@ -88,6 +88,25 @@ func (r *runner) unreachableHint() string {
 	return h
 }
 
+// retryLog returns the throttled warnings of a request that failed
+// because msg ("kafka brokers unreachable"); a batch run's summaries say
+// when it gives up.
+func (r *runner) retryLog(msg string) *retryLog {
+	l := &retryLog{log: r.log, msg: msg}
+	if r.o.Config.ExitWhenCaughtUp {
+		l.giveUp = r.givingUpIn
+	}
+	return l
+}
+
+// givingUpIn is how long a batch run has left before checkGiveUp stops it
+// if nothing moves.
+func (r *runner) givingUpIn(now time.Time) (time.Duration, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return max(r.o.Config.GiveUpAfter-now.Sub(r.lastProgress), 0), true
+}
+
 // probeInterval is how often a running ingest asks the brokers for their
 // topics: connectivity in the status, missing topics appearing, and in a
 // batch run the group offsets of partitions other members hold.
@@ -168,9 +187,10 @@ func (r *runner) topicPartitionsFrom(ctx context.Context, c *kafka.Client) (map[
 // partitions of the present ones.
 func (r *runner) discover(ctx context.Context) (map[string][]int32, []status.MissingTopic, error) {
 	bo := backoff{base: 250 * time.Millisecond, max: r.o.Config.RetryMaxBackoff}
-	for attempt := 1; ; attempt++ {
+	for {
 		parts, missing, err := r.topicPartitions(ctx)
 		if err == nil {
+			r.unreachable.succeeded()
 			r.contact()
 			r.setMissing(missing)
 			return parts, missing, nil
@@ -186,7 +206,7 @@ func (r *runner) discover(ctx context.Context) (map[string][]int32, []status.Mis
 			}
 		}
 		d := bo.next()
-		r.log.Warn("kafka brokers unreachable, retrying", "what", "list topics", "brokers", strings.Join(r.o.Kafka.Brokers, ","), "attempt", attempt, "wait", d.Round(time.Millisecond), "err", err, "check", r.unreachableHint())
+		r.unreachable.failed(time.Now(), d, "what", "list topics", "brokers", strings.Join(r.o.Kafka.Brokers, ","), "err", err, "check", r.unreachableHint())
 		if !sleep(ctx, d) {
 			return nil, nil, ctx.Err()
 		}
@@ -237,9 +257,10 @@ func (r *runner) probe(ctx context.Context) {
 	if err != nil {
 		if ctx.Err() == nil {
 			r.kafkaError(err)
-			r.log.Warn("kafka brokers unreachable", "what", "list topics", "brokers", strings.Join(r.o.Kafka.Brokers, ","), "err", err)
+			r.unreachable.failed(time.Now(), 0, "what", "list topics", "brokers", strings.Join(r.o.Kafka.Brokers, ","), "err", err, "check", r.unreachableHint())
 		}
 	} else {
+		r.unreachable.succeeded()
 		r.contact()
 		r.setMissing(missing)
 		if !r.o.Config.ExitWhenCaughtUp {

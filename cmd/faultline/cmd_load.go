@@ -51,6 +51,9 @@ an error, unless --replace-changed is given. See docs/ingest.md.`,
 				if err := inputExists(p); err != nil {
 					return err
 				}
+				if err := ingest.CheckNamedFile(p); err != nil {
+					return err // an empty file: nothing to load, as for a directory without files
+				}
 			}
 			ctx := cmd.Context()
 			db, err := a.openDB(ctx, a.cfg.DB)
@@ -69,7 +72,9 @@ an error, unless --replace-changed is given. See docs/ingest.md.`,
 			if tty {
 				fmt.Fprintln(a.stderr)
 			}
-			printLoadSummary(cmd.OutOrStdout(), sum)
+			if err == nil || sum.Files > 0 {
+				printLoadSummary(cmd.OutOrStdout(), sum)
+			} // else nothing was looked at (a directory without files): the error says why
 			// With an explicit --format, a load in which nothing decoded is
 			// most likely the wrong format: say so and fail (with auto it is
 			// bad input, kept as dead letters like any other).
@@ -140,8 +145,8 @@ func bar(done, total, width int) string {
 func printLoadSummary(w io.Writer, s ingest.LoadSummary) {
 	fmt.Fprintf(w, "files:            %d (%d loaded, %d unchanged and skipped, %d changed and reloaded, %d changed and left as loaded)\n", s.Files, s.FilesLoaded, s.FilesUnchanged, s.FilesReloaded, s.FilesRefused)
 	fmt.Fprintf(w, "digest files:     %d skipped\n", s.DigestFiles)
-	fmt.Fprintf(w, "records:          %d\n", s.Records)
-	fmt.Fprintf(w, "events:           %d\n", s.Events)
+	fmt.Fprintf(w, "records:          %d read (a CloudTrail record, a CloudWatch Logs payload however many log events it holds, an NDJSON line: one each)\n", s.Records)
+	fmt.Fprintf(w, "events:           %d added\n", s.Events)
 	fmt.Fprintf(w, "dead letters:     %d\n", s.DeadLetterTotal())
 	reasons := make([]string, 0, len(s.DeadLetters))
 	for r := range s.DeadLetters {
@@ -151,7 +156,7 @@ func printLoadSummary(w io.Writer, s ingest.LoadSummary) {
 	for _, r := range reasons {
 		fmt.Fprintf(w, "  %-22s %d\n", r+":", s.DeadLetters[r])
 	}
-	fmt.Fprintf(w, "control messages: %d skipped\n", s.ControlMessages)
+	fmt.Fprintf(w, "control messages: %d skipped (CloudWatch Logs subscription health checks: no events)\n", s.ControlMessages)
 	fmt.Fprintf(w, "other skipped:    %d\n", s.Skipped)
 	fmt.Fprintf(w, "seconds:          %.2f\n", s.Seconds)
 	fmt.Fprintf(w, "events/s:         %.0f\n", s.EventsPerSecond())

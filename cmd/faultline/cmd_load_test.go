@@ -249,3 +249,27 @@ func TestMergeCommand(t *testing.T) {
 		t.Errorf("merging a missing file succeeded")
 	}
 }
+
+// TestLoadCommandEmptyFile: load of a 0-byte file says it is empty and
+// exits 1 (nothing to load, as for a directory without files) before the
+// database is created; it printed a summary with one dead letter and exited
+// 0.
+func TestLoadCommandEmptyFile(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "trail.json")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "l.duckdb")
+	out, _, err := runCmd(t.Context(), t, "load", "--db", db, empty)
+	var ue usageError
+	if err == nil || errors.As(err, &ue) || !strings.Contains(err.Error(), empty+": the file is empty (0 bytes), nothing was loaded") {
+		t.Errorf("load of an empty file: %v, want a failure (exit 1) saying it is empty", err)
+	}
+	if out != "" {
+		t.Errorf("load of an empty file printed %q", out)
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Error("load of an empty file created the database")
+	}
+}

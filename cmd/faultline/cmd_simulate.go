@@ -145,16 +145,29 @@ func printScenario(w io.Writer, sc *simulate.Scenario, man simulate.Manifest) {
 	}
 	sort.Strings(formats)
 	unit := map[string]string{"cloudtrail": "records", "cloudwatch": "log events", "app": "lines", "awsevents": "events", "gcpaudit": "log entries", "azureactivity": "records"}
-	total := 0
+	total, messages := 0, 0
 	for _, f := range formats {
 		extra := ""
 		if f == "cloudwatch" {
 			extra = fmt.Sprintf(" in %d payloads", man.Messages[f])
+			if man.ControlMessages > 0 {
+				extra += fmt.Sprintf(" (%d of them a CONTROL_MESSAGE: a subscription health check)", man.ControlMessages)
+			}
 		}
 		fmt.Fprintf(w, "  %-13s %5d files %8d %s%s\n", f, files[f], man.Records[f], unit[f], extra)
 		total += man.Records[f]
+		messages += man.Messages[f]
 	}
-	fmt.Fprintf(w, "  %-13s %5d files %8d events\n", "total", len(man.Files), total)
+	// What load reports: a record is what a file is split into (a
+	// CloudWatch payload is one, however many log events it holds), and
+	// the log events of control messages are skipped, not events.
+	events := total - man.ControlLogEvents
+	if man.ControlLogEvents > 0 {
+		fmt.Fprintf(w, "  %-13s %5d files %8d records and log events: %d events + %d control message log event(s), which load skips\n", "total", len(man.Files), total, events, man.ControlLogEvents)
+	} else {
+		fmt.Fprintf(w, "  %-13s %5d files %8d events\n", "total", len(man.Files), total)
+	}
+	fmt.Fprintf(w, "load reports: records %d (a CloudWatch payload is one), events %d, control messages %d skipped\n", messages, events, man.ControlMessages)
 	if !tr.Incident {
 		fmt.Fprintf(w, "root cause:  none (quiet period: any incident found is a false alarm)\n")
 	} else {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -148,6 +149,47 @@ func TestScenarioTypo(t *testing.T) {
 		var ue usageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), `--scenario "lb-chnage" is not a scenario (did you mean lb-change?)`) {
 			t.Errorf("%v: %v, want a usage error suggesting lb-change", args, err)
+		}
+	}
+}
+
+// TestSimulateSaysWhatLoadReports: simulate's total counts CloudWatch log
+// events and the log event of a CONTROL_MESSAGE, load counts a payload as
+// one record and skips control messages; simulate says which is which and
+// what load will report, and load's summary says what it counts (simulate
+// said 15152 events, load 15151).
+func TestSimulateSaysWhatLoadReports(t *testing.T) {
+	t.Chdir(t.TempDir())
+	out, err := runCLI(t, "simulate", "--scenario", "lb-change", "--seed", "1", "--duration", "1h", "--out", "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := summaryInt(t, out, `(?m)^  total .* (\d+) records and log events: `)
+	events := summaryInt(t, out, `records and log events: (\d+) events \+ `)
+	control := summaryInt(t, out, `events \+ (\d+) control message log event`)
+	if control == 0 || events+control != total {
+		t.Errorf("total %d records and log events, %d events + %d control log events:\n%s", total, events, control, out)
+	}
+	want := map[string]int{
+		"records":          summaryInt(t, out, `load reports: records (\d+) \(`),
+		"events":           summaryInt(t, out, `load reports: .*, events (\d+),`),
+		"control messages": summaryInt(t, out, `load reports: .*, control messages (\d+) skipped`),
+	}
+	if want["events"] != events {
+		t.Errorf("load reports %d events, the total says %d:\n%s", want["events"], events, out)
+	}
+	lout, _, err := runCmd(t.Context(), t, "load", "--db", "a.duckdb", "--log-level", "warn", "a/data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, n := range want {
+		if got := summaryInt(t, lout, `(?m)^`+what+`:\s+(\d+) `); got != n {
+			t.Errorf("load: %s %d, simulate said %d:\n%s", what, got, n, lout)
+		}
+	}
+	for _, says := range []string{"records:          " + fmt.Sprint(want["records"]) + " read (", "events:           " + fmt.Sprint(events) + " added", "health checks: no events"} {
+		if !strings.Contains(lout, says) {
+			t.Errorf("load summary lacks %q:\n%s", says, lout)
 		}
 	}
 }

@@ -199,9 +199,17 @@ func loadConfig(v *viper.Viper, path string) (Config, error) {
 	var cfg Config
 	bad := map[string]bool{}
 	if err := v.UnmarshalExact(&cfg, decodeHook); err != nil {
-		for _, line := range decodeProblems(err) {
+		lines, meant := decodeProblems(err)
+		for _, line := range lines {
 			problems = append(problems, line)
 			bad[strings.SplitN(line, ":", 2)[0]] = true
+		}
+		// A misspelt key of a list item leaves the key it meant unset:
+		// what Validate says of that one follows from the typo.
+		for _, k := range meant {
+			if !itemSets(v, k) {
+				bad[k.path()] = true
+			}
 		}
 		cfg = Config{}
 		_ = v.Unmarshal(&cfg, decodeHook) // what did decode, for Validate
@@ -284,10 +292,100 @@ func knownKeys() []string {
 	return keys
 }
 
+// itemKeys lists the keys of the items of every list of structs in Config,
+// by the list's key with [] for indexes: "kafka.topics[]" holds name,
+// format, ...; "reports.schedules[]" holds webhook.url among others.
+func itemKeys() map[string][]string {
+	out := map[string][]string{}
+	var walk func(prefix string, t reflect.Type, into func(string))
+	walk = func(prefix string, t reflect.Type, into func(string)) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag := f.Tag.Get("mapstructure")
+			if tag == "" || tag == "-" {
+				continue
+			}
+			if tag == ",squash" {
+				walk(prefix, f.Type, into)
+				continue
+			}
+			key := tag
+			if prefix != "" {
+				key = prefix + "." + tag
+			}
+			switch {
+			case f.Type.Kind() == reflect.Struct && f.Type.String() != "time.Time":
+				walk(key, f.Type, into)
+			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+				list := key + "[]"
+				walk("", f.Type.Elem(), func(k string) { out[list] = append(out[list], k) })
+			default:
+				into(key)
+			}
+		}
+	}
+	walk("", reflect.TypeFor[Config](), func(string) {})
+	return out
+}
+
+// itemKey is a key inside an item of a list: kafka.topics[0].format.
+type itemKey struct {
+	list string // kafka.topics
+	i    int
+	key  string // format, webhook.url
+}
+
+func (k itemKey) path() string { return fmt.Sprintf("%s[%d].%s", k.list, k.i, k.key) }
+
+var (
+	// reItemKey splits "kafka.topics[0].formt" at its last index.
+	reItemKey = regexp.MustCompile(`^(.*)\[(\d+)\]\.([^\[\]]+)$`)
+	reIndex   = regexp.MustCompile(`\[\d+\]`)
+)
+
+// unknownKeyHint is the "did you mean" of an unknown key: the closest key
+// of the same list item for a key inside one (with the item named by its
+// index), else the closest key of all.
+func unknownKeyHint(k string) (hint string, meant *itemKey) {
+	m := reItemKey.FindStringSubmatch(k)
+	if m == nil {
+		if c := status.Closest(k, knownKeys()); c != "" {
+			return "did you mean " + c + "? ", nil
+		}
+		return "", nil
+	}
+	i, _ := strconv.Atoi(m[2])
+	list := reIndex.ReplaceAllString(m[1], "[]")
+	where := fmt.Sprintf("in item %d of %s", i, m[1])
+	if c := status.Closest(m[3], itemKeys()[list+"[]"]); c != "" {
+		return where + ": did you mean " + c + "? ", &itemKey{list: m[1], i: i, key: c}
+	}
+	return where + "; ", nil
+}
+
+// itemSets reports whether the item k names sets k's key.
+func itemSets(v *viper.Viper, k itemKey) bool {
+	items, ok := v.Get(k.list).([]any)
+	if !ok || k.i >= len(items) {
+		return false
+	}
+	cur := items[k.i]
+	for part := range strings.SplitSeq(k.key, ".") {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return false
+		}
+		if cur, ok = m[part]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // decodeProblems turns a viper/mapstructure decode error into one line per
-// problem, each starting with the key: "ingest.batch_max_events: ...".
-func decodeProblems(err error) []string {
-	var out []string
+// problem, each starting with the key: "ingest.batch_max_events: ...", and
+// the keys that misspelt keys of list items most likely meant.
+func decodeProblems(err error) (out []string, meant []itemKey) {
 	for _, line := range strings.Split(err.Error(), "\n") {
 		line = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(line), "*"))
 		if line == "" || strings.HasPrefix(line, "decoding failed due to the following error") || strings.HasSuffix(line, "error(s) decoding:") {
@@ -299,9 +397,9 @@ func decodeProblems(err error) []string {
 				if m[1] != "" {
 					k = m[1] + "." + k
 				}
-				hint := ""
-				if c := status.Closest(k, knownKeys()); c != "" {
-					hint = "did you mean " + c + "? "
+				hint, m := unknownKeyHint(k)
+				if m != nil {
+					meant = append(meant, *m)
 				}
 				out = append(out, fmt.Sprintf("%s: unknown key (%ssee faultline.example.yaml for every key)", k, hint))
 			}
@@ -313,7 +411,7 @@ func decodeProblems(err error) []string {
 		}
 		out = append(out, line)
 	}
-	return out
+	return out, meant
 }
 
 var (

@@ -309,8 +309,11 @@ func TestLogger(t *testing.T) {
 	var buf bytes.Buffer
 	log := newLogger(&buf, LogConfig{Level: "warn", Format: "auto"}) // not a terminal: JSON
 	log.Info("hidden")
-	log.Warn("shown", "k", 1)
+	log.Warn("shown", "k", 1, "wait", 204*time.Millisecond)
 	out := buf.String()
+	if !strings.Contains(out, `"wait":"204ms"`) {
+		t.Errorf("a duration in JSON logs is not written as one: %s", out)
+	}
 	if strings.Contains(out, "hidden") {
 		t.Errorf("info logged at level warn: %s", out)
 	}
@@ -562,5 +565,51 @@ serve:
 	_, _, err = runCmd(t.Context(), t, "--config", writeConfig(t, "serve:\n  postgres:\n    listen: 0.0.0.0:5432\n"), "config")
 	if err == nil || !strings.Contains(err.Error(), "not a loopback address") || strings.Count(err.Error(), "\n") > 0 {
 		t.Errorf("non-loopback listen without a password: %v", err)
+	}
+}
+
+// TestConfigUnknownKeyInListItem: a misspelt key inside an item of a list
+// (kafka.topics, reports.schedules) names the item by its index and the
+// closest key of that item, as a misspelt key elsewhere does; the problem
+// it causes (the key it meant is unset) is not reported on top of it. It
+// said "kafka.topics[1].formt: unknown key (see faultline.example.yaml ...)"
+// and "kafka.topics[1].format: unknown format """.
+func TestConfigUnknownKeyInListItem(t *testing.T) {
+	yaml := `kafka:
+  topics:
+    - name: trail
+      format: cloudtrail
+    - name: app
+      formt: app
+    - name: cw
+      format: cloudwatch
+      formt: app
+reports:
+  schedules:
+    - name: daily
+      cron: "@daily"
+      window: 24h
+      webhook:
+        url: https://example.com/hook
+        tokn: secret
+`
+	_, _, err := runCmd(t.Context(), t, "--config", writeConfig(t, yaml), "config")
+	var ue usageError
+	if !errors.As(err, &ue) {
+		t.Fatalf("err = %v, want a usage error", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"invalid configuration (3 problems):",
+		"kafka.topics[1].formt: unknown key (in item 1 of kafka.topics: did you mean format? see faultline.example.yaml",
+		"kafka.topics[2].formt: unknown key (in item 2 of kafka.topics: did you mean format?",
+		"reports.schedules[0].webhook.tokn: unknown key (in item 0 of reports.schedules: did you mean webhook.token?",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error %q does not say %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, `unknown format ""`) {
+		t.Errorf("error %q reports the format the typo left unset", msg)
 	}
 }

@@ -20,7 +20,13 @@ type Manifest struct {
 	Files    []ManifestFile `json:"files"`
 	Records  map[string]int `json:"records"`  // per format: CloudTrail records, log events, app lines, EventBridge events
 	Messages map[string]int `json:"messages"` // per format: what EachMessage yields (a CloudWatch message is one payload)
-	Bytes    int64          `json:"bytes"`
+	// ControlMessages are the CloudWatch Logs CONTROL_MESSAGE payloads
+	// (subscription health checks) among Messages["cloudwatch"], and
+	// ControlLogEvents their log events, counted in Records["cloudwatch"]:
+	// load skips them, so they are no events.
+	ControlMessages  int   `json:"control_messages"`
+	ControlLogEvents int   `json:"control_log_events"`
+	Bytes            int64 `json:"bytes"`
 }
 
 // ManifestFile is one input file, relative to Manifest.Dir.
@@ -158,6 +164,10 @@ func (w *fileWriter) minute(m *minuteOut) error {
 		fb.data = append(fb.data, z...)
 		fb.payloads++
 		fb.events += len(it.payload.LogEvents)
+		if it.payload.MessageType == "CONTROL_MESSAGE" {
+			w.man.ControlMessages++
+			w.man.ControlLogEvents += len(it.payload.LogEvents)
+		}
 	}
 	for _, it := range m.ct {
 		b := ctBucket{region: it.rec.AWSRegion, start: it.at.UTC().Truncate(5 * time.Minute)}
