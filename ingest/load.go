@@ -216,15 +216,15 @@ func listFiles(paths []string) (files, digests []string, err error) {
 		}
 		return nil
 	}
+	if err := CheckNamedFiles(paths); err != nil {
+		return nil, nil, err
+	}
 	for _, root := range paths {
 		st, err := os.Stat(root)
 		if err != nil {
 			return nil, nil, fmt.Errorf("load %s: %w%s", root, err, permissionHint(err))
 		}
 		if !st.IsDir() {
-			if err := emptyFile(root, st); err != nil {
-				return nil, nil, err
-			}
 			if err := add(root); err != nil {
 				return nil, nil, err
 			}
@@ -247,30 +247,33 @@ func listFiles(paths []string) (files, digests []string, err error) {
 	return files, digests, nil
 }
 
-// CheckNamedFile says why a file named to load (not one found in a
-// directory) has nothing to load: it is empty (0 bytes). Loading it would
-// only store a dead letter; LoadPaths refuses it before loading anything,
-// as it does a directory without files. Other problems (missing,
+// CheckNamedFiles says why the paths named to load have nothing to load:
+// every one is an empty file (0 bytes). Loading them would only store dead
+// letters; LoadPaths refuses them before loading anything, as it does a
+// directory without files. An empty file among others (a shell glob over
+// downloads, one of them unfinished) is loaded as a dead letter (reason
+// empty), as one found in a directory is. Other problems (missing,
 // unreadable) are left to LoadPaths.
-func CheckNamedFile(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
+func CheckNamedFiles(paths []string) error {
+	for _, p := range paths {
+		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() || st.Size() != 0 {
+			return nil
+		}
+	}
+	if len(paths) == 0 {
 		return nil
 	}
-	return emptyFile(path, st)
-}
-
-func emptyFile(path string, st os.FileInfo) error {
-	if st.Mode().IsRegular() && st.Size() == 0 {
-		return fmt.Errorf("load %s: %w, nothing was loaded: check the path, or load it once whatever writes it has finished", path, ErrEmptyFile)
+	what := paths[0]
+	if len(paths) > 1 {
+		what = fmt.Sprintf("%s (and the %d other files named)", paths[0], len(paths)-1)
 	}
-	return nil
+	return fmt.Errorf("load %s: %w, nothing was loaded: check the path, or load it once whatever writes it has finished", what, ErrEmptyFile)
 }
 
-// ErrEmptyFile is returned by LoadPaths and CheckNamedFile for a file named
-// to load that has 0 bytes. An empty file found in a directory is stored as
-// a dead letter (reason empty) instead, so that the directory's load shows
-// it.
+// ErrEmptyFile is returned by LoadPaths and CheckNamedFiles when every
+// file named to load has 0 bytes. An empty file found in a directory, or
+// named with others that have content, is stored as a dead letter (reason
+// empty) instead, so that the load shows it.
 var ErrEmptyFile = errors.New("the file is empty (0 bytes)")
 
 // walkFiles appends the regular files under dir to found, following
@@ -414,7 +417,7 @@ func loadFile(ctx context.Context, db *store.DB, q *loadQueue, path string, o Lo
 	case err != nil:
 		return st, err
 	}
-	if k == 0 { // found in a directory, empty or whitespace only: kept visible as a dead letter
+	if k == 0 { // empty or whitespace only, among other files: kept visible as a dead letter
 		return sendFile(ctx, q, st, path, fp, replace, start, deadFile(transform.ReasonEmpty, path+" is empty", raw, o))
 	}
 	if !sent && st != fileReloaded {

@@ -369,11 +369,12 @@ func TestLoadPathsParallelOrder(t *testing.T) {
 	}
 }
 
-// TestLoadNamedEmptyFile: a file named to load that has 0 bytes (a
-// download not finished, a wrong path) is refused before anything is
-// loaded, as a directory without files is; it used to be loaded as one
-// dead letter. Once it has content it loads. (An empty file found in a
-// directory stays a dead letter: TestLoadPathsIdempotent.)
+// TestLoadNamedEmptyFile: files named to load that all have 0 bytes (a
+// download not finished, a wrong path) are refused before anything is
+// loaded, as a directory without files is; they used to be loaded as dead
+// letters. Once it has content it loads. An empty file named with others
+// that have content is a dead letter, as one found in a directory is
+// (TestLoadPathsIdempotent).
 func TestLoadNamedEmptyFile(t *testing.T) {
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -382,9 +383,11 @@ func TestLoadNamedEmptyFile(t *testing.T) {
 	other := filepath.Join(dir, "other.ndjson")
 	writeFile(t, other, joinBytes(records(0, 3), "\n"))
 	db := openDB(t, "")
-	for _, paths := range [][]string{{empty}, {other, empty}} {
+	empty2 := filepath.Join(dir, "trail2.json")
+	writeFile(t, empty2, nil)
+	for _, paths := range [][]string{{empty}, {empty, empty2}} {
 		sum, err := LoadPaths(ctx, db, paths, loadOpts(t, nil))
-		if !errors.Is(err, ErrEmptyFile) || !strings.Contains(err.Error(), "load "+empty+": the file is empty (0 bytes), nothing was loaded: check the path") {
+		if !errors.Is(err, ErrEmptyFile) || !strings.Contains(err.Error(), "load "+empty) || !strings.Contains(err.Error(), "the file is empty (0 bytes), nothing was loaded: check the path") {
 			t.Errorf("load %v: %v, want the empty file named", paths, err)
 		}
 		if sum.Files != 0 || sum.Records != 0 {
@@ -394,8 +397,14 @@ func TestLoadNamedEmptyFile(t *testing.T) {
 	if n := queryInt(t, db, "SELECT count(*) FROM dead_letters") + queryInt(t, db, "SELECT count(*) FROM events"); n != 0 {
 		t.Errorf("%d rows stored, want none", n)
 	}
-	if err := CheckNamedFile(empty); !errors.Is(err, ErrEmptyFile) {
-		t.Errorf("CheckNamedFile = %v", err)
+	if err := CheckNamedFiles([]string{empty}); !errors.Is(err, ErrEmptyFile) {
+		t.Errorf("CheckNamedFiles = %v", err)
+	}
+	// With a file that has content: that one loads, the empty one is a
+	// dead letter.
+	sum, err := LoadPaths(ctx, db, []string{other, empty}, loadOpts(t, nil))
+	if err != nil || sum.Events != 3 || sum.DeadLetters[transform.ReasonEmpty] != 1 {
+		t.Errorf("load of a file and an empty one: %+v, %v; want 3 events and 1 empty dead letter", sum, err)
 	}
 	writeFile(t, empty, joinBytes(records(10, 2), "\n"))
 	if sum, err := LoadPaths(ctx, db, []string{empty}, loadOpts(t, nil)); err != nil || sum.Events != 2 {

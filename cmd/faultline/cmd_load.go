@@ -51,9 +51,9 @@ an error, unless --replace-changed is given. See docs/ingest.md.`,
 				if err := inputExists(p); err != nil {
 					return err
 				}
-				if err := ingest.CheckNamedFile(p); err != nil {
-					return err // an empty file: nothing to load, as for a directory without files
-				}
+			}
+			if err := ingest.CheckNamedFiles(args); err != nil {
+				return err // only empty files: nothing to load, as for a directory without files
 			}
 			ctx := cmd.Context()
 			db, err := a.openDB(ctx, a.cfg.DB)
