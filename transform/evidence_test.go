@@ -1,7 +1,9 @@
 package transform
 
 import (
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -33,7 +35,7 @@ func TestDependencyEvidence(t *testing.T) {
 		{"no service, no evidence", EvidenceRow{Source: SourceApp, Kind: KindError, Peer: "p", HasPeer: true}, nil},
 		{"info events carry no error evidence", EvidenceRow{Source: SourceApp, Kind: KindInfo, Service: "cart", HasService: true, Peer: "p", HasPeer: true}, nil},
 		{"a role's call", EvidenceRow{Source: SourceCloudTrail, Kind: KindInfo, Service: "secretsmanager", HasService: true, Actor: role, HasActor: true},
-			[]Evidence{{role, "cloudtrail_role", "secretsmanager"}}},
+			[]Evidence{{"arn:aws:sts::123456789012:assumed-role/cart-task-role/cart", "cloudtrail_role", "secretsmanager"}}},
 		{"a person's call", EvidenceRow{Source: SourceCloudTrail, Kind: KindInfo, Service: "ec2", HasService: true, Actor: "arn:aws:iam::1:user/alice", HasActor: true}, nil},
 		{"a Config rule invocation's relationships", EvidenceRow{Source: SourceConfig, Kind: KindChange, Service: "ec2", HasService: true, HasAttrs: true,
 			Attributes: `{"invokingEvent":{"configurationItem":{"relationships":[{"resourceType":"AWS::EC2::EIP"},{"resourceType":"AWS::EC2::NetworkInterface"},{"name":"x"},{"resourceType":7}]}}}`},
@@ -97,6 +99,50 @@ func FuzzEvidenceRelevant(f *testing.F) {
 			if x.Ref == "" {
 				t.Fatalf("empty ref in %q", got)
 			}
+		}
+	})
+}
+
+func TestRoleCaller(t *testing.T) {
+	for actor, want := range map[string]string{
+		"arn:aws:sts::123456789012:assumed-role/cart-task-role/cart-9f8e7d6c5b4a":  "arn:aws:sts::123456789012:assumed-role/cart-task-role/cart",
+		"arn:aws:sts::123456789012:assumed-role/checkout-fn-role/checkout-handler": "arn:aws:sts::123456789012:assumed-role/checkout-fn-role/checkout-handler",
+		"arn:aws:sts::123456789012:assumed-role/ec2-role/i-0abc123def":             "arn:aws:sts::123456789012:assumed-role/ec2-role/i",
+		"arn:aws:sts::123456789012:assumed-role/app/1234567":                       "arn:aws:sts::123456789012:assumed-role/app/",
+		"arn:aws:sts::123456789012:assumed-role/app/cart-x7":                       "arn:aws:sts::123456789012:assumed-role/app/cart",
+		"arn:aws:sts::123456789012:assumed-role/sso/alice@example.com":             "arn:aws:sts::123456789012:assumed-role/sso/alice@example.com",
+		"arn:aws:sts::123456789012:assumed-role/no-session":                        "arn:aws:sts::123456789012:assumed-role/no-session",
+		"arn:aws:iam::123456789012:user/alice":                                     "arn:aws:iam::123456789012:user/alice",
+	} {
+		if got := RoleCaller(actor); got != want {
+			t.Errorf("RoleCaller(%q) = %q, want %q", actor, got, want)
+		}
+	}
+}
+
+// RoleCaller by hand equals the regular expressions rollups.sql uses.
+func FuzzRoleCaller(f *testing.F) {
+	for _, s := range []string{"arn:aws:sts::1:assumed-role/r/cart-9f8e", "arn:aws:sts::1:assumed-role/a\nx:assumed-role/b/c",
+		"arn:aws:sts::1:assumed-role/r/s\nx", "x:assumed-role/a/b:assumed-role/c/d-e1", "arn:aws:sts::1:assumed-role/r/-a", "arn:aws:sts::1:assumed-role/r/a--b",
+		"\n:assumed-role/r/s", "arn:aws:sts::1:assumed-role/r/a-b/c-d"} {
+		f.Add(s)
+	}
+	prefixRE := regexp.MustCompile(`^(.*?:assumed-role/[^/]*/)`)
+	sessionRE := regexp.MustCompile(`:assumed-role/[^/]*/(.*)$`)
+	nameRE := regexp.MustCompile(`^([^0-9-]+(?:-[^0-9-]+)*)(?:-|$)`)
+	sub := func(re *regexp.Regexp, s string) string {
+		if m := re.FindStringSubmatch(s); m != nil {
+			return m[1]
+		}
+		return ""
+	}
+	f.Fuzz(func(t *testing.T, actor string) {
+		want := actor
+		if i := strings.Index(actor, ":assumed-role/"); i >= 0 && strings.Contains(actor[i+len(":assumed-role/"):], "/") {
+			want = sub(prefixRE, actor) + sub(nameRE, sub(sessionRE, actor))
+		}
+		if got := RoleCaller(actor); got != want {
+			t.Fatalf("RoleCaller(%q) = %q, the regular expressions give %q", actor, got, want)
 		}
 	})
 }

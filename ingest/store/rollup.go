@@ -165,7 +165,10 @@ type rollup struct {
 const microsPerMinute = 60_000_000
 
 func newRollup(rec arrow.RecordBatch) *rollup {
-	r := &rollup{errors: map[errorKey]*minuteAgg{}, activity: map[activityKey]*minuteAgg{}, edges: map[edgeKey]int64{}, offsets: map[partKey][2]int64{}}
+	r := &rollup{errors: map[errorKey]*minuteAgg{}, activity: map[activityKey]*minuteAgg{}, offsets: map[partKey][2]int64{},
+		// sized for a batch of sparse CloudTrail calls (a row per few events):
+		// growing it costs more than the rest of the evidence
+		edges: make(map[edgeKey]int64, rec.NumRows()/4)}
 	col := func(name string) arrow.Array {
 		idx := rec.Schema().FieldIndices(name)
 		return rec.Column(idx[0])
@@ -194,7 +197,8 @@ func newRollup(rec arrow.RecordBatch) *rollup {
 		}
 		return a.Value(i), true
 	}
-	evidence := map[transform.EvidenceRow][]transform.Evidence{} // per distinct row: errors repeat
+	evidence := map[transform.EvidenceRow][]transform.Evidence{} // per distinct error row
+	var buf []transform.Evidence
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var pk partKey
 		if t, ok := get(topic, i); ok {
@@ -237,10 +241,17 @@ func newRollup(rec arrow.RecordBatch) *rollup {
 		ev.Attributes, ev.HasAttrs = get(attrs, i)
 		ev.Actor, ev.HasActor = get(actor, i)
 		if key, ok := ev.Relevant(); ok {
-			found, seen := evidence[key]
-			if !seen {
-				found = transform.DependencyEvidence(&key, nil)
-				evidence[key] = found
+			var found []transform.Evidence
+			if key.Kind == transform.KindError { // errors repeat: each distinct one is parsed once
+				f, seen := evidence[key]
+				if !seen {
+					f = transform.DependencyEvidence(&key, nil)
+					evidence[key] = f
+				}
+				found = f
+			} else { // CloudTrail calls, changes, alarms: mostly each different
+				buf = transform.DependencyEvidence(&key, buf[:0])
+				found = buf
 			}
 			for _, x := range found {
 				r.edges[edgeKey{pk: pk, minute: m, Evidence: x}]++
@@ -301,9 +312,11 @@ func compareActivityKeys(a, b activityKey) int {
 		compareOpt(a.provider, a.hasProvider, b.provider, b.hasProvider), cmp.Compare(a.kind, b.kind))
 }
 
+// compareEdgeKeys orders edge_minutes rows by source partition and minute
+// only (what makes their times pack); within a minute the order is the
+// map's, which costs a third less to sort than the whole key.
 func compareEdgeKeys(a, b edgeKey) int {
-	return cmp.Or(cmp.Compare(a.pk.src, b.pk.src), cmp.Compare(a.pk.part, b.pk.part), cmp.Compare(a.minute, b.minute),
-		cmp.Compare(a.From, b.From), cmp.Compare(a.Origin, b.Origin), cmp.Compare(a.Ref, b.Ref))
+	return cmp.Or(cmp.Compare(a.minute, b.minute), cmp.Compare(a.pk.src, b.pk.src), cmp.Compare(a.pk.part, b.pk.part))
 }
 
 // compareOpt orders a nil-able key column: NULL (ok false) last, as
@@ -370,24 +383,48 @@ func (r *rollup) append(c driver.Conn, ranges map[partKey]commitRange) error {
 	if err := ap.Close(); err != nil {
 		return fmt.Errorf("flush activity_minutes: %w", err)
 	}
+	return nil
+}
+
+// edgeSchema is the Arrow schema of edge_minutes' rows.
+var edgeSchema = arrow.NewSchema([]arrow.Field{
+	{Name: "src", Type: arrow.BinaryTypes.String}, {Name: "part", Type: arrow.PrimitiveTypes.Int32},
+	{Name: "first_offset", Type: arrow.PrimitiveTypes.Int64}, {Name: "next_offset", Type: arrow.PrimitiveTypes.Int64},
+	{Name: "minute", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}},
+	{Name: "from_service", Type: arrow.BinaryTypes.String}, {Name: "origin", Type: arrow.BinaryTypes.String},
+	{Name: "ref", Type: arrow.BinaryTypes.String}, {Name: "events", Type: arrow.PrimitiveTypes.Int64},
+}, nil)
+
+// edgeRecord is r's edge_minutes rows in key order (compareEdgeKeys) with
+// the ranges of ranges, as an Arrow record (inserted through a view: as
+// many rows as a batch has CloudTrail calls cost several times as much
+// through the row appender), or nil when there are none. The caller
+// releases it.
+func (r *rollup) edgeRecord(mem memory.Allocator, ranges map[partKey]commitRange) arrow.RecordBatch {
 	if len(r.edges) == 0 {
 		return nil
 	}
-	ap, err = duckdb.NewAppenderFromConn(c, "", "edge_minutes")
-	if err != nil {
-		return fmt.Errorf("edge_minutes appender: %w", err)
-	}
+	b := array.NewRecordBuilder(mem, edgeSchema)
+	defer b.Release()
+	b.Reserve(len(r.edges))
+	src, part := b.Field(0).(*array.StringBuilder), b.Field(1).(*array.Int32Builder)
+	first, next := b.Field(2).(*array.Int64Builder), b.Field(3).(*array.Int64Builder)
+	minute := b.Field(4).(*array.TimestampBuilder)
+	from, origin, ref := b.Field(5).(*array.StringBuilder), b.Field(6).(*array.StringBuilder), b.Field(7).(*array.StringBuilder)
+	events := b.Field(8).(*array.Int64Builder)
 	for _, k := range slices.SortedFunc(maps.Keys(r.edges), compareEdgeKeys) {
-		first, next := rangeOf(k.pk)
-		if err := ap.AppendRow(k.pk.src, k.pk.part, first, next, ts(k.minute), k.From, k.Origin, k.Ref, r.edges[k]); err != nil {
-			ap.Close()
-			return fmt.Errorf("append to edge_minutes: %w", err)
-		}
+		f, n := r.rangeOf(k.pk, ranges)
+		src.Append(k.pk.src)
+		part.Append(k.pk.part)
+		first.Append(f)
+		next.Append(n)
+		minute.Append(arrow.Timestamp(k.minute))
+		from.Append(k.From)
+		origin.Append(k.Origin)
+		ref.Append(k.Ref)
+		events.Append(r.edges[k])
 	}
-	if err := ap.Close(); err != nil {
-		return fmt.Errorf("flush edge_minutes: %w", err)
-	}
-	return nil
+	return b.NewRecordBatch()
 }
 
 // changeRecord is the change events of rec (kind = 'change') with the

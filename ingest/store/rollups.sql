@@ -145,8 +145,15 @@ cfg AS (
     WHERE rt LIKE 'AWS::%'
     GROUP BY ALL
 ),
+-- the caller's ARN with its session name cut before the first
+-- '-'-separated part that holds a digit (an id: transform.RoleCaller)
 roles AS (
-    SELECT src, part, minute, actor AS from_service, 'cloudtrail_role' AS origin, service AS ref, count(*) AS events
+    SELECT src, part, minute,
+           CASE WHEN actor LIKE '%:assumed-role/%/%'
+                THEN regexp_extract(actor, '^(.*?:assumed-role/[^/]*/)', 1) ||
+                     regexp_extract(regexp_extract(actor, ':assumed-role/[^/]*/(.*)$', 1), '^([^0-9-]+(?:-[^0-9-]+)*)(?:-|$)', 1)
+                ELSE actor END AS from_service,
+           'cloudtrail_role' AS origin, service AS ref, count(*) AS events
     FROM ev
     WHERE source = 'cloudtrail' AND service IS NOT NULL AND actor LIKE 'arn:aws%:assumed-role/%'
     GROUP BY ALL

@@ -159,6 +159,16 @@ func (s *Sink) write(ctx context.Context, c driver.Conn, exec func(string, ...dr
 		if err := r.append(c, ranges); err != nil {
 			return err
 		}
+		if edges := r.edgeRecord(memory.DefaultAllocator, ranges); edges != nil {
+			err := withView(c, exec, edges, name+"_edges", func(view string) error {
+				return exec("INSERT INTO edge_minutes SELECT * FROM " + view)
+			})
+			n := edges.NumRows()
+			edges.Release()
+			if err != nil {
+				return fmt.Errorf("insert %d edge_minutes rows: %w", n, err)
+			}
+		}
 		changes, err := changeRecord(memory.DefaultAllocator, b.Events, ranges, r)
 		if err != nil {
 			return err
