@@ -155,6 +155,6 @@ type Spike struct {
 type Edge struct {
 	From   string `json:"from"`
 	To     string `json:"to"`
-	Origin string `json:"origin"` // config, peer_service, message, config_relationship
+	Origin string `json:"origin"` // config, attribute, peer_service, message, config_relationship, cloudtrail_role, association
 	Events int64  `json:"events"` // events that showed it (0 for config)
 }
