@@ -137,7 +137,7 @@ func (e *Engine) mergeEdges(evs []topoEvidence) []Edge {
 }
 
 // topoEvidence is one piece of dependency evidence (transform.Evidence)
-// seen in events events of a window.
+// and how many events of a window showed it.
 type topoEvidence struct {
 	from, origin, ref string
 	events            int64

@@ -53,9 +53,9 @@ var rebuildSQL = "DELETE FROM error_minutes;\nDELETE FROM activity_minutes;\nDEL
 // events (schema version 5).
 var rebuildEdgesSQL = "DELETE FROM edge_minutes;\n" + fill(rollupStatements[3], "events", storedRanges) + "\n"
 
-// RebuildRollups computes error_minutes, activity_minutes and change_events
-// again from the events of db, in one transaction, as the version 4
-// migration does: for a file whose events were written by SQL rather than
+// RebuildRollups computes error_minutes, activity_minutes, change_events
+// and edge_minutes again from the events of db, in one transaction, as the
+// version 4 migration does: for a file whose events were written by SQL rather than
 // by the sink (faultline bench generates its events that way), or one that
 // CheckRollups found different. It reads every event.
 func RebuildRollups(ctx context.Context, db *sql.DB) error {
@@ -395,7 +395,7 @@ var edgeSchema = arrow.NewSchema([]arrow.Field{
 	{Name: "ref", Type: arrow.BinaryTypes.String}, {Name: "events", Type: arrow.PrimitiveTypes.Int64},
 }, nil)
 
-// edgeRecord is r's edge_minutes rows in key order (compareEdgeKeys) with
+// edgeRecord is r's edge_minutes rows in minute order (compareEdgeKeys) with
 // the ranges of ranges, as an Arrow record (inserted through a view: as
 // many rows as a batch has CloudTrail calls cost several times as much
 // through the row appender), or nil when there are none. The caller
@@ -522,9 +522,9 @@ var rollupChecks = map[string]string{
 	"edge_minutes":  `SELECT src, part, minute, from_service, origin, ref, sum(events) FROM %s GROUP BY ALL`,
 }
 
-// CheckRollups recomputes error_minutes, activity_minutes and change_events
-// from the events (with rollups.sql, in SQL, while the sink computes the
-// minutes in Go) and says where the stored ones differ, summed per key: nil
+// CheckRollups recomputes error_minutes, activity_minutes, change_events
+// and edge_minutes from the events (with rollups.sql, in SQL, while the
+// sink computes the minutes and the evidence in Go) and says where the stored ones differ, summed per key: nil
 // when they agree. It writes nothing. Relays and tests run it after
 // applying commits; it scans the whole events table.
 func (db *DB) CheckRollups(ctx context.Context) error {

@@ -159,29 +159,15 @@ func (s *Sink) write(ctx context.Context, c driver.Conn, exec func(string, ...dr
 		if err := r.append(c, ranges); err != nil {
 			return err
 		}
-		if edges := r.edgeRecord(memory.DefaultAllocator, ranges); edges != nil {
-			err := withView(c, exec, edges, name+"_edges", func(view string) error {
-				return exec("INSERT INTO edge_minutes SELECT * FROM " + view)
-			})
-			n := edges.NumRows()
-			edges.Release()
-			if err != nil {
-				return fmt.Errorf("insert %d edge_minutes rows: %w", n, err)
-			}
+		if err := insertRecord(c, exec, r.edgeRecord(memory.DefaultAllocator, ranges), name+"_edges", "edge_minutes"); err != nil {
+			return err
 		}
 		changes, err := changeRecord(memory.DefaultAllocator, b.Events, ranges, r)
 		if err != nil {
 			return err
 		}
-		if changes != nil {
-			err := withView(c, exec, changes, name+"_changes", func(view string) error {
-				return exec("INSERT INTO change_events SELECT * FROM " + view)
-			})
-			n := changes.NumRows()
-			changes.Release()
-			if err != nil {
-				return fmt.Errorf("insert %d change events: %w", n, err)
-			}
+		if err := insertRecord(c, exec, changes, name+"_changes", "change_events"); err != nil {
+			return err
 		}
 	}
 	if len(b.DeadLetters) > 0 {
@@ -237,6 +223,22 @@ func withView(c driver.Conn, exec func(string, ...driver.NamedValue) error, rec 
 	}
 	if err := exec("DROP VIEW IF EXISTS " + name); err != nil {
 		return fmt.Errorf("drop arrow view: %w", err)
+	}
+	return nil
+}
+
+// insertRecord inserts the rows of rec (nil: none) into table through the
+// Arrow view name, and releases rec.
+func insertRecord(c driver.Conn, exec func(string, ...driver.NamedValue) error, rec arrow.RecordBatch, name, table string) error {
+	if rec == nil {
+		return nil
+	}
+	defer rec.Release()
+	err := withView(c, exec, rec, name, func(view string) error {
+		return exec("INSERT INTO " + table + " SELECT * FROM " + view)
+	})
+	if err != nil {
+		return fmt.Errorf("insert %d rows into %s: %w", rec.NumRows(), table, err)
 	}
 	return nil
 }
