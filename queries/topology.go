@@ -75,7 +75,8 @@ func (e *Engine) readEvidence(ctx context.Context, s *session, q string, params 
 		return err
 	}
 	defer rows.Close()
-	found := map[transform.EvidenceRow][]transform.Evidence{} // equal events have equal evidence
+	var finder transform.Finder
+	var buf []transform.Evidence
 	for rows.Next() {
 		var b int
 		var n int64
@@ -96,12 +97,8 @@ func (e *Engine) readEvidence(ctx context.Context, s *session, q string, params 
 		if !ok {
 			continue
 		}
-		xs, seen := found[key]
-		if !seen {
-			xs = transform.DependencyEvidence(&key, nil)
-			found[key] = xs
-		}
-		for _, x := range xs {
+		buf = finder.Find(&key, buf[:0])
+		for _, x := range buf {
 			evs[b] = append(evs[b], topoEvidence{from: x.From, origin: x.Origin, ref: x.Ref, events: n})
 		}
 	}

@@ -53,10 +53,13 @@ type Evidence struct {
 // the same as ingest/store/rollups.sql (edge_minutes). RE2 in both.
 var (
 	attrMarkers = []string{`.address"`, `peer.name"`, `url.full"`, `http.url"`, `rpc.service"`, `db.system"`, `s3.bucket"`}
-	attrRE      = regexp.MustCompile(`"(?:server\.address|net\.peer\.name|url\.full|http\.url|rpc\.service|rpc\.system|db\.system|aws\.s3\.bucket)"\s*:\s*"[^"]*"`)
-	msgMarkers  = []string{"amazonaws.com", "arn:aws", "lookup ", "UnknownHost", ".on.aws", "cloudfront.net", ".api.aws"}
-	msgRE       = regexp.MustCompile(`(arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:[A-Za-z0-9_./:+=@-]+|[A-Za-z0-9][A-Za-z0-9.-]*\.(?:amazonaws\.com(?:\.cn)?|api\.aws|on\.aws|cloudfront\.net)|lookup [A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z]|UnknownHostException: [A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z])`)
-	assocRE     = regexp.MustCompile(`(arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]*:(?:loadbalancer|listener|targetgroup)/[A-Za-z0-9_./-]+|"LoadBalancer"\s*:\s*"[^"]+"|"TargetGroup"\s*:\s*"[^"]+")`)
+	// attrKeys: the keys rollups.sql's expression
+	// '"(?:server\.address|...|aws\.s3\.bucket)"\s*:\s*"[^"]*"' matches,
+	// which attributeKVs scans for by hand.
+	attrKeys   = []string{"server.address", "net.peer.name", "url.full", "http.url", "rpc.service", "rpc.system", "db.system", "aws.s3.bucket"}
+	msgMarkers = []string{"amazonaws.com", "arn:aws", "lookup ", "UnknownHost", ".on.aws", "cloudfront.net", ".api.aws"}
+	msgRE      = regexp.MustCompile(`(arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:[0-9]*:[A-Za-z0-9_./:+=@-]+|[A-Za-z0-9][A-Za-z0-9.-]*\.(?:amazonaws\.com(?:\.cn)?|api\.aws|on\.aws|cloudfront\.net)|lookup [A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z]|UnknownHostException: [A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z])`)
+	assocRE    = regexp.MustCompile(`(arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]*:(?:loadbalancer|listener|targetgroup)/[A-Za-z0-9_./-]+|"LoadBalancer"\s*:\s*"[^"]+"|"TargetGroup"\s*:\s*"[^"]+")`)
 	// configPaths lead to an AWS Config item's relationships in the
 	// attributes of a config event: the item itself, a rule invocation
 	// (invokingEvent), an EventBridge event (detail).
@@ -77,12 +80,26 @@ func containsAny(s string, subs []string) bool {
 	return false
 }
 
+// A Finder finds the dependency evidence in events, parsing each distinct
+// error message once (errors repeat). Not safe for concurrent use; it keeps
+// the messages it saw, so use one per batch of events.
+type Finder struct {
+	messages map[string][]string // message -> its host names and ARNs
+}
+
 // DependencyEvidence appends to out the dependency evidence in one event
-// and returns it. Only error events of services (CloudTrail's own errors
-// excepted), CloudTrail calls by assumed roles, Config items with
-// relationships, and load balancer changes and alarms that name a target
-// group carry any; an event may carry several.
+// and returns it (a Finder of its own: see Finder.Find).
 func DependencyEvidence(r *EvidenceRow, out []Evidence) []Evidence {
+	var f Finder
+	return f.Find(r, out)
+}
+
+// Find appends to out the dependency evidence in one event and returns
+// it. Only error events of services (CloudTrail's own errors excepted),
+// CloudTrail calls by assumed roles, Config items with relationships, and
+// load balancer changes and alarms that name a target group carry any; an
+// event may carry several.
+func (f *Finder) Find(r *EvidenceRow, out []Evidence) []Evidence {
 	add := func(from, origin, ref string) {
 		if ref != "" {
 			out = append(out, Evidence{From: from, Origin: origin, Ref: ref})
@@ -99,7 +116,7 @@ func DependencyEvidence(r *EvidenceRow, out []Evidence) []Evidence {
 		}
 		var kvs []string
 		if hasAttrs && containsAny(attrs, attrMarkers) {
-			kvs = attrRE.FindAllString(attrs, -1)
+			kvs = attributeKVs(attrs)
 		}
 		switch {
 		case len(kvs) > 0:
@@ -109,7 +126,15 @@ func DependencyEvidence(r *EvidenceRow, out []Evidence) []Evidence {
 			add(r.Service, "peer_service", strings.ToLower(r.Peer))
 		}
 		if r.HasMessage && containsAny(r.Message, msgMarkers) {
-			for _, m := range msgRE.FindAllString(r.Message, -1) {
+			refs, ok := f.messages[r.Message]
+			if !ok {
+				refs = msgRE.FindAllString(r.Message, -1)
+				if f.messages == nil {
+					f.messages = map[string][]string{}
+				}
+				f.messages[r.Message] = refs
+			}
+			for _, m := range refs {
 				add(r.Service, "message", m)
 			}
 		}
@@ -133,6 +158,61 @@ func DependencyEvidence(r *EvidenceRow, out []Evidence) []Evidence {
 		}
 	}
 	return out
+}
+
+// attributeKVs returns the "key":"value" pairs of attrs whose key names a
+// callee (attrKeys), in order: what rollups.sql's regexp_extract_all gives
+// with '"(?:server\.address|...)"\s*:\s*"[^"]*"', scanned by hand (a
+// match starts at a quote, and its extent is fixed once the key matched).
+func attributeKVs(attrs string) []string {
+	var out []string
+	for i := 0; i < len(attrs); {
+		q := strings.IndexByte(attrs[i:], '"')
+		if q < 0 {
+			break
+		}
+		p := i + q
+		if end := attributeKVAt(attrs, p); end > 0 {
+			out = append(out, attrs[p:end])
+			i = end
+			continue
+		}
+		i = p + 1
+	}
+	return out
+}
+
+// attributeKVAt is the end of the "key":"value" match at p (a quote), or 0.
+func attributeKVAt(s string, p int) int {
+	j := -1
+	for _, k := range attrKeys {
+		if strings.HasPrefix(s[p+1:], k) && p+1+len(k) < len(s) && s[p+1+len(k)] == '"' {
+			j = p + 2 + len(k)
+			break
+		}
+	}
+	if j < 0 {
+		return 0
+	}
+	space := func() {
+		for j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\f' || s[j] == '\r') {
+			j++
+		}
+	}
+	space()
+	if j >= len(s) || s[j] != ':' {
+		return 0
+	}
+	j++
+	space()
+	if j >= len(s) || s[j] != '"' {
+		return 0
+	}
+	e := strings.IndexByte(s[j+1:], '"')
+	if e < 0 {
+		return 0
+	}
+	return j + 1 + e + 1
 }
 
 // RoleCaller is an assumed role's ARN with its session name cut before the

@@ -146,3 +146,17 @@ func FuzzRoleCaller(f *testing.F) {
 		}
 	})
 }
+
+// attributeKVs by hand equals the regular expression rollups.sql uses.
+func FuzzAttributeKVs(f *testing.F) {
+	for _, s := range []string{`{"server.address":"a.b","url.full" : "http://x"}`, `"rpc.service"` + "\t\n:\f\r" + `"q"`, `""server.address":"x"`,
+		`"db.system":"`, `"aws.s3.bucket":"b""net.peer.name":"n"`, `"http.url"x:"y"`, `"server.address":"a"server.address":"b"`} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(`"(?:server\.address|net\.peer\.name|url\.full|http\.url|rpc\.service|rpc\.system|db\.system|aws\.s3\.bucket)"\s*:\s*"[^"]*"`)
+	f.Fuzz(func(t *testing.T, attrs string) {
+		if got, want := attributeKVs(attrs), re.FindAllString(attrs, -1); !slices.Equal(got, want) {
+			t.Fatalf("attributeKVs(%q) = %q, the regular expression gives %q", attrs, got, want)
+		}
+	})
+}

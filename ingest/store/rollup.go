@@ -197,7 +197,7 @@ func newRollup(rec arrow.RecordBatch) *rollup {
 		}
 		return a.Value(i), true
 	}
-	evidence := map[transform.EvidenceRow][]transform.Evidence{} // per distinct error row
+	var finder transform.Finder // per batch: it keeps the messages, views of rec's buffers
 	var buf []transform.Evidence
 	for i := 0; i < int(rec.NumRows()); i++ {
 		var pk partKey
@@ -241,19 +241,8 @@ func newRollup(rec arrow.RecordBatch) *rollup {
 		ev.Attributes, ev.HasAttrs = get(attrs, i)
 		ev.Actor, ev.HasActor = get(actor, i)
 		if key, ok := ev.Relevant(); ok {
-			var found []transform.Evidence
-			if key.Kind == transform.KindError { // errors repeat: each distinct one is parsed once
-				f, seen := evidence[key]
-				if !seen {
-					f = transform.DependencyEvidence(&key, nil)
-					evidence[key] = f
-				}
-				found = f
-			} else { // CloudTrail calls, changes, alarms: mostly each different
-				buf = transform.DependencyEvidence(&key, buf[:0])
-				found = buf
-			}
-			for _, x := range found {
+			buf = finder.Find(&key, buf[:0])
+			for _, x := range buf {
 				r.edges[edgeKey{pk: pk, minute: m, Evidence: x}]++
 			}
 		}
