@@ -263,12 +263,21 @@ func CheckNamedFiles(paths []string) error {
 	if len(paths) == 0 {
 		return nil
 	}
-	what := paths[0]
-	if len(paths) > 1 {
-		what = fmt.Sprintf("%s (and the %d other files named)", paths[0], len(paths)-1)
-	}
-	return fmt.Errorf("load %s: %w, nothing was loaded: check the path, or load it once whatever writes it has finished", what, ErrEmptyFile)
+	return &emptyFilesError{paths}
 }
+
+// emptyFilesError is ErrEmptyFile for the paths named.
+type emptyFilesError struct{ paths []string }
+
+func (e *emptyFilesError) Error() string {
+	const what = "nothing was loaded: check the path, or load it once whatever writes it has finished"
+	if len(e.paths) == 1 {
+		return fmt.Sprintf("load %s: the file is empty (0 bytes), %s", e.paths[0], what)
+	}
+	return fmt.Sprintf("load %s and %d more: every file named is empty (0 bytes), %s", e.paths[0], len(e.paths)-1, what)
+}
+
+func (e *emptyFilesError) Is(target error) bool { return target == ErrEmptyFile }
 
 // ErrEmptyFile is returned by LoadPaths and CheckNamedFiles when every
 // file named to load has 0 bytes. An empty file found in a directory, or

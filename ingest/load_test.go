@@ -387,7 +387,11 @@ func TestLoadNamedEmptyFile(t *testing.T) {
 	writeFile(t, empty2, nil)
 	for _, paths := range [][]string{{empty}, {empty, empty2}} {
 		sum, err := LoadPaths(ctx, db, paths, loadOpts(t, nil))
-		if !errors.Is(err, ErrEmptyFile) || !strings.Contains(err.Error(), "load "+empty) || !strings.Contains(err.Error(), "the file is empty (0 bytes), nothing was loaded: check the path") {
+		want := "load " + empty + ": the file is empty (0 bytes), nothing was loaded: check the path"
+		if len(paths) > 1 {
+			want = "load " + empty + " and 1 more: every file named is empty (0 bytes), nothing was loaded: check the path"
+		}
+		if !errors.Is(err, ErrEmptyFile) || !strings.Contains(err.Error(), want) {
 			t.Errorf("load %v: %v, want the empty file named", paths, err)
 		}
 		if sum.Files != 0 || sum.Records != 0 {
