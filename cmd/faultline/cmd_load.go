@@ -34,7 +34,10 @@ stored with its events, so loading the same file again adds nothing and an
 interrupted load resumes. A file that grew (bytes appended) is loaded again
 whole. A file whose content otherwise changed (truncated, rewritten) would
 replace the events loaded from it: it is left as loaded, and load ends with
-an error, unless --replace-changed is given. See docs/ingest.md.`,
+an error, unless --replace-changed is given. Records that cannot be decoded,
+and an empty file among others, are kept as dead letters; when every file
+named is empty (0 bytes), nothing is loaded and load exits 1. See
+docs/ingest.md.`,
 		Example: `  faultline load AWSLogs/
   faultline load --db outage.duckdb trail/*.json.gz app-errors.ndjson
   faultline load --format cloudwatch payloads/
