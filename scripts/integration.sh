@@ -167,7 +167,13 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 group.min.session.timeout.ms=1000
 PROPS
-cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+# A KRaft cluster id is 16 random bytes in URL-safe base64; one starting
+# with '-' reads as an option to the storage tool ("--cluster-id: expected
+# one argument", 1 run in 64), so draw again until it does not.
+cluster_id=-
+while [[ $cluster_id == -* ]]; do
+  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+done
 java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Dlog4j2.configurationFile="$root/scripts/kafka/log4j2.properties" -Dkafka.logfile="$work/format.log" \
   -cp "$libs/*" kafka.tools.StorageTool format --cluster-id "$cluster_id" --config "$work/server.properties" \
   >"$work/format.out" 2>&1 || { cat "$work/format.out" >&2; die "formatting the KRaft storage failed"; }
