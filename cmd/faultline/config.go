@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -132,36 +133,47 @@ func (c Config) Validate() error {
 // FAULTLINE_* environment variables (FAULTLINE_KAFKA_GROUP for kafka.group).
 func newViper() *viper.Viper {
 	v := viper.New()
-	setDefaults(v, "", reflect.ValueOf(defaultConfig()))
+	setDefaults(v, reflect.ValueOf(defaultConfig()))
 	v.SetEnvPrefix("FAULTLINE")
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
 	return v
 }
 
-// setDefaults walks a config struct and registers each leaf as a viper
+// setDefaults registers each leaf of the config struct cfg as a viper
 // default, so every key is known to env lookup and to `faultline config`.
-func setDefaults(v *viper.Viper, prefix string, rv reflect.Value) {
-	rt := rv.Type()
-	for i := range rt.NumField() {
-		tag := rt.Field(i).Tag.Get("mapstructure")
+func setDefaults(v *viper.Viper, cfg reflect.Value) {
+	configLeaves("", cfg.Type(), nil, func(key string, index []int, _ reflect.Type) {
+		v.SetDefault(key, cfg.FieldByIndex(index).Interface())
+	})
+}
+
+// configLeaves calls leaf with the key, the field index and the type of
+// every leaf of the config struct type t, keyed as the config file names
+// them: mapstructure tags joined by dots after prefix, a ",squash" struct's
+// keys its parent's. A struct other than time.Time is walked; anything
+// else, a list included, is a leaf.
+func configLeaves(prefix string, t reflect.Type, index []int, leaf func(key string, index []int, t reflect.Type)) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("mapstructure")
 		if tag == "" || tag == "-" {
 			continue
 		}
+		idx := append(slices.Clip(index), i)
 		if tag == ",squash" {
-			setDefaults(v, prefix, rv.Field(i))
+			configLeaves(prefix, f.Type, idx, leaf)
 			continue
 		}
 		key := tag
 		if prefix != "" {
 			key = prefix + "." + tag
 		}
-		f := rv.Field(i)
-		if f.Kind() == reflect.Struct && f.Type().String() != "time.Time" {
-			setDefaults(v, key, f)
+		if f.Type.Kind() == reflect.Struct && f.Type.String() != "time.Time" {
+			configLeaves(key, f.Type, idx, leaf)
 			continue
 		}
-		v.SetDefault(key, f.Interface())
+		leaf(key, idx, f.Type)
 	}
 }
 
@@ -297,34 +309,18 @@ func knownKeys() []string {
 // format, ...; "reports.schedules[]" holds webhook.url among others.
 func itemKeys() map[string][]string {
 	out := map[string][]string{}
-	var walk func(prefix string, t reflect.Type, into func(string))
-	walk = func(prefix string, t reflect.Type, into func(string)) {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			tag := f.Tag.Get("mapstructure")
-			if tag == "" || tag == "-" {
-				continue
-			}
-			if tag == ",squash" {
-				walk(prefix, f.Type, into)
-				continue
-			}
-			key := tag
-			if prefix != "" {
-				key = prefix + "." + tag
-			}
-			switch {
-			case f.Type.Kind() == reflect.Struct && f.Type.String() != "time.Time":
-				walk(key, f.Type, into)
-			case f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct:
+	var walk func(t reflect.Type, into func(string))
+	walk = func(t reflect.Type, into func(string)) {
+		configLeaves("", t, nil, func(key string, _ []int, ft reflect.Type) {
+			if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
 				list := key + "[]"
-				walk("", f.Type.Elem(), func(k string) { out[list] = append(out[list], k) })
-			default:
-				into(key)
+				walk(ft.Elem(), func(k string) { out[list] = append(out[list], k) })
+				return
 			}
-		}
+			into(key)
+		})
 	}
-	walk("", reflect.TypeFor[Config](), func(string) {})
+	walk(reflect.TypeFor[Config](), func(string) {})
 	return out
 }
 
