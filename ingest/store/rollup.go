@@ -252,11 +252,9 @@ func newRollup(rec arrow.RecordBatch) *rollup {
 		ek := errorKey{pk: pk, minute: m, service: ak.service, region: ak.region, provider: ak.provider,
 			hasService: ak.hasService, hasRegion: ak.hasRegion, hasProvider: ak.hasProvider}
 		ek.code, ek.hasCode = get(code, i)
-		ek.peer, ek.hasPeer = get(peer, i)
-		if src, _ := get(source, i); src == "cloudtrail" {
-			if who, ok := get(actor, i); ok {
-				ek.role, ek.hasRole = assumedRole(who)
-			}
+		ek.peer, ek.hasPeer = ev.Peer, ev.HasPeer
+		if ev.Source == transform.SourceCloudTrail && ev.HasActor {
+			ek.role, ek.hasRole = assumedRole(ev.Actor)
 		}
 		e := r.errors[ek]
 		if e == nil {
