@@ -58,7 +58,7 @@ func TestRunCommitFailures(t *testing.T) {
 
 	// Transient: the 2nd and 3rd commits fail.
 	o := testOptions(t, c.ListenAddrs(), db, TopicConfig{Name: "trail", Format: "cloudtrail"})
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(newBatchAllocator())
 	defer mem.AssertSize(t, 0)
 	o.Allocator = mem
 	o.Config.BatchMaxEvents = 200

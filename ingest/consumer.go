@@ -39,7 +39,8 @@ type Options struct {
 	// Status, if not nil, is kept up to date: broker connectivity, missing
 	// topics, partitions and lag, commit errors. Serve it with Handler.
 	Status *status.Tracker
-	// Allocator for Arrow batches (nil: Go allocator).
+	// Allocator for Arrow batches (nil: newBatchAllocator, which maps big
+	// buffers from the kernel on Linux).
 	Allocator memory.Allocator
 	// Relay makes every commit also write its relay unit (store's outbox:
 	// the changes and per-minute error counts of each partition, with the

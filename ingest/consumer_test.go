@@ -21,7 +21,7 @@ func TestRunExactCountsAndRestart(t *testing.T) {
 	}
 	produce(t, c.ListenAddrs(), recs)
 	db := openDB(t, "")
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(newBatchAllocator())
 	defer mem.AssertSize(t, 0)
 	o := testOptions(t, c.ListenAddrs(), db, TopicConfig{Name: "trail", Format: "cloudtrail"})
 	o.Allocator = mem

@@ -29,10 +29,10 @@ type LoadOptions struct {
 	Config    Config           // batching and in-flight budget
 	Transform transform.Config
 	Logger    *slog.Logger
-	Metrics   *Metrics        // nil: unregistered metrics
-	Status    *status.Tracker // commit errors are recorded here (may be nil)
-	Allocator memory.Allocator
-	Sink      Sink // nil: a DuckDB sink on db
+	Metrics   *Metrics         // nil: unregistered metrics
+	Status    *status.Tracker  // commit errors are recorded here (may be nil)
+	Allocator memory.Allocator // nil: the batch allocator, as in Options
+	Sink      Sink             // nil: a DuckDB sink on db
 	// MaxFileBytes caps a file's (decompressed) size; a larger file is one
 	// dead letter. Files are read whole into memory. 0 = 1 GiB.
 	MaxFileBytes int64

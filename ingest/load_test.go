@@ -34,7 +34,7 @@ func loadOpts(t testing.TB, mem memory.Allocator) LoadOptions {
 // added), changes a file (its rows replaced) and resumes a half-loaded file.
 func TestLoadPathsIdempotent(t *testing.T) {
 	ctx := context.Background()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(newBatchAllocator())
 	defer mem.AssertSize(t, 0)
 	dir := t.TempDir()
 	s3 := filepath.Join(dir, "AWSLogs", "123456789012", "CloudTrail", "us-east-1", "2024", "05", "14")
@@ -325,7 +325,7 @@ func TestLoadChangedFile(t *testing.T) {
 // adds nothing.
 func TestLoadPathsParallelOrder(t *testing.T) {
 	ctx := context.Background()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(newBatchAllocator())
 	defer mem.AssertSize(t, 0)
 	dir := t.TempDir()
 	const files, per = 3, 600

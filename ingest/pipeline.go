@@ -103,7 +103,7 @@ type pipeline struct {
 
 func newPipeline(cfg Config, sink Sink, mem memory.Allocator, m *Metrics, log *slog.Logger, st *status.Tracker) *pipeline {
 	if mem == nil {
-		mem = memory.NewGoAllocator()
+		mem = newBatchAllocator()
 	}
 	return &pipeline{cfg: cfg, sink: sink, mem: mem, m: m, log: log, status: st,
 		budget: semaphore.NewWeighted(int64(cfg.MaxInflightBytes)), totals: Totals{DeadLetters: map[string]int64{}}}

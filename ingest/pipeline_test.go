@@ -48,7 +48,7 @@ func TestPipelineGroupCommit(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.BatchMaxWait = 10 * time.Millisecond
 	sink := &slowSink{delay: 200 * time.Millisecond}
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	mem := memory.NewCheckedAllocator(newBatchAllocator())
 	defer mem.AssertSize(t, 0)
 	p := newPipeline(cfg, sink, mem, NewMetrics(nil), slog.New(slog.DiscardHandler), nil)
 	in := make(chan item)
@@ -100,7 +100,7 @@ func TestPipelineFastFill(t *testing.T) {
 		cfg := DefaultConfig()
 		cfg.BatchMaxEvents, cfg.BatchMaxWait = 100, 200*time.Millisecond
 		sink := &slowSink{}
-		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+		mem := memory.NewCheckedAllocator(newBatchAllocator())
 		defer mem.AssertSize(t, 0)
 		p := newPipeline(cfg, sink, mem, NewMetrics(nil), slog.New(slog.DiscardHandler), nil)
 		in := make(chan item)
