@@ -239,7 +239,7 @@ func TestLoadImplausibleRecords(t *testing.T) {
 	}, ",") + `]}`
 	writeFile(t, filepath.Join(dir, "trail.json"), []byte(doc))
 	db := openDB(t, "")
-	sum, err := LoadPaths(ctx, db, []string{dir}, loadOpts(t, memory.NewGoAllocator()))
+	sum, err := LoadPaths(ctx, db, []string{dir}, loadOpts(t, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,13 +280,13 @@ func TestLoadChangedFile(t *testing.T) {
 	other := filepath.Join(dir, "other.ndjson")
 	writeFile(t, path, joinBytes(records(0, 10), "\n"))
 	db := openDB(t, "")
-	if _, err := LoadPaths(ctx, db, []string{path}, loadOpts(t, memory.NewGoAllocator())); err != nil {
+	if _, err := LoadPaths(ctx, db, []string{path}, loadOpts(t, nil)); err != nil {
 		t.Fatal(err)
 	}
 	// Truncated (e.g. a download cut short), while another file is new.
 	writeFile(t, path, joinBytes(records(0, 3), "\n"))
 	writeFile(t, other, joinBytes(records(100, 2), "\n"))
-	sum, err := LoadPaths(ctx, db, []string{dir}, loadOpts(t, memory.NewGoAllocator()))
+	sum, err := LoadPaths(ctx, db, []string{dir}, loadOpts(t, nil))
 	if !errors.Is(err, ErrChangedFiles) || !strings.Contains(err.Error(), "--replace-changed") || !strings.Contains(err.Error(), "trail.ndjson") || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("truncated file: %v; want one line naming the file and --replace-changed", err)
 	}
@@ -301,7 +301,7 @@ func TestLoadChangedFile(t *testing.T) {
 	}
 	// Grown instead: nothing loaded is lost, so no flag is needed.
 	writeFile(t, path, append(joinBytes(records(0, 10), "\n"), append([]byte("\n"), joinBytes(records(10, 2), "\n")...)...))
-	if _, err := LoadPaths(ctx, db, []string{path}, loadOpts(t, memory.NewGoAllocator())); err != nil {
+	if _, err := LoadPaths(ctx, db, []string{path}, loadOpts(t, nil)); err != nil {
 		t.Fatalf("a file that grew: %v", err)
 	}
 	if n := queryInt(t, db, "SELECT count(*) FROM events WHERE src_file LIKE '%trail.ndjson'"); n != 12 {
@@ -309,7 +309,7 @@ func TestLoadChangedFile(t *testing.T) {
 	}
 	// With the flag, a truncated file replaces its events.
 	writeFile(t, path, joinBytes(records(0, 3), "\n"))
-	opts := loadOpts(t, memory.NewGoAllocator())
+	opts := loadOpts(t, nil)
 	opts.ReplaceChanged = true
 	if _, err := LoadPaths(ctx, db, []string{path}, opts); err != nil {
 		t.Fatal(err)
