@@ -420,7 +420,7 @@ func TestWhileSaying(t *testing.T) {
 		t.Errorf("elapsed times %v then %v: want positive and growing", first, second)
 	}
 	close(release)
-	if err := <-returned; err != failed {
+	if err := <-returned; !errors.Is(err, failed) {
 		t.Errorf("whileSaying returned %v, want fn's error", err)
 	}
 	for len(said) > 0 {
