@@ -18,6 +18,7 @@ import (
 	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
 
 	"github.com/faultline/faultline/ingest/status"
+	"github.com/faultline/faultline/internal/tick"
 	"github.com/faultline/faultline/transform"
 )
 
@@ -423,25 +424,13 @@ func (p *producer) startProgress(files int) func() {
 	if p.opts.Progress == nil {
 		return func() {}
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				p.mu.Lock()
-				fmt.Fprintf(p.opts.Progress, "\rfile %d/%d, %d messages, %s  ", p.fileNum, files, p.sum.Messages, humanBytes(p.sum.Bytes))
-				p.mu.Unlock()
-			}
-		}
+	stop := tick.Every(250*time.Millisecond, func() {
+		p.mu.Lock()
+		fmt.Fprintf(p.opts.Progress, "\rfile %d/%d, %d messages, %s  ", p.fileNum, files, p.sum.Messages, humanBytes(p.sum.Bytes))
+		p.mu.Unlock()
 	})
 	return func() {
-		close(done)
-		wg.Wait()
+		stop()
 		fmt.Fprint(p.opts.Progress, "\r\033[K")
 	}
 }

@@ -3,13 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
@@ -399,35 +397,5 @@ func TestOpenRefusesQuestionMark(t *testing.T) {
 	_, err := Open(context.Background(), filepath.Join(t.TempDir(), "what?.duckdb"))
 	if err == nil || !strings.Contains(err.Error(), "may not contain '?'") {
 		t.Fatalf("open of a path with '?': %v", err)
-	}
-}
-
-// A long migration says every interval that it is still at work, and
-// stops saying so once it has returned.
-func TestWhileSaying(t *testing.T) {
-	said := make(chan time.Duration, 100)
-	release := make(chan struct{})
-	failed := errors.New("the migration's own error")
-	returned := make(chan error)
-	go func() {
-		returned <- whileSaying(time.Millisecond, func(elapsed time.Duration) { said <- elapsed }, func() error {
-			<-release
-			return failed
-		})
-	}()
-	first, second := <-said, <-said
-	if first <= 0 || second <= first {
-		t.Errorf("elapsed times %v then %v: want positive and growing", first, second)
-	}
-	close(release)
-	if err := <-returned; !errors.Is(err, failed) {
-		t.Errorf("whileSaying returned %v, want fn's error", err)
-	}
-	for len(said) > 0 {
-		<-said
-	}
-	time.Sleep(20 * time.Millisecond)
-	if n := len(said); n != 0 {
-		t.Errorf("%d progress lines after the migration returned", n)
 	}
 }

@@ -11,10 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/faultline/faultline/internal/tick"
 )
 
 //go:embed schema.sql
@@ -273,22 +274,11 @@ func (db *DB) migrateFrom(ctx context.Context, v int) error {
 	db.QueryRowContext(ctx, "SELECT count(*) FROM events").Scan(&events) //nolint:errcheck // only for the log line
 	slog.InfoContext(ctx, "migrating the database to a new schema version; this reads every event once (2-3 minutes per 100M events on 2 cores)",
 		"db", db.Path, "from", v, "to", v+1, "events", events)
-	still := func(elapsed time.Duration) {
-		slog.InfoContext(ctx, "still migrating the database", "db", db.Path, "to", v+1, "events", events, "elapsed", elapsed.Round(time.Second).String())
-	}
-	err := whileSaying(migrateProgressEvery, still, func() error {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("migrate schema version %d to %d: %w", v, v+1, err)
-		}
-		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
-			return errors.Join(fmt.Errorf("migrate schema version %d to %d: %w", v, v+1, err), tx.Rollback())
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("migrate schema version %d to %d: commit: %w", v, v+1, err)
-		}
-		return nil
+	stop := tick.Every(migrateProgressEvery, func() {
+		slog.InfoContext(ctx, "still migrating the database", "db", db.Path, "to", v+1, "events", events, "elapsed", time.Since(start).Round(time.Second).String())
 	})
+	err := db.migrateTx(ctx, v)
+	stop()
 	if err != nil {
 		return err
 	}
@@ -297,30 +287,20 @@ func (db *DB) migrateFrom(ctx context.Context, v int) error {
 }
 
 // migrateProgressEvery is how often a running migration says so.
-var migrateProgressEvery = 15 * time.Second
+const migrateProgressEvery = 15 * time.Second
 
-// whileSaying runs fn and calls still(elapsed) every interval until fn
-// returns.
-func whileSaying(interval time.Duration, still func(elapsed time.Duration), fn func() error) error {
-	start := time.Now()
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				still(time.Since(start))
-			}
-		}
-	})
-	err := fn()
-	close(done)
-	wg.Wait()
-	return err
+func (db *DB) migrateTx(ctx context.Context, v int) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("migrate schema version %d to %d: %w", v, v+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+		return errors.Join(fmt.Errorf("migrate schema version %d to %d: %w", v, v+1, err), tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate schema version %d to %d: commit: %w", v, v+1, err)
+	}
+	return nil
 }
 
 // Close closes the database and its connector.

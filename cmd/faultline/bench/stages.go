@@ -26,6 +26,7 @@ import (
 
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/store"
+	"github.com/faultline/faultline/internal/tick"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/transform"
 )
@@ -606,21 +607,11 @@ func stageSteady(ctx context.Context, a StageArgs, measure func() func(*Sample))
 	}
 	s := Sample{}
 	var mu sync.Mutex
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(250 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				mu.Lock()
-				s.RSSSamples = append(s.RSSSamples, currentRSS())
-				mu.Unlock()
-			}
-		}
-	}()
+	stopSampling := tick.Every(250*time.Millisecond, func() {
+		mu.Lock()
+		s.RSSSamples = append(s.RSSSamples, currentRSS())
+		mu.Unlock()
+	})
 	stop := measure()
 	deadline := time.Now().Add(a.Duration)
 	for time.Now().Before(deadline) && err == nil {
@@ -639,7 +630,7 @@ func stageSteady(ctx context.Context, a StageArgs, measure func() func(*Sample))
 		s.Events, err = countEvents(ctx, db)
 	}
 	err = errors.Join(err, db.Close())
-	close(done)
+	stopSampling()
 	stop(&s)
 	mu.Lock()
 	defer mu.Unlock()
