@@ -69,11 +69,17 @@ func (l *retryLog) failed(now time.Time, wait time.Duration, attrs ...any) {
 	l.log.Warn(l.msg+", still retrying", append(head, attrs...)...)
 }
 
-// succeeded ends a run of failures: the next failure is logged again.
-func (l *retryLog) succeeded() {
+// succeeded ends a run of failures at now: it logs "<msg>: recovered" with
+// the failed attempts and how long they lasted, and the next failure is
+// logged again. Without failures before it, it logs nothing.
+func (l *retryLog) succeeded(now time.Time) {
 	l.mu.Lock()
+	n, first := l.n, l.first
 	l.n = 0
 	l.mu.Unlock()
+	if n > 0 {
+		l.log.Info(l.msg+": recovered", "failed_attempts", n, "for", roundDuration(now.Sub(first)).String())
+	}
 }
 
 // roundDuration rounds d for a person: to the second from 10s on, to the

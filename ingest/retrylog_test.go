@@ -42,10 +42,15 @@ func TestRetryLogFirstFewThenSummaries(t *testing.T) {
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("lines:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
-	l.succeeded()
+	l.succeeded(t0.Add(46 * time.Second))
+	l.succeeded(t0.Add(47 * time.Second)) // no failure since: nothing to say
 	fail(50*time.Second, 13)
-	if got := logs.Lines("kafka brokers unreachable"); len(got) != 5 || !strings.Contains(got[4], "retrying attempt=1 ") {
-		t.Errorf("after a success the next failure logs %q, want attempt=1 again", got[len(got)-1])
+	got := logs.Lines("kafka brokers unreachable")
+	if len(got) != 6 || got[4] != "kafka brokers unreachable: recovered failed_attempts=12 for=46s" {
+		t.Fatalf("after the brokers came back:\n%s\nwant one line: kafka brokers unreachable: recovered failed_attempts=12 for=46s", strings.Join(got[4:], "\n"))
+	}
+	if !strings.Contains(got[5], "retrying attempt=1 ") {
+		t.Errorf("after a success the next failure logs %q, want attempt=1 again", got[5])
 	}
 }
 
