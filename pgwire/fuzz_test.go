@@ -102,3 +102,21 @@ func FuzzClassify(f *testing.F) {
 		_ = classify(sql, "v", c.lookup)
 	})
 }
+
+// TestRewriteQualifiedKeyword: a catalog-qualified name that is also a
+// rewritten keyword (pg_catalog.OPERATOR(!)) is copied once; it panicked
+// (slice bounds out of range) when the OPERATOR rewrite went back over the
+// copied name. Found by FuzzClassify.
+func TestRewriteQualifiedKeyword(t *testing.T) {
+	c := &conn{settings: map[string]string{}}
+	for sql, want := range map[string]string{
+		"00000000 pg_CAtAlog.OPERATOR(!)":                    "00000000 OPERATOR(!)",
+		"SELECT pg_catalog.OPERATOR(pg_catalog.~) 'x'":       "SELECT OPERATOR(pg_catalog.~) 'x'",
+		"SELECT 'a' OPERATOR(pg_catalog.~) 'b'":              "SELECT 'a'  ~  'b'",
+		"SELECT x FROM t WHERE y COLLATE pg_catalog.default": "SELECT x FROM t WHERE y  ",
+	} {
+		if got := classify(sql, "v", c.lookup).sql; got != want {
+			t.Errorf("%s\n got %q\nwant %q", sql, got, want)
+		}
+	}
+}

@@ -165,9 +165,11 @@ func rewrite(sql string, toks []queries.Token, version string, settings func(str
 				}
 				if to, ok := renamed[name]; ok {
 					replace(i, j, to)
+					i = j
 				} else if j != i && !duckdbCatalogFunctions[name] {
 					// pg_catalog.f( -> f(: DuckDB finds its functions unqualified.
 					replace(i, j, text(j))
+					i = j // the name is copied: not a keyword to rewrite again
 				}
 				if n, ok := maxArgs[name]; ok {
 					// Drop the arguments DuckDB's function does not take
