@@ -30,8 +30,8 @@ const hugePage = 2 << 20
 // soon as the batch is committed.
 //
 // A string read from a batch built here must not outlive the batch's
-// Release: the memory is unmapped, where Go's heap would have kept it
-// alive. The sink copies what it keeps (rollup keys become rows of their
+// Release, nor a view into a buffer its next growth (mremap may move it):
+// the memory is unmapped, where Go's heap would have kept it alive. The sink copies what it keeps (rollup keys become rows of their
 // own record), and the tests build every batch here under Arrow's checked
 // allocator, where a use after Release faults.
 type mappedAllocator struct {
@@ -88,10 +88,15 @@ func (a *mappedAllocator) Allocate(size int) []byte {
 	return m[:size:size]
 }
 
-// Reallocate grows or shrinks b to size bytes, keeping its content.
+// Reallocate grows or shrinks b to size bytes, keeping its content; what
+// it grows by is zero, as from Go's allocator. A view into b is invalid
+// afterwards (the mapping may move).
 func (a *mappedAllocator) Reallocate(size int, b []byte) []byte {
 	m, mapped := a.lookup(b)
 	switch {
+	case mapped && size == 0: // a zero-capacity slice could not be found again to unmap
+		a.Free(b)
+		return a.small.Allocate(0)
 	case !mapped && size < mappedMin:
 		return a.small.Reallocate(size, b)
 	case !mapped:
@@ -100,6 +105,9 @@ func (a *mappedAllocator) Reallocate(size int, b []byte) []byte {
 		a.small.Free(b)
 		return nb
 	case size <= len(m):
+		if size > len(b) {
+			clear(m[len(b):size]) // bytes of an earlier, longer use of the mapping
+		}
 		return m[:size:size]
 	}
 	a.forget(m)
@@ -111,6 +119,7 @@ func (a *mappedAllocator) Reallocate(size int, b []byte) []byte {
 		return nb
 	}
 	a.keep(nm)
+	clear(nm[len(b):min(size, len(m))]) // the part of the old mapping beyond b
 	return nm[:size:size]
 }
 

@@ -54,8 +54,13 @@ func TestBatchAllocatorMapsBigBuffers(t *testing.T) {
 	if a.mappedBuffers() != 1 || len(b) != 2<<20 || b[1000] != byte(1000%251) {
 		t.Fatalf("shrunk: %d mappings, len %d", a.mappedBuffers(), len(b))
 	}
+	b = a.Reallocate(3<<20, b) // grows again within the mapping
+	if !bytes.Equal(b[2<<20:], make([]byte, 1<<20)) {
+		t.Fatal("growing back after a shrink shows the bytes written before it")
+	}
 	a.Free(b)
 	a.Free(a.Allocate(5 << 20))
+	a.Free(a.Reallocate(0, a.Allocate(6<<20))) // as Arrow frees an emptied buffer
 	if n := a.mappedBuffers(); n != 0 {
 		t.Fatalf("%d mappings left after Free", n)
 	}
