@@ -357,7 +357,7 @@ func (r *runner) consume(ctx context.Context) error {
 			continue
 		}
 		bo.reset()
-		warn.succeeded(time.Now())
+		warn.succeeded()
 		r.contact()
 		r.progress()
 		if err := r.startGeneration(ctx, gen); err != nil {

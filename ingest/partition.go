@@ -145,7 +145,7 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 			r.contact() // fetching works again
 		}
 		bo.reset()
-		warn.succeeded(time.Now()) // a message: the next failure is news again
+		warn.succeeded() // a message: the next failure is news again
 		if m.Offset > expected {
 			if err := r.checkGap(ctx, ps, expected, m.Offset); err != nil {
 				r.stop(err)

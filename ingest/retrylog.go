@@ -24,6 +24,8 @@ type retryLog struct {
 	// giveUp, if set, says how long until a batch run gives up (ok false:
 	// it never does).
 	giveUp func(now time.Time) (left time.Duration, ok bool)
+	// now is the clock of succeeded (nil: time.Now; tests set it).
+	now func() time.Time
 
 	mu          sync.Mutex
 	n           int       // failures since the last success
@@ -69,17 +71,23 @@ func (l *retryLog) failed(now time.Time, wait time.Duration, attrs ...any) {
 	l.log.Warn(l.msg+", still retrying", append(head, attrs...)...)
 }
 
-// succeeded ends a run of failures at now: it logs "<msg>: recovered" with
-// the failed attempts and how long they lasted, and the next failure is
-// logged again. Without failures before it, it logs nothing.
-func (l *retryLog) succeeded(now time.Time) {
+// succeeded ends a run of failures: it logs "<msg>: recovered" with the
+// failed attempts and how long they lasted, and the next failure is logged
+// again. Without failures before it (every message a partition reads), it
+// logs nothing and reads no clock.
+func (l *retryLog) succeeded() {
 	l.mu.Lock()
 	n, first := l.n, l.first
 	l.n = 0
 	l.mu.Unlock()
-	if n > 0 {
-		l.log.Info(l.msg+": recovered", "failed_attempts", n, "for", roundDuration(now.Sub(first)).String())
+	if n == 0 {
+		return
 	}
+	now := time.Now
+	if l.now != nil {
+		now = l.now
+	}
+	l.log.Info(l.msg+": recovered", "failed_attempts", n, "for", roundDuration(now().Sub(first)).String())
 }
 
 // roundDuration rounds d for a person: to the second from 10s on, to the

@@ -190,7 +190,7 @@ func (r *runner) discover(ctx context.Context) (map[string][]int32, []status.Mis
 	for {
 		parts, missing, err := r.topicPartitions(ctx)
 		if err == nil {
-			r.unreachable.succeeded(time.Now())
+			r.unreachable.succeeded()
 			r.contact()
 			r.setMissing(missing)
 			return parts, missing, nil
@@ -260,7 +260,7 @@ func (r *runner) probe(ctx context.Context) {
 			r.unreachable.failed(time.Now(), 0, "what", "list topics", "brokers", strings.Join(r.o.Kafka.Brokers, ","), "err", err, "check", r.unreachableHint())
 		}
 	} else {
-		r.unreachable.succeeded(time.Now())
+		r.unreachable.succeeded()
 		r.contact()
 		r.setMissing(missing)
 		if !r.o.Config.ExitWhenCaughtUp {

@@ -274,11 +274,13 @@ func (db *DB) migrateFrom(ctx context.Context, v int) error {
 	db.QueryRowContext(ctx, "SELECT count(*) FROM events").Scan(&events) //nolint:errcheck // only for the log line
 	slog.InfoContext(ctx, "migrating the database to a new schema version; this reads every event once (2-3 minutes per 100M events on 2 cores)",
 		"db", db.Path, "from", v, "to", v+1, "events", events)
-	stop := tick.Every(migrateProgressEvery, func() {
-		slog.InfoContext(ctx, "still migrating the database", "db", db.Path, "to", v+1, "events", events, "elapsed", time.Since(start).Round(time.Second).String())
-	})
-	err := db.migrateTx(ctx, v)
-	stop()
+	err := func() error {
+		stop := tick.Every(migrateProgressEvery, func() {
+			slog.InfoContext(ctx, "still migrating the database", "db", db.Path, "to", v+1, "events", events, "elapsed", time.Since(start).Round(time.Second).String())
+		})
+		defer stop()
+		return db.migrateTx(ctx, v)
+	}()
 	if err != nil {
 		return err
 	}
