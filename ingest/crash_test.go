@@ -69,11 +69,6 @@ func TestCrashExactlyOnce(t *testing.T) {
 			"--group", fmt.Sprintf("crash-%d", i), "--exit-when-caught-up", "--log-format", "json", "--log-level", "warn")
 		cmd.Env = append(os.Environ(), "FAULTLINE_TEST_COMMIT_DELAY=40ms", "FAULTLINE_INGEST_BATCH_MAX_EVENTS=250",
 			"FAULTLINE_INGEST_BATCH_MAX_WAIT=50ms", "FAULTLINE_KAFKA_FETCH_MAX_WAIT=100ms")
-		if i%2 == 1 {
-			// Every batch of over 100 events checkpoints at its commit (as
-			// big batches do), so kills land in those checkpoints too.
-			cmd.Env = append(cmd.Env, "FAULTLINE_TEST_DIRECT_COMMIT_EVENTS=100")
-		}
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {

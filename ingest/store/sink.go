@@ -57,12 +57,6 @@ type Sink struct {
 	conn   *sql.Conn
 	path   string // the database file, for errors
 	views  int64  // names each batch's Arrow view uniquely
-	// directEvents is directCommitEvents (tests lower it).
-	directEvents int64
-	// restore: set the database's checkpoint_threshold again before the
-	// next batch (a big batch's commit failed to restore it).
-	restore bool
-	db      *DB
 }
 
 // NewSink takes a dedicated connection from db. Close returns it.
@@ -71,7 +65,7 @@ func (db *DB) NewSink(ctx context.Context) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sink connection: %w", err)
 	}
-	return &Sink{conn: conn, path: db.Path, directEvents: directCommitThreshold(), db: db}, nil
+	return &Sink{conn: conn, path: db.Path}, nil
 }
 
 // Close releases the sink's connection.
@@ -101,12 +95,6 @@ func (s *Sink) commit(ctx context.Context, b *Batch) error {
 			_, err := ex.ExecContext(ctx, q, args)
 			return err
 		}
-		if s.restore {
-			if err := exec("SET checkpoint_threshold = " + quoteString(s.db.threshold)); err != nil {
-				return fmt.Errorf("restore checkpoint_threshold %s: %w", s.db.threshold, err)
-			}
-			s.restore = false
-		}
 		if err := exec("BEGIN TRANSACTION"); err != nil {
 			return fmt.Errorf("begin batch transaction: %w", err)
 		}
@@ -114,69 +102,13 @@ func (s *Sink) commit(ctx context.Context, b *Batch) error {
 			_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
 			return errors.Join(err, rerr)
 		}
-		direct := false
-		if b.Events != nil && b.Events.NumRows() >= s.directEvents {
-			d, err := checkpointAtCommit(ctx, dc, exec)
-			if err != nil {
-				_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
-				return errors.Join(err, rerr)
-			}
-			direct = d
-		}
 		beforeCommit()
-		err := exec("COMMIT")
-		if direct {
-			// The batch is committed or not whatever the setting does: a
-			// failed restore is retried before the next batch instead of
-			// failing (and so repeating) this one.
-			if rerr := exec("SET checkpoint_threshold = " + quoteString(s.db.threshold)); rerr != nil {
-				s.restore = true
-			}
-		}
-		if err != nil {
+		if err := exec("COMMIT"); err != nil {
 			_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
 			return errors.Join(fmt.Errorf("commit batch transaction: %w", err), rerr)
 		}
 		return nil
 	})
-}
-
-// directCommitEvents: a batch of at least this many events is written
-// compressed into the file at its commit (a checkpoint) instead of to the
-// WAL first. Below a whole row group (122,880 rows) DuckDB writes a
-// transaction's rows to the WAL and again, compressed, at the next
-// checkpoint (when the WAL reaches duckdb.checkpoint_threshold): for a big
-// batch that is every byte written twice. A small batch still goes to the
-// WAL: checkpointing at each one would compress the file's last, partly
-// filled row group again every time.
-const directCommitEvents = 40_000
-
-// checkpointAtCommit makes the open transaction's COMMIT checkpoint (a
-// threshold of 0 bytes) and says so, unless the database's configuration is
-// locked (serve's analyst SQL sandbox): then the batch goes to the WAL like
-// a small one. The setting is the database's; the sink is its only writer.
-func checkpointAtCommit(ctx context.Context, dc any, exec func(string, ...driver.NamedValue) error) (bool, error) {
-	qc, ok := dc.(driver.QueryerContext)
-	if !ok {
-		return false, fmt.Errorf("sink: driver connection %T cannot query", dc)
-	}
-	rows, err := qc.QueryContext(ctx, "SELECT current_setting('lock_configuration')::VARCHAR", nil)
-	if err != nil {
-		return false, fmt.Errorf("read lock_configuration: %w", err)
-	}
-	v := make([]driver.Value, 1)
-	err = rows.Next(v)
-	rows.Close()
-	if err != nil {
-		return false, fmt.Errorf("read lock_configuration: %w", err)
-	}
-	if v[0] != "false" {
-		return false, nil
-	}
-	if err := exec("SET checkpoint_threshold = '0B'"); err != nil {
-		return false, fmt.Errorf("checkpoint at commit: %w", err)
-	}
-	return true, nil
 }
 
 func nv(args ...any) []driver.NamedValue {

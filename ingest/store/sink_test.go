@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -209,96 +206,5 @@ func TestFilePositionAndReplace(t *testing.T) {
 	next, fp, _, _ = db.FilePosition(ctx, "file:/a")
 	if next != 1 || fp != "2:bb" {
 		t.Errorf("position after replace = %d %q", next, fp)
-	}
-}
-
-// A batch of directEvents or more is written into the file at its commit
-// (a checkpoint), not to the WAL; a smaller one goes to the WAL, and the
-// database's checkpoint_threshold is what it was either way.
-func TestSinkBigBatchSkipsWAL(t *testing.T) {
-	ctx := context.Background()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	db := openTemp(t)
-	s, err := db.NewSink(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.directEvents = 100
-	setting := func() string {
-		var v string
-		if err := db.QueryRowContext(ctx, "SELECT current_setting('checkpoint_threshold')").Scan(&v); err != nil {
-			t.Fatal(err)
-		}
-		return v
-	}
-	walBytes := func() int64 {
-		st, err := os.Stat(db.Path + ".wal")
-		if errors.Is(err, fs.ErrNotExist) {
-			return 0
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.Size()
-	}
-	before := setting()
-	commit := func(from, n int) {
-		rec := testEvents(mem, "app", from, n)
-		defer rec.Release()
-		if err := s.Commit(ctx, &Batch{Events: rec, Positions: []Position{{Source: "kafka:app", Next: int64(from + n)}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	commit(0, 50)
-	if n := walBytes(); n == 0 {
-		t.Errorf("after a batch of 50 events (directEvents 100) the WAL is empty: want the batch in the WAL")
-	}
-	commit(50, 200)
-	if n := walBytes(); n != 0 {
-		t.Errorf("after a batch of 200 events the WAL holds %d bytes: want it checkpointed at commit", n)
-	}
-	if got := setting(); got != before {
-		t.Errorf("checkpoint_threshold = %q after the batch, want %q as before", got, before)
-	}
-	commit(250, 50)
-	if n := walBytes(); n == 0 {
-		t.Errorf("after a later batch of 50 events the WAL is empty: the threshold was not restored")
-	}
-	if n := count(t, db, "SELECT count(DISTINCT event_id) FROM events"); n != 300 {
-		t.Errorf("events = %d, want 300", n)
-	}
-	if n := count(t, db, "SELECT next_offset FROM ingest_offsets WHERE source = 'kafka:app'"); n != 300 {
-		t.Errorf("stored position = %d, want 300", n)
-	}
-}
-
-// Under serve's sandbox the configuration is locked: a big batch cannot
-// change checkpoint_threshold and goes to the WAL like a small one.
-func TestSinkBigBatchLockedConfiguration(t *testing.T) {
-	ctx := context.Background()
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
-	db := openTemp(t)
-	s, err := db.NewSink(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.directEvents = 100
-	if _, err := db.ExecContext(ctx, "SET lock_configuration = true"); err != nil {
-		t.Fatal(err)
-	}
-	rec := testEvents(mem, "app", 0, 200)
-	defer rec.Release()
-	if err := s.Commit(ctx, &Batch{Events: rec, Positions: []Position{{Source: "kafka:app", Next: 200}}}); err != nil {
-		t.Fatalf("a big batch under a locked configuration: %v", err)
-	}
-	if st, err := os.Stat(db.Path + ".wal"); err != nil || st.Size() == 0 {
-		t.Errorf("WAL after a big batch under a locked configuration: %v, %v; want the batch in the WAL", st, err)
-	}
-	if n := count(t, db, "SELECT count(*) FROM events"); n != 200 {
-		t.Errorf("events = %d, want 200", n)
 	}
 }
