@@ -43,6 +43,7 @@ and measures, interleaved over several repetitions, each in its own process:
   e  faultline ingest end to end, from the topics into a DuckDB file
   f  faultline load of 100k CloudTrail records as NDJSON
   g  DuckDB read_json of that file into a table of its own
+  i  f into a file that already holds two loads of the same records
   h  a Python consumer (confluent-kafka + duckdb + pyarrow) of the same
      topics, if make bench-python installed it (else skipped, with a note)
 then steady RSS while ingesting, bytes on disk per event against read_json's

@@ -135,6 +135,27 @@ func TestStages(t *testing.T) {
 	if err != nil || s.Events != int64(c.Events) {
 		t.Errorf("e2e stage: %v, %d events, want %d", err, s.Events, c.Events)
 	}
+	// f and i: a load into a new file and one into a file that already
+	// holds two loads of the same records, which are not skipped as loaded.
+	a.CloudTrail = filepath.Join(dir, "ct.ndjson")
+	if _, err := GenerateTopic(0, 500, 3).WriteNDJSON(a.CloudTrail); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		prior int
+	}{{"f", 0}, {"i", 2}} {
+		s, err = loadStage(ctx, a, noMeasure, tc.name, tc.prior, 500)
+		if err != nil || s.Events != 500 {
+			t.Errorf("load stage %s: %v, %d events, want 500", tc.name, err, s.Events)
+		}
+		if got := sourceCounts(t, filepath.Join(dir, tc.name+"-1.duckdb"), "cloudtrail"); got["cloudtrail"] != 500*(tc.prior+1) {
+			t.Errorf("load stage %s: %d events in the file, want %d", tc.name, got["cloudtrail"], 500*(tc.prior+1))
+		}
+	}
+	if _, err := loadStage(ctx, a, noMeasure, "x", 0, 501); err == nil {
+		t.Error("load stage: 500 events where 501 are wanted was not an error")
+	}
 	a.Duration = 2 * time.Second
 	s, err = stageSteady(ctx, a, noMeasure)
 	if err != nil || s.Events < int64(c.Events) || s.Loops < 1 {
@@ -142,7 +163,7 @@ func TestStages(t *testing.T) {
 	}
 }
 
-func sourceCounts(t *testing.T, path string) map[string]int {
+func sourceCounts(t *testing.T, path string, sources ...string) map[string]int {
 	t.Helper()
 	db, err := store.Open(context.Background(), path)
 	if err != nil {
@@ -163,8 +184,13 @@ func sourceCounts(t *testing.T, path string) map[string]int {
 		}
 		out[s] = n
 	}
-	if out["cloudtrail"] == 0 || out["cloudwatch"] == 0 || out["app"] == 0 {
-		t.Errorf("%s: sources %v, want cloudtrail, cloudwatch and app", path, out)
+	if len(sources) == 0 {
+		sources = []string{"cloudtrail", "cloudwatch", "app"}
+	}
+	for _, src := range sources {
+		if out[src] == 0 {
+			t.Errorf("%s: sources %v, want %v", path, out, sources)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
@@ -213,7 +239,7 @@ func TestQueries(t *testing.T) {
 func TestSummarize(t *testing.T) {
 	var r Report
 	for rep, f := range []float64{1, 2, 3} { // median factor 2
-		for st, sec := range map[string]float64{StageKafka: 1, StageDecode: 2, StageDuckDB: 4, StageReadJSON: 2, StageE2E: 8} {
+		for st, sec := range map[string]float64{StageKafka: 1, StageDecode: 2, StageDuckDB: 4, StageReadJSON: 2, StageE2E: 8, StageLoad: 4, StageLoadRJ: 2, StageLoadMore: 5} {
 			r.Samples = append(r.Samples, Sample{Stage: st, Rep: rep, Events: 1_000_000, Bytes: 1e9, Seconds: sec * f, CPUSeconds: 2, GoCPUSeconds: 2, GCCPUSeconds: 0.2, MaxRSSBytes: 1e8})
 		}
 	}
@@ -235,7 +261,10 @@ func TestSummarize(t *testing.T) {
 	if r.Ratios.EOverD != 0.25 {
 		t.Errorf("e/d %v, want 0.25", r.Ratios.EOverD)
 	}
-	if len(r.Targets) != 3 || r.Targets[0].OK || r.Targets[2].OK != true {
+	if r.Ratios.FOverG != 0.5 || r.Ratios.IOverF != 0.8 {
+		t.Errorf("f/g %v, want 0.5; i/f %v, want 0.8", r.Ratios.FOverG, r.Ratios.IOverF)
+	}
+	if len(r.Targets) != 4 || r.Targets[0].OK || r.Targets[2].OK || r.Targets[3].OK != true {
 		t.Errorf("targets %+v", r.Targets)
 	}
 }

@@ -80,6 +80,9 @@ type Ratios struct {
 	// FOverG is `faultline load` of CloudTrail NDJSON against read_json of
 	// the same file into a table.
 	FOverG float64 `json:"f_over_g"`
+	// IOverF is a load into a file holding two loads against one into a
+	// new file: below 1 when a load's cost grows with the file.
+	IOverF float64 `json:"i_over_f"`
 	// EOverH is faultline ingest against the Python consumer.
 	EOverH float64 `json:"e_over_h,omitempty"`
 }
@@ -169,6 +172,9 @@ func (r *Report) summarize() {
 	}
 	if g := eps[StageLoadRJ]; g > 0 {
 		r.Ratios.FOverG = eps[StageLoad] / g
+	}
+	if f := eps[StageLoad]; f > 0 {
+		r.Ratios.IOverF = eps[StageLoadMore] / f
 	}
 	if h := eps[StagePython]; h > 0 {
 		r.Ratios.EOverH = eps[StageE2E] / h
@@ -293,7 +299,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 		}
 		rows = append(rows, []string{"serial(a,b,c)", f("%.0f", r.Ratios.SerialEventsPerSec), "", "1/(1/a+1/b+1/c)"},
 			[]string{"e/d", f("%.2f", r.Ratios.EOverD)}, []string{"e/serial", f("%.2f", r.Ratios.EOverSerial)},
-			[]string{"f/g", f("%.2f", r.Ratios.FOverG)})
+			[]string{"f/g", f("%.2f", r.Ratios.FOverG)}, []string{"i/f", f("%.2f", r.Ratios.IOverF)})
 		if r.Ratios.EOverH > 0 {
 			rows = append(rows, []string{"e/h", f("%.2f", r.Ratios.EOverH), "", r.Python})
 		}

@@ -40,12 +40,13 @@ const (
 	StageE2E      = "e-e2e"      // faultline ingest from the topic into a DuckDB file
 	StageLoad     = "f-load"     // faultline load of CloudTrail NDJSON into a DuckDB file
 	StageLoadRJ   = "g-readjson" // DuckDB read_json of the same file into a table of its own
+	StageLoadMore = "i-load-3rd" // f into a file that already holds two loads of the same records
 	StagePython   = "h-python"   // a Python consumer (confluent-kafka + duckdb) of the same topics
 	StageSteady   = "steady"     // e in a loop for a while, sampling RSS
 )
 
 // IngestStages lists the stages of one repetition.
-var IngestStages = []string{StageKafka, StageDecode, StageDuckDB, StageReadJSON, StageE2E, StageLoad, StageLoadRJ}
+var IngestStages = []string{StageKafka, StageDecode, StageDuckDB, StageReadJSON, StageE2E, StageLoad, StageLoadRJ, StageLoadMore}
 
 // LoadRecords is the number of CloudTrail records of f and g (issue 19's
 // 100k-record comparison).
@@ -196,6 +197,8 @@ func RunStage(ctx context.Context, a StageArgs) (Sample, error) {
 		run = stageLoad
 	case StageLoadRJ:
 		run = stageLoadReadJSON
+	case StageLoadMore:
+		run = stageLoadMore
 	case StagePython:
 		run = stagePython
 	case StageSteady:
@@ -466,23 +469,54 @@ func stageReadJSON(ctx context.Context, a StageArgs, measure func() func(*Sample
 // stageLoad runs `faultline load` (ingest.LoadPaths, as the command does)
 // of the CloudTrail NDJSON file into a new DuckDB file, Close included.
 func stageLoad(ctx context.Context, a StageArgs, measure func() func(*Sample)) (Sample, error) {
+	return loadStage(ctx, a, measure, "f", 0, LoadRecords)
+}
+
+// stageLoadMore is f into a file that already holds two loads of the same
+// records (under other names, so neither is skipped as loaded): a user's
+// file grows, and what a load costs may grow with it (a checkpoint that
+// rewrites earlier row groups; docs/benchmarks.md, part 13). The two
+// loads before and the close after them are not measured.
+func stageLoadMore(ctx context.Context, a StageArgs, measure func() func(*Sample)) (Sample, error) {
+	return loadStage(ctx, a, measure, "i", 2, LoadRecords)
+}
+
+// loadStage loads a.CloudTrail prior times (unmeasured, each under its own
+// name, then closes the file), and once more measured, Close included; the
+// measured load must store want events and no dead letter.
+func loadStage(ctx context.Context, a StageArgs, measure func() func(*Sample), name string, prior int, want int64) (Sample, error) {
 	st, err := os.Stat(a.CloudTrail)
 	if err != nil {
 		return Sample{}, fmt.Errorf("cloudtrail ndjson: %w", err)
 	}
-	db, err := openDB(ctx, filepath.Join(a.Dir, fmt.Sprintf("f-%d.duckdb", a.Rep)), a.MemoryLimit)
+	path := filepath.Join(a.Dir, fmt.Sprintf("%s-%d.duckdb", name, a.Rep))
+	opts := ingest.LoadOptions{Format: transform.FormatAuto, Config: ingest.DefaultConfig(), Transform: transform.DefaultConfig()}
+	for i := 1; i <= prior; i++ {
+		src := filepath.Join(a.Dir, fmt.Sprintf("%s-%d-prior-%d.ndjson", name, a.Rep, i))
+		if err := os.Link(a.CloudTrail, src); err != nil {
+			return Sample{}, fmt.Errorf("prior load %d: %w", i, err)
+		}
+		db, err := openDB(ctx, path, a.MemoryLimit)
+		if err != nil {
+			return Sample{}, err
+		}
+		_, err = ingest.LoadPaths(ctx, db, []string{src}, opts)
+		if err = errors.Join(err, db.Close(), os.Remove(src)); err != nil {
+			return Sample{}, fmt.Errorf("prior load %d: %w", i, err)
+		}
+	}
+	db, err := openDB(ctx, path, a.MemoryLimit)
 	if err != nil {
 		return Sample{}, err
 	}
 	s := Sample{Bytes: st.Size()}
 	stop := measure()
-	sum, err := ingest.LoadPaths(ctx, db, []string{a.CloudTrail}, ingest.LoadOptions{
-		Format: transform.FormatAuto, Config: ingest.DefaultConfig(), Transform: transform.DefaultConfig()})
+	sum, err := ingest.LoadPaths(ctx, db, []string{a.CloudTrail}, opts)
 	s.Events = sum.Events
 	err = errors.Join(err, db.Close())
 	stop(&s)
-	if err == nil && (s.Events != LoadRecords || sum.DeadLetterTotal() > 0) {
-		err = fmt.Errorf("load: %d events and %d dead letters, want %d events", s.Events, sum.DeadLetterTotal(), LoadRecords)
+	if err == nil && (s.Events != want || sum.DeadLetterTotal() > 0) {
+		err = fmt.Errorf("load: %d events and %d dead letters, want %d events", s.Events, sum.DeadLetterTotal(), want)
 	}
 	return s, err
 }
