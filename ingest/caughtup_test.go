@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -117,5 +118,33 @@ func commitGroupOffset(t *testing.T, addrs []string, group, topic string, part i
 				t.Fatalf("commit %s[%d]=%d for group %s: error code %d", topic, p.Partition, offset, group, p.ErrorCode)
 			}
 		}
+	}
+}
+
+// TestRunCaughtUpOneBatch: a batch run over a backlog spread across
+// topics and partitions stores it in one batch when it fits, and ends
+// without waiting batch_max_wait. Closing the batch at each partition's
+// end instead cut a backlog into a small batch per partition (each written
+// to the WAL and again at the checkpoint): six here.
+func TestRunCaughtUpOneBatch(t *testing.T) {
+	c := newCluster(t, 3, "trail", "trail2")
+	recs := trailRecords("trail", 3, 300)
+	for i, r := range trailRecords("trail2", 3, 300) {
+		r.value = ctRecord(fmt.Sprintf("ev2-%d", i), i)
+		recs = append(recs, r)
+	}
+	produce(t, c.ListenAddrs(), recs)
+	db := openDB(t, "")
+	o := testOptions(t, c.ListenAddrs(), db, TopicConfig{Name: "trail", Format: "cloudtrail"}, TopicConfig{Name: "trail2", Format: "cloudtrail"})
+	o.Config.BatchMaxWait = 10 * time.Minute // only the last partition's end may close the batch
+	o.Metrics = NewMetrics(nil)
+	if err := Run(runCtx(t, 60*time.Second), o); err != nil {
+		t.Fatal(err)
+	}
+	if n := queryInt(t, db, "SELECT count(*) FROM events"); n != 600 {
+		t.Errorf("%d events stored, want 600", n)
+	}
+	if n := testutil.ToFloat64(o.Metrics.Batches); n != 1 {
+		t.Errorf("%v batches committed, want 1: the 600 records of six partitions fit in one", n)
 	}
 }

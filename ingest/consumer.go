@@ -66,6 +66,11 @@ type partState struct {
 	hwm       atomic.Int64 // latest high watermark seen
 	committed atomic.Int64 // next offset stored in DuckDB
 	gen       int32        // consumer group generation this reader runs in
+	// behind counts the partitions of this assignment that have not
+	// reached their target (batch runs); shared by their partStates.
+	// reached is set by the partition's reader when this one has.
+	behind  *atomic.Int64
+	reached bool
 }
 
 type runner struct {
@@ -464,6 +469,15 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 			"records_not_read", unread, "to_read_them", "run with a new --group, or set ingest.start_without_offset: earliest (in a scale-out, another member's file holds them)")
 	}
 	r.newFile = false
+	behind := &atomic.Int64{}
+	for _, ps := range parts {
+		ps.behind = behind
+		if ps.start < ps.target {
+			behind.Add(1)
+		} else {
+			ps.reached = true
+		}
+	}
 	r.mu.Lock()
 	r.parts, r.gen, r.dirty = parts, gen, false
 	r.o.Metrics.Lag.Reset() // partitions this member no longer owns

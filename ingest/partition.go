@@ -165,8 +165,11 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 			Format: format, Value: m.Value, Key: m.Key, Time: m.Time,
 			Lineage: transform.Lineage{Topic: ps.topic, Partition: ps.part, Offset: m.Offset},
 		}, time.Now(), res)
-		it := item{source: source, part: ps.part, next: m.Offset + 1, gen: ps.gen, label: ps.topic, res: res, raw: n,
-			flush: r.o.Config.ExitWhenCaughtUp && m.Offset+1 == ps.target} // don't wait batch_max_wait to exit
+		it := item{source: source, part: ps.part, next: m.Offset + 1, gen: ps.gen, label: ps.topic, res: res, raw: n}
+		if r.o.Config.ExitWhenCaughtUp && !ps.reached && m.Offset+1 >= ps.target {
+			ps.reached = true
+			it.caughtUp = ps.behind
+		}
 		select {
 		case r.in <- it:
 		case <-ctx.Done():

@@ -38,7 +38,9 @@ type item struct {
 	res         *transform.Result
 	raw         int64 // raw bytes; the same amount is held in the in-flight budget
 	barrier     chan struct{}
-	flush       bool // close the batch after this item (a partition reached its caught-up target)
+	// caughtUp (batch runs) is set on the item with which its partition
+	// reaches its target: the partitions of the assignment still behind.
+	caughtUp *atomic.Int64
 }
 
 type pending struct {
@@ -226,7 +228,15 @@ func (p *pipeline) batch(ctx context.Context, in <-chan item, out chan<- *pendin
 				continue
 			}
 			p.add(cur, b, &it)
-			if it.flush || cur.events >= p.cfg.BatchMaxEvents || cur.raw >= int64(p.cfg.BatchMaxBytes) {
+			// The item that brings the last partition read here to its
+			// target closes the batch: the run ends without waiting
+			// batch_max_wait. Counted here, where items arrive in order,
+			// so every partition's last item is in the batch by then.
+			// Not at each partition's end: that cut a backlog into a small
+			// batch per partition, each written to the WAL and again at
+			// the checkpoint.
+			last := it.caughtUp != nil && it.caughtUp.Add(-1) == 0
+			if last || cur.events >= p.cfg.BatchMaxEvents || cur.raw >= int64(p.cfg.BatchMaxBytes) {
 				if err := flush(); err != nil {
 					return err
 				}
@@ -314,7 +324,10 @@ func (p *pipeline) commitOne(ctx context.Context, pb *pending) error {
 			pb.batch.Events.Release()
 		}
 	}()
-	if len(pb.batch.Positions) > 0 || len(pb.batch.ReplaceFiles) > 0 {
+	// A batch with nothing to store (a barrier's) is not committed, nor
+	// counted as a batch.
+	stored := len(pb.batch.Positions) > 0 || len(pb.batch.ReplaceFiles) > 0
+	if stored {
 		bo := backoff{base: 200 * time.Millisecond, max: p.cfg.RetryMaxBackoff}
 		for attempt := 1; ; attempt++ {
 			t0 := time.Now()
@@ -346,7 +359,9 @@ func (p *pipeline) commitOne(ctx context.Context, pb *pending) error {
 		}
 	}
 	p.release(pb.raw)
-	p.m.Batches.Inc()
+	if stored {
+		p.m.Batches.Inc()
+	}
 	p.m.RecordsIn.Add(float64(pb.records))
 	p.m.BytesIn.Add(float64(pb.raw))
 	for l, n := range pb.labels {
@@ -366,7 +381,9 @@ func (p *pipeline) commitOne(ctx context.Context, pb *pending) error {
 	}
 	p.totals.ControlMessages += int64(pb.control)
 	p.totals.Skipped += int64(pb.skipped)
-	p.totals.Batches++
+	if stored {
+		p.totals.Batches++
+	}
 	p.mu.Unlock()
 	if p.onCommit != nil && len(pb.batch.Positions) > 0 {
 		p.onCommit(pb.batch.Positions)
