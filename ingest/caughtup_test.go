@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/kversion"
@@ -128,12 +128,7 @@ func commitGroupOffset(t *testing.T, addrs []string, group, topic string, part i
 // to the WAL and again at the checkpoint): six here.
 func TestRunCaughtUpOneBatch(t *testing.T) {
 	c := newCluster(t, 3, "trail", "trail2")
-	recs := trailRecords("trail", 3, 300)
-	for i, r := range trailRecords("trail2", 3, 300) {
-		r.value = ctRecord(fmt.Sprintf("ev2-%d", i), i)
-		recs = append(recs, r)
-	}
-	produce(t, c.ListenAddrs(), recs)
+	produce(t, c.ListenAddrs(), append(trailRecords("trail", 3, 300), trailRecords("trail2", 3, 300)...))
 	db := openDB(t, "")
 	o := testOptions(t, c.ListenAddrs(), db, TopicConfig{Name: "trail", Format: "cloudtrail"}, TopicConfig{Name: "trail2", Format: "cloudtrail"})
 	o.Config.BatchMaxWait = 10 * time.Minute // only the last partition's end may close the batch

@@ -66,11 +66,10 @@ type partState struct {
 	hwm       atomic.Int64 // latest high watermark seen
 	committed atomic.Int64 // next offset stored in DuckDB
 	gen       int32        // consumer group generation this reader runs in
-	// behind counts the partitions of this assignment that have not
-	// reached their target (batch runs); shared by their partStates.
-	// reached is set by the partition's reader when this one has.
-	behind  *atomic.Int64
-	reached bool
+	// behind counts the partitions of this assignment that started short
+	// of their target and have not sent the item that reaches it (batch
+	// runs); shared by their partStates.
+	behind *atomic.Int64
 }
 
 type runner struct {
@@ -415,6 +414,7 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 		return err
 	}
 	parts := map[tp]*partState{}
+	behind := &atomic.Int64{}
 	starts := map[tp]int64{}
 	var unread int64 // records before the group offsets a new file starts at
 	for _, k := range req {
@@ -458,7 +458,10 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 			r.targets[k] = target
 		}
 		r.mu.Unlock()
-		ps := &partState{tp: k, target: target, start: start, gen: gen.ID}
+		ps := &partState{tp: k, target: target, start: start, gen: gen.ID, behind: behind}
+		if start < target {
+			behind.Add(1)
+		}
 		ps.hwm.Store(b[1])
 		ps.committed.Store(start)
 		parts[k] = ps
@@ -469,15 +472,6 @@ func (r *runner) startGeneration(ctx context.Context, gen *kafka.Generation) err
 			"records_not_read", unread, "to_read_them", "run with a new --group, or set ingest.start_without_offset: earliest (in a scale-out, another member's file holds them)")
 	}
 	r.newFile = false
-	behind := &atomic.Int64{}
-	for _, ps := range parts {
-		ps.behind = behind
-		if ps.start < ps.target {
-			behind.Add(1)
-		} else {
-			ps.reached = true
-		}
-	}
 	r.mu.Lock()
 	r.parts, r.gen, r.dirty = parts, gen, false
 	r.o.Metrics.Lag.Reset() // partitions this member no longer owns

@@ -126,6 +126,7 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 		return
 	}
 	expected := start
+	reached := start >= ps.target // counted in ps.behind until it is
 	bo := backoff{base: 100 * time.Millisecond, max: r.o.Config.RetryMaxBackoff}
 	for {
 		m, err := rd.FetchMessage(ctx)
@@ -166,8 +167,8 @@ func (r *runner) consumePartition(ctx context.Context, ps *partState, start int6
 			Lineage: transform.Lineage{Topic: ps.topic, Partition: ps.part, Offset: m.Offset},
 		}, time.Now(), res)
 		it := item{source: source, part: ps.part, next: m.Offset + 1, gen: ps.gen, label: ps.topic, res: res, raw: n}
-		if r.o.Config.ExitWhenCaughtUp && !ps.reached && m.Offset+1 >= ps.target {
-			ps.reached = true
+		if r.o.Config.ExitWhenCaughtUp && !reached && m.Offset+1 >= ps.target {
+			reached = true
 			it.caughtUp = ps.behind
 		}
 		select {
