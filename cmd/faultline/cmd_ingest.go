@@ -72,7 +72,7 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 				return usageError{errors.New("no topics to consume: pass --topic NAME=FORMAT or set kafka.topics in the config file")}
 			}
 			ctx := cmd.Context()
-			db, err := a.openDB(ctx, a.cfg.DB)
+			db, err := a.openWriterDB(ctx, a.cfg.DB)
 			if err != nil {
 				if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 					return nil // interrupted while starting: nothing was read
@@ -154,7 +154,7 @@ func reopen(ctx context.Context, a *app, st *status.Tracker, wait time.Duration)
 			return nil, ctx.Err()
 		case <-time.After(wait):
 		}
-		db, err := a.openDB(ctx, a.cfg.DB)
+		db, err := a.openWriterDB(ctx, a.cfg.DB)
 		if err == nil {
 			st.SetDatabaseError(nil)
 			return db, nil

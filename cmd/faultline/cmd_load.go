@@ -59,7 +59,7 @@ docs/ingest.md.`,
 				return err // only empty files: nothing to load, as for a directory without files
 			}
 			ctx := cmd.Context()
-			db, err := a.openDB(ctx, a.cfg.DB)
+			db, err := a.openWriterDB(ctx, a.cfg.DB)
 			if err != nil {
 				return err
 			}

@@ -11,3 +11,9 @@ import (
 func (a *app) openDB(ctx context.Context, path string) (*store.DB, error) {
 	return store.OpenWith(ctx, path, a.cfg.DuckDB)
 }
+
+// openWriterDB opens the file for a command that only writes it (ingest,
+// load) with the duckdb: settings for a writer (store.Settings.ForWriter).
+func (a *app) openWriterDB(ctx context.Context, path string) (*store.DB, error) {
+	return store.OpenWith(ctx, path, a.cfg.DuckDB.ForWriter())
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -37,5 +38,45 @@ func TestDuckDBSettingsApplied(t *testing.T) {
 	_, _, err = runCmd(ctx, t, "query", "--db", db, q)
 	if err == nil || !strings.Contains(err.Error(), `duckdb.memory_limit: "plenty" is not allowed`) {
 		t.Errorf("a bad memory limit: %v", err)
+	}
+}
+
+// ingest and load open the file with one DuckDB thread unless
+// duckdb.threads says otherwise; the other commands leave DuckDB's
+// default (one per core) or the set value.
+func TestWriterThreads(t *testing.T) {
+	ctx := t.Context()
+	for _, c := range []struct {
+		threads int
+		writer  bool
+		want    string // "" = DuckDB's default
+	}{
+		{0, true, "1"},
+		{3, true, "3"},
+		{0, false, ""},
+		{3, false, "3"},
+	} {
+		a := &app{cfg: defaultConfig()}
+		a.cfg.DuckDB.Threads = c.threads
+		open := a.openDB
+		if c.writer {
+			open = a.openWriterDB
+		}
+		db, err := open(ctx, filepath.Join(t.TempDir(), "w.duckdb"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		err = db.QueryRowContext(ctx, "SELECT current_setting('threads')::VARCHAR").Scan(&got)
+		if cerr := db.Close(); err != nil || cerr != nil {
+			t.Fatal(err, cerr)
+		}
+		if c.want == "" {
+			if got == "1" && runtime.NumCPU() > 1 {
+				t.Errorf("duckdb.threads 0 outside ingest and load: 1 thread on %d cores", runtime.NumCPU())
+			}
+		} else if got != c.want {
+			t.Errorf("duckdb.threads %d, writer %v: DuckDB runs %s threads, want %s", c.threads, c.writer, got, c.want)
+		}
 	}
 }

@@ -18,7 +18,8 @@ type Settings struct {
 	// cached blocks of the growing file.
 	MemoryLimit string `mapstructure:"memory_limit"`
 	// Threads is DuckDB's worker thread count; 0 leaves DuckDB's default
-	// (one per core).
+	// (one per core), except in a process that only writes the file
+	// (ForWriter).
 	Threads int `mapstructure:"threads"`
 	// TempDirectory is where DuckDB spills what does not fit in
 	// MemoryLimit (big queries, big inserts); "" leaves DuckDB's default,
@@ -82,6 +83,20 @@ func (db *DB) Apply(ctx context.Context, s Settings) error {
 		}
 	}
 	return nil
+}
+
+// ForWriter returns s for a process that only writes the file (ingest,
+// load): with Threads 0, DuckDB gets one thread. A batch's commit is one
+// DuckDB pipeline (an Arrow stream into the table) that one thread runs
+// whatever the count, and DuckDB's calling thread busy-waits while a
+// worker runs it: with one thread per core that spin took a sixth of the
+// process's CPU from the decoders beside it (docs/benchmarks.md, Issue 19
+// part 15). A set Threads is kept.
+func (s Settings) ForWriter() Settings {
+	if s.Threads == 0 {
+		s.Threads = 1
+	}
+	return s
 }
 
 // OpenWith opens the file like Open and applies s to it.

@@ -78,6 +78,12 @@ func openDB(ctx context.Context, path, memoryLimit string) (*store.DB, error) {
 	return store.OpenWith(ctx, path, store.Settings{MemoryLimit: memoryLimit})
 }
 
+// openWriterDB opens a stage's DuckDB file as faultline ingest and load
+// do: with the duckdb.memory_limit under test, and the writer's threads.
+func openWriterDB(ctx context.Context, path, memoryLimit string) (*store.DB, error) {
+	return store.OpenWith(ctx, path, store.Settings{MemoryLimit: memoryLimit}.ForWriter())
+}
+
 // Sample is one measured run of one stage.
 type Sample struct {
 	Stage        string  `json:"stage"`
@@ -420,7 +426,7 @@ func stageDuckDB(ctx context.Context, a StageArgs, measure func() func(*Sample))
 		s.ArrowBytes += recordBytes(b.Events)
 	}
 	c = nil
-	db, err := openDB(ctx, filepath.Join(a.Dir, fmt.Sprintf("c-%d.duckdb", a.Rep)), a.MemoryLimit)
+	db, err := openWriterDB(ctx, filepath.Join(a.Dir, fmt.Sprintf("c-%d.duckdb", a.Rep)), a.MemoryLimit)
 	if err != nil {
 		return s, err
 	}
@@ -496,7 +502,7 @@ func loadStage(ctx context.Context, a StageArgs, measure func() func(*Sample), n
 		if err := os.Link(a.CloudTrail, src); err != nil {
 			return Sample{}, fmt.Errorf("prior load %d: %w", i, err)
 		}
-		db, err := openDB(ctx, path, a.MemoryLimit)
+		db, err := openWriterDB(ctx, path, a.MemoryLimit)
 		if err != nil {
 			return Sample{}, err
 		}
@@ -505,7 +511,7 @@ func loadStage(ctx context.Context, a StageArgs, measure func() func(*Sample), n
 			return Sample{}, fmt.Errorf("prior load %d: %w", i, err)
 		}
 	}
-	db, err := openDB(ctx, path, a.MemoryLimit)
+	db, err := openWriterDB(ctx, path, a.MemoryLimit)
 	if err != nil {
 		return Sample{}, err
 	}
@@ -612,7 +618,7 @@ func ingestOptions(a StageArgs, db *store.DB, group string) ingest.Options {
 // stageE2E runs the real ingest runner from the pre-filled topics into a
 // new DuckDB file until it has caught up.
 func stageE2E(ctx context.Context, a StageArgs, measure func() func(*Sample)) (Sample, error) {
-	db, err := openDB(ctx, filepath.Join(a.Dir, fmt.Sprintf("e-%d.duckdb", a.Rep)), a.MemoryLimit)
+	db, err := openWriterDB(ctx, filepath.Join(a.Dir, fmt.Sprintf("e-%d.duckdb", a.Rep)), a.MemoryLimit)
 	if err != nil {
 		return Sample{}, err
 	}
@@ -635,7 +641,7 @@ func stageE2E(ctx context.Context, a StageArgs, measure func() func(*Sample)) (S
 // (forgetting the stored offsets between rounds) for a.Duration, sampling
 // the RSS every 250 ms.
 func stageSteady(ctx context.Context, a StageArgs, measure func() func(*Sample)) (Sample, error) {
-	db, err := openDB(ctx, filepath.Join(a.Dir, "steady.duckdb"), a.MemoryLimit)
+	db, err := openWriterDB(ctx, filepath.Join(a.Dir, "steady.duckdb"), a.MemoryLimit)
 	if err != nil {
 		return Sample{}, err
 	}

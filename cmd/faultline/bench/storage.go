@@ -123,7 +123,7 @@ func measureOne(ctx context.Context, o Options, dir, path string, records int) (
 	// faultline: an empty file, then `faultline load` of the records.
 	for _, load := range []bool{false, true} {
 		removeDBs(dir)
-		db, err := openDB(ctx, fl, o.MemoryLimit)
+		db, err := openWriterDB(ctx, fl, o.MemoryLimit)
 		if err != nil {
 			return r, err
 		}
