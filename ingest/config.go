@@ -95,9 +95,9 @@ const DuckDBRowGroup = 122_880
 func DefaultConfig() Config {
 	return Config{
 		BatchMaxEvents:     DuckDBRowGroup,
-		BatchMaxBytes:      192 << 20,
+		BatchMaxBytes:      256 << 20,
 		BatchMaxWait:       time.Second,
-		MaxInflightBytes:   384 << 20,
+		MaxInflightBytes:   512 << 20,
 		MetricsListen:      "",
 		StartWithoutOffset: StartGroup,
 		ProgressInterval:   10 * time.Second,

@@ -69,6 +69,11 @@ func TestCrashExactlyOnce(t *testing.T) {
 			"--group", fmt.Sprintf("crash-%d", i), "--exit-when-caught-up", "--log-format", "json", "--log-level", "warn")
 		cmd.Env = append(os.Environ(), "FAULTLINE_TEST_COMMIT_DELAY=40ms", "FAULTLINE_INGEST_BATCH_MAX_EVENTS=250",
 			"FAULTLINE_INGEST_BATCH_MAX_WAIT=50ms", "FAULTLINE_KAFKA_FETCH_MAX_WAIT=100ms")
+		// A batch of over 100 events into the empty table (the file's
+		// first, which the first run commits unless killed before it)
+		// checkpoints at its commit, as a big first batch does, so kills
+		// land in that checkpoint too.
+		cmd.Env = append(cmd.Env, "FAULTLINE_TEST_DIRECT_COMMIT_EVENTS=100")
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {

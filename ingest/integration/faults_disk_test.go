@@ -87,38 +87,53 @@ func TestFaultDiskFullBatchIngest(t *testing.T) {
 // TestFaultDiskFullLoad: the volume is full when `faultline load` starts
 // on four files (one loaded before). The load exits 1 naming the volume and saying to rerun it;
 // the file stays consistent; after space is freed the same load resumes
-// and stores every event once.
+// and stores every event once. In "wal" the batch goes to the WAL (the
+// table holds the first file's events); in "checkpoint-at-commit" the file
+// is new and empty and the batch of 80,000 events checkpoints at its commit
+// (a failed checkpoint invalidates the database).
 func TestFaultDiskFullLoad(t *testing.T) {
-	vol := mountVolume(t, 40)
-	dir := t.TempDir()
-	dbPath := vol.path("load.duckdb")
-	const per = 8000
-	var files []string
-	for i := range 4 {
-		files = append(files, appEvents(t, dir, "load", i*per, per))
+	for _, tc := range []struct {
+		name    string
+		per     int
+		preload bool // load the first file before the disk fills
+	}{{"wal", 8000, true}, {"checkpoint-at-commit", 20000, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			vol := mountVolume(t, 40)
+			dir := t.TempDir()
+			dbPath := vol.path("load.duckdb")
+			per := tc.per
+			var files []string
+			for i := range 4 {
+				files = append(files, appEvents(t, dir, "load", i*per, per))
+			}
+			if tc.preload {
+				runFaultline(t, "load", "--db", dbPath, files[0])
+			} else if err := openStore(t, dbPath).Close(); err != nil { // a new file, events empty
+				t.Fatal(err)
+			}
+			vol.fill(t)
+			p := startProc(t, faultlineBin(t), nil, append([]string{"load", "--db", dbPath, "--log-format", "json"}, files...)...)
+			if err := p.exit(t, 3*time.Minute); err == nil {
+				t.Fatalf("load on a full disk exited 0\n%s", p.stderr)
+			}
+			last := lastLine(p.stderr.String())
+			t.Logf("load on a full disk: %s", last)
+			if !strings.Contains(last, "no space left on "+vol.dir) || !strings.Contains(last, "was not committed") || !strings.Contains(last, "faultline load again") {
+				t.Errorf("the last line does not say which volume is full and what to do: %q", last)
+			}
+			vol.unfill(t)
+			freed := time.Now()
+			runFaultline(t, append([]string{"load", "--db", dbPath}, files...)...)
+			recover := time.Since(freed)
+			db := openStore(t, dbPath)
+			n := queryInt(t, db, `SELECT count(*) FROM events`)
+			distinct := queryInt(t, db, `SELECT count(DISTINCT trace_id) FROM events`)
+			if n != int64(4*per) || distinct != int64(4*per) {
+				t.Errorf("%d events (%d distinct) after the rerun, want %d once each", n, distinct, 4*per)
+			}
+			faultReport(t, int64(4*per), n, n-distinct, queryInt(t, db, `SELECT count(*) FROM dead_letters`), recover)
+		})
 	}
-	runFaultline(t, "load", "--db", dbPath, files[0])
-	vol.fill(t)
-	p := startProc(t, faultlineBin(t), nil, append([]string{"load", "--db", dbPath, "--log-format", "json"}, files...)...)
-	if err := p.exit(t, 3*time.Minute); err == nil {
-		t.Fatalf("load on a full disk exited 0\n%s", p.stderr)
-	}
-	last := lastLine(p.stderr.String())
-	t.Logf("load on a full disk: %s", last)
-	if !strings.Contains(last, "no space left on "+vol.dir) || !strings.Contains(last, "was not committed") || !strings.Contains(last, "faultline load again") {
-		t.Errorf("the last line does not say which volume is full and what to do: %q", last)
-	}
-	vol.unfill(t)
-	freed := time.Now()
-	runFaultline(t, append([]string{"load", "--db", dbPath}, files...)...)
-	recover := time.Since(freed)
-	db := openStore(t, dbPath)
-	n := queryInt(t, db, `SELECT count(*) FROM events`)
-	distinct := queryInt(t, db, `SELECT count(DISTINCT trace_id) FROM events`)
-	if n != 4*per || distinct != 4*per {
-		t.Errorf("%d events (%d distinct) after the rerun, want %d once each", n, distinct, 4*per)
-	}
-	faultReport(t, 4*per, n, n-distinct, queryInt(t, db, `SELECT count(*) FROM dead_letters`), recover)
 }
 
 // TestFaultDiskFullServe: the volume fills while `faultline serve` ingests.

@@ -8,3 +8,7 @@ package store
 // whose beforeCommit (commit_crashtest.go) sleeps to widen the window in
 // which a SIGKILL lands inside an open transaction.
 func beforeCommit() {}
+
+// directCommitThreshold is directCommitEvents (the crash test's build
+// lowers it).
+func directCommitThreshold() int64 { return directCommitEvents }

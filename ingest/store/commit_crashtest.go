@@ -5,6 +5,7 @@ package store
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -29,3 +30,19 @@ var crashTestCommitDelay = func() time.Duration {
 }()
 
 func beforeCommit() { time.Sleep(crashTestCommitDelay) }
+
+// CrashTestDirectEventsEnv lowers directCommitEvents, so that small batches
+// checkpoint at their commit and kills land in those checkpoints too.
+const CrashTestDirectEventsEnv = "FAULTLINE_TEST_DIRECT_COMMIT_EVENTS"
+
+func directCommitThreshold() int64 {
+	s := os.Getenv(CrashTestDirectEventsEnv)
+	if s == "" {
+		return directCommitEvents
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		panic(fmt.Sprintf("%s=%q: %v", CrashTestDirectEventsEnv, s, err))
+	}
+	return n
+}

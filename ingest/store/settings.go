@@ -76,6 +76,7 @@ func (db *DB) Apply(ctx context.Context, s Settings) error {
 		if _, err := db.ExecContext(ctx, "SET checkpoint_threshold = '"+s.CheckpointThreshold+"'"); err != nil {
 			return fmt.Errorf("duckdb.checkpoint_threshold %q: %w", s.CheckpointThreshold, err)
 		}
+		db.threshold = s.CheckpointThreshold
 	}
 	if s.TempDirectory != "" {
 		if _, err := db.ExecContext(ctx, "SET temp_directory = '"+s.TempDirectory+"'"); err != nil {

@@ -57,6 +57,12 @@ type Sink struct {
 	conn   *sql.Conn
 	path   string // the database file, for errors
 	views  int64  // names each batch's Arrow view uniquely
+	// directEvents is directCommitEvents (tests lower it).
+	directEvents int64
+	// restore: set the database's checkpoint_threshold again before the
+	// next batch (a big batch's commit failed to restore it).
+	restore bool
+	db      *DB
 }
 
 // NewSink takes a dedicated connection from db. Close returns it.
@@ -65,7 +71,7 @@ func (db *DB) NewSink(ctx context.Context) (*Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open sink connection: %w", err)
 	}
-	return &Sink{conn: conn, path: db.Path}, nil
+	return &Sink{conn: conn, path: db.Path, directEvents: directCommitThreshold(), db: db}, nil
 }
 
 // Close releases the sink's connection.
@@ -95,20 +101,107 @@ func (s *Sink) commit(ctx context.Context, b *Batch) error {
 			_, err := ex.ExecContext(ctx, q, args)
 			return err
 		}
+		if s.restore {
+			if err := exec("SET checkpoint_threshold = " + quoteString(s.db.threshold)); err != nil {
+				return fmt.Errorf("restore checkpoint_threshold %s: %w", s.db.threshold, err)
+			}
+			s.restore = false
+		}
 		if err := exec("BEGIN TRANSACTION"); err != nil {
 			return fmt.Errorf("begin batch transaction: %w", err)
+		}
+		// A big batch into a table without rows checkpoints at its commit.
+		big := b.Events != nil && b.Events.NumRows() >= s.directEvents
+		if big {
+			empty, err := queryString(ctx, dc, "SELECT (count(*) = 0)::VARCHAR FROM events")
+			if err != nil {
+				_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
+				return errors.Join(fmt.Errorf("count events: %w", err), rerr)
+			}
+			big = empty == "true"
 		}
 		if err := s.write(ctx, c, exec, b); err != nil {
 			_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
 			return errors.Join(err, rerr)
 		}
+		direct := false
+		if big {
+			d, err := checkpointAtCommit(ctx, dc, exec)
+			if err != nil {
+				_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
+				return errors.Join(err, rerr)
+			}
+			direct = d
+		}
 		beforeCommit()
-		if err := exec("COMMIT"); err != nil {
+		err := exec("COMMIT")
+		if direct {
+			// The batch is committed or not whatever the setting does: a
+			// failed restore is retried before the next batch instead of
+			// failing (and so repeating) this one.
+			if rerr := exec("SET checkpoint_threshold = " + quoteString(s.db.threshold)); rerr != nil {
+				s.restore = true
+			}
+		}
+		if err != nil {
 			_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
 			return errors.Join(fmt.Errorf("commit batch transaction: %w", err), rerr)
 		}
 		return nil
 	})
+}
+
+// directCommitEvents: a batch of at least this many events into an events
+// table without rows (a new file's first load or backlog) is written
+// compressed into the file at its commit (a checkpoint) instead of to the
+// WAL first. Below a whole row group (122,880 rows) DuckDB writes a
+// transaction's rows to the WAL and again, compressed, at the next
+// checkpoint: for a 100,000-record CloudTrail load a 234 MB WAL for a 34 MB
+// file. Only into an empty table: on a file that holds rows, every such
+// checkpoint let DuckDB's row-group vacuum merge and recompress the partly
+// filled row groups before the batch, and repeated loads into one file took
+// up to twice as long (docs/benchmarks.md, Issue 19 parts 13 and 16). A
+// small batch goes to the WAL too: checkpointing at each one would compress
+// its partly filled row group again every time.
+const directCommitEvents = 40_000
+
+// queryString runs q on the sink's connection (inside its transaction) and
+// returns the one value it selects.
+func queryString(ctx context.Context, dc any, q string) (string, error) {
+	qc, ok := dc.(driver.QueryerContext)
+	if !ok {
+		return "", fmt.Errorf("sink: driver connection %T cannot query", dc)
+	}
+	rows, err := qc.QueryContext(ctx, q, nil)
+	if err != nil {
+		return "", err
+	}
+	v := make([]driver.Value, 1)
+	err = rows.Next(v)
+	rows.Close()
+	if err != nil {
+		return "", err
+	}
+	str, _ := v[0].(string)
+	return str, nil
+}
+
+// checkpointAtCommit makes the open transaction's COMMIT checkpoint (a
+// threshold of 0 bytes) and says so, unless the database's configuration is
+// locked (serve's analyst SQL sandbox): then the batch goes to the WAL like
+// a small one. The setting is the database's; the sink is its only writer.
+func checkpointAtCommit(ctx context.Context, dc any, exec func(string, ...driver.NamedValue) error) (bool, error) {
+	locked, err := queryString(ctx, dc, "SELECT current_setting('lock_configuration')::VARCHAR")
+	if err != nil {
+		return false, fmt.Errorf("read lock_configuration: %w", err)
+	}
+	if locked != "false" {
+		return false, nil
+	}
+	if err := exec("SET checkpoint_threshold = '0B'"); err != nil {
+		return false, fmt.Errorf("checkpoint at commit: %w", err)
+	}
+	return true, nil
 }
 
 func nv(args ...any) []driver.NamedValue {

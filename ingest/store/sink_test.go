@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -206,5 +209,102 @@ func TestFilePositionAndReplace(t *testing.T) {
 	next, fp, _, _ = db.FilePosition(ctx, "file:/a")
 	if next != 1 || fp != "2:bb" {
 		t.Errorf("position after replace = %d %q", next, fp)
+	}
+}
+
+// A batch of directEvents or more into an events table without rows is
+// written into the file at its commit (a checkpoint), not to the WAL; a
+// smaller one, or one into a table that holds rows, goes to the WAL (part
+// 13: checkpoints there recompress the partly filled row groups), and the
+// database's checkpoint_threshold is what it was either way.
+func TestSinkBigBatchSkipsWAL(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	open := func() (*DB, *Sink) {
+		db := openTemp(t)
+		s, err := db.NewSink(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		s.directEvents = 100
+		return db, s
+	}
+	walBytes := func(db *DB) int64 {
+		st, err := os.Stat(db.Path + ".wal")
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	commit := func(s *Sink, from, n int) {
+		rec := testEvents(mem, "app", from, n)
+		defer rec.Release()
+		if err := s.Commit(ctx, &Batch{Events: rec, Positions: []Position{{Source: "kafka:app", Next: int64(from + n)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	db, s := open()
+	var before string
+	if err := db.QueryRowContext(ctx, "SELECT current_setting('checkpoint_threshold')").Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	commit(s, 0, 200)
+	if n := walBytes(db); n != 0 {
+		t.Errorf("after a batch of 200 events (directEvents 100) into the empty table the WAL holds %d bytes: want it checkpointed at commit", n)
+	}
+	var after string
+	if err := db.QueryRowContext(ctx, "SELECT current_setting('checkpoint_threshold')").Scan(&after); err != nil || after != before {
+		t.Errorf("checkpoint_threshold = %q after the batch (%v), want %q as before", after, err, before)
+	}
+	commit(s, 200, 200)
+	if n := walBytes(db); n == 0 {
+		t.Errorf("after a batch of 200 events into a table that holds rows the WAL is empty: want the batch in the WAL")
+	}
+	if n := count(t, db, "SELECT count(DISTINCT event_id) FROM events"); n != 400 {
+		t.Errorf("events = %d, want 400", n)
+	}
+	if n := count(t, db, "SELECT next_offset FROM ingest_offsets WHERE source = 'kafka:app'"); n != 400 {
+		t.Errorf("stored position = %d, want 400", n)
+	}
+
+	db, s = open()
+	commit(s, 0, 50)
+	if n := walBytes(db); n == 0 {
+		t.Errorf("after a batch of 50 events (directEvents 100) into the empty table the WAL is empty: want the batch in the WAL")
+	}
+}
+
+// Under serve's sandbox the configuration is locked: a big batch cannot
+// change checkpoint_threshold and goes to the WAL like a small one.
+func TestSinkBigBatchLockedConfiguration(t *testing.T) {
+	ctx := context.Background()
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	db := openTemp(t)
+	s, err := db.NewSink(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.directEvents = 100
+	if _, err := db.ExecContext(ctx, "SET lock_configuration = true"); err != nil {
+		t.Fatal(err)
+	}
+	rec := testEvents(mem, "app", 0, 200)
+	defer rec.Release()
+	if err := s.Commit(ctx, &Batch{Events: rec, Positions: []Position{{Source: "kafka:app", Next: 200}}}); err != nil {
+		t.Fatalf("a big batch under a locked configuration: %v", err)
+	}
+	if st, err := os.Stat(db.Path + ".wal"); err != nil || st.Size() == 0 {
+		t.Errorf("WAL after a big batch under a locked configuration: %v, %v; want the batch in the WAL", st, err)
+	}
+	if n := count(t, db, "SELECT count(*) FROM events"); n != 200 {
+		t.Errorf("events = %d, want 200", n)
 	}
 }

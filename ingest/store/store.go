@@ -64,6 +64,9 @@ type DB struct {
 	*sql.DB
 	Connector *duckdb.Connector
 	Path      string
+	// threshold is the checkpoint_threshold set (open, Apply), which a
+	// sink restores after a batch that checkpointed at its commit.
+	threshold string
 }
 
 // Open opens (creating if needed) the DuckDB file at path and migrates its
@@ -109,7 +112,7 @@ func open(ctx context.Context, path string) (*DB, error) {
 		}
 		return nil, fmt.Errorf("open duckdb %q: %w (%s)", path, err, openHint(err))
 	}
-	db := &DB{DB: sql.OpenDB(c), Connector: c, Path: path}
+	db := &DB{DB: sql.OpenDB(c), Connector: c, Path: path, threshold: checkpointThreshold}
 	// A batch is tens of MB: with DuckDB's default checkpoint_threshold
 	// (16 MB) every commit would also checkpoint. Checkpoint every few
 	// batches instead; the WAL replays on the next open after a crash.
