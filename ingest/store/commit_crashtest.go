@@ -31,8 +31,9 @@ var crashTestCommitDelay = func() time.Duration {
 
 func beforeCommit() { time.Sleep(crashTestCommitDelay) }
 
-// CrashTestDirectEventsEnv lowers directCommitEvents, so that small batches
-// checkpoint at their commit and kills land in those checkpoints too.
+// CrashTestDirectEventsEnv lowers directCommitEvents, so that a small first
+// batch into the empty table checkpoints at its commit and a kill can land
+// in that checkpoint.
 const CrashTestDirectEventsEnv = "FAULTLINE_TEST_DIRECT_COMMIT_EVENTS"
 
 func directCommitThreshold() int64 {

@@ -62,6 +62,9 @@ type Sink struct {
 	// restore: set the database's checkpoint_threshold again before the
 	// next batch (a big batch's commit failed to restore it).
 	restore bool
+	// hasRows: a batch with events was committed here, so the events
+	// table holds rows (the sink is the file's only writer).
+	hasRows bool
 	db      *DB
 }
 
@@ -111,12 +114,12 @@ func (s *Sink) commit(ctx context.Context, b *Batch) error {
 			return fmt.Errorf("begin batch transaction: %w", err)
 		}
 		// A big batch into a table without rows checkpoints at its commit.
-		big := b.Events != nil && b.Events.NumRows() >= s.directEvents
+		big := !s.hasRows && b.Events != nil && b.Events.NumRows() >= s.directEvents
 		if big {
-			empty, err := queryString(ctx, dc, "SELECT (count(*) = 0)::VARCHAR FROM events")
+			empty, err := queryString(ctx, dc, "SELECT (NOT EXISTS (SELECT 1 FROM events))::VARCHAR")
 			if err != nil {
 				_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
-				return errors.Join(fmt.Errorf("count events: %w", err), rerr)
+				return errors.Join(fmt.Errorf("look for events: %w", err), rerr)
 			}
 			big = empty == "true"
 		}
@@ -146,6 +149,9 @@ func (s *Sink) commit(ctx context.Context, b *Batch) error {
 		if err != nil {
 			_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
 			return errors.Join(fmt.Errorf("commit batch transaction: %w", err), rerr)
+		}
+		if b.Events != nil && b.Events.NumRows() > 0 {
+			s.hasRows = true
 		}
 		return nil
 	})
