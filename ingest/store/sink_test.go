@@ -221,16 +221,6 @@ func TestSinkBigBatchSkipsWAL(t *testing.T) {
 	ctx := context.Background()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	open := func() (*DB, *Sink) {
-		db := openTemp(t)
-		s, err := db.NewSink(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		s.directEvents = 100
-		return db, s
-	}
 	walBytes := func(db *DB) int64 {
 		st, err := os.Stat(db.Path + ".wal")
 		if errors.Is(err, fs.ErrNotExist) {
@@ -249,7 +239,7 @@ func TestSinkBigBatchSkipsWAL(t *testing.T) {
 		}
 	}
 
-	db, s := open()
+	db, s := tempSink(t, 100)
 	var before string
 	if err := db.QueryRowContext(ctx, "SELECT current_setting('checkpoint_threshold')").Scan(&before); err != nil {
 		t.Fatal(err)
@@ -273,7 +263,7 @@ func TestSinkBigBatchSkipsWAL(t *testing.T) {
 		t.Errorf("stored position = %d, want 400", n)
 	}
 
-	db, s = open()
+	db, s = tempSink(t, 100)
 	commit(s, 0, 50)
 	if n := walBytes(db); n == 0 {
 		t.Errorf("after a batch of 50 events (directEvents 100) into the empty table the WAL is empty: want the batch in the WAL")
@@ -286,13 +276,7 @@ func TestSinkBigBatchLockedConfiguration(t *testing.T) {
 	ctx := context.Background()
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	db := openTemp(t)
-	s, err := db.NewSink(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	s.directEvents = 100
+	db, s := tempSink(t, 100)
 	if _, err := db.ExecContext(ctx, "SET lock_configuration = true"); err != nil {
 		t.Fatal(err)
 	}
@@ -307,4 +291,18 @@ func TestSinkBigBatchLockedConfiguration(t *testing.T) {
 	if n := count(t, db, "SELECT count(*) FROM events"); n != 200 {
 		t.Errorf("events = %d, want 200", n)
 	}
+}
+
+// tempSink opens a new DuckDB file and a sink on it whose batches of
+// directEvents events or more count as big.
+func tempSink(t *testing.T, directEvents int64) (*DB, *Sink) {
+	t.Helper()
+	db := openTemp(t)
+	s, err := db.NewSink(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	s.directEvents = directEvents
+	return db, s
 }
