@@ -116,12 +116,12 @@ func (s *Sink) commit(ctx context.Context, b *Batch) error {
 		// A big batch into a table without rows checkpoints at its commit.
 		big := !s.hasRows && b.Events != nil && b.Events.NumRows() >= s.directEvents
 		if big {
-			empty, err := queryString(ctx, dc, "SELECT (NOT EXISTS (SELECT 1 FROM events))::VARCHAR")
+			empty, err := queryValue(ctx, dc, "SELECT NOT EXISTS (SELECT 1 FROM events)")
 			if err != nil {
 				_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
 				return errors.Join(fmt.Errorf("look for events: %w", err), rerr)
 			}
-			big = empty == "true"
+			big = empty == true
 		}
 		if err := s.write(ctx, c, exec, b); err != nil {
 			_, rerr := ex.ExecContext(context.WithoutCancel(ctx), "ROLLBACK", nil)
@@ -171,25 +171,25 @@ func (s *Sink) commit(ctx context.Context, b *Batch) error {
 // its partly filled row group again every time.
 const directCommitEvents = 40_000
 
-// queryString runs q on the sink's connection (inside its transaction) and
-// returns the one value it selects.
-func queryString(ctx context.Context, dc any, q string) (string, error) {
-	qc, ok := dc.(driver.QueryerContext)
+// queryValue runs q on the sink's connection (inside its transaction) and
+// returns the first column of its first row, nil when it selects none.
+func queryValue(ctx context.Context, c any, q string, args ...driver.NamedValue) (driver.Value, error) {
+	qc, ok := c.(driver.QueryerContext)
 	if !ok {
-		return "", fmt.Errorf("sink: driver connection %T cannot query", dc)
+		return nil, fmt.Errorf("sink: driver connection %T cannot query", c)
 	}
-	rows, err := qc.QueryContext(ctx, q, nil)
+	rows, err := qc.QueryContext(ctx, q, args)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	v := make([]driver.Value, 1)
-	err = rows.Next(v)
-	rows.Close()
-	if err != nil {
-		return "", err
+	defer rows.Close()
+	v := make([]driver.Value, len(rows.Columns()))
+	if err := rows.Next(v); errors.Is(err, io.EOF) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
 	}
-	str, _ := v[0].(string)
-	return str, nil
+	return v[0], nil
 }
 
 // checkpointAtCommit makes the open transaction's COMMIT checkpoint (a
@@ -197,7 +197,7 @@ func queryString(ctx context.Context, dc any, q string) (string, error) {
 // locked (serve's analyst SQL sandbox): then the batch goes to the WAL like
 // a small one. The setting is the database's; the sink is its only writer.
 func checkpointAtCommit(ctx context.Context, dc any, exec func(string, ...driver.NamedValue) error) (bool, error) {
-	locked, err := queryString(ctx, dc, "SELECT current_setting('lock_configuration')::VARCHAR")
+	locked, err := queryValue(ctx, dc, "SELECT current_setting('lock_configuration')::VARCHAR")
 	if err != nil {
 		return false, fmt.Errorf("read lock_configuration: %w", err)
 	}
@@ -365,10 +365,6 @@ func insertRecord(c driver.Conn, exec func(string, ...driver.NamedValue) error, 
 // positions the commit covers: [the stored position before it (0 when there
 // is none, or the file is reloaded), the position after it).
 func commitRanges(ctx context.Context, c driver.Conn, b *Batch) (map[partKey]commitRange, error) {
-	q, ok := c.(driver.QueryerContext)
-	if !ok {
-		return nil, fmt.Errorf("sink: driver connection %T cannot query", c)
-	}
 	replaced := map[string]bool{}
 	for _, f := range b.ReplaceFiles {
 		replaced["file:"+f] = true
@@ -383,20 +379,13 @@ func commitRanges(ctx context.Context, c driver.Conn, b *Batch) (map[partKey]com
 		}
 		rg := commitRange{src: p.Source, part: p.Part, next: p.Next}
 		if !replaced[p.Source] {
-			rows, err := q.QueryContext(ctx, "SELECT next_offset FROM ingest_offsets WHERE source = ? AND part = ?", nv(p.Source, int64(p.Part)))
+			v, err := queryValue(ctx, c, "SELECT next_offset FROM ingest_offsets WHERE source = ? AND part = ?", nv(p.Source, int64(p.Part))...)
 			if err != nil {
 				return nil, fmt.Errorf("read position %s[%d]: %w", p.Source, p.Part, err)
 			}
-			v := make([]driver.Value, 1)
-			if err := rows.Next(v); err == nil {
-				if n, ok := v[0].(int64); ok {
-					rg.first = n
-				}
-			} else if !errors.Is(err, io.EOF) {
-				rows.Close()
-				return nil, fmt.Errorf("read position %s[%d]: %w", p.Source, p.Part, err)
+			if n, ok := v.(int64); ok {
+				rg.first = n
 			}
-			rows.Close()
 		}
 		out[k] = rg
 	}
