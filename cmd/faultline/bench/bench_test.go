@@ -6,6 +6,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -237,7 +238,7 @@ func TestQueries(t *testing.T) {
 
 // summarize takes medians per stage and combines a, b and c serially.
 func TestSummarize(t *testing.T) {
-	var r Report
+	r := Report{Corpus: CorpusInfo{Events: EOverDEvents}}
 	for rep, f := range []float64{1, 2, 3} { // median factor 2
 		for st, sec := range map[string]float64{StageKafka: 1, StageDecode: 2, StageDuckDB: 4, StageReadJSON: 2, StageE2E: 8, StageLoad: 4, StageLoadRJ: 2, StageLoadMore: 5} {
 			r.Samples = append(r.Samples, Sample{Stage: st, Rep: rep, Events: 1_000_000, Bytes: 1e9, Seconds: sec * f, CPUSeconds: 2, GoCPUSeconds: 2, GCCPUSeconds: 0.2, MaxRSSBytes: 1e8})
@@ -264,8 +265,21 @@ func TestSummarize(t *testing.T) {
 	if r.Ratios.FOverG != 0.5 || r.Ratios.IOverF != 0.8 {
 		t.Errorf("f/g %v, want 0.5; i/f %v, want 0.8", r.Ratios.FOverG, r.Ratios.IOverF)
 	}
-	if len(r.Targets) != 4 || r.Targets[0].OK || r.Targets[2].OK || r.Targets[3].OK != true {
+	if len(r.Targets) != 4 || r.Targets[0].Name != "ingest e/d" || r.Targets[0].OK || r.Targets[2].OK || r.Targets[3].OK != true {
 		t.Errorf("targets %+v", r.Targets)
+	}
+	if len(r.Notes) != 0 {
+		t.Errorf("notes %q, want none at 2M events", r.Notes)
+	}
+
+	// Below 2M events the quick bench shows e/d but does not judge it.
+	small := Report{Corpus: CorpusInfo{Events: 200_000}, Samples: r.Samples}
+	small.summarize()
+	if len(small.Targets) != 3 || small.Targets[0].Name == "ingest e/d" || small.Ratios.EOverD != 0.25 {
+		t.Errorf("200k events: targets %+v, e/d %v: want e/d shown and left out of the targets", small.Targets, small.Ratios.EOverD)
+	}
+	if len(small.Notes) != 1 || !strings.Contains(small.Notes[0], "e/d 0.25 is not judged") || !strings.Contains(small.Notes[0], "has 200000") {
+		t.Errorf("200k events: notes %q", small.Notes)
 	}
 }
 

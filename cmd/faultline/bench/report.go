@@ -103,6 +103,10 @@ type Memory struct {
 	SteadyEventsPerSec float64 `json:"steady_events_per_sec,omitempty"`
 }
 
+// EOverDEvents is the corpus size at which the e/d target is judged
+// (issue 19: "at 2M events").
+const EOverDEvents = 2_000_000
+
 // Target is one goal of issue 9 and whether this run reached it.
 type Target struct {
 	Name string  `json:"name"`
@@ -205,8 +209,16 @@ func (r *Report) summarize() {
 		}
 	}
 	r.Targets = nil
-	if r.Ratios.EOverD > 0 {
+	// Issue 19 sets e/d at 2M events: below that, start-up and the last,
+	// partial batch weigh more (docs/benchmarks.md), so a smaller corpus
+	// shows the ratio without judging it, as the queries have no target
+	// at 1M.
+	switch {
+	case r.Ratios.EOverD > 0 && r.Corpus.Events >= EOverDEvents:
 		r.Targets = append(r.Targets, Target{"ingest e/d", ">= 1.0", r.Ratios.EOverD, r.Ratios.EOverD >= 1.0})
+	case r.Ratios.EOverD > 0:
+		r.Notes = append(r.Notes, fmt.Sprintf("e/d %.2f is not judged: its target (>= 1.0) is set at 2M events and this corpus has %d (make bench-full runs 2M)",
+			r.Ratios.EOverD, r.Corpus.Events))
 	}
 	if r.Ratios.EOverSerial > 0 {
 		r.Targets = append(r.Targets, Target{"ingest e/serial(a,b,c)", ">= 0.9", r.Ratios.EOverSerial, r.Ratios.EOverSerial >= 0.9})
