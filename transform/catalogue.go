@@ -38,12 +38,12 @@ var DefaultCatalogue = []CatalogueEntry{
 	{"ec2", "CreateRoute", ChangeNetworking, RiskCritical},
 	{"ec2", "ReplaceRoute", ChangeNetworking, RiskCritical},
 	{"ec2", "DeleteRoute", ChangeNetworking, RiskCritical},
-	{"ec2", "*RouteTable*", ChangeNetworking, RiskHigh},
 	{"ec2", "ReplaceRouteTableAssociation", ChangeNetworking, RiskCritical},
 	{"ec2", "AssociateRouteTable", ChangeNetworking, RiskHigh},
 	{"ec2", "DisassociateRouteTable", ChangeNetworking, RiskHigh},
 	{"ec2", "CreateRouteTable", ChangeNetworking, RiskMedium},
 	{"ec2", "DeleteRouteTable", ChangeNetworking, RiskHigh},
+	{"ec2", "*RouteTable*", ChangeNetworking, RiskHigh},
 	{"ec2", "CreateNetworkAclEntry", ChangeNetworking, RiskCritical},
 	{"ec2", "ReplaceNetworkAclEntry", ChangeNetworking, RiskCritical},
 	{"ec2", "DeleteNetworkAclEntry", ChangeNetworking, RiskCritical},
@@ -105,6 +105,12 @@ var DefaultCatalogue = []CatalogueEntry{
 	{"iam", "UpdateAssumeRolePolicy", ChangeIAM, RiskHigh},
 	{"iam", "DeleteRole", ChangeIAM, RiskHigh},
 	{"iam", "*PermissionsBoundary", ChangeIAM, RiskHigh},
+	// Google Cloud's IAM service is "iam" too (methodName without its
+	// version, google.iam.admin.CreateRole): its entries come before the
+	// catch-all below, which covers both clouds.
+	{"iam", "google.iam.*SetIamPolicy", ChangeIAM, RiskHigh},
+	{"iam", "google.iam.*Role", ChangeIAM, RiskHigh},
+	{"iam", "google.iam.*ServiceAccountKey", ChangeSecurity, RiskMedium},
 	{"iam", "*", ChangeIAM, RiskMedium},
 	{"sts", "*", ChangeIAM, RiskLow},
 	{"rolesanywhere", "*", ChangeIAM, RiskHigh},
@@ -225,10 +231,7 @@ var DefaultCatalogue = []CatalogueEntry{
 	{"dns", "*", ChangeDNS, RiskHigh},
 	{"cloudresourcemanager", "SetIamPolicy", ChangeIAM, RiskHigh},
 	{"cloudresourcemanager", "*", ChangeIAM, RiskMedium},
-	{"iam", "*SetIamPolicy", ChangeIAM, RiskHigh},
-	{"iam", "*Role", ChangeIAM, RiskHigh},
-	{"iam", "*ServiceAccountKey", ChangeSecurity, RiskMedium},
-	{"iam", "*", ChangeIAM, RiskMedium},
+	// Google Cloud IAM (service "iam"): with AWS's IAM entries above.
 	{"sql", "cloudsql.instances.delete", ChangeData, RiskCritical},
 	{"sql", "cloudsql.instances.update", ChangeData, RiskHigh},
 	{"sql", "cloudsql.instances.patch", ChangeData, RiskHigh},

@@ -33,6 +33,13 @@ func TestClassify(t *testing.T) {
 		{SourceCloudTrail, "elasticloadbalancing", "ModifyListener", ChangeLoadBalancer, RiskCritical},
 		{SourceCloudTrail, "route53", "ChangeResourceRecordSets", ChangeDNS, RiskCritical},
 		{SourceCloudTrail, "iam", "PutRolePolicy", ChangeIAM, RiskHigh},
+		{SourceCloudTrail, "iam", "CreateRole", ChangeIAM, RiskMedium},
+		{SourceCloudTrail, "ec2", "ReplaceRouteTableAssociation", ChangeNetworking, RiskCritical},
+		{SourceCloudTrail, "ec2", "CreateRouteTable", ChangeNetworking, RiskMedium},
+		{SourceGCPAudit, "iam", "google.iam.admin.CreateServiceAccountKey", ChangeSecurity, RiskMedium},
+		{SourceGCPAudit, "iam", "google.iam.admin.SetIAMPolicy", ChangeIAM, RiskHigh},
+		{SourceGCPAudit, "iam", "google.iam.admin.CreateRole", ChangeIAM, RiskHigh},
+		{SourceGCPAudit, "iam", "google.iam.admin.CreateServiceAccount", ChangeIAM, RiskMedium},
 		{SourceCloudTrail, "lambda", "UpdateFunctionConfiguration20150331v2", ChangeCompute, RiskHigh},
 		{SourceCloudTrail, "autoscaling", "UpdateAutoScalingGroup", ChangeAutoscaling, RiskHigh},
 		{SourceCloudTrail, "codedeploy", "CreateDeployment", ChangeDeployment, RiskHigh},
@@ -95,5 +102,26 @@ func TestClassifyIgnoresCase(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { c.classify(SourceCloudTrail, "ec2", "ModifySecurityGroupRules") }); n != 0 {
 		t.Errorf("classify allocates %v times per call", n)
+	}
+}
+
+// TestCatalogueEntriesReachable: the first matching entry wins, so an entry
+// after a broader one of its service would never apply (ec2 *RouteTable*
+// once hid ReplaceRouteTableAssociation, and AWS's iam * the Google Cloud
+// IAM entries). Every default entry must classify an operation its pattern
+// names (each "*" filled in), as docs/schema.md lists it.
+func TestCatalogueEntriesReachable(t *testing.T) {
+	c := newCatalogue(nil)
+	for i, e := range DefaultCatalogue {
+		op := strings.ReplaceAll(e.Operation, "*", "Qx")
+		svc := e.Service
+		if svc == "" {
+			svc = "unlisted-service"
+		}
+		typ, risk := c.classify("", svc, op)
+		if typ != orDefault(e.Type, ChangeOther) || risk != e.Risk {
+			t.Errorf("entry %d (%s %s -> %s %s) never applies: %s %s classifies as %s %s (an earlier entry matches first)",
+				i, e.Service, e.Operation, e.Type, e.Risk, svc, op, typ, risk)
+		}
 	}
 }
