@@ -2,6 +2,8 @@ package store
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -47,5 +49,65 @@ func TestIsLockConflict(t *testing.T) {
 	}
 	if IsLockConflict(nil) {
 		t.Error("IsLockConflict(nil) = true")
+	}
+}
+
+// TestOpenRefusesOtherFiles: DuckDB opens a *.csv, *.json or *.parquet
+// file that is not a DuckDB file as a new database and overwrites it at
+// the first checkpoint; Open refuses every such file and leaves it as it
+// was, and an empty file (DuckDB calls an empty x.duckdb damaged and
+// opens an empty x.json).
+func TestOpenRefusesOtherFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"input.csv", "records.json", "events.ndjson", "part.parquet", "notes.txt", "x.duckdb", "short.csv"} {
+		content := []byte("eventVersion,eventName\n1.08,PutRolePolicy\n")
+		if name == "part.parquet" {
+			content = append([]byte("PAR1"), make([]byte, 64)...)
+		}
+		if name == "short.csv" {
+			content = []byte("a,b")
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		db, err := Open(t.Context(), path)
+		var nd *NotDuckDBError
+		if !errors.As(err, &nd) || !strings.Contains(err.Error(), "not a DuckDB database file") || !strings.Contains(err.Error(), "check --db") {
+			if db != nil {
+				db.Close()
+			}
+			t.Errorf("%s: Open = %v, want a NotDuckDBError saying to check --db", name, err)
+		}
+		if got, _ := os.ReadFile(path); string(got) != string(content) {
+			t.Errorf("%s: the file changed (%d bytes, was %d)", name, len(got), len(content))
+		}
+	}
+	for _, name := range []string{"empty.duckdb", "empty.json"} {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		db, err := Open(t.Context(), path)
+		if err == nil {
+			db.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), "it is empty") || !strings.Contains(err.Error(), "remove the file") {
+			t.Errorf("%s: Open = %v, want refused as empty", name, err)
+		}
+		if st, _ := os.Stat(path); st == nil || st.Size() != 0 {
+			t.Errorf("%s: the file changed", name)
+		}
+	}
+	// A missing file is a new database, and a DuckDB file opens again.
+	path := filepath.Join(dir, "new.duckdb")
+	for range 2 {
+		db, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

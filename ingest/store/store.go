@@ -6,6 +6,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -99,6 +100,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 func open(ctx context.Context, path string) (*DB, error) {
 	if strings.ContainsAny(path, "?") {
 		return nil, fmt.Errorf("open duckdb %q: a database path may not contain '?': rename the file or its directory", path)
+	}
+	if err := checkHeader(path); err != nil {
+		return nil, err
 	}
 	// New files are created in storageVersion; an existing file keeps the
 	// format it has until rewrite replaces it.
@@ -315,6 +319,52 @@ func (db *DB) Close() error {
 		err = cerr
 	}
 	return err
+}
+
+// duckdbMagic is what a DuckDB file holds at byte 8 of its header.
+const duckdbMagic = "DUCK"
+
+// NotDuckDBError is an existing file at --db that is not a DuckDB file.
+type NotDuckDBError struct {
+	Path  string
+	Begin string // its first bytes, as text
+}
+
+func (e *NotDuckDBError) Error() string {
+	if e.Begin == "" {
+		return fmt.Sprintf("open duckdb %q: not a DuckDB database file (it is empty): check --db, or remove the file and faultline creates a new database there", e.Path)
+	}
+	return fmt.Sprintf("open duckdb %q: not a DuckDB database file (it begins %q), so faultline leaves it as it is: check --db; to read records from a file, pass it to faultline load", e.Path, e.Begin)
+}
+
+// checkHeader refuses an existing, non-empty file that is not a DuckDB
+// file. DuckDB itself refuses most of them, but opens a file named
+// *.csv, *.json or *.parquet as a new, empty database and writes it over
+// the data at the first checkpoint (DuckDB 1.5.6): --db x.csv in place of
+// the input would destroy the input. An empty file is refused too (DuckDB
+// calls an empty x.duckdb damaged, and opens an empty x.json). A missing
+// file is a new database; a directory or an unreadable file is left to
+// DuckDB's error.
+func checkHeader(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || !st.Mode().IsRegular() {
+		return nil
+	}
+	if st.Size() == 0 {
+		return &NotDuckDBError{Path: path}
+	}
+	head := make([]byte, 12)
+	n, _ := io.ReadFull(f, head)
+	if n == len(head) && string(head[8:12]) == duckdbMagic {
+		return nil
+	}
+	begin := strings.ToValidUTF8(string(head[:min(n, 8)]), "?")
+	return &NotDuckDBError{Path: path, Begin: begin}
 }
 
 // openFailure adds what to do to a classified error of Open.
