@@ -419,8 +419,8 @@ var (
 )
 
 // notSettings are FAULTLINE_* variables that are not configuration keys:
-// test and tooling switches read by the test suites.
-var notSettings = []string{"FAULTLINE_TEST_", "FAULTLINE_IT_", "FAULTLINE_CHROMIUM"}
+// test and tooling switches read by the test suites and benchmarks.
+var notSettings = []string{"FAULTLINE_TEST_", "FAULTLINE_IT_", "FAULTLINE_BENCH_", "FAULTLINE_CHROMIUM"}
 
 // unknownEnv reports FAULTLINE_* environment variables that name no key
 // (a typo such as FAULTLINE_KAFKA_BROKRS would otherwise be ignored), with

@@ -457,6 +457,13 @@ log:
 	if got := lookup(effective(t), "duckdb.threads"); got != 3 {
 		t.Errorf("FAULTLINE_DUCKDB_THREADS=3 printed as %#v, want 3", got)
 	}
+	// The benchmarks' own switches (docs/correlation.md, Performance) are
+	// not settings, and not typos either.
+	t.Setenv("FAULTLINE_BENCH_DB", "/tmp/x.duckdb")
+	t.Setenv("FAULTLINE_BENCH_EVENTS", "1000")
+	if _, _, err := runCmd(t.Context(), t, "config"); err != nil {
+		t.Errorf("FAULTLINE_BENCH_DB and FAULTLINE_BENCH_EVENTS: %v, want allowed", err)
+	}
 }
 
 // TestConfigPrintsExampleKeys: `faultline config` prints the keys of

@@ -627,3 +627,27 @@ func scriptGet(url string) (*http.Response, error) {
 	}
 	return http.DefaultClient.Do(req)
 }
+
+// TestReadmeMakeTargets: the README's Make targets section names every
+// target `make help` lists (the Makefile's "## " comments).
+func TestReadmeMakeTargets(t *testing.T) {
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "## Make targets")
+	section, _, _ = strings.Cut(section, "\n## ")
+	targets := regexp.MustCompile(`(?m)^([a-z][a-z-]*):[^\n]*## `).FindAllStringSubmatch(string(mk), -1)
+	if len(targets) < 10 {
+		t.Fatalf("found %d documented targets in the Makefile", len(targets))
+	}
+	for _, m := range targets {
+		if m[1] != "help" && !strings.Contains(section, "`"+m[1]+"`") {
+			t.Errorf("README.md's Make targets section does not name `%s` (make help lists it)", m[1])
+		}
+	}
+}
