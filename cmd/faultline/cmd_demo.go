@@ -16,6 +16,7 @@ import (
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/ingest/broker"
 	"github.com/faultline/faultline/ingest/produce"
+	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/transform/simulate"
 )
@@ -46,9 +47,13 @@ func newDemoCmd(a *app) *cobra.Command {
      ranked first;
   6. serves the dashboards on serve.listen until Ctrl-C (--no-serve to exit).
 
-The DuckDB file stays (default faultline-demo.duckdb; a previous demo file
-is replaced), so 'faultline query --db faultline-demo.duckdb ...' works
-afterwards.`,
+The DuckDB file stays (default faultline-demo.duckdb), so 'faultline query
+--db faultline-demo.duckdb ...' works afterwards. The next demo replaces
+it; a file at --db that no demo wrote (your own database, named by --db,
+FAULTLINE_DB or the config's db), a directory, or a demo file a running
+demo still serves is never replaced: the demo refuses and says so. Every
+scenario runs, multi-cloud included (its Google Cloud and Azure records
+get topics of their own).`,
 		Example: `  make demo
   faultline demo --no-serve
   faultline demo --scenario iam-policy --seed 3 --listen 127.0.0.1:9000
@@ -92,6 +97,14 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 	if !explicitDB(a, cmd) {
 		dbPath = demoDB
 	}
+	// Before any work: the demo replaces only an earlier demo's file.
+	_, err := os.Lstat(dbPath)
+	replace := err == nil
+	if replace {
+		if err := checkReplaceable(ctx, dbPath, dbPath == demoDB); err != nil {
+			return err
+		}
+	}
 
 	// 1. Simulate the outage into files in the real formats.
 	if err := checkScenario(o.scenario); err != nil {
@@ -114,9 +127,11 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 		sc.Family, sc.Seed, len(man.Files), float64(man.Bytes)/1e6,
 		sc.Truth.Window.Since.Format("2006-01-02 15:04"), sc.Truth.Window.Until.Format("15:04"))
 
-	// 2. The embedded broker, one topic per input family.
-	topics := make(map[string]int32, len(simulate.Topics))
-	for _, t := range simulate.Topics {
+	// 2. The embedded broker, one topic per input family of the scenario
+	// (the multi-cloud family adds Google Cloud's and Azure's).
+	names := sc.Topics()
+	topics := make(map[string]int32, len(names))
+	for _, t := range names {
 		topics[t] = 3
 	}
 	b, err := broker.Start(ctx, "127.0.0.1:0", topics)
@@ -124,14 +139,14 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 		return fmt.Errorf("start the embedded Kafka broker: %w", err)
 	}
 	defer b.Close()
-	step(2, "embedded Kafka broker listening on %s (topics %v, 3 partitions each)", b.Addr(), simulate.Topics)
+	step(2, "embedded Kafka broker listening on %s (topics %v, 3 partitions each)", b.Addr(), names)
 
 	// 3. Produce each family's files into its topic, as faultline produce does.
 	var produced int
-	for _, topic := range simulate.Topics {
-		format := simulate.TopicFormats[topic]
-		path := filepath.Join(man.DataDir, format) // WriteDir keeps one directory per format
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	for _, topic := range names {
+		format := sc.Truth.Topics[topic]
+		path := filepath.Join(man.DataDir, simulate.TopicDirs[topic])
+		if files, err := os.ReadDir(path); len(files) == 0 && (err == nil || errors.Is(err, os.ErrNotExist)) {
 			continue // e.g. no AWS events in this scenario
 		}
 		pc := produce.DefaultConfig()
@@ -147,7 +162,7 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 	step(3, "produced %d messages", produced)
 
 	// 4. Ingest the topics into DuckDB, exactly as faultline ingest does.
-	if _, err := os.Stat(dbPath); err == nil {
+	if replace {
 		fmt.Fprintf(out, "      replacing the previous demo database %s\n", dbPath)
 		if err := errors.Join(os.Remove(dbPath), removeIfExists(dbPath+".wal")); err != nil {
 			return fmt.Errorf("replace %s: %w", dbPath, err)
@@ -158,12 +173,16 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 		return err
 	}
 	defer db.Close()
+	// The mark that lets the next demo replace this file (checkReplaceable).
+	if _, err := db.ExecContext(ctx, "COMMENT ON TABLE ingest_offsets IS '"+demoMark+"'"); err != nil {
+		return fmt.Errorf("mark %s as a demo database: %w", dbPath, err)
+	}
 	kc := a.cfg.Kafka
 	kc.Brokers, kc.Group = b.Addrs(), "faultline-demo"
 	kc.TLS, kc.SASL = ingest.TLSConfig{}, ingest.SASLConfig{}
 	kc.Topics = nil
-	for _, t := range simulate.Topics {
-		kc.Topics = append(kc.Topics, ingest.TopicConfig{Name: t, Format: simulate.TopicFormats[t]})
+	for _, t := range names {
+		kc.Topics = append(kc.Topics, ingest.TopicConfig{Name: t, Format: sc.Truth.Topics[t]})
 	}
 	ic := a.cfg.Ingest
 	ic.ExitWhenCaughtUp = true
@@ -247,6 +266,47 @@ func orDash(s, alt string) string {
 		return alt
 	}
 	return s
+}
+
+// demoMark is the comment on a demo database's ingest_offsets table.
+const demoMark = "faultline demo database: the next faultline demo may replace it"
+
+// checkReplaceable refuses to let the demo replace path unless it is a
+// demo database that no process holds: one the demo marked, or, at the
+// default path (byName), any DuckDB file (demos before the mark). A user's
+// own database named by --db, FAULTLINE_DB or the config's db is never
+// replaced, nor a file a running demo or serve still holds.
+func checkReplaceable(ctx context.Context, path string, byName bool) error {
+	keep := fmt.Sprintf("pass --db with a new path (the default is %s), or remove %s yourself if you mean to", demoDB, path)
+	st, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return usageError{fmt.Errorf("the demo writes a new database and %s exists and is not a file: %s", path, keep)}
+	}
+	mem, err := store.Open(ctx, "")
+	if err != nil {
+		return err
+	}
+	defer mem.Close()
+	// Read only: nothing is written to the file, and a process that holds
+	// it (DuckDB allows one writer) makes the ATTACH fail.
+	if _, err := mem.ExecContext(ctx, "ATTACH '"+strings.ReplaceAll(path, "'", "''")+"' AS old_demo (READ_ONLY)"); err != nil {
+		if store.IsLockConflict(err) {
+			return fmt.Errorf("the demo would replace %s, but another process holds it (a running faultline demo or serve?): stop it first, or %s", path, keep)
+		}
+		return usageError{fmt.Errorf("the demo writes a new database and will not replace %s, which is not a faultline demo database (DuckDB cannot read it): %s", path, keep)}
+	}
+	var comment string
+	err = mem.QueryRowContext(ctx, `SELECT coalesce(max(comment), '') FROM duckdb_tables() WHERE database_name = 'old_demo' AND table_name = 'ingest_offsets'`).Scan(&comment)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if comment != demoMark && !byName {
+		return usageError{fmt.Errorf("the demo writes a new database and will not replace %s, which is not a faultline demo database: %s", path, keep)}
+	}
+	return nil
 }
 
 func removeIfExists(path string) error {

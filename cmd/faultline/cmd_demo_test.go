@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -161,5 +162,98 @@ func TestDemoServes(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("demo did not stop after its context ended")
+	}
+}
+
+// The demo replaces only an earlier demo's database (issue found trying it
+// as a stranger: it replaced whatever --db, FAULTLINE_DB or the config
+// named, a directory included, and the file a running demo was serving).
+func TestDemoReplacesOnlyDemoFiles(t *testing.T) {
+	t.Chdir(t.TempDir())
+	ctx := context.Background()
+	mine, err := store.Open(ctx, "mine.duckdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mine.ExecContext(ctx, "CREATE TABLE keep AS SELECT 42 AS x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mine.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("input.csv", []byte("a,b\n1,2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir("dir.duckdb", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	refused := func(what string, args ...string) {
+		t.Helper()
+		_, errb, err := runCmd(ctx, t, append([]string{"demo", "--no-serve"}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "pass --db with a new path") {
+			t.Errorf("%s: err = %v, want the demo to refuse and say what to do\n%s", what, err, errb)
+		}
+	}
+	refused("--db mine.duckdb", "--db", "mine.duckdb")
+	t.Setenv("FAULTLINE_DB", "mine.duckdb")
+	refused("FAULTLINE_DB=mine.duckdb")
+	os.Unsetenv("FAULTLINE_DB")
+	refused("--db input.csv", "--db", "input.csv")
+	refused("--db dir.duckdb", "--db", "dir.duckdb")
+
+	db, err := store.Open(ctx, "mine.duckdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x int
+	if err := db.QueryRowContext(ctx, "SELECT x FROM keep").Scan(&x); err != nil || x != 42 {
+		t.Errorf("mine.duckdb after the refusals: %v, x = %d", err, x)
+	}
+	db.Close()
+	if b, _ := os.ReadFile("input.csv"); string(b) != "a,b\n1,2\n" {
+		t.Errorf("input.csv changed: %q", b)
+	}
+
+	// A demo's own file is replaced by the next demo, at any path.
+	for i, seed := range []string{"1", "2"} {
+		out, errb, err := runCmd(ctx, t, "demo", "--no-serve", "--db", "d.duckdb", "--seed", seed)
+		if err != nil {
+			t.Fatalf("demo %d: %v\n%s", i+1, err, errb)
+		}
+		if got := strings.Contains(out, "replacing the previous demo database d.duckdb"); got != (i == 1) {
+			t.Errorf("demo %d: replacing printed %v\n%s", i+1, got, out)
+		}
+	}
+	// ... but not while another process (a serving demo) holds it.
+	release := holdDB(t, "d.duckdb")
+	_, _, err = runCmd(ctx, t, "demo", "--no-serve", "--db", "d.duckdb", "--seed", "3")
+	release()
+	if err == nil || !strings.Contains(err.Error(), "another process holds it") {
+		t.Errorf("demo over a held file: %v, want refused", err)
+	}
+	db, err = store.Open(ctx, "d.duckdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var seed2 int
+	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM events").Scan(&seed2); err != nil || seed2 == 0 {
+		t.Errorf("d.duckdb after the refusal: %d events, %v", seed2, err)
+	}
+}
+
+// Every scenario demo --help lists runs: multi-cloud's Google Cloud and
+// Azure records need topics of their own, and its AWS events folder is
+// empty (the demo used to fail on it: "no files found").
+func TestDemoMultiCloud(t *testing.T) {
+	t.Chdir(t.TempDir())
+	out, errb, err := runCmd(context.Background(), t, "demo", "--no-serve", "--scenario", simulate.FamilyMultiCloud)
+	if err != nil {
+		t.Fatalf("demo: %v\n%s\n%s", err, out, errb)
+	}
+	for _, want := range []string{simulate.TopicGCP, simulate.TopicAzure, "root cause ranked #1", "(matches the planted change)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
 	}
 }

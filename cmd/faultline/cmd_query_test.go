@@ -211,8 +211,24 @@ func TestQueryCmdLockedDB(t *testing.T) {
 	}
 	t.Chdir(t.TempDir())
 	path := queryDB(t)
+	defer holdDB(t, path)()
+	_, err := runCLI(t, "--db", path, "query", "SELECT 1")
+	if err == nil || !strings.Contains(err.Error(), "in use by another process") || !strings.Contains(err.Error(), "--server") {
+		t.Fatalf("locked database: %v", err)
+	}
+}
+
+// holdDB opens path in another process (this test binary, in
+// TestQueryCmdLockedDB's holder mode), as a running faultline serve
+// would, until the returned function is called.
+func holdDB(t *testing.T, path string) (release func()) {
+	t.Helper()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	holder := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestQueryCmdLockedDB$")
-	holder.Env = append(os.Environ(), "FAULTLINE_TEST_HOLD_DB="+path)
+	holder.Env = append(os.Environ(), "FAULTLINE_TEST_HOLD_DB="+abs)
 	stdin, err := holder.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -224,18 +240,16 @@ func TestQueryCmdLockedDB(t *testing.T) {
 	if err := holder.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	release = func() {
 		stdin.Close()
 		_ = holder.Wait()
-	}()
+	}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil || strings.TrimSpace(line) != "ready" {
+		release()
 		t.Fatalf("holder process: %q, %v", line, err)
 	}
-	_, err = runCLI(t, "--db", path, "query", "SELECT 1")
-	if err == nil || !strings.Contains(err.Error(), "in use by another process") || !strings.Contains(err.Error(), "--server") {
-		t.Fatalf("locked database: %v", err)
-	}
+	return release
 }
 
 // parseWhen never panics and accepts only what it documents.

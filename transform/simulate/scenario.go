@@ -157,6 +157,25 @@ var TopicFormats = map[string]string{
 // Topics lists the topics in a fixed order.
 var Topics = []string{TopicCloudTrail, TopicCloudWatch, TopicApp, TopicAWSEvents}
 
+// TopicDirs maps each topic, the multi-cloud family's included, to the
+// directory under WriteDir's data directory that holds its files.
+var TopicDirs = map[string]string{
+	TopicCloudTrail: dirCloudTrail, TopicCloudWatch: dirCloudWatch, TopicApp: dirApp, TopicAWSEvents: dirAWSEvents,
+	TopicGCP: dirGCP, TopicAzure: dirAzure,
+}
+
+// Topics lists the topics of a scenario (Truth.Topics) in a fixed
+// order: Topics, then the multi-cloud family's.
+func (s *Scenario) Topics() []string {
+	var out []string
+	for _, t := range append(slices.Clone(Topics), TopicGCP, TopicAzure) {
+		if _, ok := s.Truth.Topics[t]; ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // service is one application service.
 type service struct {
 	name    string
