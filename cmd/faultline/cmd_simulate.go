@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -88,6 +89,13 @@ Activity Log NSG write and an AWS security group change are decoys), random
 			if err := checkScenario(scenario); err != nil {
 				return err
 			}
+			// Files of an earlier scenario in the same directory would be
+			// loaded with this one's (its truth.json describing only this).
+			if files, err := os.ReadDir(out); err == nil && len(files) > 0 {
+				return usageError{fmt.Errorf("--out %s already holds files (%s...): the scenario would mix with them; name a new directory, or remove this one first", out, files[0].Name())}
+			} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return usageError{fmt.Errorf("--out %s: %w: name a directory (created if missing)", out, err)}
+			}
 			o, err := sf.options()
 			if err != nil {
 				return err
@@ -111,7 +119,7 @@ Activity Log NSG write and an AWS security group change are decoys), random
 	}
 	cmd.Flags().StringVar(&scenario, "scenario", simulate.FamilyRandom, strings.Join(simulate.Families, ", ")+" or "+simulate.FamilyRandom)
 	cmd.Flags().Int64Var(&seed, "seed", 1, "random seed (same seed, same bytes)")
-	cmd.Flags().StringVar(&out, "out", "", "directory to write to (created if missing)")
+	cmd.Flags().StringVar(&out, "out", "", "directory to write to (created if missing; must be empty)")
 	sf.add(cmd, simulate.DefaultOptions().Duration)
 	return cmd
 }

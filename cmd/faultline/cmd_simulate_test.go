@@ -53,6 +53,15 @@ func TestSimulateCmd(t *testing.T) {
 	if !bytes.Equal(b, b2) {
 		t.Error("same seed, different truth.json")
 	}
+	// A second scenario into a directory that holds one would mix their
+	// files (and load as both): refused, and the first is left as it was.
+	_, err = runCLI(t, "simulate", "--scenario", "multi-cloud", "--seed", "1", "--duration", "1h", "--out", "b")
+	if err == nil || !strings.Contains(err.Error(), "already holds files") || !strings.Contains(err.Error(), "name a new directory") {
+		t.Errorf("simulate into a used directory: %v, want refused", err)
+	}
+	if b3, _ := os.ReadFile(filepath.Join("b", "truth.json")); !bytes.Equal(b, b3) {
+		t.Error("the refused run changed b/truth.json")
+	}
 
 	for _, args := range [][]string{
 		{"simulate", "--scenario", "nope", "--out", "c"},
