@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -340,7 +342,7 @@ func (s *Sandbox) run(ctx context.Context, c *duckdb.Conn, query string, args []
 			return Summary{}, refuse("the statement could not be isolated for the caps (unusual quoting or comments at its end?); remove what follows the statement")
 		}
 		if ps, err = c.Prepare(text); err != nil {
-			return Summary{}, err
+			return Summary{}, bodyLines(err)
 		}
 		stmt = ps.(*duckdb.Stmt)
 		defer stmt.Close()
@@ -359,7 +361,7 @@ func (s *Sandbox) run(ctx context.Context, c *duckdb.Conn, query string, args []
 	}
 	rows, err := stmt.QueryContext(ctx, nv)
 	if err != nil {
-		return Summary{}, err
+		return Summary{}, bodyLines(err)
 	}
 	defer rows.Close()
 	all := rows.Columns()
@@ -386,7 +388,7 @@ func (s *Sandbox) run(ctx context.Context, c *duckdb.Conn, query string, args []
 			if errors.Is(err, io.EOF) {
 				return sum, nil
 			}
-			return sum, err
+			return sum, bodyLines(err)
 		}
 		if sum.Rows == lim.rows {
 			sum.Truncated, sum.TruncatedBy = true, lim.rowName
@@ -460,6 +462,43 @@ func wrap(body string, names []string, maxBytes int64, maxRows int) string {
 		"SELECT *, %s FROM (\n%s\n) AS __fl_q\n) AS __fl_s\n) AS __fl_t\nLIMIT %d",
 		sel.String(), n+2, n+1, size.String(), body, maxRows+1)
 }
+
+// wrapperLines is the number of lines wrap writes before the body.
+const wrapperLines = 3
+
+var errLineRE = regexp.MustCompile(`LINE (\d+):`)
+
+// bodyLines renumbers the "LINE n:" of DuckDB's error about a wrapped
+// statement to the analyst's own lines (a conversion error in line 1 said
+// LINE 4), padded so the caret line below still points at the column.
+func bodyLines(err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	fixed := errLineRE.ReplaceAllStringFunc(msg, func(m string) string {
+		n, _ := strconv.Atoi(m[len("LINE ") : len(m)-1])
+		if n <= wrapperLines {
+			return m
+		}
+		s := fmt.Sprintf("LINE %d:", n-wrapperLines)
+		return s + strings.Repeat(" ", len(m)-len(s))
+	})
+	if fixed == msg {
+		return err
+	}
+	return renumbered{msg: fixed, err: err}
+}
+
+// renumbered is an error with its message's line numbers changed; errors.Is
+// and As still see the original.
+type renumbered struct {
+	msg string
+	err error
+}
+
+func (e renumbered) Error() string { return e.msg }
+func (e renumbered) Unwrap() error { return e.err }
 
 // plain converts driver values to types every output format understands.
 func plain(v any) any {

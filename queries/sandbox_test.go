@@ -99,6 +99,18 @@ func TestSandboxSelect(t *testing.T) {
 	if err == nil || errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "syntax error") {
 		t.Fatalf("syntax error: %v", err)
 	}
+	// Errors of the running statement name the analyst's lines, not the
+	// caps' wrapper's (a conversion error in line 1 said LINE 4), with the
+	// caret still under the column.
+	for _, tc := range []struct{ sql, line, caret string }{
+		{"SELECT 'a'::INT", "LINE 1: SELECT 'a'::INT", "                  ^"},
+		{"SELECT 1 AS a,\n  2 AS b,\n  3 AS c,\n  'x'::INT AS d", "LINE 4:   'x'::INT AS d", "             ^"},
+	} {
+		_, err := sb.SQL(ctx, tc.sql)
+		if err == nil || !strings.Contains(err.Error(), tc.line+"\n"+tc.caret+"\n") && !strings.HasSuffix(err.Error(), tc.line+"\n"+tc.caret) {
+			t.Errorf("%q: error %v, want %q with the caret %q", tc.sql, err, tc.line, tc.caret)
+		}
+	}
 	// A second sandbox on the same (now locked) database is fine.
 	if _, err := NewSandbox(ctx, sb.db, DefaultConfig()); err != nil {
 		t.Fatal(err)
