@@ -67,9 +67,9 @@ func (v view) Get(key string) string { return v.raw.Get(key) }
 const maxLimit = 10000
 
 // parseView reads since, until, range, limit and the filters. A missing
-// until is the minute after the latest error (else the latest event, else
-// now), a missing
-// since is until minus range (default cfg.DefaultRange). The latest error
+// until is since plus range when both are given, else the minute after the
+// latest error (else the latest event, else now); a missing since is until
+// minus range (default cfg.DefaultRange). The latest error
 // is the default "now" so that future-dated events (scheduled maintenance)
 // do not move the view away from the errors. range=all leaves
 // missing bounds open (all time).
@@ -123,21 +123,22 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 		}
 		v.Range = 0
 	case !v.Window.Since.IsZero() && !v.Window.Until.IsZero():
+	case !v.Window.Since.IsZero() && strings.TrimSpace(q.Get("range")) != "":
+		v.Window.Until = v.Window.Since.Add(v.Range) // since and range: that long from since
 	case !v.Window.Since.IsZero():
-		v.Window.Until = v.Window.Since.Add(v.Range)
+		// since alone: up to the default end, as faultline query does (it
+		// used to stop at since + serve.default_range, hiding what came
+		// later); a since past the data gets an empty range.
+		if v.Window.Until, err = s.defaultUntil(ctx); err != nil {
+			return v, err
+		}
+		if !v.Window.Until.After(v.Window.Since) {
+			v.Window.Until = v.Window.Since.Add(v.Range)
+		}
 	default:
 		if v.Window.Until.IsZero() {
-			b, err := s.engine.EventSpan(ctx)
-			if err != nil {
+			if v.Window.Until, err = s.defaultUntil(ctx); err != nil {
 				return v, err
-			}
-			switch {
-			case !b.LastError.IsZero():
-				v.Window.Until = b.LastError.Truncate(time.Minute).Add(time.Minute)
-			case b.Events > 0:
-				v.Window.Until = b.Last.Truncate(time.Minute).Add(time.Minute)
-			default:
-				v.Window.Until = s.now().UTC().Truncate(time.Minute).Add(time.Minute)
 			}
 		}
 		v.Window.Since = v.Window.Until.Add(-v.Range)
@@ -158,6 +159,23 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 	}
 	v.Service, v.Region, v.Incident = q.Get("service"), q.Get("region"), q.Get("incident")
 	return v, nil
+}
+
+// defaultUntil is a window's end when the request names none: the minute
+// after the latest error event, else after the latest event, else now.
+func (s *Server) defaultUntil(ctx context.Context) (time.Time, error) {
+	b, err := s.engine.EventSpan(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	switch {
+	case !b.LastError.IsZero():
+		return b.LastError.Truncate(time.Minute).Add(time.Minute), nil
+	case b.Events > 0:
+		return b.Last.Truncate(time.Minute).Add(time.Minute), nil
+	default:
+		return s.now().UTC().Truncate(time.Minute).Add(time.Minute), nil
+	}
 }
 
 // parseWhen reads a time parameter as faultline query and report do:

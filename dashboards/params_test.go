@@ -81,7 +81,10 @@ func TestParseViewDefaults(t *testing.T) {
 		{"range=1h", t0.Add(-30 * time.Minute), t0.Add(30 * time.Minute)},
 		{"since=2025-10-20T06:00:00Z&range=2h", t0.Add(-time.Hour), t0.Add(time.Hour)},
 		{"until=2025-10-20T07:10&range=10m", t0, t0.Add(10 * time.Minute)},
-		{"since=2025-10-20", time.Date(2025, 10, 20, 0, 0, 0, 0, time.UTC), time.Date(2025, 10, 20, 6, 0, 0, 0, time.UTC)},
+		// since alone: to the default end, as faultline query (it stopped
+		// at since + 6h, hiding the errors after it); past the data, empty.
+		{"since=2025-10-20", time.Date(2025, 10, 20, 0, 0, 0, 0, time.UTC), t0.Add(30 * time.Minute)},
+		{"since=2025-10-21", time.Date(2025, 10, 21, 0, 0, 0, 0, time.UTC), time.Date(2025, 10, 21, 6, 0, 0, 0, time.UTC)},
 		// range=all: the data's own span, so pages can show and chart it.
 		{"range=all", first, afterLast},
 		{"range=all&since=2025-10-20T07:00:00Z", t0, afterLast},
