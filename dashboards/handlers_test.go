@@ -278,6 +278,9 @@ func TestBadParams(t *testing.T) {
 		{"/api/changes?limit=0", `limit: \"0\" is not allowed`},
 		{"/api/changes?limit=lots", `limit: \"lots\" is not allowed`},
 		{"/api/changes?risk=spicy", `risk: \"spicy\" is not allowed: use critical, high, medium or low`},
+		// A typo in a parameter name used to answer everything, unfiltered.
+		{"/api/changes?servce=cart", `unknown parameter \"servce\": did you mean service?`},
+		{"/api/incidents?from=2025-10-20", `unknown parameter \"from\"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.path, func(t *testing.T) {

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/queries"
 )
 
@@ -65,6 +67,25 @@ func (v view) Query(kv ...string) string {
 func (v view) Get(key string) string { return v.raw.Get(key) }
 
 const maxLimit = 10000
+
+// viewParams are the URL parameters parseView reads.
+var viewParams = []string{"since", "until", "range", "limit", "service", "operation", "actor", "region", "type", "risk", "incident"}
+
+// apiView is parseView for the JSON API, which refuses a parameter it
+// does not know: a typo (servce=cart) used to return everything
+// unfiltered, as if it had been understood.
+func (s *Server) apiView(r *http.Request, defaultLimit int) (view, error) {
+	for key := range r.URL.Query() {
+		if !slices.Contains(viewParams, key) {
+			hint := ""
+			if c := status.Closest(key, viewParams); c != "" {
+				hint = "did you mean " + c + "? "
+			}
+			return view{}, badRequest("unknown parameter %q: %sthe parameters are %s (docs/api.md)", key, hint, strings.Join(viewParams, ", "))
+		}
+	}
+	return s.parseView(r.Context(), r, defaultLimit)
+}
 
 // parseView reads since, until, range, limit and the filters. A missing
 // until is since plus range when both are given, else the minute after the
