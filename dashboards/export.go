@@ -99,6 +99,9 @@ func decodeExportRequest(r *http.Request, api bool) (exportRequest, error) {
 	if strings.TrimSpace(req.SQL) == "" {
 		return req, badRequest("sql: empty: write a SELECT such as SELECT * FROM events")
 	}
+	if req.Format == "" {
+		return req, badRequest("format is required: csv or parquet")
+	}
 	if _, ok := exportFormats[req.Format]; !ok {
 		return req, badRequest("format %q is not allowed: use csv or parquet", req.Format)
 	}

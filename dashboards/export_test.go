@@ -89,6 +89,7 @@ func TestExportRefusals(t *testing.T) {
 		{`{"sql": "SELECT * FROM read_csv('/etc/passwd')", "format": "csv"}`, 400, "refused by the analyst SQL sandbox"},
 		{`{"sql": "COPY events TO '/tmp/x.parquet'", "format": "parquet"}`, 400, "refused by the analyst SQL sandbox"},
 		{`{"sql": "SELECT 1", "format": "xlsx"}`, 400, "use csv or parquet"},
+		{`{"sql": "SELECT 1"}`, 400, "format is required: csv or parquet"},
 		{`{"sql": " ", "format": "csv"}`, 400, "sql: empty"},
 	}
 	for _, tc := range cases {

@@ -341,6 +341,7 @@ func TestAPIQuery(t *testing.T) {
 		{"both", "application/json", `{"sql": "SELECT 1", "name": "x"}`, 400, "either sql or name"},
 		{"empty", "application/json", `{}`, 400, "empty query"},
 		{"blank sql", "application/json", `{"sql": "  "}`, 400, "sql: empty"},
+		{"sql with since", "application/json", `{"sql": "SELECT 1", "since": "-1h"}`, 400, "since and until go with a named query"},
 		{"unknown field", "application/json", `{"query": "SELECT 1"}`, 400, `unknown field \"query\"`},
 		{"not json", "application/json", `SELECT 1`, 400, "request body"},
 		{"too large", "application/json", `{"sql": "SELECT 1 -- ` + strings.Repeat("x", maxQueryBody) + `"}`, 413, "request body: larger than 1048576 bytes"},

@@ -94,6 +94,9 @@ func decodeQueryRequest(r *http.Request) (QueryRequest, error) {
 		return req, badRequest("empty query: send {\"sql\": \"...\"} or {\"name\": \"...\"}")
 	case req.Name == "" && strings.TrimSpace(req.SQL) == "":
 		return req, badRequest("sql: empty: write a SELECT such as SELECT count(*) FROM events")
+	case req.SQL != "" && (req.Since != "" || req.Until != ""):
+		// As faultline query refuses --since with SQL: it would be ignored.
+		return req, badRequest("since and until go with a named query; with sql, put the time range in its WHERE clause (WHERE time >= now() - INTERVAL 1 HOUR)")
 	}
 	return req, nil
 }
