@@ -247,7 +247,7 @@ func (a *app) openExisting(ctx context.Context, path string) (*store.DB, error) 
 	db, err := a.openDB(ctx, path)
 	if err != nil {
 		if store.IsLockConflict(err) {
-			return nil, fmt.Errorf("database %s is in use by another process (a faultline serve/ingest holds it; DuckDB allows one process per file): use --server URL to ask that process, or stop it: %w", path, err)
+			return nil, fmt.Errorf("database %s is in use by another process (a faultline serve, ingest, load or query; DuckDB allows one process per file): if it is a faultline serve, ask it with --server URL; otherwise wait for it or stop it: %w", path, err)
 		}
 		return nil, err
 	}

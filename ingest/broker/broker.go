@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -132,11 +133,21 @@ func StartConfig(ctx context.Context, cfg Config, log *slog.Logger) (*Broker, er
 		opts = append(opts, kfake.AllowAutoTopicCreation())
 	}
 	if cfg.DataDir != "" {
+		// A file, or a path under one, would fail below as if the address
+		// were taken.
+		if st, err := os.Stat(cfg.DataDir); err == nil && !st.IsDir() {
+			return nil, fmt.Errorf("broker data directory %s is a file: pass --data-dir with a directory (created if missing)", cfg.DataDir)
+		}
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("start the embedded broker on %s: %w (pick a free address with --listen, e.g. 127.0.0.1:0)", listen, err)
+		hint := "pick a free address with --listen, e.g. 127.0.0.1:0"
+		var opErr *net.OpError
+		if cfg.DataDir != "" && !errors.As(err, &opErr) {
+			hint = "check --data-dir " + cfg.DataDir + " (a directory faultline may write)"
+		}
+		return nil, fmt.Errorf("start the embedded broker on %s: %w (%s)", listen, err, hint)
 	}
 	b := &Broker{c: c, log: log}
 	if cfg.DataDir != "" {

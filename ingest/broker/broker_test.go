@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -254,5 +256,28 @@ func TestValidateAndParse(t *testing.T) {
 	}
 	if _, err := Start(t.Context(), "256.1.1.1:99999", nil); err == nil {
 		t.Error("Start on an impossible address succeeded")
+	}
+}
+
+// A --data-dir that is a file, or under one, is named as the problem (it
+// used to say to pick a free address).
+func TestDataDirNotADirectory(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "big.csv")
+	if err := os.WriteFile(file, []byte("a,b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		file:                        "is a file: pass --data-dir with a directory",
+		filepath.Join(file, "data"): "check --data-dir",
+	} {
+		cfg := DefaultConfig()
+		cfg.Listen, cfg.DataDir = "127.0.0.1:0", path
+		b, err := StartConfig(t.Context(), cfg, nil)
+		if err == nil {
+			b.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "free address") {
+			t.Errorf("--data-dir %s: %v, want it to say %q", path, err, want)
+		}
 	}
 }

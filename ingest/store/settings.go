@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -38,11 +40,40 @@ func DefaultSettings() Settings {
 
 var memoryLimitRE = regexp.MustCompile(`(?i)^[0-9]+(\.[0-9]+)?\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)$`)
 
+// minMemoryLimit is the smallest duckdb.memory_limit allowed: faultline's
+// own queries (a migration, the correlation) need tens of MB.
+const minMemoryLimit = 64 << 20
+
+// sizeBytes is the bytes of a size memoryLimitRE accepts (KB = 1000, KiB =
+// 1024, as DuckDB reads them).
+func sizeBytes(s string) float64 {
+	m := memoryLimitRE.FindStringSubmatch(s)
+	if m == nil {
+		return 0
+	}
+	num := strings.TrimSpace(strings.TrimSuffix(strings.ToLower(s), strings.ToLower(m[2])))
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return 0
+	}
+	unit := strings.ToLower(m[2])
+	pow := map[byte]float64{'b': 0, 'k': 1, 'm': 2, 'g': 3, 't': 4}[unit[0]]
+	base := 1000.0
+	if strings.HasSuffix(unit, "ib") {
+		base = 1024
+	}
+	return v * math.Pow(base, pow)
+}
+
 // Validate names every invalid key, its value and what is allowed.
 func (s Settings) Validate() error {
 	var errs []error
 	if s.MemoryLimit != "" && !memoryLimitRE.MatchString(s.MemoryLimit) {
 		errs = append(errs, fmt.Errorf("duckdb.memory_limit: %q is not allowed: use a size such as 2GB or 512MB, or \"\" for DuckDB's default (80%% of RAM)", s.MemoryLimit))
+	} else if s.MemoryLimit != "" && sizeBytes(s.MemoryLimit) < minMemoryLimit {
+		// DuckDB takes 1KB, and then fails every query with advice to SET
+		// settings the analyst sandbox refuses.
+		errs = append(errs, fmt.Errorf("duckdb.memory_limit: %q is too small: use at least 64MB, such as 2GB (docs/operations.md, Memory)", s.MemoryLimit))
 	}
 	if s.CheckpointThreshold != "" && !memoryLimitRE.MatchString(s.CheckpointThreshold) {
 		errs = append(errs, fmt.Errorf("duckdb.checkpoint_threshold: %q is not allowed: use a size such as 256MB", s.CheckpointThreshold))

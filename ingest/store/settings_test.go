@@ -39,6 +39,11 @@ func TestSettingsValidate(t *testing.T) {
 		{Settings{MemoryLimit: "lots"}, `duckdb.memory_limit: "lots" is not allowed`},
 		{Settings{MemoryLimit: "2GB'; SET x = 1; --"}, "duckdb.memory_limit"},
 		{Settings{Threads: -1}, "duckdb.threads: -1 is not allowed"},
+		// Accepted by DuckDB, then every query fails.
+		{Settings{MemoryLimit: "1KB"}, `duckdb.memory_limit: "1KB" is too small: use at least 64MB`},
+		{Settings{MemoryLimit: "63MiB"}, "is too small"},
+		{Settings{MemoryLimit: "64MiB"}, ""},
+		{Settings{MemoryLimit: "0.5 GB"}, ""},
 	} {
 		err := c.s.Validate()
 		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {

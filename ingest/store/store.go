@@ -394,7 +394,7 @@ func openHint(err error) string {
 	msg := strings.ToLower(err.Error())
 	switch {
 	case IsLockConflict(err):
-		return "another process holds it: DuckDB allows one process per file; stop it, or ask a running faultline serve with --server URL"
+		return "another process holds it (DuckDB allows one process per file): stop that process, or write to another --db and combine the files later with faultline merge; a running faultline serve also answers faultline query and report --server URL"
 	case strings.Contains(msg, "permission denied"), strings.Contains(msg, "read-only file system"):
 		return "faultline may not write it: check the permissions of the file and its directory, or pass --db with a writable path"
 	case strings.Contains(msg, "no such file or directory"):
