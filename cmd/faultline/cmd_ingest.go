@@ -53,7 +53,7 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
   faultline ingest --parquet-dir /mnt/segments                  # also export closed hours as Parquet
   faultline ingest --allow-data-loss                            # skip messages deleted by retention`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) (err error) {
 			kc := a.cfg.Kafka
 			if len(topics) > 0 {
 				kc.Topics = nil
@@ -72,6 +72,7 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 				return usageError{errors.New("no topics to consume: pass --topic NAME=FORMAT or set kafka.topics in the config file")}
 			}
 			ctx := cmd.Context()
+			nf := aboutToOpen(a.cfg.DB)
 			db, err := a.openWriterDB(ctx, a.cfg.DB)
 			if err != nil {
 				if ctx.Err() != nil && errors.Is(err, context.Canceled) {
@@ -79,11 +80,7 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 				}
 				return err
 			}
-			defer func() {
-				if db != nil {
-					db.Close()
-				}
-			}()
+			defer func() { err = a.closeOrDiscard(db, nf, err) }()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			st := &status.Tracker{}

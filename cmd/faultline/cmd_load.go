@@ -43,7 +43,7 @@ docs/ingest.md.`,
   faultline load --format cloudwatch payloads/
   faultline load --replace-changed trail/   # files rewritten since: replace their events`,
 		Args: atLeastOneArg("FILE or DIR to load"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			f, err := transform.ParseFormat(format)
 			if err != nil {
 				return usageError{fmt.Errorf("--format: %w", err)}
@@ -59,11 +59,12 @@ docs/ingest.md.`,
 				return err // only empty files: nothing to load, as for a directory without files
 			}
 			ctx := cmd.Context()
+			nf := aboutToOpen(a.cfg.DB)
 			db, err := a.openWriterDB(ctx, a.cfg.DB)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer func() { err = a.closeOrDiscard(db, nf, err) }()
 			opts := ingest.LoadOptions{Format: f, Config: a.cfg.Ingest, Transform: a.cfg.Transform, Logger: a.log, ReplaceChanged: replaceChanged}
 			tty := isTerminal(a.stderr)
 			if tty {

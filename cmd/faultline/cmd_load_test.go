@@ -273,3 +273,36 @@ func TestLoadCommandEmptyFile(t *testing.T) {
 		t.Error("load of an empty file created the database")
 	}
 }
+
+// TestFailedRunLeavesNoNewFile: a merge that fails on a source another
+// process holds, into a --db it created, removes that empty file (it was
+// left behind, and the next run took it for a real database); a file that
+// existed before is kept.
+func TestFailedRunLeavesNoNewFile(t *testing.T) {
+	t.Chdir(t.TempDir())
+	ctx := t.Context()
+	src, err := store.Open(ctx, "src.duckdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+	defer holdDB(t, "src.duckdb")()
+	_, _, err = runCmd(ctx, t, "merge", "--db", "all.duckdb", "src.duckdb")
+	if err == nil {
+		t.Fatal("merge of a held source succeeded")
+	}
+	if _, serr := os.Stat("all.duckdb"); !errors.Is(serr, os.ErrNotExist) {
+		t.Errorf("the failed merge (%v) left all.duckdb behind: %v", err, serr)
+	}
+	kept, err := store.Open(ctx, "kept.duckdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept.Close()
+	if _, _, err = runCmd(ctx, t, "merge", "--db", "kept.duckdb", "src.duckdb"); err == nil {
+		t.Fatal("merge of a held source succeeded")
+	}
+	if _, err := os.Stat("kept.duckdb"); err != nil {
+		t.Errorf("a failed merge removed the existing target: %v", err)
+	}
+}

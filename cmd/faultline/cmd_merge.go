@@ -3,10 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/faultline/faultline/ingest/store"
 )
 
 func newMergeCmd(a *app) *cobra.Command {
@@ -30,18 +31,19 @@ was stopped. See docs/operations.md.`,
 		Example: `  faultline merge --db all.duckdb ingest-a.duckdb ingest-b.duckdb
   faultline report --db all.duckdb --since -24h`,
 		Args: atLeastOneArg("DuckDB FILE to merge"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			ctx := cmd.Context()
 			for _, path := range args { // before creating the target
 				if err := isDuckDBFile(path); err != nil {
 					return fmt.Errorf("merge %s: %w (name an existing faultline DuckDB file)", path, err)
 				}
 			}
+			nf := aboutToOpen(a.cfg.DB)
 			db, err := a.openDB(ctx, a.cfg.DB)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer func() { err = a.closeOrDiscard(db, nf, err) }()
 			out := cmd.OutOrStdout()
 			for _, path := range args {
 				s, err := db.Merge(ctx, path)
@@ -57,21 +59,19 @@ was stopped. See docs/operations.md.`,
 	}
 }
 
-// isDuckDBFile checks that path is a DuckDB database file: "DUCK" at byte
-// 8 of its header. A text file or a directory used to get DuckDB's
+// isDuckDBFile checks that path is a DuckDB database file
+// (store.CheckHeader). A text file or a directory used to get DuckDB's
 // "Cannot launch in-memory database in read-only mode!", after the target
 // was created.
 func isDuckDBFile(path string) error {
-	f, err := os.Open(path)
+	st, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+	if st.IsDir() {
 		return errors.New("it is a directory")
 	}
-	head := make([]byte, 12)
-	if _, err := io.ReadFull(f, head); err != nil || string(head[8:12]) != "DUCK" {
+	if store.CheckHeader(path) != nil {
 		return errors.New("it is not a DuckDB database file")
 	}
 	return nil

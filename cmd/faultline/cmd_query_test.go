@@ -278,7 +278,7 @@ func TestQueryCmdNotADatabase(t *testing.T) {
 	for _, c := range []struct {
 		db, want string
 	}{
-		{text, "damaged"},
+		{text, "not a DuckDB database file"},
 		{dir, "is a directory"},
 	} {
 		_, err := runCLI(t, "--db", c.db, "query", "SELECT 1")

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"os"
 
 	"github.com/faultline/faultline/ingest/store"
 )
@@ -16,4 +18,44 @@ func (a *app) openDB(ctx context.Context, path string) (*store.DB, error) {
 // load) with the duckdb: settings for a writer (store.Settings.ForWriter).
 func (a *app) openWriterDB(ctx context.Context, path string) (*store.DB, error) {
 	return store.OpenWith(ctx, path, a.cfg.DuckDB.ForWriter())
+}
+
+// newFile notes whether the command is about to create the DuckDB file at
+// path; its discard removes that file again if the command failed before
+// writing anything to it.
+type newFile struct {
+	path    string
+	created bool
+}
+
+func aboutToOpen(path string) newFile {
+	_, err := os.Lstat(path)
+	return newFile{path: path, created: errors.Is(err, os.ErrNotExist)}
+}
+
+// closeOrDiscard closes db and, when the command failed (failed != nil)
+// on a file it created that holds no event, dead letter or position,
+// removes the file: a failed first ingest (a missing topic, no broker) or
+// merge (a source another process holds) used to leave an empty database
+// behind, which the next run then took for a real one.
+func (a *app) closeOrDiscard(db *store.DB, f newFile, failed error) error {
+	if db == nil {
+		return failed
+	}
+	empty := false
+	if failed != nil && f.created {
+		var n int64
+		err := db.QueryRowContext(context.Background(), `SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM dead_letters) + (SELECT count(*) FROM ingest_offsets)`).Scan(&n)
+		empty = err == nil && n == 0
+	}
+	cerr := db.Close()
+	if !empty {
+		return errors.Join(failed, cerr)
+	}
+	if err := errors.Join(os.Remove(f.path), removeIfExists(f.path+".wal")); err != nil {
+		a.log.Warn("could not remove the empty database this failed run created", "db", f.path, "err", err)
+	} else {
+		a.log.Info("removed the empty database this failed run created", "db", f.path)
+	}
+	return failed
 }

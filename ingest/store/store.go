@@ -101,7 +101,7 @@ func open(ctx context.Context, path string) (*DB, error) {
 	if strings.ContainsAny(path, "?") {
 		return nil, fmt.Errorf("open duckdb %q: a database path may not contain '?': rename the file or its directory", path)
 	}
-	if err := checkHeader(path); err != nil {
+	if err := CheckHeader(path); err != nil {
 		return nil, err
 	}
 	// New files are created in storageVersion; an existing file keeps the
@@ -334,10 +334,10 @@ func (e *NotDuckDBError) Error() string {
 	if e.Begin == "" {
 		return fmt.Sprintf("open duckdb %q: not a DuckDB database file (it is empty): check --db, or remove the file and faultline creates a new database there", e.Path)
 	}
-	return fmt.Sprintf("open duckdb %q: not a DuckDB database file (it begins %q), so faultline leaves it as it is: check --db; to read records from a file, pass it to faultline load", e.Path, e.Begin)
+	return fmt.Sprintf("open duckdb %q: not a DuckDB database file (it begins %q), so faultline leaves it as it is: check --db; to read records from a file, pass it to faultline load (a faultline file damaged at its start: docs/operations.md, Damaged database file)", e.Path, e.Begin)
 }
 
-// checkHeader refuses an existing, non-empty file that is not a DuckDB
+// CheckHeader refuses an existing, non-empty file that is not a DuckDB
 // file. DuckDB itself refuses most of them, but opens a file named
 // *.csv, *.json or *.parquet as a new, empty database and writes it over
 // the data at the first checkpoint (DuckDB 1.5.6): --db x.csv in place of
@@ -345,7 +345,7 @@ func (e *NotDuckDBError) Error() string {
 // calls an empty x.duckdb damaged, and opens an empty x.json). A missing
 // file is a new database; a directory or an unreadable file is left to
 // DuckDB's error.
-func checkHeader(path string) error {
+func CheckHeader(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil
