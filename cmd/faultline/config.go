@@ -243,11 +243,11 @@ func loadConfig(v *viper.Viper, path string) (Config, error) {
 	return Config{}, usageError{fmt.Errorf("invalid configuration (%d problems):\n%s", len(problems), strings.Join(problems, "\n"))}
 }
 
-// decodeHook is viper's (durations, comma-separated lists) plus
-// wholeNumbers.
+// decodeHook is durations, wholeNumbers and comma-separated lists from
+// the environment.
 var decodeHook = viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+	durations(),
 	wholeNumbers(),
-	mapstructure.StringToTimeDurationHookFunc(),
 	func(from, to reflect.Type, data any) (any, error) {
 		if from.Kind() != reflect.String || to.Kind() != reflect.Slice {
 			return data, nil
@@ -258,6 +258,47 @@ var decodeHook = viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		return strings.Split(data.(string), ","), nil
 	},
 ))
+
+// durations decodes a duration setting from text with a unit (30s, 500ms,
+// 1h30m) and refuses a number without one: mapstructure would read
+// timeout: 30 as 30ns. 0 is allowed, as "0" is in the environment
+// (progress_interval, serve.refresh and serve.postgres.idle_timeout use it
+// for off).
+func durations() mapstructure.DecodeHookFunc {
+	return func(from, to reflect.Type, data any) (any, error) {
+		if to != reflect.TypeFor[time.Duration]() || from == to {
+			return data, nil
+		}
+		var n string // the number given without a unit
+		switch d := data.(type) {
+		case string:
+			s := strings.TrimSpace(d)
+			if v, err := time.ParseDuration(s); err == nil {
+				return v, nil
+			}
+			if _, err := strconv.ParseFloat(s, 64); err != nil {
+				return nil, fmt.Errorf("%q is not a duration: use a number with a unit, e.g. 30s, 500ms or 1h30m", d)
+			}
+			return nil, fmt.Errorf("%q is not a duration: add a unit, e.g. %ss", d, s)
+		case float64:
+			n = strconv.FormatFloat(d, 'f', -1, 64)
+		case float32:
+			n = strconv.FormatFloat(float64(d), 'f', -1, 32)
+		default:
+			switch from.Kind() {
+			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+				reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+				n = fmt.Sprint(data)
+			default:
+				return data, nil
+			}
+		}
+		if f, _ := strconv.ParseFloat(n, 64); f == 0 {
+			return time.Duration(0), nil
+		}
+		return nil, fmt.Errorf("%s is not a duration: add a unit, e.g. %ss", n, n)
+	}
+}
 
 // wholeNumbers refuses a fractional number for an integer setting (viper
 // would truncate threads: 1.9 to 1).

@@ -620,3 +620,82 @@ reports:
 		t.Errorf("error %q reports the format the typo left unset", msg)
 	}
 }
+
+// TestConfigDurationNeedsUnit: a number without a unit for a duration
+// setting is an error naming the key and a unit to add, in the file as in
+// the environment; it used to be read as nanoseconds (query.timeout: 30
+// ran every query with a 30ns timeout). 0 stays allowed: several settings
+// use it for off.
+func TestConfigDurationNeedsUnit(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		env  map[string]string
+		want []string // "" = accepted
+	}{
+		{"int", "query:\n  timeout: 30\n", nil, []string{"query.timeout: 30 is not a duration: add a unit, e.g. 30s"}},
+		{"float", "ingest:\n  batch_max_wait: 1.5\n", nil, []string{"ingest.batch_max_wait: 1.5 is not a duration: add a unit, e.g. 1.5s"}},
+		{"negative", "correlation:\n  lookback: -5\n", nil, []string{"correlation.lookback: -5 is not a duration: add a unit, e.g. -5s"}},
+		{"quoted number", "query:\n  timeout: \"30\"\n", nil, []string{`query.timeout: "30" is not a duration: add a unit, e.g. 30s`}},
+		{"env number", "", map[string]string{"FAULTLINE_QUERY_TIMEOUT": "30"}, []string{`query.timeout: "30" is not a duration: add a unit, e.g. 30s`}},
+		{"not a number", "query:\n  timeout: soon\n", nil, []string{`query.timeout: "soon" is not a duration: use a number with a unit, e.g. 30s`}},
+		{"in a list item", "reports:\n  schedules:\n    - name: daily\n      cron: \"@daily\"\n      window: 24\n      webhook:\n        timeout: 5\n",
+			nil, []string{"reports.schedules[0].window: 24 is not a duration: add a unit, e.g. 24s", "reports.schedules[0].webhook.timeout: 5 is not a duration: add a unit, e.g. 5s"}},
+		{"zero", "ingest:\n  progress_interval: 0\nserve:\n  refresh: 0.0\n", map[string]string{"FAULTLINE_CORRELATION_BASELINE_GAP": "0"}, nil},
+		{"with units", "query:\n  timeout: 1m30s\ningest:\n  batch_max_wait: 250ms\n", nil, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			_, err := loadConfig(newViper(), writeConfig(t, tc.yaml))
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var ue usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("err = %v, want a usage error", err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+	// Every duration key refuses a bare number, each reported once.
+	doc := map[string]any{}
+	var keys []string
+	configLeaves("", reflect.TypeFor[Config](), nil, func(key string, _ []int, ft reflect.Type) {
+		if ft != reflect.TypeFor[time.Duration]() {
+			return
+		}
+		keys = append(keys, key)
+		m := doc
+		parts := strings.Split(key, ".")
+		for _, p := range parts[:len(parts)-1] {
+			if m[p] == nil {
+				m[p] = map[string]any{}
+			}
+			m = m[p].(map[string]any)
+		}
+		m[parts[len(parts)-1]] = 30
+	})
+	data, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = loadConfig(newViper(), writeConfig(t, string(data)))
+	if err == nil {
+		t.Fatalf("every duration key set to 30 was accepted:\n%s", data)
+	}
+	for _, k := range keys {
+		if n := strings.Count(err.Error(), "\n"+k+": 30 is not a duration: add a unit, e.g. 30s"); n != 1 {
+			t.Errorf("%s: 30 reported %d times, want once:\n%v", k, n, err)
+		}
+	}
+}
