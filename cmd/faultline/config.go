@@ -338,16 +338,33 @@ func wholeNumbers() mapstructure.DecodeHookFunc {
 	}
 }
 
-// knownKeys lists every configuration key, from the defaults.
+// knownKeys lists every configuration key, from the defaults, and every
+// section above one (kafka, kafka.sasl), so that a misspelt section has a
+// closest key too.
 func knownKeys() []string {
-	keys := newViper().AllKeys()
-	sort.Strings(keys)
-	return keys
+	return withSections(newViper().AllKeys())
+}
+
+// withSections returns keys and every dotted prefix of them, sorted and
+// without repeats: kafka.sasl.mechanism gives kafka and kafka.sasl too.
+func withSections(keys []string) []string {
+	var out []string
+	for _, k := range keys {
+		for i, c := range k {
+			if c == '.' {
+				out = append(out, k[:i])
+			}
+		}
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
 }
 
 // itemKeys lists the keys of the items of every list of structs in Config,
 // by the list's key with [] for indexes: "kafka.topics[]" holds name,
-// format, ...; "reports.schedules[]" holds webhook.url among others.
+// format, ...; "reports.schedules[]" holds webhook and webhook.url among
+// others.
 func itemKeys() map[string][]string {
 	out := map[string][]string{}
 	var walk func(t reflect.Type, into func(string))
@@ -362,6 +379,9 @@ func itemKeys() map[string][]string {
 		})
 	}
 	walk(reflect.TypeFor[Config](), func(string) {})
+	for list, keys := range out {
+		out[list] = withSections(keys)
+	}
 	return out
 }
 
@@ -429,6 +449,9 @@ func decodeProblems(err error) (out []string, meant []itemKey) {
 			continue
 		}
 		if m := reUnusedKeys.FindStringSubmatch(line); m != nil {
+			if m[1] == reflect.TypeFor[Config]().String() {
+				m[1] = "" // the top level, named by its Go type
+			}
 			for _, k := range strings.Split(m[2], ",") {
 				k = strings.Trim(strings.TrimSpace(k), "'\"")
 				if m[1] != "" {
@@ -452,7 +475,8 @@ func decodeProblems(err error) (out []string, meant []itemKey) {
 }
 
 var (
-	// "'kafka' has invalid keys: brokrs" / "'' has invalid keys: colour"
+	// "'kafka' has invalid keys: brokrs" / "'main.Config' has invalid
+	// keys: colour" at the top level
 	reUnusedKeys = regexp.MustCompile(`^'([^']*)' has invalid keys: (.*)$`)
 	// "'ingest.batch_max_events' cannot parse value as 'int': ..." and
 	// "error decoding 'duckdb.threads': ..."

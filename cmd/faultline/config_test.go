@@ -699,3 +699,49 @@ func TestConfigDurationNeedsUnit(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigUnknownKeySuggestions: a misspelt key gets the closest known
+// key wherever it is: at the top level (which said "main.Config.corelation:
+// unknown key" with no suggestion), a misspelt section (kafka.sals), and
+// in an item of every list of objects, a misspelt object in the item
+// included (reports.schedules[0].webhok had no suggestion).
+func TestConfigUnknownKeySuggestions(t *testing.T) {
+	const schedule = "reports:\n  schedules:\n    - name: daily\n      cron: \"@daily\"\n"
+	tests := []struct {
+		name string
+		list string // the list of objects the case covers, if any
+		yaml string
+		want string
+	}{
+		{"top-level section", "", "corelation:\n  lookback: 2h\n", "invalid configuration: corelation: unknown key (did you mean correlation? see faultline.example.yaml"},
+		{"top-level key", "", "dbb: x.duckdb\n", "invalid configuration: dbb: unknown key (did you mean db?"},
+		{"top-level, nothing close", "", "colour: blue\n", "invalid configuration: colour: unknown key (see faultline.example.yaml"},
+		{"nested section", "", "kafka:\n  sals:\n    mechanism: plain\n", "kafka.sals: unknown key (did you mean kafka.sasl?"},
+		{"topics item", "kafka.topics", "kafka:\n  topics:\n    - name: app\n      formt: app\n",
+			"kafka.topics[0].formt: unknown key (in item 0 of kafka.topics: did you mean format?"},
+		{"schedules item object", "reports.schedules", schedule + "      webhok:\n        url: https://example.com/hook\n",
+			"reports.schedules[0].webhok: unknown key (in item 0 of reports.schedules: did you mean webhook?"},
+		{"schedules item nested key", "reports.schedules", schedule + "      webhook:\n        max_bakoff: 2m\n",
+			"reports.schedules[0].webhook.max_bakoff: unknown key (in item 0 of reports.schedules: did you mean webhook.max_backoff?"},
+		{"catalogue item", "transform.catalogue", "transform:\n  catalogue:\n    - service: ec2\n      operaton: RunInstances\n      type: deploy\n      risk: low\n",
+			"transform.catalogue[0].operaton: unknown key (in item 0 of transform.catalogue: did you mean operation?"},
+	}
+	covered := map[string]bool{}
+	for _, tc := range tests {
+		covered[tc.list+"[]"] = true
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadConfig(newViper(), writeConfig(t, tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "main.") {
+				t.Errorf("err = %v names a Go type", err)
+			}
+		})
+	}
+	for list := range itemKeys() {
+		if !covered[list] {
+			t.Errorf("no case for a misspelt key in an item of %s: add one", strings.TrimSuffix(list, "[]"))
+		}
+	}
+}
