@@ -209,7 +209,7 @@ func loadConfig(v *viper.Viper, path string) (Config, error) {
 	// that did decode.
 	problems := unknownEnv(v, os.Environ())
 	var cfg Config
-	bad := map[string]bool{}
+	bad := map[string]bool{} // keys reported already, with what lies under them
 	if err := v.UnmarshalExact(&cfg, decodeHook); err != nil {
 		lines, meant := decodeProblems(err)
 		for _, line := range lines {
@@ -228,7 +228,7 @@ func loadConfig(v *viper.Viper, path string) (Config, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
-			if key, _, ok := strings.Cut(line, ":"); ok && bad[key] {
+			if key, _, ok := strings.Cut(line, ":"); ok && reported(bad, key) {
 				continue // already reported as undecodable
 			}
 			problems = append(problems, line)
@@ -243,9 +243,26 @@ func loadConfig(v *viper.Viper, path string) (Config, error) {
 	return Config{}, usageError{fmt.Errorf("invalid configuration (%d problems):\n%s", len(problems), strings.Join(problems, "\n"))}
 }
 
-// decodeHook is durations, wholeNumbers and comma-separated lists from
-// the environment.
+// reported reports whether key, or a section or list item above it, is in
+// bad: kafka.group is when kafka did not decode (kafka: [1, 2]), and so is
+// kafka.topics[0].name when kafka.topics[0] did not.
+func reported(bad map[string]bool, key string) bool {
+	for {
+		if bad[key] {
+			return true
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			return false
+		}
+		key = key[:i]
+	}
+}
+
+// decodeHook is mappings, durations, wholeNumbers and comma-separated
+// lists from the environment.
 var decodeHook = viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+	mappings(),
 	durations(),
 	wholeNumbers(),
 	func(from, to reflect.Type, data any) (any, error) {
@@ -258,6 +275,35 @@ var decodeHook = viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		return strings.Split(data.(string), ","), nil
 	},
 ))
+
+// mappings refuses a list or a single value where a section (kafka:) or a
+// map (topology:) is expected, in one line for the key: mapstructure's
+// "expected a map or struct, got "slice"" left the section empty, and
+// Validate then reported each of its keys as missing.
+func mappings() mapstructure.DecodeHookFunc {
+	return func(from, to reflect.Type, data any) (any, error) {
+		var want string
+		switch {
+		case from.Kind() == reflect.Map || from.Kind() == reflect.Struct:
+			return data, nil
+		case to.Kind() == reflect.Struct && to != reflect.TypeFor[time.Time]():
+			want = "a mapping of settings (key: value, one per line)"
+		case to.Kind() == reflect.Map:
+			want = "a mapping (key: value, one per line)"
+		default:
+			return data, nil
+		}
+		got := fmt.Sprintf("%q", data)
+		switch from.Kind() {
+		case reflect.Slice, reflect.Array:
+			got = "a list"
+		case reflect.String:
+		default:
+			got = fmt.Sprint(data)
+		}
+		return nil, fmt.Errorf("expected %s, got %s: see faultline.example.yaml", want, got)
+	}
+}
 
 // durations decodes a duration setting from text with a unit (30s, 500ms,
 // 1h30m) and refuses a number without one: mapstructure would read

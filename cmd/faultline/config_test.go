@@ -745,3 +745,46 @@ func TestConfigUnknownKeySuggestions(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigWrongShape: a list or a single value where a section or a map
+// is expected is one problem, for that key; kafka: [1,2] used to give six,
+// five of them its keys reported as empty. Problems elsewhere are still
+// reported.
+func TestConfigWrongShape(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string // the problems, in order
+	}{
+		{"section as a list", "kafka: [1, 2]\n", []string{"kafka: expected a mapping of settings (key: value, one per line), got a list: see faultline.example.yaml"}},
+		{"section as text", "query: fast\n", []string{`query: expected a mapping of settings (key: value, one per line), got "fast"`}},
+		{"nested section", "kafka:\n  group: ops\n  tls: [1]\n", []string{"kafka.tls: expected a mapping of settings (key: value, one per line), got a list"}},
+		{"list item", "kafka:\n  topics: [7]\n", []string{"kafka.topics[0]: expected a mapping of settings (key: value, one per line), got 7"}},
+		{"object in a list item", "reports:\n  schedules:\n    - name: daily\n      cron: \"@daily\"\n      webhook: [https://example.com/hook]\n",
+			[]string{"reports.schedules[0].webhook: expected a mapping of settings (key: value, one per line), got a list"}},
+		{"map as a list", "topology: [checkout, orders]\n", []string{"topology: expected a mapping (key: value, one per line), got a list"}},
+		{"and another problem", "kafka: [1, 2]\nlog:\n  level: loud\n", []string{"kafka: expected a mapping of settings", `log.level: "loud" is not allowed`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadConfig(newViper(), writeConfig(t, tc.yaml))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			lines := strings.Split(err.Error(), "\n")
+			if len(tc.want) == 1 {
+				lines = []string{strings.TrimPrefix(err.Error(), "invalid configuration: ")}
+			} else {
+				lines = lines[1:]
+			}
+			if len(lines) != len(tc.want) {
+				t.Fatalf("%d problems, want %d:\n%v", len(lines), len(tc.want), err)
+			}
+			for i, w := range tc.want {
+				if !strings.HasPrefix(lines[i], w) {
+					t.Errorf("problem %d is %q, want %q", i+1, lines[i], w)
+				}
+			}
+		})
+	}
+}
