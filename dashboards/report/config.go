@@ -17,7 +17,8 @@ type Config struct {
 }
 
 // Schedule is one scheduled report. Zero fields take the defaults below
-// (see Schedule.WithDefaults).
+// (see Schedule.WithDefaults; faultline applies them when it loads the
+// configuration, so that `faultline config` prints them).
 type Schedule struct {
 	Name   string        `mapstructure:"name"`   // names the files: <name>-<until>.<format>
 	Cron   string        `mapstructure:"cron"`   // 5 fields (minute first), 6 with seconds, or @daily, @every 1h...
@@ -35,7 +36,7 @@ type Webhook struct {
 	Payload    string        `mapstructure:"payload"`     // json (Brief) or markdown; default json
 	Token      string        `mapstructure:"token"`       // sent as "Authorization: Bearer <token>"; "" = none
 	Timeout    time.Duration `mapstructure:"timeout"`     // per attempt; default 10s
-	Retries    int           `mapstructure:"retries"`     // attempts after the first; default 4 (-1 = none)
+	Retries    int           `mapstructure:"retries"`     // attempts after the first; default 4 (-1, or any negative number, = none)
 	Backoff    time.Duration `mapstructure:"backoff"`     // first retry delay, doubled each time, with jitter; default 1s
 	MaxBackoff time.Duration `mapstructure:"max_backoff"` // cap on one delay; default 1m
 }
@@ -43,7 +44,22 @@ type Webhook struct {
 // DefaultConfig has no schedules.
 func DefaultConfig() Config { return Config{Schedules: []Schedule{}} }
 
-// WithDefaults fills the zero fields of s.
+// WithDefaults returns c with the defaults filled in each schedule; c's
+// own schedules are not changed.
+func (c Config) WithDefaults() Config {
+	if c.Schedules == nil {
+		return c
+	}
+	out := make([]Schedule, len(c.Schedules))
+	for i, s := range c.Schedules {
+		out[i] = s.WithDefaults()
+	}
+	return Config{Schedules: out}
+}
+
+// WithDefaults fills the zero fields of s. Applying it twice changes
+// nothing: no retries stays -1, not 0 (which would read as the default 4
+// the second time).
 func (s Schedule) WithDefaults() Schedule {
 	if s.Window == 0 {
 		s.Window = 24 * time.Hour
@@ -68,7 +84,7 @@ func (s Schedule) WithDefaults() Schedule {
 	case w.Retries == 0:
 		w.Retries = 4
 	case w.Retries < 0:
-		w.Retries = 0
+		w.Retries = -1
 	}
 	if w.Backoff == 0 {
 		w.Backoff = time.Second

@@ -170,7 +170,7 @@ func (s *Scheduler) deliver(ctx context.Context, sc Schedule, b Brief) bool {
 		return false
 	}
 	target := redact(w.URL)
-	attempts := 1 + w.Retries
+	attempts := 1 + max(w.Retries, 0) // -1: none
 	for attempt := 1; ; attempt++ {
 		status, err := s.post(ctx, w, body, contentType)
 		if err == nil {

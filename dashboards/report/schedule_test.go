@@ -249,6 +249,74 @@ func TestSchedulerWebhookFailureDoesNotPropagate(t *testing.T) {
 	}
 }
 
+// TestSchedulerWebhookRetries: a schedule fired as Run fires it (the
+// schedule NewScheduler kept, its defaults applied; faultline also applies
+// them when it loads the configuration) tries the webhook 1 + retries
+// times. retries: -1 (none) used to become 0 in NewScheduler, then the
+// default 4 in Fire: five attempts.
+func TestSchedulerWebhookRetries(t *testing.T) {
+	f := newFixtureDB(t)
+	tests := []struct {
+		name    string
+		retries int
+		calls   int32
+	}{
+		{"none", -1, 1},
+		{"default", 0, 5},
+		{"two", 2, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rc, srv := newReceiver(t, 1<<30) // always 503
+			sc := Schedule{Name: "nightly", Cron: "@daily", Window: 2 * time.Hour, Format: FormatJSON, Dir: t.TempDir(),
+				Webhook: Webhook{URL: srv.URL, Retries: tc.retries}}
+			cfg := Config{Schedules: []Schedule{sc}}.WithDefaults()
+			s, err := NewScheduler(cfg, newSource(t, f), slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.sleep = (&fastSleep{}).sleep
+			s.now = func() time.Time { return clock("08:00:05") }
+			if _, err := s.Fire(context.Background(), s.schedules[0], clock("08:00")); err != nil {
+				t.Fatal(err)
+			}
+			if got := rc.calls.Load(); got != tc.calls {
+				t.Errorf("retries %d: webhook called %d times, want %d", tc.retries, got, tc.calls)
+			}
+		})
+	}
+}
+
+// TestScheduleWithDefaults: the defaults docs/reports.md lists, and
+// applying them twice changes nothing.
+func TestScheduleWithDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		s    Schedule
+		want Schedule
+	}{
+		{"zero", Schedule{Name: "d"}, Schedule{Name: "d", Window: 24 * time.Hour, Format: FormatMarkdown, Dir: "reports", Title: "Impact report: d",
+			Webhook: Webhook{Payload: "json", Timeout: 10 * time.Second, Retries: 4, Backoff: time.Second, MaxBackoff: time.Minute}}},
+		{"no retries", Schedule{Name: "d", Webhook: Webhook{Retries: -3}}, Schedule{Name: "d", Window: 24 * time.Hour, Format: FormatMarkdown, Dir: "reports", Title: "Impact report: d",
+			Webhook: Webhook{Payload: "json", Timeout: 10 * time.Second, Retries: -1, Backoff: time.Second, MaxBackoff: time.Minute}}},
+		{"set", Schedule{Name: "d", Window: time.Hour, Format: FormatHTML, Dir: "out", Title: "T",
+			Webhook: Webhook{Payload: "markdown", Timeout: time.Second, Retries: 2, Backoff: 2 * time.Second, MaxBackoff: 5 * time.Second}},
+			Schedule{Name: "d", Window: time.Hour, Format: FormatHTML, Dir: "out", Title: "T",
+				Webhook: Webhook{Payload: "markdown", Timeout: time.Second, Retries: 2, Backoff: 2 * time.Second, MaxBackoff: 5 * time.Second}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			once := tc.s.WithDefaults()
+			if once != tc.want {
+				t.Errorf("WithDefaults = %+v, want %+v", once, tc.want)
+			}
+			if twice := once.WithDefaults(); twice != once {
+				t.Errorf("WithDefaults twice = %+v, want %+v", twice, once)
+			}
+		})
+	}
+}
+
 func TestSchedulerBuildFailureKeepsRunning(t *testing.T) {
 	logs := &syncBuffer{}
 	// The engine reads a closed database: every report fails, Run goes on
