@@ -226,6 +226,9 @@ func loadConfig(v *viper.Viper, path string) (Config, error) {
 		cfg = Config{}
 		_ = v.Unmarshal(&cfg, decodeHook) // what did decode, for Validate
 	}
+	// The items of reports.schedules take their defaults here, not when a
+	// schedule runs, so that `faultline config` prints what will be used.
+	cfg.Reports = cfg.Reports.WithDefaults()
 	if err := cfg.Validate(); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
 			if key, _, ok := strings.Cut(line, ":"); ok && reported(bad, key) {

@@ -788,3 +788,48 @@ func TestConfigWrongShape(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigPrintsScheduleDefaults: `faultline config` prints a report
+// schedule with the defaults it runs with (docs/reports.md), not the zero
+// values it printed before (payload: "", max_backoff: 0s), and what it
+// prints, read back as a configuration, means the same.
+func TestConfigPrintsScheduleDefaults(t *testing.T) {
+	const head = "reports:\n  schedules:\n    - name: daily\n      cron: \"@daily\"\n"
+	tests := []struct {
+		name  string
+		yaml  string
+		wants map[string]any // by key inside reports.schedules[0]
+	}{
+		{"defaults", head + "      webhook:\n        url: https://example.com/hook\n", map[string]any{
+			"window": "24h", "format": "md", "dir": "reports", "title": "Impact report: daily",
+			"webhook.url": "https://example.com/hook", "webhook.payload": "json", "webhook.timeout": "10s",
+			"webhook.retries": 4, "webhook.backoff": "1s", "webhook.max_backoff": "1m",
+		}},
+		{"no retries", head + "      webhook:\n        retries: -1\n", map[string]any{"webhook.retries": -1, "webhook.payload": "json"}},
+		{"set values kept", head + "      window: 1h\n      format: html\n      title: Ops\n      webhook:\n        payload: markdown\n        retries: 2\n        max_backoff: 5m\n",
+			map[string]any{"window": "1h", "format": "html", "title": "Ops", "webhook.payload": "markdown", "webhook.retries": 2, "webhook.max_backoff": "5m", "webhook.backoff": "1s"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := effective(t, "--config", writeConfig(t, tc.yaml))
+			items, _ := lookup(m, "reports.schedules").([]any)
+			if len(items) != 1 {
+				t.Fatalf("reports.schedules = %#v, want one schedule", lookup(m, "reports.schedules"))
+			}
+			item, _ := items[0].(map[string]any)
+			for key, want := range tc.wants {
+				if got := lookup(item, key); got != want {
+					t.Errorf("reports.schedules[0].%s = %#v, want %#v", key, got, want)
+				}
+			}
+			printed, err := yaml.Marshal(map[string]any{"reports": m["reports"]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			again := effective(t, "--config", writeConfig(t, string(printed)))
+			if !reflect.DeepEqual(again["reports"], m["reports"]) {
+				t.Errorf("the printed schedule read back prints differently:\n%s\nthen\n%#v", printed, again["reports"])
+			}
+		})
+	}
+}
