@@ -14,6 +14,7 @@ import (
 
 	"github.com/faultline/faultline/ingest"
 	"github.com/faultline/faultline/queries"
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/queries/eval"
 	"github.com/faultline/faultline/transform/simulate"
 )
@@ -72,10 +73,17 @@ See docs/simulate.md.`,
 				for _, f := range strings.Split(families, ",") {
 					f = strings.TrimSpace(f)
 					if _, err := simulate.ResolveFamily(f, 0); err != nil || f == simulate.FamilyRandom {
-						return usageError{fmt.Errorf("--families: %q is not a scenario family (use %s)", f, strings.Join(simulate.Families, ", "))}
+						hint := ""
+						if c := status.Closest(f, simulate.Families); c != "" {
+							hint = " (did you mean " + c + "?)"
+						}
+						return usageError{fmt.Errorf("--families: %q is not a scenario family%s: use %s", f, hint, strings.Join(simulate.Families, ", "))}
 					}
 					fams = append(fams, f)
 				}
+			}
+			if err := checkOut(out, "eval.json"); err != nil { // before the scenarios run, not after
+				return err
 			}
 			cfg := eval.Config{Scenarios: scenarios, Seed: seed, Families: fams, Options: o, Workdir: keep, Keep: keep != ""}
 			p := &duckPipeline{a: a, noTopology: noTopology}

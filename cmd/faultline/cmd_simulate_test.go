@@ -127,6 +127,16 @@ func TestEvalCmd(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Errorf("--families random: error %v, want a usage error", err)
 	}
+	_, err = runCLI(t, "eval", "--scenarios", "1", "--families", "lb-chang")
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "did you mean lb-change?") {
+		t.Errorf("--families lb-chang: error %v, want a usage error suggesting lb-change", err)
+	}
+	// An --out that cannot be written is refused before any scenario runs
+	// (it failed after all of them).
+	_, err = runCLI(t, "eval", "--scenarios", "50", "--out", filepath.Join("missing-dir", "r.json"))
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("--out in a missing directory: error %v, want a usage error", err)
+	}
 }
 
 // TestSimulateScenarioFlagHelp: simulate's and demo's --scenario help

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -40,4 +42,19 @@ func startCmd(ctx context.Context, out, errb *syncBuffer, args ...string) error 
 	root.SetOut(out)
 	root.SetErr(errb)
 	return root.ExecuteContext(ctx)
+}
+
+// TestHelpUnknownTopic: faultline help with a mistyped command is a usage
+// error naming the closest command (cobra printed "Unknown help topic" and
+// exited 0); a known one prints its help.
+func TestHelpUnknownTopic(t *testing.T) {
+	_, _, err := runCmd(t.Context(), t, "help", "quer")
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), `unknown help topic "quer": did you mean query?`) {
+		t.Errorf("help quer: %v, want a usage error suggesting query", err)
+	}
+	out, _, err := runCmd(t.Context(), t, "help", "query")
+	if err != nil || !strings.Contains(out, "Usage:\n  faultline query") {
+		t.Errorf("help query: %v\n%s", err, out)
+	}
 }

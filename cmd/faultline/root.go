@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -52,6 +53,7 @@ kafka.group), then flags; each overrides the one before.`,
 	root.SetVersionTemplate("faultline version {{.Version}}\n")
 	root.SuggestionsMinimumDistance = 2
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{suggestFlag(cmd, err)} })
+	root.SetHelpCommand(newHelpCmd())
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.cfgPath, "config", "", "YAML configuration file (default ./faultline.yaml if present)")
 	pf.String("db", "", "DuckDB file (config key db; default faultline.duckdb)")
@@ -73,6 +75,32 @@ kafka.group), then flags; each overrides the one before.`,
 		newBenchCmd(a),
 	)
 	return root
+}
+
+// newHelpCmd is cobra's help command, except that an unknown topic is a
+// usage error with the closest command (cobra printed "Unknown help topic"
+// and exited 0).
+func newHelpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			root := c.Root()
+			cmd, _, err := root.Find(args)
+			if len(args) > 0 && (err != nil || cmd == root) {
+				msg := fmt.Sprintf("unknown help topic %q", strings.Join(args, " "))
+				if s := root.SuggestionsFor(args[0]); len(s) > 0 {
+					msg += ": did you mean " + s[0] + "?"
+				}
+				return usageError{errors.New(msg + " (faultline --help lists the commands)")}
+			}
+			if cmd == nil {
+				cmd = root
+			}
+			cmd.InitDefaultHelpFlag()
+			return cmd.Help()
+		},
+	}
 }
 
 // bind records flag-to-key bindings for cmd; they are applied only when cmd
