@@ -312,7 +312,7 @@ func (w *walker) node(x map[string]any) error {
 		schema, _ := fn["schema"].(string)
 		catalog, _ := fn["catalog"].(string)
 		if !tableFunctions[strings.ToLower(name)] || schema != "" || catalog != "" {
-			return refuse("table function %s is not allowed: analyst SQL may not read or write files; it reads the tables and views (events, changes, errors, dead_letters) and the table functions %s", qualified(catalog, schema, name), strings.Join(allowedTableFunctions(), ", "))
+			return refuse("table function %s is not allowed: analyst SQL may not read or write files; it reads the tables and views (events, changes, errors, dead_letters, the rollups error_minutes, activity_minutes, edge_minutes and change_events, and the others SHOW TABLES lists) and the table functions %s", qualified(catalog, schema, name), strings.Join(allowedTableFunctions(), ", "))
 		}
 	case "SHOW_REF":
 		if name, _ := x["table_name"].(string); name != "" && !showNames[name] {
