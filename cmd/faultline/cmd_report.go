@@ -122,7 +122,7 @@ runs. docs/reports.md.`,
 			if err := report.Write(out, rd); err != nil {
 				return err
 			}
-			a.log.Info("report written", "path", out, "format", format, "incidents", r.Summary.Incidents, "charts", len(rd.Files))
+			a.log.Info("report written", "path", out, "format", format, "incidents", r.Summary.Incidents, "files_beside", len(rd.Files)) // chart SVGs written next to a markdown report; HTML inlines them
 			return nil
 		},
 	}
