@@ -34,7 +34,8 @@ type LoadOptions struct {
 	Allocator memory.Allocator // nil: the batch allocator, as in Options
 	Sink      Sink             // nil: a DuckDB sink on db
 	// MaxFileBytes caps a file's (decompressed) size; a larger file is one
-	// dead letter. Files are read whole into memory. 0 = 1 GiB.
+	// dead letter. Files are read whole into memory, and never more than
+	// this of one (a device or pipe that does not end: /dev/zero). 0 = 1 GiB.
 	MaxFileBytes int64
 	// ReplaceChanged lets a file whose content changed since it was loaded
 	// replace the events loaded from it. Without it such a file is left as
@@ -343,12 +344,10 @@ const (
 )
 
 func loadFile(ctx context.Context, db *store.DB, q *loadQueue, path string, o LoadOptions) (fileState, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return 0, fmt.Errorf("read %s: %w%s", path, err, permissionHint(err))
-	}
-	if int64(len(raw)) > o.MaxFileBytes {
-		raw = raw[:o.MaxFileBytes] // fingerprinted and dead-lettered below
+	raw, fi, err := readFile(path, o.MaxFileBytes)
+	tooLarge := errors.Is(err, transform.ErrInputTooLarge) // raw is the first MaxFileBytes: fingerprinted and dead-lettered below
+	if err != nil && !tooLarge {
+		return 0, err
 	}
 	fp := fileFingerprint(raw, o.Format)
 	source := "file:" + path
@@ -383,13 +382,15 @@ func loadFile(ctx context.Context, db *store.DB, q *loadQueue, path string, o Lo
 	} else if ok {
 		start = next
 	}
-	var mtime time.Time
-	if fi, err := os.Stat(path); err == nil {
-		mtime = fi.ModTime()
-		if fi.Size() > o.MaxFileBytes {
-			dl := deadFile(transform.ReasonTooLarge, fmt.Sprintf("%s is %d bytes, over the %d byte file limit; split it", path, fi.Size(), o.MaxFileBytes), raw, o)
-			return sendFile(ctx, q, st, path, fp, replace, start, dl)
+	mtime := fi.ModTime()
+	if tooLarge {
+		msg := fmt.Sprintf("%s is %d bytes, over the %d byte file limit; split it", path, fi.Size(), o.MaxFileBytes)
+		if !fi.Mode().IsRegular() || fi.Size() <= o.MaxFileBytes {
+			// A device or pipe (stat says 0 bytes), or a file that grew
+			// past the limit while it was read: reading stopped there.
+			msg = fmt.Sprintf("%s gave more than the %d byte file limit, read no further (not a regular file, or one still growing); save what it gives in files under the limit and load those", path, o.MaxFileBytes)
 		}
+		return sendFile(ctx, q, st, path, fp, replace, start, deadFile(transform.ReasonTooLarge, msg, raw, o))
 	}
 	// Records are numbered 0, 1, 2... in the order SplitFile yields them; the
 	// stored position is the number of records committed.
@@ -433,6 +434,29 @@ func loadFile(ctx context.Context, db *store.DB, q *loadQueue, path string, o Lo
 		return fileUnchanged, nil
 	}
 	return st, nil
+}
+
+// readFile reads a file to load, at most limit bytes (transform.ReadInput):
+// over it, the first limit bytes and an error wrapping
+// transform.ErrInputTooLarge. fi is the open file's stat.
+func readFile(path string, limit int64) (raw []byte, fi os.FileInfo, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w%s", path, err, permissionHint(err))
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	size := int64(0) // a device or pipe: its size is what it gives
+	if fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	raw, err = transform.ReadInput(f, size, limit)
+	if err != nil && !errors.Is(err, transform.ErrInputTooLarge) {
+		return nil, nil, fmt.Errorf("read %s: %w%s", path, err, permissionHint(err))
+	}
+	return raw, fi, err
 }
 
 // ErrChangedFiles is returned by LoadPaths when files changed since they

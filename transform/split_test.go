@@ -5,11 +5,13 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 type splitRec struct {
@@ -326,5 +328,98 @@ func TestSplitFileGzipBombMemory(t *testing.T) {
 	}
 	if got > 40<<20+4<<20 {
 		t.Errorf("a 40 MiB file allocated %d bytes; want its size plus under 4 MiB", got)
+	}
+}
+
+// endless is /dev/zero as an io.Reader: it never ends and counts what was
+// read from it.
+type endless struct{ read int64 }
+
+func (e *endless) Read(p []byte) (int, error) {
+	clear(p)
+	e.read += int64(len(p))
+	return len(p), nil
+}
+
+// TestReadInput: the limit applies to the bytes read, not to the size from
+// stat, which is 0 for a device or a pipe: /dev/zero or a named pipe that
+// never ends used to be read until the process ran out of memory.
+func TestReadInput(t *testing.T) {
+	const limit = 1000
+	data := bytes.Repeat([]byte("x"), 1500)
+	tests := []struct {
+		name    string
+		content []byte
+		size    int64 // from stat: 0 for a device or pipe
+		want    int   // bytes returned
+		tooBig  bool
+	}{
+		{"regular file", data[:10], 10, 10, false},
+		{"regular file at the limit", data[:limit], limit, limit, false},
+		{"regular file over the limit", data, 1500, limit, true},
+		{"regular file grown since stat", data[:800], 100, 800, false},
+		{"regular file grown over the limit", data, 100, limit, true},
+		{"pipe", data[:10], 0, 10, false},
+		{"pipe at the limit", data[:limit], 0, limit, false},
+		{"pipe over the limit", data, 0, limit, true},
+		{"empty", nil, 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ReadInput(bytes.NewReader(tt.content), tt.size, limit)
+			if errors.Is(err, ErrInputTooLarge) != tt.tooBig || (err != nil && !tt.tooBig) {
+				t.Fatalf("err = %v, want too large: %v", err, tt.tooBig)
+			}
+			if !bytes.Equal(got, tt.content[:tt.want]) {
+				t.Errorf("got %d bytes, want the first %d", len(got), tt.want)
+			}
+		})
+	}
+	t.Run("endless", func(t *testing.T) {
+		e := &endless{}
+		got, err := ReadInput(e, 0, 64<<10)
+		if !errors.Is(err, ErrInputTooLarge) || !strings.Contains(err.Error(), "more than 65536 bytes") {
+			t.Errorf("err = %v, want ErrInputTooLarge naming the limit", err)
+		}
+		if len(got) != 64<<10 || e.read > 64<<10+1 {
+			t.Errorf("returned %d bytes having read %d, want 65536 read up to 65537", len(got), e.read)
+		}
+	})
+	t.Run("read error", func(t *testing.T) {
+		boom := errors.New("boom")
+		if _, err := ReadInput(io.MultiReader(bytes.NewReader(data[:10]), iotest.ErrReader(boom)), 0, limit); !errors.Is(err, boom) {
+			t.Errorf("err = %v, want the reader's error", err)
+		}
+	})
+	if _, err := ReadInput(bytes.NewReader(nil), 0, 0); err == nil {
+		t.Error("limit 0 accepted")
+	}
+}
+
+// ReadInput costs a regular file its size, once, and a stream (size
+// unknown) up to twice its size: its chunks and the one buffer they are
+// copied into, not a doubling buffer and its copies.
+func TestReadInputMemory(t *testing.T) {
+	const n = 40 << 20
+	src := make([]byte, n)
+	for _, tt := range []struct {
+		name string
+		size int64
+		max  uint64
+	}{
+		{"regular file", n, n + 1<<20},
+		{"stream", 0, 2*n + 9<<20}, // chunks grow to 8 MiB: the last one is part used
+	} {
+		var err error
+		var got []byte
+		a := allocated(func() {
+			got, err = ReadInput(iotest.HalfReader(bytes.NewReader(src)), tt.size, 1<<30)
+		})
+		if err != nil || len(got) != n {
+			t.Fatalf("%s: %d bytes, %v", tt.name, len(got), err)
+		}
+		if a > tt.max {
+			t.Errorf("%s: reading %d bytes allocated %d, want at most %d", tt.name, n, a, tt.max)
+		}
 	}
 }
