@@ -90,6 +90,11 @@ type Options struct {
 	ClientID             string       // Kafka client id; empty: the Transport's, else faultline
 	MaxDecompressedBytes int          // cap per .gz file (transform.max_decompressed_bytes)
 	Log                  *slog.Logger // nil: no logging
+	// MaxFileBytes caps what is read of one file (0: DefaultMaxFileBytes):
+	// files are read whole into memory. A regular file over it is refused
+	// before anything is sent; a device or pipe that gives more (stat says
+	// 0 bytes) stops the run when it reaches it, with an error naming it.
+	MaxFileBytes int64
 	// Transport carries TLS and SASL (ingest.NewTransport); nil: plaintext.
 	// Its DialTimeout is replaced by produce.dial_timeout.
 	Transport *kafka.Transport
@@ -97,6 +102,10 @@ type Options struct {
 	// \r) a few times a second. Pass a terminal only.
 	Progress io.Writer
 }
+
+// DefaultMaxFileBytes is Options.MaxFileBytes when it is 0: 1 GiB, the cap
+// of faultline load.
+const DefaultMaxFileBytes = 1 << 30
 
 // Summary is what a run produced.
 type Summary struct {
@@ -150,7 +159,10 @@ func Run(ctx context.Context, cfg Config, paths []string, opts Options) (Summary
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	files, err := listFiles(paths, log)
+	if opts.MaxFileBytes <= 0 {
+		opts.MaxFileBytes = DefaultMaxFileBytes
+	}
+	files, err := listFiles(paths, opts.MaxFileBytes, log)
 	if err != nil {
 		return sum, err
 	}
@@ -184,8 +196,11 @@ func Run(ctx context.Context, cfg Config, paths []string, opts Options) (Summary
 	return sum, err
 }
 
-// listFiles expands directories and checks that every file can be opened.
-func listFiles(paths []string, log *slog.Logger) ([]string, error) {
+// listFiles expands directories and checks that every regular file can be
+// opened and is within maxFile bytes. A device or named pipe is not opened
+// here: that would consume a pipe's writer (or wait for one) before it is
+// read.
+func listFiles(paths []string, maxFile int64, log *slog.Logger) ([]string, error) {
 	var files []string
 	for _, root := range paths {
 		st, err := os.Stat(root)
@@ -217,6 +232,16 @@ func listFiles(paths []string, log *slog.Logger) ([]string, error) {
 		}
 	}
 	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w (check the path and its permissions)", f, unwrapPathErr(err))
+		}
+		if !st.Mode().IsRegular() {
+			continue
+		}
+		if st.Size() > maxFile {
+			return nil, tooLargeError(f, st, maxFile)
+		}
 		fh, err := os.Open(f)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w (check the path and its permissions)", f, unwrapPathErr(err))
@@ -360,9 +385,9 @@ func (p *producer) files(ctx context.Context, files []string) error {
 		p.mu.Lock()
 		p.fileNum = i + 1
 		p.mu.Unlock()
-		data, err := os.ReadFile(f)
+		data, err := readFile(f, p.opts.MaxFileBytes)
 		if err != nil {
-			return fmt.Errorf("%s: %w (check the path and its permissions)", f, unwrapPathErr(err))
+			return err
 		}
 		n := 0
 		add := func(pos transform.RecordPos, rec []byte) error {
@@ -397,6 +422,41 @@ func (p *producer) files(ctx context.Context, files []string) error {
 		p.mu.Unlock()
 	}
 	return p.flush(ctx)
+}
+
+// readFile reads a file to send, at most limit bytes
+// (transform.ReadInput): a file over it is an error that names it.
+func readFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (check the path and its permissions)", path, unwrapPathErr(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, unwrapPathErr(err))
+	}
+	size := int64(0) // a device or pipe: its size is what it gives
+	if st.Mode().IsRegular() {
+		size = st.Size()
+	}
+	data, err := transform.ReadInput(f, size, limit)
+	if errors.Is(err, transform.ErrInputTooLarge) {
+		return nil, tooLargeError(path, st, limit)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (check the path and its permissions)", path, unwrapPathErr(err))
+	}
+	return data, nil
+}
+
+// tooLargeError says that the file at path (stat st) is over the limit of
+// what produce reads of one file, and what to do.
+func tooLargeError(path string, st os.FileInfo, limit int64) error {
+	if st.Mode().IsRegular() && st.Size() > limit {
+		return fmt.Errorf("%s is %d bytes, over the %d byte file limit (files are read whole into memory): split it, or leave it out", path, st.Size(), limit)
+	}
+	return fmt.Errorf("%s gave more than the %d byte file limit, read no further (not a regular file, or one still growing; files are read whole into memory): save what it gives in files under the limit and produce those", path, limit)
 }
 
 func (p *producer) flush(ctx context.Context) error {

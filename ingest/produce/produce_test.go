@@ -255,6 +255,10 @@ func TestRunErrors(t *testing.T) {
 	if err := os.WriteFile(big, []byte(`{"a":"`+strings.Repeat("x", 2000)+`"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	huge := filepath.Join(dir, "huge.ndjson") // over the 64 KiB file limit below
+	if err := os.WriteFile(huge, bytes.Repeat([]byte(`{"a":1}`+"\n"), 10000), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name    string
@@ -270,6 +274,7 @@ func TestRunErrors(t *testing.T) {
 		{"unreachable broker", func(c *Config) { c.DialTimeout = time.Second }, []string{"127.0.0.1:1"}, []string{good}, []string{"cannot reach Kafka at 127.0.0.1:1", "faultline broker"}},
 		{"corrupt gzip", nil, []string{addr}, []string{corrupt}, []string{"broken.json.gz", "cannot be decompressed", "--raw"}},
 		{"too large", func(c *Config) { c.MaxMessageBytes = 1000 }, []string{addr}, []string{big}, []string{"big.json", "produce.max_message_bytes (1000)"}},
+		{"file over the limit", nil, []string{addr}, []string{good, huge}, []string{huge + " is 80000 bytes, over the 65536 byte file limit", "split it, or leave it out"}},
 		{"bad compression", func(c *Config) { c.Compression = "brotli" }, []string{addr}, []string{good}, []string{"produce.compression: \"brotli\"", "zstd"}},
 		{"bad format", func(c *Config) { c.Format = "xml" }, []string{addr}, []string{good}, []string{"produce.format", "\"xml\""}},
 		{"empty dir", nil, []string{addr}, []string{t.TempDir()}, []string{"no files found"}},
@@ -281,7 +286,7 @@ func TestRunErrors(t *testing.T) {
 				tc.cfg(&cfg)
 			}
 			start := time.Now()
-			sum, err := Run(t.Context(), cfg, tc.paths, Options{Brokers: tc.brokers, MaxDecompressedBytes: 1 << 20})
+			sum, err := Run(t.Context(), cfg, tc.paths, Options{Brokers: tc.brokers, MaxDecompressedBytes: 1 << 20, MaxFileBytes: 64 << 10})
 			if err == nil {
 				t.Fatalf("no error (summary %+v)", sum)
 			}
