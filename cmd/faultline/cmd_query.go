@@ -39,12 +39,15 @@ cap ends with a "truncated" line (table, csv) and a warning on stderr.
 
 Times are RFC 3339 (2025-10-20T07:00:00Z) or relative to now (-2h, -30m, -7d, now).
 Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
-(needs --out FILE).`,
+(needs --out FILE). With --out and no --format the format comes from the
+file's extension: .csv, .json, .parquet, .txt (table); any other extension
+gets json. A --format that contradicts the extension is an error.`,
 		Example: `  faultline query "SELECT service, count(*) FROM errors GROUP BY ALL ORDER BY 2 DESC LIMIT 10"
   faultline query --named incidents --since -24h
   faultline query --named suspects --since 2025-10-20T06:00:00Z --until 2025-10-20T09:00:00Z --format json
   faultline query --named change-failure-rate --since -7d --format csv > cfr.csv
   faultline query --named series --since -2h --format parquet --out series.parquet
+  faultline query --named suspects --since -24h --out suspects.csv
   faultline --db /var/lib/faultline/faultline.duckdb query "DESCRIBE events"`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
@@ -72,14 +75,8 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 			if !w.Since.IsZero() && !w.Until.IsZero() && !w.Until.After(w.Since) {
 				return usageError{fmt.Errorf("--until %s is not after --since %s: swap them, or widen the window", w.Until.Format(time.RFC3339), w.Since.Format(time.RFC3339))}
 			}
-			if format == "" {
-				format = "json"
-				if out == "" && isTerminal(cmd.OutOrStdout()) {
-					format = "table"
-				}
-			}
-			if !validFormat(format) {
-				return usageError{fmt.Errorf("--format %q is not supported: use %s", format, strings.Join(queries.Formats, ", "))}
+			if format, err = queryFormat(format, out, isTerminal(cmd.OutOrStdout())); err != nil {
+				return usageError{err}
 			}
 			if format == "parquet" && out == "" {
 				return usageError{errors.New("--format parquet needs --out FILE")}
@@ -140,7 +137,7 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 	f.StringVar(&named, "named", "", "named query: "+strings.Join(queries.NamedQueries, ", "))
 	f.StringVar(&since, "since", "", "start of the window (RFC 3339 or relative like -2h); default: all data")
 	f.StringVar(&until, "until", "", "end of the window, exclusive (RFC 3339 or relative); default: now and later")
-	f.StringVar(&format, "format", "", "table, csv, json or parquet (default table on a terminal, else json)")
+	f.StringVar(&format, "format", "", "table, csv, json or parquet (default: from --out's extension .txt, .csv, .json or .parquet, else table on a terminal, else json)")
 	f.StringVar(&out, "out", "", "write to this file instead of standard output (required for parquet)")
 	f.Duration("timeout", 0, "statement timeout (config key query.timeout)")
 	f.Int("max-rows", 0, "most rows returned (config key query.max_rows)")
@@ -149,6 +146,45 @@ Output: table on a terminal, json (an array of objects) otherwise; csv; parquet
 	f.String("token", "", "bearer token for --server (config key query.token; prefer FAULTLINE_QUERY_TOKEN)")
 	a.bind(cmd, map[string]string{"timeout": "query.timeout", "max-rows": "query.max_rows", "max-bytes": "query.max_bytes", "server": "query.server", "token": "query.token"})
 	return cmd
+}
+
+// outFormats are the formats an --out file's extension selects; the first
+// extension of a format is the one suggested for it.
+var outFormats = []struct{ ext, format string }{
+	{".csv", "csv"}, {".json", "json"}, {".parquet", "parquet"}, {".txt", "table"},
+}
+
+// queryFormat is the format query writes: --format when given (an error if
+// it is not supported, or contradicts --out's extension), else the one
+// --out's extension names (.csv, .json, .parquet, .txt), else table on a
+// terminal, else json.
+func queryFormat(format, out string, terminal bool) (string, error) {
+	ext := strings.ToLower(filepath.Ext(out))
+	byExt := ""
+	for _, o := range outFormats {
+		if o.ext == ext {
+			byExt = o.format
+		}
+	}
+	switch {
+	case format == "" && byExt != "":
+		return byExt, nil
+	case format == "" && out == "" && terminal:
+		return "table", nil
+	case format == "":
+		return "json", nil
+	case !validFormat(format):
+		return "", fmt.Errorf("--format %q is not supported: use %s", format, strings.Join(queries.Formats, ", "))
+	case byExt != "" && byExt != format:
+		want := ""
+		for _, o := range outFormats {
+			if o.format == format && want == "" {
+				want = o.ext
+			}
+		}
+		return "", fmt.Errorf("--format %s contradicts --out %s (a %s file gets %s): drop --format to write %s, or name the file %s for %s", format, out, ext, byExt, byExt, want, format)
+	}
+	return format, nil
 }
 
 func validFormat(f string) bool {

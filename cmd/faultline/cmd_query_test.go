@@ -115,6 +115,73 @@ func TestQueryCmd(t *testing.T) {
 	}
 }
 
+// TestQueryCmdFormatFromOut: without --format, --out's extension picks the
+// format, as report's does (--out x.csv used to get JSON); a --format that
+// contradicts the extension is a usage error; another extension keeps the
+// default, json.
+func TestQueryCmdFormatFromOut(t *testing.T) {
+	t.Chdir(t.TempDir())
+	db := queryDB(t)
+	const sql = "SELECT kind, count(*) AS n FROM events GROUP BY kind ORDER BY kind"
+	tests := []struct {
+		out    string
+		format string // --format, "" for none
+		named  bool   // --named suspects instead of the SQL
+		want   string // the file's first bytes
+		err    string // a usage error saying this instead
+	}{
+		{out: "x.csv", want: "kind,n\nchange,1\nerror,112\n"},
+		{out: "suspects.csv", named: true, want: "incident_id,rank,event_id,"},
+		{out: "x.json", want: "[\n  {\"kind\": \"change\", \"n\": 1},"},
+		{out: "X.JSON", want: "[\n  {\"kind\": \"change\", \"n\": 1},"},
+		{out: "x.parquet", want: "PAR1"},
+		{out: "suspects.parquet", named: true, want: "PAR1"},
+		{out: "x.txt", want: "kind    n"},
+		{out: "x.out", want: "[\n  {"},
+		{out: "x.csv", format: "csv", want: "kind,n\n"},
+		{out: "x.tsv", format: "csv", want: "kind,n\n"},
+		{out: "x.csv", format: "json", err: "--format json contradicts --out x.csv (a .csv file gets csv): drop --format to write csv, or name the file .json for json"},
+		{out: "x.parquet", format: "csv", err: "--format csv contradicts --out x.parquet (a .parquet file gets parquet): drop --format to write parquet, or name the file .csv for csv"},
+		{out: "x.txt", format: "parquet", err: "--format parquet contradicts --out x.txt (a .txt file gets table)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.format+" "+tt.out, func(t *testing.T) {
+			out := tt.out // in the test's directory, named as the error names it
+			t.Cleanup(func() { os.Remove(out) })
+			args := []string{"--db", db, "query", "--out", out}
+			if tt.format != "" {
+				args = append(args, "--format", tt.format)
+			}
+			if tt.named {
+				args = append(args, "--named", "suspects")
+			} else {
+				args = append(args, sql)
+			}
+			_, err := runCLI(t, args...)
+			if tt.err != "" {
+				var ue usageError
+				if err == nil || !strings.Contains(err.Error(), tt.err) || !asUsage(err, &ue) {
+					t.Errorf("got %v, want a usage error saying %q", err, tt.err)
+				}
+				if _, serr := os.Stat(out); serr == nil {
+					t.Errorf("%s was written despite the error", tt.out)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasPrefix(b, []byte(tt.want)) {
+				t.Errorf("%s starts with %q, want %q", tt.out, b[:min(len(b), 60)], tt.want)
+			}
+		})
+	}
+}
+
 func TestQueryCmdErrors(t *testing.T) {
 	t.Chdir(t.TempDir())
 	cases := []struct {
