@@ -41,7 +41,9 @@ faultline query --named ...). Without --out the report goes to standard
 output (markdown then has no charts). The format defaults to --out's extension.
 
 --schedule NAME runs one schedule of the reports: config section now (report
-in its dir, webhook if configured), as faultline serve would at its cron time.
+in its dir, webhook if configured), as faultline serve would at its cron time,
+and prints the report's path. A webhook that does not take the summary after
+its retries makes the run fail (exit status 1), the report being written.
 
 The report opens the DuckDB file itself, or, with --server (config
 query.server), asks a running faultline serve, which holds the file while it
@@ -172,6 +174,12 @@ func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, 
 			return err
 		}
 		path, err := s.Fire(ctx, sc, now)
+		var we *report.WebhookError
+		if errors.As(err, &we) {
+			// The report is written: say where, then fail the run.
+			fmt.Fprintln(cmd.OutOrStdout(), path)
+			return fmt.Errorf("%w; the report is written to %s: check webhook.url of schedule %s (reports.schedules) and that its receiver is up, then run faultline report --schedule %s again", err, path, name, name)
+		}
 		if err != nil {
 			return err
 		}

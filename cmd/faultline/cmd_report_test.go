@@ -200,6 +200,62 @@ func TestReportSchedule(t *testing.T) {
 	}
 }
 
+// TestReportScheduleWebhookFails: report --schedule whose webhook does not
+// take the summary after its retries fails (exit status 1, not a usage
+// error) with an error naming the schedule, the webhook and its answer;
+// the report is written and its path printed. It used to log the failure
+// and exit 0.
+func TestReportScheduleWebhookFails(t *testing.T) {
+	ctx := context.Background()
+	dbPath := outageDB(t)
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "down", http.StatusBadGateway)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "faultline.yaml")
+	yaml := `reports:
+  schedules:
+    - name: hourly
+      cron: "0 * * * *"
+      window: 100000h
+      format: md
+      dir: ` + filepath.Join(dir, "out") + `
+      webhook:
+        url: ` + srv.URL + `/hook?token=s3cret
+        retries: 1
+        backoff: 10ms
+        timeout: 5s
+`
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err := runCmd(ctx, t, "--config", cfg, "--db", dbPath, "report", "--schedule", "hourly")
+	var ue usageError
+	if err == nil || errors.As(err, &ue) {
+		t.Fatalf("report --schedule with a failing webhook: %v (usage error %v), want a failure\n%s", err, errors.As(err, &ue), stderr)
+	}
+	path := strings.TrimSpace(stdout)
+	want := "webhook " + srv.URL + "/hook?redacted of schedule hourly not delivered after 2 attempt(s): webhook answered 502 Bad Gateway; the report is written to " + path + ": check webhook.url of schedule hourly (reports.schedules) and that its receiver is up, then run faultline report --schedule hourly again"
+	if err.Error() != want {
+		t.Errorf("error:\n got %s\nwant %s", err, want)
+	}
+	if strings.Contains(err.Error()+stderr, "s3cret") {
+		t.Error("the webhook token in the URL query was shown")
+	}
+	if _, serr := os.Stat(path); serr != nil || filepath.Dir(path) != filepath.Join(dir, "out") {
+		t.Errorf("report path %q: %v", path, serr)
+	}
+	if calls.Load() != 2 {
+		t.Errorf("webhook called %d times, want 2 (1 + 1 retry)", calls.Load())
+	}
+	if !strings.Contains(stderr, "webhook not delivered, giving up") {
+		t.Errorf("the failure is not logged:\n%s", stderr)
+	}
+}
+
 // TestReportServer: with --server the report asks a running faultline serve
 // (here its real HTTP handler over an in-memory store) and says exactly what
 // a report built next to the database says.

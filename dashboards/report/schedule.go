@@ -63,8 +63,9 @@ func NewScheduler(cfg Config, src Source, log *slog.Logger) (*Scheduler, error) 
 }
 
 // Run runs every schedule until ctx is done, then returns nil. A schedule
-// that fails is logged and runs again at its next time: Run never returns
-// an error, so it can share an errgroup with ingest without stopping it.
+// that fails, or whose webhook is not delivered, is logged with the error
+// and runs again at its next time: Run never returns an error, so it can
+// share an errgroup with ingest without stopping it.
 func (s *Scheduler) Run(ctx context.Context) error {
 	if len(s.schedules) == 0 {
 		return nil
@@ -102,18 +103,22 @@ func (s *Scheduler) loop(ctx context.Context, sc Schedule, spec cron.Schedule) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err != nil {
+		var we *WebhookError
+		if err != nil && !errors.As(err, &we) {
 			s.log.Error("scheduled report failed, will run again at its next time", "schedule", sc.Name, "err", err)
 			continue
 		}
+		// A webhook not delivered was logged at ERROR, with its error, by
+		// deliver; the report is written all the same.
 		s.log.Info("scheduled report written", "schedule", sc.Name, "path", path)
 	}
 }
 
 // Fire builds, writes and delivers one report of sc for the window ending
-// at `at`. It returns the report's path. Webhook failures are logged, not
-// returned: the report itself was written. A panic in report code is
-// turned into an error.
+// at `at`. It returns the report's path. When the webhook does not take
+// the summary (after its retries) the failure is logged and Fire returns
+// the path, the report being written, with a *WebhookError. A panic in
+// report code is turned into an error.
 func (s *Scheduler) Fire(ctx context.Context, sc Schedule, at time.Time) (path string, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -146,15 +151,35 @@ func (s *Scheduler) Fire(ctx context.Context, sc Schedule, at time.Time) (path s
 		return "", err
 	}
 	if sc.Webhook.URL != "" {
-		s.deliver(ctx, sc, NewBrief(r, sc.Name, path, sc.Format))
+		if err := s.deliver(ctx, sc, NewBrief(r, sc.Name, path, sc.Format)); err != nil {
+			return path, err
+		}
 	}
 	return path, nil
 }
 
+// WebhookError says that a report was written but its schedule's webhook
+// did not take the summary.
+type WebhookError struct {
+	Schedule string
+	URL      string // without credentials and query string
+	Attempts int    // 0: not sent (the payload could not be built)
+	Err      error  // the last attempt's error
+}
+
+func (e *WebhookError) Error() string {
+	if e.Attempts == 0 {
+		return fmt.Sprintf("webhook %s of schedule %s not sent: %v", e.URL, e.Schedule, e.Err)
+	}
+	return fmt.Sprintf("webhook %s of schedule %s not delivered after %d attempt(s): %v", e.URL, e.Schedule, e.Attempts, e.Err)
+}
+
+func (e *WebhookError) Unwrap() error { return e.Err }
+
 // deliver POSTs the brief, retrying transient failures (network errors,
 // 408, 429 and 5xx) with exponential backoff and jitter, and logs the
-// outcome. It reports whether the webhook accepted it.
-func (s *Scheduler) deliver(ctx context.Context, sc Schedule, b Brief) bool {
+// outcome. It returns a *WebhookError when the webhook did not accept it.
+func (s *Scheduler) deliver(ctx context.Context, sc Schedule, b Brief) error {
 	w := sc.Webhook
 	var body []byte
 	contentType := "application/json"
@@ -165,28 +190,28 @@ func (s *Scheduler) deliver(ctx context.Context, sc Schedule, b Brief) bool {
 	} else {
 		body, err = json.Marshal(b)
 	}
+	target := redact(w.URL)
 	if err != nil {
 		s.log.Error("webhook payload could not be built, not sent", "schedule", sc.Name, "err", err)
-		return false
+		return &WebhookError{Schedule: sc.Name, URL: target, Err: fmt.Errorf("build the payload: %w", err)}
 	}
-	target := redact(w.URL)
 	attempts := 1 + max(w.Retries, 0) // -1: none
 	for attempt := 1; ; attempt++ {
 		status, err := s.post(ctx, w, body, contentType)
 		if err == nil {
 			s.log.Info("webhook delivered", "schedule", sc.Name, "url", target, "status", status, "attempts", attempt)
-			return true
+			return nil
 		}
 		retryable := status == 0 || status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500
 		if !retryable || attempt >= attempts || ctx.Err() != nil {
 			s.log.Error("webhook not delivered, giving up", "schedule", sc.Name, "url", target, "status", status, "attempts", attempt, "err", err)
-			return false
+			return &WebhookError{Schedule: sc.Name, URL: target, Attempts: attempt, Err: err}
 		}
 		delay := s.backoff(w, attempt)
 		s.log.Warn("webhook attempt failed, retrying", "schedule", sc.Name, "url", target, "status", status, "attempt", attempt, "retry_in", delay, "err", err)
-		if s.sleep(ctx, delay) != nil {
-			s.log.Error("webhook not delivered, shutting down", "schedule", sc.Name, "url", target, "attempts", attempt)
-			return false
+		if serr := s.sleep(ctx, delay); serr != nil {
+			s.log.Error("webhook not delivered, shutting down", "schedule", sc.Name, "url", target, "attempts", attempt, "err", err)
+			return &WebhookError{Schedule: sc.Name, URL: target, Attempts: attempt, Err: fmt.Errorf("%w (stopped before retrying: %w)", err, serr)}
 		}
 	}
 }

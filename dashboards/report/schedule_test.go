@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -208,7 +209,11 @@ func TestSchedulerFiresWritesAndDelivers(t *testing.T) {
 	}
 }
 
-func TestSchedulerWebhookFailureDoesNotPropagate(t *testing.T) {
+// TestSchedulerWebhookFailure: a webhook that never takes the summary is
+// retried, logged at ERROR, and Fire returns the written report's path with
+// a *WebhookError naming the schedule, the URL, the attempts and the last
+// answer (it used to return no error, so report --schedule exited 0).
+func TestSchedulerWebhookFailure(t *testing.T) {
 	f := newFixtureDB(t)
 	dir := t.TempDir()
 	rc, srv := newReceiver(t, 1<<30) // always 503
@@ -223,8 +228,12 @@ func TestSchedulerWebhookFailureDoesNotPropagate(t *testing.T) {
 	s.sleep = fs.sleep
 	s.now = func() time.Time { return clock("08:00:05") }
 	path, err := s.Fire(context.Background(), sc, clock("08:00"))
-	if err != nil {
-		t.Fatalf("a failing webhook must not fail the report: %v", err)
+	var we *WebhookError
+	if !errors.As(err, &we) || we.Schedule != "nightly" || we.URL != srv.URL || we.Attempts != 3 {
+		t.Fatalf("Fire = %v, want a *WebhookError for schedule nightly, %s, 3 attempts", err, srv.URL)
+	}
+	if want := "webhook " + srv.URL + " of schedule nightly not delivered after 3 attempt(s): webhook answered 503 Service Unavailable"; err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
 	}
 	if rc.calls.Load() != 3 {
 		t.Errorf("webhook called %d times, want 3 (1 + 2 retries)", rc.calls.Load())
@@ -277,8 +286,10 @@ func TestSchedulerWebhookRetries(t *testing.T) {
 			}
 			s.sleep = (&fastSleep{}).sleep
 			s.now = func() time.Time { return clock("08:00:05") }
-			if _, err := s.Fire(context.Background(), s.schedules[0], clock("08:00")); err != nil {
-				t.Fatal(err)
+			_, err = s.Fire(context.Background(), s.schedules[0], clock("08:00"))
+			var we *WebhookError
+			if !errors.As(err, &we) {
+				t.Fatalf("Fire: %v, want the undelivered webhook as a WebhookError", err)
 			}
 			if got := rc.calls.Load(); got != tc.calls {
 				t.Errorf("retries %d: webhook called %d times, want %d", tc.retries, got, tc.calls)
@@ -314,6 +325,49 @@ func TestScheduleWithDefaults(t *testing.T) {
 				t.Errorf("WithDefaults twice = %+v, want %+v", twice, once)
 			}
 		})
+	}
+}
+
+// TestSchedulerWebhookFailureKeepsRunning: in Run (faultline serve) a
+// webhook that is never delivered is logged at ERROR with its error each
+// time, the reports are still written, and the schedule keeps firing.
+func TestSchedulerWebhookFailureKeepsRunning(t *testing.T) {
+	f := newFixtureDB(t)
+	dir := t.TempDir()
+	_, srv := newReceiver(t, 1<<30) // always 503
+	logs := &syncBuffer{}
+	sc := Schedule{Name: "tick", Cron: "* * * * * *", Window: 3 * time.Hour, Format: FormatJSON, Dir: dir,
+		Webhook: Webhook{URL: srv.URL, Retries: 1, Backoff: time.Millisecond, MaxBackoff: time.Millisecond}}
+	s, err := NewScheduler(Config{Schedules: []Schedule{sc}}, newSource(t, f), slog.New(slog.NewJSONHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	offset := time.Since(clock("08:00"))
+	s.now = func() time.Time { return time.Now().Add(-offset) }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("scheduler logs:\n%s", logs)
+		}
+	})
+	testkit.Await(t, 20*time.Second, "two reports written with their webhook not delivered", func() bool {
+		return len(logLines(t, logs.String(), "scheduled report written")) >= 2
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run returned %v after failed deliveries, want nil", err)
+	}
+	gaveUp := logLines(t, logs.String(), "webhook not delivered, giving up")
+	if len(gaveUp) < 2 || gaveUp[0]["level"] != "ERROR" || gaveUp[0]["err"] != "webhook answered 503 Service Unavailable" {
+		t.Errorf("want an ERROR with the error for each failed delivery, got %v", gaveUp)
+	}
+	if failed := logLines(t, logs.String(), "scheduled report failed, will run again at its next time"); len(failed) != 0 {
+		t.Errorf("a written report whose webhook failed was logged as a failed report: %v", failed)
+	}
+	if reports, _ := filepath.Glob(filepath.Join(dir, "tick-*.json")); len(reports) < 2 {
+		t.Errorf("%d reports written, want 2 or more", len(reports))
 	}
 }
 
