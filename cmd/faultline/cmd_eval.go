@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/faultline/faultline/ingest"
-	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/ingest/status"
+	"github.com/faultline/faultline/queries"
 	"github.com/faultline/faultline/queries/eval"
 	"github.com/faultline/faultline/transform/simulate"
 )

@@ -72,12 +72,12 @@ func TestOpenRefusesOtherFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 		db, err := Open(t.Context(), path)
-		var nd *NotDuckDBError
-		if !errors.As(err, &nd) || !strings.Contains(err.Error(), "not a DuckDB database file") || !strings.Contains(err.Error(), "check --db") {
+		var dm *DamagedError
+		if !errors.As(err, &dm) || !strings.Contains(err.Error(), "not a DuckDB database file") || !strings.Contains(err.Error(), "check --db") {
 			if db != nil {
 				db.Close()
 			}
-			t.Errorf("%s: Open = %v, want a NotDuckDBError saying to check --db", name, err)
+			t.Errorf("%s: Open = %v, want a DamagedError saying to check --db", name, err)
 		}
 		if got, _ := os.ReadFile(path); string(got) != string(content) {
 			t.Errorf("%s: the file changed (%d bytes, was %d)", name, len(got), len(content))
@@ -92,7 +92,7 @@ func TestOpenRefusesOtherFiles(t *testing.T) {
 		if err == nil {
 			db.Close()
 		}
-		if err == nil || !strings.Contains(err.Error(), "it is empty") || !strings.Contains(err.Error(), "remove the file") {
+		if err == nil || !strings.Contains(err.Error(), "an empty file") || !strings.Contains(err.Error(), "remove the file") {
 			t.Errorf("%s: Open = %v, want refused as empty", name, err)
 		}
 		if st, _ := os.Stat(path); st == nil || st.Size() != 0 {

@@ -324,27 +324,14 @@ func (db *DB) Close() error {
 // duckdbMagic is what a DuckDB file holds at byte 8 of its header.
 const duckdbMagic = "DUCK"
 
-// NotDuckDBError is an existing file at --db that is not a DuckDB file.
-type NotDuckDBError struct {
-	Path  string
-	Begin string // its first bytes, as text
-}
-
-func (e *NotDuckDBError) Error() string {
-	if e.Begin == "" {
-		return fmt.Sprintf("open duckdb %q: not a DuckDB database file (it is empty): check --db, or remove the file and faultline creates a new database there", e.Path)
-	}
-	return fmt.Sprintf("open duckdb %q: not a DuckDB database file (it begins %q), so faultline leaves it as it is: check --db; to read records from a file, pass it to faultline load (a faultline file damaged at its start: docs/operations.md, Damaged database file)", e.Path, e.Begin)
-}
-
-// CheckHeader refuses an existing, non-empty file that is not a DuckDB
-// file. DuckDB itself refuses most of them, but opens a file named
-// *.csv, *.json or *.parquet as a new, empty database and writes it over
-// the data at the first checkpoint (DuckDB 1.5.6): --db x.csv in place of
-// the input would destroy the input. An empty file is refused too (DuckDB
-// calls an empty x.duckdb damaged, and opens an empty x.json). A missing
-// file is a new database; a directory or an unreadable file is left to
-// DuckDB's error.
+// CheckHeader refuses an existing file that is not a DuckDB file, as the
+// *DamagedError DuckDB's own refusal of such a file becomes. DuckDB refuses
+// most of them itself, but opens a file named *.csv, *.json or *.parquet
+// as a new, empty database and writes it over the data at the first
+// checkpoint (DuckDB 1.5.6): --db x.csv in place of the input destroyed the
+// input. An empty file is refused too (DuckDB calls an empty x.duckdb
+// damaged, and opens an empty x.json). A missing file is a new database;
+// a directory or an unreadable file is left to DuckDB's error.
 func CheckHeader(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -356,7 +343,7 @@ func CheckHeader(path string) error {
 		return nil
 	}
 	if st.Size() == 0 {
-		return &NotDuckDBError{Path: path}
+		return &DamagedError{Path: path, Detail: "an empty file, not a DuckDB database: check --db, or remove the file and faultline creates a new database there"}
 	}
 	head := make([]byte, 12)
 	n, _ := io.ReadFull(f, head)
@@ -364,7 +351,7 @@ func CheckHeader(path string) error {
 		return nil
 	}
 	begin := strings.ToValidUTF8(string(head[:min(n, 8)]), "?")
-	return &NotDuckDBError{Path: path, Begin: begin}
+	return &DamagedError{Path: path, Detail: fmt.Sprintf("not a DuckDB database file, it begins %q: check --db (records to read go to faultline load), or its first block is damaged", begin)}
 }
 
 // openFailure adds what to do to a classified error of Open.
