@@ -38,6 +38,9 @@ ingest.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if a.cfg.Produce.Topic == "" { // a usage error (exit 2), before any file is read
+				return usageError{errors.New("no topic: name one with --topic (config key produce.topic)")}
+			}
 			k := a.cfg.Kafka
 			tr, err := ingest.NewTransport(k)
 			if err != nil {

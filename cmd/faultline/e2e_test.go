@@ -216,6 +216,7 @@ func TestProduceCommandErrors(t *testing.T) {
 		want  string
 	}{
 		{[]string{"produce", "--brokers", b.addr, "--topic", "t"}, true, "at least one FILE"},
+		{[]string{"produce", "--brokers", b.addr, realData}, true, "no topic: name one with --topic"},
 		{[]string{"produce", "--brokers", b.addr, "--topic", "t", "--nope", "x"}, true, "unknown flag: --nope"},
 		{[]string{"produce", "--brokers", b.addr, "--topic", "t", "/no/such/file"}, false, "/no/such/file: no such file or directory (check the path)"},
 		{[]string{"produce", "--brokers", "127.0.0.1:1", "--dial-timeout", "2s", "--topic", "t", realData}, false, "cannot reach Kafka at 127.0.0.1:1"},
