@@ -160,7 +160,7 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 		case st == fileReloaded:
 			sum.FilesReloaded++
 			sum.FilesLoaded++
-			log.Warn("file changed since it was loaded; replacing its rows", "file", f)
+			log.Warn("file changed since it was loaded, or was loaded before with another --format that decoded none of it; replacing its rows", "file", f)
 		default:
 			sum.FilesLoaded++
 		}
