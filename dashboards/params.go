@@ -147,11 +147,19 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 	case !v.Window.Since.IsZero() && strings.TrimSpace(q.Get("range")) != "":
 		v.Window.Until = v.Window.Since.Add(v.Range) // since and range: that long from since
 	case !v.Window.Since.IsZero():
-		// since alone: up to the default end, as faultline query does (it
-		// used to stop at since + serve.default_range, hiding what came
-		// later); a since past the data gets an empty range.
+		// since alone: everything from since on, to the minute after the
+		// latest event (it used to stop at since + serve.default_range,
+		// hiding what came later); a since past the data gets an empty
+		// range.
+		b, err := s.engine.EventSpan(ctx)
+		if err != nil {
+			return v, err
+		}
 		if v.Window.Until, err = s.defaultUntil(ctx); err != nil {
 			return v, err
+		}
+		if last := b.Last.UTC().Truncate(time.Minute).Add(time.Minute); b.Events > 0 && last.After(v.Window.Until) {
+			v.Window.Until = last
 		}
 		if !v.Window.Until.After(v.Window.Since) {
 			v.Window.Until = v.Window.Since.Add(v.Range)

@@ -81,9 +81,9 @@ func TestParseViewDefaults(t *testing.T) {
 		{"range=1h", t0.Add(-30 * time.Minute), t0.Add(30 * time.Minute)},
 		{"since=2025-10-20T06:00:00Z&range=2h", t0.Add(-time.Hour), t0.Add(time.Hour)},
 		{"until=2025-10-20T07:10&range=10m", t0, t0.Add(10 * time.Minute)},
-		// since alone: to the default end, as faultline query (it stopped
-		// at since + 6h, hiding the errors after it); past the data, empty.
-		{"since=2025-10-20", time.Date(2025, 10, 20, 0, 0, 0, 0, time.UTC), t0.Add(30 * time.Minute)},
+		// since alone: everything from since on (it stopped at since + 6h,
+		// hiding what came after); past the data, empty.
+		{"since=2025-10-20", time.Date(2025, 10, 20, 0, 0, 0, 0, time.UTC), afterLast},
 		{"since=2025-10-21", time.Date(2025, 10, 21, 0, 0, 0, 0, time.UTC), time.Date(2025, 10, 21, 6, 0, 0, 0, time.UTC)},
 		// range=all: the data's own span, so pages can show and chart it.
 		{"range=all", first, afterLast},
@@ -98,6 +98,18 @@ func TestParseViewDefaults(t *testing.T) {
 		}
 		if !v.Window.Since.Equal(tc.since) || !v.Window.Until.Equal(tc.until) {
 			t.Errorf("%q: window %v..%v, want %v..%v", tc.query, v.Window.Since, v.Window.Until, tc.since, tc.until)
+		}
+	}
+
+	// since alone reaches past the latest error to the latest event (a
+	// change three hours after the errors), while the default window still
+	// ends after the latest error.
+	seedEvents(t, f.db, []fixEvent{{id: "late-change", source: "deploy", kind: "change", service: "search", operation: "Deploy", region: "us-east-1", actor: "ci-bot", resource: "search:1.4.3", changeType: "deploy", risk: "low", at: t0.Add(3 * time.Hour)}})
+	for query, until := range map[string]time.Time{"since=2025-10-20": t0.Add(3*time.Hour + time.Minute), "": t0.Add(30 * time.Minute)} {
+		r := httptest.NewRequestWithContext(t.Context(), "GET", "/?"+query, nil)
+		v, err := f.srv.parseView(context.Background(), r, 10)
+		if err != nil || !v.Window.Until.Equal(until) {
+			t.Errorf("%q after a later change: until %v (%v), want %v", query, v.Window.Until, err, until)
 		}
 	}
 }

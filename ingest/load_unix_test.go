@@ -4,12 +4,11 @@ package ingest
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/faultline/faultline/internal/testkit"
 	"github.com/faultline/faultline/transform"
 )
 
@@ -23,28 +22,10 @@ func TestLoadOverTheFileLimit(t *testing.T) {
 	dir := t.TempDir()
 	big := filepath.Join(dir, "big.ndjson")
 	writeFile(t, big, bytes.Repeat(append(records(0, 1)[0], '\n'), 20)) // about 20 KiB of good records
-	pipe := filepath.Join(dir, "pipe.ndjson")
-	if err := syscall.Mkfifo(pipe, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	// The writer gives 16 MiB unless the reader stops early: it stands for
-	// a pipe that never ends without costing one if the limit is missed.
-	writerDone := make(chan error, 1)
-	go func() {
-		f, err := os.OpenFile(pipe, os.O_WRONLY, 0)
-		if err != nil {
-			writerDone <- err
-			return
-		}
-		defer f.Close()
-		line := append(records(100, 1)[0], '\n')
-		for n := 0; n < 16<<20; n += len(line) {
-			if _, err := f.Write(line); err != nil {
-				break // EPIPE: the reader stopped at the limit
-			}
-		}
-		writerDone <- nil
-	}()
+	// 16 MiB unless the reader stops early: a pipe that never ends,
+	// without costing one if the limit is missed.
+	line := append(records(100, 1)[0], '\n')
+	pipe, writerDone := testkit.FeedPipe(t, "pipe.ndjson", 16<<20/len(line), func(int) []byte { return line })
 	other := filepath.Join(dir, "other.ndjson")
 	writeFile(t, other, joinBytes(records(10, 3), "\n"))
 

@@ -359,9 +359,13 @@ func (s *Sandbox) run(ctx context.Context, c *duckdb.Conn, query string, args []
 	for i, a := range args {
 		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
 	}
+	renumber := func(err error) error { return err }
+	if wrapped {
+		renumber = bodyLines
+	}
 	rows, err := stmt.QueryContext(ctx, nv)
 	if err != nil {
-		return Summary{}, bodyLines(err)
+		return Summary{}, renumber(err)
 	}
 	defer rows.Close()
 	all := rows.Columns()
@@ -388,7 +392,7 @@ func (s *Sandbox) run(ctx context.Context, c *duckdb.Conn, query string, args []
 			if errors.Is(err, io.EOF) {
 				return sum, nil
 			}
-			return sum, bodyLines(err)
+			return sum, renumber(err)
 		}
 		if sum.Rows == lim.rows {
 			sum.Truncated, sum.TruncatedBy = true, lim.rowName
@@ -464,7 +468,10 @@ func wrap(body string, names []string, maxBytes int64, maxRows int) string {
 }
 
 // wrapperLines is the number of lines wrap writes before the body.
-const wrapperLines = 3
+var wrapperLines = func() int {
+	w := wrap("\x00", []string{"c"}, 1, 1)
+	return strings.Count(w[:strings.Index(w, "\x00")], "\n")
+}()
 
 var errLineRE = regexp.MustCompile(`LINE (\d+):`)
 

@@ -49,9 +49,11 @@ func newDemoCmd(a *app) *cobra.Command {
 
 The DuckDB file stays (default faultline-demo.duckdb), so 'faultline query
 --db faultline-demo.duckdb ...' works afterwards. The next demo replaces
-it; a file at --db that no demo wrote (your own database, named by --db,
-FAULTLINE_DB or the config's db), a directory, or a demo file a running
-demo still serves is never replaced: the demo refuses and says so. Every
+it, and only it or a file an earlier demo marked as its own (so do not
+load your own data into a demo file); a file at --db that no demo wrote
+(your own database, named by --db, FAULTLINE_DB or the config's db), a
+directory, or a demo file a running demo still serves is never replaced:
+the demo refuses and says so. Every
 scenario runs, multi-cloud included (its Google Cloud and Azure records
 get topics of their own).`,
 		Example: `  make demo
@@ -97,11 +99,14 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 	if !explicitDB(a, cmd) {
 		dbPath = demoDB
 	}
-	// Before any work: the demo replaces only an earlier demo's file.
+	// Before any work: the demo replaces only an earlier demo's file (at
+	// the default path, when the user named none, any DuckDB file: demos
+	// before the mark).
+	byName := dbPath == demoDB && !explicitDB(a, cmd)
 	_, err := os.Lstat(dbPath)
 	replace := err == nil
 	if replace {
-		if err := checkReplaceable(ctx, dbPath, dbPath == demoDB); err != nil {
+		if err := checkReplaceable(ctx, dbPath, byName); err != nil {
 			return err
 		}
 	}
@@ -163,6 +168,10 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 
 	// 4. Ingest the topics into DuckDB, exactly as faultline ingest does.
 	if replace {
+		// Again: a serve or demo may have opened it while this one worked.
+		if err := checkReplaceable(ctx, dbPath, byName); err != nil {
+			return err
+		}
 		fmt.Fprintf(out, "      replacing the previous demo database %s\n", dbPath)
 		if err := errors.Join(os.Remove(dbPath), removeIfExists(dbPath+".wal")); err != nil {
 			return fmt.Errorf("replace %s: %w", dbPath, err)

@@ -305,4 +305,15 @@ func TestFailedRunLeavesNoNewFile(t *testing.T) {
 	if _, err := os.Stat("kept.duckdb"); err != nil {
 		t.Errorf("a failed merge removed the existing target: %v", err)
 	}
+
+	// A first ingest of a topic that does not exist fails at once (batch
+	// mode), and takes its new file with it.
+	b := startBrokerCmd(t, "broker", "--listen", "127.0.0.1:0", "--topic", "real:1")
+	_, _, err = runCmd(ctx, t, "ingest", "--db", "k.duckdb", "--brokers", b.addr, "--topic", "nope=app", "--exit-when-caught-up")
+	if err == nil || !strings.Contains(err.Error(), "nope") {
+		t.Fatalf("ingest of a missing topic: %v", err)
+	}
+	if _, serr := os.Stat("k.duckdb"); !errors.Is(serr, os.ErrNotExist) {
+		t.Errorf("the failed ingest (%v) left k.duckdb behind: %v", err, serr)
+	}
 }

@@ -71,6 +71,14 @@ func isDuckDBFile(path string) error {
 	if st.IsDir() {
 		return errors.New("it is a directory")
 	}
+	if !st.Mode().IsRegular() {
+		return errors.New("it is not a regular file")
+	}
+	f, err := os.Open(path) // readable: CheckHeader leaves an unreadable file to DuckDB
+	if err != nil {
+		return err
+	}
+	f.Close()
 	if store.CheckHeader(path) != nil {
 		return errors.New("it is not a DuckDB database file")
 	}

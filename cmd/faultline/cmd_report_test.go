@@ -148,6 +148,26 @@ func TestReportCommandErrors(t *testing.T) {
 	}
 }
 
+// hourlySchedule writes dir/faultline.yaml with the schedule "hourly"
+// (reports in format to dir/out) and its webhook's settings, and returns
+// its path.
+func hourlySchedule(t *testing.T, dir, format, webhook string) string {
+	t.Helper()
+	cfg := filepath.Join(dir, "faultline.yaml")
+	yaml := `reports:
+  schedules:
+    - name: hourly
+      cron: "0 * * * *"
+      window: 100000h
+      format: ` + format + `
+      dir: ` + filepath.Join(dir, "out") + `
+      webhook:` + webhook + "\n"
+	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
 // TestReportSchedule runs a configured schedule once: the YAML schedules
 // list decodes, the report lands in its directory and the webhook gets the
 // markdown summary.
@@ -161,24 +181,12 @@ func TestReportSchedule(t *testing.T) {
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "faultline.yaml")
-	yaml := `reports:
-  schedules:
-    - name: hourly
-      cron: "0 * * * *"
-      window: 100000h
-      format: html
-      dir: ` + filepath.Join(dir, "out") + `
-      webhook:
-        url: ` + srv.URL + `
+	cfg := hourlySchedule(t, dir, "html", `
+        url: `+srv.URL+`
         payload: markdown
         token: t0ken
         retries: -1
-        timeout: 5s
-`
-	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+        timeout: 5s`)
 	stdout, stderr, err := runCmd(ctx, t, "--config", cfg, "--db", dbPath, "report", "--schedule", "hourly")
 	if err != nil {
 		t.Fatalf("report --schedule: %v\n%s", err, stderr)
@@ -215,23 +223,11 @@ func TestReportScheduleWebhookFails(t *testing.T) {
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "faultline.yaml")
-	yaml := `reports:
-  schedules:
-    - name: hourly
-      cron: "0 * * * *"
-      window: 100000h
-      format: md
-      dir: ` + filepath.Join(dir, "out") + `
-      webhook:
-        url: ` + srv.URL + `/hook?token=s3cret
+	cfg := hourlySchedule(t, dir, "md", `
+        url: `+srv.URL+`/hook?token=s3cret
         retries: 1
         backoff: 10ms
-        timeout: 5s
-`
-	if err := os.WriteFile(cfg, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+        timeout: 5s`)
 	stdout, stderr, err := runCmd(ctx, t, "--config", cfg, "--db", dbPath, "report", "--schedule", "hourly")
 	var ue usageError
 	if err == nil || errors.As(err, &ue) {

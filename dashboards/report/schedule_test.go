@@ -344,19 +344,10 @@ func TestSchedulerWebhookFailureKeepsRunning(t *testing.T) {
 	}
 	offset := time.Since(clock("08:00"))
 	s.now = func() time.Time { return time.Now().Add(-offset) }
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("scheduler logs:\n%s", logs)
-		}
-	})
-	testkit.Await(t, 20*time.Second, "two reports written with their webhook not delivered", func() bool {
+	err = runUntil(t, s, logs, "two reports written with their webhook not delivered", func() bool {
 		return len(logLines(t, logs.String(), "scheduled report written")) >= 2
 	})
-	cancel()
-	if err := <-done; err != nil {
+	if err != nil {
 		t.Errorf("Run returned %v after failed deliveries, want nil", err)
 	}
 	gaveUp := logLines(t, logs.String(), "webhook not delivered, giving up")
@@ -382,6 +373,18 @@ func TestSchedulerBuildFailureKeepsRunning(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	err = runUntil(t, s, logs, "two logged report failures", func() bool {
+		return len(logLines(t, logs.String(), "scheduled report failed, will run again at its next time")) >= 2
+	})
+	if err != nil {
+		t.Errorf("Run returned %v after failures, want nil", err)
+	}
+}
+
+// runUntil runs s.Run until cond holds (waiting at most 20 s), then stops
+// it and returns what Run returned; a failed test prints the logs.
+func runUntil(t *testing.T, s *Scheduler, logs *syncBuffer, what string, cond func() bool) error {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
@@ -390,13 +393,9 @@ func TestSchedulerBuildFailureKeepsRunning(t *testing.T) {
 			t.Logf("scheduler logs:\n%s", logs)
 		}
 	})
-	testkit.Await(t, 20*time.Second, "two logged report failures", func() bool {
-		return len(logLines(t, logs.String(), "scheduled report failed, will run again at its next time")) >= 2
-	})
+	testkit.Await(t, 20*time.Second, what, cond)
 	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run returned %v after failures, want nil", err)
-	}
+	return <-done
 }
 
 func TestSchedulePanicIsAnError(t *testing.T) {

@@ -5,12 +5,11 @@ package produce
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/faultline/faultline/internal/testkit"
 )
 
 // TestRunPipes: a named pipe (or /dev/stdin, a device: stat says 0 bytes)
@@ -33,25 +32,9 @@ func TestRunPipes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.topic, func(t *testing.T) {
-			pipe := filepath.Join(t.TempDir(), "pipe.ndjson")
-			if err := syscall.Mkfifo(pipe, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			writerDone := make(chan error, 1)
-			go func() {
-				f, err := os.OpenFile(pipe, os.O_WRONLY, 0)
-				if err != nil {
-					writerDone <- err
-					return
-				}
-				defer f.Close()
-				for i := range tt.lines {
-					if _, err := fmt.Fprintf(f, `{"service":"s","n":"%017d"}`+"\n", i); err != nil {
-						break // EPIPE: the reader stopped at the limit
-					}
-				}
-				writerDone <- nil
-			}()
+			pipe, writerDone := testkit.FeedPipe(t, "pipe.ndjson", tt.lines, func(i int) []byte {
+				return fmt.Appendf(nil, `{"service":"s","n":"%017d"}`+"\n", i)
+			})
 			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 			defer cancel()
 			sum, err := Run(ctx, testConfig(tt.topic), []string{pipe}, Options{Brokers: []string{addr}, MaxFileBytes: limit})

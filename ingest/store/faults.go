@@ -60,12 +60,18 @@ type DamagedError struct {
 	Path string
 	// WAL: the damage is in the write-ahead log Path + ".wal"; the file
 	// itself opens without it (at its last checkpoint).
-	WAL    bool
-	Detail string // DuckDB's words
-	Err    error
+	WAL bool
+	// NotDuckDB: the file is not a DuckDB file at all (CheckHeader): a
+	// wrong --db, or a file damaged from its first byte.
+	NotDuckDB bool
+	Detail    string // DuckDB's words
+	Err       error
 }
 
 func (e *DamagedError) Error() string {
+	if e.NotDuckDB {
+		return fmt.Sprintf("open duckdb %q: %s", e.Path, e.Detail)
+	}
 	if e.WAL {
 		return fmt.Sprintf("the write-ahead log %s.wal of the DuckDB file %s is damaged (%s): move it aside (mv %s.wal %s.wal.damaged) and start again: the file opens at its last checkpoint and ingest re-reads the newer records from Kafka (a load, its files); see docs/operations.md, Damaged database file",
 			e.Path, e.Path, e.Detail, e.Path, e.Path)

@@ -42,7 +42,7 @@ var memoryLimitRE = regexp.MustCompile(`(?i)^[0-9]+(\.[0-9]+)?\s*(b|kb|mb|gb|tb|
 
 // minMemoryLimit is the smallest duckdb.memory_limit allowed: faultline's
 // own queries (a migration, the correlation) need tens of MB.
-const minMemoryLimit = 64 << 20
+const minMemoryLimit = 64_000_000 // "64MB", as DuckDB reads it
 
 // sizeBytes is the bytes of a size memoryLimitRE accepts (KB = 1000, KiB =
 // 1024, as DuckDB reads them).

@@ -343,7 +343,7 @@ func CheckHeader(path string) error {
 		return nil
 	}
 	if st.Size() == 0 {
-		return &DamagedError{Path: path, Detail: "an empty file, not a DuckDB database: check --db, or remove the file and faultline creates a new database there"}
+		return &DamagedError{Path: path, NotDuckDB: true, Detail: "an empty file, not a DuckDB database, so faultline leaves it as it is: check --db, or remove the file and faultline creates a new database there"}
 	}
 	head := make([]byte, 12)
 	n, _ := io.ReadFull(f, head)
@@ -351,7 +351,7 @@ func CheckHeader(path string) error {
 		return nil
 	}
 	begin := strings.ToValidUTF8(string(head[:min(n, 8)]), "?")
-	return &DamagedError{Path: path, Detail: fmt.Sprintf("not a DuckDB database file, it begins %q: check --db (records to read go to faultline load), or its first block is damaged", begin)}
+	return &DamagedError{Path: path, NotDuckDB: true, Detail: fmt.Sprintf("not a DuckDB database file (it begins %q), so faultline leaves it as it is: check --db; records to read go to faultline load; a faultline file damaged from its first byte: docs/operations.md, Damaged database file", begin)}
 }
 
 // openFailure adds what to do to a classified error of Open.
