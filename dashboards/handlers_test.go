@@ -3,6 +3,7 @@ package dashboards
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"net"
 	"net/http"
 	"net/url"
@@ -698,5 +699,27 @@ func TestOverviewAsCaptioned(t *testing.T) {
 	}
 	if colours == 0 || !strings.Contains(body, `class="risk-high"`) {
 		t.Errorf("overview: %d risk colours among the markers, want them coloured by risk", colours)
+	}
+}
+
+// Every event link of the incident page opens its event: the error
+// groups' sample links used the group's first time as at=, while the
+// sample (the shortest message) is often a later event, so they said
+// "not found".
+func TestIncidentEventLinksResolve(t *testing.T) {
+	f := newFixture(t, nil)
+	resp, body := f.get(t, "/incidents/"+f.incID)
+	if resp.StatusCode != 200 {
+		t.Fatalf("incident page: %d", resp.StatusCode)
+	}
+	links := regexp.MustCompile(`href="(/events/[^"]+)"`).FindAllStringSubmatch(body, -1)
+	if len(links) < 3 {
+		t.Fatalf("the incident page has %d event links, want its suspects' and samples'", len(links))
+	}
+	for _, m := range links {
+		link := html.UnescapeString(m[1])
+		if resp, body := f.get(t, link); resp.StatusCode != 200 {
+			t.Errorf("GET %s = %d %.200s", link, resp.StatusCode, body)
+		}
 	}
 }

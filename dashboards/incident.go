@@ -91,7 +91,7 @@ func incidentView(det IncidentDetail) (incidentSummary, []suspectView) {
 	for _, step := range det.Cascade {
 		se := serviceErrors{Service: step.Service, Color: chart.ServiceColor(step.Service), Onset: step.Onset, Errors: step.Errors}
 		for _, g := range groups[step.Service] {
-			se.Groups = append(se.Groups, errorGroupView{ErrorGroup: g, EventHref: eventHref(g.SampleEventID, g.FirstSeen.Add(-time.Second))})
+			se.Groups = append(se.Groups, errorGroupView{ErrorGroup: g, EventHref: eventHref(g.SampleEventID, g.SampleTime)})
 		}
 		if gs := groups[step.Service]; len(gs) > 0 {
 			se.Errors = gs[0].ServiceErrors
@@ -102,7 +102,7 @@ func incidentView(det IncidentDetail) (incidentSummary, []suspectView) {
 		for _, svc := range inc.Services {
 			se := serviceErrors{Service: svc, Color: chart.ServiceColor(svc), Onset: inc.Onset}
 			for _, g := range groups[svc] {
-				se.Groups = append(se.Groups, errorGroupView{ErrorGroup: g, EventHref: eventHref(g.SampleEventID, g.FirstSeen.Add(-time.Second))})
+				se.Groups = append(se.Groups, errorGroupView{ErrorGroup: g, EventHref: eventHref(g.SampleEventID, g.SampleTime)})
 				se.Errors = g.ServiceErrors
 			}
 			broken = append(broken, se)

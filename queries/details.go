@@ -226,6 +226,7 @@ type ErrorGroup struct {
 	LastSeen      time.Time `json:"last_seen"`
 	Sample        string    `json:"sample"`
 	SampleEventID string    `json:"sample_event_id"`
+	SampleTime    time.Time `json:"sample_time"` // the sample event's own time (links find it by it)
 	// ServiceErrors is all errors of the service in the window (every
 	// group, listed or not).
 	ServiceErrors int64 `json:"service_errors"`
@@ -247,10 +248,10 @@ func (e *Engine) ErrorGroups(ctx context.Context, w Window, services []string, p
 	defer rows.Close()
 	for rows.Next() {
 		var g ErrorGroup
-		if err := rows.Scan(&g.Service, &g.ErrorCode, &g.Errors, &g.FirstSeen, &g.LastSeen, &g.Sample, &g.SampleEventID, &g.ServiceErrors); err != nil {
+		if err := rows.Scan(&g.Service, &g.ErrorCode, &g.Errors, &g.FirstSeen, &g.LastSeen, &g.Sample, &g.SampleEventID, &g.SampleTime, &g.ServiceErrors); err != nil {
 			return nil, fmt.Errorf("group errors: %w", err)
 		}
-		g.FirstSeen, g.LastSeen = g.FirstSeen.UTC(), g.LastSeen.UTC()
+		g.FirstSeen, g.LastSeen, g.SampleTime = g.FirstSeen.UTC(), g.LastSeen.UTC(), g.SampleTime.UTC()
 		out = append(out, g)
 	}
 	if err := rows.Err(); err != nil {

@@ -287,9 +287,15 @@ const demoMark = "faultline demo database: the next faultline demo may replace i
 // replaced, nor a file a running demo or serve still holds.
 func checkReplaceable(ctx context.Context, path string, byName bool) error {
 	keep := fmt.Sprintf("pass --db with a new path (the default is %s), or remove %s yourself if you mean to", demoDB, path)
+	if path == demoDB {
+		keep = fmt.Sprintf("pass --db with another path, or remove %s yourself if you mean to", path)
+	}
 	st, err := os.Lstat(path)
 	if err != nil {
 		return err
+	}
+	if st.Mode()&os.ModeSymlink != 0 {
+		return usageError{fmt.Errorf("the demo writes a new database and will not replace %s, a symbolic link (to a database of yours?): %s", path, keep)}
 	}
 	if !st.Mode().IsRegular() {
 		return usageError{fmt.Errorf("the demo writes a new database and %s exists and is not a file: %s", path, keep)}

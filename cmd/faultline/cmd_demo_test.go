@@ -200,6 +200,10 @@ func TestDemoReplacesOnlyDemoFiles(t *testing.T) {
 	os.Unsetenv("FAULTLINE_DB")
 	refused("--db input.csv", "--db", "input.csv")
 	refused("--db dir.duckdb", "--db", "dir.duckdb")
+	if err := os.Symlink("mine.duckdb", "link.duckdb"); err != nil {
+		t.Fatal(err)
+	}
+	refused("--db link.duckdb (a symbolic link)", "--db", "link.duckdb")
 
 	db, err := store.Open(ctx, "mine.duckdb")
 	if err != nil {

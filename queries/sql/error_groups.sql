@@ -2,7 +2,7 @@
 -- grouped per service by error code (or, without one, by the message with
 -- its digits folded), the $per_service largest groups of each service: the
 -- count, first and last time, and a sample (the shortest message of the
--- group, with its event id) so a person can read what broke. The incident
+-- group, with its event id and time) so a person can read what broke. The incident
 -- page shows them under each suspect as the errors it explains.
 WITH e AS (
     SELECT event_id, time, coalesce(service, '(none)') AS service,
@@ -19,11 +19,12 @@ g AS (
            min(time)                             AS first_seen,
            max(time)                             AS last_seen,
            arg_min(message, (length(message), event_id)) AS sample,
-           arg_min(event_id, (length(message), event_id)) AS sample_id
+           arg_min(event_id, (length(message), event_id)) AS sample_id,
+           arg_min(time, (length(message), event_id)) AS sample_time
     FROM e
     GROUP BY service, error_code, grp
 )
-SELECT service, error_code, errors, first_seen, last_seen, sample, sample_id,
+SELECT service, error_code, errors, first_seen, last_seen, sample, sample_id, sample_time,
        sum(errors) OVER (PARTITION BY service) AS service_errors
 FROM g
 QUALIFY row_number() OVER (PARTITION BY service ORDER BY errors DESC, grp) <= $per_service
