@@ -306,7 +306,7 @@ func (s *Server) apiEvents(r *http.Request) (any, error) {
 }
 
 func (s *Server) apiSuspects(r *http.Request) (any, error) {
-	v, err := s.apiView(r, 0)
+	v, err := s.apiView(r, 0, "incident")
 	if err != nil {
 		return nil, err
 	}
@@ -321,7 +321,7 @@ func (s *Server) apiSuspects(r *http.Request) (any, error) {
 }
 
 func (s *Server) apiCascade(r *http.Request) (any, error) {
-	v, err := s.apiView(r, 0)
+	v, err := s.apiView(r, 0, "incident")
 	if err != nil {
 		return nil, err
 	}
@@ -336,7 +336,7 @@ func (s *Server) apiCascade(r *http.Request) (any, error) {
 }
 
 func (s *Server) apiRegions(r *http.Request) (any, error) {
-	v, err := s.apiView(r, 0)
+	v, err := s.apiView(r, 0, "incident")
 	if err != nil {
 		return nil, err
 	}
@@ -363,7 +363,7 @@ func (s *Server) apiChangeFailureRate(r *http.Request) (any, error) {
 }
 
 func (s *Server) apiSeries(r *http.Request) (any, error) {
-	v, err := s.apiView(r, 0)
+	v, err := s.apiView(r, 0, "service", "region")
 	if err != nil {
 		return nil, err
 	}
@@ -378,7 +378,7 @@ func (s *Server) apiSeries(r *http.Request) (any, error) {
 }
 
 func (s *Server) apiChanges(r *http.Request) (any, error) {
-	v, err := s.apiView(r, 1000)
+	v, err := s.apiView(r, 1000, "limit", "service", "operation", "actor", "region", "type", "risk")
 	if err != nil {
 		return nil, err
 	}
@@ -407,7 +407,7 @@ func (s *Server) apiIngest(r *http.Request) (any, error) { return s.ingestHealth
 // positions (queries' Engine.Stats) so faultline report can build a report
 // from a server.
 func (s *Server) apiStats(r *http.Request) (any, error) {
-	v, err := s.apiView(r, 10)
+	v, err := s.apiView(r, 10, "limit")
 	if err != nil {
 		return nil, err
 	}

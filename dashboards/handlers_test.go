@@ -282,6 +282,11 @@ func TestBadParams(t *testing.T) {
 		// A typo in a parameter name used to answer everything, unfiltered.
 		{"/api/changes?servce=cart", `unknown parameter \"servce\": did you mean service?`},
 		{"/api/incidents?from=2025-10-20", `unknown parameter \"from\"`},
+		// A filter the route does not apply, or one given twice, used to
+		// answer everything as if it had been understood.
+		{"/api/incidents?service=nosuchsvc", `unknown parameter \"service\": /api/incidents takes since, until, range`},
+		{"/api/regions?region=mars", `unknown parameter \"region\"`},
+		{"/api/changes?service=cart&service=x", `service: given 2 times: give it once`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.path, func(t *testing.T) {

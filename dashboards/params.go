@@ -68,20 +68,23 @@ func (v view) Get(key string) string { return v.raw.Get(key) }
 
 const maxLimit = 10000
 
-// viewParams are the URL parameters parseView reads.
-var viewParams = []string{"since", "until", "range", "limit", "service", "operation", "actor", "region", "type", "risk", "incident"}
-
-// apiView is parseView for the JSON API, which refuses a parameter it
-// does not know: a typo (servce=cart) used to return everything
-// unfiltered, as if it had been understood.
-func (s *Server) apiView(r *http.Request, defaultLimit int) (view, error) {
-	for key := range r.URL.Query() {
-		if !slices.Contains(viewParams, key) {
+// apiView is parseView for a JSON API route that applies the time range
+// (since, until, range) and the parameters params. It refuses any other
+// parameter, and one given twice: a typo (servce=cart), or a filter the
+// route does not apply (service= on /api/incidents), used to answer
+// everything, unfiltered, as if it had been understood.
+func (s *Server) apiView(r *http.Request, defaultLimit int, params ...string) (view, error) {
+	known := append([]string{"since", "until", "range"}, params...)
+	for key, vals := range r.URL.Query() {
+		if !slices.Contains(known, key) {
 			hint := ""
-			if c := status.Closest(key, viewParams); c != "" {
+			if c := status.Closest(key, known); c != "" {
 				hint = "did you mean " + c + "? "
 			}
-			return view{}, badRequest("unknown parameter %q: %sthe parameters are %s (docs/api.md)", key, hint, strings.Join(viewParams, ", "))
+			return view{}, badRequest("unknown parameter %q: %s%s takes %s (docs/api.md)", key, hint, r.URL.Path, strings.Join(known, ", "))
+		}
+		if len(vals) > 1 {
+			return view{}, badRequest("%s: given %d times: give it once", key, len(vals))
 		}
 	}
 	return s.parseView(r.Context(), r, defaultLimit)
