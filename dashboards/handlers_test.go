@@ -317,7 +317,12 @@ func TestBadParams(t *testing.T) {
 
 func postQuery(t *testing.T, f *fixture, ctype, body string) (answer, string) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.ts.URL+"/api/query", strings.NewReader(body))
+	return postQueryURL(t, f, "/api/query", ctype, body)
+}
+
+func postQueryURL(t *testing.T, f *fixture, path, ctype, body string) (answer, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, f.ts.URL+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +366,12 @@ func TestAPIQuery(t *testing.T) {
 			}
 		})
 	}
-	resp, body := postQuery(t, f, "application/json", `{"sql": "SELECT 1 AS one, 'x' AS s, TIMESTAMPTZ '2025-10-20 07:00:00+00' AS t"}`)
+	// A window in the URL was ignored (the body's since is refused).
+	resp, body := postQueryURL(t, f, "/api/query?since=2025-10-20", "application/json", `{"sql": "SELECT 1"}`)
+	if resp.StatusCode != 400 || !strings.Contains(body, "POST /api/query takes no URL parameters") {
+		t.Errorf("POST /api/query?since=...: %d %s, want a 400", resp.StatusCode, body)
+	}
+	resp, body = postQuery(t, f, "application/json", `{"sql": "SELECT 1 AS one, 'x' AS s, TIMESTAMPTZ '2025-10-20 07:00:00+00' AS t"}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}

@@ -84,6 +84,9 @@ func (s *Server) apiQuery(w http.ResponseWriter, r *http.Request) {
 
 func decodeQueryRequest(r *http.Request) (QueryRequest, error) {
 	var req QueryRequest
+	if r.URL.RawQuery != "" { // ?since=... would be ignored: everything goes in the body
+		return req, badRequest("POST /api/query takes no URL parameters (got %q): put sql, or name, since and until, in the JSON body", r.URL.RawQuery)
+	}
 	if err := decodeJSONBody(r, &req, `{"sql": "SELECT 1"}`, `{"sql": "..."} or {"name": "...", "since": "...", "until": "..."}`); err != nil {
 		return req, err
 	}

@@ -283,7 +283,13 @@ func (a *app) openExisting(ctx context.Context, path string) (*store.DB, error) 
 	db, err := a.openDB(ctx, path)
 	if err != nil {
 		if store.IsLockConflict(err) {
-			return nil, fmt.Errorf("database %s is in use by another process (a faultline serve, ingest, load or query; DuckDB allows one process per file): if it is a faultline serve, ask it with --server URL; otherwise wait for it or stop it: %w", path, err)
+			// DuckDB's own words (which process), without the store's
+			// hint for writers (merge): this advice is a reader's.
+			cause := err
+			if u := errors.Unwrap(err); u != nil {
+				cause = u
+			}
+			return nil, fmt.Errorf("database %s is in use by another process (a faultline serve, ingest, load or query; DuckDB allows one process per file): if it is a faultline serve, ask it with --server URL; otherwise wait for it or stop it (%w)", path, cause)
 		}
 		return nil, err
 	}

@@ -283,6 +283,9 @@ func TestQueryCmdLockedDB(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "in use by another process") || !strings.Contains(err.Error(), "--server") {
 		t.Fatalf("locked database: %v", err)
 	}
+	if strings.Contains(err.Error(), "merge") { // the store's advice for writers, not a reader's
+		t.Errorf("locked database, a reader told about merge: %v", err)
+	}
 }
 
 // holdDB opens path in another process (this test binary, in
