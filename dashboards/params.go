@@ -154,15 +154,15 @@ func (s *Server) parseView(ctx context.Context, r *http.Request, defaultLimit in
 		// latest event (it used to stop at since + serve.default_range,
 		// hiding what came later); a since past the data gets an empty
 		// range.
+		// (The latest error is never after the latest event, so this is
+		// defaultUntil's last case first, from one EventSpan read.)
 		b, err := s.engine.EventSpan(ctx)
 		if err != nil {
 			return v, err
 		}
-		if v.Window.Until, err = s.defaultUntil(ctx); err != nil {
-			return v, err
-		}
-		if last := b.Last.UTC().Truncate(time.Minute).Add(time.Minute); b.Events > 0 && last.After(v.Window.Until) {
-			v.Window.Until = last
+		v.Window.Until = s.now().UTC().Truncate(time.Minute).Add(time.Minute)
+		if b.Events > 0 {
+			v.Window.Until = b.Last.UTC().Truncate(time.Minute).Add(time.Minute)
 		}
 		if !v.Window.Until.After(v.Window.Since) {
 			v.Window.Until = v.Window.Since.Add(v.Range)

@@ -173,7 +173,7 @@ func runDemo(ctx context.Context, a *app, cmd *cobra.Command, o demoOptions) err
 			return err
 		}
 		fmt.Fprintf(out, "      replacing the previous demo database %s\n", dbPath)
-		if err := errors.Join(os.Remove(dbPath), removeIfExists(dbPath+".wal")); err != nil {
+		if err := removeDB(dbPath); err != nil {
 			return fmt.Errorf("replace %s: %w", dbPath, err)
 		}
 	}

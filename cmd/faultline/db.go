@@ -52,10 +52,15 @@ func (a *app) closeOrDiscard(db *store.DB, f newFile, failed error) error {
 	if !empty {
 		return errors.Join(failed, cerr)
 	}
-	if err := errors.Join(os.Remove(f.path), removeIfExists(f.path+".wal")); err != nil {
+	if err := removeDB(f.path); err != nil {
 		a.log.Warn("could not remove the empty database this failed run created", "db", f.path, "err", err)
 	} else {
 		a.log.Info("removed the empty database this failed run created", "db", f.path)
 	}
 	return failed
+}
+
+// removeDB removes the DuckDB file at path and its WAL, if any.
+func removeDB(path string) error {
+	return errors.Join(os.Remove(path), removeIfExists(path+".wal"))
 }
