@@ -58,6 +58,9 @@ func TestScaleOutParquet(t *testing.T) {
 	procs["c"].signal(t, syscall.SIGKILL) // mid-stream
 	produceChunk(2)
 	procs["c"] = start("c") // the same file again
+	// in the group before the wait below: a SIGTERM while it still starts
+	// would kill it before it handles signals
+	waitGroupMembers(t, group, 3, 2*time.Minute, procs["a"], procs["b"], procs["c"])
 	waitGroupCaughtUp(t, group, topic, parts, 3*time.Minute)
 	for _, p := range procs {
 		p.signal(t, syscall.SIGTERM) // a clean stop writes the open hour too
@@ -215,6 +218,10 @@ func TestScaleOutRelay(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond) // c joins, the group rebalances, reading goes on
 	procs["c"].signal(t, syscall.SIGKILL)
 	procs["c"] = start("c")
+	// the restarted c must be in the group before anything is caught up:
+	// otherwise the SIGTERM below can reach it while it is still starting
+	// (before it handles signals), and it would have read nothing
+	waitGroupMembers(t, group, 3, 2*time.Minute, procs["a"], procs["b"], procs["c"])
 
 	listen := scaleAddr(t)
 	all := filepath.Join(dir, "all.duckdb")
