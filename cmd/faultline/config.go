@@ -208,6 +208,7 @@ func loadConfig(v *viper.Viper, path string) (Config, error) {
 	// and values of the wrong type, then what Validate finds in the keys
 	// that did decode.
 	problems := unknownEnv(v, os.Environ())
+	problems = append(problems, emptyUnknownKeys(v)...)
 	var cfg Config
 	bad := map[string]bool{} // keys reported already, with what lies under them
 	if err := v.UnmarshalExact(&cfg, decodeHook); err != nil {
@@ -467,6 +468,37 @@ func unknownKeyHint(k string) (hint string, meant *itemKey) {
 		return where + ": did you mean " + c + "? ", &itemKey{list: m[1], i: i, key: c}
 	}
 	return where + "; ", nil
+}
+
+// emptyUnknownKeys reports keys of the config file that hold nothing
+// (kafak: on a line of its own) and name no setting: the strict decode
+// never sees them (viper drops empty values), so a misspelt section with
+// its settings commented out was accepted in silence. The keys of maps
+// (topology:) are the user's own and are not checked.
+func emptyUnknownKeys(v *viper.Viper) []string {
+	known := map[string]bool{}
+	for _, k := range knownKeys() {
+		known[k] = true
+	}
+	var maps []string
+	configLeaves("", reflect.TypeFor[Config](), nil, func(key string, _ []int, t reflect.Type) {
+		if t.Kind() == reflect.Map {
+			maps = append(maps, key+".")
+		}
+	})
+	var out []string
+	for _, k := range v.AllKeys() {
+		if known[k] || v.Get(k) != nil {
+			continue
+		}
+		if slices.ContainsFunc(maps, func(m string) bool { return strings.HasPrefix(k, m) }) {
+			continue
+		}
+		hint, _ := unknownKeyHint(k)
+		out = append(out, fmt.Sprintf("%s: unknown key, and empty (%ssee faultline.example.yaml for every key)", k, hint))
+	}
+	sort.Strings(out)
+	return out
 }
 
 // itemSets reports whether the item k names sets k's key.

@@ -717,6 +717,9 @@ func TestConfigUnknownKeySuggestions(t *testing.T) {
 		{"top-level key", "", "dbb: x.duckdb\n", "invalid configuration: dbb: unknown key (did you mean db?"},
 		{"top-level, nothing close", "", "colour: blue\n", "invalid configuration: colour: unknown key (see faultline.example.yaml"},
 		{"nested section", "", "kafka:\n  sals:\n    mechanism: plain\n", "kafka.sals: unknown key (did you mean kafka.sasl?"},
+		// empty: viper drops the key before the strict decode sees it
+		{"empty top-level section", "", "kafak:\n", "invalid configuration: kafak: unknown key, and empty (did you mean kafka?"},
+		{"empty nested key", "", "kafka:\n  brokrs:\n  group: g\n", "invalid configuration: kafka.brokrs: unknown key, and empty (did you mean kafka.brokers?"},
 		{"topics item", "kafka.topics", "kafka:\n  topics:\n    - name: app\n      formt: app\n",
 			"kafka.topics[0].formt: unknown key (in item 0 of kafka.topics: did you mean format?"},
 		{"schedules item object", "reports.schedules", schedule + "      webhok:\n        url: https://example.com/hook\n",
@@ -743,6 +746,19 @@ func TestConfigUnknownKeySuggestions(t *testing.T) {
 		if !covered[list] {
 			t.Errorf("no case for a misspelt key in an item of %s: add one", strings.TrimSuffix(list, "[]"))
 		}
+	}
+}
+
+// TestConfigEmptyKnownKeys: an empty section or setting that exists is
+// accepted (its defaults apply), and so is an empty entry of a map whose
+// keys are the user's own (topology: a service with no dependencies).
+func TestConfigEmptyKnownKeys(t *testing.T) {
+	cfg, err := loadConfig(newViper(), writeConfig(t, "kafka:\nquery:\n  max_rows:\ntopology:\n  checkout:\n"))
+	if err != nil {
+		t.Fatalf("loadConfig: %v", err)
+	}
+	if cfg.Kafka.Group != defaultConfig().Kafka.Group {
+		t.Errorf("kafka.group = %q, want the default %q", cfg.Kafka.Group, defaultConfig().Kafka.Group)
 	}
 }
 
