@@ -80,7 +80,7 @@ Log and resource logs; Event Hubs speaks Kafka, see docs/ingest.md).`,
 				}
 				return err
 			}
-			defer func() { err = a.closeOrDiscard(db, nf, err) }()
+			defer func() { err = a.closeOrDiscard(db, nf, err, ctx.Err() != nil) }()
 			reg := prometheus.NewRegistry()
 			reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 			st := &status.Tracker{}

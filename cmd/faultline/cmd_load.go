@@ -64,7 +64,7 @@ docs/ingest.md.`,
 			if err != nil {
 				return err
 			}
-			defer func() { err = a.closeOrDiscard(db, nf, err) }()
+			defer func() { err = a.closeOrDiscard(db, nf, err, false) }()
 			opts := ingest.LoadOptions{Format: f, Config: a.cfg.Ingest, Transform: a.cfg.Transform, Logger: a.log, ReplaceChanged: replaceChanged}
 			tty := isTerminal(a.stderr)
 			if tty {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/faultline/faultline/ingest/store"
 )
@@ -315,5 +316,35 @@ func TestFailedRunLeavesNoNewFile(t *testing.T) {
 	}
 	if _, serr := os.Stat("k.duckdb"); !errors.Is(serr, os.ErrNotExist) {
 		t.Errorf("the failed ingest (%v) left k.duckdb behind: %v", err, serr)
+	}
+
+	// A streaming ingest stopped (Ctrl-C) before the first message
+	// succeeds, and takes its new file with it; once it has stored
+	// something, the file stays.
+	stopped := func(db string, after time.Duration) {
+		t.Helper()
+		sctx, cancel := context.WithCancel(ctx)
+		time.AfterFunc(after, cancel)
+		if _, _, err := runCmd(sctx, t, "ingest", "--db", db, "--brokers", b.addr, "--topic", "real=app"); err != nil {
+			t.Fatalf("ingest stopped by a signal: %v, want a clean stop", err)
+		}
+	}
+	stopped("s.duckdb", 2*time.Second)
+	if _, serr := os.Stat("s.duckdb"); !errors.Is(serr, os.ErrNotExist) {
+		t.Errorf("the ingest stopped before any message left s.duckdb behind: %v", serr)
+	}
+	one := `{"time":"2026-03-02T09:00:00Z","service":"api","level":"error","message":"boom"}` + "\n"
+	if err := os.WriteFile("one.ndjson", []byte(one), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCmd(ctx, t, "produce", "--brokers", b.addr, "--topic", "real", "one.ndjson"); err != nil {
+		t.Fatal(err)
+	}
+	stopped("s.duckdb", 8*time.Second) // ample time to store the message
+	if _, serr := os.Stat("s.duckdb"); serr != nil {
+		t.Fatalf("the ingest stopped after a message removed its file: %v", serr)
+	}
+	if n := countEvents(t, "s.duckdb"); n != 1 {
+		t.Errorf("the stopped ingest stored %d events, want 1", n)
 	}
 }

@@ -43,7 +43,7 @@ was stopped. See docs/operations.md.`,
 			if err != nil {
 				return err
 			}
-			defer func() { err = a.closeOrDiscard(db, nf, err) }()
+			defer func() { err = a.closeOrDiscard(db, nf, err, false) }()
 			out := cmd.OutOrStdout()
 			for _, path := range args {
 				s, err := db.Merge(ctx, path)

@@ -34,16 +34,18 @@ func aboutToOpen(path string) newFile {
 }
 
 // closeOrDiscard closes db and, when the command failed (failed != nil)
-// on a file it created that holds no event, dead letter or position,
-// removes the file: a failed first ingest (a missing topic, no broker) or
-// merge (a source another process holds) used to leave an empty database
-// behind, which the next run then took for a real one.
-func (a *app) closeOrDiscard(db *store.DB, f newFile, failed error) error {
+// or was stopped (a streaming ingest's Ctrl-C) on a file it created that
+// holds no event, dead letter or position, removes the file: a failed
+// first ingest (a missing topic, no broker), an ingest stopped before the
+// first message or a merge that failed (a source another process holds)
+// used to leave an empty database behind, which the next run then took
+// for a real one.
+func (a *app) closeOrDiscard(db *store.DB, f newFile, failed error, stopped bool) error {
 	if db == nil {
 		return failed
 	}
 	empty := false
-	if failed != nil && f.created {
+	if (failed != nil || stopped) && f.created {
 		var n int64
 		err := db.QueryRowContext(context.Background(), `SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM dead_letters) + (SELECT count(*) FROM ingest_offsets)`).Scan(&n)
 		empty = err == nil && n == 0
@@ -53,9 +55,9 @@ func (a *app) closeOrDiscard(db *store.DB, f newFile, failed error) error {
 		return errors.Join(failed, cerr)
 	}
 	if err := removeDB(f.path); err != nil {
-		a.log.Warn("could not remove the empty database this failed run created", "db", f.path, "err", err)
+		a.log.Warn("could not remove the empty database this run created", "db", f.path, "err", err)
 	} else {
-		a.log.Info("removed the empty database this failed run created", "db", f.path)
+		a.log.Info("removed the empty database this run created: nothing was written to it", "db", f.path)
 	}
 	return failed
 }
