@@ -105,11 +105,24 @@ func TestSandboxSelect(t *testing.T) {
 	for _, tc := range []struct{ sql, line, caret string }{
 		{"SELECT 'a'::INT", "LINE 1: SELECT 'a'::INT", "                  ^"},
 		{"SELECT 1 AS a,\n  2 AS b,\n  3 AS c,\n  'x'::INT AS d", "LINE 4:   'x'::INT AS d", "             ^"},
+		// syntax errors too (the parser's came with no line at all)
+		{"SELECT service FORM events", "LINE 1: SELECT service FORM events", "                            ^"},
+		{"SELECT service\nFROM events WHER kind = 'error'", "LINE 2: FROM events WHER kind = 'error'", "                         ^"},
+		{"EXPLAIN SELECT 1\nFROMM events", "LINE 2: FROMM events", "              ^"},
+		{"SELECT 'é'\tAS a FORM events", "LINE 1: SELECT 'é' AS a FORM events", strings.Repeat(" ", 24) + "^"},
 	} {
 		_, err := sb.SQL(ctx, tc.sql)
 		if err == nil || !strings.Contains(err.Error(), tc.line+"\n"+tc.caret+"\n") && !strings.HasSuffix(err.Error(), tc.line+"\n"+tc.caret) {
 			t.Errorf("%q: error %v, want %q with the caret %q", tc.sql, err, tc.line, tc.caret)
 		}
+	}
+	// Of a long line, 60 bytes either side of the error.
+	long := "SELECT " + strings.Repeat("1 + ", 40) + "1 FORM events WHERE " + strings.Repeat("x = 1 AND ", 10) + "true"
+	_, err = sb.SQL(ctx, long)
+	at := strings.Index(long, "events")
+	line := "LINE 1: ..." + long[at-60:at+60] + "..."
+	if err == nil || !strings.HasSuffix(err.Error(), line+"\n"+strings.Repeat(" ", len("LINE 1: ...")+60)+"^") {
+		t.Errorf("a long line's syntax error: %v, want %q and the caret under events", err, line)
 	}
 	// A second sandbox on the same (now locked) database is fine.
 	if _, err := NewSandbox(ctx, sb.db, DefaultConfig()); err != nil {

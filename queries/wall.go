@@ -11,7 +11,9 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
@@ -124,7 +126,7 @@ func check(ctx context.Context, c *duckdb.Conn, query string) (statement, error)
 	}
 	if tree.Error {
 		if tree.ErrorType == "parser" {
-			return statement{}, fmt.Errorf("query: Parser Error: %s", tree.ErrorMessage)
+			return statement{}, fmt.Errorf("query: Parser Error: %s%s", tree.ErrorMessage, errorLine(query, body, tree.Position))
 		}
 		return statement{}, refuse("%s statements are not allowed; analyst SQL is read-only: use SELECT, WITH ... SELECT, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN SELECT", statementName(body))
 	}
@@ -156,9 +158,59 @@ type parsed struct {
 	Error        bool   `json:"error"`
 	ErrorType    string `json:"error_type"`
 	ErrorMessage string `json:"error_message"`
+	Position     string `json:"position"` // of a parser error: a byte offset in the statement
 	Statements   []struct {
 		Node any `json:"node"`
 	} `json:"statements"`
+}
+
+// errorLine points at character pos of body (a part of query, which the
+// analyst wrote) the way DuckDB's own errors do: "LINE 2: <the line>" and
+// a caret under the character, counting the analyst's lines. DuckDB gives
+// a parser error's position (in characters, not bytes) without them, so a
+// syntax error in a long statement named a word and not where. Empty when
+// pos is not a position in body.
+func errorLine(query, body, pos string) string {
+	n, err := strconv.Atoi(pos)
+	if err != nil || n < 0 || n > utf8.RuneCountInString(body) {
+		return ""
+	}
+	at := len(body) // the byte offset of character n
+	for i := range body {
+		if n == 0 {
+			at = i
+			break
+		}
+		n--
+	}
+	if i := strings.Index(query, body); i >= 0 {
+		at, body = at+i, query // EXPLAIN stripped before body: count from the query
+	}
+	start := strings.LastIndexByte(body[:at], '\n') + 1
+	end := len(body)
+	if j := strings.IndexByte(body[at:], '\n'); j >= 0 {
+		end = at + j
+	}
+	const window = 60 // bytes of a long line either side of the caret
+	before, after := body[start:at], body[at:end]
+	if len(before) > window {
+		i := len(before) - window
+		for i < len(before) && !utf8.RuneStart(before[i]) {
+			i++
+		}
+		before = "..." + before[i:]
+	}
+	if len(after) > window {
+		i := window
+		for i > 0 && !utf8.RuneStart(after[i]) {
+			i--
+		}
+		after = after[:i] + "..."
+	}
+	prefix := fmt.Sprintf("LINE %d: ", strings.Count(body[:start], "\n")+1)
+	tabs := strings.NewReplacer("\t", " ", "\r", " ")
+	before, after = tabs.Replace(before), tabs.Replace(after)
+	return "\n\n" + prefix + before + after + "\n" + strings.Repeat(" ", len(prefix)+utf8.RuneCountInString(before)) + "^"
 }
 
 // parse asks DuckDB's parser for the syntax tree of query. It binds and
