@@ -19,6 +19,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/faultline/faultline/dashboards"
 	"github.com/faultline/faultline/dashboards/report"
@@ -208,7 +209,7 @@ func loadConfig(v *viper.Viper, path string) (Config, error) {
 	// and values of the wrong type, then what Validate finds in the keys
 	// that did decode.
 	problems := unknownEnv(v, os.Environ())
-	problems = append(problems, emptyUnknownKeys(v)...)
+	problems = append(problems, emptyUnknownKeys(v.ConfigFileUsed())...)
 	var cfg Config
 	bad := map[string]bool{} // keys reported already, with what lies under them
 	if err := v.UnmarshalExact(&cfg, decodeHook); err != nil {
@@ -470,33 +471,53 @@ func unknownKeyHint(k string) (hint string, meant *itemKey) {
 	return where + "; ", nil
 }
 
-// emptyUnknownKeys reports keys of the config file that hold nothing
-// (kafak: on a line of its own) and name no setting: the strict decode
-// never sees them (viper drops empty values), so a misspelt section with
-// its settings commented out was accepted in silence. The keys of maps
-// (topology:) are the user's own and are not checked.
-func emptyUnknownKeys(v *viper.Viper) []string {
+// emptyUnknownKeys reports keys of the config file (at path) that hold
+// nothing, kafak: on a line of its own or corelation: {}, and name no
+// setting: viper drops empty values and empty maps before the strict
+// decode sees them, so a misspelt section with its settings commented out
+// was accepted in silence. The keys of maps (topology:) are the user's own
+// and are not checked, nor is anything inside a list (the decode sees
+// those). A config that is not a regular file (/dev/stdin) cannot be read
+// twice and is not checked.
+func emptyUnknownKeys(path string) []string {
+	if fi, err := os.Stat(path); path == "" || err != nil || !fi.Mode().IsRegular() {
+		return nil
+	}
+	data, err := os.ReadFile(path)
+	var root map[string]any
+	if err != nil || yaml.Unmarshal(data, &root) != nil {
+		return nil // viper read it; what it says of the file stands
+	}
 	known := map[string]bool{}
 	for _, k := range knownKeys() {
 		known[k] = true
 	}
-	var maps []string
+	maps := map[string]bool{}
 	configLeaves("", reflect.TypeFor[Config](), nil, func(key string, _ []int, t reflect.Type) {
-		if t.Kind() == reflect.Map {
-			maps = append(maps, key+".")
-		}
+		maps[key] = t.Kind() == reflect.Map
 	})
 	var out []string
-	for _, k := range v.AllKeys() {
-		if known[k] || v.Get(k) != nil {
-			continue
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, val := range m {
+			key := strings.ToLower(k)
+			if prefix != "" {
+				key = prefix + "." + key
+			}
+			if maps[key] {
+				continue // topology: the user's own names
+			}
+			sub, isMap := val.(map[string]any)
+			if (val == nil || isMap && len(sub) == 0) && !known[key] {
+				hint, _ := unknownKeyHint(key)
+				out = append(out, fmt.Sprintf("%s: unknown key, and empty (%ssee faultline.example.yaml for every key)", key, hint))
+			}
+			if isMap && known[key] {
+				walk(key, sub)
+			}
 		}
-		if slices.ContainsFunc(maps, func(m string) bool { return strings.HasPrefix(k, m) }) {
-			continue
-		}
-		hint, _ := unknownKeyHint(k)
-		out = append(out, fmt.Sprintf("%s: unknown key, and empty (%ssee faultline.example.yaml for every key)", k, hint))
 	}
+	walk("", root)
 	sort.Strings(out)
 	return out
 }

@@ -720,6 +720,8 @@ func TestConfigUnknownKeySuggestions(t *testing.T) {
 		// empty: viper drops the key before the strict decode sees it
 		{"empty top-level section", "", "kafak:\n", "invalid configuration: kafak: unknown key, and empty (did you mean kafka?"},
 		{"empty nested key", "", "kafka:\n  brokrs:\n  group: g\n", "invalid configuration: kafka.brokrs: unknown key, and empty (did you mean kafka.brokers?"},
+		{"empty top-level map", "", "corelation: {}\n", "invalid configuration: corelation: unknown key, and empty (did you mean correlation?"},
+		{"empty nested map", "", "kafka:\n  sals: {}\n", "invalid configuration: kafka.sals: unknown key, and empty (did you mean kafka.sasl?"},
 		{"topics item", "kafka.topics", "kafka:\n  topics:\n    - name: app\n      formt: app\n",
 			"kafka.topics[0].formt: unknown key (in item 0 of kafka.topics: did you mean format?"},
 		{"schedules item object", "reports.schedules", schedule + "      webhok:\n        url: https://example.com/hook\n",
@@ -753,7 +755,7 @@ func TestConfigUnknownKeySuggestions(t *testing.T) {
 // accepted (its defaults apply), and so is an empty entry of a map whose
 // keys are the user's own (topology: a service with no dependencies).
 func TestConfigEmptyKnownKeys(t *testing.T) {
-	cfg, err := loadConfig(newViper(), writeConfig(t, "kafka:\nquery:\n  max_rows:\ntopology:\n  checkout:\n"))
+	cfg, err := loadConfig(newViper(), writeConfig(t, "kafka:\n  sasl: {}\nquery:\n  max_rows:\ntopology:\n  checkout:\n  cart: []\nreports: {}\n"))
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
