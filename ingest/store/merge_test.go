@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -108,10 +109,18 @@ func TestMergeRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer target.Close()
+	if err := os.Symlink("merged.duckdb", filepath.Join(dir, "symlink.duckdb")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(dir, "merged.duckdb"), filepath.Join(dir, "hardlink.duckdb")); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name, path, want string
 	}{
 		{"itself", filepath.Join(dir, "merged.duckdb"), "target file itself"},
+		{"symlink to itself", filepath.Join(dir, "symlink.duckdb"), "target file itself"},
+		{"hard link to itself", filepath.Join(dir, "hardlink.duckdb"), "target file itself"},
 		{"missing", filepath.Join(dir, "nope.duckdb"), "nope.duckdb"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
