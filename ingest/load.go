@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -109,9 +110,12 @@ func LoadPaths(ctx context.Context, db *store.DB, paths []string, o LoadOptions)
 	if o.Metrics == nil {
 		o.Metrics = NewMetrics(nil)
 	}
-	files, digests, err := listFiles(paths)
+	files, digests, databases, err := listFiles(paths, db.Path)
 	if err != nil {
 		return sum, err
+	}
+	for _, f := range databases {
+		log.Warn("skipped a DuckDB database file found in a directory: it is not a log file (faultline merge adds the events of a faultline database)", "file", f)
 	}
 	sum.Files, sum.DigestFiles = len(files)+len(digests), len(digests)
 	sink := o.Sink
@@ -198,16 +202,53 @@ func isDigest(path string) bool {
 }
 
 // listFiles expands directories (sorted, hidden entries skipped) and
-// separates CloudTrail digest files.
-func listFiles(paths []string) (files, digests []string, err error) {
+// separates CloudTrail digest files. DuckDB database files are not log
+// files: named, they are an error saying so; found in a directory, the
+// target's are skipped and others are returned in databases (skipped too).
+// The target database (target, its write-ahead log) is recognised by stat
+// alone, before it is ever opened: reading it and closing it would release
+// this process's lock on it (POSIX locks belong to the process), and
+// another process could then open it meanwhile.
+func listFiles(paths []string, target string) (files, digests, databases []string, err error) {
 	seen := map[string]bool{}
-	add := func(p string) error {
+	var targets []os.FileInfo
+	var targetAbs string
+	if target != "" {
+		if targetAbs, err = filepath.Abs(target); err != nil {
+			return nil, nil, nil, err
+		}
+		for _, p := range []string{target, target + ".wal"} {
+			if st, err := os.Stat(p); err == nil {
+				targets = append(targets, st)
+			}
+		}
+	}
+	// add adds the file at p (named: on the command line, not found in a
+	// directory) and reports whether it is one to load.
+	add := func(p string, named bool) (bool, error) {
 		abs, err := filepath.Abs(p)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if seen[abs] {
-			return nil
+			return true, nil
+		}
+		if st, err := os.Stat(abs); err == nil && st.Mode().IsRegular() {
+			self := targetAbs != "" && (abs == targetAbs || abs == targetAbs+".wal")
+			for _, t := range targets {
+				self = self || os.SameFile(st, t)
+			}
+			switch {
+			case self && named:
+				return false, fmt.Errorf("load %s: it is the --db database itself (or its write-ahead log), not a log file: name the files to load", p)
+			case self:
+				return false, nil
+			case isDuckDBFile(abs) && named:
+				return false, fmt.Errorf("load %s: it is a DuckDB database, not a log file: to add the events of a faultline database, use faultline merge --db %s %s", p, target, p)
+			case isDuckDBFile(abs):
+				databases = append(databases, abs)
+				return false, nil
+			}
 		}
 		seen[abs] = true
 		if isDigest(abs) {
@@ -215,37 +256,57 @@ func listFiles(paths []string) (files, digests []string, err error) {
 		} else {
 			files = append(files, abs)
 		}
-		return nil
+		return true, nil
 	}
 	if err := CheckNamedFiles(paths); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, root := range paths {
 		st, err := os.Stat(root)
 		if err != nil {
-			return nil, nil, fmt.Errorf("load %s: %w%s", root, err, permissionHint(err))
+			return nil, nil, nil, fmt.Errorf("load %s: %w%s", root, err, permissionHint(err))
 		}
 		if !st.IsDir() {
-			if err := add(root); err != nil {
-				return nil, nil, err
+			if _, err := add(root, true); err != nil {
+				return nil, nil, nil, err
 			}
 			continue
 		}
 		var found []string
 		if err := walkFiles(root, map[string]bool{}, &found); err != nil {
-			return nil, nil, err
-		}
-		if len(found) == 0 {
-			return nil, nil, fmt.Errorf("load %s: no files found in this directory (hidden entries are skipped): check the path", root)
+			return nil, nil, nil, err
 		}
 		sort.Strings(found)
+		n := 0
 		for _, p := range found {
-			if err := add(p); err != nil {
-				return nil, nil, err
+			ok, err := add(p, false)
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			if ok {
+				n++
 			}
 		}
+		if n == 0 {
+			return nil, nil, nil, fmt.Errorf("load %s: no files found in this directory (hidden entries and DuckDB databases are skipped): check the path", root)
+		}
 	}
-	return files, digests, nil
+	return files, digests, databases, nil
+}
+
+// isDuckDBFile reports whether the regular file at path begins as a
+// DuckDB database file does ("DUCK" at byte 8 of its header).
+func isDuckDBFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 12)
+	if _, err := io.ReadFull(f, head); err != nil {
+		return false
+	}
+	return string(head[8:12]) == "DUCK"
 }
 
 // CheckNamedFiles says why the paths named to load have nothing to load:

@@ -415,3 +415,54 @@ func TestLoadNamedEmptyFile(t *testing.T) {
 		t.Errorf("load once written: %+v, %v", sum, err)
 	}
 }
+
+// TestLoadSkipsDatabases: DuckDB files are not log files. The --db
+// database in the directory loaded (faultline load . beside
+// faultline.duckdb) is skipped without being opened (reading it and
+// closing it released this process's lock on it, and it was stored as a
+// dead letter, again at every load); another DuckDB file in a directory is
+// skipped too; named on the command line, either is an error saying what
+// to do.
+func TestLoadSkipsDatabases(t *testing.T) {
+	ctx := t.Context()
+	for _, c := range []struct {
+		name    string
+		paths   func(dir string) []string
+		want    string // error substring, "" for none
+		records int64
+	}{
+		{"directory with the target", func(dir string) []string { return []string{dir} }, "", 6},
+		{"directory with another database", func(dir string) []string { return []string{filepath.Join(dir, "sub")} }, "", 3},
+		{"directory with only the target", func(dir string) []string { return []string{filepath.Join(dir, "only")} }, "no files found", 0},
+		{"target named", func(dir string) []string {
+			return []string{filepath.Join(dir, "logs.ndjson"), filepath.Join(dir, "target.duckdb")}
+		}, "the --db database itself", 0},
+		{"target's write-ahead log named", func(dir string) []string { return []string{filepath.Join(dir, "target.duckdb.wal")} }, "the --db database itself", 0},
+		{"another database named", func(dir string) []string { return []string{filepath.Join(dir, "sub", "other.duckdb")} }, "faultline merge", 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFile(t, filepath.Join(dir, "logs.ndjson"), joinBytes(records(0, 3), "\n"))
+			writeFile(t, filepath.Join(dir, "target.duckdb.wal"), []byte("not yet checkpointed"))
+			writeFile(t, filepath.Join(dir, "sub", "logs.ndjson"), joinBytes(records(3, 3), "\n"))
+			openDB(t, filepath.Join(dir, "sub", "other.duckdb")).Close()
+			db := openDB(t, filepath.Join(dir, "target.duckdb"))
+			if err := os.Mkdir(filepath.Join(dir, "only"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Link(filepath.Join(dir, "target.duckdb"), filepath.Join(dir, "only", "copy.duckdb")); err != nil {
+				t.Fatal(err)
+			}
+			sum, err := LoadPaths(ctx, db, c.paths(dir), loadOpts(t, nil))
+			if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+				t.Fatalf("load: %v, want error %q", err, c.want)
+			}
+			if c.want == "" && (sum.Records != c.records || sum.DeadLetterTotal() != 0) {
+				t.Errorf("load: %+v, want %d records and no dead letter", sum, c.records)
+			}
+			if n := queryInt(t, db, "SELECT count(*) FROM dead_letters"); n != 0 {
+				t.Errorf("%d dead letters, want none", n)
+			}
+		})
+	}
+}
