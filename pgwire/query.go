@@ -48,7 +48,7 @@ func (c *conn) simpleQuery(ctx context.Context, sql string) error {
 		_ = c.send(&pgproto3.EmptyQueryResponse{})
 	}
 	for _, s := range stmts {
-		p := classify(s, c.srv.version, c.lookup)
+		p := c.classify(ctx, s)
 		st := &prepared{plan: p}
 		if err := c.run(ctx, &portal{stmt: st}, 0, true); err != nil {
 			if errors.Is(err, errWrite) {
@@ -67,6 +67,27 @@ func (c *conn) simpleQuery(ctx context.Context, sql string) error {
 	return c.flush()
 }
 
+// classify is classify for this session. SHOW name, for a name that is no
+// session setting, is DuckDB's DESCRIBE of the table or view of that name
+// (SHOW events), else DuckDB's setting as current_setting answers it (SHOW
+// memory_limit), else an error naming both: the sandbox answered that no
+// table memory_limit exists (as 53200, out of memory, for its name).
+func (c *conn) classify(ctx context.Context, sql string) plan {
+	p := classify(sql, c.srv.version, c.lookup)
+	if p.setting == "" {
+		return p
+	}
+	if _, err := c.srv.sb.Describe(ctx, p.sql); !errors.Is(err, queries.ErrRefused) {
+		return p // a table, or an error of its own (busy, cancelled)
+	}
+	q := "SELECT current_setting(" + quote(p.setting) + ")::VARCHAR AS \"" + strings.ReplaceAll(p.setting, `"`, `""`) + "\""
+	if _, err := c.srv.sb.Describe(ctx, q); err != nil {
+		return plan{kind: kRefuse, err: pgError{code: "42704", msg: fmt.Sprintf("SHOW %s: no table, view or setting has this name: SHOW TABLES lists the tables, SHOW ALL the session's settings; DuckDB's are read with SHOW name too (SHOW memory_limit)", p.setting)}}
+	}
+	p.sql = q
+	return p
+}
+
 // errWrite wraps a failure to write to the client: the connection ends.
 var errWrite = errors.New("write to the client")
 
@@ -74,7 +95,7 @@ var errWrite = errors.New("write to the client")
 // checked and described by the sandbox now, so that errors come at Parse
 // as they do from PostgreSQL.
 func (c *conn) parse(ctx context.Context, m *pgproto3.Parse) error {
-	p := classify(m.Query, c.srv.version, c.lookup)
+	p := c.classify(ctx, m.Query)
 	st := &prepared{plan: p, params: append([]uint32(nil), m.ParameterOIDs...)}
 	switch p.kind {
 	case kSelect, kDeclare:

@@ -376,3 +376,51 @@ func TestRewrittenColumnNames(t *testing.T) {
 		t.Fatalf("columns %v", names)
 	}
 }
+
+// SHOW name answers a session setting, a table's columns (DuckDB's SHOW
+// events) or a DuckDB setting as current_setting does (SHOW memory_limit
+// was refused as a table that does not exist, with 53200 for its name),
+// and names both for a name that is neither.
+func TestShow(t *testing.T) {
+	f := start(t, DefaultConfig(), defaultQueryConfig())
+	c := connect(t, f.url(""))
+	ctx := context.Background()
+	var memory, threads string
+	if err := c.QueryRow(ctx, "SELECT current_setting('memory_limit')::VARCHAR, current_setting('threads')::VARCHAR").Scan(&memory, &threads); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ sql, first, code string }{
+		{"SHOW memory_limit", memory, ""},
+		{"show THREADS;", threads, ""},
+		{`SHOW "memory_limit"`, memory, ""},
+		{"SHOW server_version", serverVersion, ""},
+		{"SHOW events", "event_id", ""},
+		{"SHOW memory_limt", "", "42704"},
+	} {
+		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeSimpleProtocol, pgx.QueryExecModeDescribeExec} {
+			rows, err := c.Query(ctx, tc.sql, mode)
+			var first string
+			if err == nil {
+				if rows.Next() {
+					var vals []any
+					if vals, err = rows.Values(); err == nil {
+						first, _ = vals[0].(string)
+					}
+				}
+				rows.Close()
+				if err == nil {
+					err = rows.Err()
+				}
+			}
+			if tc.code != "" {
+				if got := pgCode(err); got != tc.code || !strings.Contains(err.Error(), "no table, view or setting") {
+					t.Errorf("%q (mode %v): %v, want SQLSTATE %s naming tables and settings", tc.sql, mode, err, tc.code)
+				}
+				continue
+			}
+			if err != nil || first != tc.first {
+				t.Errorf("%q (mode %v) = %q (%v), want %q", tc.sql, mode, first, err, tc.first)
+			}
+		}
+	}
+}

@@ -37,6 +37,10 @@ type plan struct {
 	txn   byte   // kTxn: the transaction status after it
 	hold  bool   // kDeclare: WITH HOLD
 	err   error  // kRefuse
+	// setting: a kSelect SHOW name whose name is no session setting: a
+	// table's DESCRIBE if there is one by that name, else DuckDB's setting
+	// (conn.classify decides).
+	setting string
 }
 
 // classify decides who answers a statement: the session (the statements
@@ -144,7 +148,11 @@ func classify(sql string, version string, settings func(string) (string, bool)) 
 		if _, ok := settings(name); ok && len(toks) <= 3 {
 			return plan{kind: kShow, tag: "SHOW", name: name}
 		}
-		// SHOW TABLES, SHOW events: DuckDB's own.
+		// SHOW TABLES, SHOW events: DuckDB's own; SHOW memory_limit (a
+		// DuckDB setting) is current_setting (conn.classify).
+		if len(toks) == 2 && (toks[1].Kind == 'w' || toks[1].Kind == 'i') && name != "tables" && name != "databases" {
+			return plan{kind: kSelect, sql: rewrite(sql, toks, version, settings), setting: name}
+		}
 	case "DECLARE":
 		// DECLARE name [BINARY] [ASENSITIVE|INSENSITIVE] [[NO] SCROLL] CURSOR [{WITH|WITHOUT} HOLD] FOR query
 		name := ident(1)
