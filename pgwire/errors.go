@@ -30,9 +30,11 @@ func asPGError(err error) pgError {
 		code, msg = "57014", "canceling statement due to user request"
 	case strings.Contains(msg, "longer than query.timeout"):
 		code = "57014" // query_canceled, as for statement_timeout
-	case strings.Contains(msg, "memory_limit"):
+	// The sandbox's own words (queries.Sandbox.explain, the wall), not a
+	// name the statement used: SELECT memory_limit FROM events is 42703.
+	case strings.Contains(msg, "more memory than DuckDB's memory_limit") || strings.Contains(msg, "beyond DuckDB's memory_limit"):
 		code = "53200" // out_of_memory
-	case strings.Contains(msg, "read-only"):
+	case strings.Contains(msg, "analyst SQL is read-only"):
 		code = "25006" // read_only_sql_transaction
 	case errors.Is(err, queries.ErrRefused):
 		code = "42501" // insufficient_privilege
