@@ -51,6 +51,11 @@ func asPGError(err error) pgError {
 		code = "22000" // data_exception
 	case strings.HasPrefix(msg, "sandbox:"):
 		code = "XX000"
+	case strings.Contains(msg, "unsupported data type: INVALID"):
+		// A parameter where DuckDB infers no type (SELECT $1, $1 IS NULL,
+		// = ANY($1)): the driver could not bind the client's value.
+		code = "42P18" // indeterminate_datatype
+		msg = "could not determine the data type of a parameter: DuckDB infers none where it stands (SELECT $1, $1 IS NULL, col = ANY($1)); cast the placeholder, e.g. $1::DATE or %s::VARCHAR; for a list use IN (%s, %s, ...): arrays are not accepted as parameters (" + msg + ")"
 	}
 	return pgError{code: code, msg: msg}
 }
