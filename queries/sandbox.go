@@ -265,10 +265,12 @@ func (s *Sandbox) explain(ctx context.Context, err error) error {
 		return we.err
 	case errors.Is(err, ErrRefused), errors.Is(err, ErrBusy):
 		return err
+	case errors.Is(ctx.Err(), context.Canceled):
+		// Before the timeout: DuckDB says INTERRUPT for both, and a
+		// cancelled query (Ctrl-C in psql, a closed tab) did not time out.
+		return fmt.Errorf("query cancelled: %w", ctx.Err())
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || strings.Contains(msg, "INTERRUPT"):
 		return fmt.Errorf("%w: the query ran longer than query.timeout (%s) and was stopped; narrow it (e.g. WHERE time >= now() - INTERVAL 1 HOUR) or raise query.timeout", ErrRefused, s.cfg.Timeout)
-	case errors.Is(ctx.Err(), context.Canceled):
-		return fmt.Errorf("query cancelled: %w", ctx.Err())
 	case strings.Contains(msg, "Permission Error") || strings.Contains(msg, "disabled by configuration"):
 		return fmt.Errorf("%w: analyst SQL may not read or write files, use the network or load extensions (%s)", ErrRefused, firstLine(msg))
 	case strings.Contains(msg, "read-only mode") || strings.Contains(msg, "read-only transaction"):

@@ -142,6 +142,38 @@ func TestSandboxTimeout(t *testing.T) {
 	}
 }
 
+// A query stopped by its caller (psql's Ctrl-C, a closed tab) is
+// cancelled, and one that runs out of query.timeout is refused saying so:
+// a cancel was reported as a timeout (DuckDB says INTERRUPT for both).
+func TestSandboxCancelIsNotTimeout(t *testing.T) {
+	_, sb := newSandbox(t, Config{Timeout: 30 * time.Second, MaxRows: 10, MaxBytes: 32 << 20, MaxConcurrent: 4, ExportMaxRows: 100000, ExportMaxBytes: 1 << 30, MemoryLimit: "1GB"})
+	const slow = "SELECT count(*) FROM range(1000000000) a, range(1000) b WHERE a.range % 7 = b.range"
+	for _, c := range []struct {
+		name    string
+		ctx     func() (context.Context, context.CancelFunc)
+		want    string
+		refused bool
+	}{
+		{"cancelled", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(300*time.Millisecond, cancel)
+			return ctx, cancel
+		}, "query cancelled", false},
+		{"deadline", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 300*time.Millisecond)
+		}, "query.timeout", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := c.ctx()
+			defer cancel()
+			_, err := sb.SQL(ctx, slow)
+			if err == nil || !strings.Contains(err.Error(), c.want) || errors.Is(err, ErrRefused) != c.refused {
+				t.Errorf("got %v; want an error saying %q", err, c.want)
+			}
+		})
+	}
+}
+
 // The lockdown is database-wide: the engine (TEMP tables) and plain inserts,
 // as ingest does them, must keep working after it.
 func TestSandboxKeepsIngestAndEngineWorking(t *testing.T) {
