@@ -303,10 +303,8 @@ func isDuckDBFile(path string) bool {
 	}
 	defer f.Close()
 	head := make([]byte, 12)
-	if _, err := io.ReadFull(f, head); err != nil {
-		return false
-	}
-	return string(head[8:12]) == "DUCK"
+	n, _ := io.ReadFull(f, head)
+	return transform.IsDuckDBFile(head[:n])
 }
 
 // CheckNamedFiles says why the paths named to load have nothing to load:

@@ -129,6 +129,13 @@ func ReadInput(r io.Reader, size, limit int64) ([]byte, error) {
 	return data, nil
 }
 
+// IsDuckDBFile reports whether head, the first bytes of a file, begins a
+// DuckDB database file ("DUCK" at byte 8): a database, not records to
+// read. It needs 12 bytes.
+func IsDuckDBFile(head []byte) bool {
+	return len(head) >= 12 && string(head[8:12]) == "DUCK"
+}
+
 // SplitFile cuts a file's bytes into the records that faultline load and
 // faultline produce handle one at a time, calling yield for each in order.
 //

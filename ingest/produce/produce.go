@@ -223,6 +223,10 @@ func listFiles(paths []string, maxFile int64, log *slog.Logger) ([]string, error
 				return nil
 			}
 			if d.Type().IsRegular() {
+				if isDuckDBFile(path) {
+					log.Warn("skipped a DuckDB database file found in a directory: it is not a log file", "file", path)
+					return nil
+				}
 				files = append(files, path)
 			}
 			return nil
@@ -239,19 +243,37 @@ func listFiles(paths []string, maxFile int64, log *slog.Logger) ([]string, error
 		if !st.Mode().IsRegular() {
 			continue
 		}
-		if st.Size() > maxFile {
-			return nil, tooLargeError(f, st, maxFile)
-		}
 		fh, err := os.Open(f)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w (check the path and its permissions)", f, unwrapPathErr(err))
 		}
+		head := make([]byte, 12)
+		n, _ := io.ReadFull(fh, head)
 		fh.Close()
+		if transform.IsDuckDBFile(head[:n]) {
+			return nil, fmt.Errorf("%s is a DuckDB database, not a log file: produce sends the records of log files (faultline query reads a database, faultline merge adds one to another)", f)
+		}
+		if st.Size() > maxFile {
+			return nil, tooLargeError(f, st, maxFile)
+		}
 	}
 	if len(files) == 0 {
-		return nil, fmt.Errorf("no files found under %s", strings.Join(paths, ", "))
+		return nil, fmt.Errorf("no files found under %s (hidden entries and DuckDB databases are skipped)", strings.Join(paths, ", "))
 	}
 	return files, nil
+}
+
+// isDuckDBFile reports whether the file at path begins as a DuckDB
+// database does.
+func isDuckDBFile(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false // listFiles says why, for a file it keeps
+	}
+	defer f.Close()
+	head := make([]byte, 12)
+	n, _ := io.ReadFull(f, head)
+	return transform.IsDuckDBFile(head[:n])
 }
 
 func unwrapPathErr(err error) error {

@@ -255,6 +255,18 @@ func TestRunErrors(t *testing.T) {
 	if err := os.WriteFile(big, []byte(`{"a":"`+strings.Repeat("x", 2000)+`"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// a DuckDB database: its header, then anything
+	db := filepath.Join(dir, "here.duckdb")
+	if err := os.WriteFile(db, append([]byte("\x00\x00\x00\x00\x00\x00\x00\x00DUCK"), make([]byte, 4096)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dbDir := filepath.Join(dir, "dbonly")
+	if err := os.Mkdir(dbDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dbDir, "x.duckdb"), []byte("\x00\x00\x00\x00\x00\x00\x00\x00DUCK...."), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	huge := filepath.Join(dir, "huge.ndjson") // over the 64 KiB file limit below
 	if err := os.WriteFile(huge, bytes.Repeat([]byte(`{"a":1}`+"\n"), 10000), 0o644); err != nil {
 		t.Fatal(err)
@@ -278,6 +290,10 @@ func TestRunErrors(t *testing.T) {
 		{"bad compression", func(c *Config) { c.Compression = "brotli" }, []string{addr}, []string{good}, []string{"produce.compression: \"brotli\"", "zstd"}},
 		{"bad format", func(c *Config) { c.Format = "xml" }, []string{addr}, []string{good}, []string{"produce.format", "\"xml\""}},
 		{"empty dir", nil, []string{addr}, []string{t.TempDir()}, []string{"no files found"}},
+		// a database was sent as junk messages, or refused as too large
+		// with advice to raise the message limit
+		{"database named", nil, []string{addr}, []string{good, db}, []string{db + " is a DuckDB database, not a log file", "faultline merge"}},
+		{"dir of a database", nil, []string{addr}, []string{dbDir}, []string{"no files found under " + dbDir, "DuckDB databases are skipped"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -313,6 +329,35 @@ func TestRunErrors(t *testing.T) {
 	cancel()
 	if _, err := Run(ctx, testConfig("t"), []string{good}, Options{Brokers: []string{addr}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled run: %v, want context.Canceled", err)
+	}
+}
+
+// TestRunSkipsDatabases: a DuckDB database found in a directory (the
+// demo's file beside the samples) is skipped; the logs beside it are sent.
+func TestRunSkipsDatabases(t *testing.T) {
+	addr := startBroker(t, map[string]int32{"t": 1})
+	dir := t.TempDir()
+	log, err := os.ReadFile(filepath.Join(fixtures, "eventbridge.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.json"), log, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "b.duckdb"), append([]byte("\x00\x00\x00\x00\x00\x00\x00\x00DUCK"), make([]byte, 100)...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := Run(t.Context(), testConfig("t"), []string{dir}, Options{Brokers: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Files != 1 {
+		t.Errorf("%d files sent, want 1 (the database skipped)", sum.Files)
+	}
+	for _, m := range readAll(t, addr, "t") {
+		if bytes.Contains(m.Value, []byte("DUCK")) {
+			t.Errorf("the database reached the topic: %q", m.Value)
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/faultline/faultline/internal/tick"
+	"github.com/faultline/faultline/transform"
 )
 
 //go:embed schema.sql
@@ -321,9 +322,6 @@ func (db *DB) Close() error {
 	return err
 }
 
-// duckdbMagic is what a DuckDB file holds at byte 8 of its header.
-const duckdbMagic = "DUCK"
-
 // CheckHeader refuses an existing file that is not a DuckDB file, as the
 // *DamagedError DuckDB's own refusal of such a file becomes. DuckDB refuses
 // most of them itself, but opens a file named *.csv, *.json or *.parquet
@@ -347,7 +345,7 @@ func CheckHeader(path string) error {
 	}
 	head := make([]byte, 12)
 	n, _ := io.ReadFull(f, head)
-	if n == len(head) && string(head[8:12]) == duckdbMagic {
+	if transform.IsDuckDBFile(head[:n]) {
 		return nil
 	}
 	begin := strings.ToValidUTF8(string(head[:min(n, 8)]), "?")
