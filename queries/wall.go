@@ -158,7 +158,7 @@ type parsed struct {
 	Error        bool   `json:"error"`
 	ErrorType    string `json:"error_type"`
 	ErrorMessage string `json:"error_message"`
-	Position     string `json:"position"` // of a parser error: a byte offset in the statement
+	Position     string `json:"position"` // of a parser error: a character offset in the statement
 	Statements   []struct {
 		Node any `json:"node"`
 	} `json:"statements"`

@@ -492,9 +492,9 @@ func emptyUnknownKeys(path string) []string {
 	for _, k := range knownKeys() {
 		known[k] = true
 	}
-	maps := map[string]bool{}
+	leaves, maps := map[string]bool{}, map[string]bool{}
 	configLeaves("", reflect.TypeFor[Config](), nil, func(key string, _ []int, t reflect.Type) {
-		maps[key] = t.Kind() == reflect.Map
+		leaves[key], maps[key] = true, t.Kind() == reflect.Map
 	})
 	var out []string
 	var walk func(prefix string, m map[string]any)
@@ -512,8 +512,8 @@ func emptyUnknownKeys(path string) []string {
 				hint, _ := unknownKeyHint(key)
 				out = append(out, fmt.Sprintf("%s: unknown key, and empty (%ssee faultline.example.yaml for every key)", key, hint))
 			}
-			if isMap && known[key] {
-				walk(key, sub)
+			if isMap && known[key] && !leaves[key] {
+				walk(key, sub) // a section: kafka, kafka.sasl
 			}
 		}
 	}
