@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -19,6 +20,10 @@ type Engine struct {
 	db       *sql.DB
 	cfg      CorrelationConfig
 	topology map[string][]string
+	// views numbers the Arrow views sessions register (writeTemp): DuckDB
+	// creates them in the database's catalog, which every connection
+	// shares, so each needs a name of its own.
+	views atomic.Uint64
 }
 
 // NewEngine returns an engine over db (a DuckDB opened by ingest/store).

@@ -66,14 +66,14 @@ func (e *Engine) spikeMinutes(ctx context.Context, s *session) error {
 		if !ok {
 			return fmt.Errorf("not a DuckDB connection: %T", dconn)
 		}
-		if err := writeTemp(ctx, ar, ex, "spike_minutes", "*", rec); err != nil {
+		if err := e.writeTemp(ctx, ar, ex, "spike_minutes", "*", rec); err != nil {
 			return err
 		}
 		s.created = append(s.created, "spike_minutes")
 		sp := e.findSpikes(lines, cols)
 		defer sp.Release()
 		// the types the SQL stage had (sum of BIGINT is HUGEINT)
-		if err := writeTemp(ctx, ar, ex, "spikes", "* REPLACE (CAST(errors AS HUGEINT) AS errors)", sp); err != nil {
+		if err := e.writeTemp(ctx, ar, ex, "spikes", "* REPLACE (CAST(errors AS HUGEINT) AS errors)", sp); err != nil {
 			return err
 		}
 		s.created = append(s.created, "spikes")
@@ -86,14 +86,17 @@ func (e *Engine) spikeMinutes(ctx context.Context, s *session) error {
 }
 
 // writeTemp makes the session's temp table name from rec (SELECT sel FROM
-// its rows).
-func writeTemp(ctx context.Context, ar *duckdb.Arrow, ex driver.ExecerContext, name, sel string, rec arrow.RecordBatch) error {
+// its rows). The rows reach DuckDB as an Arrow view, which DuckDB creates
+// in the database's catalog, not the connection's: its name is numbered so
+// that concurrent sessions (pages, API calls, report schedules) do not
+// replace or drop each other's.
+func (e *Engine) writeTemp(ctx context.Context, ar *duckdb.Arrow, ex driver.ExecerContext, name, sel string, rec arrow.RecordBatch) error {
 	rr, err := array.NewRecordReader(rec.Schema(), []arrow.RecordBatch{rec})
 	if err != nil {
 		return err
 	}
 	defer rr.Release()
-	view := name + "_rows"
+	view := fmt.Sprintf("%s_rows_%d", name, e.views.Add(1))
 	release, err := ar.RegisterView(rr, view)
 	if err != nil {
 		return fmt.Errorf("register %s rows: %w", name, err)

@@ -1,7 +1,11 @@
 package queries
 
 import (
+	"context"
+	"fmt"
+	"sync"
 	"testing"
+	"time"
 )
 
 // testLine on hand-computed series: baseline 5 min, gap 0, min history 3,
@@ -87,6 +91,43 @@ func TestRoundTo3(t *testing.T) {
 	} {
 		if got := roundTo3(c.in); got != c.want {
 			t.Errorf("roundTo3(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+// TestSpikeMinutesConcurrentSessions runs the correlation of several windows
+// at once, as serve does for pages, API calls and report schedules. The
+// spike_minutes stage hands its rows to DuckDB through an Arrow view, and
+// DuckDB creates that view in the database's catalog, shared by every
+// connection: under one fixed name two sessions replaced and dropped each
+// other's view ("Catalog write-write conflict", "could not register arrow
+// view", "spikes_rows does not exist") and pages answered 500.
+func TestSpikeMinutesConcurrentSessions(t *testing.T) {
+	f := lbOutage(t)
+	e := NewEngine(f.db.DB, DefaultCorrelationConfig(), lbTopology)
+	ctx := context.Background()
+	const n = 8
+	errs := make(chan error, n*4)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := Window{Since: at("09:00").Add(time.Duration(i) * time.Minute), Until: at("11:00")}
+			for range 4 {
+				inc, err := e.Incidents(ctx, w)
+				if err == nil && len(inc) != 1 {
+					err = fmt.Errorf("window %v: %d incidents, want 1", w, len(inc))
+				}
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
 		}
 	}
 }
