@@ -281,12 +281,18 @@ func (s *Server) apiIncidents(r *http.Request) (any, error) {
 }
 
 func (s *Server) apiIncident(r *http.Request) (any, error) {
+	if err := checkParams(r); err != nil {
+		return nil, err
+	}
 	return s.incidentDetail(r.Context(), r.PathValue("id"))
 }
 
 // apiEvents answers the stored events with an id (?at= bounds the read to
 // that second), every column and the attributes as JSON.
 func (s *Server) apiEvents(r *http.Request) (any, error) {
+	if err := checkParams(r, "at"); err != nil {
+		return nil, err
+	}
 	var w queries.Window
 	if val := r.URL.Query().Get("at"); val != "" {
 		t, err := s.parseWhen("at", val)
@@ -401,7 +407,12 @@ func (s *Server) apiServices(r *http.Request) (any, error) {
 	return map[string]any{"window": v.Window, "services": svcs, "edges": edges}, nil
 }
 
-func (s *Server) apiIngest(r *http.Request) (any, error) { return s.ingestHealth(r.Context()) }
+func (s *Server) apiIngest(r *http.Request) (any, error) {
+	if err := checkParams(r); err != nil {
+		return nil, err
+	}
+	return s.ingestHealth(r.Context())
+}
 
 // apiStats answers the window's totals, top errors, dead letters and ingest
 // positions (queries' Engine.Stats) so faultline report can build a report

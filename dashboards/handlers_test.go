@@ -287,6 +287,11 @@ func TestBadParams(t *testing.T) {
 		{"/api/incidents?service=nosuchsvc", `unknown parameter \"service\": /api/incidents takes since, until, range`},
 		{"/api/regions?region=mars", `unknown parameter \"region\"`},
 		{"/api/changes?service=cart&service=x", `service: given 2 times: give it once`},
+		// Routes without a time range answered 200 whatever their URL held.
+		{"/api/ingest?since=2025-10-20", `unknown parameter \"since\": /api/ingest takes no parameters`},
+		{"/api/incidents/inc-x?since=2025-10-20", `unknown parameter \"since\": /api/incidents/inc-x takes no parameters`},
+		{"/api/events/ev-1?a=2025-10-20T10:00:00Z", `unknown parameter \"a\": did you mean at? /api/events/ev-1 takes at`},
+		{"/api/events/ev-1?at=2025-10-20&at=2025-10-21", `at: given 2 times: give it once`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.path, func(t *testing.T) {

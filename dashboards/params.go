@@ -74,20 +74,34 @@ const maxLimit = 10000
 // route does not apply (service= on /api/incidents), used to answer
 // everything, unfiltered, as if it had been understood.
 func (s *Server) apiView(r *http.Request, defaultLimit int, params ...string) (view, error) {
-	known := append([]string{"since", "until", "range"}, params...)
+	if err := checkParams(r, append([]string{"since", "until", "range"}, params...)...); err != nil {
+		return view{}, err
+	}
+	return s.parseView(r.Context(), r, defaultLimit)
+}
+
+// checkParams refuses a URL parameter that is not one of known, and one
+// given twice. Routes without a time range use it too: /api/ingest,
+// /api/incidents/{id} and /api/events/{id} used to answer 200 whatever
+// their URL held (/api/events/ID?a=2026-03-02 with at mistyped read all
+// time, as if it had been understood).
+func checkParams(r *http.Request, known ...string) error {
 	for key, vals := range r.URL.Query() {
 		if !slices.Contains(known, key) {
+			if len(known) == 0 {
+				return badRequest("unknown parameter %q: %s takes no parameters (docs/api.md)", key, r.URL.Path)
+			}
 			hint := ""
 			if c := status.Closest(key, known); c != "" {
 				hint = "did you mean " + c + "? "
 			}
-			return view{}, badRequest("unknown parameter %q: %s%s takes %s (docs/api.md)", key, hint, r.URL.Path, strings.Join(known, ", "))
+			return badRequest("unknown parameter %q: %s%s takes %s (docs/api.md)", key, hint, r.URL.Path, strings.Join(known, ", "))
 		}
 		if len(vals) > 1 {
-			return view{}, badRequest("%s: given %d times: give it once", key, len(vals))
+			return badRequest("%s: given %d times: give it once", key, len(vals))
 		}
 	}
-	return s.parseView(r.Context(), r, defaultLimit)
+	return nil
 }
 
 // parseView reads since, until, range, limit and the filters. A missing
