@@ -360,6 +360,10 @@ func TestAPIQuery(t *testing.T) {
 		{"sql with since", "application/json", `{"sql": "SELECT 1", "since": "-1h"}`, 400, "since and until go with a named query"},
 		{"unknown field", "application/json", `{"query": "SELECT 1"}`, 400, `unknown field \"query\"`},
 		{"not json", "application/json", `SELECT 1`, 400, "request body"},
+		// Only the first object ran, with a 200.
+		{"two objects", "application/json", `{"sql": "SELECT 1"} {"sql": "SELECT 2"}`, 400, "request body: more than one JSON value"},
+		{"trailing garbage", "application/json", `{"sql": "SELECT 1"} x`, 400, "request body: more than one JSON value"},
+		{"trailing space", "application/json", "{\"sql\": \"SELECT 1\"}\n ", 200, `"row_count": 1`},
 		{"too large", "application/json", `{"sql": "SELECT 1 -- ` + strings.Repeat("x", maxQueryBody) + `"}`, 413, "request body: larger than 1048576 bytes"},
 		{"form post refused", "application/x-www-form-urlencoded", `sql=SELECT+1`, 415, "application/json"},
 	}

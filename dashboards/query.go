@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 
@@ -236,6 +237,15 @@ func decodeJSONBody(r *http.Request, v any, example, shapes string) error {
 			return httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body: larger than %d bytes: send a shorter statement", maxQueryBody)}
 		}
 		return badRequest("request body: %v: send %s", err, shapes)
+	}
+	// A second object after the first ({"sql": "SELECT 1"} {"sql": ...})
+	// was ignored: only the first ran, with a 200.
+	if _, err := dec.Token(); err != io.EOF {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return httpError{http.StatusRequestEntityTooLarge, fmt.Sprintf("request body: larger than %d bytes: send a shorter statement", maxQueryBody)}
+		}
+		return badRequest("request body: more than one JSON value: send one object, %s", shapes)
 	}
 	return nil
 }
