@@ -268,6 +268,41 @@ func TestAPIListsAndFilters(t *testing.T) {
 	}
 }
 
+// TestEmptyRange: a page over a range without events says so and how to
+// widen it. The overview drew an empty chart, /services and /changes an
+// empty table ("0 changes"), with nothing to tell a quiet range from a
+// wrong one.
+func TestEmptyRange(t *testing.T) {
+	f := newFixture(t, nil)
+	const empty = "since=2020-01-01&until=2020-01-02"
+	cases := []struct{ path, want, table string }{
+		{"/?" + empty, `No errors in this range and no changes. Widen it (range=7d, or <a href="/?range=all">range=all</a> for the whole database).`, ""},
+		{"/services?" + empty, `No service has errors, changes or incidents in this range. Widen it (range=7d, or <a href="/services?range=all">range=all</a>`, `id="services"`},
+		{"/changes?" + empty, `No changes in this range. Widen it (range=7d, or <a href="/changes?range=all">range=all</a>`, `id="changes"`},
+		{"/changes?service=nosuchsvc", `No change in this range matches the filters: clear them`, `id="changes"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, body := f.get(t, tc.path)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			if !strings.Contains(body, `id="empty">`+tc.want) {
+				t.Errorf("GET %s: no empty-range note %q in\n%s", tc.path, tc.want, body)
+			}
+			if tc.table != "" && strings.Contains(body, tc.table) {
+				t.Errorf("GET %s: an empty table %s is still drawn", tc.path, tc.table)
+			}
+		})
+	}
+	// A range with events has no such note.
+	for _, path := range []string{"/?range=all", "/services?range=all", "/changes?range=all"} {
+		if _, body := f.get(t, path); strings.Contains(body, `id="empty"`) {
+			t.Errorf("GET %s: empty-range note on a range with events", path)
+		}
+	}
+}
+
 func TestBadParams(t *testing.T) {
 	f := newFixture(t, nil)
 	cases := []struct{ path, want string }{

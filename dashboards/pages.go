@@ -344,7 +344,8 @@ type changesData struct {
 	Changes  []changeRow
 	Facets   map[string][]string
 	Limit    int
-	Suspects int // changes in the list that are suspects
+	Suspects int  // changes in the list that are suspects
+	Filtered bool // a filter is set (an empty list then says so)
 }
 
 type changeRow struct {
@@ -363,7 +364,7 @@ func (s *Server) changesPage(r *http.Request, pd *pageData) error {
 		return err
 	}
 	var d changesData
-	d.Limit = v.Limit
+	d.Limit, d.Filtered = v.Limit, v.Filter != (queries.ChangeFilter{})
 	changes, err := s.engine.Changes(ctx, v.Window, v.Filter, v.Limit)
 	if err != nil {
 		return err
