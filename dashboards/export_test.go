@@ -117,3 +117,19 @@ func TestConsoleExport(t *testing.T) {
 		t.Fatal("the console has no download buttons")
 	}
 }
+
+// The console counts its rows in words that agree with the number: "1 row"
+// (it said "1 rows"), "0 rows", "3 rows".
+func TestConsoleRowCount(t *testing.T) {
+	f := newFixture(t, nil)
+	for _, tc := range []struct{ sql, want string }{
+		{"SELECT 1 AS n", "1 row in "},
+		{"SELECT * FROM range(0)", "0 rows in "},
+		{"SELECT * FROM range(3)", "3 rows in "},
+	} {
+		resp, body := f.post(t, "/console", url.Values{"sql": {tc.sql}})
+		if resp.StatusCode != 200 || !strings.Contains(body, `id="result-info">`+tc.want) {
+			t.Errorf("%s: %d, want %q in the page", tc.sql, resp.StatusCode, tc.want)
+		}
+	}
+}

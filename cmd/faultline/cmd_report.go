@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/faultline/faultline/dashboards/report"
+	"github.com/faultline/faultline/ingest/status"
 	"github.com/faultline/faultline/ingest/store"
 	"github.com/faultline/faultline/queries"
 )
@@ -189,7 +190,11 @@ func (a *app) runSchedule(ctx context.Context, cmd *cobra.Command, name string, 
 	if len(names) == 0 {
 		return usageError{fmt.Errorf("--schedule %q: no schedules are configured (add them under reports.schedules; see faultline.example.yaml)", name)}
 	}
-	return usageError{fmt.Errorf("--schedule %q is not configured: use one of %s", name, strings.Join(names, ", "))}
+	hint := ""
+	if c := status.Closest(name, names); c != "" {
+		hint = " (did you mean " + c + "?)"
+	}
+	return usageError{fmt.Errorf("--schedule %q is not configured%s: use one of %s", name, hint, strings.Join(names, ", "))}
 }
 
 // checkOut says, before any work, that --out cannot be written as a file:

@@ -137,6 +137,8 @@ func TestReportCommandErrors(t *testing.T) {
 		{[]string{"--db", dbPath, "report", "--since", "yesterday"}, true, "--since"},
 		{[]string{"--db", dbPath, "report", "--since", "2025-10-20", "--until", "2025-10-19"}, true, "is not after"},
 		{[]string{"--db", dbPath, "report", "--schedule", "nope"}, true, "no schedules are configured"},
+		{[]string{"--db", dbPath, "--config", hourlySchedule(t, t.TempDir(), "md", ""), "report", "--schedule", "huorly"}, true, `--schedule "huorly" is not configured (did you mean hourly?): use one of hourly`},
+		{[]string{"--db", dbPath, "--config", hourlySchedule(t, t.TempDir(), "md", ""), "report", "--schedule", "weekly"}, true, `--schedule "weekly" is not configured: use one of hourly`},
 		{[]string{"--db", filepath.Join(t.TempDir(), "missing.duckdb"), "report"}, false, "does not exist"},
 	}
 	for _, tt := range tests {
