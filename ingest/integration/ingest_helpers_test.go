@@ -5,6 +5,8 @@ package integration
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,6 +59,39 @@ func startIngestBin(t *testing.T, bin string, env []string, args ...string) *ing
 		}
 	})
 	return p
+}
+
+// startReadyIngest is startIngest with --metrics-listen on a free address,
+// returning once the process answers /healthz: from then on it handles
+// SIGTERM. A signal sent sooner can reach it before main installs its
+// handler, and kill it, which a test that stops it at once took for a
+// failed clean stop (TestScaleOutRelay, when the other processes had
+// caught up alone before a restarted one was up).
+func startReadyIngest(t *testing.T, env []string, args ...string) *ingestProc {
+	t.Helper()
+	var lc net.ListenConfig
+	ln, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	p := startIngest(t, env, append(args, "--metrics-listen", addr)...)
+	client := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if resp, err := client.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			return p
+		}
+		if p.exited() {
+			t.Fatalf("faultline ingest exited before it served /healthz:\n%s", p.describe())
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("faultline ingest did not serve /healthz on %s within a minute:\n%s", addr, p.describe())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // exited reports whether the process has exited.

@@ -46,7 +46,7 @@ func TestScaleOutParquet(t *testing.T) {
 	dbs := map[string]string{}
 	start := func(name string) *ingestProc {
 		dbs[name] = filepath.Join(dir, name+".duckdb")
-		return startIngest(t, env, "--db", dbs[name], "--brokers", brokerAddr(t), "--group", group,
+		return startReadyIngest(t, env, "--db", dbs[name], "--brokers", brokerAddr(t), "--group", group,
 			"--topic", topic+"=app", "--parquet-dir", segs)
 	}
 	procs := map[string]*ingestProc{"a": start("a"), "b": start("b"), "c": start("c")}
@@ -57,10 +57,7 @@ func TestScaleOutParquet(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	procs["c"].signal(t, syscall.SIGKILL) // mid-stream
 	produceChunk(2)
-	procs["c"] = start("c") // the same file again
-	// in the group before the wait below: a SIGTERM while it still starts
-	// would kill it before it handles signals
-	waitGroupMembers(t, group, 3, 2*time.Minute, procs["a"], procs["b"], procs["c"])
+	procs["c"] = start("c") // the same file again; up, so SIGTERM stops it cleanly
 	waitGroupCaughtUp(t, group, topic, parts, 3*time.Minute)
 	for _, p := range procs {
 		p.signal(t, syscall.SIGTERM) // a clean stop writes the open hour too
@@ -209,7 +206,7 @@ func TestScaleOutRelay(t *testing.T) {
 	dbs := map[string]string{}
 	start := func(name string) *ingestProc {
 		dbs[name] = filepath.Join(dir, name+".duckdb")
-		return startIngest(t, env, append([]string{"--db", dbs[name], "--brokers", brokerAddr(t), "--group", group,
+		return startReadyIngest(t, env, append([]string{"--db", dbs[name], "--brokers", brokerAddr(t), "--group", group,
 			"--parquet-dir", segs}, topicArgs...)...)
 	}
 	procs := map[string]*ingestProc{"a": start("a"), "b": start("b")}
@@ -217,11 +214,7 @@ func TestScaleOutRelay(t *testing.T) {
 	procs["c"] = start("c")
 	time.Sleep(1500 * time.Millisecond) // c joins, the group rebalances, reading goes on
 	procs["c"].signal(t, syscall.SIGKILL)
-	procs["c"] = start("c")
-	// the restarted c must be in the group before anything is caught up:
-	// otherwise the SIGTERM below can reach it while it is still starting
-	// (before it handles signals), and it would have read nothing
-	waitGroupMembers(t, group, 3, 2*time.Minute, procs["a"], procs["b"], procs["c"])
+	procs["c"] = start("c") // up (startReadyIngest), so the SIGTERM below stops it cleanly
 
 	listen := scaleAddr(t)
 	all := filepath.Join(dir, "all.duckdb")
