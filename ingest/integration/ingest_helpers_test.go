@@ -80,7 +80,11 @@ func startReadyIngest(t *testing.T, env []string, args ...string) *ingestProc {
 	client := &http.Client{Timeout: 2 * time.Second}
 	deadline := time.Now().Add(time.Minute)
 	for {
-		if resp, err := client.Get("http://" + addr + "/healthz"); err == nil {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/healthz", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
 			return p
 		}
