@@ -197,18 +197,22 @@ func Run(ctx context.Context, cfg Config, paths []string, opts Options) (Summary
 }
 
 // listFiles expands directories and checks that every regular file can be
-// opened and is within maxFile bytes. A device or named pipe is not opened
+// opened and is within maxFile bytes. A DuckDB database is no log file:
+// named, it is an error; found in a directory, it is skipped with a
+// warning (its header is read once, with the open check). A device or
+// named pipe is not opened
 // here: that would consume a pipe's writer (or wait for one) before it is
 // read.
 func listFiles(paths []string, maxFile int64, log *slog.Logger) ([]string, error) {
-	var files []string
+	var found []string
+	named := map[string]bool{} // on the command line, not found in a directory
 	for _, root := range paths {
 		st, err := os.Stat(root)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w (check the path)", root, unwrapPathErr(err))
 		}
 		if !st.IsDir() {
-			files = append(files, root)
+			found, named[root] = append(found, root), true
 			continue
 		}
 		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -223,11 +227,7 @@ func listFiles(paths []string, maxFile int64, log *slog.Logger) ([]string, error
 				return nil
 			}
 			if d.Type().IsRegular() {
-				if isDuckDBFile(path) {
-					log.Warn("skipped a DuckDB database file found in a directory: it is not a log file", "file", path)
-					return nil
-				}
-				files = append(files, path)
+				found = append(found, path)
 			}
 			return nil
 		})
@@ -235,12 +235,14 @@ func listFiles(paths []string, maxFile int64, log *slog.Logger) ([]string, error
 			return nil, err
 		}
 	}
-	for _, f := range files {
+	var files []string
+	for _, f := range found {
 		st, err := os.Stat(f)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w (check the path and its permissions)", f, unwrapPathErr(err))
 		}
 		if !st.Mode().IsRegular() {
+			files = append(files, f)
 			continue
 		}
 		fh, err := os.Open(f)
@@ -251,29 +253,21 @@ func listFiles(paths []string, maxFile int64, log *slog.Logger) ([]string, error
 		n, _ := io.ReadFull(fh, head)
 		fh.Close()
 		if transform.IsDuckDBFile(head[:n]) {
-			return nil, fmt.Errorf("%s is a DuckDB database, not a log file: produce sends the records of log files (faultline query reads a database, faultline merge adds one to another)", f)
+			if named[f] {
+				return nil, fmt.Errorf("%s is a DuckDB database, not a log file: produce sends the records of log files (faultline query reads a database, faultline merge adds one to another)", f)
+			}
+			log.Warn("skipped a DuckDB database file found in a directory: it is not a log file", "file", f)
+			continue
 		}
 		if st.Size() > maxFile {
 			return nil, tooLargeError(f, st, maxFile)
 		}
+		files = append(files, f)
 	}
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no files found under %s (hidden entries and DuckDB databases are skipped)", strings.Join(paths, ", "))
 	}
 	return files, nil
-}
-
-// isDuckDBFile reports whether the file at path begins as a DuckDB
-// database does.
-func isDuckDBFile(path string) bool {
-	f, err := os.Open(path)
-	if err != nil {
-		return false // listFiles says why, for a file it keeps
-	}
-	defer f.Close()
-	head := make([]byte, 12)
-	n, _ := io.ReadFull(f, head)
-	return transform.IsDuckDBFile(head[:n])
 }
 
 func unwrapPathErr(err error) error {
