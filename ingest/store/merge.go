@@ -43,21 +43,17 @@ func (db *DB) Merge(ctx context.Context, path string) (MergeSummary, error) {
 	if err != nil {
 		return sum, err
 	}
-	if db.Path != "" {
-		if self, err := filepath.Abs(db.Path); err == nil && self == abs {
-			return sum, fmt.Errorf("merge %s: it is the target file itself (--db)", path)
-		}
-	}
 	src, err := os.Stat(abs)
 	if err != nil {
 		return sum, fmt.Errorf("merge %s: %w (name an existing faultline DuckDB file)", path, err)
 	}
-	// A symbolic or hard link to the target is the target too: attaching
-	// it would read the file being written, and detaching it would drop
-	// this process's lock on it (POSIX locks belong to the process).
+	// The target itself, by its name or through a symbolic or hard link:
+	// attaching it would read the file being written, and detaching it
+	// would drop this process's lock on it (POSIX locks belong to the
+	// process).
 	if db.Path != "" {
 		if self, err := os.Stat(db.Path); err == nil && os.SameFile(self, src) {
-			return sum, fmt.Errorf("merge %s: it is the target file itself (--db %s), under another name (a link)", path, db.Path)
+			return sum, fmt.Errorf("merge %s: it is the target file itself (--db %s)", path, db.Path)
 		}
 	}
 	conn, err := db.Conn(ctx)
